@@ -1,0 +1,144 @@
+//! cli: the command line. One file per subcommand, each thin: parse → load →
+//! plan → engine → ui. `run` maps every outcome to an exit code.
+
+mod config_cmd;
+mod doctor;
+mod down;
+mod exec;
+mod logs;
+mod ps;
+mod up;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, LoadOptions, LoadedEnv};
+use crate::error::{exit, Error};
+use crate::plan::{self, Plan};
+use crate::ui::{self, ProgressMode, Ui};
+
+const ABOUT: &str = "devenv — local development environments on Docker: backing services and your apps, \
+ready the moment they really are.";
+
+#[derive(Debug, Parser)]
+#[command(name = "devenv", version, about = ABOUT, propagate_version = true, arg_required_else_help = true,
+    after_help = "Examples:\n  devenv up -d              start everything in devenv.yaml, return when ready\n  devenv ps                 what runs, healthy or not, on which ports\n  devenv logs -f api        follow one service's output\n  devenv down -v            stop, remove containers, network and volumes\n\nExit codes: 0 ok, 1 failure, 2 bad config or usage, 3 Docker unreachable,\n4 pre-flight (port in use, name clash), 5 image pull/build, 6 service failed, 130 interrupted.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Environment file [default: devenv.yaml in the current directory]
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Project name [default: `name:` in the file, else the directory name]
+    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME", env = "DEVENV_PROJECT")]
+    pub project: Option<String>,
+    /// Enable services of this profile (repeatable)
+    #[arg(long = "profile", global = true, value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// How to show progress
+    #[arg(long, global = true, value_enum, default_value = "auto", env = "DEVENV_PROGRESS")]
+    pub progress: ProgressMode,
+    /// Disable colours (NO_COLOR is honoured too)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and start services, in dependency order, until they are ready
+    #[command(after_help = "Examples:\n  devenv up                 start, wait until ready, then stream logs (Ctrl-C stops)\n  devenv up -d              start and return once every service is ready\n  devenv up -d api          start api and what it depends on\n  devenv up -d --remove-orphans   also remove services no longer in the file")]
+    Up(up::UpArgs),
+    /// Stop and remove the project's containers and network
+    #[command(after_help = "Examples:\n  devenv down               stop and remove containers and the network\n  devenv down -v            ... and the project's named volumes (data is lost)\n  devenv down --timeout 2   give containers 2 s to stop before killing them")]
+    Down(down::DownArgs),
+    /// List the project's services: state, health, ports, uptime
+    #[command(after_help = "Examples:\n  devenv ps\n  devenv ps --json | jq '.[] | select(.health != \"healthy\")'")]
+    Ps(ps::PsArgs),
+    /// Show service output, one colour per service
+    #[command(after_help = "Examples:\n  devenv logs               everything so far\n  devenv logs -f api worker follow two services\n  devenv logs --tail 50 --since 10m db")]
+    Logs(logs::LogsArgs),
+    /// Run a command in a running service's container
+    #[command(after_help = "Examples:\n  devenv exec db -- psql -U devenv\n  devenv exec api -- sh -c 'env | sort'\n  devenv exec -T api -- cat /etc/os-release   (no TTY, for scripts)")]
+    Exec(exec::ExecArgs),
+    /// Print the resolved environment file (secrets masked)
+    #[command(after_help = "Examples:\n  devenv config\n  devenv config --format json | jq '.services | keys'")]
+    Config(config_cmd::ConfigArgs),
+    /// Check Docker, disk, ports and kernel settings for this environment
+    #[command(after_help = "Examples:\n  devenv doctor\n  devenv doctor -f envs/hello/devenv.yaml")]
+    Doctor(doctor::DoctorArgs),
+}
+
+/// Parse the command line and run; returns the process exit code.
+pub async fn run(cli: Cli) -> u8 {
+    let color = ui::color_wanted(cli.global.no_color);
+    let ui = Ui::new(cli.global.progress, color);
+    let result = match cli.command {
+        Command::Up(a) => up::run(&cli.global, a, &ui).await,
+        Command::Down(a) => down::run(&cli.global, a, &ui).await,
+        Command::Ps(a) => ps::run(&cli.global, a, &ui).await,
+        Command::Logs(a) => logs::run(&cli.global, a, &ui).await,
+        Command::Exec(a) => exec::run(&cli.global, a, &ui).await,
+        Command::Config(a) => config_cmd::run(&cli.global, a, &ui).await,
+        Command::Doctor(a) => doctor::run(&cli.global, a, &ui).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            ui.error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+/// Load the environment file named by the global options.
+pub fn load(global: &Global) -> Result<LoadedEnv, Error> {
+    let cwd = std::env::current_dir().map_err(|e| Error::Other(format!("cannot read the current directory: {e}")))?;
+    let opts = LoadOptions {
+        file: global.file.clone(),
+        project: global.project.clone(),
+        profiles: global.profiles.clone(),
+        cwd,
+        environ: std::env::vars().collect(),
+    };
+    Ok(config::load(&opts)?)
+}
+
+/// Load and plan.
+pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
+    let env = load(global)?;
+    for w in &env.warnings {
+        ui.warn(w.clone());
+    }
+    let plan = plan::resolve(&env)?;
+    Ok((env, plan))
+}
+
+/// The project name for commands that can work from labels alone (`ps`, `logs`, `down`):
+/// `-p` wins; else the file's. Returns the plan too when the file loads.
+pub fn project_and_plan(global: &Global, ui: &Ui) -> Result<(String, Option<Plan>), Error> {
+    match load_plan(global, ui) {
+        Ok((_, plan)) => Ok((plan.project.clone(), Some(plan))),
+        Err(e) => match &global.project {
+            Some(p) => {
+                ui.warn(format!("working from Docker labels only: {e}"));
+                Ok((p.clone(), None))
+            }
+            None => Err(e),
+        },
+    }
+}
+
+/// Parse `--timeout` style values.
+pub fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+    config::parse_duration(s)
+}
+
+pub const OK: u8 = exit::OK;

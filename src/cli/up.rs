@@ -1,0 +1,111 @@
+//! `devenv up`
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use clap::Args;
+use futures_util::StreamExt;
+
+use super::{load_plan, parse_duration_arg, Global};
+use crate::docker::Docker;
+use crate::engine::{self, Journal, UpOptions};
+use crate::error::{exit, Error};
+use crate::ui::Ui;
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Services to start (with their dependencies) [default: all]
+    pub services: Vec<String>,
+    /// Detached: return once every service is ready instead of streaming logs
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Remove containers of services no longer in the file
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Rebuild images of services with `build`, even if they exist
+    #[arg(long)]
+    pub build: bool,
+    /// Readiness deadline per service when its `health` sets none
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration_arg)]
+    pub timeout: Duration,
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
+    let (_env, plan) = load_plan(global, ui)?;
+    for s in &args.services {
+        if !plan.services.contains_key(s) {
+            let known: Vec<&str> = plan.services.keys().map(String::as_str).collect();
+            return Err(Error::Usage {
+                message: format!("no service `{s}` in {}", plan.file.display()),
+                hint: Some(format!("services are: {}", known.join(", "))),
+            });
+        }
+    }
+    let docker = Docker::connect().await?;
+    let opts = UpOptions { remove_orphans: args.remove_orphans, build: args.build, ready_timeout: args.timeout };
+    let journal = Journal::default();
+    let report = tokio::select! {
+        r = engine::up(&docker, &plan, &args.services, &opts, ui, &journal) => r,
+        _ = interrupted() => {
+            ui.warn("interrupted: stopping what this run started");
+            engine::rollback(&docker, &journal).await;
+            return Err(Error::Interrupted);
+        }
+    };
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            // Leave failed services' containers for inspection (`devenv logs`), like compose; nothing else is touched.
+            return Err(e);
+        }
+    };
+    if args.detach {
+        return Ok(exit::OK);
+    }
+
+    // Foreground: stream logs until Ctrl-C, then stop the services.
+    ui.info("attached to logs; press Ctrl-C to stop");
+    let width = report.containers.keys().map(String::len).max().unwrap_or(0);
+    let since = chrono::Utc::now().timestamp() - 1;
+    let mut streams = futures_util::stream::SelectAll::new();
+    for (svc, id) in &report.containers {
+        let svc = svc.clone();
+        streams.push(Box::pin(docker.logs(id, true, Some(0), Some(since)).map(move |l| (svc.clone(), l))));
+    }
+    let interrupted_fut = interrupted();
+    tokio::pin!(interrupted_fut);
+    loop {
+        tokio::select! {
+            item = streams.next() => match item {
+                Some((svc, Ok(line))) => ui.log_line(&svc, width, &line.text),
+                Some((_, Err(_))) => {}
+                None => break,
+            },
+            _ = &mut interrupted_fut => {
+                ui.info("stopping…");
+                break;
+            }
+        }
+    }
+    let containers = docker.project_containers(&plan.project).await?;
+    let selected: Vec<_> = containers.into_iter().filter(|c| c.service.as_ref().is_some_and(|s| report.containers.contains_key(s))).collect();
+    let deps: HashMap<String, Vec<String>> = plan.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect();
+    engine::stop_in_order(&docker, &selected, &deps, Duration::from_secs(10), false, ui).await?;
+    Ok(exit::OK)
+}

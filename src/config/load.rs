@@ -1,0 +1,460 @@
+//! Finding, reading, interpolating, deserializing and validating the environment file.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde_yaml::{Mapping, Value};
+
+use super::interpolate::{dotenv_map, interpolate_value, key_string, parse_dotenv, Lookup, Vars, Warnings};
+use super::locate::{join, Locations};
+use super::model::{kind_of, EnvSpec, BUILD_KEYS, HEALTH_KEYS, SERVICE_KEYS, TOP_KEYS};
+use super::validate::{self, Ctx};
+use super::volumes::normalize;
+use super::{ConfigError, LoadOptions, LoadedEnv, Pos};
+
+/// File names tried, in order, when no `-f` is given.
+pub const DEFAULT_FILES: &[&str] = &["devenv.yaml", "devenv.yml"];
+
+/// Loads, interpolates and validates the environment file.
+pub fn load(opts: &LoadOptions) -> Result<LoadedEnv, ConfigError> {
+    let file = find_file(opts)?;
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+    let text = read_text(&file)?;
+    load_str(&text, &file, &dir, opts)
+}
+
+/// The absolute path of the environment file `load` would read.
+pub fn find_file(opts: &LoadOptions) -> Result<PathBuf, ConfigError> {
+    let cwd = if opts.cwd.is_absolute() {
+        opts.cwd.clone()
+    } else {
+        std::env::current_dir().map(|d| d.join(&opts.cwd)).unwrap_or_else(|_| opts.cwd.clone())
+    };
+    let cwd = normalize(&cwd);
+    match &opts.file {
+        Some(f) => {
+            let p = normalize(&cwd.join(f));
+            if !p.exists() {
+                return Err(file_error(&p, format!("environment file {} not found", p.display()), Some(
+                    "check the `-f` path, or run `devenv init` to create a devenv.yaml".into(),
+                )));
+            }
+            if p.is_dir() {
+                return Err(file_error(&p, format!("{} is a directory, not an environment file", p.display()), Some(
+                    format!("pass the file itself, e.g. `-f {}`", p.join("devenv.yaml").display()),
+                )));
+            }
+            Ok(p)
+        }
+        None => {
+            for name in DEFAULT_FILES {
+                let p = cwd.join(name);
+                if p.is_file() {
+                    return Ok(p);
+                }
+            }
+            Err(file_error(
+                &cwd.join(DEFAULT_FILES[0]),
+                format!("no devenv.yaml (or devenv.yml) in {}", cwd.display()),
+                Some("run `devenv init` to create one, or pass `-f FILE`".into()),
+            ))
+        }
+    }
+}
+
+fn file_error(file: &Path, message: String, hint: Option<String>) -> ConfigError {
+    ConfigError { file: file.to_path_buf(), pos: None, yaml_path: String::new(), message, hint }
+}
+
+fn read_text(file: &Path) -> Result<String, ConfigError> {
+    let bytes = std::fs::read(file).map_err(|e| file_error(file, format!("cannot read {}: {e}", file.display()), None))?;
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let pos = pos_of_byte(valid);
+            Err(ConfigError {
+                file: file.to_path_buf(),
+                pos: Some(pos),
+                yaml_path: String::new(),
+                message: "the file is not valid UTF-8".into(),
+                hint: Some("save it as UTF-8".into()),
+            })
+        }
+    }
+}
+
+/// Position just after `prefix` (valid UTF-8 bytes).
+fn pos_of_byte(prefix: &[u8]) -> Pos {
+    let text = String::from_utf8_lossy(prefix);
+    let line = text.matches('\n').count() + 1;
+    let col = text.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    Pos { line, col }
+}
+
+/// Loads from text already read (`file` is used for messages, `dir` for relative paths).
+pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Result<LoadedEnv, ConfigError> {
+    let mut warnings = Vec::new();
+    let mut value: Value = serde_yaml::from_str(text).map_err(|e| syntax_error(&e, file))?;
+    let locations = Locations::from_text(text);
+    let err_at = |path: &str, message: String, hint: Option<String>| ConfigError {
+        file: file.to_path_buf(),
+        pos: locations.get(path).or(Some(Pos { line: 1, col: 1 })),
+        yaml_path: path.to_string(),
+        message,
+        hint,
+    };
+
+    match &value {
+        Value::Mapping(_) => {}
+        Value::Null => {
+            return Err(err_at(
+                "",
+                "the environment file is empty".into(),
+                Some("start with:\n  services:\n    db:\n      preset: postgres".into()),
+            ));
+        }
+        other => {
+            return Err(err_at(
+                "",
+                format!("expected a map (with `services:`) at the top level, found {}", kind_of(other)),
+                Some("start with:\n  services:\n    db:\n      preset: postgres".into()),
+            ));
+        }
+    }
+
+    apply_merges(&mut value).map_err(|(path, msg)| err_at(&path, msg, Some("`<<` takes an alias to a map (`<<: *base`) or a list of them".into())))?;
+    strip_extensions(&mut value);
+
+    // `.env` next to the file.
+    let empty_dotenv = IndexMap::new();
+    let environ_lookup = |n: &str| opts.environ.get(n).cloned();
+    let dotenv = {
+        let p = dir.join(".env");
+        if p.is_file() {
+            match std::fs::read_to_string(&p) {
+                Ok(t) => {
+                    let (entries, w) = parse_dotenv(&t, &environ_lookup);
+                    warnings.extend(w.into_iter().map(|w| format!("{}: {w}", p.display())));
+                    dotenv_map(&entries, &environ_lookup)
+                }
+                Err(e) => {
+                    warnings.push(format!("cannot read {}: {e}", p.display()));
+                    empty_dotenv.clone()
+                }
+            }
+        } else {
+            empty_dotenv.clone()
+        }
+    };
+    let vars = Vars { environ: &opts.environ, dotenv: &dotenv };
+
+    let mut unset = Warnings::default();
+    interpolate_value(&mut value, &vars, &mut unset).map_err(|e| err_at(&e.path, e.message, e.hint))?;
+    warnings.extend(unset.into_messages());
+
+    let mut spec: EnvSpec = serde_path_to_error::deserialize(value).map_err(|e| deserialize_error(&e, file, &locations))?;
+
+    // Profiles: drop services none of whose profiles is active.
+    let active: HashSet<&str> = opts.profiles.iter().map(String::as_str).collect();
+    let all = active.contains("*");
+    let mut disabled: IndexMap<String, Vec<String>> = IndexMap::new();
+    let names: Vec<String> = spec.services.keys().cloned().collect();
+    for name in names {
+        let keep = match spec.services.get(&name) {
+            Some(svc) => svc.profiles.is_empty() || all || svc.profiles.iter().any(|p| active.contains(p.as_str())),
+            None => true,
+        };
+        if !keep {
+            if let Some(svc) = spec.services.shift_remove(&name) {
+                disabled.insert(name, svc.profiles);
+            }
+        }
+    }
+
+    let home_env = opts.environ.get("HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(PathBuf::from));
+    let ctx = Ctx { file, dir, locations: &locations, disabled: &disabled, home: home_env.as_deref() };
+    let validated = validate::validate(&spec, &ctx)?;
+
+    let project = project_name(opts, &spec, dir, &ctx)?;
+    let service_env = service_envs(&spec, &ctx, &vars, &mut warnings)?;
+
+    Ok(LoadedEnv {
+        spec,
+        file: file.to_path_buf(),
+        dir: dir.to_path_buf(),
+        project,
+        locations,
+        service_env,
+        service_ports: validated.ports,
+        service_volumes: validated.volumes,
+        warnings,
+    })
+}
+
+fn syntax_error(e: &serde_yaml::Error, file: &Path) -> ConfigError {
+    let mut message = e.to_string();
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let pos = e.location().map(|l| Pos { line: l.line().max(1), col: l.column().max(1) }).unwrap_or(Pos { line: 1, col: 1 });
+    ConfigError {
+        file: file.to_path_buf(),
+        pos: Some(pos),
+        yaml_path: String::new(),
+        message: format!("invalid YAML: {message}"),
+        hint: Some("check indentation, and quote values that contain `: ` or start with `*`, `&`, `!`, `{`, `[`".into()),
+    }
+}
+
+/// Resolves `<<` merge keys (also chained ones); reports the path of a bad `<<`.
+fn apply_merges(root: &mut Value) -> Result<(), (String, String)> {
+    let mut stack: Vec<(String, &mut Value)> = vec![(String::new(), root)];
+    while let Some((path, node)) = stack.pop() {
+        match node {
+            Value::Mapping(m) => {
+                let mut rounds = 0usize;
+                while let Some(merge) = m.shift_remove("<<") {
+                    rounds += 1;
+                    if rounds > 64 {
+                        return Err((join(&path, "<<"), "merge keys (`<<`) nested too deeply".into()));
+                    }
+                    let bad = |what: &str| (join(&path, "<<"), format!("`<<` must be a map or a list of maps, found {what}"));
+                    match merge {
+                        Value::Mapping(src) => merge_into(m, src),
+                        Value::Sequence(items) => {
+                            for item in items {
+                                match item {
+                                    Value::Mapping(src) => merge_into(m, src),
+                                    other => return Err(bad(&format!("a list containing {}", kind_of(&other)))),
+                                }
+                            }
+                        }
+                        other => return Err(bad(kind_of(&other))),
+                    }
+                }
+                for (k, v) in m.iter_mut() {
+                    stack.push((join(&path, &key_string(k)), v));
+                }
+            }
+            Value::Sequence(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    stack.push((format!("{path}[{i}]"), v));
+                }
+            }
+            Value::Tagged(t) => stack.push((path, &mut t.value)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn merge_into(m: &mut Mapping, src: Mapping) {
+    for (k, v) in src {
+        if !m.contains_key(&k) {
+            m.insert(k, v);
+        }
+    }
+}
+
+/// Drops compose-style extension keys (`x-…`) at the top level and in services.
+fn strip_extensions(root: &mut Value) {
+    fn strip(m: &mut Mapping) {
+        let keys: Vec<Value> = m.keys().filter(|k| matches!(k, Value::String(s) if s.starts_with("x-"))).cloned().collect();
+        for k in keys {
+            m.shift_remove(&k);
+        }
+    }
+    if let Value::Mapping(top) = root {
+        strip(top);
+        if let Some(Value::Mapping(services)) = top.get_mut("services") {
+            for (_, svc) in services.iter_mut() {
+                if let Value::Mapping(s) = svc {
+                    strip(s);
+                }
+            }
+        }
+    }
+}
+
+/// What an "unknown field/variant" message says.
+struct Unknown {
+    /// A key prefix some custom deserializers add (`` `db`: unknown field … ``).
+    prefix: Option<String>,
+    variant: bool,
+    name: String,
+    expected: Vec<String>,
+}
+
+fn parse_unknown(msg: &str) -> Option<Unknown> {
+    let (prefix, rest) = match msg.strip_prefix('`').and_then(|r| r.split_once("`: ")) {
+        Some((p, r)) if r.starts_with("unknown ") => (Some(p.to_string()), r),
+        _ => (None, msg),
+    };
+    let (variant, rest) = if let Some(r) = rest.strip_prefix("unknown field `") {
+        (false, r)
+    } else if let Some(r) = rest.strip_prefix("unknown variant `") {
+        (true, r)
+    } else {
+        return None;
+    };
+    let (name, rest) = rest.split_once('`')?;
+    let expected = rest
+        .split_once("expected")
+        .map(|(_, e)| e.split('`').skip(1).step_by(2).map(String::from).collect())
+        .unwrap_or_default();
+    Some(Unknown { prefix, variant, name: name.to_string(), expected })
+}
+
+/// Valid keys at `path` from the model's key lists (fallback when the message has none).
+fn keys_for(path: &str) -> &'static [&'static str] {
+    let segs: Vec<&str> = path.split('.').collect();
+    match segs.as_slice() {
+        [""] => TOP_KEYS,
+        ["services", _] => SERVICE_KEYS,
+        ["services", _, "health"] => HEALTH_KEYS,
+        ["services", _, "build"] => BUILD_KEYS,
+        _ => &[],
+    }
+}
+
+fn deserialize_error(e: &serde_path_to_error::Error<serde_yaml::Error>, file: &Path, locations: &Locations) -> ConfigError {
+    let mut path = e.path().to_string();
+    if path == "." {
+        path.clear();
+    }
+    let msg = e.inner().to_string();
+    let (path, message, hint) = match parse_unknown(&msg) {
+        Some(u) if !u.variant => {
+            let mut p = path;
+            if let Some(pre) = &u.prefix {
+                p = join(&p, pre);
+            }
+            let candidates: Vec<&str> =
+                if u.expected.is_empty() { keys_for(&p).to_vec() } else { u.expected.iter().map(String::as_str).collect() };
+            let hint = validate::hint_for(&u.name, &candidates, "valid keys here");
+            let p = join(&p, &u.name);
+            (p, format!("unknown key `{}`", u.name), hint)
+        }
+        Some(u) => {
+            let candidates: Vec<&str> = u.expected.iter().map(String::as_str).collect();
+            let field = path.rsplit('.').next().unwrap_or("").to_string();
+            let hint = validate::hint_for(&u.name, &candidates, "valid values");
+            (path, format!("unknown value `{}` for `{field}`", u.name), hint)
+        }
+        None => {
+            let hint = type_hint(&path, &msg);
+            (path, msg, hint)
+        }
+    };
+    ConfigError { file: file.to_path_buf(), pos: locations.get(&path).or(Some(Pos { line: 1, col: 1 })), yaml_path: path, message, hint }
+}
+
+fn type_hint(path: &str, msg: &str) -> Option<String> {
+    if path.ends_with(".ports") || path.ends_with(".volumes") || path.ends_with(".profiles") {
+        if msg.contains("expected a sequence") || msg.contains("expected a list") {
+            return Some("write a list, e.g. `[\"8080:80\"]` or one `- item` per line".into());
+        }
+    }
+    if path == "services" && msg.contains("expected a map") {
+        return Some("`services` maps service names to their settings".into());
+    }
+    None
+}
+
+/// Normalizes like compose: lowercase, keep `[a-z0-9_-]`, must start with a letter or digit.
+pub fn normalize_project_name(s: &str) -> String {
+    let lower: String = s.to_lowercase().chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-').collect();
+    lower.trim_start_matches(['_', '-']).to_string()
+}
+
+fn project_name(opts: &LoadOptions, spec: &EnvSpec, dir: &Path, ctx: &Ctx) -> Result<String, ConfigError> {
+    let hint = Some("project names use lowercase letters, digits, `_` and `-`, and start with a letter or digit".to_string());
+    if let Some(p) = &opts.project {
+        let n = normalize_project_name(p);
+        if n.is_empty() {
+            return Err(ConfigError {
+                file: ctx.file.to_path_buf(),
+                pos: None,
+                yaml_path: String::new(),
+                message: format!("invalid project name {p:?} (from -p)"),
+                hint,
+            });
+        }
+        return Ok(n);
+    }
+    if let Some(p) = &spec.name {
+        let n = normalize_project_name(p);
+        if n.is_empty() {
+            return Err(ctx.error("name", format!("invalid project name {p:?}"), hint));
+        }
+        return Ok(n);
+    }
+    let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let n = normalize_project_name(&dir_name);
+    if n.is_empty() {
+        return Err(ConfigError {
+            file: ctx.file.to_path_buf(),
+            pos: None,
+            yaml_path: String::new(),
+            message: format!("cannot derive a project name from the directory name {dir_name:?}"),
+            hint: Some("set `name:` in the environment file or pass `-p NAME`".into()),
+        });
+    }
+    Ok(n)
+}
+
+fn service_envs(
+    spec: &EnvSpec,
+    ctx: &Ctx,
+    vars: &Vars,
+    warnings: &mut Vec<String>,
+) -> Result<HashMap<String, IndexMap<String, String>>, ConfigError> {
+    let mut out = HashMap::new();
+    for (name, svc) in &spec.services {
+        let mut env: IndexMap<String, String> = IndexMap::new();
+        for (i, f) in svc.env_file.iter().enumerate() {
+            let list_path = format!("services.{name}.env_file[{i}]");
+            let path = if ctx.locations.contains(&list_path) || svc.env_file.len() > 1 {
+                list_path
+            } else {
+                format!("services.{name}.env_file")
+            };
+            let p = normalize(&ctx.dir.join(f));
+            let text = match std::fs::read_to_string(&p) {
+                Ok(t) => t,
+                Err(e) => {
+                    let message = if e.kind() == std::io::ErrorKind::NotFound {
+                        format!("env file {f:?} not found (looked for {})", p.display())
+                    } else {
+                        format!("cannot read env file {f:?} ({}): {e}", p.display())
+                    };
+                    return Err(ctx.error(&path, message, Some(format!("env_file paths are relative to {}", ctx.dir.display()))));
+                }
+            };
+            let (entries, w) = parse_dotenv(&text, vars);
+            warnings.extend(w.into_iter().map(|w| format!("{}: {w}", p.display())));
+            for (k, v) in dotenv_map(&entries, vars) {
+                env.insert(k, v);
+            }
+        }
+        for (k, v) in &svc.env.0 {
+            match v {
+                Some(v) => {
+                    env.insert(k.clone(), v.clone());
+                }
+                None => {
+                    if let Some(v) = vars.lookup(k) {
+                        env.insert(k.clone(), v);
+                    }
+                }
+            }
+        }
+        out.insert(name.clone(), env);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,475 @@
+//! The environment file as the user wrote it (`*Spec` types).
+//!
+//! Owns: the serde shape of `devenv.yaml`. Must not: touch the filesystem,
+//! Docker or the network, or resolve anything (that is `plan`'s job).
+//! Every struct denies unknown keys so a typo becomes an error with a hint.
+
+use std::fmt;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+
+/// The whole environment file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSpec {
+    /// Project name; default: the directory holding the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub services: IndexMap<String, ServiceSpec>,
+    /// Top-level named volumes (optional: volumes used by services are created anyway).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub volumes: IndexMap<String, Option<serde_yaml::Value>>,
+    /// Host-side variables exported to `devenv run` (issue 7). Room only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<IndexMap<String, String>>,
+    /// Kubernetes rendering settings (issue 8). Room only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k8s: Option<serde_yaml::Value>,
+}
+
+/// One service as written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// A backing-service preset (issue 3): postgres | redis | kafka | clickhouse | elasticsearch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// Tag of the preset's default image.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<CommandSpec>,
+    #[serde(default, skip_serializing_if = "EnvMap::is_empty")]
+    pub env: EnvMap,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
+    pub env_file: Vec<String>,
+    /// `"8080:80"`, `"127.0.0.1:8080:80"`, `"80"`, `80`, `"53:53/udp"`; parsed by `config::ports`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "scalar_strings")]
+    pub ports: Vec<String>,
+    /// `"name:/path[:ro]"` (named) or `"./dir:/path[:ro]"` (bind).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
+    #[serde(default, skip_serializing_if = "DependsOn::is_empty")]
+    pub depends_on: DependsOn,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthSpec>,
+    /// `once`: a one-shot job; dependents may wait for `completed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunMode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    #[serde(default, skip_serializing_if = "EnvMap::is_empty")]
+    pub labels: EnvMap,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
+    pub user: Option<String>,
+    /// Seed data (issue 4). Room only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<serde_yaml::Value>,
+    /// Hot-reload rules (issue 5). Room only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<serde_yaml::Value>,
+    /// Per-service Kubernetes overrides (issue 8). Room only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k8s: Option<serde_yaml::Value>,
+}
+
+/// `build: ./dir` or `build: {context, dockerfile, args, target}`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BuildSpec {
+    pub context: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    #[serde(skip_serializing_if = "EnvMap::is_empty")]
+    pub args: EnvMap,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuildLong {
+    #[serde(default = "dot")]
+    context: String,
+    #[serde(default)]
+    dockerfile: Option<String>,
+    #[serde(default)]
+    args: EnvMap,
+    #[serde(default)]
+    target: Option<String>,
+}
+
+fn dot() -> String {
+    ".".into()
+}
+
+impl<'de> Deserialize<'de> for BuildSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Untagged enums swallow inner errors; go through Value to keep them.
+        let v = serde_yaml::Value::deserialize(d)?;
+        match v {
+            serde_yaml::Value::String(s) => Ok(BuildSpec { context: s, dockerfile: None, args: EnvMap::default(), target: None }),
+            serde_yaml::Value::Mapping(_) => {
+                let l: BuildLong = serde_yaml::from_value(v).map_err(de::Error::custom)?;
+                Ok(BuildSpec { context: l.context, dockerfile: l.dockerfile, args: l.args, target: l.target })
+            }
+            other => {
+                Err(de::Error::custom(format!(
+                    "expected a build context path or a map with context/dockerfile/args/target, found {}",
+                    kind_of(&other)
+                )))
+            }
+        }
+    }
+}
+
+/// `command: "npm start"` (split like a shell would) or `command: ["npm", "start"]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum CommandSpec {
+    Shell(String),
+    Exec(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for CommandSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_yaml::Value::deserialize(d)?;
+        match v {
+            serde_yaml::Value::String(s) => Ok(CommandSpec::Shell(s)),
+            serde_yaml::Value::Sequence(items) => items
+                .into_iter()
+                .map(|i| scalar_to_string(&i).ok_or_else(|| de::Error::custom("command items must be strings")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(CommandSpec::Exec),
+            other => Err(de::Error::custom(format!("expected a string or a list of strings, found {}", kind_of(&other)))),
+        }
+    }
+}
+
+/// Environment variables or labels: a map (`KEY: value`) or a list (`KEY=value`).
+/// A value of `null` (map) or a bare `KEY` (list) means "take it from the shell".
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct EnvMap(pub IndexMap<String, Option<String>>);
+
+impl EnvMap {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for EnvMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_yaml::Value::deserialize(d)?;
+        let mut out = IndexMap::new();
+        match v {
+            serde_yaml::Value::Null => {}
+            serde_yaml::Value::Mapping(m) => {
+                for (k, val) in m {
+                    let key = scalar_to_string(&k).ok_or_else(|| de::Error::custom("keys must be strings"))?;
+                    let val = match val {
+                        serde_yaml::Value::Null => None,
+                        other => Some(scalar_to_string(&other).ok_or_else(|| {
+                            de::Error::custom(format!("value of `{key}` must be a string, number or boolean, found {}", kind_of(&other)))
+                        })?),
+                    };
+                    out.insert(key, val);
+                }
+            }
+            serde_yaml::Value::Sequence(items) => {
+                for item in items {
+                    let s = scalar_to_string(&item).ok_or_else(|| de::Error::custom("list entries must be `KEY=value` strings"))?;
+                    match s.split_once('=') {
+                        Some((k, v)) => out.insert(k.to_string(), Some(v.to_string())),
+                        None => out.insert(s, None),
+                    };
+                }
+            }
+            other => return Err(de::Error::custom(format!("expected a map or a list of KEY=value, found {}", kind_of(&other)))),
+        }
+        Ok(EnvMap(out))
+    }
+}
+
+/// When a dependent may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// The dependency's container is running.
+    Started,
+    /// The dependency's readiness probe passed.
+    Healthy,
+    /// The dependency (a `run: once` job) exited 0.
+    Completed,
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Condition::Started => "started",
+            Condition::Healthy => "healthy",
+            Condition::Completed => "completed",
+        })
+    }
+}
+
+/// `depends_on: [a, b]` (condition `started`) or `depends_on: {a: healthy, b: {condition: completed}}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct DependsOn(pub IndexMap<String, Condition>);
+
+impl DependsOn {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for DependsOn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Long {
+            condition: Condition,
+        }
+        let v = serde_yaml::Value::deserialize(d)?;
+        let mut out = IndexMap::new();
+        match v {
+            serde_yaml::Value::Null => {}
+            serde_yaml::Value::Sequence(items) => {
+                for item in items {
+                    let s = scalar_to_string(&item).ok_or_else(|| de::Error::custom("depends_on entries must be service names"))?;
+                    out.insert(s, Condition::Started);
+                }
+            }
+            serde_yaml::Value::Mapping(m) => {
+                for (k, val) in m {
+                    let key = scalar_to_string(&k).ok_or_else(|| de::Error::custom("depends_on keys must be service names"))?;
+                    let cond = match &val {
+                        serde_yaml::Value::Null => Condition::Started,
+                        serde_yaml::Value::String(_) => serde_yaml::from_value::<Condition>(val.clone()).map_err(|_| {
+                            de::Error::custom(format!(
+                                "unknown condition {:?} for `{key}`: expected started, healthy or completed",
+                                scalar_to_string(&val).unwrap_or_default()
+                            ))
+                        })?,
+                        serde_yaml::Value::Mapping(_) => serde_yaml::from_value::<Long>(val.clone())
+                            .map_err(|e| de::Error::custom(format!("`{key}`: {e}")))?
+                            .condition,
+                        other => return Err(de::Error::custom(format!("condition for `{key}` must be a string, found {}", kind_of(other)))),
+                    };
+                    out.insert(key, cond);
+                }
+            }
+            other => return Err(de::Error::custom(format!("expected a list or a map of service names, found {}", kind_of(&other)))),
+        }
+        Ok(DependsOn(out))
+    }
+}
+
+/// A readiness probe run by devenv: exactly one of `http`, `tcp`, `exec`, `log`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSpec {
+    /// HTTP path (`/health`); ready on a 2xx/3xx answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// TCP port in the container; ready when a connection is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
+    pub tcp: Option<u16>,
+    /// A command run inside the container; ready when it exits 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<CommandSpec>,
+    /// A regular expression (substring) that appears in the container's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// Container port for `http` (default: the first published port).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<DurationSpec>,
+    /// Overall deadline for the service to become ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<DurationSpec>,
+    /// Consecutive failures tolerated after the first success (flapping guard); default unlimited within `timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// A long-running service (the default).
+    Always,
+    /// A one-shot job that must exit 0.
+    Once,
+}
+
+/// A duration written as `200ms`, `2s`, `1m30s`, `1h` or a bare number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationSpec(pub Duration);
+
+impl Serialize for DurationSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_yaml::Value::deserialize(d)?;
+        let s = scalar_to_string(&v).ok_or_else(|| de::Error::custom("expected a duration such as 500ms, 2s or 1m30s"))?;
+        parse_duration(&s).map(DurationSpec).map_err(de::Error::custom)
+    }
+}
+
+/// Parses `500ms`, `2s`, `1.5s`, `1m30s`, `2h`, `90` (seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty duration: expected e.g. 500ms, 2s or 1m30s".into());
+    }
+    if let Ok(n) = t.parse::<f64>() {
+        if n.is_finite() && n >= 0.0 && n < 1e9 {
+            return Ok(Duration::from_secs_f64(n));
+        }
+    }
+    let mut total = 0f64;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        if num_end == 0 {
+            return Err(format!("invalid duration {s:?}: expected e.g. 500ms, 2s or 1m30s"));
+        }
+        let n: f64 = rest[..num_end].parse().map_err(|_| format!("invalid duration {s:?}: bad number"))?;
+        rest = &rest[num_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let factor = match &rest[..unit_end] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "us" | "µs" => 0.000_001,
+            "" => return Err(format!("invalid duration {s:?}: missing unit (ms, s, m, h)")),
+            u => return Err(format!("invalid duration {s:?}: unknown unit {u:?} (use ms, s, m or h)")),
+        };
+        rest = &rest[unit_end..];
+        total += n * factor;
+    }
+    if !(total.is_finite() && total < 1e9) {
+        return Err(format!("duration {s:?} is too large"));
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 != 0 || ms == 0 {
+        format!("{ms}ms")
+    } else {
+        format!("{}s", ms / 1000)
+    }
+}
+
+/// A YAML scalar (string, number, bool) as a string; `None` for maps, lists, null.
+pub fn scalar_to_string(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        serde_yaml::Value::Tagged(t) => scalar_to_string(&t.value),
+        _ => None,
+    }
+}
+
+pub fn kind_of(v: &serde_yaml::Value) -> &'static str {
+    match v {
+        serde_yaml::Value::Null => "nothing (null)",
+        serde_yaml::Value::Bool(_) => "a boolean",
+        serde_yaml::Value::Number(_) => "a number",
+        serde_yaml::Value::String(_) => "a string",
+        serde_yaml::Value::Sequence(_) => "a list",
+        serde_yaml::Value::Mapping(_) => "a map",
+        serde_yaml::Value::Tagged(_) => "a tagged value",
+    }
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = serde_yaml::Value::deserialize(d)?;
+    match v {
+        serde_yaml::Value::Null => Ok(vec![]),
+        serde_yaml::Value::Sequence(items) => items
+            .iter()
+            .map(|i| scalar_to_string(i).ok_or_else(|| de::Error::custom("expected a list of file paths")))
+            .collect(),
+        other => scalar_to_string(&other).map(|s| vec![s]).ok_or_else(|| de::Error::custom("expected a file path or a list of them")),
+    }
+}
+
+fn scalar_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = serde_yaml::Value::deserialize(d)?;
+    match v {
+        serde_yaml::Value::Null => Ok(vec![]),
+        serde_yaml::Value::Sequence(items) => items
+            .iter()
+            .map(|i| scalar_to_string(i).ok_or_else(|| de::Error::custom(format!("expected a string or number, found {}", kind_of(i)))))
+            .collect(),
+        other => Err(de::Error::custom(format!("expected a list, found {}", kind_of(&other)))),
+    }
+}
+
+/// A number, also when written as a string (`port: "${PORT}"` after interpolation).
+fn opt_number<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr + TryFrom<u64>,
+{
+    let v = serde_yaml::Value::deserialize(d)?;
+    // Only unsigned types are used here; their maximum follows from their size.
+    let max = (1u128 << (8 * std::mem::size_of::<T>()).min(64)) - 1;
+    let out_of_range = || de::Error::custom(format!("expected a whole number between 0 and {max}, found {}", scalar_to_string(&v).unwrap_or_default()));
+    match &v {
+        serde_yaml::Value::Null => Ok(None),
+        serde_yaml::Value::Number(n) => match n.as_u64() {
+            Some(u) => T::try_from(u).map(Some).map_err(|_| out_of_range()),
+            None => Err(out_of_range()),
+        },
+        serde_yaml::Value::String(s) => s.trim().parse::<T>().map(Some).map_err(|_| {
+            if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) {
+                out_of_range()
+            } else {
+                de::Error::custom(format!("expected a number, found {s:?}"))
+            }
+        }),
+        other => Err(de::Error::custom(format!("expected a number, found {}", kind_of(other)))),
+    }
+}
+
+fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = serde_yaml::Value::deserialize(d)?;
+    match v {
+        serde_yaml::Value::Null => Ok(None),
+        other => scalar_to_string(&other)
+            .map(Some)
+            .ok_or_else(|| de::Error::custom(format!("expected a string, found {}", kind_of(&other)))),
+    }
+}
+
+/// Keys every struct accepts, for did-you-mean hints.
+pub const SERVICE_KEYS: &[&str] = &[
+    "preset", "version", "image", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "depends_on",
+    "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s",
+];
+pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s"];
+pub const HEALTH_KEYS: &[&str] = &["http", "tcp", "exec", "log", "port", "interval", "timeout", "retries"];
+pub const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];

@@ -1,0 +1,536 @@
+//! Semantic checks on a deserialized environment file. Each failure is a
+//! `ConfigError` with the YAML path, its position and a hint.
+//! (Dependency cycles are found by the planner.)
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use super::locate::Locations;
+use super::model::{Condition, EnvSpec, RunMode, ServiceSpec};
+use super::ports::{parse_port, PortSpec};
+use super::volumes::{parse_volume_with_home, valid_name, VolumeSpec};
+use super::ConfigError;
+
+/// The presets devenv knows.
+pub const PRESETS: &[&str] = &["postgres", "redis", "kafka", "clickhouse", "elasticsearch"];
+
+/// What the checks need besides the spec.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    /// The environment file (for error messages).
+    pub file: &'a Path,
+    /// Relative paths are resolved against this directory.
+    pub dir: &'a Path,
+    pub locations: &'a Locations,
+    /// Services removed because none of their profiles is active: name -> profiles.
+    pub disabled: &'a IndexMap<String, Vec<String>>,
+    /// For `~/…` bind mounts.
+    pub home: Option<&'a Path>,
+}
+
+impl Ctx<'_> {
+    /// An error at `path` (position: the key, else its nearest ancestor).
+    pub fn error(&self, path: &str, message: impl Into<String>, hint: Option<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.to_path_buf(),
+            pos: self.locations.get(path),
+            yaml_path: path.to_string(),
+            message: message.into(),
+            hint,
+        }
+    }
+}
+
+/// Parsed ports and volumes per service, produced while validating.
+#[derive(Debug, Clone, Default)]
+pub struct Validated {
+    pub ports: HashMap<String, Vec<PortSpec>>,
+    pub volumes: HashMap<String, Vec<VolumeSpec>>,
+}
+
+/// The closest candidate to `word`, if any is close enough to be a plausible typo.
+pub fn did_you_mean<'c, I>(word: &str, candidates: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'c str>,
+{
+    let w = word.to_ascii_lowercase();
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let cl = c.to_ascii_lowercase();
+        let dist = strsim::damerau_levenshtein(&w, &cl);
+        let jw = strsim::jaro_winkler(&w, &cl);
+        let close = dist <= 2.max(cl.len() / 3) || jw >= 0.85 || (w.len() >= 3 && cl.starts_with(&w));
+        if !close || c == word {
+            continue;
+        }
+        if best.is_none_or(|(s, _)| jw > s) {
+            best = Some((jw, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+/// `did you mean `x`?` hint, or a list of the valid values.
+pub fn hint_for(word: &str, candidates: &[&str], what: &str) -> Option<String> {
+    match did_you_mean(word, candidates.iter().copied()) {
+        Some(c) => Some(format!("did you mean `{c}`?")),
+        None if candidates.is_empty() => None,
+        None => Some(format!("{what}: {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))),
+    }
+}
+
+/// Runs every check, in document order; returns the first failure.
+pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
+    let mut out = Validated::default();
+    // (ip, protocol, port) -> (service, yaml path)
+    let mut published: Vec<(String, String, u16, String, String)> = Vec::new();
+    for (name, svc) in &spec.services {
+        let base = format!("services.{name}");
+        check_name(name, &base, ctx)?;
+        check_source(name, svc, &base, ctx)?;
+        check_depends_on(name, svc, spec, &base, ctx)?;
+        let ports = check_ports(name, svc, &base, ctx, &mut published)?;
+        out.ports.insert(name.clone(), ports);
+        let vols = check_volumes(svc, &base, ctx)?;
+        out.volumes.insert(name.clone(), vols);
+        check_build(svc, &base, ctx)?;
+        check_health(svc, &base, ctx)?;
+    }
+    Ok(out)
+}
+
+fn check_name(name: &str, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    if !valid_name(name) {
+        return Err(ctx.error(
+            base,
+            format!("invalid service name {name:?}"),
+            Some("service names use letters, digits, `_`, `.` and `-`, and start with a letter or digit".into()),
+        ));
+    }
+    Ok(())
+}
+
+fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    if let Some(preset) = &svc.preset {
+        if !PRESETS.contains(&preset.as_str()) {
+            return Err(ctx.error(
+                &format!("{base}.preset"),
+                format!("unknown preset `{preset}`"),
+                hint_for(preset, PRESETS, "available presets"),
+            ));
+        }
+    }
+    if svc.image.is_none() && svc.build.is_none() && svc.preset.is_none() {
+        return Err(ctx.error(
+            base,
+            format!("service `{name}` has no `image`, `build` or `preset`"),
+            Some(format!(
+                "add `image: <name>:<tag>`, `build: <dir>`, or `preset: {}`",
+                PRESETS.join("|")
+            )),
+        ));
+    }
+    if let Some(image) = &svc.image {
+        if image.trim().is_empty() {
+            return Err(ctx.error(&format!("{base}.image"), "`image` is empty", None));
+        }
+    }
+    Ok(())
+}
+
+/// The YAML path of a `depends_on` entry: `depends_on.db` (map form) or `depends_on[i]` (list form).
+fn dep_path(base: &str, dep: &str, index: usize, ctx: &Ctx) -> String {
+    let map_form = format!("{base}.depends_on.{dep}");
+    if ctx.locations.contains(&map_form) {
+        return map_form;
+    }
+    let list_form = format!("{base}.depends_on[{index}]");
+    if ctx.locations.contains(&list_form) {
+        return list_form;
+    }
+    map_form
+}
+
+fn check_depends_on(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    for (i, (dep, cond)) in svc.depends_on.0.iter().enumerate() {
+        let path = dep_path(base, dep, i, ctx);
+        if dep == name {
+            return Err(ctx.error(&path, format!("service `{name}` depends on itself"), Some(format!("remove `{dep}` from its `depends_on`"))));
+        }
+        if let Some(profiles) = ctx.disabled.get(dep) {
+            let list = profiles.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" or ");
+            let flags = profiles.iter().map(|p| format!("--profile {p}")).next().unwrap_or_default();
+            return Err(ctx.error(
+                &path,
+                format!("`{name}` depends on `{dep}`, which is disabled by profile (it only runs with profile {list})"),
+                Some(format!("enable it with `{flags}`, or add `{name}` to the same profile")),
+            ));
+        }
+        let Some(target) = spec.services.get(dep) else {
+            let names: Vec<&str> = spec.services.keys().map(String::as_str).filter(|n| *n != name).collect();
+            let hint = match did_you_mean(dep, names.iter().copied()) {
+                Some(c) => Some(format!("did you mean `{c}`?")),
+                None if names.is_empty() => Some("there are no other services in this file".into()),
+                None => Some(format!("services in this file: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+            };
+            return Err(ctx.error(&path, format!("`{name}` depends on unknown service `{dep}`"), hint));
+        };
+        if *cond == Condition::Completed && target.run != Some(RunMode::Once) {
+            return Err(ctx.error(
+                &path,
+                format!("`{name}` waits for `{dep}` to complete, but `{dep}` is a long-running service"),
+                Some(format!("add `run: once` to `{dep}` if it is a one-shot job, or use `healthy`/`started`")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_unspecified(ip: &str) -> bool {
+    ip.parse::<IpAddr>().map(|a| a.is_unspecified()).unwrap_or(false)
+}
+
+fn same_ip(a: &str, b: &str) -> bool {
+    if is_unspecified(a) || is_unspecified(b) {
+        return true;
+    }
+    match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn check_ports(
+    name: &str,
+    svc: &ServiceSpec,
+    base: &str,
+    ctx: &Ctx,
+    published: &mut Vec<(String, String, u16, String, String)>,
+) -> Result<Vec<PortSpec>, ConfigError> {
+    let mut out = Vec::new();
+    for (i, raw) in svc.ports.iter().enumerate() {
+        let path = format!("{base}.ports[{i}]");
+        let specs = parse_port(raw).map_err(|e| {
+            ctx.error(&path, format!("invalid port {raw:?}: {e}"), Some("write HOST:CONTAINER (\"8080:80\"), a single port (\"5432\"), or IP:HOST:CONTAINER".into()))
+        })?;
+        for p in &specs {
+            let Some(hp) = p.host_port else { continue };
+            // Unset host IP = devenv's default, 127.0.0.1.
+            let ip = p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
+            if let Some((_, _, _, other, other_path)) =
+                published.iter().find(|(oip, proto, port, _, _)| *port == hp && *proto == p.protocol && same_ip(oip, &ip))
+            {
+                let message = if other == name {
+                    format!("host port {hp}/{} is published twice by `{name}` (also at {other_path})", p.protocol)
+                } else {
+                    format!("host port {hp}/{} is published by both `{other}` and `{name}`", p.protocol)
+                };
+                return Err(ctx.error(&path, message, Some("give one of them a different host port, e.g. \"15432:5432\"".into())));
+            }
+            published.push((ip, p.protocol.clone(), hp, name.to_string(), path.clone()));
+        }
+        out.extend(specs);
+    }
+    Ok(out)
+}
+
+fn check_volumes(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumeSpec>, ConfigError> {
+    let mut out = Vec::new();
+    for (i, raw) in svc.volumes.iter().enumerate() {
+        let path = format!("{base}.volumes[{i}]");
+        let v = parse_volume_with_home(raw, ctx.dir, ctx.home).map_err(|e| {
+            ctx.error(
+                &path,
+                format!("invalid volume {raw:?}: {e}"),
+                Some("write NAME:/container/path (named), ./host/path:/container/path (bind) or /container/path; add `:ro` for read-only".into()),
+            )
+        })?;
+        if let VolumeSpec::Bind { source, .. } = &v {
+            if !source.exists() {
+                return Err(ctx.error(
+                    &path,
+                    format!("bind mount source {} does not exist", source.display()),
+                    Some(format!("create it (`mkdir -p {}`) or fix the path (relative paths start from {})", source.display(), ctx.dir.display())),
+                ));
+            }
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn is_remote_context(ctx: &str) -> bool {
+    ctx.contains("://") || ctx.starts_with("git@") || ctx.starts_with("github.com/")
+}
+
+fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    let Some(build) = &svc.build else { return Ok(()) };
+    if is_remote_context(&build.context) {
+        return Ok(());
+    }
+    let long = format!("{base}.build.context");
+    let ctx_path = if ctx.locations.contains(&long) { long } else { format!("{base}.build") };
+    let dir: PathBuf = super::volumes::normalize(&ctx.dir.join(&build.context));
+    if !dir.is_dir() {
+        let what = if dir.exists() { "is not a directory" } else { "does not exist" };
+        return Err(ctx.error(
+            &ctx_path,
+            format!("build context {} {what}", dir.display()),
+            Some(format!("the context is resolved against {}", ctx.dir.display())),
+        ));
+    }
+    let dockerfile = build.dockerfile.as_deref().unwrap_or("Dockerfile");
+    let df = super::volumes::normalize(&dir.join(dockerfile));
+    if !df.is_file() {
+        let df_path = format!("{base}.build.dockerfile");
+        let path = if ctx.locations.contains(&df_path) { df_path } else { ctx_path };
+        return Err(ctx.error(
+            &path,
+            format!("Dockerfile {} not found", df.display()),
+            Some(if build.dockerfile.is_some() {
+                "`dockerfile` is relative to the build context".to_string()
+            } else {
+                "add a Dockerfile to the build context, or set `build: {context: …, dockerfile: …}`".to_string()
+            }),
+        ));
+    }
+    Ok(())
+}
+
+fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    let Some(h) = &svc.health else { return Ok(()) };
+    let path = format!("{base}.health");
+    let set: Vec<&str> = [("http", h.http.is_some()), ("tcp", h.tcp.is_some()), ("exec", h.exec.is_some()), ("log", h.log.is_some())]
+        .into_iter()
+        .filter_map(|(k, on)| on.then_some(k))
+        .collect();
+    let hint = Some("use exactly one of `http: /health`, `tcp: 5432`, `exec: [cmd, arg]` or `log: \"ready\"` (plus port/interval/timeout/retries)".into());
+    match set.len() {
+        0 => return Err(ctx.error(&path, "`health` needs a probe", hint)),
+        1 => {}
+        _ => {
+            let second = format!("{path}.{}", set[1]);
+            return Err(ctx.error(&second, format!("`health` has more than one probe ({})", set.join(", ")), hint));
+        }
+    }
+    if let Some(http) = &h.http {
+        if !http.starts_with('/') {
+            return Err(ctx.error(
+                &format!("{path}.http"),
+                format!("health http path {http:?} must start with `/`"),
+                Some(format!("write `http: /{}` (the port goes in `port:`)", http.trim_start_matches('/'))),
+            ));
+        }
+    }
+    if h.tcp == Some(0) {
+        return Err(ctx.error(&format!("{path}.tcp"), "health tcp port 0 is invalid", Some("use the container port the service listens on".into())));
+    }
+    if h.port == Some(0) {
+        return Err(ctx.error(&format!("{path}.port"), "health port 0 is invalid", None));
+    }
+    if let Some(super::model::CommandSpec::Exec(v)) = &h.exec {
+        if v.is_empty() {
+            return Err(ctx.error(&format!("{path}.exec"), "health exec command is empty", None));
+        }
+    }
+    if let Some(super::model::CommandSpec::Shell(s)) = &h.exec {
+        if s.trim().is_empty() {
+            return Err(ctx.error(&format!("{path}.exec"), "health exec command is empty", None));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Pos;
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            Fixture { dir: tempfile::tempdir().unwrap() }
+        }
+
+        fn check(&self, yaml: &str) -> Result<Validated, ConfigError> {
+            self.check_disabled(yaml, &IndexMap::new())
+        }
+
+        fn check_disabled(&self, yaml: &str, disabled: &IndexMap<String, Vec<String>>) -> Result<Validated, ConfigError> {
+            let spec: EnvSpec = serde_yaml::from_str(yaml).unwrap();
+            let locs = Locations::from_text(yaml);
+            let file = self.dir.path().join("devenv.yaml");
+            let ctx = Ctx { file: &file, dir: self.dir.path(), locations: &locs, disabled, home: None };
+            validate(&spec, &ctx)
+        }
+    }
+
+    fn at(e: &ConfigError) -> (String, usize, usize) {
+        let p = e.pos.unwrap_or(Pos { line: 0, col: 0 });
+        (e.yaml_path.clone(), p.line, p.col)
+    }
+
+    #[test]
+    fn did_you_mean_basics() {
+        assert_eq!(did_you_mean("imag", ["image", "preset", "build"]), Some("image".into()));
+        assert_eq!(did_you_mean("postgress", PRESETS.iter().copied()), Some("postgres".into()));
+        assert_eq!(did_you_mean("db2", ["db", "cache"]), Some("db".into()));
+        assert_eq!(did_you_mean("zzzzzzzz", ["db", "cache"]), None);
+        assert_eq!(did_you_mean("depends", ["depends_on", "env"]), Some("depends_on".into()));
+    }
+
+    #[test]
+    fn valid_file_passes() {
+        let f = Fixture::new();
+        std::fs::create_dir(f.dir.path().join("backend")).unwrap();
+        std::fs::write(f.dir.path().join("backend/Dockerfile"), "FROM scratch\n").unwrap();
+        let v = f
+            .check(
+                "services:\n  db:\n    preset: postgres\n    ports: [\"5432\"]\n    volumes: [\"db-data:/var/lib/postgresql/data\"]\n  migrate:\n    build: ./backend\n    run: once\n    depends_on: {db: healthy}\n  api:\n    build: {context: backend}\n    ports: [\"3000:3000\", \"127.0.0.2:5432:5432\", \"53:53/udp\", \"127.0.0.1::80\", \"127.0.0.1::80\"]\n    volumes: [\"./backend:/app:ro\", \"/tmp/x\"]\n    depends_on: {db: healthy, migrate: completed}\n    health: {http: /health, port: 3000}\n",
+            )
+            .unwrap();
+        assert_eq!(v.ports["api"].len(), 5);
+        assert_eq!(v.ports["db"][0].host_port, Some(5432));
+        assert!(matches!(v.volumes["api"][0], VolumeSpec::Bind { read_only: true, .. }));
+        assert!(v.ports["migrate"].is_empty());
+    }
+
+    #[test]
+    fn bad_service_name() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  -bad:\n    image: x\n").unwrap_err();
+        assert_eq!(at(&e), ("services.-bad".into(), 2, 3));
+    }
+
+    #[test]
+    fn missing_image() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    command: [x]\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api".into(), 2, 3));
+        assert!(e.hint.unwrap().contains("preset"));
+    }
+
+    #[test]
+    fn unknown_preset() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  db:\n    preset: postgress\n").unwrap_err();
+        assert_eq!(at(&e), ("services.db.preset".into(), 3, 5));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `postgres`?"));
+    }
+
+    #[test]
+    fn unknown_dependency() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  db:\n    preset: postgres\n  api:\n    image: x\n    depends_on:\n      db2: healthy\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.depends_on.db2".into(), 7, 7));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `db`?"));
+        assert!(e.message.contains("unknown service `db2`"));
+        // List form points at the item.
+        let e = f.check("services:\n  db:\n    preset: postgres\n  api:\n    image: x\n    depends_on: [db, cache]\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.depends_on[1]".into(), 6, 22));
+    }
+
+    #[test]
+    fn self_dependency() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    image: x\n    depends_on: {api: started}\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.depends_on.api".into(), 4, 18));
+        assert!(e.message.contains("itself"));
+    }
+
+    #[test]
+    fn completed_needs_run_once() {
+        let f = Fixture::new();
+        let e = f
+            .check("services:\n  migrate:\n    image: x\n  api:\n    image: x\n    depends_on:\n      migrate: completed\n")
+            .unwrap_err();
+        assert_eq!(at(&e), ("services.api.depends_on.migrate".into(), 7, 7));
+        assert!(e.hint.unwrap().contains("run: once"));
+    }
+
+    #[test]
+    fn disabled_dependency() {
+        let f = Fixture::new();
+        let disabled: IndexMap<String, Vec<String>> = [("search".to_string(), vec!["full".to_string()])].into_iter().collect();
+        let e = f
+            .check_disabled("services:\n  api:\n    image: x\n    depends_on: {search: healthy}\n", &disabled)
+            .unwrap_err();
+        assert_eq!(e.yaml_path, "services.api.depends_on.search");
+        assert!(e.message.contains("disabled by profile") && e.message.contains("full"), "{}", e.message);
+        assert!(e.hint.unwrap().contains("--profile full"));
+    }
+
+    #[test]
+    fn bad_port() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    image: x\n    ports:\n      - \"3000:3000\"\n      - \"70000:80\"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.ports[1]".into(), 6, 9));
+        assert!(e.message.contains("65535"), "{}", e.message);
+    }
+
+    #[test]
+    fn duplicate_host_ports() {
+        let f = Fixture::new();
+        let e = f
+            .check("services:\n  db:\n    preset: postgres\n    ports: [\"5432:5432\"]\n  db2:\n    preset: postgres\n    ports: [\"5432\"]\n")
+            .unwrap_err();
+        assert_eq!(at(&e), ("services.db2.ports[0]".into(), 7, 13));
+        assert!(e.message.contains("`db`") && e.message.contains("`db2`") && e.message.contains("5432"), "{}", e.message);
+        let e = f.check("services:\n  a:\n    image: x\n    ports: [\"80:80\", \"0.0.0.0:80:81\"]\n").unwrap_err();
+        assert_eq!(e.yaml_path, "services.a.ports[1]");
+        assert!(e.message.contains("twice"));
+        // Different protocol or IP: fine.
+        f.check("services:\n  a:\n    image: x\n    ports: [\"53:53\", \"53:53/udp\", \"127.0.0.2:53:53\"]\n").unwrap();
+        // Ranges overlap.
+        let e = f.check("services:\n  a:\n    image: x\n    ports: [\"9000-9005\", \"9005:1\"]\n").unwrap_err();
+        assert_eq!(e.yaml_path, "services.a.ports[1]");
+    }
+
+    #[test]
+    fn bad_volumes() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    image: x\n    volumes: [\"data:relative\"]\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.volumes[0]".into(), 4, 15));
+        let e = f.check("services:\n  api:\n    image: x\n    volumes:\n      - ./missing:/app\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.volumes[0]".into(), 5, 9));
+        assert!(e.message.contains("does not exist"));
+    }
+
+    #[test]
+    fn build_context_and_dockerfile() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    build: ./nope\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.build".into(), 3, 5));
+        let e = f.check("services:\n  api:\n    build:\n      context: ./nope\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.build.context".into(), 4, 7));
+        std::fs::create_dir(f.dir.path().join("app")).unwrap();
+        let e = f.check("services:\n  api:\n    build: app\n").unwrap_err();
+        assert!(e.message.contains("Dockerfile"), "{}", e.message);
+        let e = f.check("services:\n  api:\n    build: {context: app, dockerfile: Dev.Dockerfile}\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.build.dockerfile".into(), 3, 27));
+        std::fs::write(f.dir.path().join("app/Dev.Dockerfile"), "FROM scratch\n").unwrap();
+        f.check("services:\n  api:\n    build: {context: app, dockerfile: Dev.Dockerfile}\n").unwrap();
+        f.check("services:\n  api:\n    build: https://github.com/x/y.git\n").unwrap();
+    }
+
+    #[test]
+    fn health_checks() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    image: x\n    health: {interval: 1s}\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.health".into(), 4, 5));
+        assert!(e.hint.unwrap().contains("tcp"));
+        let e = f.check("services:\n  api:\n    image: x\n    health:\n      http: /h\n      tcp: 80\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.health.tcp".into(), 6, 7));
+        let e = f.check("services:\n  api:\n    image: x\n    health:\n      http: health\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.health.http".into(), 5, 7));
+        assert!(e.hint.unwrap().contains("/health"));
+        f.check("services:\n  api:\n    image: x\n    health: {exec: [pg_isready]}\n").unwrap();
+        f.check("services:\n  api:\n    image: x\n    health: {log: ready}\n").unwrap();
+    }
+}

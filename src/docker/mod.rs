@@ -1,0 +1,642 @@
+//! docker: the only module that imports bollard.
+//!
+//! Owns: connecting (with API version negotiation, so engines from 20.10 on
+//! work), and every Docker call devenv makes, each wrapped so its error names
+//! the operation ("create container `api`: …"). Returns plain data
+//! (`observe::*`, `ContainerInfo`), never bollard types.
+//! Must not: print, or decide anything about the plan.
+
+mod context;
+mod create;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::query_parameters as qp;
+use futures_util::{Stream, StreamExt};
+
+pub use context::{build_context_tar, ignored as dockerignored};
+
+use crate::error::Error;
+use crate::observe::{ContainerState, ObservedContainer, ObservedPort};
+use crate::plan::labels;
+
+/// A connected Docker client.
+#[derive(Clone)]
+pub struct Docker {
+    api: bollard::Docker,
+}
+
+/// Docker's version, for `doctor` and diagnostics.
+#[derive(Debug, Clone)]
+pub struct EngineVersion {
+    pub version: String,
+    pub api_version: String,
+    pub os: String,
+    pub root_dir: Option<String>,
+}
+
+/// What `inspect` tells about one container.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerInfo {
+    pub running: bool,
+    pub status: String,
+    pub exit_code: Option<i64>,
+    pub oom_killed: bool,
+    pub health: Option<String>,
+    /// IP address on the project network.
+    pub ip: Option<String>,
+    /// container port/proto → host port.
+    pub published: Vec<ObservedPort>,
+    /// The image has a HEALTHCHECK (and it is not disabled).
+    pub has_healthcheck: bool,
+    pub started_at: Option<String>,
+}
+
+/// One line of a container's output.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub stderr: bool,
+    pub text: String,
+}
+
+/// Progress of a pull, per layer.
+#[derive(Debug, Clone)]
+pub struct PullProgress {
+    pub layer: String,
+    pub status: String,
+    pub current: u64,
+    pub total: u64,
+}
+
+fn op(operation: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
+    let operation = operation.into();
+    move |e| match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => Error::Docker { operation, cause: message },
+        e if is_connection_error(&e) => Error::DockerUnavailable { cause: e.to_string() },
+        e => Error::Docker { operation, cause: e.to_string() },
+    }
+}
+
+fn is_connection_error(e: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    matches!(e, E::HyperResponseError { .. } | E::IOError { .. } | E::SocketNotFoundError(_) | E::RequestTimeoutError)
+        || e.to_string().contains("onnect")
+}
+
+/// Status code of a Docker API error, if it was one.
+pub fn status_of(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+fn label_filter(pairs: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
+    let mut f = HashMap::new();
+    f.insert("label".to_string(), pairs.iter().map(|(k, v)| format!("{k}={v}")).collect());
+    f
+}
+
+impl Docker {
+    /// Connect using DOCKER_HOST or the platform default, negotiate the API version, ping.
+    pub async fn connect() -> Result<Self, Error> {
+        let api = bollard::Docker::connect_with_defaults()
+            .map_err(|e| Error::DockerUnavailable { cause: e.to_string() })?
+            .with_timeout(Duration::from_secs(600));
+        let api = tokio::time::timeout(Duration::from_secs(10), api.negotiate_version())
+            .await
+            .map_err(|_| Error::DockerUnavailable { cause: "no answer within 10 s".into() })?
+            .map_err(|e| Error::DockerUnavailable { cause: e.to_string() })?;
+        tokio::time::timeout(Duration::from_secs(10), api.ping())
+            .await
+            .map_err(|_| Error::DockerUnavailable { cause: "no answer to ping within 10 s".into() })?
+            .map_err(|e| Error::DockerUnavailable { cause: e.to_string() })?;
+        Ok(Docker { api })
+    }
+
+    pub async fn version(&self) -> Result<EngineVersion, Error> {
+        let v = self.api.version().await.map_err(op("read engine version"))?;
+        let info = self.api.info().await.ok();
+        Ok(EngineVersion {
+            version: v.version.unwrap_or_default(),
+            api_version: v.api_version.unwrap_or_default(),
+            os: v.os.unwrap_or_default(),
+            root_dir: info.and_then(|i| i.docker_root_dir),
+        })
+    }
+
+    /// Every container of `project` (running or not).
+    pub async fn project_containers(&self, project: &str) -> Result<Vec<ObservedContainer>, Error> {
+        let opts = qp::ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&label_filter(&[(labels::PROJECT, project)]))
+            .build();
+        let list = self.api.list_containers(Some(opts)).await.map_err(op("list containers"))?;
+        let mut out: Vec<ObservedContainer> = list
+            .into_iter()
+            .map(|c| {
+                let lbl = c.labels.unwrap_or_default();
+                let status = c.status.unwrap_or_default();
+                let health = if status.contains("(healthy)") {
+                    Some("healthy".to_string())
+                } else if status.contains("(unhealthy)") {
+                    Some("unhealthy".to_string())
+                } else if status.contains("(health: starting)") {
+                    Some("starting".to_string())
+                } else {
+                    None
+                };
+                ObservedContainer {
+                    id: c.id.unwrap_or_default(),
+                    name: c.names.unwrap_or_default().first().map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default(),
+                    service: lbl.get(labels::SERVICE).cloned(),
+                    config_hash: lbl.get(labels::CONFIG_HASH).cloned(),
+                    image: c.image.unwrap_or_default(),
+                    image_id: c.image_id.unwrap_or_default(),
+                    state: ContainerState::parse(&c.state.map(|s| s.to_string()).unwrap_or_default()),
+                    status,
+                    health,
+                    ports: c
+                        .ports
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|p| {
+                            Some(ObservedPort {
+                                host_ip: p.ip.unwrap_or_default(),
+                                host_port: p.public_port?,
+                                container_port: p.private_port,
+                                protocol: p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into()),
+                            })
+                        })
+                        .collect(),
+                    created: c.created.unwrap_or_default(),
+                    oneshot: lbl.get(labels::ONESHOT).is_some_and(|v| v == "true"),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// The local image id for `reference`, or None when the image is not present.
+    pub async fn image_id(&self, reference: &str) -> Result<Option<String>, Error> {
+        match self.api.inspect_image(reference).await {
+            Ok(i) => Ok(i.id),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(op(format!("inspect image `{reference}`"))(e)),
+        }
+    }
+
+    /// Pull `reference`, reporting per-layer progress.
+    pub async fn pull(&self, reference: &str, mut progress: impl FnMut(PullProgress)) -> Result<(), Error> {
+        let (repo, tag) = split_reference(reference);
+        let opts = qp::CreateImageOptionsBuilder::new().from_image(&repo).tag(&tag).build();
+        let mut stream = self.api.create_image(Some(opts), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                        return Err(pull_error(reference, err));
+                    }
+                    let pd = info.progress_detail.unwrap_or_default();
+                    progress(PullProgress {
+                        layer: info.id.unwrap_or_default(),
+                        status: info.status.unwrap_or_default(),
+                        current: pd.current.unwrap_or(0).max(0) as u64,
+                        total: pd.total.unwrap_or(0).max(0) as u64,
+                    });
+                }
+                Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => return Err(pull_error(reference, message)),
+                Err(bollard::errors::Error::DockerStreamError { error }) => return Err(pull_error(reference, error)),
+                Err(e) => return Err(op(format!("pull `{reference}`"))(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Build an image from a tar'd context, streaming output lines.
+    /// On failure the error carries the last lines of output (the failing step).
+    pub async fn build(
+        &self,
+        tag: &str,
+        dockerfile: &str,
+        args: &HashMap<String, String>,
+        target: Option<&str>,
+        labels_: &HashMap<String, String>,
+        context_tar: Vec<u8>,
+        mut line: impl FnMut(&str),
+    ) -> Result<(), Error> {
+        let opts = qp::BuildImageOptions {
+            dockerfile: dockerfile.to_string(),
+            t: Some(tag.to_string()),
+            rm: true,
+            forcerm: true,
+            buildargs: Some(args.clone()),
+            labels: Some(labels_.clone()),
+            target: target.unwrap_or_default().to_string(),
+            ..Default::default()
+        };
+        let mut tail: Vec<String> = Vec::new();
+        let mut push = |s: &str, tail: &mut Vec<String>| {
+            for l in s.lines() {
+                let l = l.trim_end();
+                if l.is_empty() {
+                    continue;
+                }
+                line(l);
+                tail.push(l.to_string());
+                if tail.len() > 40 {
+                    tail.remove(0);
+                }
+            }
+        };
+        let body = bollard::body_full(bytes::Bytes::from(context_tar));
+        let mut stream = self.api.build_image(opts, None, Some(body));
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(s) = &info.stream {
+                        push(s, &mut tail);
+                    }
+                    if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                        push(&err, &mut tail);
+                        return Err(Error::Image {
+                            message: format!("build of `{tag}` failed: {}", err.trim()),
+                            detail: tail,
+                            hint: Some(format!("fix the Dockerfile step above, then rerun; build it alone with `docker build -f {dockerfile} <context>`")),
+                        });
+                    }
+                }
+                Err(bollard::errors::Error::DockerStreamError { error }) | Err(bollard::errors::Error::DockerResponseServerError { message: error, .. }) => {
+                    push(&error, &mut tail);
+                    return Err(Error::Image {
+                        message: format!("build of `{tag}` failed: {}", error.trim()),
+                        detail: tail,
+                        hint: Some("fix the failing Dockerfile step shown above and rerun".into()),
+                    });
+                }
+                Err(e) => return Err(op(format!("build `{tag}`"))(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Create the project network if it does not exist.
+    pub async fn ensure_network(&self, name: &str, project: &str) -> Result<(), Error> {
+        match self.api.inspect_network(name, None::<qp::InspectNetworkOptions>).await {
+            Ok(n) => {
+                let ours = n.labels.unwrap_or_default().get(labels::PROJECT).is_some_and(|p| p == project);
+                if ours {
+                    Ok(())
+                } else {
+                    Err(Error::Preflight {
+                        message: format!("a network named `{name}` exists but was not created by devenv for project `{project}`"),
+                        hint: Some("devenv never touches objects without its labels: remove or rename that network, or pick another project name with -p".into()),
+                    })
+                }
+            }
+            Err(e) if status_of(&e) == Some(404) => {
+                let mut l = HashMap::new();
+                l.insert(labels::PROJECT.to_string(), project.to_string());
+                l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
+                let req = bollard::models::NetworkCreateRequest {
+                    name: name.to_string(),
+                    driver: Some("bridge".into()),
+                    labels: Some(l),
+                    ..Default::default()
+                };
+                match self.api.create_network(req).await {
+                    Ok(_) => Ok(()),
+                    // Lost a race with a parallel devenv on the same project: fine.
+                    Err(e) if status_of(&e) == Some(409) => Ok(()),
+                    Err(e) => Err(op(format!("create network `{name}`"))(e)),
+                }
+            }
+            Err(e) => Err(op(format!("inspect network `{name}`"))(e)),
+        }
+    }
+
+    /// Create a named volume with the project's labels, unless it exists.
+    pub async fn ensure_volume(&self, docker_name: &str, project: &str, volume: &str) -> Result<(), Error> {
+        match self.api.inspect_volume(docker_name).await {
+            Ok(v) => {
+                if v.labels.get(labels::PROJECT).is_some_and(|p| p == project) {
+                    Ok(())
+                } else {
+                    Err(Error::Preflight {
+                        message: format!("a volume named `{docker_name}` exists but does not belong to devenv project `{project}`"),
+                        hint: Some("devenv will not reuse data it did not create: remove that volume yourself, or choose another project name with -p".into()),
+                    })
+                }
+            }
+            Err(e) if status_of(&e) == Some(404) => {
+                let mut l = HashMap::new();
+                l.insert(labels::PROJECT.to_string(), project.to_string());
+                l.insert(labels::VOLUME.to_string(), volume.to_string());
+                l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
+                let req = bollard::models::VolumeCreateRequest { name: Some(docker_name.to_string()), labels: Some(l), ..Default::default() };
+                self.api.create_volume(req).await.map_err(op(format!("create volume `{docker_name}`")))?;
+                Ok(())
+            }
+            Err(e) => Err(op(format!("inspect volume `{docker_name}`"))(e)),
+        }
+    }
+
+    pub async fn start(&self, id: &str, service: &str) -> Result<(), Error> {
+        match self.api.start_container(id, None::<qp::StartContainerOptions>).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(304) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) if message.contains("port is already allocated") || message.contains("address already in use") => {
+                Err(Error::Preflight {
+                    message: format!("cannot start `{service}`: {message}"),
+                    hint: Some("another process or container holds that host port; free it or change the host side of `ports:`".into()),
+                })
+            }
+            Err(e) => Err(op(format!("start container for `{service}`"))(e)),
+        }
+    }
+
+    /// Graceful stop (SIGTERM, then SIGKILL after `timeout`).
+    pub async fn stop(&self, id: &str, timeout: Duration) -> Result<(), Error> {
+        let opts = qp::StopContainerOptionsBuilder::new().t(timeout.as_secs().min(i32::MAX as u64) as i32).build();
+        match self.api.stop_container(id, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(status_of(&e), Some(304) | Some(404)) => Ok(()),
+            Err(e) => Err(op(format!("stop container {}", short(id)))(e)),
+        }
+    }
+
+    pub async fn remove_container(&self, id: &str) -> Result<(), Error> {
+        let opts = qp::RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        match self.api.remove_container(id, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            // Removal already in progress.
+            Err(e) if status_of(&e) == Some(409) => Ok(()),
+            Err(e) => Err(op(format!("remove container {}", short(id)))(e)),
+        }
+    }
+
+    pub async fn inspect(&self, id: &str) -> Result<ContainerInfo, Error> {
+        let c = self
+            .api
+            .inspect_container(id, None::<qp::InspectContainerOptions>)
+            .await
+            .map_err(op(format!("inspect container {}", short(id))))?;
+        let state = c.state.unwrap_or_default();
+        let ns = c.network_settings.unwrap_or_default();
+        let ip = ns.networks.unwrap_or_default().into_values().find_map(|n| n.ip_address.filter(|s| !s.is_empty()));
+        let mut published = Vec::new();
+        for (key, bindings) in ns.ports.unwrap_or_default() {
+            let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+            let Ok(cport) = port.parse::<u16>() else { continue };
+            for b in bindings.unwrap_or_default() {
+                if let Some(hp) = b.host_port.as_deref().and_then(|p| p.parse::<u16>().ok()) {
+                    published.push(ObservedPort {
+                        host_ip: b.host_ip.unwrap_or_default(),
+                        host_port: hp,
+                        container_port: cport,
+                        protocol: proto.to_string(),
+                    });
+                }
+            }
+        }
+        let has_healthcheck = c
+            .config
+            .and_then(|cfg| cfg.healthcheck)
+            .and_then(|h| h.test)
+            .is_some_and(|t| !t.is_empty() && t.first().map(String::as_str) != Some("NONE"));
+        Ok(ContainerInfo {
+            running: state.running.unwrap_or(false),
+            status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+            exit_code: state.exit_code,
+            oom_killed: state.oom_killed.unwrap_or(false),
+            health: state.health.and_then(|h| h.status).map(|s| s.to_string()),
+            ip,
+            published,
+            has_healthcheck,
+            started_at: state.started_at,
+        })
+    }
+
+    /// The last `n` lines of a container's output.
+    pub async fn tail_logs(&self, id: &str, n: usize) -> Vec<String> {
+        let opts = qp::LogsOptionsBuilder::new().stdout(true).stderr(true).tail(&n.to_string()).build();
+        let mut s = self.api.logs(id, Some(opts));
+        let mut out = Vec::new();
+        while let Some(Ok(chunk)) = s.next().await {
+            let text = String::from_utf8_lossy(&chunk.into_bytes()).to_string();
+            out.extend(text.lines().map(str::to_string));
+        }
+        let skip = out.len().saturating_sub(n);
+        out.split_off(skip)
+    }
+
+    /// A stream of log lines.
+    pub fn logs(&self, id: &str, follow: bool, tail: Option<usize>, since: Option<i64>) -> impl Stream<Item = Result<LogLine, Error>> + Send + 'static {
+        let mut b = qp::LogsOptionsBuilder::new().stdout(true).stderr(true).follow(follow);
+        b = b.tail(&tail.map(|n| n.to_string()).unwrap_or_else(|| "all".into()));
+        if let Some(s) = since {
+            b = b.since(s.clamp(0, i32::MAX as i64) as i32);
+        }
+        let id_owned = id.to_string();
+        let mut pending = String::new();
+        self.api.logs(id, Some(b.build())).flat_map(move |item| {
+            let lines: Vec<Result<LogLine, Error>> = match item {
+                Ok(out) => {
+                    let stderr = matches!(out, bollard::container::LogOutput::StdErr { .. });
+                    pending.push_str(&String::from_utf8_lossy(&out.into_bytes()));
+                    let mut v = Vec::new();
+                    while let Some(pos) = pending.find('\n') {
+                        let line: String = pending.drain(..=pos).collect();
+                        v.push(Ok(LogLine { stderr, text: line.trim_end_matches(['\n', '\r']).to_string() }));
+                    }
+                    v
+                }
+                Err(e) => vec![Err(op(format!("read logs of {}", short(&id_owned)))(e))],
+            };
+            futures_util::stream::iter(lines)
+        })
+    }
+
+    /// Run a command in a container, capturing output; returns (exit code, output).
+    pub async fn exec_capture(&self, id: &str, cmd: &[String]) -> Result<(i64, String), Error> {
+        use bollard::exec::{CreateExecOptions, StartExecResults};
+        let exec = self
+            .api
+            .create_exec(
+                id,
+                CreateExecOptions { attach_stdout: Some(true), attach_stderr: Some(true), cmd: Some(cmd.to_vec()), ..Default::default() },
+            )
+            .await
+            .map_err(op("create exec"))?;
+        let mut output = String::new();
+        if let StartExecResults::Attached { output: mut o, .. } = self.api.start_exec(&exec.id, None).await.map_err(op("start exec"))? {
+            while let Some(Ok(chunk)) = o.next().await {
+                if output.len() < 64 * 1024 {
+                    output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                }
+            }
+        }
+        let info = self.api.inspect_exec(&exec.id).await.map_err(op("inspect exec"))?;
+        Ok((info.exit_code.unwrap_or(-1), output))
+    }
+
+    /// Interactive exec: stdin/stdout/stderr passed through (TTY when asked); returns the exit code.
+    pub async fn exec_interactive(&self, id: &str, cmd: &[String], tty: bool, env: Vec<String>, workdir: Option<String>, user: Option<String>) -> Result<i64, Error> {
+        use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let exec = self
+            .api
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    attach_stdin: Some(true),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    tty: Some(tty),
+                    cmd: Some(cmd.to_vec()),
+                    env: if env.is_empty() { None } else { Some(env) },
+                    working_dir: workdir,
+                    user,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(op("create exec"))?;
+        let started = self
+            .api
+            .start_exec(&exec.id, Some(StartExecOptions { detach: false, tty, output_capacity: None }))
+            .await
+            .map_err(op("start exec"))?;
+        if let StartExecResults::Attached { mut output, mut input } = started {
+            if tty {
+                if let Some((rows, cols)) = console::Term::stdout().size_checked() {
+                    let _ = self
+                        .api
+                        .resize_exec(&exec.id, bollard::exec::ResizeExecOptions { height: rows, width: cols })
+                        .await;
+                }
+            }
+            let stdin_task = tokio::spawn(async move {
+                let mut stdin = tokio::io::stdin();
+                let mut buf = [0u8; 4096];
+                loop {
+                    match stdin.read(&mut buf).await {
+                        Ok(0) | Err(_) => {
+                            let _ = input.shutdown().await;
+                            break;
+                        }
+                        Ok(n) => {
+                            if input.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                            let _ = input.flush().await;
+                        }
+                    }
+                }
+            });
+            let mut stdout = tokio::io::stdout();
+            let mut stderr = tokio::io::stderr();
+            while let Some(item) = output.next().await {
+                match item {
+                    Ok(bollard::container::LogOutput::StdErr { message }) => {
+                        let _ = stderr.write_all(&message).await;
+                        let _ = stderr.flush().await;
+                    }
+                    Ok(other) => {
+                        let _ = stdout.write_all(&other.into_bytes()).await;
+                        let _ = stdout.flush().await;
+                    }
+                    Err(_) => break,
+                }
+            }
+            stdin_task.abort();
+        }
+        let info = self.api.inspect_exec(&exec.id).await.map_err(op("inspect exec"))?;
+        Ok(info.exit_code.unwrap_or(-1))
+    }
+
+    /// Names of the project's volumes.
+    pub async fn project_volumes(&self, project: &str) -> Result<Vec<String>, Error> {
+        let opts = qp::ListVolumesOptionsBuilder::new().filters(&label_filter(&[(labels::PROJECT, project)])).build();
+        let res = self.api.list_volumes(Some(opts)).await.map_err(op("list volumes"))?;
+        Ok(res.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
+    }
+
+    pub async fn remove_volume(&self, name: &str) -> Result<(), Error> {
+        match self.api.remove_volume(name, None::<qp::RemoveVolumeOptions>).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            Err(e) => Err(op(format!("remove volume `{name}`"))(e)),
+        }
+    }
+
+    /// Names of the project's networks.
+    pub async fn project_networks(&self, project: &str) -> Result<Vec<String>, Error> {
+        let opts = qp::ListNetworksOptionsBuilder::new().filters(&label_filter(&[(labels::PROJECT, project)])).build();
+        let res = self.api.list_networks(Some(opts)).await.map_err(op("list networks"))?;
+        Ok(res.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    pub async fn remove_network(&self, name: &str) -> Result<(), Error> {
+        match self.api.remove_network(name).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            Err(e) => Err(op(format!("remove network `{name}`"))(e)),
+        }
+    }
+
+    /// Wait until a container exits; returns its exit code.
+    pub async fn wait_exit(&self, id: &str) -> Result<i64, Error> {
+        let mut s = self.api.wait_container(id, None::<qp::WaitContainerOptions>);
+        match s.next().await {
+            Some(Ok(r)) => Ok(r.status_code),
+            // bollard reports a non-zero exit as an error carrying the code.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(op(format!("wait for container {}", short(id)))(e)),
+            None => Ok(-1),
+        }
+    }
+}
+
+fn pull_error(reference: &str, message: String) -> Error {
+    Error::Image {
+        message: format!("cannot pull `{reference}`: {}", message.trim()),
+        detail: vec![],
+        hint: Some(format!(
+            "check the image name and tag, that you are logged in to its registry (`docker login`), and that the registry is reachable; or build it locally and tag it `{reference}`"
+        )),
+    }
+}
+
+/// `repo[:tag][@digest]` → (repo, tag-or-digest); default tag `latest`.
+pub fn split_reference(reference: &str) -> (String, String) {
+    if let Some((repo, digest)) = reference.split_once('@') {
+        return (repo.to_string(), digest.to_string());
+    }
+    let slash = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match reference[slash..].rfind(':') {
+        Some(i) => (reference[..slash + i].to_string(), reference[slash + i + 1..].to_string()),
+        None => (reference.to_string(), "latest".to_string()),
+    }
+}
+
+pub fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_reference;
+
+    #[test]
+    fn references_split_like_docker() {
+        assert_eq!(split_reference("redis"), ("redis".into(), "latest".into()));
+        assert_eq!(split_reference("redis:7-alpine"), ("redis".into(), "7-alpine".into()));
+        assert_eq!(split_reference("localhost:5000/app"), ("localhost:5000/app".into(), "latest".into()));
+        assert_eq!(split_reference("localhost:5000/app:1"), ("localhost:5000/app".into(), "1".into()));
+        assert_eq!(split_reference("a/b@sha256:abc"), ("a/b".into(), "sha256:abc".into()));
+    }
+}

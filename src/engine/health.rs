@@ -1,0 +1,166 @@
+//! Readiness: devenv's own probes (http, tcp, exec, log, or the image's
+//! HEALTHCHECK), polled fast with backoff until a deadline.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::io::AsyncReadExt;
+
+use crate::docker::{ContainerInfo, Docker};
+use crate::error::Error;
+use crate::plan::{Probe, ResolvedHealth};
+
+/// Why a service did not become ready.
+#[derive(Debug)]
+pub enum NotReady {
+    /// The container stopped (exit code, OOM).
+    Exited { code: Option<i64>, oom: bool },
+    /// The deadline passed; the last probe error.
+    Timeout { last_error: String, after: Duration },
+    Docker(Error),
+}
+
+/// A short description of a probe for the UI.
+pub fn describe(h: Option<&ResolvedHealth>) -> String {
+    match h.map(|h| &h.probe) {
+        Some(Probe::Http { path, port }) => format!("http :{port}{path}"),
+        Some(Probe::Tcp { port }) => format!("tcp :{port}"),
+        Some(Probe::Exec { command }) => format!("exec {}", command.join(" ")),
+        Some(Probe::Log { pattern }) => format!("log /{pattern}/"),
+        Some(Probe::DockerHealthcheck) => "image HEALTHCHECK".into(),
+        None => "running".into(),
+    }
+}
+
+/// Where to reach a container port from the host: the container's IP on
+/// Linux (no proxy in the way), else the published port on loopback.
+fn address(info: &ContainerInfo, port: u16) -> Option<String> {
+    if cfg!(target_os = "linux") {
+        if let Some(ip) = &info.ip {
+            return Some(format!("{ip}:{port}"));
+        }
+    }
+    info.published.iter().find(|p| p.container_port == port && p.protocol == "tcp").map(|p| {
+        let host = if p.host_ip.is_empty() || p.host_ip == "0.0.0.0" { "127.0.0.1" } else { p.host_ip.as_str() };
+        format!("{host}:{}", p.host_port)
+    })
+}
+
+async fn tcp_check(addr: &str) -> Result<(), String> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
+    if cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    // Through a userland proxy a connect always succeeds; a closed connection means nothing listens behind it.
+    let mut buf = [0u8; 1];
+    match tokio::time::timeout(Duration::from_millis(50), s.read(&mut buf)).await {
+        Ok(Ok(0)) => Err(format!("{addr}: connection closed (nothing listening yet)")),
+        _ => Ok(()),
+    }
+}
+
+async fn http_check(client: &reqwest::Client, addr: &str, path: &str) -> Result<(), String> {
+    let url = format!("http://{addr}{path}");
+    let r = client.get(&url).send().await.map_err(|e| format!("GET {url}: {}", root_cause(&e)))?;
+    if r.status().is_success() || r.status().is_redirection() {
+        Ok(())
+    } else {
+        Err(format!("GET {url}: HTTP {}", r.status()))
+    }
+}
+
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cur = e;
+    while let Some(s) = cur.source() {
+        cur = s;
+    }
+    cur.to_string()
+}
+
+/// Wait until the service is ready. `health` None = running is enough.
+pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealth>, default_timeout: Duration) -> Result<(), NotReady> {
+    let start = Instant::now();
+    let timeout = health.map(|h| h.timeout).unwrap_or(default_timeout);
+    let base = health.map(|h| h.interval).unwrap_or(Duration::from_millis(100)).max(Duration::from_millis(10));
+    let mut interval = base;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .no_proxy()
+        .build()
+        .map_err(|e| NotReady::Docker(Error::Other(format!("http client: {e}"))))?;
+
+    // Log probes watch the stream in the background.
+    let log_seen = Arc::new(AtomicBool::new(false));
+    let mut log_task = None;
+    if let Some(Probe::Log { pattern }) = health.map(|h| &h.probe) {
+        let re = regex::Regex::new(pattern).map_err(|e| NotReady::Docker(Error::Other(format!("bad log pattern: {e}"))))?;
+        let seen = log_seen.clone();
+        let mut stream = Box::pin(docker.logs(id, true, None, None));
+        log_task = Some(tokio::spawn(async move {
+            while let Some(Ok(line)) = stream.next().await {
+                if re.is_match(&line.text) {
+                    seen.store(true, Ordering::SeqCst);
+                    break;
+                }
+            }
+        }));
+    }
+    let _guard = AbortOnDrop(log_task);
+
+    let mut last_error;
+    loop {
+        let info = docker.inspect(id).await.map_err(NotReady::Docker)?;
+        if !info.running {
+            return Err(NotReady::Exited { code: info.exit_code, oom: info.oom_killed });
+        }
+        let result = match health.map(|h| &h.probe) {
+            None => Ok(()),
+            Some(Probe::DockerHealthcheck) => match info.health.as_deref() {
+                Some("healthy") => Ok(()),
+                other => Err(format!("image HEALTHCHECK status: {}", other.unwrap_or("none"))),
+            },
+            Some(Probe::Tcp { port }) => match address(&info, *port) {
+                Some(a) => tcp_check(&a).await,
+                None => Err(format!("port {port} is neither published nor reachable on the container network")),
+            },
+            Some(Probe::Http { path, port }) => match address(&info, *port) {
+                Some(a) => http_check(&client, &a, path).await,
+                None => Err(format!("port {port} is neither published nor reachable on the container network")),
+            },
+            Some(Probe::Exec { command }) => match docker.exec_capture(id, command).await {
+                Ok((0, _)) => Ok(()),
+                Ok((code, out)) => Err(format!("`{}` exited {code}: {}", command.join(" "), out.trim().lines().last().unwrap_or(""))),
+                Err(e) => Err(e.to_string()),
+            },
+            Some(Probe::Log { pattern }) => {
+                if log_seen.load(Ordering::SeqCst) {
+                    Ok(())
+                } else {
+                    Err(format!("no log line matching /{pattern}/ yet"))
+                }
+            }
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) => last_error = e,
+        }
+        if start.elapsed() >= timeout {
+            return Err(NotReady::Timeout { last_error, after: timeout });
+        }
+        tokio::time::sleep(interval.min(timeout.saturating_sub(start.elapsed()))).await;
+        // Back off gently: fast at first, never slower than 500 ms (or the written interval).
+        interval = (interval.mul_f32(1.5)).min(base.max(Duration::from_millis(500)));
+    }
+}
+
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(t) = &self.0 {
+            t.abort();
+        }
+    }
+}

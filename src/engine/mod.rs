@@ -1,0 +1,570 @@
+//! engine: make Docker match the plan.
+//!
+//! Owns: executing diff steps in dependency order, in parallel where the
+//! graph allows (per service: wait for dependencies → image → create/start
+//! → ready), pre-flight checks, teardown, and the journal of what this run
+//! created (so an interrupted `up` can undo exactly that).
+//! Must not: print (it emits `ui` events) or parse configuration.
+
+pub mod health;
+mod preflight;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, OnceCell};
+use tokio::task::JoinSet;
+
+use crate::config::Condition;
+use crate::docker::{build_context_tar, Docker};
+use crate::error::Error;
+use crate::observe::ObservedContainer;
+use crate::plan::{diff, Plan, Probe, ResolvedHealth, ResolvedService, Step, StepKind};
+use crate::ui::{Status, Ui};
+
+pub use preflight::check_ports;
+
+/// Log lines shown when a service fails.
+pub const FAILURE_LOG_LINES: usize = 30;
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub remove_orphans: bool,
+    /// Rebuild images of `build` services even when they exist.
+    pub build: bool,
+    /// Deadline for each service to become ready when its `health` sets none.
+    pub ready_timeout: Duration,
+}
+
+/// What this run created or started, for cleanup on interruption.
+#[derive(Debug, Default, Clone)]
+pub struct Journal {
+    inner: Arc<Mutex<JournalData>>,
+}
+
+#[derive(Debug, Default)]
+struct JournalData {
+    created: Vec<String>,
+    started: Vec<String>,
+}
+
+impl Journal {
+    fn created(&self, id: &str) {
+        if let Ok(mut j) = self.inner.lock() {
+            j.created.push(id.to_string());
+        }
+    }
+    fn started(&self, id: &str) {
+        if let Ok(mut j) = self.inner.lock() {
+            j.started.push(id.to_string());
+        }
+    }
+    /// (created, started-but-pre-existing) container ids.
+    pub fn take(&self) -> (Vec<String>, Vec<String>) {
+        match self.inner.lock() {
+            Ok(mut j) => {
+                let created = std::mem::take(&mut j.created);
+                let started = std::mem::take(&mut j.started).into_iter().filter(|s| !created.contains(s)).collect();
+                (created, started)
+            }
+            Err(_) => (vec![], vec![]),
+        }
+    }
+}
+
+/// The state a service reached, watched by its dependents.
+#[derive(Debug, Clone, PartialEq)]
+enum Reached {
+    Pending,
+    Started,
+    Healthy,
+    Completed,
+    Failed,
+}
+
+fn satisfies(r: &Reached, c: Condition, once: bool) -> Option<bool> {
+    match (r, c) {
+        (Reached::Failed, _) => Some(false),
+        (Reached::Pending, _) => None,
+        (_, Condition::Started) => Some(true),
+        (Reached::Healthy | Reached::Completed, Condition::Healthy) => Some(true),
+        (Reached::Completed, Condition::Completed) => Some(true),
+        (Reached::Healthy, Condition::Completed) if !once => Some(false),
+        _ => None,
+    }
+}
+
+/// The outcome of `up`.
+#[derive(Debug, Default)]
+pub struct UpReport {
+    pub steps: Vec<Step>,
+    /// Container ids per service after `up`.
+    pub containers: BTreeMap<String, String>,
+    pub changed: bool,
+}
+
+/// Bring the selected services (and their dependencies) to the plan.
+pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOptions, ui: &Ui, journal: &Journal) -> Result<UpReport, Error> {
+    let started_at = Instant::now();
+    let order = plan.graph.start_order().map_err(|c| Error::Other(format!("dependency cycle: {c}")))?;
+    let wanted = if selected.is_empty() {
+        order.clone()
+    } else {
+        let closure = plan.graph.closure(selected);
+        order.iter().filter(|s| closure.contains(*s)).cloned().collect()
+    };
+
+    let observed = docker.project_containers(&plan.project).await?;
+    let mut image_ids = BTreeMap::new();
+    for name in &wanted {
+        if let Some(svc) = plan.services.get(name) {
+            if !image_ids.contains_key(&svc.image) {
+                if let Some(id) = docker.image_id(&svc.image).await? {
+                    image_ids.insert(svc.image.clone(), id);
+                }
+            }
+        }
+    }
+    let steps = diff(plan, &wanted, &observed, &image_ids);
+
+    // Orphans: report, and remove when asked.
+    for s in steps.iter().filter(|s| s.kind == StepKind::RemoveOrphan) {
+        if opts.remove_orphans {
+            if let Some(id) = &s.container {
+                docker.stop(id, Duration::from_secs(10)).await?;
+                docker.remove_container(id).await?;
+            }
+        }
+        ui.service(&s.service, Status::Orphan { removed: opts.remove_orphans });
+    }
+
+    let work: Vec<&Step> = steps.iter().filter(|s| !matches!(s.kind, StepKind::Keep | StepKind::RemoveOrphan)).collect();
+    if work.is_empty() {
+        for s in steps.iter().filter(|s| s.kind == StepKind::Keep) {
+            ui.service(&s.service, Status::Unchanged);
+        }
+        let containers = steps.iter().filter_map(|s| Some((s.service.clone(), s.container.clone()?))).collect();
+        ui.done("nothing to do: everything is up to date", started_at.elapsed());
+        return Ok(UpReport { steps, containers, changed: false });
+    }
+
+    // Nothing is created before the host ports are known to be free.
+    check_ports(plan, &steps, &observed)?;
+
+    docker.ensure_network(&plan.network, &plan.project).await?;
+    for (name, docker_name) in &plan.volumes {
+        let used = wanted.iter().filter_map(|s| plan.services.get(s)).any(|s| {
+            s.volumes.iter().any(|v| matches!(v, crate::config::VolumeSpec::Named { name: n, .. } if n == name))
+        });
+        if used {
+            docker.ensure_volume(docker_name, &plan.project, name).await?;
+        }
+    }
+
+    // One watch channel per service; dependents wait on them.
+    let mut senders: HashMap<String, watch::Sender<Reached>> = HashMap::new();
+    let mut receivers: HashMap<String, watch::Receiver<Reached>> = HashMap::new();
+    for name in &wanted {
+        let (tx, rx) = watch::channel(Reached::Pending);
+        senders.insert(name.clone(), tx);
+        receivers.insert(name.clone(), rx);
+    }
+    let images: Arc<Mutex<HashMap<String, Arc<OnceCell<Result<(), Error>>>>>> = Arc::default();
+    let mut set: JoinSet<(String, Result<Option<String>, Error>)> = JoinSet::new();
+    for step in &steps {
+        if step.kind == StepKind::RemoveOrphan {
+            continue;
+        }
+        let Some(svc) = plan.services.get(&step.service).cloned() else { continue };
+        let deps: Vec<(String, Condition, bool, watch::Receiver<Reached>)> = svc
+            .depends_on
+            .iter()
+            .filter_map(|(d, c)| {
+                let once = plan.services.get(d).is_some_and(|s| s.once);
+                Some((d.clone(), *c, once, receivers.get(d)?.clone()))
+            })
+            .collect();
+        let needed_by_changed = steps.iter().any(|other| {
+            !matches!(other.kind, StepKind::Keep | StepKind::RemoveOrphan)
+                && plan.services.get(&other.service).is_some_and(|o| o.depends_on.contains_key(&svc.name))
+        });
+        let Some(tx) = senders.remove(&step.service) else { continue };
+        let ctx = ServiceRun {
+            docker: docker.clone(),
+            plan_project: plan.project.clone(),
+            plan: Arc::new(plan.clone()),
+            svc,
+            step: step.clone(),
+            deps,
+            tx,
+            ui: ui.clone(),
+            journal: journal.clone(),
+            images: images.clone(),
+            opts: opts.clone(),
+            probe_if_kept: needed_by_changed,
+        };
+        set.spawn(async move {
+            let name = ctx.svc.name.clone();
+            let r = ctx.run().await;
+            (name, r)
+        });
+    }
+
+    let mut containers = BTreeMap::new();
+    let mut first_error: Option<Error> = None;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((name, Ok(id))) => {
+                if let Some(id) = id {
+                    containers.insert(name, id);
+                }
+            }
+            Ok((_, Err(e))) => {
+                if first_error.is_none() {
+                    first_error = Some(e);
+                }
+            }
+            Err(e) => {
+                if first_error.is_none() {
+                    first_error = Some(Error::Other(format!("internal task failed: {e}")));
+                }
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let n = work.len();
+    ui.done(format!("{n} service{} changed; environment `{}` is ready", if n == 1 { "" } else { "s" }, plan.project), started_at.elapsed());
+    Ok(UpReport { steps, containers, changed: true })
+}
+
+struct ServiceRun {
+    docker: Docker,
+    plan_project: String,
+    plan: Arc<Plan>,
+    svc: ResolvedService,
+    step: Step,
+    deps: Vec<(String, Condition, bool, watch::Receiver<Reached>)>,
+    tx: watch::Sender<Reached>,
+    ui: Ui,
+    journal: Journal,
+    images: Arc<Mutex<HashMap<String, Arc<OnceCell<Result<(), Error>>>>>>,
+    opts: UpOptions,
+    probe_if_kept: bool,
+}
+
+impl ServiceRun {
+    async fn run(self) -> Result<Option<String>, Error> {
+        let name = self.svc.name.clone();
+        let result = self.run_inner().await;
+        match &result {
+            Ok(_) => {}
+            Err(e) => {
+                let _ = self.tx.send(Reached::Failed);
+                if let Error::Service { message, .. } = e {
+                    if message.starts_with("not started") {
+                        return result;
+                    }
+                }
+                self.ui.service(&name, Status::Failed { error: e.to_string() });
+            }
+        }
+        result
+    }
+
+    async fn wait_for_dependencies(&self) -> Result<(), Error> {
+        if self.deps.is_empty() {
+            return Ok(());
+        }
+        let mut pending: Vec<String> = self.deps.iter().map(|d| d.0.clone()).collect();
+        self.ui.service(&self.svc.name, Status::Waiting { on: pending.clone() });
+        for (dep, cond, once, rx) in &self.deps {
+            let mut rx = rx.clone();
+            loop {
+                let state = rx.borrow_and_update().clone();
+                match satisfies(&state, *cond, *once) {
+                    Some(true) => break,
+                    Some(false) => {
+                        let reason = if state == Reached::Failed {
+                            format!("dependency `{dep}` failed")
+                        } else {
+                            format!("dependency `{dep}` cannot reach `{cond}`")
+                        };
+                        self.ui.service(&self.svc.name, Status::Skipped { reason: reason.clone() });
+                        return Err(Error::Service {
+                            message: format!("not started `{}`: {reason}", self.svc.name),
+                            logs: vec![],
+                            hint: None,
+                        });
+                    }
+                    None => {}
+                }
+                if rx.changed().await.is_err() {
+                    // The dependency's task ended without reaching the condition.
+                    let reason = format!("dependency `{dep}` stopped before `{cond}`");
+                    self.ui.service(&self.svc.name, Status::Skipped { reason: reason.clone() });
+                    return Err(Error::Service { message: format!("not started `{}`: {reason}", self.svc.name), logs: vec![], hint: None });
+                }
+            }
+            pending.retain(|p| p != dep);
+            if !pending.is_empty() {
+                self.ui.service(&self.svc.name, Status::Waiting { on: pending.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_inner(&self) -> Result<Option<String>, Error> {
+        let name = &self.svc.name;
+        if self.step.kind == StepKind::Keep {
+            // Running and unchanged. Probe only if something that changed waits on it.
+            if self.probe_if_kept && !self.svc.once {
+                if let Some(id) = &self.step.container {
+                    self.wait_ready(id, Instant::now()).await?;
+                }
+            }
+            let _ = self.tx.send(if self.svc.once { Reached::Completed } else { Reached::Healthy });
+            self.ui.service(name, Status::Unchanged);
+            return Ok(self.step.container.clone());
+        }
+
+        self.wait_for_dependencies().await?;
+        let t0 = Instant::now();
+        let id = match &self.step.kind {
+            StepKind::Start => self.step.container.clone().unwrap_or_default(),
+            StepKind::Create | StepKind::Recreate { .. } => {
+                self.ensure_image().await?;
+                if let (StepKind::Recreate { cause }, Some(old)) = (&self.step.kind, &self.step.container) {
+                    self.ui.service(name, Status::Recreating { cause: cause.clone() });
+                    self.docker.stop(old, Duration::from_secs(10)).await?;
+                    self.docker.remove_container(old).await?;
+                } else {
+                    self.ui.service(name, Status::Creating);
+                }
+                let id = self.docker.create_container(&self.plan, &self.svc, std::process::id()).await?;
+                self.journal.created(&id);
+                id
+            }
+            StepKind::Keep | StepKind::RemoveOrphan => return Ok(None),
+        };
+        self.ui.service(name, Status::Starting);
+        self.docker.start(&id, name).await?;
+        self.journal.started(&id);
+        let _ = self.tx.send(Reached::Started);
+
+        if self.svc.once {
+            let code = self.docker.wait_exit(&id).await?;
+            if code == 0 {
+                let _ = self.tx.send(Reached::Completed);
+                self.ui.service(name, Status::Completed { elapsed_ms: t0.elapsed().as_millis() as u64 });
+                return Ok(Some(id));
+            }
+            let logs = self.docker.tail_logs(&id, FAILURE_LOG_LINES).await;
+            return Err(Error::Service {
+                message: format!("one-shot job `{name}` exited with code {code}"),
+                logs,
+                hint: Some(format!("see the output above; rerun it alone with `devenv up {name}` after fixing it")),
+            });
+        }
+        self.wait_ready(&id, t0).await?;
+        let _ = self.tx.send(Reached::Healthy);
+        self.ui.service(name, Status::Ready { elapsed_ms: t0.elapsed().as_millis() as u64 });
+        Ok(Some(id))
+    }
+
+    async fn wait_ready(&self, id: &str, t0: Instant) -> Result<(), Error> {
+        let name = &self.svc.name;
+        let health: Option<ResolvedHealth> = match &self.svc.health {
+            Some(h) => Some(h.clone()),
+            None => {
+                let info = self.docker.inspect(id).await?;
+                info.has_healthcheck.then(|| ResolvedHealth {
+                    probe: Probe::DockerHealthcheck,
+                    interval: Duration::from_millis(100),
+                    timeout: self.opts.ready_timeout,
+                    retries: None,
+                })
+            }
+        };
+        self.ui.service(name, Status::Probing { probe: health::describe(health.as_ref()) });
+        match health::wait_ready(&self.docker, id, health.as_ref(), self.opts.ready_timeout).await {
+            Ok(()) => Ok(()),
+            Err(health::NotReady::Docker(e)) => Err(e),
+            Err(health::NotReady::Exited { code, oom }) => {
+                let logs = self.docker.tail_logs(id, FAILURE_LOG_LINES).await;
+                let how = match (code, oom) {
+                    (_, true) => "was killed: out of memory".to_string(),
+                    (Some(c), _) => format!("exited with code {c}"),
+                    (None, _) => "stopped".to_string(),
+                };
+                Err(Error::Service {
+                    message: format!("`{name}` {how} while starting ({:.1}s after start)", t0.elapsed().as_secs_f64()),
+                    logs,
+                    hint: Some(format!("its last {FAILURE_LOG_LINES} log lines are above; `devenv logs {name}` shows more")),
+                })
+            }
+            Err(health::NotReady::Timeout { last_error, after }) => {
+                let logs = self.docker.tail_logs(id, FAILURE_LOG_LINES).await;
+                Err(Error::Service {
+                    message: format!("`{name}` was not ready after {}: {last_error}", crate::config::format_duration(after)),
+                    logs,
+                    hint: Some(format!("raise `services.{name}.health.timeout` if it is just slow, or check the probe; `devenv logs {name}` shows its output")),
+                })
+            }
+        }
+    }
+
+    async fn ensure_image(&self) -> Result<(), Error> {
+        let image = self.svc.image.clone();
+        let cell = {
+            let mut map = self.images.lock().map_err(|_| Error::Other("image lock poisoned".into()))?;
+            map.entry(image.clone()).or_default().clone()
+        };
+        cell.get_or_init(|| self.prepare_image()).await.clone()
+    }
+
+    async fn prepare_image(&self) -> Result<(), Error> {
+        let name = &self.svc.name;
+        let present = self.docker.image_id(&self.svc.image).await?.is_some();
+        if let Some(build) = &self.svc.build {
+            if present && !self.opts.build {
+                return Ok(());
+            }
+            self.ui.service(name, Status::Building { line: format!("context {}", build.context.display()) });
+            let ctx = build.context.clone();
+            let dockerfile = build.dockerfile.clone();
+            let tar = tokio::task::spawn_blocking(move || build_context_tar(&ctx, &dockerfile))
+                .await
+                .map_err(|e| Error::Other(format!("build context task: {e}")))??;
+            let mut labels = HashMap::new();
+            labels.insert(crate::plan::labels::PROJECT.to_string(), self.plan_project.clone());
+            labels.insert(crate::plan::labels::SERVICE.to_string(), name.clone());
+            let args: HashMap<String, String> = build.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let ui = self.ui.clone();
+            let svc_name = name.clone();
+            self.docker
+                .build(&self.svc.image, &build.dockerfile, &args, build.target.as_deref(), &labels, tar, move |line| {
+                    ui.service(&svc_name, Status::Building { line: line.to_string() })
+                })
+                .await
+                .map_err(|e| match e {
+                    Error::Image { message, detail, hint } => Error::Image { message: format!("`{name}`: {message}"), detail, hint },
+                    other => other,
+                })?;
+            self.ui.service(name, Status::Built);
+            return Ok(());
+        }
+        if present {
+            return Ok(());
+        }
+        let mut layers: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let ui = self.ui.clone();
+        self.ui.service(name, Status::Pulling { current: 0, total: 0 });
+        self.docker
+            .pull(&self.svc.image, |p| {
+                if p.total > 0 {
+                    layers.insert(p.layer.clone(), (p.current, p.total));
+                } else if p.status.starts_with("Pull complete") || p.status.starts_with("Already exists") {
+                    if let Some(l) = layers.get_mut(&p.layer) {
+                        l.0 = l.1;
+                    }
+                }
+                let (cur, tot) = layers.values().fold((0, 0), |a, l| (a.0 + l.0, a.1 + l.1));
+                ui.service(name, Status::Pulling { current: cur, total: tot });
+            })
+            .await
+            .map_err(|e| match e {
+                Error::Image { message, detail, hint } => Error::Image { message: format!("`{name}`: {message}"), detail, hint },
+                other => other,
+            })?;
+        self.ui.service(name, Status::Pulled);
+        Ok(())
+    }
+}
+
+/// Undo what an interrupted run did: remove what it created, stop what it started.
+pub async fn rollback(docker: &Docker, journal: &Journal) {
+    let (created, started) = journal.take();
+    let mut set = JoinSet::new();
+    for id in created {
+        let d = docker.clone();
+        set.spawn(async move {
+            let _ = d.stop(&id, Duration::from_secs(5)).await;
+            let _ = d.remove_container(&id).await;
+        });
+    }
+    for id in started {
+        let d = docker.clone();
+        set.spawn(async move {
+            let _ = d.stop(&id, Duration::from_secs(5)).await;
+        });
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// Stop (and optionally remove) containers in reverse dependency order, in parallel.
+/// `graph_deps` maps a service to the services it depends on (from the file, when it loads).
+pub async fn stop_in_order(
+    docker: &Docker,
+    containers: &[ObservedContainer],
+    graph_deps: &HashMap<String, Vec<String>>,
+    timeout: Duration,
+    remove: bool,
+    ui: &Ui,
+) -> Result<(), Error> {
+    // A container may stop once everything that depends on it has stopped.
+    let mut done: HashMap<String, watch::Sender<bool>> = HashMap::new();
+    let mut rx: HashMap<String, watch::Receiver<bool>> = HashMap::new();
+    for c in containers {
+        let key = c.service.clone().unwrap_or_else(|| c.name.clone());
+        let (t, r) = watch::channel(false);
+        done.insert(key.clone(), t);
+        rx.insert(key, r);
+    }
+    let mut set: JoinSet<Result<(), Error>> = JoinSet::new();
+    for c in containers {
+        let key = c.service.clone().unwrap_or_else(|| c.name.clone());
+        let dependents: Vec<watch::Receiver<bool>> = graph_deps
+            .iter()
+            .filter(|(_, ds)| ds.contains(&key))
+            .filter_map(|(s, _)| rx.get(s).cloned())
+            .collect();
+        let Some(tx) = done.remove(&key) else { continue };
+        let d = docker.clone();
+        let ui = ui.clone();
+        let id = c.id.clone();
+        let running = c.state == crate::observe::ContainerState::Running;
+        set.spawn(async move {
+            for mut r in dependents {
+                while !*r.borrow_and_update() {
+                    if r.changed().await.is_err() {
+                        break;
+                    }
+                }
+            }
+            if running {
+                ui.service(&key, Status::Stopping);
+                d.stop(&id, timeout).await?;
+            }
+            if remove {
+                d.remove_container(&id).await?;
+                ui.service(&key, Status::Removed);
+            } else {
+                ui.service(&key, Status::Stopped);
+            }
+            let _ = tx.send(true);
+            Ok(())
+        });
+    }
+    let mut first = None;
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Err(e)) if first.is_none() => first = Some(e),
+            Err(e) if first.is_none() => first = Some(Error::Other(format!("internal task failed: {e}"))),
+            _ => {}
+        }
+    }
+    first.map_or(Ok(()), Err)
+}

@@ -1,0 +1,40 @@
+//! Pre-flight checks run before anything is created.
+
+use std::net::TcpListener;
+
+use crate::error::Error;
+use crate::observe::ObservedContainer;
+use crate::plan::{Plan, Step, StepKind};
+
+/// Every host port a step will publish must be free, unless one of this
+/// project's own containers holds it (it is kept, or about to be replaced).
+pub fn check_ports(plan: &Plan, steps: &[Step], observed: &[ObservedContainer]) -> Result<(), Error> {
+    let ours: Vec<u16> = observed.iter().flat_map(|c| c.ports.iter().map(|p| p.host_port)).collect();
+    for step in steps {
+        if !matches!(step.kind, StepKind::Create | StepKind::Recreate { .. } | StepKind::Start) {
+            continue;
+        }
+        let Some(svc) = plan.services.get(&step.service) else { continue };
+        for p in &svc.ports {
+            let Some(host_port) = p.host_port else { continue };
+            if p.protocol != "tcp" || ours.contains(&host_port) {
+                continue;
+            }
+            let ip = p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
+            let ip_for_bind = ip.trim_start_matches('[').trim_end_matches(']');
+            let addr = if ip_for_bind.contains(':') { format!("[{ip_for_bind}]:{host_port}") } else { format!("{ip_for_bind}:{host_port}") };
+            if let Err(e) = TcpListener::bind(&addr) {
+                if e.kind() == std::io::ErrorKind::AddrInUse {
+                    return Err(Error::Preflight {
+                        message: format!("host port {host_port} ({addr}) for `{}` is already in use by another process", step.service),
+                        hint: Some(format!(
+                            "stop whatever listens there (`ss -ltnp 'sport = :{host_port}'` shows it) or change the host side of `services.{}.ports`",
+                            step.service
+                        )),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! Label keys devenv puts on every Docker object it creates — the only place they are spelled.
+//!
+//! devenv touches nothing that lacks `PROJECT`.
+
+/// The project an object belongs to (every container, network and volume).
+pub const PROJECT: &str = "dev.devenv.project";
+/// The service a container belongs to.
+pub const SERVICE: &str = "dev.devenv.service";
+/// Hash of the service's container-affecting configuration.
+pub const CONFIG_HASH: &str = "dev.devenv.config-hash";
+/// The environment file the object was created from.
+pub const CONFIG_FILE: &str = "dev.devenv.config-file";
+/// Name of a volume as written in the environment file.
+pub const VOLUME: &str = "dev.devenv.volume";
+/// `true` on `run: once` jobs.
+pub const ONESHOT: &str = "dev.devenv.oneshot";
+/// devenv version that created the object.
+pub const VERSION: &str = "dev.devenv.version";
+/// PID and host of the devenv process that created the object, and when (RFC 3339).
+pub const OWNER_PID: &str = "dev.devenv.owner-pid";
+pub const CREATED_AT: &str = "dev.devenv.created-at";

@@ -1,0 +1,15 @@
+//! plan: turn a loaded environment file into what should exist.
+//!
+//! Owns: resolving specs into `Resolved*` services (images, names, env,
+//! references), the dependency graph, config hashes, and the diff against
+//! what Docker reports. Must not: call Docker (it receives observations as data).
+
+pub mod diff;
+pub mod graph;
+pub mod hash;
+pub mod labels;
+pub mod resolve;
+
+pub use diff::{diff, Step, StepKind};
+pub use graph::{Cycle, Graph};
+pub use resolve::{resolve, Plan, ResolvedBuild, ResolvedHealth, ResolvedService, Probe};

@@ -1,0 +1,294 @@
+//! Resolve `ServiceSpec`s into `ResolvedService`s: Docker names, image tags,
+//! final environment (with `${svc.host}` / `${svc.port}` references), health.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::graph::Graph;
+use super::hash::config_hash;
+use crate::config::{CommandSpec, Condition, ConfigError, LoadedEnv, PortSpec, RunMode, VolumeSpec};
+
+/// Default deadline for a service to become ready.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default probe interval (devenv polls fast; backoff grows it up to 1 s).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The whole desired state of a project.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub project: String,
+    pub file: PathBuf,
+    pub dir: PathBuf,
+    pub network: String,
+    pub services: IndexMap<String, ResolvedService>,
+    /// Project-scoped named volumes: (name in the file, Docker name).
+    pub volumes: Vec<(String, String)>,
+    #[serde(skip)]
+    pub graph: Graph,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolvedBuild {
+    pub context: PathBuf,
+    pub dockerfile: String,
+    pub args: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+/// How devenv decides a service is ready.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Probe {
+    Http { path: String, port: u16 },
+    Tcp { port: u16 },
+    Exec { command: Vec<String> },
+    Log { pattern: String },
+    /// The image's own Docker HEALTHCHECK (used when no `health` is written).
+    DockerHealthcheck,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolvedHealth {
+    pub probe: Probe,
+    #[serde(serialize_with = "ser_dur")]
+    pub interval: Duration,
+    #[serde(serialize_with = "ser_dur")]
+    pub timeout: Duration,
+    pub retries: Option<u32>,
+}
+
+fn ser_dur<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::config::format_duration(*d))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolvedService {
+    pub name: String,
+    pub container_name: String,
+    pub image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<ResolvedBuild>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    pub env: IndexMap<String, String>,
+    pub ports: Vec<PortSpec>,
+    pub volumes: Vec<VolumeSpec>,
+    pub depends_on: IndexMap<String, Condition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<ResolvedHealth>,
+    pub once: bool,
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    pub config_hash: String,
+}
+
+impl ResolvedService {
+    /// The host port published for `container_port` (TCP), if any was fixed in the file.
+    pub fn host_port(&self, container_port: u16) -> Option<u16> {
+        self.ports.iter().find(|p| p.container_port == container_port && p.protocol == "tcp").and_then(|p| p.host_port)
+    }
+}
+
+/// Resolve a loaded file into a plan. Errors point into the file.
+pub fn resolve(env: &LoadedEnv) -> Result<Plan, ConfigError> {
+    let project = env.project.clone();
+    let err = |path: String, message: String, hint: Option<String>| ConfigError {
+        file: env.file.clone(),
+        pos: env.locations.get(&path),
+        yaml_path: path,
+        message,
+        hint,
+    };
+
+    let graph = Graph::new(
+        env.spec.services.iter().map(|(name, s)| (name.as_str(), s.depends_on.0.keys().map(String::as_str).collect())),
+    );
+    if let Some(cycle) = graph.find_cycle() {
+        let first = cycle.0.first().cloned().unwrap_or_default();
+        let second = cycle.0.get(1).cloned().unwrap_or_default();
+        return Err(err(
+            format!("services.{first}.depends_on.{second}"),
+            format!("dependency cycle: {cycle}"),
+            Some("remove one of these depends_on entries; a service cannot wait for itself".into()),
+        ));
+    }
+
+    let mut volumes: Vec<(String, String)> = Vec::new();
+    let mut services = IndexMap::new();
+    for (name, spec) in &env.spec.services {
+        if let Some(preset) = &spec.preset {
+            return Err(err(
+                format!("services.{name}.preset"),
+                format!("preset `{preset}` is not available in this build of devenv yet"),
+                Some(format!("write `image:` for `{name}` instead (e.g. the official {preset} image) until presets land")),
+            ));
+        }
+        let image = match (&spec.image, &spec.build) {
+            (Some(i), _) => i.clone(),
+            (None, Some(_)) => format!("{project}-{name}:devenv"),
+            (None, None) => {
+                return Err(err(
+                    format!("services.{name}"),
+                    format!("service `{name}` has neither `image` nor `build`"),
+                    Some("add `image: NAME:TAG` or `build: ./dir`".into()),
+                ));
+            }
+        };
+        let build = spec.build.as_ref().map(|b| ResolvedBuild {
+            context: env.dir.join(&b.context),
+            dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+            args: b.args.0.iter().filter_map(|(k, v)| Some((k.clone(), v.clone().or_else(|| env_lookup(env, k))?))).collect(),
+            target: b.target.clone(),
+        });
+        let ports = env.service_ports.get(name).cloned().unwrap_or_default();
+        let mut vols = env.service_volumes.get(name).cloned().unwrap_or_default();
+        for v in &mut vols {
+            if let VolumeSpec::Named { name: vname, .. } = v {
+                let docker_name = format!("{project}_{vname}");
+                if !volumes.iter().any(|(n, _)| n == vname) {
+                    volumes.push((vname.clone(), docker_name));
+                }
+            }
+        }
+        let mut resolved_env = IndexMap::new();
+        for (k, v) in env.service_env.get(name).into_iter().flatten() {
+            let value = resolve_refs(v, env).map_err(|m| {
+                err(format!("services.{name}.env.{k}"), m, Some("references are `${SERVICE.host}` or `${SERVICE.port}`".into()))
+            })?;
+            resolved_env.insert(k.clone(), value);
+        }
+        let health = resolve_health(spec, &ports, name).map_err(|(p, m)| err(p, m, None))?;
+        let labels = spec.labels.0.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect();
+        let mut svc = ResolvedService {
+            name: name.clone(),
+            container_name: format!("{project}-{name}"),
+            image,
+            build,
+            command: spec.command.as_ref().map(split_command),
+            entrypoint: spec.entrypoint.as_ref().map(split_command),
+            env: resolved_env,
+            ports,
+            volumes: vols,
+            depends_on: spec.depends_on.0.clone(),
+            health,
+            once: spec.run == Some(RunMode::Once),
+            labels,
+            working_dir: spec.working_dir.clone(),
+            user: spec.user.clone(),
+            config_hash: String::new(),
+        };
+        svc.config_hash = config_hash(&svc, &project);
+        services.insert(name.clone(), svc);
+    }
+    for name in env.spec.volumes.keys() {
+        if !volumes.iter().any(|(n, _)| n == name) {
+            volumes.push((name.clone(), format!("{project}_{name}")));
+        }
+    }
+    Ok(Plan {
+        network: format!("{project}_default"),
+        project,
+        file: env.file.clone(),
+        dir: env.dir.clone(),
+        services,
+        volumes,
+        graph,
+    })
+}
+
+fn env_lookup(env: &LoadedEnv, key: &str) -> Option<String> {
+    std::env::var(key).ok().or_else(|| env.service_env.values().find_map(|m| m.get(key).cloned()))
+}
+
+/// `command: "a b 'c d'"` → `["a", "b", "c d"]`; a string that does not split cleanly stays whole.
+pub fn split_command(c: &CommandSpec) -> Vec<String> {
+    match c {
+        CommandSpec::Exec(v) => v.clone(),
+        CommandSpec::Shell(s) => shell_words::split(s).unwrap_or_else(|_| vec![s.clone()]),
+    }
+}
+
+/// Replace `${svc.host}` and `${svc.port}` with in-network values.
+fn resolve_refs(value: &str, env: &LoadedEnv) -> Result<String, String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        let inner = &after[..end];
+        match inner.split_once('.') {
+            Some((svc, field)) if !svc.is_empty() => {
+                let Some(spec) = env.spec.services.get(svc) else {
+                    return Err(format!("`${{{inner}}}` names an unknown service `{svc}`"));
+                };
+                match field {
+                    "host" => out.push_str(svc),
+                    "port" => {
+                        let port = env
+                            .service_ports
+                            .get(svc)
+                            .and_then(|p| p.first())
+                            .map(|p| p.container_port)
+                            .or_else(|| spec.health.as_ref().and_then(|h| h.port.or(h.tcp)));
+                        match port {
+                            Some(p) => out.push_str(&p.to_string()),
+                            None => return Err(format!("`${{{inner}}}`: service `{svc}` declares no port")),
+                        }
+                    }
+                    "url" => return Err(format!("`${{{inner}}}`: only presets define a connection URL, and `{svc}` has none")),
+                    other => return Err(format!("`${{{inner}}}`: unknown field `{other}` (use host or port)")),
+                }
+            }
+            _ => out.push_str(&rest[start..start + 2 + end + 1]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn resolve_health(
+    spec: &crate::config::ServiceSpec,
+    ports: &[PortSpec],
+    name: &str,
+) -> Result<Option<ResolvedHealth>, (String, String)> {
+    let Some(h) = &spec.health else { return Ok(None) };
+    let first_port = ports.first().map(|p| p.container_port);
+    let probe = if let Some(path) = &h.http {
+        let port = h.port.or(first_port).ok_or_else(|| {
+            (format!("services.{name}.health"), "an `http` probe needs a `port` (or a published port)".to_string())
+        })?;
+        Probe::Http { path: path.clone(), port }
+    } else if let Some(port) = h.tcp {
+        Probe::Tcp { port }
+    } else if let Some(cmd) = &h.exec {
+        Probe::Exec { command: split_command(cmd) }
+    } else if let Some(pattern) = &h.log {
+        if let Err(e) = regex::Regex::new(pattern) {
+            return Err((format!("services.{name}.health.log"), format!("invalid regular expression: {e}")));
+        }
+        Probe::Log { pattern: pattern.clone() }
+    } else {
+        return Err((format!("services.{name}.health"), "health needs one of http, tcp, exec or log".to_string()));
+    };
+    Ok(Some(ResolvedHealth {
+        probe,
+        interval: h.interval.map(|d| d.0).unwrap_or(DEFAULT_INTERVAL),
+        timeout: h.timeout.map(|d| d.0).unwrap_or(DEFAULT_READY_TIMEOUT),
+        retries: h.retries,
+    }))
+}

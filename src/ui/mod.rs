@@ -1,0 +1,136 @@
+//! ui: the one place that prints.
+//!
+//! Owns: the event type every stage emits, and three renderers chosen by a
+//! printer policy: progress bars on a terminal, timestamped plain lines for
+//! CI (non-TTY or `--progress plain`), JSON lines (`--progress json`).
+//! Must not: make decisions about the environment.
+
+mod render;
+pub mod mask;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use render::Renderer;
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// Bars on a terminal, plain lines otherwise.
+    Auto,
+    /// Progress bars (needs a terminal).
+    Tty,
+    /// Timestamped lines.
+    Plain,
+    /// One JSON object per line on stdout.
+    Json,
+    /// Errors only.
+    Quiet,
+}
+
+/// What happened to one service.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for dependencies to reach their condition.
+    Waiting { on: Vec<String> },
+    Pulling { current: u64, total: u64 },
+    Pulled,
+    Building { line: String },
+    Built,
+    Creating,
+    Recreating { cause: String },
+    Starting,
+    /// Started; devenv is probing readiness.
+    Probing { probe: String },
+    Ready { elapsed_ms: u64 },
+    /// Already running and unchanged.
+    Unchanged,
+    /// A one-shot job exited 0.
+    Completed { elapsed_ms: u64 },
+    Stopping,
+    Stopped,
+    Removed,
+    /// A container whose service is gone from the file.
+    Orphan { removed: bool },
+    Failed { error: String },
+    /// Not started because a dependency failed.
+    Skipped { reason: String },
+}
+
+/// An event from any stage.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Service { service: String, #[serde(flatten)] status: Status },
+    Info { message: String },
+    Warn { message: String },
+    /// The run's summary line.
+    Done { message: String, elapsed_ms: u64 },
+}
+
+/// A cheap, cloneable handle to the renderer.
+#[derive(Clone)]
+pub struct Ui {
+    inner: Arc<Mutex<Renderer>>,
+}
+
+impl Ui {
+    pub fn new(mode: ProgressMode, color: bool) -> Self {
+        Ui { inner: Arc::new(Mutex::new(Renderer::new(mode, color))) }
+    }
+
+    pub fn emit(&self, ev: Event) {
+        if let Ok(mut r) = self.inner.lock() {
+            r.render(&ev);
+        }
+    }
+
+    pub fn service(&self, service: &str, status: Status) {
+        self.emit(Event::Service { service: service.to_string(), status });
+    }
+
+    pub fn info(&self, message: impl Into<String>) {
+        self.emit(Event::Info { message: message.into() });
+    }
+
+    pub fn warn(&self, message: impl Into<String>) {
+        self.emit(Event::Warn { message: message.into() });
+    }
+
+    pub fn done(&self, message: impl Into<String>, elapsed: Duration) {
+        self.emit(Event::Done { message: message.into(), elapsed_ms: elapsed.as_millis() as u64 });
+    }
+
+    /// Print a line of a container's output with a coloured `service |` prefix.
+    pub fn log_line(&self, service: &str, width: usize, line: &str) {
+        if let Ok(mut r) = self.inner.lock() {
+            r.log_line(service, width, line);
+        }
+    }
+
+    /// Print a finished error (stderr): `error: …`, detail lines, `hint: …`.
+    pub fn error(&self, err: &crate::error::Error) {
+        if let Ok(mut r) = self.inner.lock() {
+            r.error(err);
+        }
+    }
+
+    /// Stop drawing bars (before handing the terminal to something else).
+    pub fn clear(&self) {
+        if let Ok(mut r) = self.inner.lock() {
+            r.clear();
+        }
+    }
+
+    pub fn mode(&self) -> ProgressMode {
+        self.inner.lock().map(|r| r.mode()).unwrap_or(ProgressMode::Plain)
+    }
+}
+
+/// Whether colour should be used: `--no-color`, `NO_COLOR` (any value) and non-terminals turn it off.
+pub fn color_wanted(no_color_flag: bool) -> bool {
+    !no_color_flag && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && console::Term::stderr().is_term()
+}
