@@ -52,10 +52,7 @@ pub struct Warnings {
 
 impl Warnings {
     pub fn into_messages(self) -> Vec<String> {
-        self.unset
-            .into_iter()
-            .map(|v| format!("the {v:?} variable is not set; defaulting to a blank string"))
-            .collect()
+        self.unset.into_iter().map(|v| format!("the {v:?} variable is not set; defaulting to a blank string")).collect()
     }
 }
 
@@ -81,10 +78,7 @@ pub fn interpolate_value(v: &mut Value, vars: &dyn Lookup, warnings: &mut Warnin
                 }
             }
             Value::Mapping(m) => {
-                let mut children: Vec<(String, &mut Value)> = m
-                    .iter_mut()
-                    .map(|(k, val)| (join(&path, &key_string(k)), val))
-                    .collect();
+                let mut children: Vec<(String, &mut Value)> = m.iter_mut().map(|(k, val)| (join(&path, &key_string(k)), val)).collect();
                 children.reverse();
                 stack.extend(children);
             }
@@ -585,7 +579,8 @@ mod tests {
     #[test]
     fn process_env_wins_over_dotenv() {
         let e = env(&[("A", "shell")]);
-        let d: IndexMap<String, String> = [("A".to_string(), "dotenv".to_string()), ("B".to_string(), "dot-b".to_string())].into_iter().collect();
+        let d: IndexMap<String, String> =
+            [("A".to_string(), "dotenv".to_string()), ("B".to_string(), "dot-b".to_string())].into_iter().collect();
         let vars = Vars { environ: &e, dotenv: &d };
         let mut w = Warnings::default();
         assert_eq!(interpolate_str("$A/$B", &vars, &mut w).unwrap(), "shell/dot-b");

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde_yaml::{Mapping, Value};
 
-use super::interpolate::{dotenv_map, interpolate_value, key_string, parse_dotenv, Lookup, Vars, Warnings};
-use super::locate::{join, Locations};
-use super::model::{kind_of, EnvSpec, BUILD_KEYS, HEALTH_KEYS, SERVICE_KEYS, TOP_KEYS};
+use super::interpolate::{Lookup, Vars, Warnings, dotenv_map, interpolate_value, key_string, parse_dotenv};
+use super::locate::{Locations, join};
+use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SERVICE_KEYS, TOP_KEYS, kind_of};
 use super::validate::{self, Ctx};
 use super::volumes::normalize;
 use super::{ConfigError, LoadOptions, LoadedEnv, Pos};
@@ -36,14 +36,18 @@ pub fn find_file(opts: &LoadOptions) -> Result<PathBuf, ConfigError> {
         Some(f) => {
             let p = normalize(&cwd.join(f));
             if !p.exists() {
-                return Err(file_error(&p, format!("environment file {} not found", p.display()), Some(
-                    "check the `-f` path, or run `devenv init` to create a devenv.yaml".into(),
-                )));
+                return Err(file_error(
+                    &p,
+                    format!("environment file {} not found", p.display()),
+                    Some("check the `-f` path, or run `devenv init` to create a devenv.yaml".into()),
+                ));
             }
             if p.is_dir() {
-                return Err(file_error(&p, format!("{} is a directory, not an environment file", p.display()), Some(
-                    format!("pass the file itself, e.g. `-f {}`", p.join("devenv.yaml").display()),
-                )));
+                return Err(file_error(
+                    &p,
+                    format!("{} is a directory, not an environment file", p.display()),
+                    Some(format!("pass the file itself, e.g. `-f {}`", p.join("devenv.yaml").display())),
+                ));
             }
             Ok(p)
         }
@@ -96,7 +100,10 @@ fn pos_of_byte(prefix: &[u8]) -> Pos {
 /// Loads from text already read (`file` is used for messages, `dir` for relative paths).
 pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Result<LoadedEnv, ConfigError> {
     let mut warnings = Vec::new();
-    let mut value: Value = serde_yaml::from_str(text).map_err(|e| syntax_error(&e, file))?;
+    let mut value: Value = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return Err(syntax_error(&e, file, text)),
+    };
     let locations = Locations::from_text(text);
     let err_at = |path: &str, message: String, hint: Option<String>| ConfigError {
         file: file.to_path_buf(),
@@ -124,7 +131,8 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
         }
     }
 
-    apply_merges(&mut value).map_err(|(path, msg)| err_at(&path, msg, Some("`<<` takes an alias to a map (`<<: *base`) or a list of them".into())))?;
+    apply_merges(&mut value)
+        .map_err(|(path, msg)| err_at(&path, msg, Some("`<<` takes an alias to a map (`<<: *base`) or a list of them".into())))?;
     strip_extensions(&mut value);
 
     // `.env` next to the file.
@@ -166,10 +174,8 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
             Some(svc) => svc.profiles.is_empty() || all || svc.profiles.iter().any(|p| active.contains(p.as_str())),
             None => true,
         };
-        if !keep {
-            if let Some(svc) = spec.services.shift_remove(&name) {
-                disabled.insert(name, svc.profiles);
-            }
+        if !keep && let Some(svc) = spec.services.shift_remove(&name) {
+            disabled.insert(name, svc.profiles);
         }
     }
 
@@ -193,19 +199,50 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
     })
 }
 
-fn syntax_error(e: &serde_yaml::Error, file: &Path) -> ConfigError {
-    let mut message = e.to_string();
-    if let Some(i) = message.rfind(" at line ") {
-        message.truncate(i);
+fn syntax_error(e: &serde_yaml::Error, file: &Path, text: &str) -> ConfigError {
+    let message = strip_location(&e.to_string());
+    let mut pos = e.location().map(|l| Pos { line: l.line().max(1), col: l.column().max(1) });
+    let mut yaml_path = String::new();
+    let mut hint = "check indentation, and quote values that contain `: ` or start with `*`, `&`, `!`, `{`, `[`".to_string();
+    // serde_yaml places these at the enclosing map / nowhere; point at the culprit.
+    if message.contains("duplicate entry") || message.contains("more than one document") {
+        let locs = Locations::from_text(text);
+        if message.contains("duplicate entry") {
+            if let Some((p, at)) = locs.first_duplicate() {
+                pos = Some(at);
+                yaml_path = p.to_string();
+                hint = format!(
+                    "`{}` is already set above (line {}); keep only one",
+                    p.rsplit('.').next().unwrap_or(p),
+                    locs.get(p).map(|x| x.line).unwrap_or(0)
+                );
+            }
+        } else if let Some(at) = locs.second_document() {
+            pos = Some(at);
+            hint = "an environment file holds one YAML document; remove the second `---`".into();
+        }
     }
-    let pos = e.location().map(|l| Pos { line: l.line().max(1), col: l.column().max(1) }).unwrap_or(Pos { line: 1, col: 1 });
     ConfigError {
         file: file.to_path_buf(),
-        pos: Some(pos),
-        yaml_path: String::new(),
+        pos: Some(pos.unwrap_or(Pos { line: 1, col: 1 })),
+        yaml_path,
         message: format!("invalid YAML: {message}"),
-        hint: Some("check indentation, and quote values that contain `: ` or start with `*`, `&`, `!`, `{`, `[`".into()),
+        hint: Some(hint),
     }
+}
+
+/// Removes serde_yaml's ` at line N column M` (the position is shown separately).
+fn strip_location(msg: &str) -> String {
+    let Some(i) = msg.find(" at line ") else { return msg.to_string() };
+    let rest = &msg[i + " at line ".len()..];
+    let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n = digits(rest);
+    let after_line = &rest[n..];
+    let tail = match after_line.strip_prefix(" column ") {
+        Some(r) => &r[digits(r)..],
+        None => after_line,
+    };
+    format!("{}{}", &msg[..i], tail)
 }
 
 /// Resolves `<<` merge keys (also chained ones); reports the path of a bad `<<`.
@@ -280,31 +317,23 @@ fn strip_extensions(root: &mut Value) {
 
 /// What an "unknown field/variant" message says.
 struct Unknown {
-    /// A key prefix some custom deserializers add (`` `db`: unknown field … ``).
-    prefix: Option<String>,
     variant: bool,
     name: String,
     expected: Vec<String>,
 }
 
 fn parse_unknown(msg: &str) -> Option<Unknown> {
-    let (prefix, rest) = match msg.strip_prefix('`').and_then(|r| r.split_once("`: ")) {
-        Some((p, r)) if r.starts_with("unknown ") => (Some(p.to_string()), r),
-        _ => (None, msg),
-    };
-    let (variant, rest) = if let Some(r) = rest.strip_prefix("unknown field `") {
+    let (variant, rest) = if let Some(r) = msg.strip_prefix("unknown field `") {
         (false, r)
-    } else if let Some(r) = rest.strip_prefix("unknown variant `") {
+    } else if let Some(r) = msg.strip_prefix("unknown variant `") {
         (true, r)
     } else {
         return None;
     };
     let (name, rest) = rest.split_once('`')?;
-    let expected = rest
-        .split_once("expected")
-        .map(|(_, e)| e.split('`').skip(1).step_by(2).map(String::from).collect())
-        .unwrap_or_default();
-    Some(Unknown { prefix, variant, name: name.to_string(), expected })
+    let expected =
+        rest.split_once("expected").map(|(_, e)| e.split('`').skip(1).step_by(2).map(String::from).collect()).unwrap_or_default();
+    Some(Unknown { variant, name: name.to_string(), expected })
 }
 
 /// Valid keys at `path` from the model's key lists (fallback when the message has none).
@@ -324,17 +353,25 @@ fn deserialize_error(e: &serde_path_to_error::Error<serde_yaml::Error>, file: &P
     if path == "." {
         path.clear();
     }
-    let msg = e.inner().to_string();
+    let mut msg = e.inner().to_string();
+    // Custom deserializers (depends_on) prefix errors with the entry's key: `` `db`: … ``.
+    if let Some((key, rest)) = msg.strip_prefix('`').and_then(|r| r.split_once("`: "))
+        && !key.is_empty()
+        && !key.contains('`')
+    {
+        path = join(&path, key);
+        msg = rest.to_string();
+    }
     let (path, message, hint) = match parse_unknown(&msg) {
         Some(u) if !u.variant => {
-            let mut p = path;
-            if let Some(pre) = &u.prefix {
-                p = join(&p, pre);
-            }
+            let p = path;
             let candidates: Vec<&str> =
                 if u.expected.is_empty() { keys_for(&p).to_vec() } else { u.expected.iter().map(String::as_str).collect() };
             let hint = validate::hint_for(&u.name, &candidates, "valid keys here");
-            let p = join(&p, &u.name);
+            // serde_path_to_error already names the key for struct fields;
+            // errors re-raised by custom deserializers (build, depends_on) do not.
+            let already = p == u.name || p.ends_with(&format!(".{}", u.name));
+            let p = if already { p } else { join(&p, &u.name) };
             (p, format!("unknown key `{}`", u.name), hint)
         }
         Some(u) => {
@@ -352,10 +389,10 @@ fn deserialize_error(e: &serde_path_to_error::Error<serde_yaml::Error>, file: &P
 }
 
 fn type_hint(path: &str, msg: &str) -> Option<String> {
-    if path.ends_with(".ports") || path.ends_with(".volumes") || path.ends_with(".profiles") {
-        if msg.contains("expected a sequence") || msg.contains("expected a list") {
-            return Some("write a list, e.g. `[\"8080:80\"]` or one `- item` per line".into());
-        }
+    if (path.ends_with(".ports") || path.ends_with(".volumes") || path.ends_with(".profiles"))
+        && (msg.contains("expected a sequence") || msg.contains("expected a list"))
+    {
+        return Some("write a list, e.g. `[\"8080:80\"]` or one `- item` per line".into());
     }
     if path == "services" && msg.contains("expected a map") {
         return Some("`services` maps service names to their settings".into());
@@ -365,7 +402,8 @@ fn type_hint(path: &str, msg: &str) -> Option<String> {
 
 /// Normalizes like compose: lowercase, keep `[a-z0-9_-]`, must start with a letter or digit.
 pub fn normalize_project_name(s: &str) -> String {
-    let lower: String = s.to_lowercase().chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-').collect();
+    let lower: String =
+        s.to_lowercase().chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-').collect();
     lower.trim_start_matches(['_', '-']).to_string()
 }
 
@@ -416,11 +454,8 @@ fn service_envs(
         let mut env: IndexMap<String, String> = IndexMap::new();
         for (i, f) in svc.env_file.iter().enumerate() {
             let list_path = format!("services.{name}.env_file[{i}]");
-            let path = if ctx.locations.contains(&list_path) || svc.env_file.len() > 1 {
-                list_path
-            } else {
-                format!("services.{name}.env_file")
-            };
+            let path =
+                if ctx.locations.contains(&list_path) || svc.env_file.len() > 1 { list_path } else { format!("services.{name}.env_file") };
             let p = normalize(&ctx.dir.join(f));
             let text = match std::fs::read_to_string(&p) {
                 Ok(t) => t,

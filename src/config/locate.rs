@@ -15,6 +15,10 @@ use super::Pos;
 #[derive(Debug, Clone, Default)]
 pub struct Locations {
     map: HashMap<String, Pos>,
+    /// Keys seen twice in the same map: (path, position of the repeat).
+    duplicates: Vec<(String, Pos)>,
+    /// Where a second YAML document starts, if any.
+    second_document: Option<Pos>,
 }
 
 /// Where the walker is inside a collection.
@@ -70,7 +74,9 @@ impl Locations {
                 Event::DocumentStart => {
                     documents += 1;
                     if documents > 1 {
-                        return; // only the first document is used
+                        // Only the first document is used.
+                        self.second_document = Some(pos);
+                        return;
                     }
                 }
                 Event::Nothing | Event::StreamStart | Event::DocumentEnd => {}
@@ -138,7 +144,11 @@ impl Locations {
                     }
                     let key = scalar.unwrap_or("?");
                     let p = join(path, key);
-                    self.map.entry(p.clone()).or_insert(pos);
+                    if self.map.contains_key(&p) {
+                        self.duplicates.push((p.clone(), pos));
+                    } else {
+                        self.map.insert(p.clone(), pos);
+                    }
                     *pending = Some(p);
                     None
                 }
@@ -184,6 +194,16 @@ impl Locations {
         self.map.get(path).copied()
     }
 
+    /// The first key that appears twice in one map: (path, position of the repeat).
+    pub fn first_duplicate(&self) -> Option<(&str, Pos)> {
+        self.duplicates.first().map(|(p, pos)| (p.as_str(), *pos))
+    }
+
+    /// Where a second YAML document (`---`) starts, if the file has one.
+    pub fn second_document(&self) -> Option<Pos> {
+        self.second_document
+    }
+
     /// Whether `path` itself was recorded.
     pub fn contains(&self, path: &str) -> bool {
         self.map.contains_key(path)
@@ -205,19 +225,15 @@ impl Locations {
 
 /// `parent.key`, or `key` at the root.
 pub fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_string()
-    } else {
-        format!("{parent}.{key}")
-    }
+    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
 }
 
 /// The path without its last segment (`a.b[1]` -> `a.b`, `a.b` -> `a`, `a` -> ``).
 pub fn parent(path: &str) -> &str {
-    if path.ends_with(']') {
-        if let Some(i) = path.rfind('[') {
-            return &path[..i];
-        }
+    if path.ends_with(']')
+        && let Some(i) = path.rfind('[')
+    {
+        return &path[..i];
     }
     match path.rfind('.') {
         Some(i) => &path[..i],
@@ -307,6 +323,15 @@ services:
         let l = Locations::from_text("---\na: 1\n---\nb: 2\n");
         assert_eq!(l.exact("b"), None);
         assert_eq!(l.get("a"), p(2, 1));
+        assert_eq!(l.second_document(), p(3, 1));
+    }
+
+    #[test]
+    fn duplicates() {
+        let l = Locations::from_text("a:\n  x: 1\n  y: 2\n  x: 3\n");
+        assert_eq!(l.first_duplicate(), Some(("a.x", Pos { line: 4, col: 3 })));
+        assert_eq!(l.get("a.x"), p(2, 3));
+        assert_eq!(Locations::from_text("a: 1\n").first_duplicate(), None);
     }
 
     #[test]

@@ -257,12 +257,8 @@ impl<'de> Deserialize<'de> for DependsOn {
                     let key = scalar_to_string(&k).ok_or_else(|| de::Error::custom("depends_on keys must be service names"))?;
                     let cond = match &val {
                         serde_yaml::Value::Null => Condition::Started,
-                        serde_yaml::Value::String(_) => serde_yaml::from_value::<Condition>(val.clone()).map_err(|_| {
-                            de::Error::custom(format!(
-                                "unknown condition {:?} for `{key}`: expected started, healthy or completed",
-                                scalar_to_string(&val).unwrap_or_default()
-                            ))
-                        })?,
+                        serde_yaml::Value::String(_) => serde_yaml::from_value::<Condition>(val.clone())
+                            .map_err(|e| de::Error::custom(format!("`{key}`: {e}")))?,
                         serde_yaml::Value::Mapping(_) => serde_yaml::from_value::<Long>(val.clone())
                             .map_err(|e| de::Error::custom(format!("`{key}`: {e}")))?
                             .condition,
@@ -339,10 +335,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if t.is_empty() {
         return Err("empty duration: expected e.g. 500ms, 2s or 1m30s".into());
     }
-    if let Ok(n) = t.parse::<f64>() {
-        if n.is_finite() && n >= 0.0 && n < 1e9 {
-            return Ok(Duration::from_secs_f64(n));
-        }
+    if let Ok(n) = t.parse::<f64>()
+        && n.is_finite()
+        && (0.0..1e9).contains(&n)
+    {
+        return Ok(Duration::from_secs_f64(n));
     }
     let mut total = 0f64;
     let mut rest = t;
@@ -374,7 +371,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 != 0 || ms == 0 {
+    if !ms.is_multiple_of(1000) || ms == 0 {
         format!("{ms}ms")
     } else {
         format!("{}s", ms / 1000)

@@ -172,10 +172,10 @@ mod tests {
             vec![one(Some("0.0.0.0"), Some(8000), 9000, "udp"), one(Some("0.0.0.0"), Some(8001), 9001, "udp")]
         );
         assert_eq!(parse_port("7000-7002").unwrap().len(), 3);
-        assert_eq!(parse_port("127.0.0.1::7000-7001").unwrap(), vec![
-            one(Some("127.0.0.1"), None, 7000, "tcp"),
-            one(Some("127.0.0.1"), None, 7001, "tcp")
-        ]);
+        assert_eq!(
+            parse_port("127.0.0.1::7000-7001").unwrap(),
+            vec![one(Some("127.0.0.1"), None, 7000, "tcp"), one(Some("127.0.0.1"), None, 7001, "tcp")]
+        );
         assert_eq!(parse_port("1-65535").unwrap().len(), 65535);
     }
 

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+use super::ConfigError;
 use super::locate::Locations;
 use super::model::{Condition, EnvSpec, RunMode, ServiceSpec};
-use super::ports::{parse_port, PortSpec};
-use super::volumes::{parse_volume_with_home, valid_name, VolumeSpec};
-use super::ConfigError;
+use super::ports::{PortSpec, parse_port};
+use super::volumes::{VolumeSpec, parse_volume_with_home, valid_name};
 
 /// The presets devenv knows.
 pub const PRESETS: &[&str] = &["postgres", "redis", "kafka", "clickhouse", "elasticsearch"];
@@ -114,29 +114,26 @@ fn check_name(name: &str, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
 }
 
 fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
-    if let Some(preset) = &svc.preset {
-        if !PRESETS.contains(&preset.as_str()) {
-            return Err(ctx.error(
-                &format!("{base}.preset"),
-                format!("unknown preset `{preset}`"),
-                hint_for(preset, PRESETS, "available presets"),
-            ));
-        }
+    if let Some(preset) = &svc.preset
+        && !PRESETS.contains(&preset.as_str())
+    {
+        return Err(ctx.error(
+            &format!("{base}.preset"),
+            format!("unknown preset `{preset}`"),
+            hint_for(preset, PRESETS, "available presets"),
+        ));
     }
     if svc.image.is_none() && svc.build.is_none() && svc.preset.is_none() {
         return Err(ctx.error(
             base,
             format!("service `{name}` has no `image`, `build` or `preset`"),
-            Some(format!(
-                "add `image: <name>:<tag>`, `build: <dir>`, or `preset: {}`",
-                PRESETS.join("|")
-            )),
+            Some(format!("add `image: <name>:<tag>`, `build: <dir>`, or `preset: {}`", PRESETS.join("|"))),
         ));
     }
-    if let Some(image) = &svc.image {
-        if image.trim().is_empty() {
-            return Err(ctx.error(&format!("{base}.image"), "`image` is empty", None));
-        }
+    if let Some(image) = &svc.image
+        && image.trim().is_empty()
+    {
+        return Err(ctx.error(&format!("{base}.image"), "`image` is empty", None));
     }
     Ok(())
 }
@@ -158,7 +155,11 @@ fn check_depends_on(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, c
     for (i, (dep, cond)) in svc.depends_on.0.iter().enumerate() {
         let path = dep_path(base, dep, i, ctx);
         if dep == name {
-            return Err(ctx.error(&path, format!("service `{name}` depends on itself"), Some(format!("remove `{dep}` from its `depends_on`"))));
+            return Err(ctx.error(
+                &path,
+                format!("service `{name}` depends on itself"),
+                Some(format!("remove `{dep}` from its `depends_on`")),
+            ));
         }
         if let Some(profiles) = ctx.disabled.get(dep) {
             let list = profiles.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" or ");
@@ -214,7 +215,11 @@ fn check_ports(
     for (i, raw) in svc.ports.iter().enumerate() {
         let path = format!("{base}.ports[{i}]");
         let specs = parse_port(raw).map_err(|e| {
-            ctx.error(&path, format!("invalid port {raw:?}: {e}"), Some("write HOST:CONTAINER (\"8080:80\"), a single port (\"5432\"), or IP:HOST:CONTAINER".into()))
+            ctx.error(
+                &path,
+                format!("invalid port {raw:?}: {e}"),
+                Some("write HOST:CONTAINER (\"8080:80\"), a single port (\"5432\"), or IP:HOST:CONTAINER".into()),
+            )
         })?;
         for p in &specs {
             let Some(hp) = p.host_port else { continue };
@@ -245,17 +250,24 @@ fn check_volumes(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumeS
             ctx.error(
                 &path,
                 format!("invalid volume {raw:?}: {e}"),
-                Some("write NAME:/container/path (named), ./host/path:/container/path (bind) or /container/path; add `:ro` for read-only".into()),
+                Some(
+                    "write NAME:/container/path (named), ./host/path:/container/path (bind) or /container/path; add `:ro` for read-only"
+                        .into(),
+                ),
             )
         })?;
-        if let VolumeSpec::Bind { source, .. } = &v {
-            if !source.exists() {
-                return Err(ctx.error(
-                    &path,
-                    format!("bind mount source {} does not exist", source.display()),
-                    Some(format!("create it (`mkdir -p {}`) or fix the path (relative paths start from {})", source.display(), ctx.dir.display())),
-                ));
-            }
+        if let VolumeSpec::Bind { source, .. } = &v
+            && !source.exists()
+        {
+            return Err(ctx.error(
+                &path,
+                format!("bind mount source {} does not exist", source.display()),
+                Some(format!(
+                    "create it (`mkdir -p {}`) or fix the path (relative paths start from {})",
+                    source.display(),
+                    ctx.dir.display()
+                )),
+            ));
         }
         out.push(v);
     }
@@ -307,7 +319,10 @@ fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigEr
         .into_iter()
         .filter_map(|(k, on)| on.then_some(k))
         .collect();
-    let hint = Some("use exactly one of `http: /health`, `tcp: 5432`, `exec: [cmd, arg]` or `log: \"ready\"` (plus port/interval/timeout/retries)".into());
+    let hint = Some(
+        "use exactly one of `http: /health`, `tcp: 5432`, `exec: [cmd, arg]` or `log: \"ready\"` (plus port/interval/timeout/retries)"
+            .into(),
+    );
     match set.len() {
         0 => return Err(ctx.error(&path, "`health` needs a probe", hint)),
         1 => {}
@@ -316,30 +331,34 @@ fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigEr
             return Err(ctx.error(&second, format!("`health` has more than one probe ({})", set.join(", ")), hint));
         }
     }
-    if let Some(http) = &h.http {
-        if !http.starts_with('/') {
-            return Err(ctx.error(
-                &format!("{path}.http"),
-                format!("health http path {http:?} must start with `/`"),
-                Some(format!("write `http: /{}` (the port goes in `port:`)", http.trim_start_matches('/'))),
-            ));
-        }
+    if let Some(http) = &h.http
+        && !http.starts_with('/')
+    {
+        return Err(ctx.error(
+            &format!("{path}.http"),
+            format!("health http path {http:?} must start with `/`"),
+            Some(format!("write `http: /{}` (the port goes in `port:`)", http.trim_start_matches('/'))),
+        ));
     }
     if h.tcp == Some(0) {
-        return Err(ctx.error(&format!("{path}.tcp"), "health tcp port 0 is invalid", Some("use the container port the service listens on".into())));
+        return Err(ctx.error(
+            &format!("{path}.tcp"),
+            "health tcp port 0 is invalid",
+            Some("use the container port the service listens on".into()),
+        ));
     }
     if h.port == Some(0) {
         return Err(ctx.error(&format!("{path}.port"), "health port 0 is invalid", None));
     }
-    if let Some(super::model::CommandSpec::Exec(v)) = &h.exec {
-        if v.is_empty() {
-            return Err(ctx.error(&format!("{path}.exec"), "health exec command is empty", None));
-        }
+    if let Some(super::model::CommandSpec::Exec(v)) = &h.exec
+        && v.is_empty()
+    {
+        return Err(ctx.error(&format!("{path}.exec"), "health exec command is empty", None));
     }
-    if let Some(super::model::CommandSpec::Shell(s)) = &h.exec {
-        if s.trim().is_empty() {
-            return Err(ctx.error(&format!("{path}.exec"), "health exec command is empty", None));
-        }
+    if let Some(super::model::CommandSpec::Shell(s)) = &h.exec
+        && s.trim().is_empty()
+    {
+        return Err(ctx.error(&format!("{path}.exec"), "health exec command is empty", None));
     }
     Ok(())
 }
@@ -447,9 +466,8 @@ mod tests {
     #[test]
     fn completed_needs_run_once() {
         let f = Fixture::new();
-        let e = f
-            .check("services:\n  migrate:\n    image: x\n  api:\n    image: x\n    depends_on:\n      migrate: completed\n")
-            .unwrap_err();
+        let e =
+            f.check("services:\n  migrate:\n    image: x\n  api:\n    image: x\n    depends_on:\n      migrate: completed\n").unwrap_err();
         assert_eq!(at(&e), ("services.api.depends_on.migrate".into(), 7, 7));
         assert!(e.hint.unwrap().contains("run: once"));
     }
@@ -458,9 +476,7 @@ mod tests {
     fn disabled_dependency() {
         let f = Fixture::new();
         let disabled: IndexMap<String, Vec<String>> = [("search".to_string(), vec!["full".to_string()])].into_iter().collect();
-        let e = f
-            .check_disabled("services:\n  api:\n    image: x\n    depends_on: {search: healthy}\n", &disabled)
-            .unwrap_err();
+        let e = f.check_disabled("services:\n  api:\n    image: x\n    depends_on: {search: healthy}\n", &disabled).unwrap_err();
         assert_eq!(e.yaml_path, "services.api.depends_on.search");
         assert!(e.message.contains("disabled by profile") && e.message.contains("full"), "{}", e.message);
         assert!(e.hint.unwrap().contains("--profile full"));
@@ -478,7 +494,9 @@ mod tests {
     fn duplicate_host_ports() {
         let f = Fixture::new();
         let e = f
-            .check("services:\n  db:\n    preset: postgres\n    ports: [\"5432:5432\"]\n  db2:\n    preset: postgres\n    ports: [\"5432\"]\n")
+            .check(
+                "services:\n  db:\n    preset: postgres\n    ports: [\"5432:5432\"]\n  db2:\n    preset: postgres\n    ports: [\"5432\"]\n",
+            )
             .unwrap_err();
         assert_eq!(at(&e), ("services.db2.ports[0]".into(), 7, 13));
         assert!(e.message.contains("`db`") && e.message.contains("`db2`") && e.message.contains("5432"), "{}", e.message);

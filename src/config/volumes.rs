@@ -55,7 +55,9 @@ pub fn parse_volume_with_home(spec: &str, base_dir: &Path, home: Option<&Path>) 
                 "z" | "Z" | "cached" | "delegated" | "consistent" => {}
                 "" => return Err("empty volume option".into()),
                 other => {
-                    return Err(format!("unknown volume option {other:?}: expected ro or rw (z, Z, cached, delegated are accepted and ignored)"));
+                    return Err(format!(
+                        "unknown volume option {other:?}: expected ro or rw (z, Z, cached, delegated are accepted and ignored)"
+                    ));
                 }
             }
         }
@@ -150,10 +152,7 @@ mod tests {
             parse("db-data:/var/lib/postgresql/data").unwrap(),
             VolumeSpec::Named { name: "db-data".into(), target: "/var/lib/postgresql/data".into(), read_only: false }
         );
-        assert_eq!(
-            parse("cache_1.x:/c:ro").unwrap(),
-            VolumeSpec::Named { name: "cache_1.x".into(), target: "/c".into(), read_only: true }
-        );
+        assert_eq!(parse("cache_1.x:/c:ro").unwrap(), VolumeSpec::Named { name: "cache_1.x".into(), target: "/c".into(), read_only: true });
     }
 
     #[test]

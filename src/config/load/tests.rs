@@ -1,1 +1,610 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
+use super::*;
+use crate::config::{CommandSpec, Condition, PortSpec, VolumeSpec};
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temp project dir holding `devenv.yaml`.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new(yaml: &str) -> Project {
+        let dir = tempfile::Builder::new().prefix("proj").tempdir().unwrap();
+        std::fs::write(dir.path().join("devenv.yaml"), yaml).unwrap();
+        Project { dir }
+    }
+
+    fn write(&self, rel: &str, text: &str) -> &Project {
+        let p = self.dir.path().join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(p, text).unwrap();
+        self
+    }
+
+    fn opts(&self) -> LoadOptions {
+        LoadOptions { cwd: self.dir.path().to_path_buf(), ..LoadOptions::default() }
+    }
+
+    fn load(&self) -> Result<LoadedEnv, ConfigError> {
+        load(&self.opts())
+    }
+
+    fn load_with(&self, f: impl FnOnce(&mut LoadOptions)) -> Result<LoadedEnv, ConfigError> {
+        let mut o = self.opts();
+        f(&mut o);
+        load(&o)
+    }
+}
+
+fn environ(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// (yaml path, line, col)
+fn at(e: &ConfigError) -> (String, usize, usize) {
+    let p = e.pos.unwrap_or(Pos { line: 0, col: 0 });
+    (e.yaml_path.clone(), p.line, p.col)
+}
+
+fn loc(path: &str, line: usize, col: usize) -> (String, usize, usize) {
+    (path.to_string(), line, col)
+}
+
+// ---------------------------------------------------------------- finding the file
+
+#[test]
+fn missing_file_suggests_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = load(&LoadOptions { cwd: dir.path().into(), ..Default::default() }).unwrap_err();
+    assert!(e.message.contains("no devenv.yaml"), "{e}");
+    assert!(e.hint.as_deref().unwrap_or("").contains("devenv init"));
+    assert!(e.hint.as_deref().unwrap_or("").contains("-f"));
+}
+
+#[test]
+fn yml_fallback_and_dash_f() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("devenv.yml"), "services: {db: {preset: redis}}\n").unwrap();
+    let env = load(&LoadOptions { cwd: dir.path().into(), ..Default::default() }).unwrap();
+    assert_eq!(env.file, dir.path().join("devenv.yml"));
+    assert_eq!(env.dir, dir.path());
+
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/other.yaml"), "services: {db: {preset: redis}}\n").unwrap();
+    let env = load(&LoadOptions { cwd: dir.path().into(), file: Some("sub/./other.yaml".into()), ..Default::default() }).unwrap();
+    assert_eq!(env.file, dir.path().join("sub/other.yaml"));
+    assert_eq!(env.dir, dir.path().join("sub"));
+    assert_eq!(env.project, "sub");
+
+    let e = load(&LoadOptions { cwd: dir.path().into(), file: Some("nope.yaml".into()), ..Default::default() }).unwrap_err();
+    assert!(e.message.contains("not found"), "{e}");
+    let e = load(&LoadOptions { cwd: dir.path().into(), file: Some("sub".into()), ..Default::default() }).unwrap_err();
+    assert!(e.message.contains("directory"), "{e}");
+}
+
+#[test]
+fn invalid_utf8_has_position() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("devenv.yaml"), b"services:\n  db: \xff\xfe\n").unwrap();
+    let e = load(&LoadOptions { cwd: dir.path().into(), ..Default::default() }).unwrap_err();
+    assert_eq!(e.pos, Some(Pos { line: 2, col: 7 }));
+    assert!(e.to_string().contains(":2:7"), "{e}");
+}
+
+// ---------------------------------------------------------------- happy path
+
+#[test]
+fn minimal_file() {
+    let p = Project::new("services:\n  db:\n    preset: postgres\n");
+    let env = p.load().unwrap();
+    assert_eq!(env.spec.services.len(), 1);
+    assert!(env.project.starts_with("proj"));
+    assert!(env.service_ports["db"].is_empty());
+    assert!(env.service_env["db"].is_empty());
+    assert!(env.warnings.is_empty());
+}
+
+#[test]
+fn full_fixture() {
+    let dir = manifest_dir().join("fixtures/config/full");
+    let opts = LoadOptions {
+        cwd: dir.clone(),
+        environ: environ(&[("API_KEY", "from-shell"), ("FROM_SHELL", "hi")]),
+        profiles: vec!["api".into()],
+        ..Default::default()
+    };
+    let env = load(&opts).unwrap();
+    assert_eq!(env.project, "enrichment");
+    let names: Vec<&str> = env.spec.services.keys().map(String::as_str).collect();
+    assert_eq!(names, ["db", "cache", "migrate", "worker", "api"], "search is disabled by profile");
+
+    let api = &env.spec.services["api"];
+    assert_eq!(api.depends_on.0["migrate"], Condition::Completed);
+    assert_eq!(api.health.as_ref().and_then(|h| h.port), Some(3000), "numeric string from .env");
+    assert_eq!(env.spec.services["db"].version.as_deref(), Some("16"));
+
+    let api_env = &env.service_env["api"];
+    assert_eq!(api_env["DATABASE_URL"], "${db.url}");
+    assert_eq!(api_env["REDIS_URL"], "${cache.url}");
+    assert_eq!(api_env["API_KEY"], "from-shell", "process env wins over .env");
+    assert_eq!(api_env["LOG_LEVEL"], "debug", "env wins over env_file");
+    assert_eq!(api_env["FROM_FILE"], "yes");
+    assert_eq!(api_env["SECRET_COPY"], "s3cr3t $NOT_EXPANDED");
+    assert_eq!(api_env["PRICE"], "$5");
+    let order: Vec<&str> = api_env.keys().map(String::as_str).collect();
+    assert_eq!(&order[..3], ["LOG_LEVEL", "FROM_FILE", "SECRET_COPY"]);
+
+    let worker = &env.spec.services["worker"];
+    assert_eq!(worker.image.as_deref(), Some("node:20"), "merged from x-node");
+    assert_eq!(worker.command, Some(CommandSpec::Shell("node worker.js".into())));
+    assert_eq!(env.service_env["worker"]["QUEUE"], "jobs");
+    assert_eq!(env.service_env["worker"]["FROM_SHELL"], "hi");
+
+    assert_eq!(
+        env.service_ports["cache"],
+        vec![PortSpec { host_ip: None, host_port: Some(6380), container_port: 6380, protocol: "tcp".into() }]
+    );
+    assert_eq!(env.service_ports["api"][1].host_port, None);
+    assert_eq!(env.service_volumes["api"][0], VolumeSpec::Bind { source: dir.join("backend"), target: "/app".into(), read_only: true });
+    assert_eq!(env.service_volumes["api"][1], VolumeSpec::Anonymous { target: "/app/node_modules".into() });
+    assert!(env.locations.get("services.api.health.port").is_some());
+}
+
+#[test]
+fn project_names() {
+    let p = Project::new("name: My_App.v2\nservices: {}\n");
+    assert_eq!(p.load().unwrap().project, "my_appv2");
+    assert_eq!(p.load_with(|o| o.project = Some("Other".into())).unwrap().project, "other");
+    let e = p.load_with(|o| o.project = Some("---".into())).unwrap_err();
+    assert!(e.message.contains("invalid project name"), "{e}");
+    let p = Project::new("name: \"__\"\nservices: {}\n");
+    let e = p.load().unwrap_err();
+    assert_eq!(at(&e), loc("name", 1, 1));
+    assert_eq!(normalize_project_name("-Foo Bar!"), "foobar");
+    assert_eq!(normalize_project_name("_x-1"), "x-1");
+}
+
+// ---------------------------------------------------------------- unknown keys
+
+#[test]
+fn unknown_service_key_points_at_key() {
+    let p = Project::new("services:\n  api:\n    image: node\n    imag: node:20\n");
+    let e = p.load().unwrap_err();
+    assert_eq!(at(&e), loc("services.api.imag", 4, 5));
+    assert_eq!(e.message, "unknown key `imag`");
+    assert_eq!(e.hint.as_deref(), Some("did you mean `image`?"));
+    assert!(e.to_string().ends_with("devenv.yaml:4:5: services.api.imag: unknown key `imag`"), "{e}");
+}
+
+#[test]
+fn unknown_keys_elsewhere() {
+    let cases: &[(&str, (&str, usize, usize), &str)] = &[
+        ("servics:\n  db: {preset: redis}\n", ("servics", 1, 1), "services"),
+        ("services:\n  api:\n    build:\n      contxt: .\n", ("services.api.build.contxt", 4, 7), "context"),
+        (
+            "services:\n  api:\n    image: x\n    health:\n      http: /h\n      intervall: 1s\n",
+            ("services.api.health.intervall", 6, 7),
+            "interval",
+        ),
+        (
+            "services:\n  db: {preset: redis}\n  api:\n    image: x\n    depends_on:\n      db: {conditon: healthy}\n",
+            ("services.api.depends_on.db.conditon", 6, 12),
+            "condition",
+        ),
+    ];
+    for (yaml, (path, line, col), suggestion) in cases {
+        let e = Project::new(yaml).load().unwrap_err();
+        assert_eq!(at(&e), loc(path, *line, *col), "{yaml}\n{e}");
+        assert_eq!(e.hint.as_deref(), Some(format!("did you mean `{suggestion}`?").as_str()), "{e}");
+    }
+    // Nothing close: list the valid keys.
+    let e = Project::new("services:\n  api:\n    image: x\n    zzzzzzzzzzzz: 1\n").load().unwrap_err();
+    assert!(e.hint.unwrap().contains("`depends_on`"));
+}
+
+#[test]
+fn unknown_variants() {
+    let e = Project::new("services:\n  job:\n    image: x\n    run: onse\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.job.run", 4, 5));
+    assert_eq!(e.hint.as_deref(), Some("did you mean `once`?"));
+    let e = Project::new("services:\n  db: {preset: redis}\n  api:\n    image: x\n    depends_on:\n      db: ready\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.api.depends_on.db", 6, 7));
+    assert_eq!(e.message, "unknown value `ready` for `db`");
+    assert!(e.hint.as_deref().unwrap_or("").contains("`healthy`"), "{:?}", e.hint);
+    let e = Project::new("services:\n  db: {preset: redis}\n  api:\n    image: x\n    depends_on:\n      db: {condition: helthy}\n")
+        .load()
+        .unwrap_err();
+    assert_eq!(e.yaml_path, "services.api.depends_on.db");
+    assert_eq!(e.hint.as_deref(), Some("did you mean `healthy`?"));
+}
+
+#[test]
+fn type_errors_have_paths() {
+    let e = Project::new("services:\n  api:\n    image: x\n    ports: \"80:80\"\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.api.ports", 4, 5));
+    let e = Project::new("services:\n  api:\n    image: x\n    health: {tcp: 70000}\n").load().unwrap_err();
+    assert_eq!(e.yaml_path, "services.api.health.tcp");
+    assert!(e.message.contains("65535"), "{e}");
+    let e = Project::new("services:\n  api:\n    image: x\n    health: {tcp: 80, timeout: 3 weeks}\n").load().unwrap_err();
+    assert_eq!(e.yaml_path, "services.api.health.timeout");
+    let e = Project::new("services: [a, b]\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services", 1, 1));
+}
+
+// ---------------------------------------------------------------- YAML level
+
+#[test]
+fn syntax_errors_have_positions() {
+    let e = Project::new("services:\n  db:\n    preset: postgres\n   ports: [\"5432\"]\n").load().unwrap_err();
+    let pos = e.pos.unwrap();
+    assert_eq!(pos.line, 4, "{e}");
+    assert!(e.message.starts_with("invalid YAML"), "{e}");
+    assert!(!e.message.contains(" at line 4 column 4"), "{e}");
+    assert_eq!(strip_location("did not find expected key at line 4 column 4, while parsing"), "did not find expected key, while parsing");
+    assert_eq!(strip_location("bad at line 3"), "bad");
+    let e = Project::new("services:\n  db:\n    preset: x\n  db:\n    preset: y\n").load().unwrap_err();
+    assert!(e.message.contains("duplicate"), "{e}");
+    assert_eq!(at(&e), loc("services.db", 4, 3));
+    let e = Project::new("services: {}\n---\nservices: {}\n").load().unwrap_err();
+    assert_eq!(e.pos, Some(Pos { line: 2, col: 1 }));
+}
+
+#[test]
+fn empty_and_non_map_files() {
+    let e = Project::new("").load().unwrap_err();
+    assert!(e.message.contains("empty"));
+    assert_eq!(e.pos, Some(Pos { line: 1, col: 1 }));
+    let e = Project::new("# just a comment\n").load().unwrap_err();
+    assert!(e.message.contains("empty"));
+    let e = Project::new("- a\n").load().unwrap_err();
+    assert!(e.message.contains("found a list"), "{e}");
+}
+
+#[test]
+fn merge_keys_and_extensions() {
+    let p = Project::new(
+        "x-base: &base\n  image: node\n  env: {A: \"1\"}\nx-more: &more\n  <<: *base\n  working_dir: /w\nservices:\n  a:\n    <<: *more\n    env: {B: \"2\"}\n    x-note: ignored\n  b:\n    <<: [*base, {user: root}]\n",
+    );
+    let env = p.load().unwrap();
+    let a = &env.spec.services["a"];
+    assert_eq!(a.image.as_deref(), Some("node"));
+    assert_eq!(a.working_dir.as_deref(), Some("/w"));
+    assert_eq!(env.service_env["a"].keys().collect::<Vec<_>>(), ["B"], "own keys win over merged ones");
+    assert_eq!(env.spec.services["b"].user.as_deref(), Some("root"));
+
+    let e = Project::new("services:\n  a:\n    <<: [1]\n    image: x\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.a.<<", 3, 5));
+}
+
+// ---------------------------------------------------------------- interpolation
+
+#[test]
+fn interpolation_errors_have_paths() {
+    let p = Project::new("services:\n  api:\n    image: x\n    env:\n      KEY: ${API_KEY:?get one from the wiki}\n");
+    let e = p.load().unwrap_err();
+    assert_eq!(at(&e), loc("services.api.env.KEY", 5, 7));
+    assert!(e.message.contains("API_KEY") && e.message.contains("get one from the wiki"), "{e}");
+    let env = p.load_with(|o| o.environ = environ(&[("API_KEY", "k")])).unwrap();
+    assert_eq!(env.service_env["api"]["KEY"], "k");
+
+    let e = Project::new("services:\n  api:\n    image: \"x:${}\"\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.api.image", 3, 5));
+}
+
+#[test]
+fn dotenv_precedence_and_warnings() {
+    let p = Project::new(
+        "services:\n  api:\n    image: \"node:${TAG}\"\n    env: {A: $A, B: \"${B}\", C: \"${UNSET_THING}\", R: \"${db.url}\"}\n",
+    );
+    p.write(".env", "TAG=from-dotenv\nA=dot-a\nB=dot-b\nbroken line\n9=x\n");
+    let env = p.load_with(|o| o.environ = environ(&[("A", "shell-a")])).unwrap();
+    assert_eq!(env.spec.services["api"].image.as_deref(), Some("node:from-dotenv"));
+    let e = &env.service_env["api"];
+    assert_eq!(e["A"], "shell-a");
+    assert_eq!(e["B"], "dot-b");
+    assert_eq!(e["C"], "");
+    assert_eq!(e["R"], "${db.url}");
+    assert!(env.warnings.iter().any(|w| w.contains("UNSET_THING")), "{:?}", env.warnings);
+    assert!(env.warnings.iter().any(|w| w.contains(".env") && w.contains("line 5")), "{:?}", env.warnings);
+}
+
+// ---------------------------------------------------------------- env / env_file
+
+#[test]
+fn env_files_in_order_then_env() {
+    let p = Project::new(
+        "services:\n  api:\n    image: x\n    env_file: [a.env, conf/b.env]\n    env:\n      - SHARED=from-env\n      - FROM_SHELL\n      - NOWHERE\n",
+    );
+    p.write("a.env", "SHARED=a\nONLY_A=1\nOVERRIDDEN=a\n");
+    p.write("conf/b.env", "OVERRIDDEN=b\n# comment\nBARE_IN_FILE\n");
+    let env = p.load_with(|o| o.environ = environ(&[("FROM_SHELL", "sh"), ("BARE_IN_FILE", "bf")])).unwrap();
+    let e = &env.service_env["api"];
+    assert_eq!(e["SHARED"], "from-env");
+    assert_eq!(e["ONLY_A"], "1");
+    assert_eq!(e["OVERRIDDEN"], "b");
+    assert_eq!(e["FROM_SHELL"], "sh");
+    assert_eq!(e["BARE_IN_FILE"], "bf");
+    assert!(!e.contains_key("NOWHERE"));
+}
+
+#[test]
+fn missing_env_file() {
+    let p = Project::new("services:\n  api:\n    image: x\n    env_file:\n      - ok.env\n      - missing.env\n");
+    p.write("ok.env", "A=1\n");
+    let e = p.load().unwrap_err();
+    assert_eq!(at(&e), loc("services.api.env_file[1]", 6, 9));
+    assert!(e.message.contains("missing.env"), "{e}");
+    let e = Project::new("services:\n  api:\n    image: x\n    env_file: missing.env\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.api.env_file", 4, 5));
+}
+
+// ---------------------------------------------------------------- profiles
+
+#[test]
+fn profiles() {
+    let yaml = "services:\n  search:\n    preset: elasticsearch\n    profiles: [full, search]\n  api:\n    image: x\n    depends_on:\n      search: healthy\n";
+    let p = Project::new(yaml);
+    let e = p.load().unwrap_err();
+    assert_eq!(at(&e), loc("services.api.depends_on.search", 8, 7));
+    assert!(e.message.contains("disabled by profile"), "{e}");
+    assert!(e.message.contains("full"), "{e}");
+    assert!(e.hint.as_deref().unwrap_or("").contains("--profile full"));
+
+    let env = p.load_with(|o| o.profiles = vec!["search".into()]).unwrap();
+    assert!(env.spec.services.contains_key("search"));
+    let env = p.load_with(|o| o.profiles = vec!["*".into()]).unwrap();
+    assert!(env.spec.services.contains_key("search"));
+
+    // A disabled service's own problems do not matter; it is gone.
+    let p = Project::new("services:\n  a:\n    image: x\n  b:\n    image: x\n    profiles: [dev]\n    depends_on: [nope]\n");
+    let env = p.load().unwrap();
+    assert_eq!(env.spec.services.keys().collect::<Vec<_>>(), ["a"]);
+    assert!(!env.service_env.contains_key("b"));
+}
+
+// ---------------------------------------------------------------- the bad corpus
+
+/// Expected (yaml path, line, col) for some files of the corpus.
+const EXPECTED: &[(&str, &str, usize, usize)] = &[
+    ("unknown-key.yaml", "services.api.imag", 3, 5),
+    ("unknown-top-key.yaml", "servics", 2, 1),
+    ("unknown-dependency.yaml", "services.api.depends_on.db2", 7, 7),
+    ("self-dependency.yaml", "services.api.depends_on[0]", 4, 18),
+    ("bad-port.yaml", "services.api.ports[1]", 6, 9),
+    ("duplicate-host-port.yaml", "services.db2.ports[0]", 7, 13),
+    ("missing-env-file.yaml", "services.api.env_file[0]", 5, 9),
+    ("missing-build-context.yaml", "services.api.build.context", 4, 7),
+    ("missing-image.yaml", "services.worker", 2, 3),
+    ("completed-without-run-once.yaml", "services.api.depends_on.migrate", 8, 7),
+    ("bad-volume.yaml", "services.db.volumes[0]", 5, 9),
+    ("missing-bind-source.yaml", "services.api.volumes[0]", 5, 9),
+    ("bad-volume-option.yaml", "services.api.volumes[0]", 4, 15),
+    ("health-two-probes.yaml", "services.api.health.tcp", 6, 7),
+    ("health-no-probe.yaml", "services.api.health", 4, 5),
+    ("health-http-path.yaml", "services.api.health.http", 5, 7),
+    ("unknown-preset.yaml", "services.db.preset", 3, 5),
+    ("bad-service-name.yaml", "services._api", 2, 3),
+    ("unknown-run-mode.yaml", "services.job.run", 4, 5),
+    ("unknown-build-key.yaml", "services.api.build.contxt", 4, 7),
+    ("unknown-health-key.yaml", "services.api.health.intervall", 6, 7),
+    ("required-variable.yaml", "services.api.env.API_KEY", 5, 7),
+    ("invalid-interpolation.yaml", "services.api.image", 3, 5),
+    ("bad-merge.yaml", "services.api.<<", 3, 5),
+    ("wrong-type.yaml", "services.api.ports", 4, 5),
+    ("bad-duration.yaml", "services.api.health.timeout", 6, 7),
+    ("bad-name.yaml", "name", 1, 1),
+    ("disabled-dependency.yaml", "services.api.depends_on.search", 8, 7),
+    ("malformed.yaml", "", 4, 4),
+    ("duplicate-key.yaml", "services.db", 4, 3),
+    ("multi-document.yaml", "", 4, 1),
+    ("unknown-condition.yaml", "services.api.depends_on.db", 7, 7),
+];
+
+#[test]
+fn bad_corpus_yields_located_errors() {
+    let dir = manifest_dir().join("fixtures/bad");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
+    files.sort();
+    assert!(files.len() >= 20, "corpus missing? {}", dir.display());
+    for f in &files {
+        let opts = LoadOptions { cwd: dir.clone(), file: Some(f.clone()), ..Default::default() };
+        let e = match load(&opts) {
+            Ok(_) => panic!("{} loaded without error", f.display()),
+            Err(e) => e,
+        };
+        let shown = e.to_string();
+        let pos = e.pos.unwrap_or_else(|| panic!("{}: no position: {shown}", f.display()));
+        assert!(shown.contains(&format!(":{}:{}", pos.line, pos.col)), "{shown}");
+        assert!(shown.starts_with(&f.display().to_string()), "{shown}");
+        let name = f.file_name().unwrap().to_string_lossy();
+        if let Some((_, path, line, col)) = EXPECTED.iter().find(|(n, ..)| *n == name) {
+            assert_eq!(at(&e), loc(path, *line, *col), "{name}: {shown}");
+        }
+        eprintln!("{shown}\n    hint: {}", e.hint.as_deref().unwrap_or("-"));
+    }
+    for (name, ..) in EXPECTED {
+        assert!(dir.join(name).is_file(), "{name} missing from the corpus");
+    }
+}
+
+// ---------------------------------------------------------------- fuzzing
+
+fn seeds() -> Vec<String> {
+    let mut out = vec![];
+    for d in ["fixtures/bad", "fixtures/config", "fixtures/config/full"] {
+        if let Ok(rd) = std::fs::read_dir(manifest_dir().join(d)) {
+            for e in rd.flatten() {
+                if e.path().extension().is_some_and(|x| x == "yaml")
+                    && let Ok(t) = std::fs::read_to_string(e.path())
+                {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn load_bytes(dir: &Path, bytes: &[u8], profiles: &[&str]) {
+    std::fs::write(dir.join("devenv.yaml"), bytes).unwrap();
+    let opts = LoadOptions {
+        cwd: dir.to_path_buf(),
+        profiles: profiles.iter().map(|s| s.to_string()).collect(),
+        environ: environ(&[("A", "1"), ("HOME", "/root")]),
+        ..Default::default()
+    };
+    if let Err(e) = load(&opts) {
+        // Displaying must not panic either.
+        let _ = e.to_string();
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Delete(usize, usize),
+    Insert(usize, String),
+    Replace(usize, u8),
+    DuplicateLine(usize),
+    SwapLines(usize, usize),
+    Indent(usize, usize),
+}
+
+fn mutation() -> impl proptest::strategy::Strategy<Value = Mutation> {
+    use proptest::prelude::*;
+    let token = prop_oneof![
+        Just(":".to_string()),
+        Just(": ".to_string()),
+        Just("- ".to_string()),
+        Just("\n".to_string()),
+        Just("  ".to_string()),
+        Just("[".to_string()),
+        Just("]".to_string()),
+        Just("{".to_string()),
+        Just("}".to_string()),
+        Just("\"".to_string()),
+        Just("'".to_string()),
+        Just("&a ".to_string()),
+        Just("*a".to_string()),
+        Just("<<: ".to_string()),
+        Just("${".to_string()),
+        Just("$$".to_string()),
+        Just("${A:-x}".to_string()),
+        Just("${X:?m}".to_string()),
+        Just("${db.url}".to_string()),
+        Just("!!str ".to_string()),
+        Just("? ".to_string()),
+        Just("---\n".to_string()),
+        Just("#".to_string()),
+        Just("\t".to_string()),
+        Just("0".to_string()),
+        Just("65536".to_string()),
+        Just("/".to_string()),
+        Just("..".to_string()),
+        Just("~".to_string()),
+        Just("é".to_string()),
+        "\\PC{0,8}",
+    ];
+    prop_oneof![
+        (any::<usize>(), 1usize..12).prop_map(|(a, n)| Mutation::Delete(a, n)),
+        (any::<usize>(), token).prop_map(|(a, t)| Mutation::Insert(a, t)),
+        (any::<usize>(), any::<u8>()).prop_map(|(a, b)| Mutation::Replace(a, b)),
+        any::<usize>().prop_map(Mutation::DuplicateLine),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
+        (any::<usize>(), 0usize..6).prop_map(|(a, n)| Mutation::Indent(a, n)),
+    ]
+}
+
+fn apply(mut bytes: Vec<u8>, m: &Mutation) -> Vec<u8> {
+    let len = bytes.len();
+    match m {
+        Mutation::Delete(a, n) if len > 0 => {
+            let start = a % len;
+            let end = (start + n).min(len);
+            bytes.drain(start..end);
+        }
+        Mutation::Insert(a, t) => {
+            let at = a % (len + 1);
+            bytes.splice(at..at, t.bytes());
+        }
+        Mutation::Replace(a, b) if len > 0 => bytes[a % len] = *b,
+        Mutation::DuplicateLine(a) | Mutation::SwapLines(a, _) | Mutation::Indent(a, _) => {
+            let mut lines: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+            let n = lines.len();
+            let i = a % n;
+            match m {
+                Mutation::DuplicateLine(_) => {
+                    let l = lines[i].clone();
+                    lines.insert(i, l);
+                }
+                Mutation::SwapLines(_, b) => lines.swap(i, b % n),
+                Mutation::Indent(_, k) => {
+                    let trimmed: Vec<u8> = lines[i].iter().copied().skip_while(|c| *c == b' ').collect();
+                    lines[i] = std::iter::repeat_n(b' ', *k).chain(trimmed).collect();
+                }
+                _ => {}
+            }
+            bytes = lines.join(&b'\n');
+        }
+        _ => {}
+    }
+    bytes
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+    #[test]
+    fn load_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+        let dir = tempfile::tempdir().unwrap();
+        load_bytes(dir.path(), &bytes, &[]);
+    }
+
+    #[test]
+    fn load_never_panics_on_yamlish_text(s in "[a-z:{}\\[\\]\\-,'\"&*!?#|>$ \\n]{0,200}") {
+        let dir = tempfile::tempdir().unwrap();
+        load_bytes(dir.path(), s.as_bytes(), &["full"]);
+    }
+
+    #[test]
+    fn load_never_panics_on_mutated_files(
+        seed in proptest::prelude::any::<proptest::sample::Index>(),
+        muts in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        let seeds = seeds();
+        proptest::prop_assume!(!seeds.is_empty());
+        let mut bytes = seeds[seed.index(seeds.len())].clone().into_bytes();
+        for m in &muts {
+            bytes = apply(bytes, m);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("backend")).unwrap();
+        std::fs::write(dir.path().join("backend/Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(dir.path().join("api.env"), "A=1\n").unwrap();
+        std::fs::write(dir.path().join(".env"), "API_PORT=3000\nB=${A}\n").unwrap();
+        load_bytes(dir.path(), &bytes, &["full", "api"]);
+    }
+}
+
+#[test]
+fn pathological_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = "[".repeat(50_000);
+    load_bytes(dir.path(), deep.as_bytes(), &[]);
+    let deep_map = "a: {".repeat(10_000);
+    load_bytes(dir.path(), deep_map.as_bytes(), &[]);
+    let laughs = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
+    load_bytes(dir.path(), laughs.as_bytes(), &[]);
+    let merge_loop = "x: &x {a: 1}\nservices:\n  s:\n    <<: [*x, *x, *x]\n    image: i\n";
+    load_bytes(dir.path(), merge_loop.as_bytes(), &[]);
+    let nested_interp = format!("services:\n  s:\n    image: \"{}{}\"\n", "${A:-".repeat(5000), "}".repeat(5000));
+    load_bytes(dir.path(), nested_interp.as_bytes(), &[]);
+}

@@ -1,0 +1,113 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::config::{load, LoadOptions};
+use crate::observe::{ContainerState, ObservedContainer};
+use crate::plan::resolve;
+
+fn plan_of(yaml: &str) -> Plan {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
+    let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
+    resolve(&env).expect("resolve")
+}
+
+fn observed(plan: &Plan, svc: &str, state: ContainerState, status: &str) -> ObservedContainer {
+    ObservedContainer {
+        id: format!("id-{svc}"),
+        name: format!("{}-{svc}", plan.project),
+        service: Some(svc.into()),
+        config_hash: plan.services.get(svc).map(|s| s.config_hash.clone()),
+        image: String::new(),
+        image_id: "sha256:1".into(),
+        state,
+        status: status.into(),
+        health: None,
+        ports: vec![],
+        created: 0,
+        oneshot: false,
+    }
+}
+
+const YAML: &str = "name: p\nservices:\n  db:\n    image: pg\n  api:\n    image: app\n    env: {A: '1'}\n    depends_on: {db: started}\n  job:\n    image: app\n    run: once\n";
+
+fn all(plan: &Plan) -> Vec<String> {
+    plan.services.keys().cloned().collect()
+}
+
+fn shown(steps: &[Step]) -> Vec<String> {
+    steps.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn nothing_observed_creates_everything() {
+    let plan = plan_of(YAML);
+    assert_eq!(shown(&diff(&plan, &all(&plan), &[], &BTreeMap::new())), vec!["create db", "create api", "create job"]);
+}
+
+#[test]
+fn unchanged_running_is_kept_and_completed_job_is_kept() {
+    let plan = plan_of(YAML);
+    let obs = vec![
+        observed(&plan, "db", ContainerState::Running, "Up 1 minute"),
+        observed(&plan, "api", ContainerState::Running, "Up 1 minute"),
+        observed(&plan, "job", ContainerState::Exited, "Exited (0) 1 minute ago"),
+    ];
+    assert_eq!(shown(&diff(&plan, &all(&plan), &obs, &BTreeMap::new())), vec!["keep db", "keep api", "keep job"]);
+}
+
+#[test]
+fn failed_job_and_stopped_service_are_started_again() {
+    let plan = plan_of(YAML);
+    let obs = vec![
+        observed(&plan, "db", ContainerState::Exited, "Exited (137) 1 minute ago"),
+        observed(&plan, "job", ContainerState::Exited, "Exited (1) 1 minute ago"),
+    ];
+    assert_eq!(shown(&diff(&plan, &all(&plan), &obs, &BTreeMap::new())), vec!["start db", "create api", "start job"]);
+}
+
+#[test]
+fn a_changed_service_alone_is_recreated() {
+    let plan = plan_of(YAML);
+    let mut obs = vec![
+        observed(&plan, "db", ContainerState::Running, "Up"),
+        observed(&plan, "api", ContainerState::Running, "Up"),
+    ];
+    obs[1].config_hash = Some("old".into());
+    let steps = diff(&plan, &["db".into(), "api".into()], &obs, &BTreeMap::new());
+    assert_eq!(shown(&steps), vec!["keep db", "recreate api (configuration changed)"]);
+}
+
+#[test]
+fn a_new_image_under_the_same_tag_recreates() {
+    let plan = plan_of(YAML);
+    let obs = vec![observed(&plan, "db", ContainerState::Running, "Up")];
+    let mut ids = BTreeMap::new();
+    ids.insert("pg".to_string(), "sha256:2".to_string());
+    assert_eq!(shown(&diff(&plan, &["db".into()], &obs, &ids)), vec!["recreate db (image changed)"]);
+}
+
+#[test]
+fn services_gone_from_the_file_are_orphans() {
+    let plan = plan_of(YAML);
+    let mut gone = observed(&plan, "db", ContainerState::Running, "Up");
+    gone.service = Some("old-worker".into());
+    let steps = diff(&plan, &["db".into()], &[gone], &BTreeMap::new());
+    assert_eq!(shown(&steps), vec!["create db", "orphan old-worker"]);
+}
+
+#[test]
+fn hash_ignores_depends_on_health_and_env_order_but_sees_env_values() {
+    let a = plan_of("name: p\nservices:\n  x:\n    image: i\n    env: {A: '1', B: '2'}\n");
+    let b = plan_of("name: p\nservices:\n  y:\n    image: i\n  x:\n    image: i\n    env: {B: '2', A: '1'}\n    depends_on: [y]\n    health: {tcp: 80}\n");
+    let c = plan_of("name: p\nservices:\n  x:\n    image: i\n    env: {A: '1', B: '3'}\n");
+    let h = |p: &Plan| p.services["x"].config_hash.clone();
+    assert_eq!(h(&a), h(&b));
+    assert_ne!(h(&a), h(&c));
+}
+
+#[test]
+fn host_and_port_references_resolve_to_in_network_values() {
+    let p = plan_of("name: p\nservices:\n  db:\n    image: pg\n    ports: ['15432:5432']\n  api:\n    image: app\n    env: {DB: 'postgres://${db.host}:${db.port}/x'}\n");
+    assert_eq!(p.services["api"].env["DB"], "postgres://db:5432/x");
+}

@@ -1,0 +1,77 @@
+//! Bad input: each case gets a specific message, a documented exit code, and touches nothing.
+
+use crate::harness::*;
+
+fn up(yaml: &str) -> Run {
+    let p = Project::new("bad", yaml);
+    p.write("web/Dockerfile", "FROM debian:bookworm-slim\n");
+    let r = p.run(&["up", "-d"]);
+    assert!(p.docker_objects("container").is_empty() || !docker_ready());
+    r
+}
+
+#[test]
+fn malformed_yaml_names_file_line_and_column() {
+    let r = up("services:\n  api:\n    image: [unclosed\n");
+    r.code(2).stderr_has("devenv.yaml:");
+    assert!(r.stderr.contains(":3:") || r.stderr.contains(":4:"), "{}", r.stderr);
+}
+
+#[test]
+fn unknown_key_gets_a_did_you_mean() {
+    let r = up("services:\n  api:\n    imag: redis\n");
+    r.code(2).stderr_has("devenv.yaml:3:5").stderr_has("services.api.imag").stderr_has("did you mean `image`");
+}
+
+#[test]
+fn unknown_dependency() {
+    let r = up("services:\n  api:\n    image: x\n    depends_on: [db2]\n  db:\n    image: y\n");
+    r.code(2).stderr_has("services.api.depends_on").stderr_has("db2").stderr_has(":4:");
+}
+
+#[test]
+fn dependency_cycle_prints_the_cycle() {
+    let r = up("services:\n  api:\n    image: x\n    depends_on: [db]\n  db:\n    image: y\n    depends_on: [api]\n");
+    r.code(2).stderr_has("api -> db -> api");
+}
+
+#[test]
+fn invalid_port_spec() {
+    let r = up("services:\n  api:\n    image: x\n    ports: [\"80:99999\"]\n");
+    r.code(2).stderr_has("services.api.ports[0]").stderr_has(":4:");
+}
+
+#[test]
+fn two_services_publishing_the_same_host_port() {
+    let r = up("services:\n  a:\n    image: x\n    ports: [\"8080:80\"]\n  b:\n    image: y\n    ports: [\"8080:81\"]\n");
+    r.code(2).stderr_has("8080").stderr_has("`a`").stderr_has("`b`");
+}
+
+#[test]
+fn missing_env_file() {
+    let r = up("services:\n  a:\n    image: x\n    env_file: missing.env\n");
+    r.code(2).stderr_has("missing.env").stderr_has("services.a.env_file");
+}
+
+#[test]
+fn missing_build_context() {
+    let r = up("services:\n  a:\n    build: ./nowhere\n");
+    r.code(2).stderr_has("nowhere").stderr_has("services.a.build");
+}
+
+#[test]
+fn docker_unreachable_has_a_hint_and_exit_3() {
+    let p = Project::new("nodocker", "services:\n  a:\n    image: x\n");
+    let out = p.cmd(&["up", "-d"]).env("DOCKER_HOST", "unix:///nonexistent/docker.sock").output().expect("run");
+    let r = Run::from(out);
+    r.code(3).stderr_has("cannot reach the Docker engine").stderr_has("DOCKER_HOST");
+}
+
+#[test]
+fn config_masks_secrets() {
+    let p = Project::new("mask", "services:\n  a:\n    image: x\n    env:\n      POSTGRES_PASSWORD: hunter2\n      DATABASE_URL: postgres://u:pw123@db/app\n");
+    let r = p.run(&["config", "--format", "json"]);
+    r.ok();
+    assert!(!r.stdout.contains("hunter2") && !r.stdout.contains("pw123"), "{}", r.stdout);
+    r.stdout_has("postgres://u:***@db/app");
+}

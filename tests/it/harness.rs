@@ -1,0 +1,167 @@
+//! A small harness: run the real `devenv` binary in a temp dir against the real Docker engine.
+//!
+//! Every test gets a unique project name; the project's containers, networks and
+//! volumes are removed by label when the test ends, pass or fail.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub const REDIS: &str = "devenv-test/redis:7";
+pub const APP: &str = "devenv-test/app:1";
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_devenv"))
+}
+
+/// Is Docker usable? In CI (`DEVENV_REQUIRE_DOCKER=1`) its absence fails the test instead of skipping it.
+pub fn docker_ready() -> bool {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    let r = READY.get_or_init(|| {
+        let info = Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]).output();
+        match info {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => return Err(format!("docker info failed: {}", String::from_utf8_lossy(&o.stderr))),
+            Err(e) => return Err(format!("docker CLI not runnable: {e}")),
+        }
+        for image in [REDIS, APP, "debian:bookworm-slim"] {
+            let ok = Command::new("docker").args(["image", "inspect", image]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            if !matches!(ok, Ok(s) if s.success()) {
+                return Err(format!("test image {image} is missing: run fixtures/images/build.sh"));
+            }
+        }
+        Ok(())
+    });
+    match r {
+        Ok(()) => true,
+        Err(e) => {
+            if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+                panic!("Docker is required (DEVENV_REQUIRE_DOCKER=1) but not usable: {e}");
+            }
+            eprintln!("SKIPPED: Docker not usable ({e}); set DEVENV_REQUIRE_DOCKER=1 to make this a failure");
+            false
+        }
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (racy in theory; fine for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub name: String,
+}
+
+impl Project {
+    /// A temp dir holding `devenv.yaml` = `yaml` with `{project}` replaced by a unique name.
+    pub fn new(test: &str, yaml: &str) -> Project {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("it-{test}-{}-{n}", std::process::id());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = Project { dir, name };
+        p.write("devenv.yaml", &yaml.replace("{project}", &p.name));
+        p
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let path = self.dir.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, content).expect("write");
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.current_dir(self.dir.path()).args(args).env("DEVENV_PROGRESS", "plain").env("NO_COLOR", "1").env_remove("DEVENV_PROJECT");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.cmd(args).output().expect("run devenv");
+        Run::from(out)
+    }
+
+    /// Names of Docker objects of a kind (`ps -a`, `network ls`, `volume ls`) carrying this project's label.
+    pub fn docker_objects(&self, kind: &str) -> Vec<String> {
+        let filter = format!("label=dev.devenv.project={}", self.name);
+        let args: Vec<&str> = match kind {
+            "container" => vec!["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
+            "network" => vec!["network", "ls", "--filter", &filter, "--format", "{{.Name}}"],
+            _ => vec!["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"],
+        };
+        let out = Command::new("docker").args(&args).output().expect("docker");
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["down", "-v", "-t", "1", "-p", &self.name]).output();
+        // Belt and braces: remove anything left with our label.
+        for kind in ["container", "network", "volume"] {
+            for obj in self.docker_objects(kind) {
+                let args: Vec<&str> = match kind {
+                    "container" => vec!["rm", "-f", &obj],
+                    "network" => vec!["network", "rm", &obj],
+                    _ => vec!["volume", "rm", "-f", &obj],
+                };
+                let _ = Command::new("docker").args(&args).output();
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&o.stderr).to_string(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+        self
+    }
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}:\n{}", self.stdout);
+        self
+    }
+    pub fn lines_with(&self, needle: &str) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.contains(needle)).collect()
+    }
+}
+
+/// `docker inspect -f FORMAT NAME`
+pub fn inspect(name: &str, format: &str) -> String {
+    let out = Command::new("docker").args(["inspect", "-f", format, name]).output().expect("docker inspect");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -1,0 +1,284 @@
+//! up → ps → re-up → edit → up → down, ordering, one-shot jobs, failures, Ctrl-C.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn up_ps_reup_edit_down() {
+    if !docker_ready() {
+        return;
+    }
+    let (p1, p2) = (free_port(), free_port());
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  cache:
+    image: {REDIS}
+    ports: ["{p1}:6379"]
+    volumes: ["cache-data:/data"]
+    health: {{tcp: 6379}}
+  api:
+    image: {APP}
+    env: {{GREETING: hello-one, PORT: "8080"}}
+    ports: ["{p2}:8080"]
+    health: {{http: /health, port: 8080}}
+    depends_on: {{cache: healthy}}
+"#
+    );
+    let p = Project::new("life", &yaml);
+    let r = p.run(&["up", "-d"]);
+    r.ok();
+    assert_eq!(r.lines_with("cache ready in").len(), 1, "{}", r.stderr);
+    assert_eq!(r.lines_with("api ready in").len(), 1, "{}", r.stderr);
+    assert!(http_get(p2, "/").contains("hello-one"));
+
+    // Published ports bind to loopback unless an address is written.
+    let host_ip = inspect(&format!("{}-api", p.name), "{{(index (index .HostConfig.PortBindings \"8080/tcp\") 0).HostIp}}");
+    assert_eq!(host_ip, "127.0.0.1");
+
+    let ps = p.run(&["ps", "--json"]);
+    ps.ok();
+    let rows: serde_json::Value = serde_json::from_str(&ps.stdout).expect("ps --json is JSON");
+    let rows = rows.as_array().expect("array");
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        assert_eq!(row["state"], "running", "{row}");
+        assert_eq!(row["health"], "healthy", "{row}");
+    }
+    let human = p.run(&["ps"]);
+    human.ok().stdout_has("SERVICE").stdout_has(&format!("127.0.0.1:{p2}->8080/tcp"));
+
+    // Unchanged: nothing to do, nothing recreated.
+    let id_before = inspect(&format!("{}-cache", p.name), "{{.Id}}");
+    let again = p.run(&["up", "-d"]);
+    again.ok().stderr_has("nothing to do");
+    assert!(again.lines_with("creat").is_empty(), "{}", again.stderr);
+
+    // Edit one service: only it is recreated.
+    p.write("devenv.yaml", &yaml.replace("{project}", &p.name).replace("hello-one", "hello-two"));
+    let edit = p.run(&["up", "-d"]);
+    edit.ok();
+    assert_eq!(edit.lines_with("api recreating (configuration changed)").len(), 1, "{}", edit.stderr);
+    assert_eq!(edit.lines_with("cache running, unchanged").len(), 1, "{}", edit.stderr);
+    assert_eq!(inspect(&format!("{}-cache", p.name), "{{.Id}}"), id_before);
+    assert!(http_get(p2, "/").contains("hello-two"));
+
+    // Logs are multiplexed with a service prefix.
+    let logs = p.run(&["logs", "api"]);
+    logs.ok().stdout_has("api |");
+
+    let down = p.run(&["down", "-v"]);
+    down.ok().stderr_has("1 volume");
+    assert!(p.docker_objects("container").is_empty());
+    assert!(p.docker_objects("network").is_empty());
+    assert!(p.docker_objects("volume").is_empty());
+}
+
+#[test]
+fn slow_dependency_orders_startup_and_one_shot_completes() {
+    if !docker_ready() {
+        return;
+    }
+    // `cache` takes 2 s before listening. `check` connects to it and must find it ready;
+    // `api` waits until `check` has completed.
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  cache:
+    image: {REDIS}
+    command: ["sh", "-c", "sleep 2; exec redis-server --bind 0.0.0.0 --protected-mode no"]
+    health: {{tcp: 6379, interval: 50ms}}
+  check:
+    image: {APP}
+    command: ["bash", "-c", "exec 3<>/dev/tcp/cache/6379 && printf 'PING\r\n' >&3 && head -c5 <&3 | grep -q PONG && echo check-passed"]
+    run: once
+    depends_on: {{cache: healthy}}
+  api:
+    image: {APP}
+    depends_on: {{check: completed}}
+    health: {{http: /health, port: 8080}}
+"#
+    );
+    let p = Project::new("order", &yaml);
+    let r = p.run(&["up", "-d"]);
+    r.ok();
+    let pos = |needle: &str| r.stderr.find(needle).unwrap_or_else(|| panic!("no {needle:?} in\n{}", r.stderr));
+    assert!(pos("cache ready in") < pos("check starting"));
+    assert!(pos("check completed in") < pos("api starting"));
+    let logs = p.run(&["logs", "check"]);
+    logs.ok().stdout_has("check-passed");
+
+    // Re-up: the completed job is not run again.
+    let again = p.run(&["up", "-d"]);
+    again.ok().stderr_has("nothing to do");
+}
+
+#[test]
+fn failing_one_shot_stops_dependents() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  migrate:
+    image: {APP}
+    command: ["sh", "-c", "echo migration-broke; exit 3"]
+    run: once
+  api:
+    image: {APP}
+    depends_on: {{migrate: completed}}
+"#
+    );
+    let p = Project::new("oneshot", &yaml);
+    let r = p.run(&["up", "-d"]);
+    r.code(6).stderr_has("exited with code 3").stderr_has("migration-broke").stderr_has("api not started");
+    assert!(!p.docker_objects("container").iter().any(|c| c.ends_with("-api")), "api must not be created");
+}
+
+#[test]
+fn container_exiting_while_starting_shows_its_logs() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  crashy:
+    image: {APP}
+    command: ["sh", "-c", "for i in $$(seq 1 40); do echo line-$$i; done; exit 4"]
+    health: {{tcp: 9999}}
+"#
+    );
+    let p = Project::new("crash", &yaml);
+    let r = p.run(&["up", "-d"]);
+    r.code(6).stderr_has("exited with code 4").stderr_has("line-40").stderr_has("hint:");
+    assert!(!r.stderr.contains("line-10\n"), "only the last 30 lines are shown:\n{}", r.stderr);
+}
+
+#[test]
+fn build_success_and_failure() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = r#"name: {project}
+services:
+  web:
+    build: ./web
+    health: {log: "hi-from-build"}
+"#;
+    let p = Project::new("build", yaml);
+    p.write("web/Dockerfile", "FROM debian:bookworm-slim\nCOPY hello.txt /hello.txt\nCMD [\"sh\", \"-c\", \"cat /hello.txt; exec sleep 1000\"]\n");
+    p.write("web/hello.txt", "hi-from-build\n");
+    p.write("web/.dockerignore", "secret.txt\n");
+    p.write("web/secret.txt", "nope\n");
+    let r = p.run(&["up", "-d"]);
+    r.ok().stderr_has("web built").stderr_has("web ready in");
+
+    let bad = Project::new("buildfail", yaml);
+    bad.write("web/Dockerfile", "FROM debian:bookworm-slim\nRUN echo step-output-before-failure && false\n");
+    let r = bad.run(&["up", "-d"]);
+    r.code(5).stderr_has("step-output-before-failure").stderr_has("build of");
+    assert!(bad.docker_objects("container").is_empty());
+}
+
+#[test]
+fn unpullable_image_fails_with_exit_5() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("pull", "name: {project}\nservices:\n  x:\n    image: devenv-test/does-not-exist:1\n");
+    let r = p.run(&["up", "-d"]);
+    r.code(5).stderr_has("cannot pull `devenv-test/does-not-exist:1`").stderr_has("hint:");
+    assert!(p.docker_objects("container").is_empty());
+}
+
+#[test]
+fn host_port_in_use_is_found_before_anything_is_created() {
+    if !docker_ready() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let yaml = format!("name: {{project}}\nservices:\n  cache:\n    image: {REDIS}\n    ports: [\"{port}:6379\"]\n");
+    let p = Project::new("portbusy", &yaml);
+    let r = p.run(&["up", "-d"]);
+    r.code(4).stderr_has(&format!("host port {port}")).stderr_has("already in use");
+    assert!(p.docker_objects("container").is_empty());
+    assert!(p.docker_objects("network").is_empty());
+    drop(listener);
+}
+
+#[test]
+fn orphans_are_reported_then_removed_on_request() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = format!("name: {{project}}\nservices:\n  a:\n    image: {REDIS}\n  b:\n    image: {REDIS}\n");
+    let p = Project::new("orphans", &yaml);
+    p.run(&["up", "-d"]).ok();
+    p.write("devenv.yaml", &format!("name: {}\nservices:\n  a:\n    image: {REDIS}\n", p.name));
+    p.run(&["up", "-d"]).ok().stderr_has("b not in the file any more");
+    assert!(p.docker_objects("container").iter().any(|c| c.ends_with("-b")));
+    p.run(&["up", "-d", "--remove-orphans"]).ok().stderr_has("b removed");
+    assert!(!p.docker_objects("container").iter().any(|c| c.ends_with("-b")));
+}
+
+#[test]
+fn ctrl_c_during_up_undoes_this_run_only() {
+    if !docker_ready() {
+        return;
+    }
+    // Another project that must survive.
+    let other = Project::new("bystander", &format!("name: {{project}}\nservices:\n  keep:\n    image: {REDIS}\n"));
+    other.run(&["up", "-d"]).ok();
+
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  fast:
+    image: {REDIS}
+  never:
+    image: {APP}
+    health: {{log: "this line never appears", timeout: 5m}}
+"#
+    );
+    let p = Project::new("sigint", &yaml);
+    let mut child = p.cmd(&["up", "-d"]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut reader = BufReader::new(stderr);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
+            panic!("never saw the probe start:\n{seen}");
+        }
+        seen.push_str(&line);
+        if line.contains("never waiting until ready") {
+            break;
+        }
+    }
+    assert!(!p.docker_objects("container").is_empty());
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let mut rest = String::new();
+    let _ = reader.read_to_string(&mut rest);
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(p.docker_objects("container").is_empty(), "this run's containers are removed:\n{rest}");
+    assert_eq!(inspect(&format!("{}-keep", other.name), "{{.State.Running}}"), "true");
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real `devenv` binary against a real Docker engine.
+//! Run with `DEVENV_REQUIRE_DOCKER=1 cargo test` (CI does) so a missing engine fails instead of skipping.
+
+mod bad_input;
+mod harness;
+mod lifecycle;
