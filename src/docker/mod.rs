@@ -240,7 +240,10 @@ impl Docker {
         let mut tail: Vec<String> = Vec::new();
         let mut push = |s: &str, tail: &mut Vec<String>| {
             for l in s.lines() {
-                let l = l.trim_end();
+                // Keep what a terminal would show: the last carriage-return segment, no escape codes.
+                let l = l.rsplit('\r').find(|seg| !seg.trim().is_empty()).unwrap_or("");
+                let cleaned = strip_ansi(l);
+                let l = cleaned.trim_end();
                 if l.is_empty() {
                     continue;
                 }
@@ -621,6 +624,27 @@ pub fn split_reference(reference: &str) -> (String, String) {
         Some(i) => (reference[..slash + i].to_string(), reference[slash + i + 1..].to_string()),
         None => (reference.to_string(), "latest".to_string()),
     }
+}
+
+/// Remove ANSI escape sequences (build output carries colour codes).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub fn short(id: &str) -> &str {

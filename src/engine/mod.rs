@@ -440,7 +440,6 @@ impl ServiceRun {
                 .map_err(|e| Error::Other(format!("build context task: {e}")))??;
             let mut labels = HashMap::new();
             labels.insert(crate::plan::labels::PROJECT.to_string(), self.plan_project.clone());
-            labels.insert(crate::plan::labels::SERVICE.to_string(), name.clone());
             let args: HashMap<String, String> = build.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             let ui = self.ui.clone();
             let svc_name = name.clone();

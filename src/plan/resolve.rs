@@ -31,7 +31,7 @@ pub struct Plan {
     pub graph: Graph,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResolvedBuild {
     pub context: PathBuf,
     pub dockerfile: String,
@@ -124,7 +124,7 @@ pub fn resolve(env: &LoadedEnv) -> Result<Plan, ConfigError> {
     }
 
     let mut volumes: Vec<(String, String)> = Vec::new();
-    let mut services = IndexMap::new();
+    let mut services: IndexMap<String, ResolvedService> = IndexMap::new();
     for (name, spec) in &env.spec.services {
         if let Some(preset) = &spec.preset {
             return Err(err(
@@ -133,9 +133,20 @@ pub fn resolve(env: &LoadedEnv) -> Result<Plan, ConfigError> {
                 Some(format!("write `image:` for `{name}` instead (e.g. the official {preset} image) until presets land")),
             ));
         }
-        let image = match (&spec.image, &spec.build) {
+        let build = spec.build.as_ref().map(|b| ResolvedBuild {
+            context: crate::config::volumes::normalize(&env.dir.join(&b.context)),
+            dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+            args: b.args.0.iter().filter_map(|(k, v)| Some((k.clone(), v.clone().or_else(|| env_lookup(env, k))?))).collect(),
+            target: b.target.clone(),
+        });
+        let image = match (&spec.image, &build) {
             (Some(i), _) => i.clone(),
-            (None, Some(_)) => format!("{project}-{name}:devenv"),
+            // Services with identical builds share one image (built once).
+            (None, Some(b)) => services
+                .values()
+                .find(|s: &&ResolvedService| s.build.as_ref() == Some(b))
+                .map(|s| s.image.clone())
+                .unwrap_or_else(|| format!("{project}-{name}:devenv")),
             (None, None) => {
                 return Err(err(
                     format!("services.{name}"),
@@ -144,12 +155,6 @@ pub fn resolve(env: &LoadedEnv) -> Result<Plan, ConfigError> {
                 ));
             }
         };
-        let build = spec.build.as_ref().map(|b| ResolvedBuild {
-            context: env.dir.join(&b.context),
-            dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
-            args: b.args.0.iter().filter_map(|(k, v)| Some((k.clone(), v.clone().or_else(|| env_lookup(env, k))?))).collect(),
-            target: b.target.clone(),
-        });
         let ports = env.service_ports.get(name).cloned().unwrap_or_default();
         let mut vols = env.service_volumes.get(name).cloned().unwrap_or_default();
         for v in &mut vols {
