@@ -1,0 +1,31 @@
+//! The README and help texts stay true to the binary and the schema.
+
+use crate::harness::bin;
+
+#[test]
+fn readme_reference_names_every_key_of_the_schema() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let reference = readme.split("### Reference").nth(1).expect("README has a Reference section");
+    for key in devenv::config::SERVICE_KEYS.iter().chain(devenv::config::TOP_KEYS).chain(devenv::config::HEALTH_KEYS).chain(devenv::config::BUILD_KEYS) {
+        assert!(reference.contains(&format!("`{key}`")), "README reference does not document `{key}`");
+    }
+}
+
+#[test]
+fn readme_test_command_is_the_one_ci_runs() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).expect(".ci/run");
+    let cmd = "DEVENV_REQUIRE_DOCKER=1 cargo test --locked";
+    assert!(readme.contains(cmd), "README lacks the test command");
+    assert!(ci.contains(cmd), ".ci/run does not run the README's test command");
+}
+
+#[test]
+fn every_command_has_help_with_examples() {
+    for cmd in ["up", "down", "ps", "logs", "exec", "config", "doctor"] {
+        let out = std::process::Command::new(bin()).args([cmd, "--help"]).output().expect("run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{cmd} --help failed");
+        assert!(text.contains("Examples:"), "`devenv {cmd} --help` has no examples:\n{text}");
+    }
+}
