@@ -13,4 +13,5 @@ pub mod engine;
 pub mod error;
 pub mod observe;
 pub mod plan;
+pub mod preset;
 pub mod ui;

@@ -4,6 +4,7 @@
 mod config_cmd;
 mod doctor;
 mod down;
+mod env;
 mod exec;
 mod logs;
 mod ps;
@@ -71,6 +72,9 @@ pub enum Command {
     /// Print the resolved environment file (secrets masked)
     #[command(after_help = "Examples:\n  devenv config\n  devenv config --format json | jq '.services | keys'")]
     Config(config_cmd::ConfigArgs),
+    /// Print host-side connection info: DEVENV_<SERVICE>_URL, _HOST, _PORT
+    #[command(after_help = "Examples:\n  devenv env                       KEY=value lines (passwords included: this is for your clients)\n  eval \"$(devenv env --format shell)\"\n  devenv env --format json | jq -r .DEVENV_DB_URL")]
+    Env(env::EnvArgs),
     /// Check Docker, disk, ports and kernel settings for this environment
     #[command(after_help = "Examples:\n  devenv doctor\n  devenv doctor -f envs/hello/devenv.yaml")]
     Doctor(doctor::DoctorArgs),
@@ -88,6 +92,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Exec(a) => exec::run(&cli.global, a, &ui).await,
         Command::Config(a) => config_cmd::run(&cli.global, a, &ui).await,
         Command::Doctor(a) => doctor::run(&cli.global, a, &ui).await,
+        Command::Env(a) => env::run(&cli.global, a, &ui).await,
     };
     match result {
         Ok(code) => code,
@@ -117,7 +122,8 @@ pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
     for w in &env.warnings {
         ui.warn(w.clone());
     }
-    let plan = plan::resolve(&env)?;
+    let images = plan::ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), plan::ImageMap::user_file())?;
+    let plan = plan::resolve(&env, &images)?;
     Ok((env, plan))
 }
 

@@ -41,6 +41,9 @@ pub struct ServiceSpec {
     /// Tag of the preset's default image.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
     pub version: Option<String>,
+    /// Presets: keep data in a named volume (default: on, except redis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persist: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,6 +215,10 @@ pub enum Condition {
     Healthy,
     /// The dependency (a `run: once` job) exited 0.
     Completed,
+    /// Written as a list entry (`depends_on: [db]`): `healthy` when the
+    /// dependency has a readiness probe (a preset or `health`), else `started`.
+    #[serde(skip)]
+    Default,
 }
 
 impl fmt::Display for Condition {
@@ -220,6 +227,7 @@ impl fmt::Display for Condition {
             Condition::Started => "started",
             Condition::Healthy => "healthy",
             Condition::Completed => "completed",
+            Condition::Default => "default",
         })
     }
 }
@@ -249,14 +257,14 @@ impl<'de> Deserialize<'de> for DependsOn {
             serde_yaml::Value::Sequence(items) => {
                 for item in items {
                     let s = scalar_to_string(&item).ok_or_else(|| de::Error::custom("depends_on entries must be service names"))?;
-                    out.insert(s, Condition::Started);
+                    out.insert(s, Condition::Default);
                 }
             }
             serde_yaml::Value::Mapping(m) => {
                 for (k, val) in m {
                     let key = scalar_to_string(&k).ok_or_else(|| de::Error::custom("depends_on keys must be service names"))?;
                     let cond = match &val {
-                        serde_yaml::Value::Null => Condition::Started,
+                        serde_yaml::Value::Null => Condition::Default,
                         serde_yaml::Value::String(_) => serde_yaml::from_value::<Condition>(val.clone())
                             .map_err(|e| de::Error::custom(format!("`{key}`: {e}")))?,
                         serde_yaml::Value::Mapping(_) => serde_yaml::from_value::<Long>(val.clone())
@@ -464,7 +472,7 @@ fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 
 /// Keys every struct accepts, for did-you-mean hints.
 pub const SERVICE_KEYS: &[&str] = &[
-    "preset", "version", "image", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "depends_on",
+    "preset", "version", "persist", "image", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s",
 ];
 pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s"];

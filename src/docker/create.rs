@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkingConfig, PortBinding};
+use bollard::models::{ContainerCreateBody, ResourcesUlimits, EndpointSettings, HostConfig, Mount, MountType, NetworkingConfig, PortBinding};
 use bollard::query_parameters as qp;
 
 use super::{op, status_of, Docker};
@@ -12,7 +12,9 @@ use crate::plan::{labels, Plan, ResolvedService};
 
 impl Docker {
     /// Create (not start) the container for `svc`. Returns its id.
-    pub async fn create_container(&self, plan: &Plan, svc: &ResolvedService, owner_pid: u32) -> Result<String, Error> {
+    /// `host_ports`: (container port, host port) chosen by the engine for ports
+    /// written without a host side; also fills `preset::host_port_placeholder`s in env.
+    pub async fn create_container(&self, plan: &Plan, svc: &ResolvedService, owner_pid: u32, host_ports: &[(u16, u16)]) -> Result<String, Error> {
         let mut lbl: HashMap<String, String> = svc.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         lbl.insert(labels::PROJECT.into(), plan.project.clone());
         lbl.insert(labels::SERVICE.into(), svc.name.clone());
@@ -33,7 +35,12 @@ impl Docker {
             let b = PortBinding {
                 // Loopback unless the user wrote an address.
                 host_ip: Some(p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into())),
-                host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                host_port: Some(
+                    p.host_port
+                        .or_else(|| host_ports.iter().find(|(c, _)| *c == p.container_port).map(|(_, h)| *h))
+                        .map(|h| h.to_string())
+                        .unwrap_or_default(),
+                ),
             };
             bindings.entry(key).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(b);
         }
@@ -69,7 +76,7 @@ impl Docker {
             image: Some(svc.image.clone()),
             cmd: svc.command.clone(),
             entrypoint: svc.entrypoint.clone(),
-            env: Some(svc.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            env: Some(svc.env.iter().map(|(k, v)| format!("{k}={}", crate::preset::fill_host_ports(v, host_ports))).collect()),
             labels: Some(lbl),
             working_dir: svc.working_dir.clone(),
             user: svc.user.clone(),
@@ -79,6 +86,12 @@ impl Docker {
                 port_bindings: Some(bindings),
                 mounts: Some(mounts),
                 network_mode: Some(plan.network.clone()),
+                ulimits: (!svc.ulimits.is_empty()).then(|| {
+                    svc.ulimits
+                        .iter()
+                        .map(|(name, soft, hard)| ResourcesUlimits { name: Some(name.clone()), soft: Some(*soft), hard: Some(*hard) })
+                        .collect()
+                }),
                 init: None,
                 ..Default::default()
             }),

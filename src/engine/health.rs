@@ -19,6 +19,8 @@ pub enum NotReady {
     Exited { code: Option<i64>, oom: bool },
     /// The deadline passed; the last probe error.
     Timeout { last_error: String, after: Duration },
+    /// Waiting cannot help (e.g. authentication failed).
+    Fatal { error: String },
     Docker(Error),
 }
 
@@ -30,8 +32,28 @@ pub fn describe(h: Option<&ResolvedHealth>) -> String {
         Some(Probe::Exec { command }) => format!("exec {}", command.join(" ")),
         Some(Probe::Log { pattern }) => format!("log /{pattern}/"),
         Some(Probe::DockerHealthcheck) => "image HEALTHCHECK".into(),
+        Some(Probe::Preset(c)) => match c.kind {
+            crate::preset::Kind::Postgres => "postgres SELECT 1".into(),
+            crate::preset::Kind::Redis => "redis PING".into(),
+            crate::preset::Kind::Kafka => "kafka metadata".into(),
+            crate::preset::Kind::Clickhouse => "clickhouse /ping + SELECT 1".into(),
+            crate::preset::Kind::Elasticsearch => "elasticsearch cluster health".into(),
+        },
         None => "running".into(),
     }
+}
+
+/// Where a protocol probe reaches a container port: the published port on
+/// loopback (what the user's own clients use), else the container's IP.
+fn published_first(info: &ContainerInfo, port: u16) -> Option<String> {
+    info.published
+        .iter()
+        .find(|p| p.container_port == port && p.protocol == "tcp")
+        .map(|p| {
+            let host = if p.host_ip.is_empty() || p.host_ip == "0.0.0.0" || p.host_ip == "::" { "127.0.0.1" } else { p.host_ip.as_str() };
+            format!("{host}:{}", p.host_port)
+        })
+        .or_else(|| info.ip.as_ref().map(|ip| format!("{ip}:{port}")))
 }
 
 /// Where to reach a container port from the host: the container's IP on
@@ -71,13 +93,7 @@ async fn http_check(client: &reqwest::Client, addr: &str, path: &str) -> Result<
     }
 }
 
-fn root_cause(e: &dyn std::error::Error) -> String {
-    let mut cur = e;
-    while let Some(s) = cur.source() {
-        cur = s;
-    }
-    cur.to_string()
-}
+use crate::preset::root_cause;
 
 /// Wait until the service is ready. `health` None = running is enough.
 pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealth>, default_timeout: Duration) -> Result<(), NotReady> {
@@ -133,6 +149,14 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
                 Ok((0, _)) => Ok(()),
                 Ok((code, out)) => Err(format!("`{}` exited {code}: {}", command.join(" "), out.trim().lines().last().unwrap_or(""))),
                 Err(e) => Err(e.to_string()),
+            },
+            Some(Probe::Preset(conn)) => match published_first(&info, conn.port) {
+                Some(a) => match crate::preset::probe(conn, &a, &client).await {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.fatal => return Err(NotReady::Fatal { error: e.message }),
+                    Err(e) => Err(e.message),
+                },
+                None => Err(format!("port {} is neither published nor reachable on the container network", conn.port)),
             },
             Some(Probe::Log { pattern }) => {
                 if log_seen.load(Ordering::SeqCst) {

@@ -87,7 +87,7 @@ fn satisfies(r: &Reached, c: Condition, once: bool) -> Option<bool> {
     match (r, c) {
         (Reached::Failed, _) => Some(false),
         (Reached::Pending, _) => None,
-        (_, Condition::Started) => Some(true),
+        (_, Condition::Started | Condition::Default) => Some(true),
         (Reached::Healthy | Reached::Completed, Condition::Healthy) => Some(true),
         (Reached::Completed, Condition::Completed) => Some(true),
         (Reached::Healthy, Condition::Completed) if !once => Some(false),
@@ -203,6 +203,11 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
             images: images.clone(),
             opts: opts.clone(),
             probe_if_kept: needed_by_changed,
+            observed_ports: observed
+                .iter()
+                .find(|c| c.service.as_deref() == Some(step.service.as_str()))
+                .map(|c| c.ports.clone())
+                .unwrap_or_default(),
         };
         set.spawn(async move {
             let name = ctx.svc.name.clone();
@@ -253,6 +258,8 @@ struct ServiceRun {
     images: Arc<Mutex<HashMap<String, Arc<OnceCell<Result<(), Error>>>>>>,
     opts: UpOptions,
     probe_if_kept: bool,
+    /// Ports the existing container published (for Recreate).
+    observed_ports: Vec<crate::observe::ObservedPort>,
 }
 
 impl ServiceRun {
@@ -343,7 +350,8 @@ impl ServiceRun {
                 } else {
                     self.ui.service(name, Status::Creating);
                 }
-                let id = self.docker.create_container(&self.plan, &self.svc, std::process::id()).await?;
+                let host_ports = self.choose_host_ports()?;
+                let id = self.docker.create_container(&self.plan, &self.svc, std::process::id(), &host_ports).await?;
                 self.journal.created(&id);
                 id
             }
@@ -372,6 +380,24 @@ impl ServiceRun {
         let _ = self.tx.send(Reached::Healthy);
         self.ui.service(name, Status::Ready { elapsed_ms: t0.elapsed().as_millis() as u64 });
         Ok(Some(id))
+    }
+
+    /// Host ports for every TCP port: as written, else the one the existing
+    /// container had (so addresses stay stable), else a free one picked now —
+    /// before the container exists, so an advertised address can name it.
+    fn choose_host_ports(&self) -> Result<Vec<(u16, u16)>, Error> {
+        let mut out = Vec::new();
+        for p in self.svc.ports.iter().filter(|p| p.protocol == "tcp") {
+            let host = match p.host_port {
+                Some(h) => h,
+                None => match self.observed_ports.iter().find(|o| o.container_port == p.container_port && o.protocol == "tcp") {
+                    Some(o) => o.host_port,
+                    None => preflight::free_port(p.host_ip.as_deref().unwrap_or("127.0.0.1"))?,
+                },
+            };
+            out.push((p.container_port, host));
+        }
+        Ok(out)
     }
 
     async fn wait_ready(&self, id: &str, t0: Instant) -> Result<(), Error> {
@@ -403,6 +429,14 @@ impl ServiceRun {
                     message: format!("`{name}` {how} while starting ({:.1}s after start)", t0.elapsed().as_secs_f64()),
                     logs,
                     hint: Some(format!("its last {FAILURE_LOG_LINES} log lines are above; `devenv logs {name}` shows more")),
+                })
+            }
+            Err(health::NotReady::Fatal { error }) => {
+                let logs = self.docker.tail_logs(id, FAILURE_LOG_LINES).await;
+                Err(Error::Service {
+                    message: format!("`{name}` cannot become ready: {error}"),
+                    logs,
+                    hint: Some(format!("check the credentials in `services.{name}.env`")),
                 })
             }
             Err(health::NotReady::Timeout { last_error, after }) => {

@@ -38,3 +38,12 @@ pub fn check_ports(plan: &Plan, steps: &[Step], observed: &[ObservedContainer]) 
     }
     Ok(())
 }
+
+/// A free TCP port on `ip`, chosen by the OS.
+pub fn free_port(ip: &str) -> Result<u16, Error> {
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| Error::Preflight {
+        message: format!("cannot find a free port on {ip}: {e}"),
+        hint: Some("is that address configured on this machine?".into()),
+    })
+}

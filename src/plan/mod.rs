@@ -7,9 +7,11 @@
 pub mod diff;
 pub mod graph;
 pub mod hash;
+pub mod images;
 pub mod labels;
 pub mod resolve;
 
 pub use diff::{diff, Step, StepKind};
 pub use graph::{Cycle, Graph};
+pub use images::ImageMap;
 pub use resolve::{resolve, Plan, ResolvedBuild, ResolvedHealth, ResolvedService, Probe};

@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::graph::Graph;
 use super::hash::config_hash;
+use super::images::ImageMap;
 use crate::config::{CommandSpec, Condition, ConfigError, LoadedEnv, PortSpec, RunMode, VolumeSpec};
+use crate::preset::{self, Connection, Kind};
 
 /// Default deadline for a service to become ready.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -50,6 +52,8 @@ pub enum Probe {
     Log { pattern: String },
     /// The image's own Docker HEALTHCHECK (used when no `health` is written).
     DockerHealthcheck,
+    /// A preset's protocol probe (Postgres `SELECT 1`, Redis `PING`, Kafka metadata, …).
+    Preset(Connection),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,12 +78,20 @@ pub struct ResolvedService {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<ResolvedBuild>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Kind>,
+    /// Connection info (presets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<Connection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
     pub env: IndexMap<String, String>,
     pub ports: Vec<PortSpec>,
     pub volumes: Vec<VolumeSpec>,
+    /// (name, soft, hard)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<(String, i64, i64)>,
     pub depends_on: IndexMap<String, Condition>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<ResolvedHealth>,
@@ -100,7 +112,7 @@ impl ResolvedService {
 }
 
 /// Resolve a loaded file into a plan. Errors point into the file.
-pub fn resolve(env: &LoadedEnv) -> Result<Plan, ConfigError> {
+pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> {
     let project = env.project.clone();
     let err = |path: String, message: String, hint: Option<String>| ConfigError {
         file: env.file.clone(),
@@ -123,68 +135,121 @@ pub fn resolve(env: &LoadedEnv) -> Result<Plan, ConfigError> {
         ));
     }
 
+    // Pass 1: presets merged with what the user wrote (the user wins).
+    let mut drafts: IndexMap<String, Draft> = IndexMap::new();
+    for (name, spec) in &env.spec.services {
+        let kind = match &spec.preset {
+            Some(p) => Some(Kind::parse(p).ok_or_else(|| {
+                err(format!("services.{name}.preset"), format!("unknown preset `{p}`"), Some(format!("available presets: {}", preset::NAMES.join(", "))))
+            })?),
+            None => None,
+        };
+        let defaults = kind.map(|k| {
+            preset::defaults(k, &preset::Context { project: &project, service: name, version: spec.version.as_deref(), persist: spec.persist })
+        });
+        let mut final_env: IndexMap<String, String> = defaults.as_ref().map(|d| d.env.clone()).unwrap_or_default();
+        for (k, v) in env.service_env.get(name).into_iter().flatten() {
+            final_env.insert(k.clone(), v.clone());
+        }
+        let ports = match env.service_ports.get(name) {
+            Some(p) if !p.is_empty() => p.clone(),
+            _ => defaults.as_ref().map(|d| d.ports.clone()).unwrap_or_default(),
+        };
+        let mut vols = env.service_volumes.get(name).cloned().unwrap_or_default();
+        if let Some(d) = &defaults {
+            for v in &d.volumes {
+                // A volume the user mounted at the same place replaces the preset's.
+                if !vols.iter().any(|u| u.target() == v.target()) {
+                    vols.push(v.clone());
+                }
+            }
+        }
+        let connection = kind.map(|k| preset::connection(k, &final_env));
+        drafts.insert(name.clone(), Draft { kind, defaults, env: final_env, ports, volumes: vols, connection });
+    }
+
+    // Pass 2: references, images, health, hash.
     let mut volumes: Vec<(String, String)> = Vec::new();
     let mut services: IndexMap<String, ResolvedService> = IndexMap::new();
     for (name, spec) in &env.spec.services {
-        if let Some(preset) = &spec.preset {
-            return Err(err(
-                format!("services.{name}.preset"),
-                format!("preset `{preset}` is not available in this build of devenv yet"),
-                Some(format!("write `image:` for `{name}` instead (e.g. the official {preset} image) until presets land")),
-            ));
-        }
+        let Some(draft) = drafts.get(name) else { continue };
         let build = spec.build.as_ref().map(|b| ResolvedBuild {
             context: crate::config::volumes::normalize(&env.dir.join(&b.context)),
             dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
             args: b.args.0.iter().filter_map(|(k, v)| Some((k.clone(), v.clone().or_else(|| env_lookup(env, k))?))).collect(),
             target: b.target.clone(),
         });
-        let image = match (&spec.image, &build) {
-            (Some(i), _) => i.clone(),
+        let image = match (&spec.image, &build, &draft.defaults) {
+            (Some(i), _, _) => images.apply(i),
             // Services with identical builds share one image (built once).
-            (None, Some(b)) => services
+            (None, Some(b), _) => services
                 .values()
                 .find(|s: &&ResolvedService| s.build.as_ref() == Some(b))
                 .map(|s| s.image.clone())
                 .unwrap_or_else(|| format!("{project}-{name}:devenv")),
-            (None, None) => {
+            (None, None, Some(d)) => images.apply(&d.image),
+            (None, None, None) => {
                 return Err(err(
                     format!("services.{name}"),
-                    format!("service `{name}` has neither `image` nor `build`"),
-                    Some("add `image: NAME:TAG` or `build: ./dir`".into()),
+                    format!("service `{name}` has neither `image`, `build` nor `preset`"),
+                    Some("add `image: NAME:TAG`, `build: ./dir` or `preset: postgres`".into()),
                 ));
             }
         };
-        let ports = env.service_ports.get(name).cloned().unwrap_or_default();
-        let mut vols = env.service_volumes.get(name).cloned().unwrap_or_default();
-        for v in &mut vols {
+        for v in &draft.volumes {
             if let VolumeSpec::Named { name: vname, .. } = v {
-                let docker_name = format!("{project}_{vname}");
                 if !volumes.iter().any(|(n, _)| n == vname) {
-                    volumes.push((vname.clone(), docker_name));
+                    volumes.push((vname.clone(), format!("{project}_{vname}")));
                 }
             }
         }
         let mut resolved_env = IndexMap::new();
-        for (k, v) in env.service_env.get(name).into_iter().flatten() {
-            let value = resolve_refs(v, env).map_err(|m| {
-                err(format!("services.{name}.env.{k}"), m, Some("references are `${SERVICE.host}` or `${SERVICE.port}`".into()))
+        for (k, v) in &draft.env {
+            let value = resolve_refs(v, &drafts).map_err(|m| {
+                err(format!("services.{name}.env.{k}"), m, Some("references are `${SERVICE.url}`, `${SERVICE.host}` or `${SERVICE.port}`".into()))
             })?;
             resolved_env.insert(k.clone(), value);
         }
-        let health = resolve_health(spec, &ports, name).map_err(|(p, m)| err(p, m, None))?;
+        let health = match &spec.health {
+            Some(_) => resolve_health(spec, &draft.ports, name).map_err(|(p, m)| err(p, m, None))?,
+            None => draft.connection.clone().map(|c| ResolvedHealth {
+                probe: Probe::Preset(c),
+                interval: DEFAULT_INTERVAL,
+                timeout: DEFAULT_READY_TIMEOUT,
+                retries: None,
+            }),
+        };
+        let depends_on = spec
+            .depends_on
+            .0
+            .iter()
+            .map(|(d, c)| {
+                let cond = match c {
+                    Condition::Default => {
+                        let probed = env.spec.services.get(d).is_some_and(|s| s.preset.is_some() || s.health.is_some());
+                        if probed { Condition::Healthy } else { Condition::Started }
+                    }
+                    other => *other,
+                };
+                (d.clone(), cond)
+            })
+            .collect();
         let labels = spec.labels.0.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect();
+        let command = spec.command.as_ref().map(split_command).or_else(|| draft.defaults.as_ref().and_then(|d| d.command.clone()));
         let mut svc = ResolvedService {
             name: name.clone(),
             container_name: format!("{project}-{name}"),
             image,
             build,
-            command: spec.command.as_ref().map(split_command),
+            preset: draft.kind,
+            connection: draft.connection.clone(),
+            command,
             entrypoint: spec.entrypoint.as_ref().map(split_command),
             env: resolved_env,
-            ports,
-            volumes: vols,
-            depends_on: spec.depends_on.0.clone(),
+            ports: draft.ports.clone(),
+            volumes: draft.volumes.clone(),
+            ulimits: draft.defaults.as_ref().map(|d| d.ulimits.clone()).unwrap_or_default(),
+            depends_on,
             health,
             once: spec.run == Some(RunMode::Once),
             labels,
@@ -211,6 +276,16 @@ pub fn resolve(env: &LoadedEnv) -> Result<Plan, ConfigError> {
     })
 }
 
+/// A service between the two passes of `resolve`.
+struct Draft {
+    kind: Option<Kind>,
+    defaults: Option<preset::Defaults>,
+    env: IndexMap<String, String>,
+    ports: Vec<PortSpec>,
+    volumes: Vec<VolumeSpec>,
+    connection: Option<Connection>,
+}
+
 fn env_lookup(env: &LoadedEnv, key: &str) -> Option<String> {
     std::env::var(key).ok().or_else(|| env.service_env.values().find_map(|m| m.get(key).cloned()))
 }
@@ -223,8 +298,8 @@ pub fn split_command(c: &CommandSpec) -> Vec<String> {
     }
 }
 
-/// Replace `${svc.host}` and `${svc.port}` with in-network values.
-fn resolve_refs(value: &str, env: &LoadedEnv) -> Result<String, String> {
+/// Replace `${svc.url}`, `${svc.host}` and `${svc.port}` with in-network values.
+fn resolve_refs(value: &str, drafts: &IndexMap<String, Draft>) -> Result<String, String> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     while let Some(start) = rest.find("${") {
@@ -237,25 +312,21 @@ fn resolve_refs(value: &str, env: &LoadedEnv) -> Result<String, String> {
         let inner = &after[..end];
         match inner.split_once('.') {
             Some((svc, field)) if !svc.is_empty() => {
-                let Some(spec) = env.spec.services.get(svc) else {
+                let Some(d) = drafts.get(svc) else {
                     return Err(format!("`${{{inner}}}` names an unknown service `{svc}`"));
                 };
+                let port = d.connection.as_ref().map(|c| c.network_port()).or_else(|| d.ports.first().map(|p| p.container_port));
                 match field {
                     "host" => out.push_str(svc),
-                    "port" => {
-                        let port = env
-                            .service_ports
-                            .get(svc)
-                            .and_then(|p| p.first())
-                            .map(|p| p.container_port)
-                            .or_else(|| spec.health.as_ref().and_then(|h| h.port.or(h.tcp)));
-                        match port {
-                            Some(p) => out.push_str(&p.to_string()),
-                            None => return Err(format!("`${{{inner}}}`: service `{svc}` declares no port")),
-                        }
-                    }
-                    "url" => return Err(format!("`${{{inner}}}`: only presets define a connection URL, and `{svc}` has none")),
-                    other => return Err(format!("`${{{inner}}}`: unknown field `{other}` (use host or port)")),
+                    "port" => match port {
+                        Some(p) => out.push_str(&p.to_string()),
+                        None => return Err(format!("`${{{inner}}}`: service `{svc}` declares no port")),
+                    },
+                    "url" => match &d.connection {
+                        Some(c) => out.push_str(&c.url(svc, c.network_port())),
+                        None => return Err(format!("`${{{inner}}}`: only presets define a connection URL, and `{svc}` has no `preset`")),
+                    },
+                    other => return Err(format!("`${{{inner}}}`: unknown field `{other}` (use url, host or port)")),
                 }
             }
             _ => out.push_str(&rest[start..start + 2 + end + 1]),

@@ -9,7 +9,7 @@ fn plan_of(yaml: &str) -> Plan {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
     let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
-    resolve(&env).expect("resolve")
+    resolve(&env, &crate::plan::ImageMap::default()).expect("resolve")
 }
 
 fn observed(plan: &Plan, svc: &str, state: ContainerState, status: &str) -> ObservedContainer {

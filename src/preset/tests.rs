@@ -1,0 +1,111 @@
+use super::*;
+use crate::config::{load, LoadOptions};
+use crate::plan::{resolve, ImageMap, Plan, Probe};
+
+fn plan_of(yaml: &str) -> Plan {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
+    let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
+    resolve(&env, &ImageMap::default()).expect("resolve")
+}
+
+#[test]
+fn postgres_defaults_follow_the_official_contract() {
+    let p = plan_of("name: shop-dev\nservices:\n  db:\n    preset: postgres\n");
+    let db = &p.services["db"];
+    assert_eq!(db.image, "postgres:16-alpine");
+    assert_eq!(db.env["POSTGRES_USER"], "devenv");
+    assert_eq!(db.env["POSTGRES_DB"], "shop_dev");
+    assert_eq!(db.ports[0].container_port, 5432);
+    assert_eq!(db.ports[0].host_port, Some(5432));
+    assert!(db.volumes.iter().any(|v| v.target() == "/var/lib/postgresql/data"));
+    assert!(matches!(db.health.as_ref().map(|h| &h.probe), Some(Probe::Preset(c)) if c.kind == Kind::Postgres));
+}
+
+#[test]
+fn postgres_18_mounts_the_parent_directory() {
+    let p = plan_of("services:\n  db:\n    preset: postgres\n    version: '18'\n");
+    assert_eq!(p.services["db"].image, "postgres:18-alpine");
+    assert!(p.services["db"].volumes.iter().any(|v| v.target() == "/var/lib/postgresql"));
+    assert_eq!(postgres::data_dir("17.2"), "/var/lib/postgresql/data");
+}
+
+#[test]
+fn user_settings_win_over_preset_defaults() {
+    let p = plan_of(
+        "services:\n  db:\n    preset: postgres\n    image: registry.corp/pg:16\n    env: {POSTGRES_PASSWORD: s3cret, POSTGRES_USER: app}\n    ports: ['15432:5432']\n    volumes: ['mine:/var/lib/postgresql/data']\n    health: {tcp: 5432}\n",
+    );
+    let db = &p.services["db"];
+    assert_eq!(db.image, "registry.corp/pg:16");
+    assert_eq!(db.ports.len(), 1);
+    assert_eq!(db.ports[0].host_port, Some(15432));
+    assert_eq!(db.volumes.len(), 1, "the user's volume replaces the preset's at the same target");
+    assert!(matches!(db.health.as_ref().map(|h| &h.probe), Some(Probe::Tcp { port: 5432 })));
+    let conn = db.connection.as_ref().expect("connection");
+    assert_eq!(conn.user.as_deref(), Some("app"));
+    assert_eq!(conn.password.as_deref(), Some("s3cret"));
+}
+
+#[test]
+fn references_resolve_to_in_network_urls() {
+    let p = plan_of(
+        "name: p\nservices:\n  db: {preset: postgres}\n  cache: {preset: redis}\n  events: {preset: kafka}\n  olap: {preset: clickhouse}\n  search: {preset: elasticsearch}\n  api:\n    image: app\n    env:\n      DB: ${db.url}\n      CACHE: ${cache.url}\n      KAFKA: ${events.url}\n      CH: ${olap.url}\n      ES: ${search.url}\n      PGPORT: ${db.port}\n    depends_on: [db, cache]\n",
+    );
+    let env = &p.services["api"].env;
+    assert_eq!(env["DB"], "postgres://devenv:devenv@db:5432/p");
+    assert_eq!(env["CACHE"], "redis://cache:6379/0");
+    assert_eq!(env["KAFKA"], "events:19092");
+    assert_eq!(env["CH"], "http://devenv:devenv@olap:8123/?database=p");
+    assert_eq!(env["ES"], "http://search:9200");
+    assert_eq!(env["PGPORT"], "5432");
+    // A list-form dependency on a preset waits until it is healthy.
+    assert_eq!(p.services["api"].depends_on["db"], crate::config::Condition::Healthy);
+}
+
+#[test]
+fn kafka_advertises_host_and_network_listeners() {
+    let p = plan_of("services:\n  events: {preset: kafka}\n");
+    let k = &p.services["events"];
+    assert_eq!(k.image, "apache/kafka:3.9.0");
+    let adv = &k.env["KAFKA_ADVERTISED_LISTENERS"];
+    assert!(adv.contains("INTERNAL://events:19092"), "{adv}");
+    assert_eq!(fill_host_ports(adv, &[(9092, 29092)]), "HOST://127.0.0.1:29092,INTERNAL://events:19092");
+    assert_eq!(k.env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"], "1");
+    assert_eq!(k.env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"], "0");
+}
+
+#[test]
+fn clickhouse_and_elasticsearch_defaults() {
+    let p = plan_of("services:\n  olap: {preset: clickhouse}\n  search: {preset: elasticsearch}\n");
+    let ch = &p.services["olap"];
+    assert!(ch.ulimits.contains(&("nofile".to_string(), 262_144, 262_144)));
+    assert_eq!(ch.ports.iter().map(|p| p.container_port).collect::<Vec<_>>(), vec![8123, 9000]);
+    assert_eq!(ch.env["CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT"], "1");
+    let es = &p.services["search"];
+    assert_eq!(es.env["discovery.type"], "single-node");
+    assert_eq!(es.env["xpack.security.enabled"], "false");
+    assert_eq!(es.env["ES_JAVA_OPTS"], "-Xms512m -Xmx512m");
+}
+
+#[test]
+fn redis_persistence_is_opt_in() {
+    let p = plan_of("services:\n  a: {preset: redis}\n  b: {preset: redis, persist: true}\n");
+    assert!(p.services["a"].volumes.is_empty());
+    assert_eq!(p.services["b"].command.as_deref(), Some(&["redis-server".to_string(), "--appendonly".into(), "yes".into()][..]));
+    assert!(p.services["b"].volumes.iter().any(|v| v.target() == "/data"));
+}
+
+#[test]
+fn urls_encode_credentials() {
+    let c = Connection { kind: Kind::Postgres, port: 5432, internal_port: None, user: Some("a@b".into()), password: Some("p:w/d".into()), database: Some("x".into()) };
+    assert_eq!(c.url("h", 1), "postgres://a%40b:p%3Aw%2Fd@h:1/x");
+}
+
+#[test]
+fn presets_are_recognised_from_images() {
+    assert_eq!(Kind::from_image("postgres:16-alpine"), Some(Kind::Postgres));
+    assert_eq!(Kind::from_image("docker.elastic.co/elasticsearch/elasticsearch:8.15.3"), Some(Kind::Elasticsearch));
+    assert_eq!(Kind::from_image("clickhouse/clickhouse-server:24.8"), Some(Kind::Clickhouse));
+    assert_eq!(Kind::from_image("apache/kafka:3.9.0"), Some(Kind::Kafka));
+    assert_eq!(Kind::from_image("nginx"), None);
+}
