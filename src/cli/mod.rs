@@ -35,8 +35,8 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// Environment file [default: devenv.yaml in the current directory]
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    /// Environment file, given before the command like compose's `-f` [default: devenv.yaml in the current directory]
+    #[arg(short = 'f', long = "file", value_name = "FILE", env = "DEVENV_FILE")]
     pub file: Option<PathBuf>,
     /// Project name [default: `name:` in the file, else the directory name]
     #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME", env = "DEVENV_PROJECT")]
@@ -76,7 +76,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  devenv env                       KEY=value lines (passwords included: this is for your clients)\n  eval \"$(devenv env --format shell)\"\n  devenv env --format json | jq -r .DEVENV_DB_URL")]
     Env(env::EnvArgs),
     /// Check Docker, disk, ports and kernel settings for this environment
-    #[command(after_help = "Examples:\n  devenv doctor\n  devenv doctor -f envs/hello/devenv.yaml")]
+    #[command(after_help = "Examples:\n  devenv doctor\n  devenv -f envs/hello/devenv.yaml doctor")]
     Doctor(doctor::DoctorArgs),
 }
 
@@ -148,3 +148,12 @@ pub fn parse_duration_arg(s: &str) -> Result<Duration, String> {
 }
 
 pub const OK: u8 = exit::OK;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

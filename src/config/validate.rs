@@ -119,7 +119,7 @@ fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<
     {
         return Err(ctx.error(
             &format!("{base}.preset"),
-            format!("unknown preset `{preset}`"),
+            format!("unknown preset `{preset}` (the presets are {})", PRESETS.join(", ")),
             hint_for(preset, PRESETS, "available presets"),
         ));
     }
@@ -324,6 +324,8 @@ fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigEr
             .into(),
     );
     match set.len() {
+        // A preset has its own protocol probe: `health` may tune only its timing.
+        0 if svc.preset.is_some() => {}
         0 => return Err(ctx.error(&path, "`health` needs a probe", hint)),
         1 => {}
         _ => {

@@ -358,7 +358,27 @@ impl ServiceRun {
             StepKind::Keep | StepKind::RemoveOrphan => return Ok(None),
         };
         self.ui.service(name, Status::Starting);
-        self.docker.start(&id, name).await?;
+        let id = match self.docker.start(&id, name).await {
+            Err(Error::Docker { cause, .. }) if cause.contains("error setting rlimit") && !self.svc.ulimits.is_empty() => {
+                // The engine's own limits are lower than the preset asks (common in
+                // rootless or sandboxed Docker): run with the engine's defaults.
+                let asked: Vec<String> = self.svc.ulimits.iter().map(|(n, s, _)| format!("{n}={s}")).collect();
+                self.ui.warn(format!(
+                    "{name}: this Docker engine does not permit ulimits {}; starting with its defaults (raise dockerd's LimitNOFILE/LimitMEMLOCK to honour them)",
+                    asked.join(", ")
+                ));
+                self.docker.remove_container(&id).await?;
+                let mut relaxed = self.svc.clone();
+                relaxed.ulimits.clear();
+                let host_ports = self.choose_host_ports()?;
+                let id = self.docker.create_container(&self.plan, &relaxed, std::process::id(), &host_ports).await?;
+                self.journal.created(&id);
+                self.docker.start(&id, name).await?;
+                id
+            }
+            Err(e) => return Err(e),
+            Ok(()) => id,
+        };
         self.journal.started(&id);
         let _ = self.tx.send(Reached::Started);
 

@@ -210,14 +210,17 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             })?;
             resolved_env.insert(k.clone(), value);
         }
-        let health = match &spec.health {
-            Some(_) => resolve_health(spec, &draft.ports, name).map_err(|(p, m)| err(p, m, None))?,
-            None => draft.connection.clone().map(|c| ResolvedHealth {
-                probe: Probe::Preset(c),
-                interval: DEFAULT_INTERVAL,
-                timeout: DEFAULT_READY_TIMEOUT,
-                retries: None,
+        let has_probe = spec.health.as_ref().is_some_and(|h| h.http.is_some() || h.tcp.is_some() || h.exec.is_some() || h.log.is_some());
+        let health = match (&spec.health, &draft.connection) {
+            (Some(_), _) if has_probe => resolve_health(spec, &draft.ports, name).map_err(|(p, m)| err(p, m, None))?,
+            // The preset's protocol probe, with the user's timing if written.
+            (h, Some(c)) => Some(ResolvedHealth {
+                probe: Probe::Preset(c.clone()),
+                interval: h.as_ref().and_then(|h| h.interval).map(|d| d.0).unwrap_or(DEFAULT_INTERVAL),
+                timeout: h.as_ref().and_then(|h| h.timeout).map(|d| d.0).unwrap_or(DEFAULT_READY_TIMEOUT),
+                retries: h.as_ref().and_then(|h| h.retries),
             }),
+            (_, None) => None,
         };
         let depends_on = spec
             .depends_on

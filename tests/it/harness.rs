@@ -12,6 +12,10 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 pub const REDIS: &str = "devenv-test/redis:7";
 pub const APP: &str = "devenv-test/app:1";
+pub const POSTGRES: &str = "devenv-test/postgres:15";
+pub const CLICKHOUSE: &str = "devenv-test/clickhouse:18";
+pub const ES_DOUBLE: &str = "devenv-test/elasticsearch-double:8";
+pub const KAFKA: &str = "devenv-test/kafka:1";
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_devenv"))
@@ -27,7 +31,7 @@ pub fn docker_ready() -> bool {
             Ok(o) => return Err(format!("docker info failed: {}", String::from_utf8_lossy(&o.stderr))),
             Err(e) => return Err(format!("docker CLI not runnable: {e}")),
         }
-        for image in [REDIS, APP, "debian:bookworm-slim"] {
+        for image in [REDIS, APP, POSTGRES, CLICKHOUSE, ES_DOUBLE, "debian:bookworm-slim"] {
             let ok = Command::new("docker").args(["image", "inspect", image]).stdout(Stdio::null()).stderr(Stdio::null()).status();
             if !matches!(ok, Ok(s) if s.success()) {
                 return Err(format!("test image {image} is missing: run fixtures/images/build.sh"));
@@ -78,7 +82,12 @@ impl Project {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
-        c.current_dir(self.dir.path()).args(args).env("DEVENV_PROGRESS", "plain").env("NO_COLOR", "1").env_remove("DEVENV_PROJECT");
+        c.current_dir(self.dir.path())
+            .args(args)
+            .env("DEVENV_PROGRESS", "plain")
+            .env("NO_COLOR", "1")
+            .env("DEVENV_IMAGE_MAP", concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/images/map.yaml"))
+            .env_remove("DEVENV_PROJECT");
         c
     }
 

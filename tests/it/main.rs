@@ -5,3 +5,4 @@ mod bad_input;
 mod docs;
 mod harness;
 mod lifecycle;
+mod presets;
