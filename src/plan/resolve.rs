@@ -238,7 +238,16 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             })
             .collect();
         let labels = spec.labels.0.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect();
-        let command = spec.command.as_ref().map(split_command).or_else(|| draft.defaults.as_ref().and_then(|d| d.command.clone()));
+        let refs = |field: &str, argv: Option<Vec<String>>| -> Result<Option<Vec<String>>, ConfigError> {
+            argv.map(|a| {
+                a.iter()
+                    .map(|arg| resolve_refs(arg, &drafts).map_err(|m| err(format!("services.{name}.{field}"), m, None)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()
+        };
+        let command = refs("command", spec.command.as_ref().map(split_command).or_else(|| draft.defaults.as_ref().and_then(|d| d.command.clone())))?;
+        let entrypoint = refs("entrypoint", spec.entrypoint.as_ref().map(split_command))?;
         let mut svc = ResolvedService {
             name: name.clone(),
             container_name: format!("{project}-{name}"),
@@ -247,7 +256,7 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             preset: draft.kind,
             connection: draft.connection.clone(),
             command,
-            entrypoint: spec.entrypoint.as_ref().map(split_command),
+            entrypoint,
             env: resolved_env,
             ports: draft.ports.clone(),
             volumes: draft.volumes.clone(),

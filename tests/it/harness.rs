@@ -31,7 +31,7 @@ pub fn docker_ready() -> bool {
             Ok(o) => return Err(format!("docker info failed: {}", String::from_utf8_lossy(&o.stderr))),
             Err(e) => return Err(format!("docker CLI not runnable: {e}")),
         }
-        for image in [REDIS, APP, POSTGRES, CLICKHOUSE, ES_DOUBLE, "debian:bookworm-slim"] {
+        for image in [REDIS, APP, POSTGRES, CLICKHOUSE, ES_DOUBLE, KAFKA, "debian:bookworm-slim"] {
             let ok = Command::new("docker").args(["image", "inspect", image]).stdout(Stdio::null()).stderr(Stdio::null()).status();
             if !matches!(ok, Ok(s) if s.success()) {
                 return Err(format!("test image {image} is missing: run fixtures/images/build.sh"));

@@ -160,3 +160,68 @@ fn unknown_preset_lists_the_five() {
     let r = p.run(&["up", "-d"]);
     r.code(2).stderr_has("unknown preset `postgress`").stderr_has("postgres");
 }
+
+#[test]
+fn kafka_advertises_a_host_port_chosen_before_creation_and_the_network_name() {
+    if !docker_ready() {
+        return;
+    }
+    // No host port written: devenv picks one before creating the container.
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  events:
+    preset: kafka
+    ports: ["127.0.0.1::9092"]
+  incheck:
+    image: {KAFKA}
+    command: ["tansu", "topic", "create", "from-inside", "--partitions", "1", "--broker", "tcp://${{events.url}}"]
+    run: once
+    depends_on: [events]
+"#
+    );
+    let p = Project::new("kafka", &yaml);
+    p.run(&["up", "-d"]).ok().stderr_has("events waiting until ready (kafka metadata)").stderr_has("incheck completed");
+    let vars = env_json(&p);
+    let url = vars["DEVENV_EVENTS_URL"].clone();
+    let port: u16 = vars["DEVENV_EVENTS_PORT"].parse().expect("port");
+    assert_eq!(url, format!("127.0.0.1:{port}"));
+    let advertised = inspect(&format!("{}-events", p.name), "{{range .Config.Env}}{{println .}}{{end}}");
+    assert!(advertised.contains(&format!("HOST://127.0.0.1:{port},INTERNAL://events:19092")), "{advertised}");
+
+    // A real Kafka client from the host: metadata lists the topic created in-network,
+    // then a topic is created and written to through the advertised host listener.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = rskafka::client::ClientBuilder::new(vec![url.clone()]).build().await.expect("kafka client");
+        let topics = client.list_topics().await.expect("metadata");
+        assert!(topics.iter().any(|t| t.name == "from-inside"), "{topics:?}");
+        client.controller_client().expect("controller").create_topic("from-host", 1, 1, 5_000).await.expect("create topic");
+        let partition = client
+            .partition_client("from-host", 0, rskafka::client::partition::UnknownTopicHandling::Retry)
+            .await
+            .expect("partition client");
+        let record = rskafka::record::Record {
+            key: Some(b"k".to_vec()),
+            value: Some(b"hello".to_vec()),
+            headers: Default::default(),
+            timestamp: rskafka::chrono::Utc::now(),
+        };
+        partition.produce(vec![record], rskafka::client::partition::Compression::NoCompression).await.expect("produce");
+    });
+
+    // Re-up keeps the chosen port (and so the advertised address): nothing to do.
+    p.run(&["up", "-d"]).ok().stderr_has("nothing to do");
+}
+
+#[test]
+fn kafka_host_port_taken_is_a_preflight_error() {
+    if !docker_ready() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let p = Project::new("kafkaport", &format!("name: {{project}}\nservices:\n  events:\n    preset: kafka\n    ports: [\"{port}:9092\"]\n"));
+    p.run(&["up", "-d"]).code(4).stderr_has(&format!("host port {port}"));
+    assert!(p.docker_objects("container").is_empty());
+}
