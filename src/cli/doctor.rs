@@ -56,6 +56,22 @@ fn free_bytes(path: &str) -> Option<u64> {
     }
 }
 
+/// Linux's `vm.max_map_count`, if readable.
+pub fn max_map_count() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse().ok())
+}
+
+/// The warning `up` prints when Elasticsearch would refuse to start.
+pub fn max_map_count_warning(plan: &crate::plan::Plan) -> Option<String> {
+    let uses_es = plan.services.values().any(|s| s.preset == Some(crate::preset::Kind::Elasticsearch));
+    match max_map_count() {
+        Some(n) if uses_es && n < MIN_MAX_MAP_COUNT => Some(format!(
+            "vm.max_map_count is {n}; Elasticsearch needs at least {MIN_MAX_MAP_COUNT} and its bootstrap checks may stop it. Fix: sudo sysctl -w vm.max_map_count={MIN_MAX_MAP_COUNT} (persist it in /etc/sysctl.d/99-devenv.conf)"
+        )),
+        _ => None,
+    }
+}
+
 pub async fn run(global: &Global, _args: DoctorArgs, ui: &Ui) -> Result<u8, Error> {
     let mut r = Report { problems: 0 };
     match Docker::connect().await {
@@ -78,7 +94,7 @@ pub async fn run(global: &Global, _args: DoctorArgs, ui: &Ui) -> Result<u8, Erro
         Err(e) => r.problem("docker", e.to_string(), e.hint().unwrap_or_default()),
     }
 
-    match std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+    match max_map_count() {
         Some(n) if n < MIN_MAX_MAP_COUNT => {
             let uses_es = load_plan(global, ui).ok().is_some_and(|(env, _)| {
                 env.spec.services.values().any(|s| s.preset.as_deref() == Some("elasticsearch") || s.image.as_deref().is_some_and(|i| i.contains("elasticsearch")))

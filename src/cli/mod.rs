@@ -2,7 +2,7 @@
 //! plan → engine → ui. `run` maps every outcome to an exit code.
 
 mod config_cmd;
-mod doctor;
+pub mod doctor;
 mod down;
 mod env;
 mod exec;

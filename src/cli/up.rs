@@ -57,6 +57,9 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
             });
         }
     }
+    if let Some(w) = super::doctor::max_map_count_warning(&plan) {
+        ui.warn(w);
+    }
     let docker = Docker::connect().await?;
     let opts = UpOptions { remove_orphans: args.remove_orphans, build: args.build, ready_timeout: args.timeout };
     let journal = Journal::default();

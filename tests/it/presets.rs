@@ -67,6 +67,10 @@ services:
     let p = Project::new("presets", &yaml);
     let r = p.run(&["up", "-d"]);
     r.ok();
+    let low_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse::<u64>().ok()).is_some_and(|n| n < 262_144);
+    if low_map_count {
+        r.stderr_has("vm.max_map_count is").stderr_has("sysctl -w vm.max_map_count=262144");
+    }
     for (svc, probe) in [("db", "postgres SELECT 1"), ("cache", "redis PING"), ("olap", "clickhouse /ping + SELECT 1"), ("search", "elasticsearch cluster health")] {
         assert!(r.stderr.contains(&format!("{svc} waiting until ready ({probe})")), "{svc}: {}", r.stderr);
         assert!(r.stderr.contains(&format!("{svc} ready in")), "{}", r.stderr);
