@@ -12,6 +12,9 @@ use crate::docker::{ContainerInfo, Docker};
 use crate::error::Error;
 use crate::plan::{Probe, ResolvedHealth};
 
+/// The slowest a probe polls unless the user wrote a longer `interval`.
+pub const MAX_BACKOFF: Duration = Duration::from_millis(200);
+
 /// Why a service did not become ready.
 #[derive(Debug)]
 pub enum NotReady {
@@ -174,8 +177,9 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
             return Err(NotReady::Timeout { last_error, after: timeout });
         }
         tokio::time::sleep(interval.min(timeout.saturating_sub(start.elapsed()))).await;
-        // Back off gently: fast at first, never slower than 500 ms (or the written interval).
-        interval = (interval.mul_f32(1.5)).min(base.max(Duration::from_millis(500)));
+        // Back off gently: fast at first, never slower than 200 ms (or the written interval),
+        // so a service is seen ready at most 200 ms after it is.
+        interval = (interval.mul_f32(1.5)).min(base.max(MAX_BACKOFF));
     }
 }
 

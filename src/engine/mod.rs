@@ -337,8 +337,8 @@ impl ServiceRun {
             return Ok(self.step.container.clone());
         }
 
-        self.wait_for_dependencies().await?;
-        let t0 = Instant::now();
+        // Image and container are prepared while dependencies are still starting;
+        // only the start waits for them.
         let id = match &self.step.kind {
             StepKind::Start => self.step.container.clone().unwrap_or_default(),
             StepKind::Create | StepKind::Recreate { .. } => {
@@ -357,6 +357,14 @@ impl ServiceRun {
             }
             StepKind::Keep | StepKind::RemoveOrphan => return Ok(None),
         };
+        if let Err(e) = self.wait_for_dependencies().await {
+            // Never started: leave nothing half-made behind.
+            if matches!(self.step.kind, StepKind::Create | StepKind::Recreate { .. }) {
+                let _ = self.docker.remove_container(&id).await;
+            }
+            return Err(e);
+        }
+        let t0 = Instant::now();
         self.ui.service(name, Status::Starting);
         let id = match self.docker.start(&id, name).await {
             Err(Error::Docker { cause, .. }) if cause.contains("error setting rlimit") && !self.svc.ulimits.is_empty() => {

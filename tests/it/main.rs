@@ -2,6 +2,7 @@
 //! Run with `DEVENV_REQUIRE_DOCKER=1 cargo test` (CI does) so a missing engine fails instead of skipping.
 
 mod bad_input;
+mod commands;
 mod docs;
 mod harness;
 mod lifecycle;

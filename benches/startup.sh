@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Benchmark: time to "everything ready" for one stack —
+#   postgres + redis + clickhouse + Kafka-protocol broker + one app depending on all four —
+# `devenv up -d` vs `docker compose up -d --wait` (healthchecks at interval 10s, the
+# common default, and tuned at 1s), and vs the critical path (the slowest backing
+# service's own time to ready when started alone, plus the app's own).
+# Same stand-in images for every tool (fixtures/images/build.sh). Medians of N runs.
+#
+# Usage: benches/startup.sh [RUNS]        (default 5)
+# Needs: a Docker engine, the devenv-test/* images, `docker compose` (v2).
+set -euo pipefail
+
+RUNS="${1:-5}"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEVENV="${DEVENV_BIN:-$REPO/target/release/devenv}"
+if [[ ! -x "$DEVENV" ]]; then (cd "$REPO" && cargo build --release --locked >/dev/null); fi
+docker compose version >/dev/null 2>&1 || { echo "docker compose v2 is required (see ../shared/testing.md)" >&2; exit 1; }
+
+WORK="$(mktemp -d)"
+trap 'cleanup; rm -rf "$WORK"' EXIT
+export DEVENV_IMAGE_MAP="$REPO/fixtures/images/map.yaml" DEVENV_PROGRESS=plain NO_COLOR=1
+
+cat >"$WORK/devenv.yaml" <<'YAML'
+name: bench-devenv
+services:
+  db:     {preset: postgres, env: {POSTGRES_DB: bench}, ports: ["25432:5432"]}
+  cache:  {preset: redis, ports: ["26379:6379"]}
+  olap:   {preset: clickhouse, env: {CLICKHOUSE_DB: bench}, ports: ["28123:8123", "29000:9000"]}
+  events: {preset: kafka, ports: ["29092:9092"]}
+  app:
+    image: devenv-test/app:1
+    ports: ["28080:8080"]
+    health: {http: /health, port: 8080}
+    depends_on: {db: healthy, cache: healthy, olap: healthy, events: healthy}
+YAML
+
+# The same stack as a compose user writes it (same images, env, healthchecks doing
+# the same checks from inside the containers).
+compose_file() {  # compose_file INTERVAL PROJECT
+  cat <<YAML
+name: $2
+services:
+  db:
+    image: devenv-test/postgres:15
+    environment: {POSTGRES_USER: devenv, POSTGRES_PASSWORD: devenv, POSTGRES_DB: bench}
+    ports: ["127.0.0.1:25432:5432"]
+    healthcheck: {test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U devenv -d bench"], interval: $1, timeout: 5s, retries: 30}
+  cache:
+    image: devenv-test/redis:7
+    ports: ["127.0.0.1:26379:6379"]
+    healthcheck: {test: ["CMD", "redis-cli", "ping"], interval: $1, timeout: 5s, retries: 30}
+  olap:
+    image: devenv-test/clickhouse:18
+    environment: {CLICKHOUSE_USER: devenv, CLICKHOUSE_PASSWORD: devenv, CLICKHOUSE_DB: bench}
+    ports: ["127.0.0.1:28123:8123", "127.0.0.1:29000:9000"]
+    healthcheck: {test: ["CMD-SHELL", "clickhouse-client --user devenv --password devenv --query 'SELECT 1'"], interval: $1, timeout: 5s, retries: 30}
+  events:
+    image: devenv-test/kafka:1
+    environment:
+      KAFKA_LISTENERS: "HOST://:9092,INTERNAL://:19092,CONTROLLER://:9093"
+      KAFKA_ADVERTISED_LISTENERS: "HOST://127.0.0.1:29092,INTERNAL://events:19092"
+    ports: ["127.0.0.1:29092:9092"]
+    healthcheck: {test: ["CMD", "tansu", "topic", "list", "--broker", "tcp://localhost:19092"], interval: $1, timeout: 5s, retries: 30}
+  app:
+    image: devenv-test/app:1
+    ports: ["127.0.0.1:28080:8080"]
+    healthcheck: {test: ["CMD", "python3", "-c", "import socket; socket.create_connection(('127.0.0.1', 8080), 1)"], interval: $1, timeout: 5s, retries: 30}
+    depends_on:
+      db: {condition: service_healthy}
+      cache: {condition: service_healthy}
+      olap: {condition: service_healthy}
+      events: {condition: service_healthy}
+YAML
+}
+compose_file 10s bench-compose10 >"$WORK/compose10.yaml"
+compose_file 1s bench-compose1 >"$WORK/compose1.yaml"
+
+cleanup() {
+  "$DEVENV" -f "$WORK/devenv.yaml" down -v -t 1 >/dev/null 2>&1 || true
+  for f in compose10 compose1; do docker compose -f "$WORK/$f.yaml" down -v -t 1 >/dev/null 2>&1 || true; done
+}
+
+now() { date +%s.%N; }
+timed() {  # timed CMD...: prints seconds; fails if CMD fails
+  local t0 t1
+  t0=$(now)
+  if ! "$@" >"$WORK/last.log" 2>&1; then cat "$WORK/last.log" >&2; echo "benchmark command failed: $*" >&2; exit 1; fi
+  t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -a T_DEVENV T_C10 T_C1 T_APP
+declare -A T_ALONE   # service -> space-separated times
+for i in $(seq 1 "$RUNS"); do
+  cleanup
+  T_DEVENV+=("$(timed "$DEVENV" -f "$WORK/devenv.yaml" up -d)")
+  cleanup
+  T_C10+=("$(timed docker compose -f "$WORK/compose10.yaml" up -d --wait)")
+  cleanup
+  T_C1+=("$(timed docker compose -f "$WORK/compose1.yaml" up -d --wait)")
+  cleanup
+  # Critical path parts: each backing service alone (fresh), then the app's own
+  # start with its dependencies already ready.
+  for svc in db cache olap events; do
+    "$DEVENV" -f "$WORK/devenv.yaml" down -v -t 1 >/dev/null 2>&1 || true
+    T_ALONE[$svc]+="$(timed "$DEVENV" -f "$WORK/devenv.yaml" up -d "$svc") "
+  done
+  "$DEVENV" -f "$WORK/devenv.yaml" up -d db cache olap events >/dev/null 2>&1
+  T_APP+=("$(timed "$DEVENV" -f "$WORK/devenv.yaml" up -d app)")
+  printf 'run %d: devenv %ss  compose@10s %ss  compose@1s %ss  alone: %s\n' "$i" "${T_DEVENV[-1]}" "${T_C10[-1]}" "${T_C1[-1]}" \
+    "$(for s in db cache olap events; do printf '%s=%ss ' "$s" "$(echo "${T_ALONE[$s]}" | awk '{print $NF}')"; done)app=${T_APP[-1]}s" >&2
+done
+cleanup
+
+d=$(median "${T_DEVENV[@]}"); c10=$(median "${T_C10[@]}"); c1=$(median "${T_C1[@]}")
+# Critical path: the slowest backing service's median time alone + the app's median.
+slowest=0; slowest_name=""
+for s in db cache olap events; do
+  # shellcheck disable=SC2086
+  m=$(median ${T_ALONE[$s]})
+  if awk -v a="$m" -v b="$slowest" 'BEGIN { exit !(a > b) }'; then slowest=$m; slowest_name=$s; fi
+done
+crit=$(awk -v a="$slowest" -v b="$(median "${T_APP[@]}")" 'BEGIN { printf "%.3f", a + b }')
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo
+echo "Startup to all-ready, median of $RUNS runs (postgres + redis + clickhouse + kafka-protocol + app):"
+echo
+echo "| tool | median | devenv ÷ tool | target |"
+echo "|---|---|---|---|"
+echo "| devenv up -d | ${d}s | 1.00 | |"
+echo "| docker compose up -d --wait, interval 10s | ${c10}s | $(ratio "$d" "$c10") | ≤ 0.35 |"
+echo "| docker compose up -d --wait, interval 1s | ${c1}s | $(ratio "$d" "$c1") | ≤ 0.90 |"
+echo "| critical path ($slowest_name alone ${slowest}s + app) | ${crit}s | $(ratio "$d" "$crit") | ≤ 1.15 |"

@@ -1,0 +1,70 @@
+//! exec, doctor, JSON progress, Docker HEALTHCHECK gating.
+
+use crate::harness::*;
+
+#[test]
+fn exec_passes_output_and_exit_code_through() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("exec", &format!("name: {{project}}\nservices:\n  box:\n    image: {REDIS}\n    env: {{MARK: from-env}}\n"));
+    p.run(&["up", "-d"]).ok();
+    let r = p.run(&["exec", "-T", "box", "--", "sh", "-c", "echo out-$MARK; echo err >&2; exit 7"]);
+    r.code(7).stdout_has("out-from-env");
+    assert!(r.stderr.contains("err"), "{}", r.stderr);
+    p.run(&["exec", "-T", "nope", "--", "true"]).code(2).stderr_has("no container");
+}
+
+#[test]
+fn json_progress_is_one_event_per_line() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("json", &format!("name: {{project}}\nservices:\n  a:\n    image: {REDIS}\n    health: {{tcp: 6379}}\n"));
+    let r = p.run(&["--progress", "json", "up", "-d"]);
+    r.ok();
+    let events: Vec<serde_json::Value> = r.stdout.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    assert!(events.iter().any(|e| e["event"] == "service" && e["service"] == "a" && e["status"] == "ready" && e["elapsed_ms"].is_u64()));
+    assert_eq!(events.last().map(|e| e["event"].clone()), Some(serde_json::json!("done")));
+    assert!(events.iter().all(|e| e["ts"].is_string()));
+}
+
+#[test]
+fn doctor_finds_a_port_in_use_and_prints_a_fix() {
+    if !docker_ready() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let p = Project::new("doctor", &format!("name: {{project}}\nservices:\n  a:\n    image: {REDIS}\n    ports: [\"{port}:6379\"]\n"));
+    let r = p.run(&["doctor"]);
+    r.code(4).stdout_has("docker: engine").stdout_has(&format!("127.0.0.1:{port}")).stdout_has("fix:");
+    drop(listener);
+    p.run(&["doctor"]).ok().stdout_has("all checks passed");
+}
+
+#[test]
+fn image_healthcheck_gates_dependents_when_no_health_is_written() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  slow:
+    build: ./slow
+  after:
+    image: {REDIS}
+    depends_on: {{slow: healthy}}
+"#
+    );
+    let p = Project::new("hc", &yaml);
+    p.write(
+        "slow/Dockerfile",
+        "FROM debian:bookworm-slim\nHEALTHCHECK --interval=1s --timeout=1s CMD test -f /tmp/ready\nCMD [\"sh\", \"-c\", \"sleep 2; touch /tmp/ready; exec sleep 1000\"]\n",
+    );
+    let r = p.run(&["up", "-d"]);
+    r.ok().stderr_has("slow waiting until ready (image HEALTHCHECK)");
+    let pos = |needle: &str| r.stderr.find(needle).unwrap_or_else(|| panic!("no {needle:?} in\n{}", r.stderr));
+    assert!(pos("slow ready in") < pos("after starting"));
+}
