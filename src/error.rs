@@ -22,6 +22,8 @@ pub mod exit {
     pub const IMAGE: u8 = 5;
     /// A service failed: exited while starting, never became ready, or a one-shot job failed.
     pub const SERVICE: u8 = 6;
+    /// Seeding failed (the entries applied before stay recorded).
+    pub const SEED: u8 = 7;
     /// Interrupted (Ctrl-C / SIGTERM); what this run started was stopped.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -41,6 +43,8 @@ pub enum Error {
     Image { message: String, detail: Vec<String>, hint: Option<String> },
     #[error("{message}")]
     Service { message: String, logs: Vec<String>, hint: Option<String> },
+    #[error("{message}")]
+    Seed { message: String, hint: Option<String> },
     #[error("interrupted")]
     Interrupted,
     #[error("{operation}: {cause}")]
@@ -57,6 +61,7 @@ impl Error {
             Error::Preflight { .. } => exit::PREFLIGHT,
             Error::Image { .. } => exit::IMAGE,
             Error::Service { .. } => exit::SERVICE,
+            Error::Seed { .. } => exit::SEED,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Docker { .. } | Error::Other(_) => exit::FAILURE,
         }
@@ -65,7 +70,11 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Config(c) => c.hint.clone(),
-            Error::Usage { hint, .. } | Error::Preflight { hint, .. } | Error::Image { hint, .. } | Error::Service { hint, .. } => hint.clone(),
+            Error::Usage { hint, .. }
+            | Error::Preflight { hint, .. }
+            | Error::Image { hint, .. }
+            | Error::Service { hint, .. }
+            | Error::Seed { hint, .. } => hint.clone(),
             Error::DockerUnavailable { .. } => Some(
                 "is the Docker engine running? Start it (e.g. `sudo systemctl start docker`) or point DOCKER_HOST at it; `devenv doctor` checks".into(),
             ),

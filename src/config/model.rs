@@ -77,15 +77,59 @@ pub struct ServiceSpec {
     pub working_dir: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
     pub user: Option<String>,
-    /// Seed data (issue 4). Room only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<serde_yaml::Value>,
+    /// Seed data, applied once per data volume after the service is ready.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seed: Vec<SeedSpec>,
     /// Hot-reload rules (issue 5). Room only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<serde_yaml::Value>,
     /// Per-service Kubernetes overrides (issue 8). Room only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k8s: Option<serde_yaml::Value>,
+}
+
+/// One `seed:` entry: exactly one of `sql`, `csv`, `jsonl`, `redis`, `topic`,
+/// `index`, `exec`, with the keys that kind takes. File paths may be globs.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SeedSpec {
+    /// postgres, clickhouse: a SQL file (multi-statement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// postgres (COPY), clickhouse: a CSV file with a header line; needs `table`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<String>,
+    /// clickhouse: a JSON-lines file; needs `table`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// redis: a file of commands, one per line, quoted like redis-cli.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<String>,
+    /// kafka: a topic to create, with `partitions`, `config`, `messages`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
+    pub partitions: Option<u32>,
+    #[serde(default, skip_serializing_if = "EnvMap::is_empty")]
+    pub config: EnvMap,
+    /// kafka: JSON lines with `key`, `value`, `headers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<String>,
+    /// elasticsearch: an index to create, with `mappings`, `settings`, `documents`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mappings: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<String>,
+    /// elasticsearch: NDJSON documents, bulk-loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents: Option<String>,
+    /// any service: a command run inside the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<CommandSpec>,
 }
 
 /// `build: ./dir` or `build: {context, dockerfile, args, target}`.
@@ -477,4 +521,7 @@ pub const SERVICE_KEYS: &[&str] = &[
 ];
 pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s"];
 pub const HEALTH_KEYS: &[&str] = &["http", "tcp", "exec", "log", "port", "interval", "timeout", "retries"];
+pub const SEED_KEYS: &[&str] = &[
+    "sql", "csv", "jsonl", "table", "redis", "topic", "partitions", "config", "messages", "index", "mappings", "settings", "documents", "exec",
+];
 pub const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];

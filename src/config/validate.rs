@@ -98,6 +98,7 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         out.volumes.insert(name.clone(), vols);
         check_build(svc, &base, ctx)?;
         check_health(svc, &base, ctx)?;
+        check_seeds(svc, &base, ctx)?;
     }
     Ok(out)
 }
@@ -308,6 +309,111 @@ fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
                 "add a Dockerfile to the build context, or set `build: {context: …, dockerfile: …}`".to_string()
             }),
         ));
+    }
+    Ok(())
+}
+
+/// The seed kinds each preset supports (`exec` works everywhere).
+pub fn seed_kinds_for(preset: Option<&str>) -> &'static [&'static str] {
+    match preset {
+        Some("postgres") => &["sql", "csv", "exec"],
+        Some("clickhouse") => &["sql", "csv", "jsonl", "exec"],
+        Some("redis") => &["redis", "exec"],
+        Some("kafka") => &["topic", "exec"],
+        Some("elasticsearch") => &["index", "exec"],
+        _ => &["exec"],
+    }
+}
+
+/// Expand a seed file pattern (relative to `dir`) into files, sorted by name.
+/// A pattern without glob characters must name an existing file.
+pub fn expand_seed_files(pattern: &str, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let full = if Path::new(pattern).is_absolute() { PathBuf::from(pattern) } else { dir.join(pattern) };
+    let is_glob = pattern.contains(['*', '?', '[']);
+    if !is_glob {
+        return if full.is_file() { Ok(vec![full]) } else { Err(format!("seed file {} does not exist", full.display())) };
+    }
+    let text = full.to_string_lossy().to_string();
+    let paths = glob::glob(&text).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
+    let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("`{pattern}` matches no file under {}", dir.display()));
+    }
+    Ok(files)
+}
+
+fn check_seeds(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    let allowed = seed_kinds_for(svc.preset.as_deref());
+    for (i, seed) in svc.seed.iter().enumerate() {
+        let path = format!("{base}.seed[{i}]");
+        let kinds: Vec<&str> = [
+            ("sql", seed.sql.is_some()),
+            ("csv", seed.csv.is_some()),
+            ("jsonl", seed.jsonl.is_some()),
+            ("redis", seed.redis.is_some()),
+            ("topic", seed.topic.is_some()),
+            ("index", seed.index.is_some()),
+            ("exec", seed.exec.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, on)| on.then_some(k))
+        .collect();
+        let kind = match kinds.as_slice() {
+            [k] => *k,
+            [] => {
+                return Err(ctx.error(&path, "a seed entry needs one of sql, csv, jsonl, redis, topic, index or exec", Some(format!("for this service: {}", allowed.join(", ")))));
+            }
+            [_, second, ..] => {
+                return Err(ctx.error(
+                    &format!("{path}.{second}"),
+                    format!("a seed entry has one kind, this one has {}", kinds.join(" and ")),
+                    Some("split it into two entries".into()),
+                ));
+            }
+        };
+        if !allowed.contains(&kind) {
+            let what = svc.preset.as_deref().map(|p| format!("the {p} preset")).unwrap_or_else(|| "a service without a preset".into());
+            return Err(ctx.error(
+                &format!("{path}.{kind}"),
+                format!("`{kind}` seeds are not supported by {what}"),
+                Some(format!("{what} takes: {}", allowed.join(", "))),
+            ));
+        }
+        let needs_table = matches!(kind, "csv" | "jsonl");
+        if needs_table && seed.table.as_deref().is_none_or(str::is_empty) {
+            return Err(ctx.error(&format!("{path}.{kind}"), format!("a `{kind}` seed needs `table:`"), Some("add `table: my_table`".into())));
+        }
+        let misplaced: &[(&str, bool)] = &[
+            ("table", seed.table.is_some() && !needs_table),
+            ("partitions", seed.partitions.is_some() && kind != "topic"),
+            ("config", !seed.config.is_empty() && kind != "topic"),
+            ("messages", seed.messages.is_some() && kind != "topic"),
+            ("mappings", seed.mappings.is_some() && kind != "index"),
+            ("settings", seed.settings.is_some() && kind != "index"),
+            ("documents", seed.documents.is_some() && kind != "index"),
+        ];
+        if let Some((key, _)) = misplaced.iter().find(|(_, bad)| *bad) {
+            return Err(ctx.error(&format!("{path}.{key}"), format!("`{key}` does not apply to a `{kind}` seed"), None));
+        }
+        if seed.partitions == Some(0) {
+            return Err(ctx.error(&format!("{path}.partitions"), "a topic needs at least one partition", None));
+        }
+        let files: [(&str, Option<&String>); 8] = [
+            ("sql", seed.sql.as_ref()),
+            ("csv", seed.csv.as_ref()),
+            ("jsonl", seed.jsonl.as_ref()),
+            ("redis", seed.redis.as_ref()),
+            ("messages", seed.messages.as_ref()),
+            ("mappings", seed.mappings.as_ref()),
+            ("settings", seed.settings.as_ref()),
+            ("documents", seed.documents.as_ref()),
+        ];
+        for (key, file) in files {
+            if let Some(f) = file {
+                expand_seed_files(f, ctx.dir).map_err(|m| ctx.error(&format!("{path}.{key}"), m, Some("paths are relative to the environment file".into())))?;
+            }
+        }
     }
     Ok(())
 }

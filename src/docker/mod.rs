@@ -8,6 +8,7 @@
 
 mod context;
 mod create;
+mod files;
 
 use std::collections::HashMap;
 use std::time::Duration;

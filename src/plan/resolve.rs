@@ -42,6 +42,39 @@ pub struct ResolvedBuild {
     pub target: Option<String>,
 }
 
+/// One seed entry, resolved: globs expanded (one entry per file), paths absolute.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedSeed {
+    /// Stable identity in the ledger: kind + what it targets (`sql seeds/schema.sql`).
+    pub id: String,
+    #[serde(flatten)]
+    pub kind: SeedKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SeedKind {
+    Sql { file: PathBuf },
+    Csv { file: PathBuf, table: String },
+    Jsonl { file: PathBuf, table: String },
+    Redis { file: PathBuf },
+    Topic { name: String, partitions: u32, config: IndexMap<String, String>, messages: Option<PathBuf> },
+    Index { name: String, mappings: Option<PathBuf>, settings: Option<PathBuf>, documents: Option<PathBuf> },
+    Exec { command: Vec<String> },
+}
+
+impl SeedKind {
+    /// Files whose content defines the entry (hashed into the ledger).
+    pub fn files(&self) -> Vec<&PathBuf> {
+        match self {
+            SeedKind::Sql { file } | SeedKind::Csv { file, .. } | SeedKind::Jsonl { file, .. } | SeedKind::Redis { file } => vec![file],
+            SeedKind::Topic { messages, .. } => messages.iter().collect(),
+            SeedKind::Index { mappings, settings, documents, .. } => mappings.iter().chain(settings).chain(documents).collect(),
+            SeedKind::Exec { .. } => vec![],
+        }
+    }
+}
+
 /// How devenv decides a service is ready.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,6 +129,11 @@ pub struct ResolvedService {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<ResolvedHealth>,
     pub once: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<ResolvedSeed>,
+    /// Presets: where the service keeps its data (and devenv its seed ledger).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -264,6 +302,8 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             depends_on,
             health,
             once: spec.run == Some(RunMode::Once),
+            seeds: resolve_seeds(spec, &env.dir).map_err(|(p, m)| err(format!("services.{name}.{p}"), m, None))?,
+            data_dir: draft.defaults.as_ref().map(|d| d.data_dir.clone()),
             labels,
             working_dir: spec.working_dir.clone(),
             user: spec.user.clone(),
@@ -296,6 +336,70 @@ struct Draft {
     ports: Vec<PortSpec>,
     volumes: Vec<VolumeSpec>,
     connection: Option<Connection>,
+}
+
+fn resolve_seeds(spec: &crate::config::ServiceSpec, dir: &std::path::Path) -> Result<Vec<ResolvedSeed>, (String, String)> {
+    use crate::config::validate::expand_seed_files;
+    let rel = |p: &std::path::Path| p.strip_prefix(dir).unwrap_or(p).display().to_string();
+    let mut out = Vec::new();
+    for (i, s) in spec.seed.iter().enumerate() {
+        let at = |key: &str| format!("seed[{i}].{key}");
+        let many = |key: &str, pattern: &str| expand_seed_files(pattern, dir).map_err(|m| (at(key), m));
+        let one = |key: &str, pattern: &Option<String>| -> Result<Option<PathBuf>, (String, String)> {
+            match pattern {
+                None => Ok(None),
+                Some(p) => {
+                    let files = many(key, p)?;
+                    if files.len() > 1 {
+                        return Err((at(key), format!("`{p}` matches {} files; `{key}` takes one", files.len())));
+                    }
+                    Ok(files.into_iter().next())
+                }
+            }
+        };
+        let table = s.table.clone().unwrap_or_default();
+        if let Some(p) = &s.sql {
+            for f in many("sql", p)? {
+                out.push(ResolvedSeed { id: format!("sql {}", rel(&f)), kind: SeedKind::Sql { file: f } });
+            }
+        } else if let Some(p) = &s.csv {
+            for f in many("csv", p)? {
+                out.push(ResolvedSeed { id: format!("csv {} -> {table}", rel(&f)), kind: SeedKind::Csv { file: f, table: table.clone() } });
+            }
+        } else if let Some(p) = &s.jsonl {
+            for f in many("jsonl", p)? {
+                out.push(ResolvedSeed { id: format!("jsonl {} -> {table}", rel(&f)), kind: SeedKind::Jsonl { file: f, table: table.clone() } });
+            }
+        } else if let Some(p) = &s.redis {
+            for f in many("redis", p)? {
+                out.push(ResolvedSeed { id: format!("redis {}", rel(&f)), kind: SeedKind::Redis { file: f } });
+            }
+        } else if let Some(name) = &s.topic {
+            out.push(ResolvedSeed {
+                id: format!("topic {name}"),
+                kind: SeedKind::Topic {
+                    name: name.clone(),
+                    partitions: s.partitions.unwrap_or(1),
+                    config: s.config.0.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect(),
+                    messages: one("messages", &s.messages)?,
+                },
+            });
+        } else if let Some(name) = &s.index {
+            out.push(ResolvedSeed {
+                id: format!("index {name}"),
+                kind: SeedKind::Index {
+                    name: name.clone(),
+                    mappings: one("mappings", &s.mappings)?,
+                    settings: one("settings", &s.settings)?,
+                    documents: one("documents", &s.documents)?,
+                },
+            });
+        } else if let Some(cmd) = &s.exec {
+            let command = split_command(cmd);
+            out.push(ResolvedSeed { id: format!("exec {}", command.join(" ")), kind: SeedKind::Exec { command } });
+        }
+    }
+    Ok(out)
 }
 
 fn env_lookup(env: &LoadedEnv, key: &str) -> Option<String> {

@@ -26,6 +26,7 @@ pub fn defaults(ctx: &Context) -> Defaults {
         ports: vec![tcp_port(HTTP_PORT), tcp_port(NATIVE_PORT)],
         volumes: if persist { vec![named_volume(ctx, "/var/lib/clickhouse")] } else { vec![] },
         ulimits: vec![("nofile".into(), 262_144, 262_144)],
+        data_dir: "/var/lib/clickhouse".into(),
     }
 }
 

@@ -25,6 +25,7 @@ pub fn defaults(ctx: &Context) -> Defaults {
         ports: vec![tcp_port(PORT)],
         volumes: if persist { vec![named_volume(ctx, "/usr/share/elasticsearch/data")] } else { vec![] },
         ulimits: vec![("memlock".into(), -1, -1), ("nofile".into(), 65_536, 65_536)],
+        data_dir: "/usr/share/elasticsearch/data".into(),
     }
 }
 

@@ -47,6 +47,7 @@ pub fn defaults(ctx: &Context) -> Defaults {
         ports: vec![tcp_port(HOST_PORT)],
         volumes: if persist { vec![named_volume(ctx, "/var/lib/kafka/data")] } else { vec![] },
         ulimits: vec![],
+        data_dir: "/var/lib/kafka/data".into(),
     }
 }
 

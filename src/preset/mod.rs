@@ -91,6 +91,8 @@ pub struct Defaults {
     pub volumes: Vec<VolumeSpec>,
     /// (name, soft, hard)
     pub ulimits: Vec<(String, i64, i64)>,
+    /// Where the service keeps its data (the seed ledger lives there too).
+    pub data_dir: String,
 }
 
 /// Credentials and addresses a probe and a URL need, read from the final env

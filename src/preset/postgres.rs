@@ -30,6 +30,7 @@ pub fn defaults(ctx: &Context) -> Defaults {
         ports: vec![tcp_port(PORT)],
         volumes: if persist { vec![named_volume(ctx, data_dir(version))] } else { vec![] },
         ulimits: vec![],
+        data_dir: data_dir(version).into(),
     }
 }
 

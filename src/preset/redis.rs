@@ -19,6 +19,7 @@ pub fn defaults(ctx: &Context) -> Defaults {
         ports: vec![tcp_port(PORT)],
         volumes: if persist { vec![named_volume(ctx, "/data")] } else { vec![] },
         ulimits: vec![],
+        data_dir: "/data".into(),
     }
 }
 

@@ -48,6 +48,12 @@ pub enum Status {
     Ready { elapsed_ms: u64 },
     /// Already running and unchanged.
     Unchanged,
+    /// Applying one seed entry.
+    Seeding { entry: String, done: u64, unit: String, per_second: u64 },
+    /// One seed entry applied.
+    SeedApplied { entry: String, count: u64, unit: String, elapsed_ms: u64, per_second: u64 },
+    /// All pending seed entries applied.
+    Seeded { entries: usize, summary: String, elapsed_ms: u64 },
     /// A one-shot job exited 0.
     Completed { elapsed_ms: u64 },
     Stopping,

@@ -45,6 +45,14 @@ pub fn describe(status: &Status) -> String {
         Status::Probing { probe } => format!("waiting until ready ({probe})"),
         Status::Ready { elapsed_ms } => format!("ready in {}", secs(*elapsed_ms)),
         Status::Unchanged => "running, unchanged".into(),
+        Status::Seeding { entry, done, unit, per_second } if *done > 0 => format!("seeding {entry}: {done} {unit} ({per_second} {unit}/s)"),
+        Status::Seeding { entry, .. } => format!("seeding {entry}"),
+        Status::SeedApplied { entry, count, unit, elapsed_ms, per_second } => {
+            format!("seeded {entry}: {count} {unit} in {} ({per_second} {unit}/s)", secs(*elapsed_ms))
+        }
+        Status::Seeded { entries, summary, elapsed_ms } => {
+            format!("seeded {entries} entr{} ({summary}) in {}", if *entries == 1 { "y" } else { "ies" }, secs(*elapsed_ms))
+        }
         Status::Completed { elapsed_ms } => format!("completed in {}", secs(*elapsed_ms)),
         Status::Stopping => "stopping".into(),
         Status::Stopped => "stopped".into(),
@@ -62,6 +70,7 @@ fn is_final(status: &Status) -> bool {
         Status::Ready { .. }
             | Status::Unchanged
             | Status::Completed { .. }
+            | Status::Seeded { .. }
             | Status::Stopped
             | Status::Removed
             | Status::Orphan { .. }
@@ -111,6 +120,11 @@ impl Renderer {
                 // Build output and pull byte counts are too chatty for CI logs, except build lines.
                 if let Status::Pulling { current, total } = status {
                     if *total > 0 && *current < *total {
+                        return;
+                    }
+                }
+                if let Status::Seeding { done, .. } = status {
+                    if *done > 0 {
                         return;
                     }
                 }
