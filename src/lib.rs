@@ -14,4 +14,5 @@ pub mod error;
 pub mod observe;
 pub mod plan;
 pub mod preset;
+pub mod seed;
 pub mod ui;

@@ -8,6 +8,7 @@ mod env;
 mod exec;
 mod logs;
 mod ps;
+mod seed;
 mod up;
 
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ ready the moment they really are.";
 
 #[derive(Debug, Parser)]
 #[command(name = "devenv", version, about = ABOUT, propagate_version = true, arg_required_else_help = true,
-    after_help = "Examples:\n  devenv up -d              start everything in devenv.yaml, return when ready\n  devenv ps                 what runs, healthy or not, on which ports\n  devenv logs -f api        follow one service's output\n  devenv down -v            stop, remove containers, network and volumes\n\nExit codes: 0 ok, 1 failure, 2 bad config or usage, 3 Docker unreachable,\n4 pre-flight (port in use, name clash), 5 image pull/build, 6 service failed, 130 interrupted.")]
+    after_help = "Examples:\n  devenv up -d              start everything in devenv.yaml, return when ready\n  devenv ps                 what runs, healthy or not, on which ports\n  devenv logs -f api        follow one service's output\n  devenv down -v            stop, remove containers, network and volumes\n\nExit codes: 0 ok, 1 failure, 2 bad config or usage, 3 Docker unreachable,\n4 pre-flight (port in use, name clash), 5 image pull/build, 6 service failed, 7 seeding failed,\n130 interrupted.")]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -69,6 +70,9 @@ pub enum Command {
     /// Run a command in a running service's container
     #[command(after_help = "Examples:\n  devenv exec db -- psql -U devenv\n  devenv exec api -- sh -c 'env | sort'\n  devenv exec -T api -- cat /etc/os-release   (no TTY, for scripts)")]
     Exec(exec::ExecArgs),
+    /// Apply seed data again (`--reset` empties what seeds created first)
+    #[command(after_help = "Examples:\n  devenv seed                    re-apply every service's seeds\n  devenv seed db                 re-apply db's seeds\n  devenv seed --reset db --yes   drop db's seeded data, then apply the seeds again")]
+    Seed(seed::SeedArgs),
     /// Print the resolved environment file (secrets masked)
     #[command(after_help = "Examples:\n  devenv config\n  devenv config --format json | jq '.services | keys'")]
     Config(config_cmd::ConfigArgs),
@@ -93,6 +97,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Config(a) => config_cmd::run(&cli.global, a, &ui).await,
         Command::Doctor(a) => doctor::run(&cli.global, a, &ui).await,
         Command::Env(a) => env::run(&cli.global, a, &ui).await,
+        Command::Seed(a) => seed::run(&cli.global, a, &ui).await,
     };
     match result {
         Ok(code) => code,

@@ -48,7 +48,7 @@ pub fn describe(h: Option<&ResolvedHealth>) -> String {
 
 /// Where a protocol probe reaches a container port: the published port on
 /// loopback (what the user's own clients use), else the container's IP.
-fn published_first(info: &ContainerInfo, port: u16) -> Option<String> {
+pub fn published_first(info: &ContainerInfo, port: u16) -> Option<String> {
     info.published
         .iter()
         .find(|p| p.container_port == port && p.protocol == "tcp")

@@ -8,6 +8,7 @@
 
 pub mod health;
 mod preflight;
+pub mod seeding;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -140,7 +141,8 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
     }
 
     let work: Vec<&Step> = steps.iter().filter(|s| !matches!(s.kind, StepKind::Keep | StepKind::RemoveOrphan)).collect();
-    if work.is_empty() {
+    let has_seeds = steps.iter().any(|s| plan.services.get(&s.service).is_some_and(|svc| !svc.seeds.is_empty()));
+    if work.is_empty() && !has_seeds {
         for s in steps.iter().filter(|s| s.kind == StepKind::Keep) {
             ui.service(&s.service, Status::Unchanged);
         }
@@ -171,7 +173,7 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
         receivers.insert(name.clone(), rx);
     }
     let images: Arc<Mutex<HashMap<String, Arc<OnceCell<Result<(), Error>>>>>> = Arc::default();
-    let mut set: JoinSet<(String, Result<Option<String>, Error>)> = JoinSet::new();
+    let mut set: JoinSet<(String, Result<(Option<String>, usize), Error>)> = JoinSet::new();
     for step in &steps {
         if step.kind == StepKind::RemoveOrphan {
             continue;
@@ -217,10 +219,12 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
     }
 
     let mut containers = BTreeMap::new();
+    let mut seeded_total = 0usize;
     let mut first_error: Option<Error> = None;
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok((name, Ok(id))) => {
+            Ok((name, Ok((id, seeded)))) => {
+                seeded_total += seeded;
                 if let Some(id) = id {
                     containers.insert(name, id);
                 }
@@ -241,7 +245,12 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
         return Err(e);
     }
     let n = work.len();
-    ui.done(format!("{n} service{} changed; environment `{}` is ready", if n == 1 { "" } else { "s" }, plan.project), started_at.elapsed());
+    if n == 0 && seeded_total == 0 {
+        ui.done("nothing to do: everything is up to date", started_at.elapsed());
+        return Ok(UpReport { steps, containers, changed: false });
+    }
+    let seeds = if seeded_total > 0 { format!(", {seeded_total} seed entr{} applied", if seeded_total == 1 { "y" } else { "ies" }) } else { String::new() };
+    ui.done(format!("{n} service{} changed{seeds}; environment `{}` is ready", if n == 1 { "" } else { "s" }, plan.project), started_at.elapsed());
     Ok(UpReport { steps, containers, changed: true })
 }
 
@@ -263,7 +272,7 @@ struct ServiceRun {
 }
 
 impl ServiceRun {
-    async fn run(self) -> Result<Option<String>, Error> {
+    async fn run(self) -> Result<(Option<String>, usize), Error> {
         let name = self.svc.name.clone();
         let result = self.run_inner().await;
         match &result {
@@ -323,7 +332,7 @@ impl ServiceRun {
         Ok(())
     }
 
-    async fn run_inner(&self) -> Result<Option<String>, Error> {
+    async fn run_inner(&self) -> Result<(Option<String>, usize), Error> {
         let name = &self.svc.name;
         if self.step.kind == StepKind::Keep {
             // Running and unchanged. Probe only if something that changed waits on it.
@@ -332,9 +341,16 @@ impl ServiceRun {
                     self.wait_ready(id, Instant::now()).await?;
                 }
             }
+            // Seed entries added to the file since the last `up` are applied now.
+            let mut seeded = 0;
+            if let (Some(id), false) = (&self.step.container, self.svc.seeds.is_empty()) {
+                seeded = seeding::run(&self.docker, id, &self.svc, seeding::Mode::Pending, &self.ui).await?.applied;
+            }
             let _ = self.tx.send(if self.svc.once { Reached::Completed } else { Reached::Healthy });
-            self.ui.service(name, Status::Unchanged);
-            return Ok(self.step.container.clone());
+            if seeded == 0 {
+                self.ui.service(name, Status::Unchanged);
+            }
+            return Ok((self.step.container.clone(), seeded));
         }
 
         // Image and container are prepared while dependencies are still starting;
@@ -355,7 +371,7 @@ impl ServiceRun {
                 self.journal.created(&id);
                 id
             }
-            StepKind::Keep | StepKind::RemoveOrphan => return Ok(None),
+            StepKind::Keep | StepKind::RemoveOrphan => return Ok((None, 0)),
         };
         if let Err(e) = self.wait_for_dependencies().await {
             // Never started: leave nothing half-made behind.
@@ -395,7 +411,7 @@ impl ServiceRun {
             if code == 0 {
                 let _ = self.tx.send(Reached::Completed);
                 self.ui.service(name, Status::Completed { elapsed_ms: t0.elapsed().as_millis() as u64 });
-                return Ok(Some(id));
+                return Ok((Some(id), 0));
             }
             let logs = self.docker.tail_logs(&id, FAILURE_LOG_LINES).await;
             return Err(Error::Service {
@@ -405,9 +421,11 @@ impl ServiceRun {
             });
         }
         self.wait_ready(&id, t0).await?;
-        let _ = self.tx.send(Reached::Healthy);
         self.ui.service(name, Status::Ready { elapsed_ms: t0.elapsed().as_millis() as u64 });
-        Ok(Some(id))
+        // Seeds run after the service is ready and before its dependents start.
+        let seeded = seeding::run(&self.docker, &id, &self.svc, seeding::Mode::Pending, &self.ui).await?.applied;
+        let _ = self.tx.send(Reached::Healthy);
+        Ok((Some(id), seeded))
     }
 
     /// Host ports for every TCP port: as written, else the one the existing

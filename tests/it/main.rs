@@ -7,3 +7,4 @@ mod docs;
 mod harness;
 mod lifecycle;
 mod presets;
+mod seeding;

@@ -1,0 +1,300 @@
+//! Seeding: apply a service's `seed:` entries once per data volume.
+//!
+//! Owns: the ledger (what was applied, by content hash) kept *with the
+//! service's data* — a JSON file in the preset's data directory inside the
+//! container, so it lives and dies with the data (`down -v` resets both) —
+//! and the decision to apply, skip, or refuse a changed entry.
+//! The appliers themselves live in `crate::seed`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::docker::Docker;
+use crate::error::Error;
+use crate::plan::{ResolvedSeed, ResolvedService, SeedKind};
+use crate::preset::Kind;
+use crate::seed::{self, Applied, SeedError, Target};
+use crate::ui::{Status, Ui};
+
+pub const LEDGER_FILE: &str = ".devenv-seeds.json";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Ledger {
+    pub version: u32,
+    pub entries: BTreeMap<String, LedgerEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub hash: String,
+    pub applied_at: String,
+    pub count: u64,
+    pub unit: String,
+}
+
+/// Which entries to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `up`: entries not applied yet; a changed entry is reported, not re-applied.
+    Pending,
+    /// `devenv seed`: every entry.
+    All,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub applied: usize,
+    pub skipped: usize,
+    /// Entries changed since they were applied (not re-applied).
+    pub changed: Vec<String>,
+}
+
+pub fn ledger_path(svc: &ResolvedService) -> String {
+    format!("{}/{LEDGER_FILE}", svc.data_dir.as_deref().unwrap_or("/tmp").trim_end_matches('/'))
+}
+
+pub async fn read_ledger(docker: &Docker, id: &str, svc: &ResolvedService) -> Result<Ledger, Error> {
+    match docker.read_file(id, &ledger_path(svc)).await? {
+        None => Ok(Ledger { version: 1, entries: BTreeMap::new() }),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Seed {
+            message: format!("`{}`: the seed ledger {} is unreadable: {e}", svc.name, ledger_path(svc)),
+            hint: Some(format!("re-apply everything with `devenv seed --reset {}`", svc.name)),
+        }),
+    }
+}
+
+pub async fn write_ledger(docker: &Docker, id: &str, svc: &ResolvedService, ledger: &Ledger) -> Result<(), Error> {
+    let bytes = serde_json::to_vec_pretty(ledger).map_err(|e| Error::Other(e.to_string()))?;
+    docker.write_file(id, &ledger_path(svc), &bytes).await
+}
+
+/// sha256 of what the entry does: its parameters and the content of its files.
+pub fn entry_hash(seed: &ResolvedSeed) -> Result<String, Error> {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(&seed.kind).unwrap_or_default());
+    for f in seed.kind.files() {
+        let mut file = std::fs::File::open(f).map_err(|e| Error::Seed { message: format!("cannot read seed file {}: {e}", f.display()), hint: None })?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| Error::Seed { message: format!("cannot read seed file {}: {e}", f.display()), hint: None })?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Where seeds reach the service from the host.
+async fn target_addr(docker: &Docker, id: &str, svc: &ResolvedService) -> Result<String, Error> {
+    let conn = svc.connection.as_ref().ok_or_else(|| Error::Other(format!("`{}` has no connection info", svc.name)))?;
+    let info = docker.inspect(id).await?;
+    super::health::published_first(&info, conn.port).ok_or_else(|| Error::Seed {
+        message: format!("`{}`: port {} is neither published nor reachable for seeding", svc.name, conn.port),
+        hint: Some("publish the service's port in `ports:`".into()),
+    })
+}
+
+/// Apply the service's seeds (container `id`, already ready).
+pub async fn run(docker: &Docker, id: &str, svc: &ResolvedService, mode: Mode, ui: &Ui) -> Result<Report, Error> {
+    let mut report = Report::default();
+    if svc.seeds.is_empty() {
+        return Ok(report);
+    }
+    let mut ledger = read_ledger(docker, id, svc).await?;
+    let mut todo = Vec::new();
+    for seed in &svc.seeds {
+        let hash = entry_hash(seed)?;
+        match ledger.entries.get(&seed.id) {
+            Some(done) if mode == Mode::Pending && done.hash == hash => report.skipped += 1,
+            Some(_) if mode == Mode::Pending => {
+                ui.warn(format!(
+                    "{}: seed `{}` changed since it was applied; not applying it twice — re-apply with `devenv seed --reset {}`",
+                    svc.name, seed.id, svc.name
+                ));
+                report.changed.push(seed.id.clone());
+            }
+            _ => todo.push((seed, hash)),
+        }
+    }
+    if todo.is_empty() {
+        return Ok(report);
+    }
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .map_err(|e| Error::Other(format!("http client: {e}")))?;
+    let addr = match &svc.connection {
+        Some(_) => target_addr(docker, id, svc).await?,
+        None => String::new(),
+    };
+    let t0 = Instant::now();
+    let mut totals: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for (seed, hash) in todo {
+        let applied = apply_one(docker, id, svc, seed, &addr, &http, ui).await?;
+        *totals.entry(applied.unit).or_default() += applied.count;
+        ledger.entries.insert(
+            seed.id.clone(),
+            LedgerEntry { hash, applied_at: chrono::Utc::now().to_rfc3339(), count: applied.count, unit: applied.unit.to_string() },
+        );
+        // Recorded after each entry: a later failure never causes a re-apply of this one.
+        write_ledger(docker, id, svc, &ledger).await?;
+        report.applied += 1;
+    }
+    let what: Vec<String> = totals.iter().map(|(unit, n)| format!("{n} {unit}")).collect();
+    ui.service(
+        &svc.name,
+        Status::Seeded { entries: report.applied, summary: what.join(", "), elapsed_ms: t0.elapsed().as_millis() as u64 },
+    );
+    Ok(report)
+}
+
+async fn apply_one(
+    docker: &Docker,
+    id: &str,
+    svc: &ResolvedService,
+    seed: &ResolvedSeed,
+    addr: &str,
+    http: &reqwest::Client,
+    ui: &Ui,
+) -> Result<Applied, Error> {
+    let started = Instant::now();
+    let done = Arc::new(AtomicU64::new(0));
+    let unit = unit_of(&seed.kind);
+    // Progress is sampled every 100 ms rather than on every row.
+    let ticker = {
+        let (done, ui, name, entry) = (done.clone(), ui.clone(), svc.name.clone(), seed.id.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let n = done.load(Ordering::Relaxed);
+                let rate = n as f64 / started.elapsed().as_secs_f64().max(0.001);
+                ui.service(&name, Status::Seeding { entry: entry.clone(), done: n, unit: unit.to_string(), per_second: rate as u64 });
+            }
+        })
+    };
+    ui.service(&svc.name, Status::Seeding { entry: seed.id.clone(), done: 0, unit: unit.to_string(), per_second: 0 });
+    let progress_fn = {
+        let done = done.clone();
+        move |n: u64| done.store(n, Ordering::Relaxed)
+    };
+    let progress: seed::Progress = &progress_fn;
+    let result = match (&seed.kind, svc.connection.as_ref()) {
+        (SeedKind::Exec { command }, _) => match docker.exec_capture(id, command).await {
+            Ok((0, _)) => Ok(Applied { count: 1, unit: "commands" }),
+            Ok((code, out)) => Err(SeedError::new(format!(
+                "`{}` exited {code}: {}",
+                command.join(" "),
+                out.trim().lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ))),
+            Err(e) => Err(SeedError::new(e.to_string())),
+        },
+        (kind, Some(conn)) => {
+            let t = Target { addr: addr.to_string(), conn, http };
+            match (conn.kind, kind) {
+                (Kind::Postgres, SeedKind::Sql { file }) => seed::postgres::apply_sql(&t, file, progress).await,
+                (Kind::Postgres, SeedKind::Csv { file, table }) => seed::postgres::copy_csv(&t, file, table, progress).await,
+                (Kind::Clickhouse, SeedKind::Sql { file }) => seed::clickhouse::apply_sql(&t, file, progress).await,
+                (Kind::Clickhouse, SeedKind::Csv { file, table }) => {
+                    seed::clickhouse::insert(&t, file, table, seed::clickhouse::Format::Csv, progress).await
+                }
+                (Kind::Clickhouse, SeedKind::Jsonl { file, table }) => {
+                    seed::clickhouse::insert(&t, file, table, seed::clickhouse::Format::JsonLines, progress).await
+                }
+                (Kind::Redis, SeedKind::Redis { file }) => seed::redis::apply_commands(&t, file, progress).await,
+                (Kind::Kafka, SeedKind::Topic { name, partitions, config, messages }) => {
+                    let ts = seed::kafka::TopicSeed {
+                        name,
+                        partitions: i32::try_from(*partitions).unwrap_or(i32::MAX),
+                        config,
+                        messages: messages.as_deref(),
+                    };
+                    seed::kafka::apply_topic(&t, &ts, progress).await
+                }
+                (Kind::Elasticsearch, SeedKind::Index { name, mappings, settings, documents }) => {
+                    let is = seed::elasticsearch::IndexSeed {
+                        name,
+                        mappings: mappings.as_deref(),
+                        settings: settings.as_deref(),
+                        documents: documents.as_deref(),
+                    };
+                    seed::elasticsearch::apply_index(&t, &is, progress).await
+                }
+                (k, other) => Err(SeedError::new(format!("a `{}` seed is not supported by the {} preset", kind_name(other), k.name()))),
+            }
+        }
+        (other, None) => Err(SeedError::new(format!("a `{}` seed needs a preset", kind_name(other)))),
+    };
+    ticker.abort();
+    match result {
+        Ok(applied) => {
+            let secs = started.elapsed().as_secs_f64();
+            ui.service(
+                &svc.name,
+                Status::SeedApplied {
+                    entry: seed.id.clone(),
+                    count: applied.count,
+                    unit: applied.unit.to_string(),
+                    elapsed_ms: (secs * 1000.0) as u64,
+                    per_second: (applied.count as f64 / secs.max(0.001)) as u64,
+                },
+            );
+            Ok(applied)
+        }
+        Err(e) => Err(Error::Seed {
+            message: format!("seeding `{}` failed at `{}`: {}", svc.name, seed.id, e.message),
+            hint: e.hint.or_else(|| Some(format!("entries applied before this one stay recorded; fix it and rerun `devenv up` (or `devenv seed {}`)", svc.name))),
+        }),
+    }
+}
+
+fn kind_name(k: &SeedKind) -> &'static str {
+    match k {
+        SeedKind::Sql { .. } => "sql",
+        SeedKind::Csv { .. } => "csv",
+        SeedKind::Jsonl { .. } => "jsonl",
+        SeedKind::Redis { .. } => "redis",
+        SeedKind::Topic { .. } => "topic",
+        SeedKind::Index { .. } => "index",
+        SeedKind::Exec { .. } => "exec",
+    }
+}
+
+fn unit_of(k: &SeedKind) -> &'static str {
+    match k {
+        SeedKind::Sql { .. } => "statements",
+        SeedKind::Csv { .. } | SeedKind::Jsonl { .. } => "rows",
+        SeedKind::Redis { .. } | SeedKind::Exec { .. } => "commands",
+        SeedKind::Topic { .. } => "messages",
+        SeedKind::Index { .. } => "documents",
+    }
+}
+
+/// `devenv seed --reset`: empty what the seeds created (database, topics, indices, keys), then clear the ledger.
+pub async fn reset(docker: &Docker, id: &str, svc: &ResolvedService) -> Result<(), Error> {
+    let Some(conn) = &svc.connection else {
+        return write_ledger(docker, id, svc, &Ledger { version: 1, entries: BTreeMap::new() }).await;
+    };
+    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::Other(format!("http client: {e}")))?;
+    let addr = target_addr(docker, id, svc).await?;
+    let t = Target { addr, conn, http: &http };
+    let topics: Vec<String> = svc.seeds.iter().filter_map(|s| if let SeedKind::Topic { name, .. } = &s.kind { Some(name.clone()) } else { None }).collect();
+    let indices: Vec<String> = svc.seeds.iter().filter_map(|s| if let SeedKind::Index { name, .. } = &s.kind { Some(name.clone()) } else { None }).collect();
+    let r = match conn.kind {
+        Kind::Postgres => seed::postgres::reset(&t).await,
+        Kind::Clickhouse => seed::clickhouse::reset(&t).await,
+        Kind::Redis => seed::redis::reset(&t).await,
+        Kind::Kafka => seed::kafka::delete_topics(&t, &topics).await,
+        Kind::Elasticsearch => seed::elasticsearch::delete_indices(&t, &indices).await,
+    };
+    r.map_err(|e| Error::Seed { message: format!("resetting `{}` failed: {}", svc.name, e.message), hint: e.hint })?;
+    write_ledger(docker, id, svc, &Ledger { version: 1, entries: BTreeMap::new() }).await
+}
