@@ -120,36 +120,7 @@ fn number_after(text: &str, marker: &str) -> Option<usize> {
 /// Quote a (possibly `db.`-qualified) table name with backticks; parts
 /// already in backticks are kept.
 pub fn quote_qualified(name: &str) -> Result<String, String> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in name.chars() {
-        match c {
-            '`' => {
-                quoted = !quoted;
-                cur.push(c);
-            }
-            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    if quoted {
-        return Err(format!("table name `{name}` has an unbalanced backtick"));
-    }
-    let mut out = Vec::new();
-    for p in parts {
-        let p = p.trim();
-        if p.is_empty() {
-            return Err(if name.trim().is_empty() { "the table name is empty".to_string() } else { format!("table name `{name}` has an empty part") });
-        }
-        if p.len() >= 2 && p.starts_with('`') && p.ends_with('`') {
-            out.push(p.to_string());
-        } else {
-            out.push(quote_ident(p));
-        }
-    }
-    Ok(out.join("."))
+    super::sql::quote_qualified_with(name, '`', quote_ident)
 }
 
 /// `` `name` `` with backslashes and backticks escaped.

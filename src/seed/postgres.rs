@@ -110,36 +110,7 @@ fn statement_error(file: &Path, st: &Statement, e: &tokio_postgres::Error) -> St
 /// Quote a (possibly schema-qualified) name: each `.`-separated part becomes
 /// a quoted identifier; parts already in double quotes are kept as written.
 pub fn quote_qualified(name: &str) -> Result<String, String> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in name.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                cur.push(c);
-            }
-            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    if quoted {
-        return Err(format!("table name `{name}` has an unbalanced double quote"));
-    }
-    let mut out = Vec::new();
-    for p in parts {
-        let p = p.trim();
-        if p.is_empty() {
-            return Err(if name.trim().is_empty() { "the table name is empty".to_string() } else { format!("table name `{name}` has an empty part") });
-        }
-        if p.len() >= 2 && p.starts_with('"') && p.ends_with('"') {
-            out.push(p.to_string());
-        } else {
-            out.push(quote_ident(p));
-        }
-    }
-    Ok(out.join("."))
+    super::sql::quote_qualified_with(name, '"', quote_ident)
 }
 
 /// `"name"` with embedded quotes doubled.

@@ -174,3 +174,10 @@ pub fn inspect(name: &str, format: &str) -> String {
     let out = Command::new("docker").args(["inspect", "-f", format, name]).output().expect("docker inspect");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// `devenv env --format json` as a map.
+pub fn env_json(p: &Project) -> std::collections::HashMap<String, String> {
+    let r = p.run(&["env", "--format", "json"]);
+    r.ok();
+    serde_json::from_str(&r.stdout).expect("env --format json is a flat JSON object")
+}

@@ -2,15 +2,8 @@
 //! passes its own protocol probe, is reachable in-network through `${svc.url}`,
 //! and from the host through `devenv env`.
 
-use std::collections::HashMap;
-
 use crate::harness::*;
 
-fn env_json(p: &Project) -> HashMap<String, String> {
-    let r = p.run(&["env", "--format", "json"]);
-    r.ok();
-    serde_json::from_str(&r.stdout).expect("env --format json is a flat JSON object")
-}
 
 #[test]
 fn postgres_redis_clickhouse_elasticsearch_presets() {

@@ -1,14 +1,7 @@
 //! Seed data for every preset: applied once, recorded with the data, re-appliable.
 
-use std::collections::HashMap;
-
 use crate::harness::*;
 
-fn env_json(p: &Project) -> HashMap<String, String> {
-    let r = p.run(&["env", "--format", "json"]);
-    r.ok();
-    serde_json::from_str(&r.stdout).expect("json")
-}
 
 fn write_seed_files(p: &Project) {
     p.write("seed/pg/01-schema.sql", "-- schema\nCREATE TABLE users (id int PRIMARY KEY, name text NOT NULL, email text);\nCREATE TABLE notes (id serial PRIMARY KEY, body text);\nCREATE FUNCTION shout(t text) RETURNS text AS $$ SELECT upper(t) || '!'; $$ LANGUAGE sql;\n");
