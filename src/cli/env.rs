@@ -54,15 +54,51 @@ pub fn host_side(plan: &Plan, observed: &[ObservedContainer]) -> IndexMap<String
     out
 }
 
+/// The file's top-level `export:` names, with `${svc.url}`, `${svc.host}` and
+/// `${svc.port}` resolved to their host-side values.
+pub fn exports(env: &crate::config::LoadedEnv, host: &IndexMap<String, String>) -> Result<IndexMap<String, String>, Error> {
+    let mut out = IndexMap::new();
+    for (name, template) in env.spec.export.iter().flatten() {
+        let mut value = String::new();
+        let mut rest = template.as_str();
+        while let Some(start) = rest.find("${") {
+            value.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                value.push_str(&rest[start..]);
+                rest = "";
+                break;
+            };
+            let inner = &after[..end];
+            let resolved = inner.split_once('.').and_then(|(svc, field)| host.get(&format!("DEVENV_{}_{}", env_name(svc), field.to_ascii_uppercase())));
+            match resolved {
+                Some(v) => value.push_str(v),
+                None => {
+                    return Err(Error::Usage {
+                        message: format!("export `{name}`: `${{{inner}}}` has no host-side value"),
+                        hint: Some("references are `${SERVICE.url}`, `${SERVICE.host}` or `${SERVICE.port}` of a running service that publishes a port".into()),
+                    })
+                }
+            }
+            rest = &after[end + 1..];
+        }
+        value.push_str(rest);
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 pub async fn run(global: &Global, args: EnvArgs, ui: &Ui) -> Result<u8, Error> {
-    let (_env, plan) = load_plan(global, ui)?;
+    let (env, plan) = load_plan(global, ui)?;
     let docker = Docker::connect().await?;
     let observed = docker.project_containers(&plan.project).await?;
-    let vars = host_side(&plan, &observed);
+    let mut vars = host_side(&plan, &observed);
+    let exported = exports(&env, &vars)?;
+    vars.extend(exported);
     if vars.is_empty() {
         ui.warn(format!("no running service of project `{}` publishes a port; start them with `devenv up -d`", plan.project));
     }

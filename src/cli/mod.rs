@@ -8,6 +8,7 @@ mod env;
 mod exec;
 mod logs;
 mod ps;
+mod run;
 mod seed;
 mod up;
 
@@ -73,6 +74,9 @@ pub enum Command {
     /// Apply seed data again (`--reset` empties what seeds created first)
     #[command(after_help = "Examples:\n  devenv seed                    re-apply every service's seeds\n  devenv seed db                 re-apply db's seeds\n  devenv seed --reset db --yes   drop db's seeded data, then apply the seeds again")]
     Seed(seed::SeedArgs),
+    /// Up, run a command with the connection info in its environment, tear down
+    #[command(after_help = "Examples:\n  devenv run -- cargo test                 up, run the tests, always tear down; exit = the tests' exit code\n  devenv run --keep -- ./scripts/smoke.sh  leave the environment up afterwards\n  devenv run --service db -- psql \"$DATABASE_URL\"\n\nThe command gets DEVENV_<SERVICE>_URL, _HOST, _PORT for every service, plus the\nfile's top-level `export:` names (e.g. DATABASE_URL: ${db.url}), host-side.")]
+    Run(run::RunArgs),
     /// Print the resolved environment file (secrets masked)
     #[command(after_help = "Examples:\n  devenv config\n  devenv config --format json | jq '.services | keys'")]
     Config(config_cmd::ConfigArgs),
@@ -98,6 +102,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Doctor(a) => doctor::run(&cli.global, a, &ui).await,
         Command::Env(a) => env::run(&cli.global, a, &ui).await,
         Command::Seed(a) => seed::run(&cli.global, a, &ui).await,
+        Command::Run(a) => run::run(&cli.global, a, &ui).await,
     };
     match result {
         Ok(code) => code,

@@ -19,6 +19,9 @@ pub struct UpArgs {
     /// Detached: return once every service is ready instead of streaming logs
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Wait until every service is ready, then return (as compose's `--wait`; implies -d)
+    #[arg(long)]
+    pub wait: bool,
     /// Remove containers of services no longer in the file
     #[arg(long)]
     pub remove_orphans: bool,
@@ -78,7 +81,7 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
             return Err(e);
         }
     };
-    if args.detach {
+    if args.detach || args.wait {
         return Ok(exit::OK);
     }
 

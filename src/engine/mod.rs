@@ -647,3 +647,52 @@ pub async fn stop_in_order(
     }
     first.map_or(Ok(()), Err)
 }
+
+/// What `teardown` removed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Removed {
+    pub containers: usize,
+    pub networks: usize,
+    pub volumes: usize,
+}
+
+impl Removed {
+    pub fn describe(&self, project: &str, volumes_asked: bool) -> String {
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        if self.containers + self.networks + self.volumes == 0 {
+            return format!("nothing to remove for project `{project}`");
+        }
+        let mut parts = vec![plural(self.containers, "container"), plural(self.networks, "network")];
+        if volumes_asked {
+            parts.push(plural(self.volumes, "volume"));
+        }
+        format!("removed {}", parts.join(", "))
+    }
+}
+
+/// Remove a project: containers (reverse dependency order, graceful stop then
+/// kill after `timeout`), its networks, and with `volumes` its named volumes.
+/// Only objects carrying the project's label are touched.
+pub async fn teardown(
+    docker: &Docker,
+    project: &str,
+    deps: &HashMap<String, Vec<String>>,
+    timeout: Duration,
+    volumes: bool,
+    ui: &Ui,
+) -> Result<Removed, Error> {
+    let containers = docker.project_containers(project).await?;
+    stop_in_order(docker, &containers, deps, timeout, true, ui).await?;
+    let networks = docker.project_networks(project).await?;
+    for n in &networks {
+        docker.remove_network(n).await?;
+    }
+    let mut removed = Removed { containers: containers.len(), networks: networks.len(), volumes: 0 };
+    if volumes {
+        for v in docker.project_volumes(project).await? {
+            docker.remove_volume(&v).await?;
+            removed.volumes += 1;
+        }
+    }
+    Ok(removed)
+}

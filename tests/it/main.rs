@@ -7,4 +7,5 @@ mod docs;
 mod harness;
 mod lifecycle;
 mod presets;
+mod run;
 mod seeding;

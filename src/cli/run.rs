@@ -1,0 +1,128 @@
+//! `devenv run`: the integration-test harness — up, run a command against the
+//! environment, always tear down.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{load_plan, parse_duration_arg, Global};
+use crate::docker::Docker;
+use crate::engine::{self, Journal, UpOptions};
+use crate::error::{exit, Error};
+use crate::ui::Ui;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Leave the environment up afterwards
+    #[arg(long)]
+    pub keep: bool,
+    /// Start only these services (and their dependencies) [default: all]
+    #[arg(long = "service", value_name = "SERVICE")]
+    pub services: Vec<String>,
+    /// Readiness deadline per service when its `health` sets none
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration_arg)]
+    pub timeout: Duration,
+    /// The command and its arguments (after `--`)
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
+    let (env, plan) = load_plan(global, ui)?;
+    let docker = Docker::connect().await?;
+    let deps: HashMap<String, Vec<String>> = plan.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect();
+    let teardown = |ui: Ui| {
+        let docker = docker.clone();
+        let project = plan.project.clone();
+        let deps = deps.clone();
+        let keep = args.keep;
+        async move {
+            if keep {
+                ui.info(format!("--keep: environment `{project}` stays up (`devenv -p {project} down -v` removes it)"));
+                return Ok(());
+            }
+            engine::teardown(&docker, &project, &deps, Duration::from_secs(5), true, &ui).await.map(|_| ())
+        }
+    };
+
+    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: args.timeout };
+    let journal = Journal::default();
+    let up = tokio::select! {
+        r = engine::up(&docker, &plan, &args.services, &opts, ui, &journal) => r,
+        _ = super::up::interrupted() => {
+            ui.warn("interrupted: tearing down");
+            engine::rollback(&docker, &journal).await;
+            let _ = teardown(ui.clone()).await;
+            return Err(Error::Interrupted);
+        }
+    };
+    if let Err(e) = up {
+        ui.error(&e);
+        let _ = teardown(ui.clone()).await;
+        return Ok(e.exit_code());
+    }
+
+    let observed = docker.project_containers(&plan.project).await?;
+    let mut vars = super::env::host_side(&plan, &observed);
+    let exported = super::env::exports(&env, &vars)?;
+    vars.extend(exported);
+
+    let (program, rest) = args.command.split_first().ok_or_else(|| Error::Usage { message: "no command given".into(), hint: None })?;
+    ui.clear();
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(rest).envs(&vars).kill_on_drop(true);
+    let code: u8 = match cmd.spawn() {
+        Err(e) => {
+            let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+            ui.error(&Error::Usage {
+                message: format!("cannot run `{program}`: {e}"),
+                hint: Some("is it installed and on PATH? (exit 127 after teardown)".into()),
+            });
+            code
+        }
+        Ok(mut child) => {
+            let status = tokio::select! {
+                s = child.wait() => s,
+                _ = super::up::interrupted() => {
+                    // Ctrl-C reaches the child through the terminal; SIGTERM does not: pass it on.
+                    #[cfg(unix)]
+                    if let Some(pid) = child.id() {
+                        // SAFETY: signalling our own child process.
+                        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+                    }
+                    match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
+                        Ok(s) => s,
+                        Err(_) => {
+                            let _ = child.kill().await;
+                            child.wait().await
+                        }
+                    }
+                }
+            };
+            match status {
+                Ok(s) => exit_code_of(s),
+                Err(e) => {
+                    ui.error(&Error::Other(format!("waiting for `{program}`: {e}")));
+                    exit::FAILURE
+                }
+            }
+        }
+    };
+    teardown(ui.clone()).await?;
+    Ok(code)
+}
+
+fn exit_code_of(s: std::process::ExitStatus) -> u8 {
+    if let Some(c) = s.code() {
+        return c.clamp(0, 255) as u8;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = s.signal() {
+            return (128 + sig).clamp(0, 255) as u8;
+        }
+    }
+    exit::FAILURE
+}

@@ -1,0 +1,52 @@
+//! `devenv run`: the CI harness.
+
+use crate::harness::*;
+
+fn stack(port: u16) -> String {
+    format!(
+        "name: {{project}}\nservices:\n  cache:\n    preset: redis\n    ports: [\"{port}:6379\"]\nexport:\n  REDIS_URL: ${{cache.url}}\n  CACHE_ADDR: \"${{cache.host}}:${{cache.port}}\"\n"
+    )
+}
+
+#[test]
+fn run_passes_the_exit_code_exports_connection_info_and_tears_down() {
+    if !docker_ready() {
+        return;
+    }
+    let port = free_port();
+    let p = Project::new("run", &stack(port));
+    let ok = p.run(&["run", "--", "sh", "-c", "echo url=$REDIS_URL addr=$CACHE_ADDR port=$DEVENV_CACHE_PORT"]);
+    ok.ok().stdout_has(&format!("url=redis://127.0.0.1:{port}/0 addr=127.0.0.1:{port} port={port}"));
+    assert!(p.docker_objects("container").is_empty(), "torn down after success");
+    assert!(p.docker_objects("network").is_empty());
+    assert!(p.docker_objects("volume").is_empty());
+
+    let fail = p.run(&["run", "--", "sh", "-c", "exit 3"]);
+    fail.code(3);
+    assert!(p.docker_objects("container").is_empty(), "torn down after failure");
+
+    let missing = p.run(&["run", "--", "no-such-command-anywhere"]);
+    missing.code(127).stderr_has("cannot run `no-such-command-anywhere`");
+    assert!(p.docker_objects("container").is_empty(), "torn down when the command is missing");
+}
+
+#[test]
+fn run_keep_leaves_the_environment_up() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("runkeep", &stack(free_port()));
+    p.run(&["run", "--keep", "--", "true"]).ok().stderr_has("--keep");
+    assert!(!p.docker_objects("container").is_empty());
+}
+
+#[test]
+fn run_fails_and_tears_down_when_a_service_fails() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = format!("name: {{project}}\nservices:\n  bad:\n    image: {APP}\n    command: [sh, -c, 'echo broken; exit 2']\n    health: {{tcp: 1}}\n");
+    let p = Project::new("runfail", &yaml);
+    p.run(&["run", "--", "true"]).code(6).stderr_has("broken");
+    assert!(p.docker_objects("container").is_empty());
+}
