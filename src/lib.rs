@@ -6,6 +6,7 @@
 //! dependency order) → `ui` (the only printer). `docker` is the only module
 //! that talks to the Docker API; `cli` is the thin command layer.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod docker;

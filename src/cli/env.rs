@@ -88,6 +88,14 @@ pub fn exports(env: &crate::config::LoadedEnv, host: &IndexMap<String, String>) 
     Ok(out)
 }
 
+/// Everything `devenv env` prints and `devenv run` passes: `DEVENV_*` plus `export:`.
+pub fn env_vars(env: &crate::config::LoadedEnv, plan: &Plan, observed: &[ObservedContainer]) -> Result<IndexMap<String, String>, Error> {
+    let mut vars = host_side(plan, observed);
+    let exported = exports(env, &vars)?;
+    vars.extend(exported);
+    Ok(vars)
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
@@ -96,9 +104,7 @@ pub async fn run(global: &Global, args: EnvArgs, ui: &Ui) -> Result<u8, Error> {
     let (env, plan) = load_plan(global, ui)?;
     let docker = Docker::connect().await?;
     let observed = docker.project_containers(&plan.project).await?;
-    let mut vars = host_side(&plan, &observed);
-    let exported = exports(&env, &vars)?;
-    vars.extend(exported);
+    let vars = env_vars(&env, &plan, &observed)?;
     if vars.is_empty() {
         ui.warn(format!("no running service of project `{}` publishes a port; start them with `devenv up -d`", plan.project));
     }

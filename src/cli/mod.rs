@@ -5,6 +5,7 @@ mod config_cmd;
 pub mod doctor;
 mod down;
 mod env;
+pub use env::{env_name, env_vars};
 mod exec;
 mod logs;
 mod ps;

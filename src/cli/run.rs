@@ -64,9 +64,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
     }
 
     let observed = docker.project_containers(&plan.project).await?;
-    let mut vars = super::env::host_side(&plan, &observed);
-    let exported = super::env::exports(&env, &vars)?;
-    vars.extend(exported);
+    let vars = super::env::env_vars(&env, &plan, &observed)?;
 
     let (program, rest) = args.command.split_first().ok_or_else(|| Error::Usage { message: "no command given".into(), hint: None })?;
     ui.clear();

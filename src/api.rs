@@ -1,0 +1,152 @@
+//! The library API for Rust test suites: load an environment file, bring it
+//! up, read connection info, tear it down (explicitly or on drop).
+//!
+//! ```no_run
+//! # async fn t() -> Result<(), devenv::error::Error> {
+//! let env = devenv::api::Environment::load("devenv.yaml")?.project("it-users-1")?;
+//! let running = env.up().await?;
+//! let db_url = running.url("db").expect("db is a preset");
+//! let port = running.host_port("db", 5432);
+//! // ... run tests against db_url ...
+//! running.down().await?; // or just drop it
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use crate::config::{self, LoadOptions, LoadedEnv};
+use crate::docker::Docker;
+use crate::engine::{self, Journal, UpOptions};
+use crate::error::Error;
+use crate::observe::ObservedContainer;
+use crate::plan::{self, ImageMap, Plan};
+use crate::ui::{ProgressMode, Ui};
+
+/// A loaded, planned environment file.
+pub struct Environment {
+    file: PathBuf,
+    project: Option<String>,
+    images: ImageMap,
+    env: LoadedEnv,
+    plan: Plan,
+    ui: Ui,
+    ready_timeout: Duration,
+}
+
+impl Environment {
+    /// Load `path` (a `devenv.yaml`). The image map comes from `DEVENV_IMAGE_MAP`
+    /// and the user-level file, as for the CLI.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let images = ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), ImageMap::user_file())?;
+        Self::build(path.as_ref().to_path_buf(), None, images)
+    }
+
+    fn build(file: PathBuf, project: Option<String>, images: ImageMap) -> Result<Self, Error> {
+        let cwd = std::env::current_dir().map_err(|e| Error::Other(format!("current directory: {e}")))?;
+        let opts = LoadOptions { file: Some(file.clone()), project: project.clone(), profiles: vec![], cwd, environ: std::env::vars().collect() };
+        let env = config::load(&opts)?;
+        let plan = plan::resolve(&env, &images)?;
+        Ok(Environment { file, project, images, env, plan, ui: Ui::new(ProgressMode::Quiet, false), ready_timeout: plan::resolve::DEFAULT_READY_TIMEOUT })
+    }
+
+    /// Use this project name (unique names let parallel test runs share one engine).
+    pub fn project(self, name: &str) -> Result<Self, Error> {
+        Self::build(self.file, Some(name.to_string()), self.images).map(|e| Environment { ready_timeout: self.ready_timeout, ..e })
+    }
+
+    /// Replace images per this image map file (see README "Image map").
+    pub fn image_map_file(self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let images = ImageMap::load(Some(&path.as_ref().display().to_string()), None)?;
+        Self::build(self.file, self.project, images)
+    }
+
+    /// Show progress (plain lines on stderr) instead of staying quiet.
+    pub fn verbose(mut self) -> Self {
+        self.ui = Ui::new(ProgressMode::Plain, false);
+        self
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Bring every service up; returns once all are ready and seeded.
+    pub async fn up(&self) -> Result<Running, Error> {
+        let docker = Docker::connect().await?;
+        let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.ready_timeout };
+        let journal = Journal::default();
+        let deps: HashMap<String, Vec<String>> =
+            self.plan.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect();
+        let mut running = Running { docker, project: self.plan.project.clone(), deps, observed: vec![], vars: IndexMap::new(), done: false, ui: self.ui.clone() };
+        // On failure `running` is dropped here, which tears down what was started.
+        engine::up(&running.docker, &self.plan, &[], &opts, &self.ui, &journal).await?;
+        running.observed = running.docker.project_containers(&self.plan.project).await?;
+        running.vars = crate::cli::env_vars(&self.env, &self.plan, &running.observed)?;
+        Ok(running)
+    }
+}
+
+/// A running environment. Dropping it tears it down (containers, network, volumes).
+pub struct Running {
+    docker: Docker,
+    project: String,
+    deps: HashMap<String, Vec<String>>,
+    observed: Vec<ObservedContainer>,
+    vars: IndexMap<String, String>,
+    done: bool,
+    ui: Ui,
+}
+
+impl Running {
+    /// The host-side connection URL of a preset service (`postgres://…@127.0.0.1:…`).
+    pub fn url(&self, service: &str) -> Option<&str> {
+        self.vars.get(&format!("DEVENV_{}_URL", crate::cli::env_name(service))).map(String::as_str)
+    }
+
+    /// The host port publishing `container_port` of `service`.
+    pub fn host_port(&self, service: &str, container_port: u16) -> Option<u16> {
+        self.observed
+            .iter()
+            .find(|c| c.service.as_deref() == Some(service))?
+            .ports
+            .iter()
+            .find(|p| p.container_port == container_port && p.protocol == "tcp")
+            .map(|p| p.host_port)
+    }
+
+    /// Every `DEVENV_*` variable and `export:` name, as `devenv run` passes them.
+    pub fn env(&self) -> &IndexMap<String, String> {
+        &self.vars
+    }
+
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// Tear down now (containers, network, volumes).
+    pub async fn down(mut self) -> Result<(), Error> {
+        self.done = true;
+        engine::teardown(&self.docker, &self.project, &self.deps, Duration::from_secs(5), true, &self.ui).await.map(|_| ())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let (docker, project, deps, ui) = (self.docker.clone(), self.project.clone(), self.deps.clone(), self.ui.clone());
+        // Drop cannot await: tear down on a runtime of its own, on another thread
+        // (this may be inside a runtime already).
+        let handle = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                let _ = rt.block_on(engine::teardown(&docker, &project, &deps, Duration::from_secs(5), true, &ui));
+            }
+        });
+        let _ = handle.join();
+    }
+}
