@@ -17,3 +17,4 @@ pub mod plan;
 pub mod preset;
 pub mod seed;
 pub mod ui;
+pub mod watch;

@@ -12,6 +12,7 @@ mod ps;
 mod run;
 mod seed;
 mod up;
+mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,9 +51,18 @@ pub struct Global {
     /// How to show progress
     #[arg(long, global = true, value_enum, default_value = "auto", env = "DEVENV_PROGRESS")]
     pub progress: ProgressMode,
+    /// Host ports: as written in the file, or `random` (every port on a free host port; `devenv env` reports them)
+    #[arg(long, global = true, value_enum, default_value = "fixed", env = "DEVENV_PORTS")]
+    pub ports: PortsMode,
     /// Disable colours (NO_COLOR is honoured too)
     #[arg(long, global = true)]
     pub no_color: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PortsMode {
+    Fixed,
+    Random,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +97,9 @@ pub enum Command {
     /// Check Docker, disk, ports and kernel settings for this environment
     #[command(after_help = "Examples:\n  devenv doctor\n  devenv -f envs/hello/devenv.yaml doctor")]
     Doctor(doctor::DoctorArgs),
+    /// Hot reload: sync edits into running containers, restart or rebuild per `watch:` rules
+    #[command(after_help = "Examples:\n  devenv watch              follow every service's `watch:` rules (Ctrl-C stops)\n  devenv watch api          only api's rules\n  devenv watch --debounce 200ms   wait longer for editors that write in bursts\n  devenv up --watch         start everything, then watch")]
+    Watch(watch::WatchArgs),
 }
 
 /// Parse the command line and run; returns the process exit code.
@@ -103,6 +116,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Doctor(a) => doctor::run(&cli.global, a, &ui).await,
         Command::Env(a) => env::run(&cli.global, a, &ui).await,
         Command::Seed(a) => seed::run(&cli.global, a, &ui).await,
+        Command::Watch(a) => watch::run(&cli.global, a, &ui).await,
         Command::Run(a) => run::run(&cli.global, a, &ui).await,
     };
     match result {
@@ -134,7 +148,10 @@ pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
         ui.warn(w.clone());
     }
     let images = plan::ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), plan::ImageMap::user_file())?;
-    let plan = plan::resolve(&env, &images)?;
+    let mut plan = plan::resolve(&env, &images)?;
+    if global.ports == PortsMode::Random {
+        plan::randomize_ports(&mut plan);
+    }
     Ok((env, plan))
 }
 

@@ -31,6 +31,12 @@ pub struct UpArgs {
     /// Readiness deadline per service when its `health` sets none
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration_arg)]
     pub timeout: Duration,
+    /// After starting, watch files and apply the services' `watch:` rules (like `devenv watch`; Ctrl-C stops watching, services keep running)
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: quiet period before a batch of changes is acted on
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = parse_duration_arg, requires = "watch")]
+    pub debounce: Duration,
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

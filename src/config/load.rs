@@ -8,7 +8,7 @@ use serde_yaml::{Mapping, Value};
 
 use super::interpolate::{Lookup, Vars, Warnings, dotenv_map, interpolate_value, key_string, parse_dotenv};
 use super::locate::{Locations, join};
-use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SEED_KEYS, SERVICE_KEYS, TOP_KEYS, kind_of};
+use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SEED_KEYS, SERVICE_KEYS, TOP_KEYS, WATCH_KEYS, kind_of};
 use super::validate::{self, Ctx};
 use super::volumes::normalize;
 use super::{ConfigError, LoadOptions, LoadedEnv, Pos};
@@ -345,6 +345,7 @@ fn keys_for(path: &str) -> &'static [&'static str] {
         ["services", _, "health"] => HEALTH_KEYS,
         ["services", _, "build"] => BUILD_KEYS,
         ["services", _, s] if s.starts_with("seed[") => SEED_KEYS,
+        ["services", _, s] if s.starts_with("watch[") => WATCH_KEYS,
         _ => &[],
     }
 }

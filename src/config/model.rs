@@ -80,9 +80,10 @@ pub struct ServiceSpec {
     /// Seed data, applied once per data volume after the service is ready.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seed: Vec<SeedSpec>,
-    /// Hot-reload rules (issue 5). Room only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watch: Option<serde_yaml::Value>,
+    /// Hot-reload rules: host paths synced into the running container,
+    /// or triggering a restart / rebuild (`devenv watch`, `up --watch`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<WatchSpec>,
     /// Per-service Kubernetes overrides (issue 8). Room only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k8s: Option<serde_yaml::Value>,
@@ -130,6 +131,48 @@ pub struct SeedSpec {
     /// any service: a command run inside the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<CommandSpec>,
+}
+
+/// One `watch:` rule: a host `path` (file or directory, relative to the
+/// environment file) and what a change to it does.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WatchSpec {
+    pub path: String,
+    /// Absolute path in the container (needed by `sync` and `restart`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub action: WatchAction,
+    /// Globs (relative to `path`) whose changes are not acted on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
+    pub ignore: Vec<String>,
+    /// A command run in the container after each sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<CommandSpec>,
+}
+
+/// What a change under a watched path does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchAction {
+    /// Copy changed files into the running container; propagate deletions.
+    #[default]
+    Sync,
+    /// Sync, then restart the container and wait until it is ready.
+    Restart,
+    /// Rebuild the image and recreate the service.
+    Rebuild,
+}
+
+impl fmt::Display for WatchAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WatchAction::Sync => "sync",
+            WatchAction::Restart => "restart",
+            WatchAction::Rebuild => "rebuild",
+        })
+    }
 }
 
 /// `build: ./dir` or `build: {context, dockerfile, args, target}`.
@@ -525,3 +568,4 @@ pub const SEED_KEYS: &[&str] = &[
     "sql", "csv", "jsonl", "table", "redis", "topic", "partitions", "config", "messages", "index", "mappings", "settings", "documents", "exec",
 ];
 pub const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];
+pub const WATCH_KEYS: &[&str] = &["path", "target", "action", "ignore", "exec"];

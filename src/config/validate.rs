@@ -99,6 +99,7 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         check_build(svc, &base, ctx)?;
         check_health(svc, &base, ctx)?;
         check_seeds(svc, &base, ctx)?;
+        check_watch(svc, &base, ctx)?;
     }
     Ok(out)
 }
@@ -418,6 +419,79 @@ fn check_seeds(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
     Ok(())
 }
 
+fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    use super::model::{CommandSpec, WatchAction};
+    let project_dir = super::volumes::normalize(ctx.dir);
+    for (i, rule) in svc.watch.iter().enumerate() {
+        let path = format!("{base}.watch[{i}]");
+        let at = |key: &str| {
+            let p = format!("{path}.{key}");
+            if ctx.locations.contains(&p) { p } else { path.clone() }
+        };
+        if rule.path.trim().is_empty() {
+            return Err(ctx.error(&at("path"), "watch `path` is empty", Some("write a file or directory relative to the environment file, e.g. `path: ./src`".into())));
+        }
+        let host = super::volumes::normalize(&ctx.dir.join(&rule.path));
+        if !host.starts_with(&project_dir) {
+            return Err(ctx.error(
+                &at("path"),
+                format!("watch path {} is outside the project directory {}", host.display(), project_dir.display()),
+                Some("devenv watches files of this project only; move the rule's path under the environment file's directory".into()),
+            ));
+        }
+        if !host.exists() {
+            return Err(ctx.error(
+                &at("path"),
+                format!("watch path {} does not exist", host.display()),
+                Some(format!("create it or fix the path (relative paths start from {})", ctx.dir.display())),
+            ));
+        }
+        match (&rule.target, rule.action) {
+            (None, WatchAction::Sync | WatchAction::Restart) => {
+                return Err(ctx.error(
+                    &path,
+                    format!("a `{}` watch rule needs `target` (where the files go in the container)", rule.action),
+                    Some("add e.g. `target: /app/src`".into()),
+                ));
+            }
+            (Some(t), _) if !t.starts_with('/') => {
+                return Err(ctx.error(
+                    &at("target"),
+                    format!("watch target {t:?} must be an absolute path in the container"),
+                    Some(format!("write `target: /{}`", t.trim_start_matches("./"))),
+                ));
+            }
+            (Some(t), _) if t.split('/').any(|seg| seg == "..") => {
+                return Err(ctx.error(&at("target"), format!("watch target {t:?} must not contain `..`"), None));
+            }
+            _ => {}
+        }
+        if rule.action == WatchAction::Rebuild && svc.build.is_none() {
+            return Err(ctx.error(
+                &at("action"),
+                "`rebuild` needs a service with `build` (there is no image to rebuild)",
+                Some("use `action: sync` or `restart`, or add `build:` to the service".into()),
+            ));
+        }
+        for (j, g) in rule.ignore.iter().enumerate() {
+            if let Err(e) = glob::Pattern::new(g) {
+                let p = format!("{path}.ignore[{j}]");
+                let p = if ctx.locations.contains(&p) { p } else { at("ignore") };
+                return Err(ctx.error(&p, format!("invalid ignore glob {g:?}: {e}"), None));
+            }
+        }
+        let empty = match &rule.exec {
+            Some(CommandSpec::Exec(v)) => v.is_empty(),
+            Some(CommandSpec::Shell(s)) => s.trim().is_empty(),
+            None => false,
+        };
+        if empty {
+            return Err(ctx.error(&at("exec"), "watch exec command is empty", None));
+        }
+    }
+    Ok(())
+}
+
 fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
     let Some(h) = &svc.health else { return Ok(()) };
     let path = format!("{base}.health");
@@ -658,5 +732,31 @@ mod tests {
         assert!(e.hint.unwrap().contains("/health"));
         f.check("services:\n  api:\n    image: x\n    health: {exec: [pg_isready]}\n").unwrap();
         f.check("services:\n  api:\n    image: x\n    health: {log: ready}\n").unwrap();
+    }
+
+    #[test]
+    fn watch_rules() {
+        let f = Fixture::new();
+        std::fs::create_dir_all(f.dir.path().join("src")).unwrap();
+        let ok = "services:\n  api:\n    image: x\n    watch:\n      - path: ./src\n        target: /app/src\n        ignore: [\"*.tmp\"]\n";
+        f.check(ok).unwrap();
+        let missing = "services:\n  api:\n    image: x\n    watch:\n      - path: ./nope\n        target: /app\n";
+        let e = f.check(missing).unwrap_err();
+        assert!(e.message.contains("does not exist"), "{e}");
+        assert_eq!(at(&e), ("services.api.watch[0].path".into(), 5, 9));
+        let outside = "services:\n  api:\n    image: x\n    watch:\n      - path: ../..\n        target: /app\n";
+        let e = f.check(outside).unwrap_err();
+        assert!(e.message.contains("outside the project"), "{e}");
+        let relative = "services:\n  api:\n    image: x\n    watch:\n      - path: src\n        target: app/src\n";
+        let e = f.check(relative).unwrap_err();
+        assert!(e.message.contains("absolute"), "{e}");
+        assert_eq!(at(&e).0, "services.api.watch[0].target");
+        let no_target = "services:\n  api:\n    image: x\n    watch:\n      - path: src\n";
+        let e = f.check(no_target).unwrap_err();
+        assert!(e.message.contains("needs `target`"), "{e}");
+        let rebuild = "services:\n  api:\n    image: x\n    watch:\n      - path: src\n        action: rebuild\n";
+        let e = f.check(rebuild).unwrap_err();
+        assert!(e.message.contains("needs a service with `build`"), "{e}");
+        assert_eq!(at(&e).0, "services.api.watch[0].action");
     }
 }

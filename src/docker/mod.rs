@@ -9,6 +9,7 @@
 mod context;
 mod create;
 mod files;
+mod sync;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -14,4 +14,4 @@ pub mod resolve;
 pub use diff::{diff, Step, StepKind};
 pub use graph::{Cycle, Graph};
 pub use images::ImageMap;
-pub use resolve::{resolve, Plan, Probe, ResolvedBuild, ResolvedHealth, ResolvedSeed, ResolvedService, SeedKind};
+pub use resolve::{randomize_ports, resolve, Plan, Probe, ResolvedBuild, ResolvedHealth, ResolvedSeed, ResolvedService, SeedKind};

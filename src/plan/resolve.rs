@@ -103,6 +103,19 @@ fn ser_dur<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
     s.serialize_str(&crate::config::format_duration(*d))
 }
 
+/// One `watch:` rule, resolved: the host path absolute, the command split.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedWatch {
+    pub path: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub action: crate::config::WatchAction,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec: Option<Vec<String>>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ResolvedService {
     pub name: String,
@@ -139,6 +152,9 @@ pub struct ResolvedService {
     pub working_dir: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Hot-reload rules (not part of the config hash: editing them never recreates).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<ResolvedWatch>,
     pub config_hash: String,
 }
 
@@ -307,6 +323,17 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             labels,
             working_dir: spec.working_dir.clone(),
             user: spec.user.clone(),
+            watch: spec
+                .watch
+                .iter()
+                .map(|w| ResolvedWatch {
+                    path: crate::config::volumes::normalize(&env.dir.join(&w.path)),
+                    target: w.target.clone(),
+                    action: w.action,
+                    ignore: w.ignore.clone(),
+                    exec: w.exec.as_ref().map(split_command),
+                })
+                .collect(),
             config_hash: String::new(),
         };
         svc.config_hash = config_hash(&svc, &project);
@@ -336,6 +363,17 @@ struct Draft {
     ports: Vec<PortSpec>,
     volumes: Vec<VolumeSpec>,
     connection: Option<Connection>,
+}
+
+/// `--ports random`: publish every port on a free host port (chosen before each
+/// container is created and kept across re-ups), so parallel runs never collide.
+pub fn randomize_ports(plan: &mut Plan) {
+    for svc in plan.services.values_mut() {
+        for p in &mut svc.ports {
+            p.host_port = None;
+        }
+        svc.config_hash = config_hash(svc, &plan.project);
+    }
 }
 
 fn resolve_seeds(spec: &crate::config::ServiceSpec, dir: &std::path::Path) -> Result<Vec<ResolvedSeed>, (String, String)> {

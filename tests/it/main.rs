@@ -9,3 +9,4 @@ mod lifecycle;
 mod presets;
 mod run;
 mod seeding;
+mod watch;

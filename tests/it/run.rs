@@ -50,3 +50,28 @@ fn run_fails_and_tears_down_when_a_service_fails() {
     p.run(&["run", "--", "true"]).code(6).stderr_has("broken");
     assert!(p.docker_objects("container").is_empty());
 }
+
+#[test]
+fn two_concurrent_runs_of_one_file_with_random_ports_both_pass() {
+    if !docker_ready() {
+        return;
+    }
+    // Both would publish 6379 on the host; random ports keep them apart.
+    let yaml = "name: {project}\nservices:\n  cache:\n    preset: redis\n    ports: [\"6379:6379\"]\n";
+    let a = Project::new("par", yaml);
+    let b = Project::new("par", yaml);
+    let script = "exec 3<>/dev/tcp/127.0.0.1/$DEVENV_CACHE_PORT && printf 'PING\\r\\n' >&3 && head -c5 <&3 | grep -q PONG && echo port=$DEVENV_CACHE_PORT";
+    let spawn = |p: &Project| {
+        p.cmd(&["-p", &p.name, "--ports", "random", "run", "--", "bash", "-c", script])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (ca, cb) = (spawn(&a), spawn(&b));
+    let (ra, rb) = (Run::from(ca.wait_with_output().expect("a")), Run::from(cb.wait_with_output().expect("b")));
+    ra.ok().stdout_has("port=");
+    rb.ok().stdout_has("port=");
+    assert_ne!(ra.stdout, rb.stdout, "each run got its own host port");
+    assert!(a.docker_objects("container").is_empty() && b.docker_objects("container").is_empty());
+}
