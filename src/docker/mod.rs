@@ -516,14 +516,13 @@ impl Docker {
             .await
             .map_err(op("start exec"))?;
         if let StartExecResults::Attached { mut output, mut input } = started {
-            if tty {
-                if let Some((rows, cols)) = console::Term::stdout().size_checked() {
+            if tty
+                && let Some((rows, cols)) = console::Term::stdout().size_checked() {
                     let _ = self
                         .api
                         .resize_exec(&exec.id, bollard::exec::ResizeExecOptions { height: rows, width: cols })
                         .await;
                 }
-            }
             let stdin_task = tokio::spawn(async move {
                 let mut stdin = tokio::io::stdin();
                 let mut buf = [0u8; 4096];

@@ -62,11 +62,10 @@ pub fn published_first(info: &ContainerInfo, port: u16) -> Option<String> {
 /// Where to reach a container port from the host: the container's IP on
 /// Linux (no proxy in the way), else the published port on loopback.
 fn address(info: &ContainerInfo, port: u16) -> Option<String> {
-    if cfg!(target_os = "linux") {
-        if let Some(ip) = &info.ip {
+    if cfg!(target_os = "linux")
+        && let Some(ip) = &info.ip {
             return Some(format!("{ip}:{port}"));
         }
-    }
     info.published.iter().find(|p| p.container_port == port && p.protocol == "tcp").map(|p| {
         let host = if p.host_ip.is_empty() || p.host_ip == "0.0.0.0" { "127.0.0.1" } else { p.host_ip.as_str() };
         format!("{host}:{}", p.host_port)

@@ -119,24 +119,21 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
     let observed = docker.project_containers(&plan.project).await?;
     let mut image_ids = BTreeMap::new();
     for name in &wanted {
-        if let Some(svc) = plan.services.get(name) {
-            if !image_ids.contains_key(&svc.image) {
-                if let Some(id) = docker.image_id(&svc.image).await? {
+        if let Some(svc) = plan.services.get(name)
+            && !image_ids.contains_key(&svc.image)
+                && let Some(id) = docker.image_id(&svc.image).await? {
                     image_ids.insert(svc.image.clone(), id);
                 }
-            }
-        }
     }
     let steps = diff(plan, &wanted, &observed, &image_ids);
 
     // Orphans: report, and remove when asked.
     for s in steps.iter().filter(|s| s.kind == StepKind::RemoveOrphan) {
-        if opts.remove_orphans {
-            if let Some(id) = &s.container {
+        if opts.remove_orphans
+            && let Some(id) = &s.container {
                 docker.stop(id, Duration::from_secs(10)).await?;
                 docker.remove_container(id).await?;
             }
-        }
         ui.service(&s.service, Status::Orphan { removed: opts.remove_orphans });
     }
 
@@ -172,7 +169,8 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
         senders.insert(name.clone(), tx);
         receivers.insert(name.clone(), rx);
     }
-    let images: Arc<Mutex<HashMap<String, Arc<OnceCell<Result<(), Error>>>>>> = Arc::default();
+    let images: ImageOnce = Arc::default();
+    // Per service: (container id, seed entries applied).
     let mut set: JoinSet<(String, Result<(Option<String>, usize), Error>)> = JoinSet::new();
     for step in &steps {
         if step.kind == StepKind::RemoveOrphan {
@@ -254,6 +252,9 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
     Ok(UpReport { steps, containers, changed: true })
 }
 
+/// One pull/build per image reference, shared by the services that use it.
+type ImageOnce = Arc<Mutex<HashMap<String, Arc<OnceCell<Result<(), Error>>>>>>;
+
 struct ServiceRun {
     docker: Docker,
     plan_project: String,
@@ -264,7 +265,7 @@ struct ServiceRun {
     tx: watch::Sender<Reached>,
     ui: Ui,
     journal: Journal,
-    images: Arc<Mutex<HashMap<String, Arc<OnceCell<Result<(), Error>>>>>>,
+    images: ImageOnce,
     opts: UpOptions,
     probe_if_kept: bool,
     /// Ports the existing container published (for Recreate).
@@ -279,11 +280,10 @@ impl ServiceRun {
             Ok(_) => {}
             Err(e) => {
                 let _ = self.tx.send(Reached::Failed);
-                if let Error::Service { message, .. } = e {
-                    if message.starts_with("not started") {
+                if let Error::Service { message, .. } = e
+                    && message.starts_with("not started") {
                         return result;
                     }
-                }
                 self.ui.service(&name, Status::Failed { error: e.to_string() });
             }
         }
@@ -336,11 +336,10 @@ impl ServiceRun {
         let name = &self.svc.name;
         if self.step.kind == StepKind::Keep {
             // Running and unchanged. Probe only if something that changed waits on it.
-            if self.probe_if_kept && !self.svc.once {
-                if let Some(id) = &self.step.container {
+            if self.probe_if_kept && !self.svc.once
+                && let Some(id) = &self.step.container {
                     self.wait_ready(id, Instant::now()).await?;
                 }
-            }
             // Seed entries added to the file since the last `up` are applied now.
             let mut seeded = 0;
             if let (Some(id), false) = (&self.step.container, self.svc.seeds.is_empty()) {
@@ -512,26 +511,7 @@ impl ServiceRun {
             if present && !self.opts.build {
                 return Ok(());
             }
-            self.ui.service(name, Status::Building { line: format!("context {}", build.context.display()) });
-            let ctx = build.context.clone();
-            let dockerfile = build.dockerfile.clone();
-            let tar = tokio::task::spawn_blocking(move || build_context_tar(&ctx, &dockerfile))
-                .await
-                .map_err(|e| Error::Other(format!("build context task: {e}")))??;
-            let mut labels = HashMap::new();
-            labels.insert(crate::plan::labels::PROJECT.to_string(), self.plan_project.clone());
-            let args: HashMap<String, String> = build.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            let ui = self.ui.clone();
-            let svc_name = name.clone();
-            self.docker
-                .build(&self.svc.image, &build.dockerfile, &args, build.target.as_deref(), &labels, tar, move |line| {
-                    ui.service(&svc_name, Status::Building { line: line.to_string() })
-                })
-                .await
-                .map_err(|e| match e {
-                    Error::Image { message, detail, hint } => Error::Image { message: format!("`{name}`: {message}"), detail, hint },
-                    other => other,
-                })?;
+            build_image(&self.docker, &self.plan_project, &self.svc, build, &self.ui).await?;
             self.ui.service(name, Status::Built);
             return Ok(());
         }
@@ -545,11 +525,10 @@ impl ServiceRun {
             .pull(&self.svc.image, |p| {
                 if p.total > 0 {
                     layers.insert(p.layer.clone(), (p.current, p.total));
-                } else if p.status.starts_with("Pull complete") || p.status.starts_with("Already exists") {
-                    if let Some(l) = layers.get_mut(&p.layer) {
+                } else if (p.status.starts_with("Pull complete") || p.status.starts_with("Already exists"))
+                    && let Some(l) = layers.get_mut(&p.layer) {
                         l.0 = l.1;
                     }
-                }
                 let (cur, tot) = layers.values().fold((0, 0), |a, l| (a.0 + l.0, a.1 + l.1));
                 ui.service(name, Status::Pulling { current: cur, total: tot });
             })
@@ -561,6 +540,32 @@ impl ServiceRun {
         self.ui.service(name, Status::Pulled);
         Ok(())
     }
+}
+
+/// Build `svc`'s image from its `build` spec through the Docker API, streaming
+/// the build output as UI events. Errors name the service.
+pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, build: &crate::plan::ResolvedBuild, ui: &Ui) -> Result<(), Error> {
+    let name = &svc.name;
+    ui.service(name, Status::Building { line: format!("context {}", build.context.display()) });
+    let ctx = build.context.clone();
+    let dockerfile = build.dockerfile.clone();
+    let tar = tokio::task::spawn_blocking(move || build_context_tar(&ctx, &dockerfile))
+        .await
+        .map_err(|e| Error::Other(format!("build context task: {e}")))??;
+    let mut labels = HashMap::new();
+    labels.insert(crate::plan::labels::PROJECT.to_string(), project.to_string());
+    let args: HashMap<String, String> = build.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let line_ui = ui.clone();
+    let svc_name = name.clone();
+    docker
+        .build(&svc.image, &build.dockerfile, &args, build.target.as_deref(), &labels, tar, move |line| {
+            line_ui.service(&svc_name, Status::Building { line: line.to_string() })
+        })
+        .await
+        .map_err(|e| match e {
+            Error::Image { message, detail, hint } => Error::Image { message: format!("`{name}`: {message}"), detail, hint },
+            other => other,
+        })
 }
 
 /// Undo what an interrupted run did: remove what it created, stop what it started.

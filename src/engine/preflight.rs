@@ -23,8 +23,8 @@ pub fn check_ports(plan: &Plan, steps: &[Step], observed: &[ObservedContainer]) 
             let ip = p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
             let ip_for_bind = ip.trim_start_matches('[').trim_end_matches(']');
             let addr = if ip_for_bind.contains(':') { format!("[{ip_for_bind}]:{host_port}") } else { format!("{ip_for_bind}:{host_port}") };
-            if let Err(e) = TcpListener::bind(&addr) {
-                if e.kind() == std::io::ErrorKind::AddrInUse {
+            if let Err(e) = TcpListener::bind(&addr)
+                && e.kind() == std::io::ErrorKind::AddrInUse {
                     return Err(Error::Preflight {
                         message: format!("host port {host_port} ({addr}) for `{}` is already in use by another process", step.service),
                         hint: Some(format!(
@@ -33,7 +33,6 @@ pub fn check_ports(plan: &Plan, steps: &[Step], observed: &[ObservedContainer]) 
                         )),
                     });
                 }
-            }
         }
     }
     Ok(())

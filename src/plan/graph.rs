@@ -87,11 +87,10 @@ impl Graph {
 
         let keys: Vec<&str> = self.deps.keys().map(String::as_str).collect();
         for k in keys {
-            if mark.get(k) == Some(&Mark::New) {
-                if let Some(c) = visit(self, k, &mut mark, &mut stack) {
+            if mark.get(k) == Some(&Mark::New)
+                && let Some(c) = visit(self, k, &mut mark, &mut stack) {
                     return Some(c);
                 }
-            }
         }
         None
     }

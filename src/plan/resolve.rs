@@ -251,11 +251,10 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             }
         };
         for v in &draft.volumes {
-            if let VolumeSpec::Named { name: vname, .. } = v {
-                if !volumes.iter().any(|(n, _)| n == vname) {
+            if let VolumeSpec::Named { name: vname, .. } = v
+                && !volumes.iter().any(|(n, _)| n == vname) {
                     volumes.push((vname.clone(), format!("{project}_{vname}")));
                 }
-            }
         }
         let mut resolved_env = IndexMap::new();
         for (k, v) in &draft.env {

@@ -277,6 +277,55 @@ impl CsvRecords {
     }
 }
 
+/// Split a possibly qualified name (`schema.table`) on dots outside `quote`
+/// characters. Quoted parts are kept as written (quotes included); every
+/// part must be non-empty.
+pub fn split_qualified(name: &str, quote: char) -> Result<Vec<String>, String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in name.chars() {
+        match c {
+            c if c == quote => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    if quoted {
+        let what = match quote {
+            '"' => "double quote",
+            '`' => "backtick",
+            _ => "quote",
+        };
+        return Err(format!("table name `{name}` has an unbalanced {what}"));
+    }
+    parts
+        .into_iter()
+        .map(|p| {
+            let p = p.trim().to_string();
+            if p.is_empty() {
+                Err(if name.trim().is_empty() { "the table name is empty".to_string() } else { format!("table name `{name}` has an empty part") })
+            } else {
+                Ok(p)
+            }
+        })
+        .collect()
+}
+
+/// Quote each part of a qualified name with `quote_ident`, keeping parts already quoted with `quote`.
+pub fn quote_qualified_with(name: &str, quote: char, quote_ident: fn(&str) -> String) -> Result<String, String> {
+    let parts = split_qualified(name, quote)?;
+    Ok(parts
+        .iter()
+        .map(|p| if p.len() >= 2 && p.starts_with(quote) && p.ends_with(quote) { p.clone() } else { quote_ident(p) })
+        .collect::<Vec<_>>()
+        .join("."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,53 +469,4 @@ mod tests {
         assert_eq!(r.finish(), 4);
         assert_eq!(r.starts, vec![1, 2, 4, 6]);
     }
-}
-
-/// Split a possibly qualified name (`schema.table`) on dots outside `quote`
-/// characters. Quoted parts are kept as written (quotes included); every
-/// part must be non-empty.
-pub fn split_qualified(name: &str, quote: char) -> Result<Vec<String>, String> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in name.chars() {
-        match c {
-            c if c == quote => {
-                quoted = !quoted;
-                cur.push(c);
-            }
-            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    if quoted {
-        let what = match quote {
-            '"' => "double quote",
-            '`' => "backtick",
-            _ => "quote",
-        };
-        return Err(format!("table name `{name}` has an unbalanced {what}"));
-    }
-    parts
-        .into_iter()
-        .map(|p| {
-            let p = p.trim().to_string();
-            if p.is_empty() {
-                Err(if name.trim().is_empty() { "the table name is empty".to_string() } else { format!("table name `{name}` has an empty part") })
-            } else {
-                Ok(p)
-            }
-        })
-        .collect()
-}
-
-/// Quote each part of a qualified name with `quote_ident`, keeping parts already quoted with `quote`.
-pub fn quote_qualified_with(name: &str, quote: char, quote_ident: fn(&str) -> String) -> Result<String, String> {
-    let parts = split_qualified(name, quote)?;
-    Ok(parts
-        .iter()
-        .map(|p| if p.len() >= 2 && p.starts_with(quote) && p.ends_with(quote) { p.clone() } else { quote_ident(p) })
-        .collect::<Vec<_>>()
-        .join("."))
 }

@@ -118,16 +118,14 @@ impl Renderer {
         let line = match ev {
             Event::Service { service, status } => {
                 // Build output and pull byte counts are too chatty for CI logs, except build lines.
-                if let Status::Pulling { current, total } = status {
-                    if *total > 0 && *current < *total {
+                if let Status::Pulling { current, total } = status
+                    && *total > 0 && *current < *total {
                         return;
                     }
-                }
-                if let Status::Seeding { done, .. } = status {
-                    if *done > 0 {
+                if let Status::Seeding { done, .. } = status
+                    && *done > 0 {
                         return;
                     }
-                }
                 format!("{ts} {} {}", service_style(service).apply_to(service), describe(status))
             }
             Event::Info { message } => format!("{ts} {message}"),

@@ -18,7 +18,7 @@ use notify::Watcher;
 use tokio::sync::mpsc;
 
 use crate::config::WatchAction;
-use crate::docker::{build_context_tar, Docker};
+use crate::docker::Docker;
 use crate::engine::{self, Journal, UpOptions};
 use crate::error::Error;
 use crate::observe::ContainerState;
@@ -405,21 +405,7 @@ impl Watching {
         let Some(svc) = self.plan.services.get(service).cloned() else { return };
         let Some(build) = svc.build.clone() else { return };
         self.ui.info(format!("{service}: {} changed, rebuilding", plural(changes, "file", "files")));
-        let (ctx, dockerfile) = (build.context.clone(), build.dockerfile.clone());
-        let tar = match tokio::task::spawn_blocking(move || build_context_tar(&ctx, &dockerfile)).await {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => return self.ui.error(&e),
-            Err(e) => return self.ui.warn(format!("{service}: build context task: {e}")),
-        };
-        let mut labels = HashMap::new();
-        labels.insert(crate::plan::labels::PROJECT.to_string(), self.plan.project.clone());
-        let args: HashMap<String, String> = build.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let ui = self.ui.clone();
-        let name = service.to_string();
-        let built = self
-            .docker
-            .build(&svc.image, &build.dockerfile, &args, build.target.as_deref(), &labels, tar, move |line| ui.service(&name, Status::Building { line: line.to_string() }))
-            .await;
+        let built = engine::build_image(&self.docker, &self.plan.project, &svc, &build, &self.ui).await;
         if let Err(e) = built {
             self.ui.error(&e);
             self.ui.warn(format!("{service}: rebuild failed; the running container is left as it was"));
