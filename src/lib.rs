@@ -3,8 +3,12 @@
 //! The pipeline, one module per stage:
 //! `config` (read + validate the file) → `plan` (resolve, graph, hash, diff)
 //! → `observe` (what Docker has, by label) → `engine` (make it so, in
-//! dependency order) → `ui` (the only printer). `docker` is the only module
-//! that talks to the Docker API; `cli` is the thin command layer.
+//! dependency order; readiness and seeding per service) → `watch` (file
+//! events → sync/restart/rebuild) → `ui` (the only printer).
+//! Beside the pipeline: `preset` (the five backing services: defaults, probe,
+//! URL), `seed` (loading seed data over each service's protocol), `docker`
+//! (the only module that talks to the Docker API), `cli` (the thin command
+//! layer) and `api` (the same pipeline as a library for Rust test suites).
 
 pub mod api;
 pub mod cli;
