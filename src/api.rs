@@ -77,7 +77,7 @@ impl Environment {
     /// Bring every service up; returns once all are ready and seeded.
     pub async fn up(&self) -> Result<Running, Error> {
         let docker = Docker::connect().await?;
-        let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.ready_timeout };
+        let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.ready_timeout, owner: Some(std::process::id()) };
         let journal = Journal::default();
         let deps: HashMap<String, Vec<String>> =
             self.plan.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect();

@@ -73,4 +73,8 @@ pub struct ObservedContainer {
     /// Unix seconds.
     pub created: i64,
     pub oneshot: bool,
+    /// The process that owns this ephemeral environment (`devenv run`, the library), and its host.
+    pub owner: Option<(u32, String)>,
+    /// The project label.
+    pub project: String,
 }

@@ -7,6 +7,7 @@ mod down;
 mod env;
 pub use env::{env_name, env_vars};
 mod exec;
+mod gc;
 mod logs;
 mod ps;
 mod run;
@@ -88,6 +89,9 @@ pub enum Command {
     /// Up, run a command with the connection info in its environment, tear down
     #[command(after_help = "Examples:\n  devenv run -- cargo test                 up, run the tests, always tear down; exit = the tests' exit code\n  devenv run --keep -- ./scripts/smoke.sh  leave the environment up afterwards\n  devenv run --service db -- psql \"$DATABASE_URL\"\n\nThe command gets DEVENV_<SERVICE>_URL, _HOST, _PORT for every service, plus the\nfile's top-level `export:` names (e.g. DATABASE_URL: ${db.url}), host-side.")]
     Run(run::RunArgs),
+    /// Remove environments whose owner (`devenv run`, a test using the library) died
+    #[command(after_help = "Examples:\n  devenv gc                      remove projects whose owning process is gone\n  devenv gc --older-than 1h      only those created more than an hour ago\n  devenv gc --dry-run\n\nEnvironments started with `devenv up` have no owner and are never collected.")]
+    Gc(gc::GcArgs),
     /// Print the resolved environment file (secrets masked)
     #[command(after_help = "Examples:\n  devenv config\n  devenv config --format json | jq '.services | keys'")]
     Config(config_cmd::ConfigArgs),
@@ -118,6 +122,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Seed(a) => seed::run(&cli.global, a, &ui).await,
         Command::Watch(a) => watch::run(&cli.global, a, &ui).await,
         Command::Run(a) => run::run(&cli.global, a, &ui).await,
+        Command::Gc(a) => gc::run(&cli.global, a, &ui).await,
     };
     match result {
         Ok(code) => code,

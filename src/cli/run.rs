@@ -46,7 +46,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
         }
     };
 
-    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: args.timeout };
+    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: args.timeout, owner: (!args.keep).then(std::process::id) };
     let journal = Journal::default();
     let up = tokio::select! {
         r = engine::up(&docker, &plan, &args.services, &opts, ui, &journal) => r,

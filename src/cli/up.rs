@@ -70,7 +70,7 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
         ui.warn(w);
     }
     let docker = Docker::connect().await?;
-    let opts = UpOptions { remove_orphans: args.remove_orphans, build: args.build, ready_timeout: args.timeout };
+    let opts = UpOptions { remove_orphans: args.remove_orphans, build: args.build, ready_timeout: args.timeout, owner: None };
     let journal = Journal::default();
     let report = tokio::select! {
         r = engine::up(&docker, &plan, &args.services, &opts, ui, &journal) => r,

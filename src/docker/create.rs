@@ -14,7 +14,7 @@ impl Docker {
     /// Create (not start) the container for `svc`. Returns its id.
     /// `host_ports`: (container port, host port) chosen by the engine for ports
     /// written without a host side; also fills `preset::host_port_placeholder`s in env.
-    pub async fn create_container(&self, plan: &Plan, svc: &ResolvedService, owner_pid: u32, host_ports: &[(u16, u16)]) -> Result<String, Error> {
+    pub async fn create_container(&self, plan: &Plan, svc: &ResolvedService, owner_pid: Option<u32>, host_ports: &[(u16, u16)]) -> Result<String, Error> {
         let mut lbl: HashMap<String, String> = svc.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         lbl.insert(labels::PROJECT.into(), plan.project.clone());
         lbl.insert(labels::SERVICE.into(), svc.name.clone());
@@ -22,7 +22,10 @@ impl Docker {
         lbl.insert(labels::CONFIG_FILE.into(), plan.file.display().to_string());
         lbl.insert(labels::ONESHOT.into(), svc.once.to_string());
         lbl.insert(labels::VERSION.into(), env!("CARGO_PKG_VERSION").into());
-        lbl.insert(labels::OWNER_PID.into(), owner_pid.to_string());
+        if let Some(pid) = owner_pid {
+            lbl.insert(labels::OWNER_PID.into(), pid.to_string());
+            lbl.insert(labels::OWNER_HOST.into(), crate::plan::labels::hostname());
+        }
         lbl.insert(labels::CREATED_AT.into(), chrono::Utc::now().to_rfc3339());
 
         let mut exposed: Vec<String> = Vec::new();

@@ -130,10 +130,18 @@ impl Docker {
 
     /// Every container of `project` (running or not).
     pub async fn project_containers(&self, project: &str) -> Result<Vec<ObservedContainer>, Error> {
-        let opts = qp::ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&label_filter(&[(labels::PROJECT, project)]))
-            .build();
+        self.containers_by_label(&format!("{}={project}", labels::PROJECT)).await
+    }
+
+    /// Every container of every devenv project on this engine.
+    pub async fn all_devenv_containers(&self) -> Result<Vec<ObservedContainer>, Error> {
+        self.containers_by_label(labels::PROJECT).await
+    }
+
+    async fn containers_by_label(&self, label: &str) -> Result<Vec<ObservedContainer>, Error> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![label.to_string()]);
+        let opts = qp::ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
         let list = self.api.list_containers(Some(opts)).await.map_err(op("list containers"))?;
         let mut out: Vec<ObservedContainer> = list
             .into_iter()
@@ -174,6 +182,11 @@ impl Docker {
                         .collect(),
                     created: c.created.unwrap_or_default(),
                     oneshot: lbl.get(labels::ONESHOT).is_some_and(|v| v == "true"),
+                    owner: lbl
+                        .get(labels::OWNER_PID)
+                        .and_then(|p| p.parse().ok())
+                        .map(|pid| (pid, lbl.get(labels::OWNER_HOST).cloned().unwrap_or_default())),
+                    project: lbl.get(labels::PROJECT).cloned().unwrap_or_default(),
                 }
             })
             .collect();

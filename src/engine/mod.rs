@@ -36,6 +36,10 @@ pub struct UpOptions {
     pub build: bool,
     /// Deadline for each service to become ready when its `health` sets none.
     pub ready_timeout: Duration,
+    /// The process that will tear this environment down (`devenv run`, the
+    /// library). Recorded on containers so `devenv gc` can clean up after it
+    /// if it dies; `None` for environments meant to stay up.
+    pub owner: Option<u32>,
 }
 
 /// What this run created or started, for cleanup on interruption.
@@ -366,7 +370,7 @@ impl ServiceRun {
                     self.ui.service(name, Status::Creating);
                 }
                 let host_ports = self.choose_host_ports()?;
-                let id = self.docker.create_container(&self.plan, &self.svc, std::process::id(), &host_ports).await?;
+                let id = self.docker.create_container(&self.plan, &self.svc, self.opts.owner, &host_ports).await?;
                 self.journal.created(&id);
                 id
             }
@@ -394,7 +398,7 @@ impl ServiceRun {
                 let mut relaxed = self.svc.clone();
                 relaxed.ulimits.clear();
                 let host_ports = self.choose_host_ports()?;
-                let id = self.docker.create_container(&self.plan, &relaxed, std::process::id(), &host_ports).await?;
+                let id = self.docker.create_container(&self.plan, &relaxed, self.opts.owner, &host_ports).await?;
                 self.journal.created(&id);
                 self.docker.start(&id, name).await?;
                 id

@@ -16,6 +16,21 @@ pub const VOLUME: &str = "dev.devenv.volume";
 pub const ONESHOT: &str = "dev.devenv.oneshot";
 /// devenv version that created the object.
 pub const VERSION: &str = "dev.devenv.version";
-/// PID and host of the devenv process that created the object, and when (RFC 3339).
+/// PID and host of the process that will tear the environment down (`devenv
+/// run`, the library API); absent on environments meant to stay up. `devenv gc`
+/// removes projects whose owner is gone.
 pub const OWNER_PID: &str = "dev.devenv.owner-pid";
+pub const OWNER_HOST: &str = "dev.devenv.owner-host";
+/// When the container was created (RFC 3339).
 pub const CREATED_AT: &str = "dev.devenv.created-at";
+
+/// This machine's name, for `OWNER_HOST`.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}

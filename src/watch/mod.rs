@@ -418,7 +418,7 @@ impl Watching {
 
     /// engine::up for `services` (their dependencies are kept as they are unless they changed too).
     async fn up(&mut self, services: &[String]) {
-        let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.opts.ready_timeout };
+        let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.opts.ready_timeout, owner: None };
         let journal = Journal::default();
         if let Err(e) = engine::up(&self.docker, &self.plan, services, &opts, &self.ui, &journal).await {
             self.ui.error(&e);

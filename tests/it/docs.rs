@@ -22,7 +22,7 @@ fn readme_test_command_is_the_one_ci_runs() {
 
 #[test]
 fn every_command_has_help_with_examples() {
-    for cmd in ["up", "down", "ps", "logs", "exec", "config", "doctor", "env", "seed", "run"] {
+    for cmd in ["up", "down", "ps", "logs", "exec", "config", "doctor", "env", "seed", "run", "gc"] {
         let out = std::process::Command::new(bin()).args([cmd, "--help"]).output().expect("run");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{cmd} --help failed");

@@ -75,3 +75,27 @@ fn two_concurrent_runs_of_one_file_with_random_ports_both_pass() {
     assert_ne!(ra.stdout, rb.stdout, "each run got its own host port");
     assert!(a.docker_objects("container").is_empty() && b.docker_objects("container").is_empty());
 }
+
+#[test]
+fn gc_removes_a_project_whose_run_was_killed_and_nothing_else() {
+    if !docker_ready() {
+        return;
+    }
+    let bystander = Project::new("gc-keep", &format!("name: {{project}}\nservices:\n  keep:\n    image: {REDIS}\n"));
+    bystander.run(&["up", "-d"]).ok();
+    // `devenv run` SIGKILLed mid-run (its command kills it): no teardown happens.
+    let victim = Project::new("gc-dead", &format!("name: {{project}}\nservices:\n  cache:\n    image: {REDIS}\n    volumes: [\"data:/data\"]\n"));
+    let r = victim.run(&["run", "--", "sh", "-c", "kill -9 $PPID; sleep 1"]);
+    assert_ne!(r.code, 0);
+    assert!(!victim.docker_objects("container").is_empty(), "left behind by the killed run");
+
+    let dry = victim.run(&["gc", "--dry-run"]);
+    dry.ok().stderr_has(&format!("would remove project `{}`", victim.name));
+    assert!(!victim.docker_objects("container").is_empty(), "--dry-run removes nothing");
+
+    victim.run(&["gc"]).ok().stderr_has(&format!("project `{}`", victim.name));
+    assert!(victim.docker_objects("container").is_empty());
+    assert!(victim.docker_objects("network").is_empty());
+    assert!(victim.docker_objects("volume").is_empty());
+    assert_eq!(inspect(&format!("{}-keep", bystander.name), "{{.State.Running}}"), "true", "an `up -d` environment is never collected");
+}

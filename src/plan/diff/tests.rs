@@ -26,6 +26,8 @@ fn observed(plan: &Plan, svc: &str, state: ContainerState, status: &str) -> Obse
         ports: vec![],
         created: 0,
         oneshot: false,
+        owner: None,
+        project: plan.project.clone(),
     }
 }
 
