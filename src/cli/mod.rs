@@ -109,7 +109,17 @@ pub enum Command {
 /// Parse the command line and run; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
     let color = ui::color_wanted(cli.global.no_color);
-    let ui = Ui::new(cli.global.progress, color);
+    let junit = match &cli.command {
+        Command::Up(a) => a.junit.clone(),
+        Command::Run(a) => a.junit.clone(),
+        _ => None,
+    };
+    let started = std::time::Instant::now();
+    let mut ui = Ui::new(cli.global.progress, color);
+    if junit.is_some() {
+        ui = ui.recording();
+    }
+    let suite = cli.global.project.clone().unwrap_or_else(|| "devenv".into());
     let result = match cli.command {
         Command::Up(a) => up::run(&cli.global, a, &ui).await,
         Command::Down(a) => down::run(&cli.global, a, &ui).await,
@@ -124,6 +134,12 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Run(a) => run::run(&cli.global, a, &ui).await,
         Command::Gc(a) => gc::run(&cli.global, a, &ui).await,
     };
+    if let Some(path) = junit {
+        let xml = ui::junit::report(&suite, started, &ui.events());
+        if let Err(e) = std::fs::write(&path, xml) {
+            ui.warn(format!("cannot write the JUnit report {}: {e}", path.display()));
+        }
+    }
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -23,6 +23,9 @@ pub struct RunArgs {
     /// Readiness deadline per service when its `health` sets none
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration_arg)]
     pub timeout: Duration,
+    /// Write each service's readiness and seeding as JUnit XML test cases
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
     /// The command and its arguments (after `--`)
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,

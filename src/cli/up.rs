@@ -22,6 +22,9 @@ pub struct UpArgs {
     /// Wait until every service is ready, then return (as compose's `--wait`; implies -d)
     #[arg(long)]
     pub wait: bool,
+    /// Write each service's readiness and seeding as JUnit XML test cases
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
     /// Remove containers of services no longer in the file
     #[arg(long)]
     pub remove_orphans: bool,

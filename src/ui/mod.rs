@@ -6,6 +6,7 @@
 //! Must not: make decisions about the environment.
 
 mod render;
+pub mod junit;
 pub mod mask;
 
 use std::sync::{Arc, Mutex};
@@ -81,17 +82,35 @@ pub enum Event {
 #[derive(Clone)]
 pub struct Ui {
     inner: Arc<Mutex<Renderer>>,
+    /// Every event, kept when a report (e.g. `--junit`) needs them.
+    recorded: Option<Arc<Mutex<Vec<(std::time::Instant, Event)>>>>,
 }
 
 impl Ui {
     pub fn new(mode: ProgressMode, color: bool) -> Self {
-        Ui { inner: Arc::new(Mutex::new(Renderer::new(mode, color))) }
+        Ui { inner: Arc::new(Mutex::new(Renderer::new(mode, color))), recorded: None }
     }
 
     pub fn emit(&self, ev: Event) {
+        if let Some(rec) = &self.recorded {
+            if let Ok(mut v) = rec.lock() {
+                v.push((std::time::Instant::now(), ev.clone()));
+            }
+        }
         if let Ok(mut r) = self.inner.lock() {
             r.render(&ev);
         }
+    }
+
+    /// Keep every event from now on (for `events()`).
+    pub fn recording(mut self) -> Self {
+        self.recorded = Some(Arc::default());
+        self
+    }
+
+    /// The events recorded so far, with when they happened.
+    pub fn events(&self) -> Vec<(std::time::Instant, Event)> {
+        self.recorded.as_ref().and_then(|r| r.lock().ok().map(|v| v.clone())).unwrap_or_default()
     }
 
     pub fn service(&self, service: &str, status: Status) {

@@ -68,3 +68,40 @@ services:
     let pos = |needle: &str| r.stderr.find(needle).unwrap_or_else(|| panic!("no {needle:?} in\n{}", r.stderr));
     assert!(pos("slow ready in") < pos("after starting"));
 }
+
+#[test]
+fn junit_report_is_valid_junit_xml() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = format!(
+        "name: {{project}}\nservices:\n  ok:\n    image: {REDIS}\n    health: {{tcp: 6379}}\n  bad:\n    image: {APP}\n    command: [sh, -c, 'exit 5']\n    health: {{tcp: 1}}\n  after:\n    image: {REDIS}\n    depends_on: {{bad: healthy}}\n"
+    );
+    let p = Project::new("junit", &yaml);
+    let report = p.dir.path().join("report.xml");
+    let r = p.run(&["up", "-d", "--junit", report.to_str().expect("utf8 path")]);
+    r.code(6);
+    // Parse it as XML and check the JUnit structure CI servers read.
+    let check = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            r#"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "testsuites", root.tag
+suite = root.find("testsuite")
+cases = {c.get("name"): c for c in suite.findall("testcase")}
+assert int(suite.get("tests")) == len(cases) == 3, cases.keys()
+assert cases["ok ready"].find("failure") is None
+assert cases["bad ready"].find("failure") is not None
+assert cases["after ready"].find("skipped") is not None
+for c in cases.values():
+    float(c.get("time")); assert c.get("classname")
+print("valid")
+"#,
+        )
+        .arg(&report)
+        .output()
+        .expect("python3");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+}
