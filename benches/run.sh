@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Benchmark: `devenv run -- true` on the preset stack (postgres + redis + clickhouse +
+# Kafka-protocol broker + one app), cold (nothing up; includes teardown) and warm
+# (already up: `run --keep`), vs `docker compose up -d --wait && true && docker
+# compose down -v` on the same stack (healthchecks at interval 10s and 1s).
+# Same stand-in images for every tool. Medians of N runs.
+#
+# Usage: benches/run.sh [RUNS]        (default 5)
+# Needs: a Docker engine, the devenv-test/* images, `docker compose` (v2).
+set -euo pipefail
+
+RUNS="${1:-5}"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEVENV="${DEVENV_BIN:-$REPO/target/release/devenv}"
+if [[ ! -x "$DEVENV" ]]; then (cd "$REPO" && cargo build --release --locked >/dev/null); fi
+docker compose version >/dev/null 2>&1 || { echo "docker compose v2 is required (see ../shared/testing.md)" >&2; exit 1; }
+
+WORK="$(mktemp -d)"
+trap 'cleanup; rm -rf "$WORK"' EXIT
+export DEVENV_IMAGE_MAP="$REPO/fixtures/images/map.yaml" DEVENV_PROGRESS=plain NO_COLOR=1
+
+cat >"$WORK/devenv.yaml" <<'YAML'
+name: bench-devenv
+services:
+  db:     {preset: postgres, env: {POSTGRES_DB: bench}, ports: ["25432:5432"]}
+  cache:  {preset: redis, ports: ["26379:6379"]}
+  olap:   {preset: clickhouse, env: {CLICKHOUSE_DB: bench}, ports: ["28123:8123", "29000:9000"]}
+  events: {preset: kafka, ports: ["29092:9092"]}
+  app:
+    image: devenv-test/app:1
+    ports: ["28080:8080"]
+    health: {http: /health, port: 8080}
+    depends_on: {db: healthy, cache: healthy, olap: healthy, events: healthy}
+YAML
+
+# The same stack as a compose user writes it (same images, env, healthchecks doing
+# the same checks from inside the containers).
+compose_file() {  # compose_file INTERVAL PROJECT
+  cat <<YAML
+name: $2
+services:
+  db:
+    image: devenv-test/postgres:15
+    environment: {POSTGRES_USER: devenv, POSTGRES_PASSWORD: devenv, POSTGRES_DB: bench}
+    ports: ["127.0.0.1:25432:5432"]
+    healthcheck: {test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U devenv -d bench"], interval: $1, timeout: 5s, retries: 30}
+  cache:
+    image: devenv-test/redis:7
+    ports: ["127.0.0.1:26379:6379"]
+    healthcheck: {test: ["CMD", "redis-cli", "ping"], interval: $1, timeout: 5s, retries: 30}
+  olap:
+    image: devenv-test/clickhouse:18
+    environment: {CLICKHOUSE_USER: devenv, CLICKHOUSE_PASSWORD: devenv, CLICKHOUSE_DB: bench}
+    ports: ["127.0.0.1:28123:8123", "127.0.0.1:29000:9000"]
+    healthcheck: {test: ["CMD-SHELL", "clickhouse-client --user devenv --password devenv --query 'SELECT 1'"], interval: $1, timeout: 5s, retries: 30}
+  events:
+    image: devenv-test/kafka:1
+    environment:
+      KAFKA_LISTENERS: "HOST://:9092,INTERNAL://:19092,CONTROLLER://:9093"
+      KAFKA_ADVERTISED_LISTENERS: "HOST://127.0.0.1:29092,INTERNAL://events:19092"
+    ports: ["127.0.0.1:29092:9092"]
+    healthcheck: {test: ["CMD", "tansu", "topic", "list", "--broker", "tcp://localhost:19092"], interval: $1, timeout: 5s, retries: 30}
+  app:
+    image: devenv-test/app:1
+    ports: ["127.0.0.1:28080:8080"]
+    healthcheck: {test: ["CMD", "python3", "-c", "import socket; socket.create_connection(('127.0.0.1', 8080), 1)"], interval: $1, timeout: 5s, retries: 30}
+    depends_on:
+      db: {condition: service_healthy}
+      cache: {condition: service_healthy}
+      olap: {condition: service_healthy}
+      events: {condition: service_healthy}
+YAML
+}
+compose_file 10s bench-compose10 >"$WORK/compose10.yaml"
+compose_file 1s bench-compose1 >"$WORK/compose1.yaml"
+
+cleanup() {
+  "$DEVENV" -f "$WORK/devenv.yaml" down -v -t 1 >/dev/null 2>&1 || true
+  for f in compose10 compose1; do docker compose -f "$WORK/$f.yaml" down -v -t 1 >/dev/null 2>&1 || true; done
+}
+
+now() { date +%s.%N; }
+timed() {  # timed CMD...: prints seconds; fails if CMD fails
+  local t0 t1
+  t0=$(now)
+  if ! "$@" >"$WORK/last.log" 2>&1; then cat "$WORK/last.log" >&2; echo "benchmark command failed: $*" >&2; exit 1; fi
+  t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+compose_cycle() { docker compose -f "$1" up -d --wait && true && docker compose -f "$1" down -v -t 1; }
+
+declare -a COLD WARM C10 C1
+for i in $(seq 1 "$RUNS"); do
+  cleanup
+  COLD+=("$(timed "$DEVENV" -f "$WORK/devenv.yaml" run -- true)")
+  "$DEVENV" -f "$WORK/devenv.yaml" up -d >/dev/null 2>&1
+  WARM+=("$(timed "$DEVENV" -f "$WORK/devenv.yaml" run --keep -- true)")
+  cleanup
+  C10+=("$(timed compose_cycle "$WORK/compose10.yaml")")
+  C1+=("$(timed compose_cycle "$WORK/compose1.yaml")")
+  printf 'run %d: devenv cold %ss warm %ss  compose@10s %ss  compose@1s %ss\n' "$i" "${COLD[-1]}" "${WARM[-1]}" "${C10[-1]}" "${C1[-1]}" >&2
+done
+cleanup
+cold=$(median "${COLD[@]}"); warm=$(median "${WARM[@]}"); c10=$(median "${C10[@]}"); c1=$(median "${C1[@]}")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo
+echo "\`run -- true\` on the preset stack, median of $RUNS runs:"
+echo
+echo "| what | median | ÷ compose@10s | ÷ compose@1s |"
+echo "|---|---|---|---|"
+echo "| devenv run -- true, cold (up + run + teardown) | ${cold}s | $(ratio "$cold" "$c10") | $(ratio "$cold" "$c1") |"
+echo "| devenv run --keep -- true, warm (already up) | ${warm}s | $(ratio "$warm" "$c10") | $(ratio "$warm" "$c1") |"
+echo "| compose up -d --wait && true && down -v, interval 10s | ${c10}s | 1.00 | |"
+echo "| compose up -d --wait && true && down -v, interval 1s | ${c1}s | | 1.00 |"
