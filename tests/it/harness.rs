@@ -51,9 +51,18 @@ pub fn docker_ready() -> bool {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (racy in theory; fine for tests).
+/// A free TCP port on 127.0.0.1, never the same one twice in this test process
+/// (the kernel may hand out a just-released port again).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0);
+        let Ok(mut given) = GIVEN.lock() else { return port };
+        if port != 0 && !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 pub struct Project {
