@@ -11,22 +11,10 @@ set -euo pipefail
 
 RUNS="${1:-5}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEVENV="${DEVENV_BIN:-$REPO/target/release/devenv}"
-if [[ ! -x "$DEVENV" ]]; then (cd "$REPO" && cargo build --release --locked >/dev/null); fi
-docker compose version >/dev/null 2>&1 || { echo "docker compose v2 is required (see ../shared/testing.md)" >&2; exit 1; }
 
 # shellcheck source=benches/stack.sh
 source "$REPO/benches/stack.sh"
 
-now() { date +%s.%N; }
-timed() {  # timed CMD...: prints seconds; fails if CMD fails
-  local t0 t1
-  t0=$(now)
-  if ! "$@" >"$WORK/last.log" 2>&1; then cat "$WORK/last.log" >&2; echo "benchmark command failed: $*" >&2; exit 1; fi
-  t1=$(now)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 compose_cycle() { docker compose -f "$1" up -d --wait && true && docker compose -f "$1" down -v -t 1; }
 
 declare -a COLD WARM C10 C1

@@ -2,7 +2,11 @@
 # postgres + redis + clickhouse + Kafka-protocol broker + one app depending on
 # all four — as a devenv.yaml with presets and as the compose files a compose
 # user writes (same stand-in images, env and checks; healthchecks at 10s and 1s).
-# Sourced with REPO and DEVENV set; defines WORK, cleanup and the three files.
+# Sourced with REPO set; defines DEVENV (built if missing), WORK, cleanup, the
+# three files, and the timing helpers `timed` and `median`.
+DEVENV="${DEVENV_BIN:-$REPO/target/release/devenv}"
+if [[ ! -x "$DEVENV" ]]; then (cd "$REPO" && cargo build --release --locked >/dev/null); fi
+docker compose version >/dev/null 2>&1 || { echo "docker compose v2 is required (see ../shared/testing.md)" >&2; exit 1; }
 WORK="$(mktemp -d)"
 trap 'cleanup; rm -rf "$WORK"' EXIT
 export DEVENV_IMAGE_MAP="$REPO/fixtures/images/map.yaml" DEVENV_PROGRESS=plain NO_COLOR=1
@@ -67,3 +71,13 @@ cleanup() {
   for f in compose10 compose1; do docker compose -f "$WORK/$f.yaml" down -v -t 1 >/dev/null 2>&1 || true; done
 }
 
+
+now() { date +%s.%N; }
+timed() {  # timed CMD...: prints seconds; fails if CMD fails
+  local t0 t1
+  t0=$(now)
+  if ! "$@" >"$WORK/last.log" 2>&1; then cat "$WORK/last.log" >&2; echo "benchmark command failed: $*" >&2; exit 1; fi
+  t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

@@ -12,22 +12,10 @@ set -euo pipefail
 
 RUNS="${1:-5}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEVENV="${DEVENV_BIN:-$REPO/target/release/devenv}"
-if [[ ! -x "$DEVENV" ]]; then (cd "$REPO" && cargo build --release --locked >/dev/null); fi
-docker compose version >/dev/null 2>&1 || { echo "docker compose v2 is required (see ../shared/testing.md)" >&2; exit 1; }
 
 # shellcheck source=benches/stack.sh
 source "$REPO/benches/stack.sh"
 
-now() { date +%s.%N; }
-timed() {  # timed CMD...: prints seconds; fails if CMD fails
-  local t0 t1
-  t0=$(now)
-  if ! "$@" >"$WORK/last.log" 2>&1; then cat "$WORK/last.log" >&2; echo "benchmark command failed: $*" >&2; exit 1; fi
-  t1=$(now)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 declare -a T_DEVENV T_C10 T_C1 T_APP
 declare -A T_ALONE   # service -> space-separated times
