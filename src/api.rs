@@ -47,7 +47,7 @@ impl Environment {
 
     fn build(file: PathBuf, project: Option<String>, images: ImageMap) -> Result<Self, Error> {
         let cwd = std::env::current_dir().map_err(|e| Error::Other(format!("current directory: {e}")))?;
-        let opts = LoadOptions { file: Some(file.clone()), project: project.clone(), profiles: vec![], cwd, environ: std::env::vars().collect() };
+        let opts = LoadOptions { file: Some(file.clone()), project: project.clone(), cwd, environ: std::env::vars().collect(), ..Default::default() };
         let env = config::load(&opts)?;
         let plan = plan::resolve(&env, &images)?;
         Ok(Environment { file, project, images, env, plan, ui: Ui::new(ProgressMode::Quiet, false), ready_timeout: plan::resolve::DEFAULT_READY_TIMEOUT })

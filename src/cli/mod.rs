@@ -40,9 +40,10 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// Environment file, given before the command like compose's `-f` [default: devenv.yaml in the current directory]
+    /// Environment file, given before the command like compose's `-f` [default: devenv.yaml in the
+    /// current directory, else compose.yaml / docker-compose.yml]; repeat it to merge compose files in order
     #[arg(short = 'f', long = "file", value_name = "FILE", env = "DEVENV_FILE")]
-    pub file: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
     /// Project name [default: `name:` in the file, else the directory name]
     #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME", env = "DEVENV_PROJECT")]
     pub project: Option<String>,
@@ -153,7 +154,8 @@ pub async fn run(cli: Cli) -> u8 {
 pub fn load(global: &Global) -> Result<LoadedEnv, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::Other(format!("cannot read the current directory: {e}")))?;
     let opts = LoadOptions {
-        file: global.file.clone(),
+        file: global.files.first().cloned(),
+        more_files: global.files.iter().skip(1).cloned().collect(),
         project: global.project.clone(),
         profiles: global.profiles.clone(),
         cwd,

@@ -135,35 +135,49 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
         .map_err(|(path, msg)| err_at(&path, msg, Some("`<<` takes an alias to a map (`<<: *base`) or a list of them".into())))?;
     strip_extensions(&mut value);
 
-    // `.env` next to the file.
-    let empty_dotenv = IndexMap::new();
-    let environ_lookup = |n: &str| opts.environ.get(n).cloned();
-    let dotenv = {
-        let p = dir.join(".env");
-        if p.is_file() {
-            match std::fs::read_to_string(&p) {
-                Ok(t) => {
-                    let (entries, w) = parse_dotenv(&t, &environ_lookup);
-                    warnings.extend(w.into_iter().map(|w| format!("{}: {w}", p.display())));
-                    dotenv_map(&entries, &environ_lookup)
-                }
-                Err(e) => {
-                    warnings.push(format!("cannot read {}: {e}", p.display()));
-                    empty_dotenv.clone()
-                }
-            }
-        } else {
-            empty_dotenv.clone()
-        }
-    };
+    let dotenv = read_dotenv(dir, opts, &mut warnings);
     let vars = Vars { environ: &opts.environ, dotenv: &dotenv };
 
     let mut unset = Warnings::default();
     interpolate_value(&mut value, &vars, &mut unset).map_err(|e| err_at(&e.path, e.message, e.hint))?;
     warnings.extend(unset.into_messages());
 
-    let mut spec: EnvSpec = serde_path_to_error::deserialize(value).map_err(|e| deserialize_error(&e, file, &locations))?;
+    let spec: EnvSpec = serde_path_to_error::deserialize(value).map_err(|e| deserialize_error(&e, file, &locations))?;
 
+    finish(spec, file, dir, locations, opts, &vars, warnings)
+}
+
+/// The `.env` file next to the environment file (compose's rules), as a map.
+pub fn read_dotenv(dir: &Path, opts: &LoadOptions, warnings: &mut Vec<String>) -> IndexMap<String, String> {
+    let environ_lookup = |n: &str| opts.environ.get(n).cloned();
+    let p = dir.join(".env");
+    if !p.is_file() {
+        return IndexMap::new();
+    }
+    match std::fs::read_to_string(&p) {
+        Ok(t) => {
+            let (entries, w) = parse_dotenv(&t, &environ_lookup);
+            warnings.extend(w.into_iter().map(|w| format!("{}: {w}", p.display())));
+            dotenv_map(&entries, &environ_lookup)
+        }
+        Err(e) => {
+            warnings.push(format!("cannot read {}: {e}", p.display()));
+            IndexMap::new()
+        }
+    }
+}
+
+/// The common tail of loading, whatever the input format: profiles, validation,
+/// project name and per-service environments.
+pub fn finish(
+    mut spec: EnvSpec,
+    file: &Path,
+    dir: &Path,
+    locations: Locations,
+    opts: &LoadOptions,
+    vars: &Vars,
+    mut warnings: Vec<String>,
+) -> Result<LoadedEnv, ConfigError> {
     // Profiles: drop services none of whose profiles is active.
     let active: HashSet<&str> = opts.profiles.iter().map(String::as_str).collect();
     let all = active.contains("*");
@@ -184,7 +198,7 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
     let validated = validate::validate(&spec, &ctx)?;
 
     let project = project_name(opts, &spec, dir, &ctx)?;
-    let service_env = service_envs(&spec, &ctx, &vars, &mut warnings)?;
+    let service_env = service_envs(&spec, &ctx, vars, &mut warnings)?;
 
     Ok(LoadedEnv {
         spec,

@@ -26,8 +26,10 @@ pub use volumes::{parse_volume, VolumeSpec};
 /// What the loader needs from the outside world (kept explicit for tests).
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// `-f FILE`; default: `devenv.yaml` in `cwd`.
+    /// `-f FILE`; default: `devenv.yaml` in `cwd`, else a compose file.
     pub file: Option<PathBuf>,
+    /// Further `-f` files (compose files only: merged over `file` in order).
+    pub more_files: Vec<PathBuf>,
     /// `-p NAME`; overrides `name:` and the directory name.
     pub project: Option<String>,
     /// `--profile` values (services with no `profiles` always run).
