@@ -5,6 +5,7 @@
 //! Must not: talk to Docker or the network. Resolution (presets, hashes,
 //! graph) belongs to `plan`.
 
+pub mod from_compose;
 pub mod interpolate;
 pub mod load;
 pub mod locate;
