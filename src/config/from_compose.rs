@@ -95,6 +95,26 @@ pub fn to_env_spec(compose: &Value, mode: Mode) -> Result<Converted, ConvertErro
     Ok(Converted { spec, notes })
 }
 
+/// A YAML path in the translated file → the same value's path in the compose file
+/// (`services.api.env.X` → `services.api.environment.X`, `watch` → `develop.watch`, …).
+pub fn compose_path(devenv_path: &str) -> String {
+    let mut parts: Vec<String> = devenv_path.splitn(4, '.').map(str::to_string).collect();
+    if parts.len() >= 3 && parts[0] == "services" {
+        let (key, index) = match parts[2].find('[') {
+            Some(i) => (parts[2][..i].to_string(), parts[2][i..].to_string()),
+            None => (parts[2].clone(), String::new()),
+        };
+        let renamed = match key.as_str() {
+            "env" => "environment",
+            "health" => "healthcheck",
+            "watch" => "develop.watch",
+            other => other,
+        };
+        parts[2] = format!("{renamed}{index}");
+    }
+    parts.join(".")
+}
+
 struct Svc<'a> {
     name: &'a str,
     wants_healthy: bool,

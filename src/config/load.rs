@@ -11,60 +11,157 @@ use super::locate::{Locations, join};
 use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SEED_KEYS, SERVICE_KEYS, TOP_KEYS, WATCH_KEYS, kind_of};
 use super::validate::{self, Ctx};
 use super::volumes::normalize;
-use super::{ConfigError, LoadOptions, LoadedEnv, Pos};
+use super::{ConfigError, LoadOptions, LoadedEnv, Pos, from_compose};
 
 /// File names tried, in order, when no `-f` is given.
 pub const DEFAULT_FILES: &[&str] = &["devenv.yaml", "devenv.yml"];
 
-/// Loads, interpolates and validates the environment file.
-pub fn load(opts: &LoadOptions) -> Result<LoadedEnv, ConfigError> {
-    let file = find_file(opts)?;
-    let dir = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
-    let text = read_text(&file)?;
-    load_str(&text, &file, &dir, opts)
+/// What the loader reads: devenv's own file, or compose files merged in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Devenv(PathBuf),
+    Compose(Vec<PathBuf>),
 }
 
-/// The absolute path of the environment file `load` would read.
-pub fn find_file(opts: &LoadOptions) -> Result<PathBuf, ConfigError> {
+/// Loads, interpolates and validates the environment file (or compose files).
+pub fn load(opts: &LoadOptions) -> Result<LoadedEnv, ConfigError> {
+    let mut notes = Vec::new();
+    match find_input(opts, &mut notes)? {
+        Input::Devenv(file) => {
+            let dir = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+            let text = read_text(&file)?;
+            let mut env = load_str(&text, &file, &dir, opts)?;
+            env.warnings.splice(0..0, notes);
+            Ok(env)
+        }
+        Input::Compose(files) => load_compose(&files, opts, notes),
+    }
+}
+
+/// Compose files, read as `docker compose` reads them, then translated with
+/// compose's semantics kept (`from_compose::Mode::Run`).
+fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -> Result<LoadedEnv, ConfigError> {
+    let project = crate::compose::load(files, opts)?;
+    notes.extend(project.warnings.iter().cloned());
+    let first = files.first().cloned().unwrap_or_default();
+    let json = serde_json::to_value(&project).map_err(|e| file_error(&first, format!("cannot normalize the compose project: {e}"), None))?;
+    let converted = from_compose::to_env_spec(&json, from_compose::Mode::Run).map_err(|e| {
+        project.locations.error(&e.path, e.message, Some("see README.md#compose-files for what devenv runs from a compose file".into()))
+    })?;
+    notes.extend(converted.notes);
+    let mut spec = converted.spec;
+    create_host_paths(&json, &mut notes);
+    // `docker compose up` never looks at `develop.watch`: a rule for a missing path
+    // must not stop the stack from running.
+    for (name, svc) in spec.services.iter_mut() {
+        svc.watch.retain(|w| {
+            let there = project.dir.join(&w.path).exists();
+            if !there {
+                notes.push(format!("services.{name}.develop.watch: {} does not exist; the rule is skipped", w.path));
+            }
+            there
+        });
+    }
+    let dotenv = read_dotenv(&project.dir, opts, &mut notes);
+    let vars = Vars { environ: &opts.environ, dotenv: &dotenv };
+    // Later errors (validation, planning) point into the first file; errors found
+    // now are placed in whichever file (override, include, extends) defined the value.
+    let first_locations = std::fs::read_to_string(&first).map(|t| Locations::from_text(&t)).unwrap_or_default();
+    finish(spec, &first, &project.dir, first_locations, opts, &vars, notes).map_err(|e| {
+        if e.yaml_path.is_empty() {
+            return e;
+        }
+        project.locations.error(&from_compose::compose_path(&e.yaml_path), e.message, e.hint)
+    })
+}
+
+/// Compose creates a missing bind-mount source (short syntax, or
+/// `bind.create_host_path`) as an empty directory; so does devenv.
+fn create_host_paths(project: &serde_json::Value, notes: &mut Vec<String>) {
+    let services = project.get("services").and_then(|s| s.as_object());
+    for (name, svc) in services.into_iter().flatten() {
+        for v in svc.get("volumes").and_then(|v| v.as_array()).into_iter().flatten() {
+            let create = v.pointer("/bind/create_host_path").and_then(|c| c.as_bool()) == Some(true);
+            let Some(src) = v.get("source").and_then(|s| s.as_str()).filter(|_| create && v.get("type").and_then(|t| t.as_str()) == Some("bind")) else {
+                continue;
+            };
+            if !Path::new(src).exists() {
+                match std::fs::create_dir_all(src) {
+                    Ok(()) => notes.push(format!("services.{name}.volumes: created the missing bind-mount source {src} (as compose does)")),
+                    Err(e) => notes.push(format!("services.{name}.volumes: cannot create the bind-mount source {src}: {e}")),
+                }
+            }
+        }
+    }
+}
+
+/// Which file(s) `load` reads: `-f` files as given (several, or a compose file
+/// name, mean compose); else devenv.yaml in the directory; else a compose file
+/// found the way compose finds it (plus its override file).
+pub fn find_input(opts: &LoadOptions, notes: &mut Vec<String>) -> Result<Input, ConfigError> {
     let cwd = if opts.cwd.is_absolute() {
         opts.cwd.clone()
     } else {
         std::env::current_dir().map(|d| d.join(&opts.cwd)).unwrap_or_else(|_| opts.cwd.clone())
     };
     let cwd = normalize(&cwd);
-    match &opts.file {
-        Some(f) => {
-            let p = normalize(&cwd.join(f));
-            if !p.exists() {
-                return Err(file_error(
-                    &p,
-                    format!("environment file {} not found", p.display()),
-                    Some("check the `-f` path, or run `devenv init` to create a devenv.yaml".into()),
-                ));
-            }
-            if p.is_dir() {
-                return Err(file_error(
-                    &p,
-                    format!("{} is a directory, not an environment file", p.display()),
-                    Some(format!("pass the file itself, e.g. `-f {}`", p.join("devenv.yaml").display())),
-                ));
-            }
-            Ok(p)
+    if let Some(f) = &opts.file {
+        let mut files = vec![check_file(&cwd, f)?];
+        for more in &opts.more_files {
+            files.push(check_file(&cwd, more)?);
         }
-        None => {
-            for name in DEFAULT_FILES {
-                let p = cwd.join(name);
-                if p.is_file() {
-                    return Ok(p);
-                }
+        let is_devenv = |p: &PathBuf| p.file_name().is_some_and(|n| DEFAULT_FILES.iter().any(|d| n == *d));
+        if files.len() == 1 && !crate::compose::looks_like_compose(&files[0]) {
+            return Ok(Input::Devenv(files.remove(0)));
+        }
+        if let Some(d) = files.iter().find(|p| is_devenv(p)) {
+            return Err(file_error(
+                d,
+                format!("{} cannot be merged with other files: only compose files are merged (several `-f`)", d.display()),
+                Some("pass a devenv.yaml alone with one `-f`".into()),
+            ));
+        }
+        return Ok(Input::Compose(files));
+    }
+    let compose = crate::compose::discover(&cwd);
+    for name in DEFAULT_FILES {
+        let p = cwd.join(name);
+        if p.is_file() {
+            if let Some(c) = compose.as_ref().and_then(|c| c.first()).filter(|c| c.parent() == Some(cwd.as_path())) {
+                let cname = c.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                notes.push(format!("both {name} and {cname} are here: devenv reads {name} (use `-f {cname}` for the compose file)"));
             }
-            Err(file_error(
-                &cwd.join(DEFAULT_FILES[0]),
-                format!("no devenv.yaml (or devenv.yml) in {}", cwd.display()),
-                Some("run `devenv init` to create one, or pass `-f FILE`".into()),
-            ))
+            return Ok(Input::Devenv(p));
         }
     }
+    match compose {
+        Some(files) => Ok(Input::Compose(files)),
+        None => Err(file_error(
+            &cwd.join(DEFAULT_FILES[0]),
+            format!("no devenv.yaml (or compose.yaml / docker-compose.yml) in {}", cwd.display()),
+            Some("run `devenv init` to create one, or pass `-f FILE`".into()),
+        )),
+    }
+}
+
+/// An existing file named by `-f`, made absolute.
+fn check_file(cwd: &Path, f: &Path) -> Result<PathBuf, ConfigError> {
+    let p = normalize(&cwd.join(f));
+    if !p.exists() {
+        return Err(file_error(
+            &p,
+            format!("environment file {} not found", p.display()),
+            Some("check the `-f` path, or run `devenv init` to create a devenv.yaml".into()),
+        ));
+    }
+    if p.is_dir() {
+        return Err(file_error(
+            &p,
+            format!("{} is a directory, not an environment file", p.display()),
+            Some(format!("pass the file itself, e.g. `-f {}`", p.join("devenv.yaml").display())),
+        ));
+    }
+    Ok(p)
 }
 
 fn file_error(file: &Path, message: String, hint: Option<String>) -> ConfigError {
@@ -213,7 +310,7 @@ pub fn finish(
     })
 }
 
-fn syntax_error(e: &serde_yaml::Error, file: &Path, text: &str) -> ConfigError {
+pub(crate) fn syntax_error(e: &serde_yaml::Error, file: &Path, text: &str) -> ConfigError {
     let message = strip_location(&e.to_string());
     let mut pos = e.location().map(|l| Pos { line: l.line().max(1), col: l.column().max(1) });
     let mut yaml_path = String::new();
@@ -260,7 +357,7 @@ fn strip_location(msg: &str) -> String {
 }
 
 /// Resolves `<<` merge keys (also chained ones); reports the path of a bad `<<`.
-fn apply_merges(root: &mut Value) -> Result<(), (String, String)> {
+pub(crate) fn apply_merges(root: &mut Value) -> Result<(), (String, String)> {
     let mut stack: Vec<(String, &mut Value)> = vec![(String::new(), root)];
     while let Some((path, node)) = stack.pop() {
         match node {

@@ -166,3 +166,12 @@ fn ipv6_host_ips_are_bracketed() {
     let p = ports(&json!([{"host_ip": "::1", "target": 80, "published": "8080", "protocol": "tcp"}]), "p").unwrap();
     assert_eq!(p, [json!("[::1]:8080:80")]);
 }
+
+#[test]
+fn devenv_paths_map_back_to_compose_paths() {
+    assert_eq!(compose_path("services.api.env.KEY"), "services.api.environment.KEY");
+    assert_eq!(compose_path("services.api.watch[1].path"), "services.api.develop.watch[1].path");
+    assert_eq!(compose_path("services.db.health"), "services.db.healthcheck");
+    assert_eq!(compose_path("services.db.ports[0]"), "services.db.ports[0]");
+    assert_eq!(compose_path("volumes.data"), "volumes.data");
+}
