@@ -83,6 +83,21 @@ impl Error {
         }
     }
 
+    /// The README section that explains this kind of failure, printed as
+    /// `see: README.md#…` under the hint (the README is devenv's documentation).
+    pub fn docs(&self) -> Option<&'static str> {
+        match self {
+            Error::Config(_) => Some("README.md#the-environment-file"),
+            Error::Usage { .. } => Some("README.md#commands"),
+            Error::DockerUnavailable { .. } | Error::Preflight { .. } => Some("README.md#devenv-doctor"),
+            Error::Image { .. } => Some("README.md#image-map"),
+            Error::Service { .. } => Some("README.md#reference"),
+            Error::Seed { .. } => Some("README.md#seed-data"),
+            Error::Interrupted => Some("README.md#exit-codes"),
+            Error::Docker { .. } | Error::Other(_) => None,
+        }
+    }
+
     /// Extra lines shown under the error (build output, container logs).
     pub fn detail(&self) -> &[String] {
         match self {
@@ -95,3 +110,62 @@ impl Error {
 
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// GitHub's anchor for a heading: lower case, punctuation dropped, spaces → `-`.
+    fn anchor(heading: &str) -> String {
+        heading
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect()
+    }
+
+    /// The anchors of README.md's headings (outside code blocks).
+    fn readme_anchors() -> Vec<String> {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap_or_default();
+        let mut in_code = false;
+        let mut out = Vec::new();
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+            } else if !in_code && line.starts_with('#') {
+                out.push(anchor(line.trim_start_matches('#')));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn anchors_follow_github() {
+        assert_eq!(anchor(" In CI: `devenv run`"), "in-ci-devenv-run");
+        assert_eq!(anchor(" First `devenv up`"), "first-devenv-up");
+    }
+
+    #[test]
+    fn every_error_category_links_to_a_readme_section_that_exists() {
+        let anchors = readme_anchors();
+        assert!(anchors.contains(&"exit-codes".to_string()), "README.md not read: {anchors:?}");
+        let config = crate::config::ConfigError { file: "devenv.yaml".into(), pos: None, yaml_path: String::new(), message: String::new(), hint: None };
+        let errors = [
+            Error::Config(config),
+            Error::Usage { message: String::new(), hint: None },
+            Error::DockerUnavailable { cause: String::new() },
+            Error::Preflight { message: String::new(), hint: None },
+            Error::Image { message: String::new(), detail: vec![], hint: None },
+            Error::Service { message: String::new(), logs: vec![], hint: None },
+            Error::Seed { message: String::new(), hint: None },
+            Error::Interrupted,
+        ];
+        for e in &errors {
+            let docs = e.docs().unwrap_or_else(|| panic!("{e:?} has no README reference"));
+            let a = docs.strip_prefix("README.md#").unwrap_or_else(|| panic!("{docs} is not a README.md anchor"));
+            assert!(anchors.iter().any(|h| h == a), "{e:?} links to README.md#{a}, which is no heading of README.md (headings: {anchors:?})");
+        }
+    }
+}

@@ -1,40 +1,41 @@
 //! `devenv doctor`: is this machine ready for this environment?
+//!
+//! The machine (engine reachable, disk) and, when an environment file is found
+//! (or given with `-f`), the file: it loads, its images are present or
+//! buildable or pullable, its fixed host ports are free, its bind mounts and
+//! the project directory are writable, the engine has the memory its presets
+//! want, and `vm.max_map_count` suits Elasticsearch. Each problem comes with a
+//! fix. Exit 1 when a check fails, 0 with warnings only.
 
-use std::net::TcpListener;
+mod checks;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use clap::Args;
 use console::style;
 
+pub use checks::{check_plan, EngineFacts, Finding, Host, Level, RealHost, MIN_MAX_MAP_COUNT};
+
 use super::{load_plan, Global};
-use crate::docker::Docker;
+use crate::docker::{Docker, RegistryAnswer};
 use crate::error::{exit, Error};
+use crate::plan::Plan;
 use crate::ui::Ui;
 
 #[derive(Debug, Args)]
-pub struct DoctorArgs {}
+pub struct DoctorArgs {
+    /// Print the findings as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
 
-/// Elasticsearch needs at least this `vm.max_map_count`.
-pub const MIN_MAX_MAP_COUNT: u64 = 262_144;
 /// Warn under this much free disk for Docker.
 const MIN_FREE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
-
-struct Report {
-    problems: usize,
-}
-
-impl Report {
-    fn ok(&self, what: &str, detail: impl AsRef<str>) {
-        println!("{} {what}: {}", style("✓").green().bold(), detail.as_ref());
-    }
-    fn problem(&mut self, what: &str, detail: impl AsRef<str>, fix: impl AsRef<str>) {
-        self.problems += 1;
-        println!("{} {what}: {}", style("✗").red().bold(), detail.as_ref());
-        println!("  {} {}", style("fix:").cyan().bold(), fix.as_ref());
-    }
-    fn note(&self, what: &str, detail: impl AsRef<str>) {
-        println!("{} {what}: {}", style("-").dim(), detail.as_ref());
-    }
-}
+/// How long a registry may take to answer one lookup.
+const REGISTRY_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn free_bytes(path: &str) -> Option<u64> {
     #[cfg(unix)]
@@ -58,95 +59,144 @@ fn free_bytes(path: &str) -> Option<u64> {
 
 /// Linux's `vm.max_map_count`, if readable.
 pub fn max_map_count() -> Option<u64> {
-    std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse().ok())
+    RealHost.max_map_count()
 }
 
 /// The warning `up` prints when Elasticsearch would refuse to start.
-pub fn max_map_count_warning(plan: &crate::plan::Plan) -> Option<String> {
-    let uses_es = plan.services.values().any(|s| s.preset == Some(crate::preset::Kind::Elasticsearch));
-    match max_map_count() {
-        Some(n) if uses_es && n < MIN_MAX_MAP_COUNT => Some(format!(
-            "vm.max_map_count is {n}; Elasticsearch needs at least {MIN_MAX_MAP_COUNT} and its bootstrap checks may stop it. Fix: sudo sysctl -w vm.max_map_count={MIN_MAX_MAP_COUNT} (persist it in /etc/sysctl.d/99-devenv.conf)"
-        )),
-        _ => None,
+pub fn max_map_count_warning(plan: &Plan) -> Option<String> {
+    let mut out = Vec::new();
+    checks::check_max_map_count(plan, max_map_count(), &mut out);
+    out.into_iter().find(|f| f.level == Level::Fail).map(|f| format!("vm.max_map_count is {}. Fix: {}", f.message, f.fix.unwrap_or_default()))
+}
+
+/// The engine: reachable, its version, disk and memory.
+async fn check_engine(out: &mut Vec<Finding>) -> Option<(Docker, Option<u64>)> {
+    let docker = match Docker::connect().await {
+        Ok(d) => d,
+        Err(e) => {
+            out.push(Finding::new("docker", Level::Fail, e.to_string()).fix(e.hint().unwrap_or_else(|| "start the Docker engine".into())));
+            return None;
+        }
+    };
+    let v = match docker.version().await {
+        Ok(v) => v,
+        Err(e) => {
+            out.push(Finding::new("docker", Level::Fail, e.to_string()).fix("check the engine's logs (`journalctl -u docker`)"));
+            return None;
+        }
+    };
+    let res = docker.resources().await.unwrap_or_default();
+    let mut detail = format!("engine {} (API {}, {})", v.version, v.api_version, v.os);
+    if let (Some(cpus), Some(mem)) = (res.cpus, res.mem_total) {
+        detail.push_str(&format!(", {cpus} CPUs, {} memory", indicatif::HumanBytes(mem)));
+    }
+    out.push(Finding::new("docker", Level::Ok, detail));
+    let dir = v.root_dir.clone().unwrap_or_else(|| "/var/lib/docker".into());
+    out.push(match free_bytes(&dir) {
+        Some(b) if b < MIN_FREE_BYTES => Finding::new("disk", Level::Warn, format!("{} free under {dir}", indicatif::HumanBytes(b)))
+            .fix("free space: `docker system prune` removes stopped containers, unused networks, dangling images and build cache"),
+        Some(b) => Finding::new("disk", Level::Ok, format!("{} free under {dir}", indicatif::HumanBytes(b))),
+        None => Finding::new("disk", Level::Info, format!("cannot read free space of {dir} from here (remote engine?)")),
+    });
+    Some((docker, res.mem_total))
+}
+
+/// Ask the engine about every image the plan needs; the registry only for those not present.
+async fn engine_facts(docker: &Docker, plan: &Plan, mem_total: Option<u64>) -> EngineFacts {
+    let mut facts = EngineFacts { mem_total, ..EngineFacts::default() };
+    // Registries that did not answer: one try each, not one wait per image.
+    let mut offline: HashMap<String, String> = HashMap::new();
+    for reference in checks::references(plan) {
+        let present = matches!(docker.image_id(&reference).await, Ok(Some(_)));
+        facts.local.insert(reference.clone(), present);
+        if present || plan.services.values().any(|s| s.image == reference && s.build.is_some()) {
+            continue;
+        }
+        let registry = checks::registry_host(&reference);
+        let answer = match offline.get(&registry) {
+            Some(why) => RegistryAnswer::Unreachable(why.clone()),
+            None => docker.registry_lookup(&reference, REGISTRY_TIMEOUT).await,
+        };
+        if let RegistryAnswer::Unreachable(why) = &answer {
+            offline.insert(registry, why.clone());
+        }
+        facts.registry.insert(reference, answer);
+    }
+    facts.ours = docker.project_containers(&plan.project).await.unwrap_or_default().iter().flat_map(|c| c.ports.iter().map(|p| p.host_port)).collect();
+    facts
+}
+
+/// The environment file: loads? Then every check of `checks`.
+async fn check_file(global: &Global, ui: &Ui, engine: Option<&(Docker, Option<u64>)>, out: &mut Vec<Finding>) {
+    let plan = match load_plan(global, ui) {
+        Ok((_, plan)) => plan,
+        Err(Error::Config(e)) if global.files.is_empty() && e.message.starts_with("no devenv.yaml") => {
+            out.push(Finding::new("environment file", Level::Info, format!("{}: only this machine was checked (`devenv init` writes one)", e.message)));
+            return;
+        }
+        Err(e) => {
+            let fix = e.hint().unwrap_or_else(|| "fix the file".into());
+            out.push(Finding::new("environment file", Level::Fail, e.to_string()).fix(fix));
+            out.push(Finding::new("environment file", Level::Info, "the file's images, ports, mounts and memory are checked once it loads"));
+            return;
+        }
+    };
+    out.push(Finding::new(
+        "environment file",
+        Level::Ok,
+        format!("{} ({} service{}, project `{}`)", plan.file.display(), plan.services.len(), if plan.services.len() == 1 { "" } else { "s" }, plan.project),
+    ));
+    let facts = match engine {
+        Some((docker, mem)) => Some(engine_facts(docker, &plan, *mem).await),
+        None => None,
+    };
+    out.extend(check_plan(&plan, facts.as_ref(), &RealHost));
+}
+
+fn print_text(findings: &[Finding]) {
+    for f in findings {
+        let mark = match f.level {
+            Level::Ok => style("✓").green().bold(),
+            Level::Info => style("-").dim(),
+            Level::Warn => style("!").yellow().bold(),
+            Level::Fail => style("✗").red().bold(),
+        };
+        println!("{mark} {}: {}", f.check, f.message);
+        if let Some(fix) = &f.fix {
+            println!("  {} {fix}", style("fix:").cyan().bold());
+        }
+    }
+    let count = |l: Level| findings.iter().filter(|f| f.level == l).count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (count(Level::Fail), count(Level::Warn)) {
+        (0, 0) => println!("{} all checks passed", style("✓").green().bold()),
+        (0, w) => println!("{} no problems, {}", style("!").yellow().bold(), plural(w, "warning")),
+        (p, w) => println!("{} {}, {} (see README.md#devenv-doctor)", style("✗").red().bold(), plural(p, "problem"), plural(w, "warning")),
     }
 }
 
-pub async fn run(global: &Global, _args: DoctorArgs, ui: &Ui) -> Result<u8, Error> {
-    let mut r = Report { problems: 0 };
-    match Docker::connect().await {
-        Ok(d) => match d.version().await {
-            Ok(v) => {
-                r.ok("docker", format!("engine {} (API {}, {})", v.version, v.api_version, v.os));
-                let dir = v.root_dir.clone().unwrap_or_else(|| "/var/lib/docker".into());
-                match free_bytes(&dir) {
-                    Some(b) if b < MIN_FREE_BYTES => r.problem(
-                        "disk",
-                        format!("{} free under {dir}", indicatif::HumanBytes(b)),
-                        "free space: `docker system prune` removes unused images and build cache",
-                    ),
-                    Some(b) => r.ok("disk", format!("{} free under {dir}", indicatif::HumanBytes(b))),
-                    None => r.note("disk", format!("cannot read free space of {dir} from here (remote engine?)")),
-                }
-            }
-            Err(e) => r.problem("docker", e.to_string(), "check the engine's logs"),
-        },
-        Err(e) => r.problem("docker", e.to_string(), e.hint().unwrap_or_default()),
+pub async fn run(global: &Global, args: DoctorArgs, ui: &Ui) -> Result<u8, Error> {
+    let mut findings = Vec::new();
+    let engine = check_engine(&mut findings).await;
+    check_file(global, ui, engine.as_ref(), &mut findings).await;
+    // Without a file that loads, the kernel setting is still worth knowing.
+    if let Some(n) = max_map_count().filter(|n| *n < MIN_MAX_MAP_COUNT)
+        && !findings.iter().any(|f| f.check == "vm.max_map_count")
+    {
+        findings.push(Finding::new("vm.max_map_count", Level::Info, format!("{n}; Elasticsearch would need {MIN_MAX_MAP_COUNT}")));
     }
-
-    match max_map_count() {
-        Some(n) if n < MIN_MAX_MAP_COUNT => {
-            let uses_es = load_plan(global, ui).ok().is_some_and(|(env, _)| {
-                env.spec.services.values().any(|s| s.preset.as_deref() == Some("elasticsearch") || s.image.as_deref().is_some_and(|i| i.contains("elasticsearch")))
-            });
-            let fix = format!("sudo sysctl -w vm.max_map_count={MIN_MAX_MAP_COUNT} (persist it in /etc/sysctl.d/99-devenv.conf)");
-            if uses_es {
-                r.problem("vm.max_map_count", format!("{n} (< {MIN_MAX_MAP_COUNT}); Elasticsearch will refuse to start"), fix);
-            } else {
-                r.note("vm.max_map_count", format!("{n}; Elasticsearch would need {MIN_MAX_MAP_COUNT} ({fix})"));
-            }
-        }
-        Some(n) => r.ok("vm.max_map_count", n.to_string()),
-        None => {}
-    }
-
-    match load_plan(global, ui) {
-        Ok((_, plan)) => {
-            r.ok("environment file", format!("{} ({} services, project `{}`)", plan.file.display(), plan.services.len(), plan.project));
-            let ours: Vec<u16> = match Docker::connect().await {
-                Ok(d) => d.project_containers(&plan.project).await.unwrap_or_default().iter().flat_map(|c| c.ports.iter().map(|p| p.host_port)).collect(),
-                Err(_) => vec![],
-            };
-            for svc in plan.services.values() {
-                for p in &svc.ports {
-                    let Some(hp) = p.host_port else { continue };
-                    if p.protocol != "tcp" || ours.contains(&hp) {
-                        continue;
-                    }
-                    let ip = p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
-                    match TcpListener::bind((ip.as_str(), hp)) {
-                        Ok(_) => r.ok("port", format!("{ip}:{hp} free for `{}`", svc.name)),
-                        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => r.problem(
-                            "port",
-                            format!("{ip}:{hp} (for `{}`) is in use by another process", svc.name),
-                            format!("stop it (`ss -ltnp 'sport = :{hp}'` shows it) or change the host side of services.{}.ports", svc.name),
-                        ),
-                        Err(e) => r.note("port", format!("{ip}:{hp}: {e}")),
-                    }
-                }
-            }
-        }
-        Err(Error::Config(e)) if e.message.contains("no environment file") || e.message.contains("not found") => {
-            r.note("environment file", e.to_string())
-        }
-        Err(e) => r.problem("environment file", e.to_string(), e.hint().unwrap_or_else(|| "fix the file".into())),
-    }
-
-    if r.problems == 0 {
-        println!("{} all checks passed", style("✓").green().bold());
-        Ok(exit::OK)
+    let failed = findings.iter().any(|f| f.level == Level::Fail);
+    if args.json {
+        let count = |l: Level| findings.iter().filter(|f| f.level == l).count();
+        let v = serde_json::json!({
+            "ok": !failed,
+            "problems": count(Level::Fail),
+            "warnings": count(Level::Warn),
+            "checks": findings,
+        });
+        println!("{v}");
     } else {
-        println!("{} {} problem{} found", style("✗").red().bold(), r.problems, if r.problems == 1 { "" } else { "s" });
-        Ok(exit::PREFLIGHT)
+        print_text(&findings);
     }
+    Ok(if failed { exit::FAILURE } else { exit::OK })
 }

@@ -21,21 +21,29 @@ pub fn check_ports(plan: &Plan, steps: &[Step], observed: &[ObservedContainer]) 
                 continue;
             }
             let ip = p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
-            let ip_for_bind = ip.trim_start_matches('[').trim_end_matches(']');
-            let addr = if ip_for_bind.contains(':') { format!("[{ip_for_bind}]:{host_port}") } else { format!("{ip_for_bind}:{host_port}") };
-            if let Err(e) = TcpListener::bind(&addr)
-                && e.kind() == std::io::ErrorKind::AddrInUse {
-                    return Err(Error::Preflight {
-                        message: format!("host port {host_port} ({addr}) for `{}` is already in use by another process", step.service),
-                        hint: Some(format!(
-                            "stop whatever listens there (`ss -ltnp 'sport = :{host_port}'` shows it) or change the host side of `services.{}.ports`",
-                            step.service
-                        )),
-                    });
-                }
+            if let Some(addr) = port_in_use(&ip, host_port) {
+                return Err(Error::Preflight {
+                    message: format!("host port {host_port} ({addr}) for `{}` is already in use by another process", step.service),
+                    hint: Some(format!(
+                        "stop whatever listens there (`ss -ltnp 'sport = :{host_port}'` shows it) or change the host side of `services.{}.ports`",
+                        step.service
+                    )),
+                });
+            }
         }
     }
     Ok(())
+}
+
+/// `Some(address)` when another process listens on `ip:port` (TCP), as an
+/// attempt to bind there shows; `None` when it is free (or cannot be tested).
+pub fn port_in_use(ip: &str, port: u16) -> Option<String> {
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    let addr = if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") };
+    match TcpListener::bind(&addr) {
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Some(addr),
+        _ => None,
+    }
 }
 
 /// A free TCP port on `ip`, chosen by the OS.

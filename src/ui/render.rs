@@ -208,6 +208,7 @@ impl Renderer {
                 "message": err.to_string(),
                 "detail": err.detail(),
                 "hint": err.hint(),
+                "see": err.docs(),
                 "exit_code": err.exit_code(),
             });
             println!("{v}");
@@ -222,6 +223,9 @@ impl Renderer {
         }
         if let Some(h) = err.hint() {
             let _ = writeln!(e, "{} {h}", style("hint:").cyan().bold());
+        }
+        if let Some(docs) = err.docs() {
+            let _ = writeln!(e, "{} {docs}", style("see:").dim());
         }
         let _ = self.color;
     }

@@ -38,7 +38,7 @@ fn doctor_finds_a_port_in_use_and_prints_a_fix() {
     let port = listener.local_addr().expect("addr").port();
     let p = Project::new("doctor", &format!("name: {{project}}\nservices:\n  a:\n    image: {REDIS}\n    ports: [\"{port}:6379\"]\n"));
     let r = p.run(&["doctor"]);
-    r.code(4).stdout_has("docker: engine").stdout_has(&format!("127.0.0.1:{port}")).stdout_has("fix:");
+    r.code(1).stdout_has("docker: engine").stdout_has(&format!("127.0.0.1:{port}")).stdout_has("fix:");
     drop(listener);
     p.run(&["doctor"]).ok().stdout_has("all checks passed");
 }

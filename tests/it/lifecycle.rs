@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-fn http_get(port: u16, path: &str) -> String {
+pub(crate) fn http_get(port: u16, path: &str) -> String {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("write");
     let mut out = String::new();
@@ -168,6 +168,60 @@ services:
 }
 
 #[test]
+fn up_wait_reports_every_failing_service_and_the_dependents_not_started() {
+    if !docker_ready() {
+        return;
+    }
+    // Two independent failures: `bad` exits non-zero while starting; `slow`'s image
+    // HEALTHCHECK never passes, so `--timeout` is its deadline. `app` needs `bad`.
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  bad:
+    image: {APP}
+    command: ["sh", "-c", "echo bad-config-missing; exit 3"]
+    health: {{tcp: 9999}}
+  slow:
+    build: ./slow
+  app:
+    image: {APP}
+    depends_on: {{bad: healthy}}
+"#
+    );
+    let p = Project::new("multifail", &yaml);
+    p.write("slow/Dockerfile", "FROM debian:bookworm-slim\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false\nCMD [\"sh\", \"-c\", \"echo slow-still-warming-up; exec sleep 1000\"]\n");
+    let junit = p.dir.path().join("report.xml");
+    let r = p.run(&["up", "--wait", "--timeout", "4s", "--junit", junit.to_str().expect("utf-8 path")]);
+    r.code(6)
+        .stderr_has("error: 2 services failed: bad, slow; timeout reached: slow not ready; not started: app")
+        // Per failing service: its error (the probe's last one) and its last log lines.
+        .stderr_has("`bad` exited with code 3 while starting")
+        .stderr_has("bad | bad-config-missing")
+        .stderr_has("`slow` was not ready after 4s: image HEALTHCHECK status: unhealthy")
+        .stderr_has("slow | slow-still-warming-up")
+        .stderr_has("app: not started: dependency `bad` failed")
+        .stderr_has("app not started: dependency `bad` failed")
+        .stderr_has("hint: the last 20 log lines of each failing service are above");
+    assert!(!r.stderr.contains("app failed"), "a dependent is not a failure of its own:\n{}", r.stderr);
+
+    // One failing JUnit test case per failing service; the dependent is skipped.
+    let xml = std::fs::read_to_string(&junit).expect("junit report written");
+    assert!(xml.contains("tests=\"3\" failures=\"2\" errors=\"0\" skipped=\"1\""), "{xml}");
+    assert!(xml.contains("bad | bad-config-missing</failure>"), "{xml}");
+    assert!(xml.contains("<failure message=\"`slow` was not ready after 4s: image HEALTHCHECK status: unhealthy\">"), "{xml}");
+    assert!(xml.contains("name=\"app ready\" time=\"0.000\">\n      <skipped message=\"dependency `bad` failed\"/>"), "{xml}");
+
+    // Cleanup as before: failed containers stay for `devenv logs`, the dependent was never created.
+    let containers = p.docker_objects("container");
+    assert!(containers.iter().any(|c| c.ends_with("-bad")) && containers.iter().any(|c| c.ends_with("-slow")), "{containers:?}");
+    assert!(!containers.iter().any(|c| c.ends_with("-app")), "app must not be created: {containers:?}");
+    p.run(&["logs", "bad"]).ok().stdout_has("bad-config-missing");
+    p.run(&["down", "-v", "-t", "1"]).ok();
+    assert!(p.docker_objects("container").is_empty());
+    assert!(p.docker_objects("network").is_empty());
+}
+
+#[test]
 fn build_success_and_failure() {
     if !docker_ready() {
         return;
@@ -281,4 +335,24 @@ services:
     assert_eq!(status.code(), Some(130), "{seen}{rest}");
     assert!(p.docker_objects("container").is_empty(), "this run's containers are removed:\n{rest}");
     assert_eq!(inspect(&format!("{}-keep", other.name), "{{.State.Running}}"), "true");
+}
+
+#[test]
+fn log_probe_of_a_restarted_service_waits_for_this_runs_line() {
+    if !docker_ready() {
+        return;
+    }
+    // The second start prints the ready line only after 3 s; the first run's line is still in the log.
+    let yaml = format!(
+        "name: {{project}}\nservices:\n  w:\n    image: {APP}\n    command: [sh, -c, \"trap 'exit 0' TERM; if [ -f /tmp/ran ]; then sleep 3; fi; touch /tmp/ran; echo worker ready; while true; do sleep 0.2; done\"]\n    health: {{log: worker ready}}\n"
+    );
+    let p = Project::new("logrestart", &yaml);
+    p.run(&["up", "-d"]).ok();
+    // Docker's `logs --since` counts whole seconds: stop in a later second than the first line.
+    std::thread::sleep(Duration::from_millis(1100));
+    let stop = std::process::Command::new("docker").args(["stop", "-t", "2", &format!("{}-w", p.name)]).output().expect("docker stop");
+    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    let started = Instant::now();
+    p.run(&["up", "-d"]).ok().stderr_has("w ready in");
+    assert!(started.elapsed() >= Duration::from_millis(2500), "ready after {:?}: the previous run's log line was taken", started.elapsed());
 }
