@@ -10,7 +10,11 @@ use crate::docker::Docker;
 use crate::engine::health;
 use crate::error::{exit, Error};
 use crate::observe::ContainerState;
+use crate::plan::Probe;
 use crate::ui::Ui;
+
+/// How long `ps` lets a log probe read the log written so far.
+const LOG_PROBE_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Args)]
 pub struct PsArgs {
@@ -41,9 +45,11 @@ pub async fn run(global: &Global, args: PsArgs, ui: &Ui) -> Result<u8, Error> {
         let health = if c.state != ContainerState::Running {
             "-".to_string()
         } else if let Some(h) = svc.and_then(|s| s.health.as_ref()) {
-            // devenv's own probe, one quick attempt.
+            // devenv's own probe, one quick attempt. A log probe reads this
+            // run's log in the background: give it a moment to get through
+            // it, or a line already logged is missed at random.
             let mut once = h.clone();
-            once.timeout = Duration::ZERO;
+            once.timeout = if matches!(once.probe, Probe::Log { .. }) { LOG_PROBE_GRACE } else { Duration::ZERO };
             match health::wait_ready(&docker, &c.id, Some(&once), Duration::ZERO).await {
                 Ok(()) => "healthy".into(),
                 Err(_) => "unhealthy".into(),
