@@ -19,7 +19,7 @@ pub struct UpArgs {
     /// Detached: return once every service is ready instead of streaming logs
     #[arg(short = 'd', long)]
     pub detach: bool,
-    /// Wait until every service is ready, then return (as compose's `--wait`; implies -d)
+    /// Wait until every service is ready and every one-shot job completed, then exit 0 (as compose's `--wait`; implies -d); else exit 6, reporting every failing service
     #[arg(long)]
     pub wait: bool,
     /// Write each service's readiness and seeding as JUnit XML test cases

@@ -1,5 +1,7 @@
 //! A JUnit XML report of one run: each service's readiness and seeding as test
 //! cases, so CI systems show which backing service failed and how long each took.
+//! Every failing service is its own failing test case, with the probe's last
+//! error and (from the run's final error) the service's last log lines.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -25,8 +27,16 @@ fn esc(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-/// Render the events of a run (`started` = when it began) as JUnit XML.
-pub fn report(suite: &str, started: Instant, events: &[(Instant, Event)]) -> String {
+/// The log lines of `service` in a failure's detail: the engine prefixes each
+/// with `<service> | `, as `devenv logs` prints them.
+fn logs_of<'a>(service: &str, error: Option<&'a crate::error::Error>) -> Vec<&'a str> {
+    let prefix = format!("{service} | ");
+    error.map(|e| e.detail()).unwrap_or_default().iter().filter(|l| l.starts_with(&prefix)).map(String::as_str).collect()
+}
+
+/// Render the events of a run (`started` = when it began) as JUnit XML;
+/// `error` is how the run failed, if it did (its detail holds the log lines).
+pub fn report(suite: &str, started: Instant, events: &[(Instant, Event)], error: Option<&crate::error::Error>) -> String {
     let mut ready: BTreeMap<String, Case> = BTreeMap::new();
     let mut seed: BTreeMap<String, Case> = BTreeMap::new();
     for (at, ev) in events {
@@ -85,7 +95,14 @@ pub fn report(suite: &str, started: Instant, events: &[(Instant, Event)]) -> Str
     for (service, what, c) in cases {
         out.push_str(&format!("    <testcase classname=\"{}.{}\" name=\"{} {}\" time=\"{:.3}\"", esc(suite), esc(&service), esc(&service), what, c.seconds));
         match (&c.failure, &c.skipped) {
-            (Some(f), _) => out.push_str(&format!(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n", esc(f.lines().next().unwrap_or("")), esc(f))),
+            (Some(f), _) => {
+                let mut body = f.clone();
+                for line in logs_of(&service, error) {
+                    body.push('\n');
+                    body.push_str(&crate::ui::mask::mask_url_passwords(line));
+                }
+                out.push_str(&format!(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n", esc(f.lines().next().unwrap_or("")), esc(&body)))
+            }
             (None, Some(s)) => out.push_str(&format!(">\n      <skipped message=\"{}\"/>\n    </testcase>\n", esc(s))),
             (None, None) => out.push_str("/>\n"),
         }
@@ -111,11 +128,40 @@ mod tests {
             ev("cache", Status::Failed { error: "`cache` exited with code 1 <boom> & more".into() }),
             ev("api", Status::Skipped { reason: "dependency `cache` failed".into() }),
         ];
-        let xml = report("shop", t0, &events);
+        let xml = report("shop", t0, &events, None);
         assert!(xml.contains("<testsuite name=\"shop\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\""), "{xml}");
         assert!(xml.contains("name=\"db ready\" time=\"2.100\"/>"), "{xml}");
         assert!(xml.contains("name=\"db seeded\" time=\"0.040\"/>"), "{xml}");
         assert!(xml.contains("<failure message=\"`cache` exited with code 1 &lt;boom&gt; &amp; more\">"), "{xml}");
         assert!(xml.contains("<skipped message=\"dependency `cache` failed\"/>"), "{xml}");
+    }
+
+    #[test]
+    fn every_failing_service_is_a_failing_case_with_its_own_log_lines() {
+        let t0 = Instant::now();
+        let at = t0 + Duration::from_millis(3000);
+        let ev = |s: &str, status: Status| (at, Event::Service { service: s.into(), status });
+        let events = vec![
+            ev("bad", Status::Failed { error: "`bad` exited with code 3 while starting".into() }),
+            ev("slow", Status::Failed { error: "`slow` was not ready after 3s: image HEALTHCHECK status: unhealthy".into() }),
+            ev("app", Status::Skipped { reason: "dependency `bad` failed".into() }),
+            ev("db", Status::Ready { elapsed_ms: 900 }),
+        ];
+        let error = crate::error::Error::Service {
+            message: "2 services failed: bad, slow".into(),
+            logs: vec![
+                "`bad` exited with code 3 while starting".into(),
+                "bad | config missing".into(),
+                "slow | postgres://u:hunter2@db:5432/x unreachable".into(),
+            ],
+            hint: None,
+        };
+        let xml = report("ci", t0, &events, Some(&error));
+        assert!(xml.contains("tests=\"4\" failures=\"2\" errors=\"0\" skipped=\"1\""), "{xml}");
+        assert!(xml.contains("<failure message=\"`bad` exited with code 3 while starting\">`bad` exited with code 3 while starting\nbad | config missing</failure>"), "{xml}");
+        assert!(xml.contains("<failure message=\"`slow` was not ready after 3s: image HEALTHCHECK status: unhealthy\">"), "{xml}");
+        assert!(xml.contains("slow | postgres://u:***@db:5432/x unreachable</failure>"), "passwords masked, only slow's lines: {xml}");
+        assert_eq!(xml.matches("config missing").count(), 1, "{xml}");
+        assert!(xml.contains("name=\"db ready\" time=\"0.900\"/>"), "{xml}");
     }
 }
