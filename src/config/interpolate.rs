@@ -58,6 +58,18 @@ impl Warnings {
 
 const MAX_DEPTH: usize = 16;
 
+/// Which `${…}` forms a file may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// devenv.yaml: `${svc.url}` (a name with a dot) is a service reference,
+    /// left verbatim for the planner.
+    #[default]
+    Devenv,
+    /// docker-compose files: exactly compose's grammar, so `${db.url}` is an
+    /// invalid interpolation there, as `docker compose` reports it.
+    Compose,
+}
+
 /// Interpolates every string scalar in map values and sequence items (not keys).
 pub fn interpolate_value(v: &mut Value, vars: &dyn Lookup, warnings: &mut Warnings) -> Result<(), InterpolationError> {
     // Iterative walk: the document may be deep.
@@ -66,7 +78,7 @@ pub fn interpolate_value(v: &mut Value, vars: &dyn Lookup, warnings: &mut Warnin
         match node {
             Value::String(s) => {
                 if s.contains('$') {
-                    match interpolate_str_inner(s, vars, warnings, 0) {
+                    match interpolate_str_inner(s, vars, warnings, 0, Dialect::Devenv) {
                         Ok(out) => *s = out,
                         Err((message, hint)) => return Err(InterpolationError { path, message, hint }),
                     }
@@ -103,7 +115,17 @@ pub fn key_string(k: &Value) -> String {
 
 /// Interpolates one string. Errors are `(message, hint)`.
 pub fn interpolate_str(s: &str, vars: &dyn Lookup, warnings: &mut Warnings) -> Result<String, String> {
-    interpolate_str_inner(s, vars, warnings, 0).map_err(|(m, _)| m)
+    interpolate_str_inner(s, vars, warnings, 0, Dialect::Devenv).map_err(|(m, _)| m)
+}
+
+/// Interpolates one string with the given grammar. Errors are `(message, hint)`.
+pub fn interpolate_str_with(
+    s: &str,
+    vars: &dyn Lookup,
+    warnings: &mut Warnings,
+    dialect: Dialect,
+) -> Result<String, (String, Option<String>)> {
+    interpolate_str_inner(s, vars, warnings, 0, dialect)
 }
 
 fn is_name_start(c: char) -> bool {
@@ -116,7 +138,7 @@ fn is_name_char(c: char) -> bool {
 
 type IErr = (String, Option<String>);
 
-fn interpolate_str_inner(s: &str, vars: &dyn Lookup, warnings: &mut Warnings, depth: usize) -> Result<String, IErr> {
+fn interpolate_str_inner(s: &str, vars: &dyn Lookup, warnings: &mut Warnings, depth: usize, dialect: Dialect) -> Result<String, IErr> {
     if depth > MAX_DEPTH {
         return Err(("interpolation is nested too deeply".into(), None));
     }
@@ -152,7 +174,7 @@ fn interpolate_str_inner(s: &str, vars: &dyn Lookup, warnings: &mut Warnings, de
                 };
                 let body = &body_start[..close];
                 let whole = &rest[i..i + 2 + close + 1];
-                out.push_str(&braced(body, whole, vars, warnings, depth)?);
+                out.push_str(&braced(body, whole, vars, warnings, depth, dialect)?);
                 rest = &body_start[close + 1..];
             }
             // A lone `$` (end of string, `$1`, `$ `): kept literally, like compose.
@@ -215,9 +237,9 @@ pub fn is_service_reference(body: &str) -> bool {
 }
 
 /// Evaluates the body of `${…}`; `whole` is the full `${…}` text.
-fn braced(body: &str, whole: &str, vars: &dyn Lookup, warnings: &mut Warnings, depth: usize) -> Result<String, IErr> {
+fn braced(body: &str, whole: &str, vars: &dyn Lookup, warnings: &mut Warnings, depth: usize, dialect: Dialect) -> Result<String, IErr> {
     // `${svc.url}`: a service reference, resolved by the planner.
-    if is_service_reference(body) {
+    if dialect == Dialect::Devenv && is_service_reference(body) {
         return Ok(whole.to_string());
     }
     // Plain names stop at the first `-` (it starts a `-default` modifier).
@@ -266,12 +288,12 @@ fn braced(body: &str, whole: &str, vars: &dyn Lookup, warnings: &mut Warnings, d
             if set {
                 Ok(value.unwrap_or_default())
             } else {
-                interpolate_str_inner(arg, vars, warnings, depth + 1)
+                interpolate_str_inner(arg, vars, warnings, depth + 1, dialect)
             }
         }
         '+' => {
             if set {
-                interpolate_str_inner(arg, vars, warnings, depth + 1)
+                interpolate_str_inner(arg, vars, warnings, depth + 1, dialect)
             } else {
                 Ok(String::new())
             }
@@ -280,12 +302,12 @@ fn braced(body: &str, whole: &str, vars: &dyn Lookup, warnings: &mut Warnings, d
             if set {
                 Ok(value.unwrap_or_default())
             } else {
-                let msg = interpolate_str_inner(arg, vars, warnings, depth + 1)?;
-                let what = if colon { "is missing or empty" } else { "is missing" };
+                let msg = interpolate_str_inner(arg, vars, warnings, depth + 1, dialect)?;
+                // Compose's wording, for `?` and `:?` alike.
                 let message = if msg.is_empty() {
-                    format!("required variable {name} {what}")
+                    format!("required variable {name} is missing a value")
                 } else {
-                    format!("required variable {name} {what}: {msg}")
+                    format!("required variable {name} is missing a value: {msg}")
                 };
                 Err((message, Some(format!("set {name} in your shell or in the .env file next to the environment file"))))
             }
@@ -322,8 +344,9 @@ pub fn parse_dotenv(text: &str, environ: &dyn Lookup) -> (Vec<DotenvEntry>, Vec<
             continue;
         }
         let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
-        let (key, val) = match line.split_once('=') {
-            Some((k, v)) => (k.trim(), Some(v.trim_start())),
+        // `KEY=value`, or `KEY: value` (compose's parser accepts both).
+        let (key, val) = match line.find(['=', ':']) {
+            Some(i) => (line[..i].trim(), Some(line[i + 1..].trim_start())),
             None => (line, None),
         };
         if key.is_empty() || !key.starts_with(is_name_start) || !key.chars().all(|c| is_name_char(c) || c == '.' || c == '-') {
@@ -349,7 +372,7 @@ pub fn parse_dotenv(text: &str, environ: &dyn Lookup) -> (Vec<DotenvEntry>, Vec<
                 warnings.push(format!("line {lineno}: missing closing `\"`"));
             }
             let body = unescape(&body);
-            match interpolate_str_inner(&body, &lookup, &mut w, 0) {
+            match interpolate_str_inner(&body, &lookup, &mut w, 0, Dialect::Devenv) {
                 Ok(v) => v,
                 Err((m, _)) => {
                     warnings.push(format!("line {lineno}: {m}"));
@@ -363,7 +386,7 @@ pub fn parse_dotenv(text: &str, environ: &dyn Lookup) -> (Vec<DotenvEntry>, Vec<
                 None => val,
             };
             let v = v.trim();
-            match interpolate_str_inner(v, &lookup, &mut w, 0) {
+            match interpolate_str_inner(v, &lookup, &mut w, 0, Dialect::Devenv) {
                 Ok(v) => v,
                 Err((m, _)) => {
                     warnings.push(format!("line {lineno}: {m}"));
@@ -665,6 +688,85 @@ I=a#b
         let (entries, warnings) = parse_dotenv("A=\"open\nB=1\n", &lookup);
         assert_eq!(entries.len(), 1);
         assert!(warnings.iter().any(|w| w.contains("missing closing")));
+    }
+
+    fn compose(s: &str, pairs: &[(&str, &str)]) -> Result<String, String> {
+        let e = env(pairs);
+        let d = IndexMap::new();
+        let vars = Vars { environ: &e, dotenv: &d };
+        let mut w = Warnings::default();
+        interpolate_str_with(s, &vars, &mut w, Dialect::Compose).map_err(|(m, _)| m)
+    }
+
+    /// The same cases were run through `docker compose config` (v2.26.1) with
+    /// A=1, EMPTY= and B= set; these are its results.
+    #[test]
+    fn compose_dialect_matches_compose() {
+        let e = [("A", "1"), ("EMPTY", ""), ("B", ""), ("a_lower", "L")];
+        let cases = [
+            ("${A}-${B:-x}", "1-x"),
+            ("${UNSET:-${B:-deep}}", "deep"),
+            ("${A:-${UNSET}}", "1"),
+            ("$$A $${A}", "$A ${A}"),
+            ("${EMPTY-def}", ""),
+            ("${EMPTY:-def}", "def"),
+            ("${UNSET-def}", "def"),
+            ("${A:+alt}", "alt"),
+            ("${EMPTY:+alt}", ""),
+            ("${EMPTY+alt}", "alt"),
+            ("${UNSET+alt}", ""),
+            ("$A$A", "11"),
+            ("cost 5$ and $1 and $ x", "cost 5$ and $1 and $ x"),
+            ("${A}}", "1}"),
+            ("${UNSET:-a}b}", "ab}"),
+            ("{${A}}", "{1}"),
+            ("${UNSET:-{x}}", "{x}"),
+            ("${a_lower:-lower}", "L"),
+            ("${UNSET:-a:b-c}", "a:b-c"),
+            ("$A_B-$A", "-1"),
+            ("${A?msg}", "1"),
+            ("${UNSET:-$A}", "1"),
+            ("${UNSET:-$$}", "$"),
+            ("${UNSET}-${B:-x}", "-x"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(compose(input, &e).as_deref(), Ok(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn compose_dialect_has_no_service_references() {
+        for s in ["${db.url}", "${db.url:-x}"] {
+            let err = compose(s, &[]).unwrap_err();
+            assert!(err.contains("invalid interpolation"), "{s}: {err}");
+        }
+        // As in compose: the name stops at `-`, which starts a default.
+        assert_eq!(compose("${my-db.host}", &[]).as_deref(), Ok("db.host"));
+        // The devenv dialect keeps them for the planner.
+        assert_eq!(ok("${db.url}", &[]), "${db.url}");
+        assert_eq!(compose("${DOMAIN-example.com}", &[]).as_deref(), Ok("example.com"));
+    }
+
+    #[test]
+    fn required_messages_use_compose_wording() {
+        assert_eq!(
+            compose("${DB_PASS:?set the password}", &[]).unwrap_err(),
+            "required variable DB_PASS is missing a value: set the password"
+        );
+        assert_eq!(compose("${IMG:?}", &[]).unwrap_err(), "required variable IMG is missing a value");
+        assert_eq!(compose("${IMG?}", &[]).unwrap_err(), "required variable IMG is missing a value");
+        assert_eq!(compose("${IMG?}", &[("IMG", "")]).as_deref(), Ok(""));
+    }
+
+    #[test]
+    fn dotenv_colon_separator_like_compose() {
+        let lookup = |_: &str| None;
+        let (entries, warnings) = parse_dotenv("A: one\nB:two=2\nC=x:y\n", &lookup);
+        let m = dotenv_map(&entries, &lookup);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(m["A"], "one");
+        assert_eq!(m["B"], "two=2");
+        assert_eq!(m["C"], "x:y");
     }
 
     proptest::proptest! {

@@ -17,20 +17,29 @@ pub struct PortSpec {
     pub protocol: String,
 }
 
-/// Parses one `ports:` entry. A bare `"5432"` publishes the same port on both sides.
-pub fn parse_port(spec: &str) -> Result<Vec<PortSpec>, String> {
+/// A short-syntax port entry split into its parts, ranges not yet expanded
+/// (shared by `parse_port` and the compose loader, which expands them its own way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortParts<'a> {
+    /// Explicit host IP (brackets removed), validated.
+    pub host_ip: Option<String>,
+    /// `None`: no host part (`"80"`); `Some("")`: an empty one (`"127.0.0.1::80"`).
+    pub host: Option<&'a str>,
+    /// The container port or range, as written.
+    pub container: &'a str,
+    /// Lower-case protocol after `/` (`tcp` when absent); not validated here.
+    pub protocol: String,
+}
+
+/// Splits `[HOST_IP:][HOST:]CONTAINER[/PROTOCOL]` (IPv6 in brackets, or unbracketed
+/// when the rest is unambiguous).
+pub fn split_port(spec: &str) -> Result<PortParts<'_>, String> {
     let s = spec.trim();
     if s.is_empty() {
         return Err("empty port: expected e.g. \"8080:80\" or \"5432\"".into());
     }
     let (body, protocol) = match s.rsplit_once('/') {
-        Some((b, p)) => {
-            let p = p.to_ascii_lowercase();
-            if p != "tcp" && p != "udp" {
-                return Err(format!("unknown protocol {p:?}: expected tcp or udp"));
-            }
-            (b, p)
-        }
+        Some((b, p)) => (b, p.to_ascii_lowercase()),
         None => (s, "tcp".to_string()),
     };
 
@@ -67,13 +76,22 @@ pub fn parse_port(spec: &str) -> Result<Vec<PortSpec>, String> {
     if container.contains(':') {
         return Err("too many `:`: expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]".into());
     }
-    let (c_lo, c_hi) = parse_range(container, "container")?;
+    Ok(PortParts { host_ip, host, container, protocol })
+}
+
+/// Parses one `ports:` entry. A bare `"5432"` publishes the same port on both sides.
+pub fn parse_port(spec: &str) -> Result<Vec<PortSpec>, String> {
+    let PortParts { host_ip, host, container, protocol } = split_port(spec)?;
+    if protocol != "tcp" && protocol != "udp" {
+        return Err(format!("unknown protocol {protocol:?}: expected tcp or udp"));
+    }
+    let (c_lo, c_hi) = parse_port_range(container, "container")?;
     let host_range = match host {
         // `"5432"`: the same port(s) on the host.
         None => Some((c_lo, c_hi)),
         // `"127.0.0.1::80"`: a random host port.
         Some("") => None,
-        Some(h) => Some(parse_range(h, "host")?),
+        Some(h) => Some(parse_port_range(h, "host")?),
     };
     let count = usize::from(c_hi - c_lo) + 1;
     if let Some((h_lo, h_hi)) = host_range {
@@ -107,7 +125,8 @@ fn check_ip(ip: &str) -> Result<String, String> {
     Ok(t.to_string())
 }
 
-fn parse_range(s: &str, side: &str) -> Result<(u16, u16), String> {
+/// `"8000"` or `"8000-8010"` (1..=65535, start ≤ end); `side` names it in errors.
+pub fn parse_port_range(s: &str, side: &str) -> Result<(u16, u16), String> {
     match s.split_once('-') {
         Some((lo, hi)) => {
             let lo = parse_one(lo, side)?;

@@ -32,17 +32,7 @@ pub fn parse_volume(spec: &str, base_dir: &Path) -> Result<VolumeSpec, String> {
 
 /// Like [`parse_volume`], with an explicit home directory for `~`.
 pub fn parse_volume_with_home(spec: &str, base_dir: &Path, home: Option<&Path>) -> Result<VolumeSpec, String> {
-    let s = spec.trim();
-    if s.is_empty() {
-        return Err("empty volume: expected e.g. \"data:/var/lib/data\" or \"./src:/app/src\"".into());
-    }
-    let parts: Vec<&str> = s.split(':').collect();
-    let (source, target, opts) = match parts.as_slice() {
-        [target] => (None, *target, None),
-        [source, target] => (Some(*source), *target, None),
-        [source, target, opts] => (Some(*source), *target, Some(*opts)),
-        _ => return Err("too many `:`: expected SOURCE:TARGET[:OPTIONS] or an absolute container path".into()),
-    };
+    let (source, target, opts) = split_volume(spec)?;
     check_target(target)?;
     let mut read_only = false;
     if let Some(opts) = opts {
@@ -91,6 +81,23 @@ pub fn parse_volume_with_home(spec: &str, base_dir: &Path, home: Option<&Path>) 
         ));
     }
     Ok(VolumeSpec::Named { name: source.to_string(), target: target.to_string(), read_only })
+}
+
+/// Splits a short-syntax volume entry into `(SOURCE, TARGET, OPTIONS)`: `/path`
+/// (anonymous), `SOURCE:TARGET` or `SOURCE:TARGET:OPTIONS`. Nothing is validated
+/// beyond the shape (shared with the compose loader, which reads options its own way).
+pub fn split_volume(spec: &str) -> Result<(Option<&str>, &str, Option<&str>), String> {
+    let s = spec.trim();
+    if s.is_empty() {
+        return Err("empty volume: expected e.g. \"data:/var/lib/data\" or \"./src:/app/src\"".into());
+    }
+    let parts: Vec<&str> = s.split(':').collect();
+    match parts.as_slice() {
+        [target] => Ok((None, *target, None)),
+        [source, target] => Ok((Some(*source), *target, None)),
+        [source, target, opts] => Ok((Some(*source), *target, Some(*opts))),
+        _ => Err("too many `:`: expected SOURCE:TARGET[:OPTIONS] or an absolute container path".into()),
+    }
 }
 
 fn check_target(target: &str) -> Result<(), String> {

@@ -1,0 +1,387 @@
+//! What devenv does with compose keys outside its subset (see the module docs
+//! of `compose` for the lists and the reasons): a key that would change how the
+//! service behaves in a way devenv cannot honour is refused; anything else is
+//! collected into one "ignored" warning per service — never dropped silently.
+
+use serde_yaml::{Mapping, Value};
+
+use super::values::go_scalar_string;
+
+/// Service keys the model carries.
+pub const SUPPORTED: &[&str] = &[
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "expose",
+    "volumes",
+    "depends_on",
+    "healthcheck",
+    "restart",
+    "profiles",
+    "labels",
+    "working_dir",
+    "user",
+    "hostname",
+    "extra_hosts",
+    "networks",
+    "container_name",
+    "stop_grace_period",
+    "stop_signal",
+    "ulimits",
+    "init",
+    "tty",
+    "stdin_open",
+    "tmpfs",
+    "privileged",
+    "cap_add",
+    "cap_drop",
+    "shm_size",
+    "develop",
+    "extends",
+];
+
+const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "args", "target"];
+
+/// A key devenv refuses: where (relative to the service), why, how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Path under the service, e.g. `network_mode`, `deploy.replicas`, `volumes[2].type`.
+    pub key: String,
+    pub message: String,
+    pub hint: String,
+}
+
+/// The outcome for one service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Review {
+    /// Keys devenv ignores, in file order (`logging`, `build.ssh`, `deploy.resources`…).
+    pub ignored: Vec<String>,
+    pub refused: Option<Refusal>,
+}
+
+fn refuse(review: &mut Review, key: &str, message: String, hint: &str) {
+    if review.refused.is_none() {
+        review.refused = Some(Refusal { key: key.to_string(), message, hint: hint.to_string() });
+    }
+}
+
+/// The engine's platform as compose writes it (`linux/amd64`, `linux/arm64`).
+pub fn host_platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("linux/{arch}")
+}
+
+fn same_platform(wanted: &str, host: &str) -> bool {
+    let norm = |p: &str| {
+        let p = p.to_ascii_lowercase();
+        let mut parts = p.split('/');
+        let (os, arch) = match (parts.next(), parts.next()) {
+            (Some(os), Some(arch)) => (os.to_string(), arch.to_string()),
+            (Some(arch), None) => ("linux".to_string(), arch.to_string()),
+            _ => (String::new(), String::new()),
+        };
+        let arch = match arch.as_str() {
+            "x86_64" | "x86-64" => "amd64".to_string(),
+            "aarch64" => "arm64".to_string(),
+            _ => arch,
+        };
+        (os, arch)
+    };
+    norm(wanted) == norm(host)
+}
+
+/// Sorts the keys of one enabled service (its merged, normalized map).
+pub fn review(svc: &Mapping, host: &str) -> Review {
+    let mut r = Review::default();
+    for (k, v) in svc {
+        let Some(key) = k.as_str() else { continue };
+        if key.starts_with("x-") {
+            continue;
+        }
+        if SUPPORTED.contains(&key) {
+            nested(&mut r, key, v);
+            continue;
+        }
+        let text = go_scalar_string(v).unwrap_or_default();
+        match key {
+            "network_mode" => refuse(
+                &mut r,
+                key,
+                format!("`network_mode: {text}` is not supported: devenv attaches every service to the project network"),
+                "remove it: services reach each other by name on the project network, and published ports reach the host",
+            ),
+            "pid" | "ipc" | "uts" | "cgroup" | "userns_mode" => {
+                if text == "host" || text.starts_with("service:") || text.starts_with("container:") {
+                    refuse(
+                        &mut r,
+                        key,
+                        format!("`{key}: {text}` is not supported: devenv does not share namespaces with the host or other containers"),
+                        "remove it, or keep running this file with docker compose",
+                    );
+                } else {
+                    r.ignored.push(key.to_string());
+                }
+            }
+            "volumes_from" => refuse(
+                &mut r,
+                key,
+                "`volumes_from` is not supported: devenv does not share one container's volumes with another".into(),
+                "mount the same named volume in both services instead (`volumes: [\"data:/path\"]`)",
+            ),
+            "secrets" | "configs" if !is_empty(v) => refuse(
+                &mut r,
+                key,
+                format!("`{key}` is not supported: devenv does not mount compose {key} into containers"),
+                "mount the file with a bind volume (`volumes: [\"./secret.txt:/run/secrets/name:ro\"]`) or pass it in `environment`",
+            ),
+            "scale" if as_int(v).is_some_and(|n| n > 1) => refuse(
+                &mut r,
+                key,
+                format!("`scale: {text}` is not supported: devenv runs one container per service"),
+                "remove it (or set it to 1)",
+            ),
+            "deploy" => deploy(&mut r, v),
+            "links" => {
+                let aliased = v.as_sequence().into_iter().flatten().filter_map(Value::as_str).find(|l| l.contains(':'));
+                match aliased {
+                    Some(l) => refuse(
+                        &mut r,
+                        key,
+                        format!("`links: [{l}]` uses an alias, which devenv does not create"),
+                        "use the service name, or a network alias: `networks: {default: {aliases: [alias]}}`",
+                    ),
+                    None => r.ignored.push(key.to_string()),
+                }
+            }
+            "external_links" => refuse(
+                &mut r,
+                key,
+                "`external_links` is not supported: devenv only connects the project's own services".into(),
+                "add the other container to the project, or reach it through a published port",
+            ),
+            "devices" | "device_cgroup_rules" | "gpus" => refuse(
+                &mut r,
+                key,
+                format!("`{key}` is not supported: devenv does not give containers access to host devices"),
+                "remove it, or keep running this file with docker compose",
+            ),
+            "runtime" => refuse(
+                &mut r,
+                key,
+                format!("`runtime: {text}` is not supported: devenv runs containers with the engine's default runtime"),
+                "remove it, or keep running this file with docker compose",
+            ),
+            "platform" if !text.is_empty() && !same_platform(&text, host) => refuse(
+                &mut r,
+                key,
+                format!("`platform: {text}` differs from this machine ({host}): devenv does not run other platforms"),
+                "remove it to use the image for this machine's platform",
+            ),
+            "post_start" => refuse(
+                &mut r,
+                key,
+                "`post_start` hooks are not supported: devenv would start the service without running them".into(),
+                "run the command in the image's entrypoint, or as a one-shot service the others depend on",
+            ),
+            _ => r.ignored.push(key.to_string()),
+        }
+    }
+    r
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Sequence(s) => s.is_empty(),
+        Value::Mapping(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+fn as_int(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+fn deploy(r: &mut Review, v: &Value) {
+    let Some(m) = v.as_mapping() else {
+        if !v.is_null() {
+            r.ignored.push("deploy".into());
+        }
+        return;
+    };
+    for (k, dv) in m {
+        let key = k.as_str().unwrap_or_default();
+        if key.starts_with("x-") {
+            continue;
+        }
+        let path = format!("deploy.{key}");
+        match key {
+            "replicas" if as_int(dv).is_some_and(|n| n > 1) => refuse(
+                r,
+                &path,
+                format!(
+                    "`deploy.replicas: {}` is not supported: devenv runs one container per service",
+                    go_scalar_string(dv).unwrap_or_default()
+                ),
+                "remove it (or set it to 1)",
+            ),
+            "resources" => {
+                let devices = dv.get("reservations").and_then(|res| res.get("devices")).is_some_and(|d| !is_empty(d));
+                if devices {
+                    refuse(
+                        r,
+                        "deploy.resources.reservations.devices",
+                        "device reservations (GPUs) are not supported: devenv does not give containers access to host devices".into(),
+                        "remove them, or keep running this file with docker compose",
+                    );
+                } else {
+                    r.ignored.push(path);
+                }
+            }
+            _ => r.ignored.push(path),
+        }
+    }
+}
+
+/// Keys inside supported keys that devenv does not carry.
+fn nested(r: &mut Review, key: &str, v: &Value) {
+    match key {
+        "build" => {
+            let Some(b) = v.as_mapping() else { return };
+            for (k, _) in b {
+                let bk = k.as_str().unwrap_or_default();
+                if bk.starts_with("x-") || BUILD_SUPPORTED.contains(&bk) {
+                    continue;
+                }
+                if bk == "dockerfile_inline" {
+                    refuse(
+                        r,
+                        "build.dockerfile_inline",
+                        "`build.dockerfile_inline` is not supported: devenv builds from a Dockerfile in the build context".into(),
+                        "write the Dockerfile into the context and set `build.dockerfile`",
+                    );
+                } else {
+                    r.ignored.push(format!("build.{bk}"));
+                }
+            }
+        }
+        "networks" => {
+            let Some(nets) = v.as_mapping() else { return };
+            for (n, cfg) in nets {
+                let name = n.as_str().unwrap_or_default();
+                for (k, _) in cfg.as_mapping().into_iter().flatten() {
+                    let nk = k.as_str().unwrap_or_default();
+                    if nk != "aliases" && !nk.starts_with("x-") {
+                        r.ignored.push(format!("networks.{name}.{nk}"));
+                    }
+                }
+            }
+        }
+        "volumes" => {
+            for (i, vol) in v.as_sequence().into_iter().flatten().enumerate() {
+                let kind = vol.get("type").and_then(Value::as_str).unwrap_or_default();
+                if !matches!(kind, "volume" | "bind" | "tmpfs") {
+                    refuse(
+                        r,
+                        &format!("volumes[{i}].type"),
+                        format!("volume type `{kind}` is not supported: devenv mounts named volumes, host paths and tmpfs"),
+                        "use `type: volume`, `bind` or `tmpfs`",
+                    );
+                }
+                if vol.get("consistency").is_some() {
+                    r.ignored.push(format!("volumes[{i}].consistency"));
+                }
+            }
+        }
+        "env_file" => {
+            for (i, f) in v.as_sequence().into_iter().flatten().enumerate() {
+                if f.get("format").is_some() {
+                    r.ignored.push(format!("env_file[{i}].format"));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn review_of(yaml: &str) -> Review {
+        let m: Mapping = serde_yaml::from_str(yaml).unwrap();
+        review(&m, "linux/amd64")
+    }
+
+    #[test]
+    fn harmless_keys_are_ignored_in_one_list() {
+        let r = review_of(
+            "image: x\nlogging: {driver: json-file}\nmem_limit: 1g\ndeploy: {resources: {limits: {cpus: '1'}}, replicas: 1}\nbuild: {context: ., cache_from: [x], ssh: [default]}\nnetworks: {front: {aliases: [a], ipv4_address: 10.0.0.2}}\npull_policy: always\nx-custom: 1\nipc: shareable\nplatform: linux/amd64\nlinks: [db]\n",
+        );
+        assert_eq!(r.refused, None);
+        assert_eq!(
+            r.ignored,
+            [
+                "logging",
+                "mem_limit",
+                "deploy.resources",
+                "deploy.replicas",
+                "build.cache_from",
+                "build.ssh",
+                "networks.front.ipv4_address",
+                "pull_policy",
+                "ipc",
+                "platform",
+                "links"
+            ]
+        );
+    }
+
+    #[test]
+    fn behaviour_changing_keys_are_refused() {
+        let cases = [
+            ("network_mode: host\n", "network_mode"),
+            ("pid: host\n", "pid"),
+            ("ipc: service:db\n", "ipc"),
+            ("volumes_from: [db]\n", "volumes_from"),
+            ("secrets: [token]\n", "secrets"),
+            ("configs: [{source: c}]\n", "configs"),
+            ("scale: 3\n", "scale"),
+            ("deploy: {replicas: 2}\n", "deploy.replicas"),
+            ("deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n", "deploy.resources.reservations.devices"),
+            ("links: [\"db:database\"]\n", "links"),
+            ("external_links: [redis]\n", "external_links"),
+            ("devices: [\"/dev/ttyUSB0:/dev/ttyUSB0\"]\n", "devices"),
+            ("gpus: all\n", "gpus"),
+            ("runtime: nvidia\n", "runtime"),
+            ("platform: linux/arm64\n", "platform"),
+            ("post_start: [{command: x}]\n", "post_start"),
+            ("build: {context: ., dockerfile_inline: 'FROM x'}\n", "build.dockerfile_inline"),
+            ("volumes: [{type: npipe, source: x, target: /x}]\n", "volumes[0].type"),
+        ];
+        for (yaml, key) in cases {
+            let r = review_of(yaml);
+            let refusal = r.refused.unwrap_or_else(|| panic!("{yaml} should be refused"));
+            assert_eq!(refusal.key, key, "{yaml}");
+            assert!(!refusal.hint.is_empty());
+        }
+    }
+
+    #[test]
+    fn platforms() {
+        assert!(same_platform("linux/amd64", "linux/amd64"));
+        assert!(same_platform("LINUX/x86_64", "linux/amd64"));
+        assert!(same_platform("amd64", "linux/amd64"));
+        assert!(!same_platform("linux/arm64/v8", "linux/amd64"));
+        assert!(host_platform().starts_with("linux/"));
+    }
+}
