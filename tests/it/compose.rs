@@ -192,3 +192,29 @@ fn unsupported_compose_keys_are_listed_not_dropped() {
     let warned = r.stderr.lines().any(|l| l.contains("logging") && l.contains("mem_limit"));
     assert!(warned, "one warning lists the ignored keys:\n{}", r.stderr);
 }
+
+/// The five-backing-service stack of `fixtures/compose/bench-stack` (Postgres,
+/// Redis, ClickHouse, a Kafka-protocol broker, an app gated on all four with
+/// compose healthchecks), run by devenv as written.
+#[test]
+fn the_backing_services_compose_stack_runs_unchanged() {
+    if !compose_ready() {
+        return;
+    }
+    let p = project_from("stack", concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/compose/bench-stack"));
+    p.run(&["-p", &p.name, "--ports", "random", "up", "-d", "--wait"]).ok();
+    let ran = observe("dev.devenv.project", &p.name, "dev.devenv.service");
+    assert_eq!(ran.keys().collect::<Vec<_>>(), ["app", "cache", "db", "events", "olap"]);
+    for dep in ["cache", "db", "events", "olap"] {
+        assert!(ran["app"].started > ran[dep].started, "app started before {dep}: {ran:#?}");
+    }
+    // Each healthcheck was run by devenv until it passed, and Docker runs it too.
+    for svc in ["cache", "db", "events", "olap", "app"] {
+        let health = inspect(&format!("{}-{svc}", p.name), "{{if .State.Health}}{{.State.Health.Status}}{{end}}");
+        assert!(health == "healthy" || health == "starting", "{svc}: docker health {health:?}");
+    }
+    let r = p.run(&["-p", &p.name, "env", "--format", "json"]);
+    let env: std::collections::HashMap<String, String> = serde_json::from_str(&r.ok().stdout).expect("env JSON");
+    let port = env.get("DEVENV_APP_PORT").expect("the app's host port is reported");
+    assert!(http_get(port, "/health").contains("200"), "the app answers");
+}
