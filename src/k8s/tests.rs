@@ -1,0 +1,474 @@
+//! The cluster flows (`up`, `down`, `status`, detection, failures) against
+//! the runner test double: the exact kind/k3d/kubectl command lines, and
+//! that every failure becomes a devenv error (never a reported success).
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::cluster::{self, Cluster, Target};
+use super::runner::double::ScriptedRunner;
+use super::runner::Output;
+use super::spec::Provider;
+use super::{render, Rendered};
+use crate::error::Error;
+use crate::ui::{ProgressMode, Ui};
+
+const ENV: &str = "name: shop
+services:
+  db:
+    preset: postgres
+    seed:
+      - sql: seed.sql
+  migrate:
+    image: shop/migrate:1
+    command: [./migrate]
+    env: {DATABASE_URL: \"${db.url}\"}
+    run: once
+    depends_on: {db: healthy}
+  api:
+    build: ./api
+    ports: [\"8080:8080\"]
+    env: {DB_HOST: \"${db.host}\", DB_PORT: \"${db.port}\"}
+    health: {http: /health, port: 8080}
+    depends_on: {db: healthy, migrate: completed}
+";
+
+fn rendered_in(dir: &Path, yaml: &str) -> Rendered {
+    std::fs::create_dir_all(dir.join("api")).expect("mkdir");
+    std::fs::write(dir.join("api/Dockerfile"), "FROM scratch\n").expect("write");
+    std::fs::write(dir.join("seed.sql"), "CREATE TABLE t (id int);\n").expect("write");
+    let opts = crate::config::LoadOptions { cwd: dir.to_path_buf(), ..Default::default() };
+    let env = crate::config::load::load_str(yaml, &dir.join("devenv.yaml"), dir, &opts).expect("load");
+    let plan = crate::plan::resolve(&env, &crate::plan::ImageMap::default()).expect("plan");
+    let spec = super::spec::parse(&env, &plan).expect("k8s spec");
+    render(&env, &plan, &spec, "shop").expect("render")
+}
+
+fn rendered() -> (tempfile::TempDir, Rendered) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = rendered_in(dir.path(), ENV);
+    (dir, r)
+}
+
+fn quiet() -> Ui {
+    Ui::new(ProgressMode::Quiet, false)
+}
+
+fn target(provider: Provider) -> Target {
+    Target { provider, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into() }
+}
+
+fn cluster<'a>(runner: &'a ScriptedRunner, ui: &'a Ui, provider: Provider) -> Cluster<'a> {
+    let mut c = Cluster::new(runner, ui, target(provider));
+    c.poll = Duration::ZERO;
+    c
+}
+
+const NOT_FOUND_NS: &str = "Error from server (NotFound): namespaces \"shop\" not found";
+const JOB_DONE: &str = r#"{"status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}}"#;
+const JOB_FAILED: &str = r#"{"status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}}"#;
+/// What trixie's kind 0.27 printed here, where no registry is reachable.
+const KIND_PULL_FAILURE: &str = "Creating cluster \"devenv\" ...\n • Ensuring node image (kindest/node:v1.32.2) 🖼  ...\n ✗ Ensuring node image (kindest/node:v1.32.2) 🖼\nERROR: failed to create cluster: failed to pull image \"kindest/node:v1.32.2@sha256:f226345927d7e348497136874b6d207e0b32cc52154ad8323129352923a3142f\": command \"docker pull kindest/node:v1.32.2@sha256:f226345927d7e348497136874b6d207e0b32cc52154ad8323129352923a3142f\" failed with error: exit status 1\n\nCommand Output: Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host";
+
+#[test]
+fn rendering_waves_follow_depends_on() {
+    let (_d, r) = rendered();
+    let waves: Vec<Vec<&str>> = r.waves().iter().map(|w| w.iter().map(|s| s.name.as_str()).collect()).collect();
+    assert_eq!(waves, [vec!["db"], vec!["migrate"], vec!["api"]]);
+}
+
+#[test]
+fn up_creates_a_missing_kind_cluster_loads_images_and_applies_wave_by_wave() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("kind get clusters", Output::ok("other\n"));
+    runner.on("kubectl --context kind-devenv get namespace shop", Output::failed(1, NOT_FOUND_NS));
+    runner.on("kubectl --context kind-devenv -n shop get job", Output::ok(JOB_DONE));
+    let ui = quiet();
+    let report = cluster(&runner, &ui, Provider::Kind).up(&r, &[], &[], &["shop-api:devenv".to_string()]).expect("up");
+    assert!(report.created_cluster);
+    let migrate = &r.service("migrate").expect("migrate").workload;
+    let seed = &r.service("db").and_then(|s| s.seed.as_ref()).expect("seed job").name;
+    assert!(migrate.starts_with("migrate-") && seed.starts_with("db-seed-"));
+    assert_eq!(
+        runner.calls(),
+        [
+            "kind get clusters".to_string(),
+            "kind create cluster --name devenv --wait 120s".into(),
+            "kind load docker-image shop-api:devenv --name devenv".into(),
+            "kubectl --context kind-devenv get namespace shop -o name".into(),
+            "kubectl --context kind-devenv apply -f -".into(),
+            // wave 1: db, then its seed job
+            "kubectl --context kind-devenv -n shop apply -f -".into(),
+            "kubectl --context kind-devenv -n shop rollout status statefulset/db --timeout=120s".into(),
+            "kubectl --context kind-devenv -n shop apply -f -".into(),
+            format!("kubectl --context kind-devenv -n shop get job {seed} -o json"),
+            // wave 2: the one-shot job
+            "kubectl --context kind-devenv -n shop apply -f -".into(),
+            format!("kubectl --context kind-devenv -n shop get job {migrate} -o json"),
+            // wave 3: the app
+            "kubectl --context kind-devenv -n shop apply -f -".into(),
+            "kubectl --context kind-devenv -n shop rollout status deployment/api --timeout=120s".into(),
+        ]
+    );
+    let stdin: Vec<String> = runner.invocations().into_iter().filter_map(|i| i.stdin).collect();
+    assert!(stdin[0].contains("kind: Namespace") && stdin[0].contains("name: shop"), "{}", stdin[0]);
+    assert!(stdin[1].contains("kind: StatefulSet") && !stdin[1].contains("kind: Deployment") && !stdin[1].contains("kind: Namespace"), "{}", stdin[1]);
+    assert!(stdin[2].contains(&format!("name: {seed}")) && stdin[2].contains("psql -v ON_ERROR_STOP=1 --single-transaction"), "{}", stdin[2]);
+    assert!(stdin[4].contains("kind: Deployment") && stdin[4].contains("name: api"), "{}", stdin[4]);
+}
+
+#[test]
+fn up_reuses_an_existing_cluster_and_namespace() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("kind get clusters", Output::ok("devenv\n"));
+    runner.on("kubectl --context kind-devenv -n shop get job", Output::ok(JOB_DONE));
+    let ui = quiet();
+    let report = cluster(&runner, &ui, Provider::Kind).up(&r, &[], &[], &[]).expect("up");
+    assert!(!report.created_cluster);
+    let calls = runner.calls();
+    assert!(!calls.iter().any(|c| c.contains("create cluster") || c.contains("load docker-image")), "{calls:#?}");
+    assert_eq!(calls.iter().filter(|c| c.ends_with("apply -f -")).count(), 4, "no namespace apply: it exists: {calls:#?}");
+}
+
+#[test]
+fn a_node_image_that_cannot_be_pulled_is_an_image_error_and_nothing_is_applied() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("kind get clusters", Output::failed(0, "No kind clusters found."));
+    runner.on("kind create cluster", Output { code: Some(1), stdout: String::new(), stderr: KIND_PULL_FAILURE.into() });
+    let ui = quiet();
+    let e = cluster(&runner, &ui, Provider::Kind).up(&r, &[], &[], &["shop-api:devenv".into()]).expect_err("no node image");
+    assert_eq!(e.exit_code(), crate::error::exit::IMAGE);
+    let text = e.to_string();
+    assert!(text.contains("kind could not create cluster `devenv`: it could not pull its node image (kindest/node:v1.32.2@sha256:"), "{text}");
+    assert!(text.contains("`kind create cluster --name devenv --wait 120s` failed, exit 1"), "{text}");
+    assert!(e.detail().iter().any(|l| l.contains("no such host")), "{:?}", e.detail());
+    assert!(e.hint().is_some_and(|h| h.contains("Nothing was created")));
+    assert_eq!(runner.calls().last().map(String::as_str), Some("kind create cluster --name devenv --wait 120s"));
+}
+
+#[test]
+fn any_other_creation_failure_shows_the_tools_output() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("k3d cluster list", Output::ok("[]"));
+    runner.on("k3d cluster create", Output::failed(1, "FATA[0001] Failed to create cluster 'devenv': port 6443 is already allocated"));
+    let ui = quiet();
+    let e = cluster(&runner, &ui, Provider::K3d).up(&r, &[], &[], &[]).expect_err("fails");
+    assert_eq!(e.exit_code(), crate::error::exit::FAILURE);
+    let text = e.to_string();
+    assert!(text.contains("k3d could not create cluster `devenv`: `k3d cluster create devenv --wait` failed (exit 1)"), "{text}");
+    assert!(text.contains("│ FATA[0001] Failed to create cluster 'devenv': port 6443 is already allocated"), "{text}");
+    assert_eq!(runner.calls(), ["k3d cluster list -o json", "k3d cluster create devenv --wait"]);
+}
+
+#[test]
+fn k3d_invocations() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("k3d cluster list", Output::ok(r#"[{"name": "devenv", "serversRunning": 1}]"#));
+    runner.on("kubectl --context k3d-devenv -n shop get job", Output::ok(JOB_DONE));
+    let ui = quiet();
+    cluster(&runner, &ui, Provider::K3d).up(&r, &[], &[], &["shop-api:devenv".into(), "postgres:16-alpine".into()]).expect("up");
+    let calls = runner.calls();
+    assert_eq!(calls[0], "k3d cluster list -o json");
+    assert_eq!(calls[1], "k3d image import shop-api:devenv postgres:16-alpine -c devenv");
+    assert_eq!(calls[2], "kubectl --context k3d-devenv get namespace shop -o name");
+    assert!(calls[3..].iter().all(|c| c.starts_with("kubectl --context k3d-devenv -n shop ")), "{calls:#?}");
+}
+
+#[test]
+fn image_load_failure_is_an_image_error() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("kind get clusters", Output::ok("devenv\n"));
+    runner.on("kind load docker-image", Output::failed(1, "ERROR: image: \"shop-api:devenv\" not present locally"));
+    let ui = quiet();
+    let e = cluster(&runner, &ui, Provider::Kind).up(&r, &[], &[], &["shop-api:devenv".into()]).expect_err("fails");
+    assert_eq!(e.exit_code(), crate::error::exit::IMAGE);
+    assert!(e.detail().iter().any(|l| l.contains("not present locally")));
+    assert!(!runner.calls().iter().any(|c| c.contains("apply")));
+}
+
+const PODS_CRASHING: &str = r#"{"items": [{"metadata": {"name": "api-7d9f-x2k"}, "status": {"phase": "Running",
+  "conditions": [{"type": "Ready", "status": "False"}],
+  "containerStatuses": [{"name": "api", "ready": false, "restartCount": 3,
+    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container=api"}}}]}}]}"#;
+const EVENTS: &str = r#"{"items": [{"reason": "Started", "message": "Started container api"}, {"reason": "BackOff", "message": "Back-off restarting failed container api"}]}"#;
+
+#[test]
+fn a_rollout_that_never_becomes_ready_names_the_pod_its_reason_events_and_logs() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("kind get clusters", Output::ok("devenv\n"));
+    runner.on("kubectl --context kind-devenv -n shop get job", Output::ok(JOB_DONE));
+    runner.on("kubectl --context kind-devenv -n shop rollout status deployment/api", Output::failed(1, "error: timed out waiting for the condition"));
+    runner.on("kubectl --context kind-devenv -n shop get pods", Output::ok(PODS_CRASHING));
+    runner.on("kubectl --context kind-devenv -n shop get events", Output::ok(EVENTS));
+    runner.on("kubectl --context kind-devenv -n shop logs", Output::ok("listening on :8080\npanic: cannot connect to db\n"));
+    let ui = quiet();
+    let e = cluster(&runner, &ui, Provider::Kind).up(&r, &[], &[], &[]).expect_err("never ready");
+    assert_eq!(e.exit_code(), crate::error::exit::SERVICE);
+    assert_eq!(e.to_string(), "api: deployment/api did not become ready within 120s: pod api-7d9f-x2k: CrashLoopBackOff: back-off 40s restarting failed container=api");
+    let d = e.detail().join("\n");
+    assert!(d.contains("BackOff: Back-off restarting failed container api"), "{d}");
+    assert!(d.contains("last log lines of pod api-7d9f-x2k (before its last restart):") && d.contains("panic: cannot connect to db"), "{d}");
+    let calls = runner.calls();
+    let tail: Vec<&str> = calls.iter().rev().take(3).rev().map(String::as_str).collect();
+    assert_eq!(
+        tail,
+        [
+            "kubectl --context kind-devenv -n shop get pods -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop,app.kubernetes.io/name=api -o json",
+            "kubectl --context kind-devenv -n shop get events --field-selector involvedObject.name=api-7d9f-x2k -o json",
+            "kubectl --context kind-devenv -n shop logs api-7d9f-x2k --tail=30 --all-containers --previous",
+        ]
+    );
+}
+
+#[test]
+fn a_failed_seed_job_is_a_seed_error_with_its_logs() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("kind get clusters", Output::ok("devenv\n"));
+    runner.on("kubectl --context kind-devenv -n shop get job", Output::ok(JOB_FAILED));
+    runner.on("kubectl --context kind-devenv -n shop get pods", Output::ok(r#"{"items": [{"metadata": {"name": "db-seed-1"}, "status": {"phase": "Failed", "containerStatuses": [{"state": {"terminated": {"reason": "Error", "exitCode": 3}}}]}}]}"#));
+    runner.on("kubectl --context kind-devenv -n shop logs", Output::ok("psql:/seed/00-seed.sql:1: ERROR:  syntax error at or near \"CREAT\"\n"));
+    let ui = quiet();
+    let e = cluster(&runner, &ui, Provider::Kind).up(&r, &[], &[], &[]).expect_err("seed fails");
+    assert_eq!(e.exit_code(), crate::error::exit::SEED);
+    let text = e.to_string();
+    assert!(text.starts_with("db: job/db-seed-") && text.contains(" failed: pod db-seed-1: Error (exit code 3)"), "{text}");
+    assert!(text.contains("syntax error at or near"), "{text}");
+    // Nothing after the failed seed: dependents are not applied.
+    assert!(!runner.calls().iter().any(|c| c.contains("migrate") || c.contains("deployment/api")), "{:#?}", runner.calls());
+}
+
+#[test]
+fn provider_detection_and_missing_tools() {
+    let none = ScriptedRunner::new();
+    none.missing("kind").missing("k3d");
+    let e = cluster::detect(&none, None).expect_err("none");
+    assert_eq!(e.exit_code(), crate::error::exit::PREFLIGHT);
+    assert!(e.to_string().contains("neither `kind` nor `k3d` is installed"));
+    assert!(e.hint().is_some_and(|h| h.contains("kind.sigs.k8s.io") && h.contains("k3d.io")));
+    assert_eq!(none.calls(), ["kind version", "k3d version"]);
+
+    let only_k3d = ScriptedRunner::new();
+    only_k3d.missing("kind");
+    assert_eq!(cluster::detect(&only_k3d, None).ok(), Some(Provider::K3d));
+    let e = cluster::detect(&only_k3d, Some(Provider::Kind)).expect_err("asked for kind");
+    assert!(e.to_string().contains("`kind` is not installed"));
+
+    let no_kubectl = ScriptedRunner::new();
+    no_kubectl.missing("kubectl");
+    let e = cluster::require_kubectl(&no_kubectl).expect_err("kubectl");
+    assert_eq!(e.exit_code(), crate::error::exit::PREFLIGHT);
+    assert!(e.hint().is_some_and(|h| h.contains("install kubectl")));
+}
+
+#[test]
+fn a_cluster_listing_failure_is_not_taken_for_no_cluster() {
+    let runner = ScriptedRunner::new();
+    runner.on("kind get clusters", Output::failed(1, "ERROR: failed to list clusters: command \"docker ps -a\" failed with error: exit status 1"));
+    let ui = quiet();
+    let e = cluster(&runner, &ui, Provider::Kind).exists().expect_err("cannot list");
+    assert!(e.to_string().contains("cannot list kind clusters") && e.to_string().contains("docker ps -a"), "{e}");
+}
+
+#[test]
+fn the_teams_workloads_are_waited_for_in_their_own_namespace() {
+    let (_d, r) = rendered();
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: ops}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\n";
+    let (ms, _) = super::manifest::parse_stream(text, &super::manifest::Origin::File { path: "team.yaml".into() }, true);
+    let team = cluster::TeamWorkload::of(&ms);
+    let src = super::manifest::Source { path: "/p/team.yaml".into(), kind: super::manifest::SourceKind::File };
+    let runner = ScriptedRunner::new();
+    runner.on("kind get clusters", Output::ok("devenv\n"));
+    runner.on("kubectl --context kind-devenv -n shop get job", Output::ok(JOB_DONE));
+    runner.on("kubectl --context kind-devenv -n shop get deployment/web", Output::ok(r#"{"spec": {"selector": {"matchLabels": {"app": "web"}}}}"#));
+    let ui = quiet();
+    cluster(&runner, &ui, Provider::Kind).up(&r, std::slice::from_ref(&src), &team, &[]).expect("up");
+    let calls = runner.calls();
+    let tail: Vec<&str> = calls.iter().rev().take(5).rev().map(String::as_str).collect();
+    assert_eq!(
+        tail,
+        [
+            "kubectl --context kind-devenv -n shop apply -f /p/team.yaml",
+            "kubectl --context kind-devenv -n shop get deployment/web -o json",
+            "kubectl --context kind-devenv -n shop rollout status deployment/web --timeout=120s",
+            "kubectl --context kind-devenv -n ops get daemonset/agent -o json",
+            "kubectl --context kind-devenv -n ops rollout status daemonset/agent --timeout=120s",
+        ]
+    );
+}
+
+#[test]
+fn down_keeps_data_unless_asked_and_deletes_the_team_manifests() {
+    let src = super::manifest::Source { path: "/p/k8s/app.yaml".into(), kind: super::manifest::SourceKind::File };
+    let kz = super::manifest::Source { path: "/p/k8s/overlay".into(), kind: super::manifest::SourceKind::Kustomize };
+    let runner = ScriptedRunner::new();
+    let ui = quiet();
+    let c = cluster(&runner, &ui, Provider::Kind);
+    c.down(&[src.clone(), kz], false).expect("down");
+    assert_eq!(
+        runner.calls(),
+        [
+            "kubectl --context kind-devenv -n shop delete -f /p/k8s/app.yaml --ignore-not-found",
+            "kubectl --context kind-devenv -n shop delete -k /p/k8s/overlay --ignore-not-found",
+            "kubectl --context kind-devenv -n shop delete deployments,statefulsets,jobs,services,configmaps,secrets -l 'app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop,devenv.dev/data!=true' --ignore-not-found",
+        ]
+    );
+    let runner = ScriptedRunner::new();
+    let c = cluster(&runner, &ui, Provider::Kind);
+    c.down(&[], true).expect("down -v");
+    assert_eq!(
+        runner.calls(),
+        [
+            "kubectl --context kind-devenv -n shop delete deployments,statefulsets,jobs,services,configmaps,secrets,persistentvolumeclaims -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop --ignore-not-found",
+            "kubectl --context kind-devenv delete namespace -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop,kubernetes.io/metadata.name=shop --ignore-not-found",
+        ]
+    );
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context kind-devenv -n shop delete -f", Output::failed(1, "error: the server doesn't have a resource type"));
+    let e = cluster(&runner, &ui, Provider::Kind).down(&[src], false).expect_err("fails");
+    assert!(e.to_string().contains("cannot delete the objects of /p/k8s/app.yaml"), "{e}");
+    for (p, expected) in [(Provider::Kind, "kind delete cluster --name devenv"), (Provider::K3d, "k3d cluster delete devenv")] {
+        let runner = ScriptedRunner::new();
+        cluster(&runner, &ui, p).delete_cluster().expect("delete");
+        assert_eq!(runner.calls(), [expected]);
+    }
+}
+
+#[test]
+fn status_rows_summarise_workloads_jobs_and_services() {
+    let json = r#"{"items": [
+      {"kind": "StatefulSet", "metadata": {"name": "db"}, "spec": {"replicas": 1}, "status": {"readyReplicas": 1}},
+      {"kind": "Deployment", "metadata": {"name": "api"}, "spec": {"replicas": 2}, "status": {"readyReplicas": 1}},
+      {"kind": "Job", "metadata": {"name": "migrate-1"}, "status": {"succeeded": 1}},
+      {"kind": "Job", "metadata": {"name": "db-seed-2"}, "status": {"failed": 1}},
+      {"kind": "Service", "metadata": {"name": "api"}, "spec": {"type": "NodePort", "ports": [{"port": 8080, "nodePort": 30080}]}}]}"#;
+    let rows = cluster::rows_of(json);
+    let text: Vec<String> = rows.iter().map(|r| r.join(" ")).collect();
+    assert_eq!(text, ["statefulset/db 1/1 ready", "deployment/api 1/2 not ready", "job/migrate-1 1/1 complete", "job/db-seed-2 0/1 failed", "service/api - NodePort 8080:30080"]);
+}
+
+#[test]
+fn port_forwards_are_started_per_published_port_and_killed() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    let ui = quiet();
+    let c = cluster(&runner, &ui, Provider::Kind);
+    let mut fwd = c.start_forwards(&r).expect("spawned");
+    // The preset publishes 5432 like `devenv up` does; the migrate job has no ports.
+    assert_eq!(
+        runner.calls(),
+        [
+            "kubectl --context kind-devenv -n shop port-forward service/api 8080:8080 --address 127.0.0.1",
+            "kubectl --context kind-devenv -n shop port-forward service/db 5432:5432 --address 127.0.0.1",
+        ]
+    );
+    assert!(fwd[0].2.try_wait().is_none());
+    fwd[0].2.kill();
+    assert_eq!(runner.killed().len(), 1);
+}
+
+#[test]
+fn a_port_forward_that_exits_is_started_again() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context kind-devenv -n shop port-forward service/api", Output::failed(1, "error: lost connection to pod"));
+    let ui = quiet();
+    let c = cluster(&runner, &ui, Provider::Kind);
+    let mut fwd = c.start_forwards(&r).expect("spawned");
+    let notes = c.restart_exited(&mut fwd);
+    assert_eq!(notes, ["port-forward of api to 127.0.0.1:8080 stopped (exit 1: error: lost connection to pod); restarted"]);
+    let api_spawns = runner.calls().iter().filter(|l| l.contains("service/api")).count();
+    assert_eq!(api_spawns, 2);
+    // db's forward kept running: not restarted.
+    assert_eq!(runner.calls().iter().filter(|l| l.contains("service/db")).count(), 1);
+}
+
+#[test]
+fn in_cluster_addresses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = "name: shop\nservices:\n  events:\n    preset: kafka\n  app:\n    image: a:1\n    env: {BROKERS: \"${events.url}\", DB: \"postgres://u:p4ss@db:5432/x\", LOG_DIR: /t, API_KEY: k}\n";
+    let r = rendered_in(dir.path(), yaml);
+    let text = r.stream();
+    assert!(text.contains("KAFKA_ADVERTISED_LISTENERS: \"HOST://127.0.0.1:9092,INTERNAL://events.shop.svc.cluster.local:19092\""), "{text}");
+    // `${events.url}` is the Service's short name: the same namespace resolves it.
+    assert!(text.contains("BROKERS: \"events:19092\""), "{text}");
+    let svc = r.service("events").expect("events");
+    assert!(svc.objects.iter().any(|o| o["kind"] == "Service" && o["metadata"]["name"] == "events" && o["spec"]["ports"].as_array().is_some_and(|p| p.iter().any(|p| p["port"] == 19092))));
+    // Secrets: keys that look secret, and URLs with a password.
+    let app = r.service("app").expect("app");
+    let secret = app.objects.iter().find(|o| o["kind"] == "Secret").expect("secret");
+    assert_eq!(secret["stringData"]["DB"], "postgres://u:p4ss@db:5432/x");
+    assert_eq!(secret["stringData"]["API_KEY"], "k");
+    let config = app.objects.iter().find(|o| o["kind"] == "ConfigMap").expect("config");
+    assert_eq!(config["data"]["LOG_DIR"], "/t");
+    assert!(config["data"].get("DB").is_none());
+}
+
+#[test]
+fn rendering_is_deterministic_and_service_names_must_be_dns_labels() {
+    let (d, r) = rendered();
+    let again = rendered_in(d.path(), ENV);
+    assert_eq!(r.stream(), again.stream());
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("api")).expect("mkdir");
+    let opts = crate::config::LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() };
+    let env = crate::config::load::load_str("services:\n  my_db:\n    image: x:1\n", &dir.path().join("devenv.yaml"), dir.path(), &opts).expect("load");
+    let plan = crate::plan::resolve(&env, &crate::plan::ImageMap::default()).expect("plan");
+    let spec = super::spec::parse(&env, &plan).expect("spec");
+    let e = render(&env, &plan, &spec, "x").expect_err("bad name");
+    assert_eq!(e.yaml_path, "services.my_db");
+    assert_eq!(e.pos.map(|p| p.line), Some(2));
+    assert!(e.hint.is_some_and(|h| h.contains("skip: true")));
+}
+
+#[test]
+fn an_error_is_never_reported_as_success() {
+    // Every failing step of `up` returns an error (sanity over all scripted failures above).
+    let (_d, r) = rendered();
+    for prefix in ["kind get clusters", "kubectl --context kind-devenv get namespace", "kubectl --context kind-devenv -n shop apply", "kubectl --context kind-devenv -n shop rollout status"] {
+        let runner = ScriptedRunner::new();
+        runner.on(prefix, Output::failed(1, "boom"));
+        if prefix != "kind get clusters" {
+            runner.on("kind get clusters", Output::ok("devenv\n"));
+        }
+        runner.on("kubectl --context kind-devenv -n shop get job", Output::ok(JOB_DONE));
+        let ui = quiet();
+        let res: Result<_, Error> = cluster(&runner, &ui, Provider::Kind).up(&r, &[], &[], &[]);
+        assert!(res.is_err(), "{prefix} failing must fail up");
+    }
+}
+
+#[test]
+fn exposed_ports_get_a_service_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = rendered_in(dir.path(), "name: shop\nservices:\n  worker:\n    image: w:1\n    expose: [\"3000\", \"9000-9001/udp\"]\n");
+    let w = r.service("worker").expect("worker");
+    assert!(w.has_service);
+    assert!(w.forwards.is_empty(), "exposed ports are not published: nothing to forward");
+    let svc = w.objects.iter().find(|o| o["kind"] == "Service").expect("service");
+    let ports: Vec<String> = svc["spec"]["ports"].as_array().expect("ports").iter().map(|p| format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or(""))).collect();
+    assert_eq!(ports, ["3000/TCP", "9000/UDP", "9001/UDP"]);
+}
+
+#[test]
+fn render_to_a_directory_replaces_its_own_stale_files_only() {
+    let (_d, r) = rendered();
+    let out = tempfile::tempdir().expect("tempdir");
+    std::fs::write(out.path().join("gone.yaml"), format!("{}\n---\nkind: Deployment\n", super::render::HEADER)).expect("write");
+    std::fs::write(out.path().join("kustomization.yaml"), "resources: [api.yaml]\n").expect("write");
+    let files = r.write_dir(out.path()).expect("written");
+    let mut names: Vec<String> = std::fs::read_dir(out.path()).expect("dir").filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["00-namespace.yaml", "api.yaml", "db.yaml", "kustomization.yaml", "migrate.yaml"]);
+    assert_eq!(files.len(), 4);
+    let db = std::fs::read_to_string(out.path().join("db.yaml")).expect("db.yaml");
+    assert!(db.starts_with(super::render::HEADER));
+    assert!(db.contains("kind: StatefulSet") && db.contains("kind: Job") && db.contains("name: db-seed-"), "seed objects go with their service");
+}
