@@ -12,13 +12,24 @@
 
 pub mod api;
 pub mod cli;
+/// docker-compose files read exactly as Compose v2 does (merge, `extends`,
+/// `include`, interpolation, profiles) into a normalized model whose JSON
+/// matches `docker compose config --format json`.
+pub mod compose;
 pub mod config;
 pub mod docker;
 pub mod engine;
 pub mod error;
+/// `devenv init`: detect a repository's apps, write a commented devenv.yaml.
+pub mod init;
+/// `devenv k8s`: the last stage — the plan rendered as Kubernetes manifests,
+/// linted, and run in a local kind/k3d cluster beside the team's own manifests.
+pub mod k8s;
 pub mod observe;
 pub mod plan;
 pub mod preset;
 pub mod seed;
+#[cfg(feature = "testcontainers")]
+pub mod testcontainers;
 pub mod ui;
 pub mod watch;

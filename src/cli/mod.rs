@@ -1,6 +1,7 @@
 //! cli: the command line. One file per subcommand, each thin: parse → load →
 //! plan → engine → ui. `run` maps every outcome to an exit code.
 
+pub mod completions;
 mod config_cmd;
 pub mod doctor;
 mod down;
@@ -8,6 +9,9 @@ mod env;
 pub use env::{env_name, env_vars};
 mod exec;
 mod gc;
+mod import;
+mod init;
+mod k8s;
 mod logs;
 mod ps;
 mod run;
@@ -94,17 +98,29 @@ pub enum Command {
     #[command(after_help = "Examples:\n  devenv gc                      remove projects whose owning process is gone\n  devenv gc --older-than 1h      only those created more than an hour ago\n  devenv gc --dry-run\n\nEnvironments started with `devenv up` have no owner and are never collected.")]
     Gc(gc::GcArgs),
     /// Print the resolved environment file (secrets masked)
-    #[command(after_help = "Examples:\n  devenv config\n  devenv config --format json | jq '.services | keys'")]
+    #[command(after_help = "Examples:\n  devenv config\n  devenv config --format json | jq '.services | keys'\n  devenv -f docker-compose.yml config      compose's normalized model, as devenv understood it\n  devenv -f compose.yaml -f compose.prod.yaml config --format json")]
     Config(config_cmd::ConfigArgs),
+    /// Write a devenv.yaml from compose files (backing services become presets)
+    #[command(after_help = "Examples:\n  devenv import                          compose.yaml / docker-compose.yml here → devenv.yaml\n  devenv import docker-compose.yml docker-compose.dev.yml -o devenv.yaml\n  devenv import -o -                     print instead of writing\n\nServices whose image is postgres, redis, kafka, clickhouse or elasticsearch become presets\n(image, env and volumes kept); healthcheck → health, develop.watch → watch.")]
+    Import(import::ImportArgs),
     /// Print host-side connection info: DEVENV_<SERVICE>_URL, _HOST, _PORT
     #[command(after_help = "Examples:\n  devenv env                       KEY=value lines (passwords included: this is for your clients)\n  eval \"$(devenv env --format shell)\"\n  devenv env --format json | jq -r .DEVENV_DB_URL")]
     Env(env::EnvArgs),
-    /// Check Docker, disk, ports and kernel settings for this environment
-    #[command(after_help = "Examples:\n  devenv doctor\n  devenv -f envs/hello/devenv.yaml doctor")]
+    /// Is this machine ready for this environment? Docker, disk, images, ports, mounts, memory, kernel
+    #[command(after_help = "Examples:\n  devenv doctor                              this machine, and ./devenv.yaml if there is one\n  devenv -f envs/hello/devenv.yaml doctor\n  devenv doctor --json | jq '.checks[] | select(.level == \"fail\")'\n\nEach problem is printed with a fix. Exit 1 when a check fails, 0 with warnings only.")]
     Doctor(doctor::DoctorArgs),
     /// Hot reload: sync edits into running containers, restart or rebuild per `watch:` rules
     #[command(after_help = "Examples:\n  devenv watch              follow every service's `watch:` rules (Ctrl-C stops)\n  devenv watch api          only api's rules\n  devenv watch --debounce 200ms   wait longer for editors that write in bursts\n  devenv up --watch         start everything, then watch")]
     Watch(watch::WatchArgs),
+    /// Write a commented devenv.yaml for this repository (asks on a terminal)
+    #[command(after_help = "Examples:\n  devenv init                                  detect apps, ask which backing services to add\n  devenv init --yes --preset postgres --preset redis   no questions: detected apps + two presets\n  devenv init --dry-run                        print the proposal, write nothing\n  devenv init --force                          overwrite an existing devenv.yaml\n\nDetects package.json, Cargo.toml, pyproject.toml / requirements.txt, go.mod and\nDockerfiles in the current directory and one level down (frontend/, backend/);\nan app without a Dockerfile gets a development one. A compose file? Try `devenv import`.")]
+    Init(init::InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(after_help = completions::AFTER_HELP)]
+    Completions(completions::CompletionsArgs),
+    /// The environment in a local kind/k3d cluster: render, lint, up, status, down
+    #[command(after_help = "Examples:\n  devenv k8s render -o k8s/generated   manifests from devenv.yaml, one file per service\n  devenv k8s lint                      schemas + cross-object checks, rendered and k8s.manifests\n  devenv k8s up                        create/reuse the cluster, apply, wait, seed, port-forward\n  devenv k8s status\n  devenv k8s down -v")]
+    K8s(k8s::K8sArgs),
 }
 
 /// Parse the command line and run; returns the process exit code.
@@ -128,15 +144,19 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Logs(a) => logs::run(&cli.global, a, &ui).await,
         Command::Exec(a) => exec::run(&cli.global, a, &ui).await,
         Command::Config(a) => config_cmd::run(&cli.global, a, &ui).await,
+        Command::Import(a) => import::run(&cli.global, a, &ui).await,
         Command::Doctor(a) => doctor::run(&cli.global, a, &ui).await,
         Command::Env(a) => env::run(&cli.global, a, &ui).await,
         Command::Seed(a) => seed::run(&cli.global, a, &ui).await,
         Command::Watch(a) => watch::run(&cli.global, a, &ui).await,
         Command::Run(a) => run::run(&cli.global, a, &ui).await,
         Command::Gc(a) => gc::run(&cli.global, a, &ui).await,
+        Command::Init(a) => init::run(&cli.global, a, &ui).await,
+        Command::Completions(a) => completions::run(a),
+        Command::K8s(a) => k8s::run(&cli.global, a, &ui).await,
     };
     if let Some(path) = junit {
-        let xml = ui::junit::report(&suite, started, &ui.events());
+        let xml = ui::junit::report(&suite, started, &ui.events(), result.as_ref().err());
         if let Err(e) = std::fs::write(&path, xml) {
             ui.warn(format!("cannot write the JUnit report {}: {e}", path.display()));
         }
@@ -150,18 +170,22 @@ pub async fn run(cli: Cli) -> u8 {
     }
 }
 
-/// Load the environment file named by the global options.
-pub fn load(global: &Global) -> Result<LoadedEnv, Error> {
+/// What the loader needs, from the global options and the process.
+pub fn load_options(global: &Global) -> Result<LoadOptions, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::Other(format!("cannot read the current directory: {e}")))?;
-    let opts = LoadOptions {
+    Ok(LoadOptions {
         file: global.files.first().cloned(),
         more_files: global.files.iter().skip(1).cloned().collect(),
         project: global.project.clone(),
         profiles: global.profiles.clone(),
         cwd,
         environ: std::env::vars().collect(),
-    };
-    Ok(config::load(&opts)?)
+    })
+}
+
+/// Load the environment file named by the global options.
+pub fn load(global: &Global) -> Result<LoadedEnv, Error> {
+    Ok(config::load(&load_options(global)?)?)
 }
 
 /// Load and plan.
@@ -199,6 +223,9 @@ pub fn parse_duration_arg(s: &str) -> Result<Duration, String> {
 }
 
 pub const OK: u8 = exit::OK;
+
+#[cfg(test)]
+mod help_tests;
 
 #[cfg(test)]
 mod tests {

@@ -3,10 +3,16 @@
 
 mod bad_input;
 mod commands;
+mod compose;
 mod docs;
+mod doctor;
+mod examples;
 mod harness;
+mod init;
+mod k8s;
 mod lifecycle;
 mod presets;
 mod run;
+mod runtime_opts;
 mod seeding;
 mod watch;
