@@ -16,9 +16,9 @@ pub struct DownArgs {
     /// Also remove the project's named volumes (its data)
     #[arg(short = 'v', long)]
     pub volumes: bool,
-    /// Seconds to wait for a graceful stop before killing
-    #[arg(short = 't', long, value_name = "DURATION", default_value = "10", value_parser = parse_duration_arg)]
-    pub timeout: Duration,
+    /// Time to wait for a graceful stop before killing [default: each service's `stop_grace_period`, else 10s]
+    #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub timeout: Option<Duration>,
 }
 
 pub async fn run(global: &Global, args: DownArgs, ui: &Ui) -> Result<u8, Error> {

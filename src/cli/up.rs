@@ -121,6 +121,7 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
     let containers = docker.project_containers(&plan.project).await?;
     let selected: Vec<_> = containers.into_iter().filter(|c| c.service.as_ref().is_some_and(|s| report.containers.contains_key(s))).collect();
     let deps: HashMap<String, Vec<String>> = plan.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect();
-    engine::stop_in_order(&docker, &selected, &deps, Duration::from_secs(10), false, ui).await?;
+    // Each container's own stop timeout: its service's `stop_grace_period`, else 10 s.
+    engine::stop_in_order(&docker, &selected, &deps, None, false, ui).await?;
     Ok(exit::OK)
 }

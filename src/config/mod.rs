@@ -11,6 +11,7 @@ pub mod load;
 pub mod locate;
 pub mod model;
 pub mod ports;
+pub mod runtime;
 pub mod validate;
 pub mod volumes;
 

@@ -29,6 +29,40 @@ pub struct EnvSpec {
     /// Kubernetes rendering settings (issue 8). Room only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k8s: Option<serde_yaml::Value>,
+    /// User networks (compose's top-level `networks`); `default` configures the
+    /// project's default network. A value may be empty (`front:`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty", deserialize_with = "network_specs")]
+    pub networks: IndexMap<String, NetworkSpec>,
+}
+
+/// One top-level network: created as `{project}_{key}` (or `name:`) with the
+/// project's labels and removed by `down`, unless `external: true` (must exist,
+/// never created or removed).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// The Docker network's name (default: `{project}_{key}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(default, skip_serializing_if = "EnvMap::is_empty")]
+    pub labels: EnvMap,
+    /// No route to the outside world.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub internal: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// `networks: {front: , back: {name: x}}`: an empty value is a network with defaults.
+fn network_specs<'de, D: Deserializer<'de>>(d: D) -> Result<IndexMap<String, NetworkSpec>, D::Error> {
+    let m: Option<IndexMap<String, Option<NetworkSpec>>> = Deserialize::deserialize(d)?;
+    Ok(m.unwrap_or_default().into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect())
 }
 
 /// One service as written.
@@ -87,6 +121,213 @@ pub struct ServiceSpec {
     /// Per-service Kubernetes overrides (issue 8). Room only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k8s: Option<serde_yaml::Value>,
+    /// `no` | `always` | `on-failure` | `on-failure:N` | `unless-stopped` (Docker's restart policy).
+    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "scalar_or_empty")]
+    pub restart: String,
+    /// Container ports exposed to other containers, not published: `"3000"`, `"9000/udp"`, `"8000-8002"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "scalar_strings")]
+    pub expose: Vec<String>,
+    /// Networks to join (default: the project's default network).
+    #[serde(default, skip_serializing_if = "ServiceNetworks::is_empty")]
+    pub networks: ServiceNetworks,
+    /// `"host:ip"` / `"host=ip"` entries, or a map host → ip; extra `/etc/hosts` lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "extra_hosts")]
+    pub extra_hosts: Vec<String>,
+    /// The container's hostname (default: the service name).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
+    pub hostname: Option<String>,
+    /// The Docker container name (default: `{project}-{service}`).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
+    pub container_name: Option<String>,
+    /// How long `down`/stop/recreate wait after the stop signal before killing (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_grace_period: Option<DurationSpec>,
+    /// The signal that stops the container (default: the image's, else SIGTERM).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
+    pub stop_signal: Option<String>,
+    /// `nofile: 65535` or `nofile: {soft: 20000, hard: 40000}`; merged over a preset's.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub ulimits: IndexMap<String, UlimitSpec>,
+    /// Run an init process (tini) as PID 1 that reaps zombies and forwards signals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin_open: Option<bool>,
+    /// tmpfs mounts: `"/run"` or `"/tmp:size=64m,mode=1777"` (one or a list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many_strings")]
+    pub tmpfs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "scalar_strings")]
+    pub cap_add: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "scalar_strings")]
+    pub cap_drop: Vec<String>,
+    /// Size of /dev/shm: bytes, or `64m`, `1g`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
+    pub shm_size: Option<String>,
+}
+
+/// A service's `networks:`: a list of names, or a map name → null | `{aliases: […]}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ServiceNetworks(pub IndexMap<String, ServiceNetwork>);
+
+impl ServiceNetworks {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// How a service joins one network.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceNetwork {
+    /// Extra DNS names on this network (the service name always is one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "scalar_strings")]
+    pub aliases: Vec<String>,
+    /// Accepted so that compose files parse; rejected by validation (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
+    pub ipv4_address: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for ServiceNetworks {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A visitor (not a detour through `Value`) keeps the YAML path of inner errors.
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = ServiceNetworks;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of network names or a map of network name to {aliases: [...]}")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ServiceNetworks::default())
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = IndexMap::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    out.insert(name, ServiceNetwork::default());
+                }
+                Ok(ServiceNetworks(out))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = IndexMap::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    let v: Option<ServiceNetwork> = map.next_value()?;
+                    out.insert(name, v.unwrap_or_default());
+                }
+                Ok(ServiceNetworks(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One resource limit: `65535` (soft = hard) or `{soft: 20000, hard: 40000}`; -1 = unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UlimitSpec {
+    pub soft: i64,
+    pub hard: i64,
+}
+
+impl Serialize for UlimitSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if self.soft == self.hard {
+            return s.serialize_i64(self.soft);
+        }
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("soft", &self.soft)?;
+        m.serialize_entry("hard", &self.hard)?;
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for UlimitSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Long {
+            #[serde(deserialize_with = "limit")]
+            soft: i64,
+            #[serde(deserialize_with = "limit")]
+            hard: i64,
+        }
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = UlimitSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number (soft = hard) or a map {soft: N, hard: N}")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(UlimitSpec { soft: v, hard: v })
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                let v = i64::try_from(v).map_err(|_| E::custom(format!("limit {v} is too large")))?;
+                Ok(UlimitSpec { soft: v, hard: v })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let n = parse_limit(v).map_err(E::custom)?;
+                Ok(UlimitSpec { soft: n, hard: n })
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let l = Long::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(UlimitSpec { soft: l.soft, hard: l.hard })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A limit written as a number or a numeric string (after interpolation).
+fn limit<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let v = serde_yaml::Value::deserialize(d)?;
+    match &v {
+        serde_yaml::Value::Number(n) => n.as_i64().ok_or_else(|| de::Error::custom(format!("limit {n} is out of range"))),
+        serde_yaml::Value::String(s) => parse_limit(s).map_err(de::Error::custom),
+        other => Err(de::Error::custom(format!("expected a number, found {}", kind_of(other)))),
+    }
+}
+
+fn parse_limit(s: &str) -> Result<i64, String> {
+    s.trim().parse::<i64>().map_err(|_| format!("expected a whole number (or -1 for unlimited), found {s:?}"))
+}
+
+/// `extra_hosts`: a list of `host:ip` / `host=ip`, or a map host → ip (stored as `host:ip`).
+fn extra_hosts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of \"host:ip\" entries or a map of host to ip")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(vec![])
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(entry) = seq.next_element::<String>()? {
+                out.push(entry);
+            }
+            Ok(out)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(host) = map.next_key::<String>()? {
+                let ip: serde_yaml::Value = map.next_value()?;
+                let ip = scalar_to_string(&ip)
+                    .ok_or_else(|| de::Error::custom(format!("the address of `{host}` must be an IP address, found {}", kind_of(&ip))))?;
+                out.push(format!("{host}:{ip}"));
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+fn scalar_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    opt_scalar_string(d).map(Option::unwrap_or_default)
 }
 
 /// One `seed:` entry: exactly one of `sql`, `csv`, `jsonl`, `redis`, `topic`,
@@ -368,7 +609,8 @@ impl<'de> Deserialize<'de> for DependsOn {
     }
 }
 
-/// A readiness probe run by devenv: exactly one of `http`, `tcp`, `exec`, `log`.
+/// A readiness probe run by devenv: exactly one of `http`, `tcp`, `exec`, `shell`,
+/// `log`, `protocol` (or `disable: true`, or only timing on a preset).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HealthSpec {
@@ -395,6 +637,41 @@ pub struct HealthSpec {
     /// Consecutive failures tolerated after the first success (flapping guard); default unlimited within `timeout`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
     pub retries: Option<u32>,
+    /// Probe this (non-preset) service over a preset's protocol: postgres | redis | kafka |
+    /// clickhouse | elasticsearch, with credentials from its env; port: `port` or the protocol's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// A shell command (`sh -c`) run inside the container; ready when it exits 0 (compose's `CMD-SHELL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
+    /// Failures during this period after start are not reported as the last error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<DurationSpec>,
+    /// `true`: no readiness probe (ready once started) and the image's HEALTHCHECK is turned off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable: Option<bool>,
+}
+
+impl HealthSpec {
+    /// The probe keys that are set, in the order they are documented.
+    pub fn probes(&self) -> Vec<&'static str> {
+        [
+            ("http", self.http.is_some()),
+            ("tcp", self.tcp.is_some()),
+            ("exec", self.exec.is_some()),
+            ("shell", self.shell.is_some()),
+            ("log", self.log.is_some()),
+            ("protocol", self.protocol.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, on)| on.then_some(k))
+        .collect()
+    }
+
+    /// `disable: true`.
+    pub fn disabled(&self) -> bool {
+        self.disable == Some(true)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -497,14 +774,23 @@ pub fn kind_of(v: &serde_yaml::Value) -> &'static str {
 }
 
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    one_or_many_of(d, "file path")
+}
+
+fn one_or_many_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    one_or_many_of(d, "string")
+}
+
+/// A scalar or a list of scalars; `what` names an item in messages.
+fn one_or_many_of<'de, D: Deserializer<'de>>(d: D, what: &str) -> Result<Vec<String>, D::Error> {
     let v = serde_yaml::Value::deserialize(d)?;
     match v {
         serde_yaml::Value::Null => Ok(vec![]),
         serde_yaml::Value::Sequence(items) => items
             .iter()
-            .map(|i| scalar_to_string(i).ok_or_else(|| de::Error::custom("expected a list of file paths")))
+            .map(|i| scalar_to_string(i).ok_or_else(|| de::Error::custom(format!("expected a list of {what}s"))))
             .collect(),
-        other => scalar_to_string(&other).map(|s| vec![s]).ok_or_else(|| de::Error::custom("expected a file path or a list of them")),
+        other => scalar_to_string(&other).map(|s| vec![s]).ok_or_else(|| de::Error::custom(format!("expected a {what} or a list of them"))),
     }
 }
 
@@ -560,12 +846,23 @@ fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 /// Keys every struct accepts, for did-you-mean hints.
 pub const SERVICE_KEYS: &[&str] = &[
     "preset", "version", "persist", "image", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "depends_on",
-    "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s",
+    "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
+    "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
+    "cap_add", "cap_drop", "shm_size",
 ];
-pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s"];
-pub const HEALTH_KEYS: &[&str] = &["http", "tcp", "exec", "log", "port", "interval", "timeout", "retries"];
+pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s", "networks"];
+pub const HEALTH_KEYS: &[&str] = &[
+    "http", "tcp", "exec", "shell", "log", "protocol", "port", "interval", "timeout", "retries", "start_period", "disable",
+];
+/// Keys of a top-level `networks.<name>` entry.
+pub const NETWORK_KEYS: &[&str] = &["name", "external", "driver", "labels", "internal"];
+/// Keys of a service's `networks.<name>` entry.
+pub const SERVICE_NETWORK_KEYS: &[&str] = &["aliases", "ipv4_address"];
 pub const SEED_KEYS: &[&str] = &[
     "sql", "csv", "jsonl", "table", "redis", "topic", "partitions", "config", "messages", "index", "mappings", "settings", "documents", "exec",
 ];
 pub const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];
 pub const WATCH_KEYS: &[&str] = &["path", "target", "action", "ignore", "exec"];
+
+#[cfg(test)]
+mod tests;

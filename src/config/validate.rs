@@ -14,6 +14,8 @@ use super::model::{Condition, EnvSpec, RunMode, ServiceSpec};
 use super::ports::{PortSpec, parse_port};
 use super::volumes::{VolumeSpec, parse_volume_with_home, valid_name};
 
+mod options;
+
 /// The presets devenv knows.
 pub const PRESETS: &[&str] = &["postgres", "redis", "kafka", "clickhouse", "elasticsearch"];
 
@@ -85,6 +87,7 @@ pub fn hint_for(word: &str, candidates: &[&str], what: &str) -> Option<String> {
 /// Runs every check, in document order; returns the first failure.
 pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
     let mut out = Validated::default();
+    options::check_networks(spec, ctx)?;
     // (ip, protocol, port) -> (service, yaml path)
     let mut published: Vec<(String, String, u16, String, String)> = Vec::new();
     for (name, svc) in &spec.services {
@@ -100,6 +103,8 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         check_health(svc, &base, ctx)?;
         check_seeds(svc, &base, ctx)?;
         check_watch(svc, &base, ctx)?;
+        options::check_service_networks(name, svc, spec, &base, ctx)?;
+        options::check_options(name, svc, spec, &base, ctx)?;
     }
     Ok(out)
 }
@@ -142,11 +147,17 @@ fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<
 
 /// The YAML path of a `depends_on` entry: `depends_on.db` (map form) or `depends_on[i]` (list form).
 fn dep_path(base: &str, dep: &str, index: usize, ctx: &Ctx) -> String {
-    let map_form = format!("{base}.depends_on.{dep}");
+    entry_path(&format!("{base}.depends_on"), dep, index, ctx)
+}
+
+/// The YAML path of entry `index` (named `key`) of a field written as a map or
+/// a list: `field.key` (map form) or `field[index]` (list form).
+pub fn entry_path(field: &str, key: &str, index: usize, ctx: &Ctx) -> String {
+    let map_form = format!("{field}.{key}");
     if ctx.locations.contains(&map_form) {
         return map_form;
     }
-    let list_form = format!("{base}.depends_on[{index}]");
+    let list_form = format!("{field}[{index}]");
     if ctx.locations.contains(&list_form) {
         return list_form;
     }
@@ -495,14 +506,14 @@ fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
 fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
     let Some(h) = &svc.health else { return Ok(()) };
     let path = format!("{base}.health");
-    let set: Vec<&str> = [("http", h.http.is_some()), ("tcp", h.tcp.is_some()), ("exec", h.exec.is_some()), ("log", h.log.is_some())]
-        .into_iter()
-        .filter_map(|(k, on)| on.then_some(k))
-        .collect();
+    let set = h.probes();
     let hint = Some(
-        "use exactly one of `http: /health`, `tcp: 5432`, `exec: [cmd, arg]` or `log: \"ready\"` (plus port/interval/timeout/retries)"
+        "use exactly one of `http: /health`, `tcp: 5432`, `exec: [cmd, arg]`, `shell: \"cmd && cmd\"`, `log: \"ready\"` or `protocol: postgres` (plus port/interval/timeout/retries/start_period)"
             .into(),
     );
+    if h.disabled() {
+        return check_health_disabled(svc, &set, &path, ctx);
+    }
     match set.len() {
         // A preset has its own protocol probe: `health` may tune only its timing.
         0 if svc.preset.is_some() => {}
@@ -532,15 +543,44 @@ fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigEr
     if h.port == Some(0) {
         return Err(ctx.error(&format!("{path}.port"), "health port 0 is invalid", None));
     }
-    if let Some(super::model::CommandSpec::Exec(v)) = &h.exec
-        && v.is_empty()
-    {
+    let empty_exec = match &h.exec {
+        Some(super::model::CommandSpec::Exec(v)) => v.is_empty(),
+        Some(super::model::CommandSpec::Shell(s)) => s.trim().is_empty(),
+        None => false,
+    };
+    if empty_exec {
         return Err(ctx.error(&format!("{path}.exec"), "health exec command is empty", None));
     }
-    if let Some(super::model::CommandSpec::Shell(s)) = &h.exec
-        && s.trim().is_empty()
+    if h.shell.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        return Err(ctx.error(&format!("{path}.shell"), "health shell command is empty", None));
+    }
+    if let Some(p) = &h.protocol
+        && !PRESETS.contains(&p.as_str())
     {
-        return Err(ctx.error(&format!("{path}.exec"), "health exec command is empty", None));
+        return Err(ctx.error(
+            &format!("{path}.protocol"),
+            format!("unknown probe protocol `{p}` (the protocols are {})", PRESETS.join(", ")),
+            hint_for(p, PRESETS, "protocols"),
+        ));
+    }
+    Ok(())
+}
+
+/// `disable: true` turns readiness probing off: no probe key may be set with it.
+fn check_health_disabled(svc: &ServiceSpec, probes: &[&str], path: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    if let Some(probe) = probes.first() {
+        return Err(ctx.error(
+            &format!("{path}.{probe}"),
+            format!("`health` has `disable: true` and a `{probe}` probe"),
+            Some(format!("remove `{probe}` (no readiness probe) or `disable` (probe with `{probe}`)")),
+        ));
+    }
+    if svc.preset.is_some() && !svc.seed.is_empty() {
+        return Err(ctx.error(
+            &format!("{path}.disable"),
+            "seed data needs the preset's readiness probe, but `health` has `disable: true`",
+            Some("remove `disable: true`, or the `seed` entries".into()),
+        ));
     }
     Ok(())
 }
@@ -758,5 +798,121 @@ mod tests {
         let e = f.check(rebuild).unwrap_err();
         assert!(e.message.contains("needs a service with `build`"), "{e}");
         assert_eq!(at(&e).0, "services.api.watch[0].action");
+    }
+
+    #[test]
+    fn service_networks_must_be_declared() {
+        let f = Fixture::new();
+        let top = "networks:\n  front:\n  back:\n";
+        let e = f.check(&format!("{top}services:\n  api:\n    image: x\n    networks: [front, bak]\n")).unwrap_err();
+        assert_eq!(at(&e), ("services.api.networks[1]".into(), 7, 23));
+        assert!(e.message.contains("`bak`") && e.message.contains("not declared"), "{}", e.message);
+        assert_eq!(e.hint.as_deref(), Some("did you mean `back`?"));
+        let e = f.check(&format!("{top}services:\n  api:\n    image: x\n    networks:\n      default:\n      other:\n")).unwrap_err();
+        assert_eq!(at(&e), ("services.api.networks.other".into(), 9, 7));
+        assert!(e.hint.unwrap().contains("networks:\n    other:"));
+        f.check(&format!("{top}services:\n  api:\n    image: x\n    networks: {{default: , back: {{aliases: [db-main]}}}}\n")).unwrap();
+    }
+
+    #[test]
+    fn fixed_addresses_and_bad_aliases_are_rejected() {
+        let f = Fixture::new();
+        let e = f
+            .check("networks:\n  back:\nservices:\n  api:\n    image: x\n    networks:\n      back:\n        ipv4_address: 172.20.0.5\n")
+            .unwrap_err();
+        assert_eq!(at(&e), ("services.api.networks.back.ipv4_address".into(), 8, 9));
+        assert!(e.message.contains("not supported"), "{}", e.message);
+        let e = f.check("networks:\n  back:\nservices:\n  api:\n    image: x\n    networks:\n      back: {aliases: [\"bad alias\"]}\n").unwrap_err();
+        assert_eq!(e.yaml_path, "services.api.networks.back.aliases[0]");
+    }
+
+    #[test]
+    fn top_level_network_rules() {
+        let f = Fixture::new();
+        let e = f.check("networks:\n  ext:\n    external: true\n    driver: bridge\nservices: {}\n").unwrap_err();
+        assert_eq!(at(&e), ("networks.ext.driver".into(), 4, 5));
+        assert!(e.hint.unwrap().contains("external: true"));
+        let e = f.check("networks:\n  a: {name: same}\n  b: {name: same}\nservices: {}\n").unwrap_err();
+        assert_eq!(at(&e), ("networks.b.name".into(), 3, 7));
+        let e = f.check("networks:\n  -x:\nservices: {}\n").unwrap_err();
+        assert_eq!(at(&e), ("networks.-x".into(), 2, 3));
+        f.check("networks:\n  ext: {external: true, name: corp-net}\n  own: {driver: bridge, internal: true, labels: {a: b}}\nservices: {}\n").unwrap();
+    }
+
+    #[test]
+    fn restart_expose_and_hosts() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    image: x\n    restart: allways\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.restart".into(), 4, 5));
+        assert!(e.hint.unwrap().starts_with("did you mean `always`?"));
+        let e = f.check("services:\n  api:\n    image: x\n    restart: always:3\n").unwrap_err();
+        assert!(e.message.contains("only `on-failure`"), "{}", e.message);
+        f.check("services:\n  api:\n    image: x\n    restart: on-failure:5\n").unwrap();
+        let e = f.check("services:\n  api:\n    image: x\n    expose:\n      - 3000\n      - \"80:80\"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.expose[1]".into(), 6, 9));
+        let e = f.check("services:\n  api:\n    image: x\n    extra_hosts: [\"a:10.0.0.1\", \"b:nowhere\"]\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.extra_hosts[1]".into(), 4, 33));
+        let e = f.check("services:\n  api:\n    image: x\n    extra_hosts:\n      good: 10.0.0.1\n      bad: 999.1.1.1\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.extra_hosts.bad".into(), 6, 7));
+    }
+
+    #[test]
+    fn names_signals_and_sizes() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    image: x\n    container_name: \"my api\"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.container_name".into(), 4, 5));
+        let e = f.check("services:\n  a:\n    image: x\n    container_name: same\n  b:\n    image: x\n    container_name: same\n").unwrap_err();
+        assert_eq!(at(&e), ("services.b.container_name".into(), 7, 5));
+        assert!(e.message.contains("`a`") && e.message.contains("`b`"), "{}", e.message);
+        let e = f.check("services:\n  api:\n    image: x\n    hostname: \"bad host\"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.hostname".into(), 4, 5));
+        let e = f.check("services:\n  api:\n    image: x\n    stop_signal: SIGTREM\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.stop_signal".into(), 4, 5));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `SIGTERM`?"));
+        let e = f.check("services:\n  api:\n    image: x\n    shm_size: huge\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.shm_size".into(), 4, 5));
+        f.check("services:\n  api:\n    image: x\n    container_name: api-1\n    hostname: api.local\n    stop_signal: SIGINT\n    shm_size: 1g\n").unwrap();
+    }
+
+    #[test]
+    fn ulimits_tmpfs_and_capabilities() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    image: x\n    ulimits:\n      nofiles: 1024\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.ulimits.nofiles".into(), 5, 7));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `nofile`?"));
+        let e = f.check("services:\n  api:\n    image: x\n    ulimits:\n      nofile:\n        soft: 4000\n        hard: 2000\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.ulimits.nofile.soft".into(), 6, 9));
+        f.check("services:\n  api:\n    image: x\n    ulimits: {nofile: {soft: 1024, hard: -1}, core: -1}\n").unwrap();
+        let e = f.check("services:\n  api:\n    image: x\n    tmpfs: run\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.tmpfs".into(), 4, 5));
+        let e = f.check("services:\n  api:\n    image: x\n    tmpfs:\n      - /run\n      - \"/tmp:mode=abc\"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.tmpfs[1]".into(), 6, 9));
+        let e = f.check("services:\n  api:\n    image: x\n    cap_drop: [NET_RAW, SYS_ADMN]\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.cap_drop[1]".into(), 4, 25));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `SYS_ADMIN`?"));
+    }
+
+    #[test]
+    fn health_shell_protocol_and_disable() {
+        let f = Fixture::new();
+        f.check("services:\n  api:\n    image: x\n    health: {shell: \"curl -f localhost || exit 1\", start_period: 5s}\n").unwrap();
+        f.check("services:\n  db:\n    image: postgres\n    health: {protocol: postgres}\n").unwrap();
+        f.check("services:\n  db:\n    image: postgres\n    health: {disable: true}\n").unwrap();
+        let e = f.check("services:\n  api:\n    image: x\n    health:\n      disable: true\n      exec: [true]\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.health.exec".into(), 6, 7));
+        assert!(e.message.contains("disable: true"), "{}", e.message);
+        let e = f.check("services:\n  api:\n    image: x\n    health:\n      exec: [a]\n      shell: b\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.health.shell".into(), 6, 7));
+        let e = f.check("services:\n  db:\n    image: x\n    health:\n      protocol: postgress\n").unwrap_err();
+        assert_eq!(at(&e), ("services.db.health.protocol".into(), 5, 7));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `postgres`?"));
+        let e = f.check("services:\n  api:\n    image: x\n    health:\n      shell: \" \"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.health.shell".into(), 5, 7));
+        let e = f.check("services:\n  api:\n    image: x\n    health: {start_period: 5s}\n").unwrap_err();
+        assert!(e.message.contains("needs a probe"), "{}", e.message);
+        let e = f
+            .check("services:\n  db:\n    preset: postgres\n    health:\n      disable: true\n    seed:\n      - exec: [\"true\"]\n")
+            .unwrap_err();
+        assert_eq!(at(&e), ("services.db.health.disable".into(), 5, 7));
     }
 }

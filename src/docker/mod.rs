@@ -8,6 +8,7 @@
 
 mod context;
 mod create;
+mod engine_info;
 mod files;
 mod sync;
 
@@ -18,6 +19,7 @@ use bollard::query_parameters as qp;
 use futures_util::{Stream, StreamExt};
 
 pub use context::{build_context_tar, ignored as dockerignored};
+pub use engine_info::{EngineResources, RegistryAnswer};
 
 use crate::error::Error;
 use crate::observe::{ContainerState, ObservedContainer, ObservedPort};
@@ -53,6 +55,10 @@ pub struct ContainerInfo {
     /// The image has a HEALTHCHECK (and it is not disabled).
     pub has_healthcheck: bool,
     pub started_at: Option<String>,
+    /// Exited and waiting to be restarted by its restart policy.
+    pub restarting: bool,
+    /// How often Docker restarted it (restart policy).
+    pub restart_count: i64,
 }
 
 /// One line of a container's output.
@@ -232,6 +238,7 @@ impl Docker {
 
     /// Build an image from a tar'd context, streaming output lines.
     /// On failure the error carries the last lines of output (the failing step).
+    #[allow(clippy::too_many_arguments)] // one parameter per field of Docker's build call, plus the output callback
     pub async fn build(
         &self,
         tag: &str,
@@ -300,8 +307,10 @@ impl Docker {
         Ok(())
     }
 
-    /// Create the project network if it does not exist.
-    pub async fn ensure_network(&self, name: &str, project: &str) -> Result<(), Error> {
+    /// Create the project network `net` (driver, `internal`, its labels plus the project's) unless
+    /// it exists; an existing one must carry the project's label.
+    pub async fn ensure_project_network(&self, net: &crate::plan::resolve::ResolvedNetwork, project: &str) -> Result<(), Error> {
+        let name = net.name.as_str();
         match self.api.inspect_network(name, None::<qp::InspectNetworkOptions>).await {
             Ok(n) => {
                 let ours = n.labels.unwrap_or_default().get(labels::PROJECT).is_some_and(|p| p == project);
@@ -310,17 +319,18 @@ impl Docker {
                 } else {
                     Err(Error::Preflight {
                         message: format!("a network named `{name}` exists but was not created by devenv for project `{project}`"),
-                        hint: Some("devenv never touches objects without its labels: remove or rename that network, or pick another project name with -p".into()),
+                        hint: Some("devenv never touches objects without its labels: remove or rename that network, pick another project name with -p, or declare it `external: true` to use it as it is".into()),
                     })
                 }
             }
             Err(e) if status_of(&e) == Some(404) => {
-                let mut l = HashMap::new();
+                let mut l: HashMap<String, String> = net.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 l.insert(labels::PROJECT.to_string(), project.to_string());
                 l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
                 let req = bollard::models::NetworkCreateRequest {
                     name: name.to_string(),
-                    driver: Some("bridge".into()),
+                    driver: Some(net.driver.clone().unwrap_or_else(|| "bridge".into())),
+                    internal: net.internal.then_some(true),
                     labels: Some(l),
                     ..Default::default()
                 };
@@ -331,6 +341,15 @@ impl Docker {
                     Err(e) => Err(op(format!("create network `{name}`"))(e)),
                 }
             }
+            Err(e) => Err(op(format!("inspect network `{name}`"))(e)),
+        }
+    }
+
+    /// Whether a network named `name` exists (any owner).
+    pub async fn network_exists(&self, name: &str) -> Result<bool, Error> {
+        match self.api.inspect_network(name, None::<qp::InspectNetworkOptions>).await {
+            Ok(_) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
             Err(e) => Err(op(format!("inspect network `{name}`"))(e)),
         }
     }
@@ -375,9 +394,14 @@ impl Docker {
         }
     }
 
-    /// Graceful stop (SIGTERM, then SIGKILL after `timeout`).
-    pub async fn stop(&self, id: &str, timeout: Duration) -> Result<(), Error> {
-        let opts = qp::StopContainerOptionsBuilder::new().t(timeout.as_secs().min(i32::MAX as u64) as i32).build();
+    /// Graceful stop (the stop signal, then SIGKILL after `timeout`; `None`:
+    /// the container's own stop timeout — its `stop_grace_period` — else Docker's 10 s).
+    pub async fn stop(&self, id: &str, timeout: impl Into<Option<Duration>>) -> Result<(), Error> {
+        let mut b = qp::StopContainerOptionsBuilder::new();
+        if let Some(t) = timeout.into() {
+            b = b.t(t.as_secs().min(i32::MAX as u64) as i32);
+        }
+        let opts = b.build();
         match self.api.stop_container(id, Some(opts)).await {
             Ok(()) => Ok(()),
             Err(e) if matches!(status_of(&e), Some(304) | Some(404)) => Ok(()),
@@ -435,6 +459,8 @@ impl Docker {
             published,
             has_healthcheck,
             started_at: state.started_at,
+            restarting: state.restarting.unwrap_or(false),
+            restart_count: c.restart_count.unwrap_or(0),
         })
     }
 

@@ -1,5 +1,7 @@
-//! Readiness: devenv's own probes (http, tcp, exec, log, or the image's
-//! HEALTHCHECK), polled fast with backoff until a deadline.
+//! Readiness: devenv's own probes (http, tcp, exec, log, a preset's protocol,
+//! or the image's HEALTHCHECK), polled fast with backoff until a deadline.
+//! A container its restart policy is restarting is not ready; failures within
+//! `start_period` are not reported as the last error.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -115,7 +117,12 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
     if let Some(Probe::Log { pattern }) = health.map(|h| &h.probe) {
         let re = regex::Regex::new(pattern).map_err(|e| NotReady::Docker(Error::Other(format!("bad log pattern: {e}"))))?;
         let seen = log_seen.clone();
-        let mut stream = Box::pin(docker.logs(id, true, None, None));
+        // Only this run's output: a restarted container's log still holds the
+        // previous run's lines, which would match at once. (Docker's `since`
+        // is in whole seconds: a line the previous run wrote in the very
+        // second this one started still counts.)
+        let since = docker.inspect(id).await.ok().and_then(|i| i.started_at).as_deref().and_then(run_started_secs);
+        let mut stream = Box::pin(docker.logs(id, true, None, since));
         log_task = Some(tokio::spawn(async move {
             while let Some(Ok(line)) = stream.next().await {
                 if re.is_match(&line.text) {
@@ -127,13 +134,18 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
     }
     let _guard = AbortOnDrop(log_task);
 
-    let mut last_error;
+    // Failures within the start period are kept apart: they are not "the last error".
+    let start_period = health.and_then(|h| h.start_period).unwrap_or_default();
+    let mut last_error: Option<String> = None;
+    let mut start_error: Option<String> = None;
     loop {
         let info = docker.inspect(id).await.map_err(NotReady::Docker)?;
         if !info.running {
             return Err(NotReady::Exited { code: info.exit_code, oom: info.oom_killed });
         }
         let result = match health.map(|h| &h.probe) {
+            // Crashed, and its restart policy brings it back: not ready (the deadline still applies).
+            _ if info.restarting => Err(restarting(&info)),
             None => Ok(()),
             Some(Probe::DockerHealthcheck) => match info.health.as_deref() {
                 Some("healthy") => Ok(()),
@@ -168,11 +180,15 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
                 }
             }
         };
-        match result {
+        match result.map_err(|e| with_restarts(e, &info)) {
             Ok(()) => return Ok(()),
-            Err(e) => last_error = e,
+            Err(e) if start.elapsed() < start_period => start_error = Some(e),
+            Err(e) => last_error = Some(e),
         }
         if start.elapsed() >= timeout {
+            let last_error = last_error
+                .or_else(|| start_error.take().map(|e| format!("{e} (still within its start_period)")))
+                .unwrap_or_default();
             return Err(NotReady::Timeout { last_error, after: timeout });
         }
         tokio::time::sleep(interval.min(timeout.saturating_sub(start.elapsed()))).await;
@@ -182,6 +198,27 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
     }
 }
 
+/// Unix seconds of a container's `State.StartedAt` (RFC 3339), for `logs --since`; None if unparsable.
+fn run_started_secs(started_at: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(started_at).ok().map(|t| t.timestamp()).filter(|&t| t > 0)
+}
+
+/// What a container caught restarting by its restart policy says.
+fn restarting(info: &ContainerInfo) -> String {
+    let code = info.exit_code.map(|c| format!(" with code {c}")).unwrap_or_default();
+    format!("the container exited{code} and is being restarted by its restart policy ({} restarts so far)", info.restart_count)
+}
+
+/// A probe failure of a container that crashed before: say so (a crash loop is
+/// otherwise easy to miss when the probe happens to land between restarts).
+fn with_restarts(error: String, info: &ContainerInfo) -> String {
+    if info.restarting || info.restart_count == 0 {
+        return error;
+    }
+    let times = if info.restart_count == 1 { "once".to_string() } else { format!("{} times", info.restart_count) };
+    format!("{error} (the container crashed and was restarted {times} by its restart policy)")
+}
+
 struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
 
 impl Drop for AbortOnDrop {
@@ -189,5 +226,19 @@ impl Drop for AbortOnDrop {
         if let Some(t) = &self.0 {
             t.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_started_secs;
+
+    #[test]
+    fn log_probe_reads_from_the_current_runs_start() {
+        assert_eq!(run_started_secs("2024-05-02T13:30:00.123456789Z"), Some(1_714_656_600));
+        assert_eq!(run_started_secs("2024-05-02T15:30:00+02:00"), Some(1_714_656_600));
+        // Docker's zero time (never started) and garbage: no `since`, the whole log.
+        assert_eq!(run_started_secs("0001-01-01T00:00:00Z"), None);
+        assert_eq!(run_started_secs(""), None);
     }
 }

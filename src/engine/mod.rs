@@ -7,6 +7,7 @@
 //! Must not: print (it emits `ui` events) or parse configuration.
 
 pub mod health;
+mod networks;
 mod preflight;
 pub mod seeding;
 
@@ -24,10 +25,32 @@ use crate::observe::ObservedContainer;
 use crate::plan::{diff, Plan, Probe, ResolvedHealth, ResolvedService, Step, StepKind};
 use crate::ui::{Status, Ui};
 
-pub use preflight::check_ports;
+pub use preflight::{check_ports, free_port, port_in_use};
 
 /// Log lines shown when a service fails.
 pub const FAILURE_LOG_LINES: usize = 30;
+/// Log lines shown per service when several fail in one run.
+pub const FAILURE_LOG_LINES_EACH: usize = 20;
+
+/// Why a service's part of `up` ended without it being ready.
+#[derive(Debug)]
+enum Failure {
+    /// It failed: exited, could not become ready, its image, its seeds, Docker.
+    Failed(Error),
+    /// Its readiness deadline passed.
+    TimedOut(Error),
+    /// Not started: a dependency failed, or another service failed first.
+    NotStarted { reason: String },
+}
+
+/// Per service: (container id, seed entries applied), or why it is not ready.
+type ServiceOutcome = Result<(Option<String>, usize), Failure>;
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Failed(e)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct UpOptions {
@@ -86,11 +109,13 @@ enum Reached {
     Healthy,
     Completed,
     Failed,
+    /// Never started (a dependency failed, or the run was already failing).
+    NotStarted,
 }
 
 fn satisfies(r: &Reached, c: Condition, once: bool) -> Option<bool> {
     match (r, c) {
-        (Reached::Failed, _) => Some(false),
+        (Reached::Failed | Reached::NotStarted, _) => Some(false),
         (Reached::Pending, _) => None,
         (_, Condition::Started | Condition::Default) => Some(true),
         (Reached::Healthy | Reached::Completed, Condition::Healthy) => Some(true),
@@ -135,7 +160,8 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
     for s in steps.iter().filter(|s| s.kind == StepKind::RemoveOrphan) {
         if opts.remove_orphans
             && let Some(id) = &s.container {
-                docker.stop(id, Duration::from_secs(10)).await?;
+                // The container's own stop timeout (its stop_grace_period), else Docker's 10 s.
+                docker.stop(id, None).await?;
                 docker.remove_container(id).await?;
             }
         ui.service(&s.service, Status::Orphan { removed: opts.remove_orphans });
@@ -155,7 +181,8 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
     // Nothing is created before the host ports are known to be free.
     check_ports(plan, &steps, &observed)?;
 
-    docker.ensure_network(&plan.network, &plan.project).await?;
+    // External networks are checked before any network is created.
+    networks::prepare(docker, plan, &wanted).await?;
     for (name, docker_name) in &plan.volumes {
         let used = wanted.iter().filter_map(|s| plan.services.get(s)).any(|s| {
             s.volumes.iter().any(|v| matches!(v, crate::config::VolumeSpec::Named { name: n, .. } if n == name))
@@ -174,8 +201,8 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
         receivers.insert(name.clone(), rx);
     }
     let images: ImageOnce = Arc::default();
-    // Per service: (container id, seed entries applied).
-    let mut set: JoinSet<(String, Result<(Option<String>, usize), Error>)> = JoinSet::new();
+    let first_failure: Arc<std::sync::OnceLock<String>> = Arc::default();
+    let mut set: JoinSet<(String, ServiceOutcome)> = JoinSet::new();
     for step in &steps {
         if step.kind == StepKind::RemoveOrphan {
             continue;
@@ -202,6 +229,7 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
             step: step.clone(),
             deps,
             tx,
+            first_failure: first_failure.clone(),
             ui: ui.clone(),
             journal: journal.clone(),
             images: images.clone(),
@@ -222,7 +250,11 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
 
     let mut containers = BTreeMap::new();
     let mut seeded_total = 0usize;
-    let mut first_error: Option<Error> = None;
+    // Every service runs to its end (ready, failed, timed out, not started):
+    // one failure does not hide the others.
+    let mut failures: Vec<(String, Error)> = Vec::new();
+    let mut timed_out: Vec<String> = Vec::new();
+    let mut not_started: Vec<(String, String)> = Vec::new();
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((name, Ok((id, seeded)))) => {
@@ -231,19 +263,16 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
                     containers.insert(name, id);
                 }
             }
-            Ok((_, Err(e))) => {
-                if first_error.is_none() {
-                    first_error = Some(e);
-                }
+            Ok((name, Err(Failure::Failed(e)))) => failures.push((name, e)),
+            Ok((name, Err(Failure::TimedOut(e)))) => {
+                timed_out.push(name.clone());
+                failures.push((name, e));
             }
-            Err(e) => {
-                if first_error.is_none() {
-                    first_error = Some(Error::Other(format!("internal task failed: {e}")));
-                }
-            }
+            Ok((name, Err(Failure::NotStarted { reason }))) => not_started.push((name, reason)),
+            Err(e) => failures.push(("devenv".into(), Error::Other(format!("internal task failed: {e}")))),
         }
     }
-    if let Some(e) = first_error {
+    if let Some(e) = failure_report(failures, &timed_out, not_started) {
         return Err(e);
     }
     let n = work.len();
@@ -254,6 +283,51 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
     let seeds = if seeded_total > 0 { format!(", {seeded_total} seed entr{} applied", if seeded_total == 1 { "y" } else { "ies" }) } else { String::new() };
     ui.done(format!("{n} service{} changed{seeds}; environment `{}` is ready", if n == 1 { "" } else { "s" }, plan.project), started_at.elapsed());
     Ok(UpReport { steps, containers, changed: true })
+}
+
+/// The error of a run in which services failed. One failure is returned as
+/// it is. Several become one report: each failing service's error and its last
+/// log lines, which services the deadline caught, which were not started.
+/// Without failures, a service that could not start is the error.
+fn failure_report(mut failures: Vec<(String, Error)>, timed_out: &[String], not_started: Vec<(String, String)>) -> Option<Error> {
+    if failures.is_empty() {
+        let (name, reason) = not_started.into_iter().next()?;
+        return Some(Error::Service { message: format!("not started `{name}`: {reason}"), logs: vec![], hint: None });
+    }
+    if failures.len() == 1 {
+        return failures.pop().map(|(_, e)| e);
+    }
+    let names: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
+    let mut message = format!("{} services failed: {}", failures.len(), names.join(", "));
+    if !timed_out.is_empty() {
+        message.push_str(&format!("; timeout reached: {} not ready", timed_out.join(", ")));
+    }
+    if !not_started.is_empty() {
+        let names: Vec<&str> = not_started.iter().map(|(n, _)| n.as_str()).collect();
+        message.push_str(&format!("; not started: {}", names.join(", ")));
+    }
+    let mut detail = Vec::new();
+    for (name, e) in &failures {
+        let text = e.to_string();
+        detail.push(if text.contains(&format!("`{name}`")) { text } else { format!("{name}: {text}") });
+        let lines = e.detail();
+        let prefix = format!("{name} | ");
+        for line in &lines[lines.len().saturating_sub(FAILURE_LOG_LINES_EACH)..] {
+            detail.push(if line.starts_with(&prefix) { line.clone() } else { format!("{prefix}{line}") });
+        }
+    }
+    for (name, reason) in &not_started {
+        detail.push(format!("{name}: not started: {reason}"));
+    }
+    let hint = Some(format!("the last {FAILURE_LOG_LINES_EACH} log lines of each failing service are above; `devenv logs SERVICE` shows more"));
+    if failures.iter().any(|(_, e)| matches!(e, Error::Service { .. })) {
+        Some(Error::Service { message, logs: detail, hint })
+    } else if failures.iter().any(|(_, e)| matches!(e, Error::Image { .. })) {
+        Some(Error::Image { message, detail, hint })
+    } else {
+        // Seeding, Docker or internal errors only: the first, as before.
+        Some(failures.swap_remove(0).1)
+    }
 }
 
 /// One pull/build per image reference, shared by the services that use it.
@@ -267,6 +341,8 @@ struct ServiceRun {
     step: Step,
     deps: Vec<(String, Condition, bool, watch::Receiver<Reached>)>,
     tx: watch::Sender<Reached>,
+    /// The first service of this run that failed: after it, nothing new starts.
+    first_failure: Arc<std::sync::OnceLock<String>>,
     ui: Ui,
     journal: Journal,
     images: ImageOnce,
@@ -277,27 +353,42 @@ struct ServiceRun {
 }
 
 impl ServiceRun {
-    async fn run(self) -> Result<(Option<String>, usize), Error> {
+    async fn run(self) -> ServiceOutcome {
         let name = self.svc.name.clone();
         let result = self.run_inner().await;
         match &result {
             Ok(_) => {}
-            Err(e) => {
+            Err(Failure::NotStarted { reason }) => {
+                let _ = self.tx.send(Reached::NotStarted);
+                self.ui.service(&name, Status::Skipped { reason: reason.clone() });
+            }
+            Err(Failure::Failed(e) | Failure::TimedOut(e)) => {
                 let _ = self.tx.send(Reached::Failed);
-                if let Error::Service { message, .. } = e
-                    && message.starts_with("not started") {
-                        return result;
-                    }
+                let _ = self.first_failure.set(name.clone());
                 self.ui.service(&name, Status::Failed { error: e.to_string() });
             }
         }
         result
     }
 
-    async fn wait_for_dependencies(&self) -> Result<(), Error> {
-        if self.deps.is_empty() {
-            return Ok(());
+    /// Wait until every dependency reached its condition. Not started when one
+    /// cannot, or when another service failed while this one still waited: after
+    /// a failure only what is already starting runs on (to its own deadline), so
+    /// the run ends without waiting a full timeout again.
+    async fn wait_for_dependencies(&self) -> Result<(), Failure> {
+        let waited = self.wait_for_each_dependency().await?;
+        match self.first_failure.get() {
+            Some(first) if waited => Err(Failure::NotStarted { reason: format!("`{first}` failed; nothing new is started after a failure") }),
+            _ => Ok(()),
         }
+    }
+
+    /// Whether it had to wait (a dependency was not there yet).
+    async fn wait_for_each_dependency(&self) -> Result<bool, Failure> {
+        if self.deps.is_empty() {
+            return Ok(false);
+        }
+        let mut waited = false;
         let mut pending: Vec<String> = self.deps.iter().map(|d| d.0.clone()).collect();
         self.ui.service(&self.svc.name, Status::Waiting { on: pending.clone() });
         for (dep, cond, once, rx) in &self.deps {
@@ -307,25 +398,19 @@ impl ServiceRun {
                 match satisfies(&state, *cond, *once) {
                     Some(true) => break,
                     Some(false) => {
-                        let reason = if state == Reached::Failed {
-                            format!("dependency `{dep}` failed")
-                        } else {
-                            format!("dependency `{dep}` cannot reach `{cond}`")
+                        let reason = match state {
+                            Reached::Failed => format!("dependency `{dep}` failed"),
+                            Reached::NotStarted => format!("dependency `{dep}` was not started"),
+                            _ => format!("dependency `{dep}` cannot reach `{cond}`"),
                         };
-                        self.ui.service(&self.svc.name, Status::Skipped { reason: reason.clone() });
-                        return Err(Error::Service {
-                            message: format!("not started `{}`: {reason}", self.svc.name),
-                            logs: vec![],
-                            hint: None,
-                        });
+                        return Err(Failure::NotStarted { reason });
                     }
                     None => {}
                 }
+                waited = true;
                 if rx.changed().await.is_err() {
                     // The dependency's task ended without reaching the condition.
-                    let reason = format!("dependency `{dep}` stopped before `{cond}`");
-                    self.ui.service(&self.svc.name, Status::Skipped { reason: reason.clone() });
-                    return Err(Error::Service { message: format!("not started `{}`: {reason}", self.svc.name), logs: vec![], hint: None });
+                    return Err(Failure::NotStarted { reason: format!("dependency `{dep}` stopped before `{cond}`") });
                 }
             }
             pending.retain(|p| p != dep);
@@ -333,10 +418,10 @@ impl ServiceRun {
                 self.ui.service(&self.svc.name, Status::Waiting { on: pending.clone() });
             }
         }
-        Ok(())
+        Ok(waited)
     }
 
-    async fn run_inner(&self) -> Result<(Option<String>, usize), Error> {
+    async fn run_inner(&self) -> ServiceOutcome {
         let name = &self.svc.name;
         if self.step.kind == StepKind::Keep {
             // Running and unchanged. Probe only if something that changed waits on it.
@@ -364,7 +449,8 @@ impl ServiceRun {
                 self.ensure_image().await?;
                 if let (StepKind::Recreate { cause }, Some(old)) = (&self.step.kind, &self.step.container) {
                     self.ui.service(name, Status::Recreating { cause: cause.clone() });
-                    self.docker.stop(old, Duration::from_secs(10)).await?;
+                    // The service's stop_grace_period, else the old container's own stop timeout.
+                    self.docker.stop(old, self.svc.stop_grace_period).await?;
                     self.docker.remove_container(old).await?;
                 } else {
                     self.ui.service(name, Status::Creating);
@@ -403,7 +489,7 @@ impl ServiceRun {
                 self.docker.start(&id, name).await?;
                 id
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
             Ok(()) => id,
         };
         self.journal.started(&id);
@@ -416,12 +502,12 @@ impl ServiceRun {
                 self.ui.service(name, Status::Completed { elapsed_ms: t0.elapsed().as_millis() as u64 });
                 return Ok((Some(id), 0));
             }
-            let logs = self.docker.tail_logs(&id, FAILURE_LOG_LINES).await;
-            return Err(Error::Service {
+            let logs = self.failure_logs(&id).await;
+            return Err(Failure::Failed(Error::Service {
                 message: format!("one-shot job `{name}` exited with code {code}"),
                 logs,
                 hint: Some(format!("see the output above; rerun it alone with `devenv up {name}` after fixing it")),
-            });
+            }));
         }
         self.wait_ready(&id, t0).await?;
         self.ui.service(name, Status::Ready { elapsed_ms: t0.elapsed().as_millis() as u64 });
@@ -449,7 +535,13 @@ impl ServiceRun {
         Ok(out)
     }
 
-    async fn wait_ready(&self, id: &str, t0: Instant) -> Result<(), Error> {
+    /// The container's last log lines, as `<service> | line` (`devenv logs`' format).
+    async fn failure_logs(&self, id: &str) -> Vec<String> {
+        let name = &self.svc.name;
+        self.docker.tail_logs(id, FAILURE_LOG_LINES).await.into_iter().map(|l| format!("{name} | {l}")).collect()
+    }
+
+    async fn wait_ready(&self, id: &str, t0: Instant) -> Result<(), Failure> {
         let name = &self.svc.name;
         let health: Option<ResolvedHealth> = match &self.svc.health {
             Some(h) => Some(h.clone()),
@@ -460,41 +552,42 @@ impl ServiceRun {
                     interval: Duration::from_millis(100),
                     timeout: self.opts.ready_timeout,
                     retries: None,
+                    start_period: None,
                 })
             }
         };
         self.ui.service(name, Status::Probing { probe: health::describe(health.as_ref()) });
         match health::wait_ready(&self.docker, id, health.as_ref(), self.opts.ready_timeout).await {
             Ok(()) => Ok(()),
-            Err(health::NotReady::Docker(e)) => Err(e),
+            Err(health::NotReady::Docker(e)) => Err(e.into()),
             Err(health::NotReady::Exited { code, oom }) => {
-                let logs = self.docker.tail_logs(id, FAILURE_LOG_LINES).await;
+                let logs = self.failure_logs(id).await;
                 let how = match (code, oom) {
                     (_, true) => "was killed: out of memory".to_string(),
                     (Some(c), _) => format!("exited with code {c}"),
                     (None, _) => "stopped".to_string(),
                 };
-                Err(Error::Service {
+                Err(Failure::Failed(Error::Service {
                     message: format!("`{name}` {how} while starting ({:.1}s after start)", t0.elapsed().as_secs_f64()),
                     logs,
                     hint: Some(format!("its last {FAILURE_LOG_LINES} log lines are above; `devenv logs {name}` shows more")),
-                })
+                }))
             }
             Err(health::NotReady::Fatal { error }) => {
-                let logs = self.docker.tail_logs(id, FAILURE_LOG_LINES).await;
-                Err(Error::Service {
+                let logs = self.failure_logs(id).await;
+                Err(Failure::Failed(Error::Service {
                     message: format!("`{name}` cannot become ready: {error}"),
                     logs,
                     hint: Some(format!("check the credentials in `services.{name}.env`")),
-                })
+                }))
             }
             Err(health::NotReady::Timeout { last_error, after }) => {
-                let logs = self.docker.tail_logs(id, FAILURE_LOG_LINES).await;
-                Err(Error::Service {
+                let logs = self.failure_logs(id).await;
+                Err(Failure::TimedOut(Error::Service {
                     message: format!("`{name}` was not ready after {}: {last_error}", crate::config::format_duration(after)),
                     logs,
                     hint: Some(format!("raise `services.{name}.health.timeout` if it is just slow, or check the probe; `devenv logs {name}` shows its output")),
-                })
+                }))
             }
         }
     }
@@ -594,14 +687,17 @@ pub async fn rollback(docker: &Docker, journal: &Journal) {
 
 /// Stop (and optionally remove) containers in reverse dependency order, in parallel.
 /// `graph_deps` maps a service to the services it depends on (from the file, when it loads).
+/// `timeout`: the grace period before a kill; `None`: each container's own
+/// (its service's `stop_grace_period`, else Docker's 10 s).
 pub async fn stop_in_order(
     docker: &Docker,
     containers: &[ObservedContainer],
     graph_deps: &HashMap<String, Vec<String>>,
-    timeout: Duration,
+    timeout: impl Into<Option<Duration>>,
     remove: bool,
     ui: &Ui,
 ) -> Result<(), Error> {
+    let timeout: Option<Duration> = timeout.into();
     // A container may stop once everything that depends on it has stopped.
     let mut done: HashMap<String, watch::Sender<bool>> = HashMap::new();
     let mut rx: HashMap<String, watch::Receiver<bool>> = HashMap::new();
@@ -680,13 +776,14 @@ impl Removed {
 }
 
 /// Remove a project: containers (reverse dependency order, graceful stop then
-/// kill after `timeout`), its networks, and with `volumes` its named volumes.
-/// Only objects carrying the project's label are touched.
+/// kill after `timeout`, or each container's own stop grace period when `None`),
+/// its networks, and with `volumes` its named volumes.
+/// Only objects carrying the project's label are touched (never `external` networks).
 pub async fn teardown(
     docker: &Docker,
     project: &str,
     deps: &HashMap<String, Vec<String>>,
-    timeout: Duration,
+    timeout: impl Into<Option<Duration>>,
     volumes: bool,
     ui: &Ui,
 ) -> Result<Removed, Error> {
@@ -704,4 +801,45 @@ pub async fn teardown(
         }
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod failure_report_tests {
+    use super::*;
+
+    fn service_error(name: &str, message: &str, lines: usize) -> Error {
+        Error::Service { message: message.into(), logs: (1..=lines).map(|i| format!("{name} | line-{i}")).collect(), hint: Some("one".into()) }
+    }
+
+    #[test]
+    fn one_failure_is_returned_as_it_is() {
+        let e = failure_report(vec![("db".into(), service_error("db", "`db` exited with code 1 while starting", 30))], &[], vec![("api".into(), "dependency `db` failed".into())]);
+        assert!(matches!(e, Some(Error::Service { ref message, ref logs, .. }) if message.starts_with("`db` exited") && logs.len() == 30));
+    }
+
+    #[test]
+    fn several_failures_are_reported_together() {
+        let failures = vec![
+            ("bad".to_string(), service_error("bad", "`bad` exited with code 3 while starting", 30)),
+            ("slow".to_string(), service_error("slow", "`slow` was not ready after 3s: connection refused", 2)),
+            ("img".to_string(), Error::Image { message: "cannot pull x".into(), detail: vec!["denied".into()], hint: None }),
+        ];
+        let not_started = vec![("app".to_string(), "dependency `bad` failed".to_string())];
+        let Some(e) = failure_report(failures, &["slow".to_string()], not_started) else { panic!("no error") };
+        assert_eq!(e.exit_code(), crate::error::exit::SERVICE);
+        assert_eq!(e.to_string(), "3 services failed: bad, slow, img; timeout reached: slow not ready; not started: app");
+        let d = e.detail();
+        assert_eq!(d[0], "`bad` exited with code 3 while starting");
+        assert_eq!(d[1], "bad | line-11", "the last {FAILURE_LOG_LINES_EACH} lines of each");
+        assert_eq!(d[20], "bad | line-30");
+        assert_eq!(&d[21..24], ["`slow` was not ready after 3s: connection refused", "slow | line-1", "slow | line-2"]);
+        assert_eq!(&d[24..], ["img: cannot pull x", "img | denied", "app: not started: dependency `bad` failed"]);
+    }
+
+    #[test]
+    fn only_not_started_services_still_fail_the_run() {
+        let e = failure_report(vec![], &[], vec![("api".into(), "dependency `job` cannot reach `completed`".into())]);
+        assert!(matches!(e, Some(Error::Service { ref message, .. }) if message == "not started `api`: dependency `job` cannot reach `completed`"));
+        assert!(failure_report(vec![], &[], vec![]).is_none());
+    }
 }

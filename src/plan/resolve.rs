@@ -11,13 +11,21 @@ use serde::Serialize;
 use super::graph::Graph;
 use super::hash::config_hash;
 use super::images::ImageMap;
-use crate::config::{CommandSpec, Condition, ConfigError, LoadedEnv, PortSpec, RunMode, VolumeSpec};
+use crate::config::runtime::{self, RestartPolicy};
+use crate::config::{CommandSpec, Condition, ConfigError, HealthSpec, LoadedEnv, PortSpec, RunMode, ServiceSpec, VolumeSpec};
 use crate::preset::{self, Connection, Kind};
 
 /// Default deadline for a service to become ready.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
 /// Default probe interval (devenv polls fast; backoff grows it up to 1 s).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(100);
+/// The container HEALTHCHECK devenv writes for an `exec`/`shell` probe runs at
+/// most this often (Docker runs it for the container's whole life).
+pub const DOCKER_HEALTHCHECK_MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// ... and gives one check at most this long (Docker's own default).
+pub const DOCKER_HEALTHCHECK_MAX_TIMEOUT: Duration = Duration::from_secs(30);
+/// The file's name for the project's default network.
+pub const DEFAULT_NETWORK: &str = "default";
 
 /// The whole desired state of a project.
 #[derive(Debug, Clone, Serialize)]
@@ -25,12 +33,59 @@ pub struct Plan {
     pub project: String,
     pub file: PathBuf,
     pub dir: PathBuf,
+    /// The Docker name of the default network (services without `networks` join it).
     pub network: String,
+    /// Every network of the project by its name in the file, `default` included.
+    pub networks: IndexMap<String, ResolvedNetwork>,
     pub services: IndexMap<String, ResolvedService>,
     /// Project-scoped named volumes: (name in the file, Docker name).
     pub volumes: Vec<(String, String)>,
     #[serde(skip)]
     pub graph: Graph,
+}
+
+/// One network of the project: created with the project's labels and removed
+/// by `down`, unless `external` (it must exist; never created or removed).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedNetwork {
+    /// The Docker network's name.
+    pub name: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A network a service joins, with its DNS aliases there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkAttachment {
+    /// The network's name in the file (`default` for the project's default network).
+    pub name: String,
+    /// Its Docker name.
+    pub docker_name: String,
+    /// DNS names besides the service name (which every network gets).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+}
+
+/// The HEALTHCHECK set on the container, so `docker ps`/`inspect` show health
+/// like compose does (devenv decides readiness with its own fast polling).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DockerHealthcheck {
+    /// `["CMD", …]`, `["CMD-SHELL", "…"]`, or `["NONE"]` (the image's HEALTHCHECK disabled).
+    pub test: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_dur")]
+    pub interval: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_dur")]
+    pub timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_dur")]
+    pub start_period: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,10 +152,20 @@ pub struct ResolvedHealth {
     #[serde(serialize_with = "ser_dur")]
     pub timeout: Duration,
     pub retries: Option<u32>,
+    /// Failures this soon after the start are not reported as the last error.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_dur")]
+    pub start_period: Option<Duration>,
 }
 
 fn ser_dur<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&crate::config::format_duration(*d))
+}
+
+fn ser_opt_dur<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_dur(d, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// One `watch:` rule, resolved: the host path absolute, the command split.
@@ -155,6 +220,45 @@ pub struct ResolvedService {
     /// Hot-reload rules (not part of the config hash: editing them never recreates).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<ResolvedWatch>,
+    /// The container's hostname (default: the service name).
+    pub hostname: String,
+    /// Docker's restart policy (never on `run: once` jobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartPolicy>,
+    /// Exposed, unpublished container ports (`3000/tcp`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expose: Vec<String>,
+    /// The networks the service joins; the first is given at create time.
+    pub networks: Vec<NetworkAttachment>,
+    /// `/etc/hosts` entries, `host:ip`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    /// Grace period between the stop signal and the kill (down, stop, recreate).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_dur")]
+    pub stop_grace_period: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tty: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdin_open: Option<bool>,
+    /// tmpfs mounts: path → mount options.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tmpfs: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
+    /// Capabilities (upper case, without `CAP_`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// /dev/shm size in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docker_healthcheck: Option<DockerHealthcheck>,
     pub config_hash: String,
 }
 
@@ -222,6 +326,8 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
         drafts.insert(name.clone(), Draft { kind, defaults, env: final_env, ports, volumes: vols, connection });
     }
 
+    let networks = resolve_networks(env, &project);
+
     // Pass 2: references, images, health, hash.
     let mut volumes: Vec<(String, String)> = Vec::new();
     let mut services: IndexMap<String, ResolvedService> = IndexMap::new();
@@ -263,16 +369,12 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             })?;
             resolved_env.insert(k.clone(), value);
         }
-        let has_probe = spec.health.as_ref().is_some_and(|h| h.http.is_some() || h.tcp.is_some() || h.exec.is_some() || h.log.is_some());
+        let has_probe = spec.health.as_ref().is_some_and(|h| !h.probes().is_empty());
         let health = match (&spec.health, &draft.connection) {
-            (Some(_), _) if has_probe => resolve_health(spec, &draft.ports, name).map_err(|(p, m)| err(p, m, None))?,
+            (Some(h), _) if h.disabled() => None,
+            (Some(_), _) if has_probe => resolve_health(spec, &draft.ports, &draft.env, name).map_err(|(p, m)| err(p, m, None))?,
             // The preset's protocol probe, with the user's timing if written.
-            (h, Some(c)) => Some(ResolvedHealth {
-                probe: Probe::Preset(c.clone()),
-                interval: h.as_ref().and_then(|h| h.interval).map(|d| d.0).unwrap_or(DEFAULT_INTERVAL),
-                timeout: h.as_ref().and_then(|h| h.timeout).map(|d| d.0).unwrap_or(DEFAULT_READY_TIMEOUT),
-                retries: h.as_ref().and_then(|h| h.retries),
-            }),
+            (h, Some(c)) => Some(timed(Probe::Preset(c.clone()), h.as_ref())),
             (_, None) => None,
         };
         let depends_on = spec
@@ -282,7 +384,9 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             .map(|(d, c)| {
                 let cond = match c {
                     Condition::Default => {
-                        let probed = env.spec.services.get(d).is_some_and(|s| s.preset.is_some() || s.health.is_some());
+                        let probed = env.spec.services.get(d).is_some_and(|s| {
+                            !s.health.as_ref().is_some_and(HealthSpec::disabled) && (s.preset.is_some() || s.health.is_some())
+                        });
                         if probed { Condition::Healthy } else { Condition::Started }
                     }
                     other => *other,
@@ -301,9 +405,10 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
         };
         let command = refs("command", spec.command.as_ref().map(split_command).or_else(|| draft.defaults.as_ref().and_then(|d| d.command.clone())))?;
         let entrypoint = refs("entrypoint", spec.entrypoint.as_ref().map(split_command))?;
+        let opts = resolve_options(spec, &networks).map_err(|(p, m)| err(format!("services.{name}.{p}"), m, None))?;
         let mut svc = ResolvedService {
             name: name.clone(),
-            container_name: format!("{project}-{name}"),
+            container_name: spec.container_name.clone().unwrap_or_else(|| format!("{project}-{name}")),
             image,
             build,
             preset: draft.kind,
@@ -313,7 +418,7 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             env: resolved_env,
             ports: draft.ports.clone(),
             volumes: draft.volumes.clone(),
-            ulimits: draft.defaults.as_ref().map(|d| d.ulimits.clone()).unwrap_or_default(),
+            ulimits: merge_ulimits(draft.defaults.as_ref().map(|d| d.ulimits.as_slice()).unwrap_or_default(), spec),
             depends_on,
             health,
             once: spec.run == Some(RunMode::Once),
@@ -333,6 +438,22 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
                     exec: w.exec.as_ref().map(split_command),
                 })
                 .collect(),
+            hostname: spec.hostname.clone().unwrap_or_else(|| name.clone()),
+            restart: if spec.run == Some(RunMode::Once) { None } else { opts.restart },
+            expose: opts.expose,
+            networks: opts.networks,
+            extra_hosts: opts.extra_hosts,
+            stop_grace_period: spec.stop_grace_period.map(|d| d.0),
+            stop_signal: spec.stop_signal.clone(),
+            init: spec.init,
+            tty: spec.tty,
+            stdin_open: spec.stdin_open,
+            tmpfs: opts.tmpfs,
+            privileged: spec.privileged,
+            cap_add: opts.cap_add,
+            cap_drop: opts.cap_drop,
+            shm_size: opts.shm_size,
+            docker_healthcheck: docker_healthcheck(spec.health.as_ref()),
             config_hash: String::new(),
         };
         svc.config_hash = config_hash(&svc, &project);
@@ -344,7 +465,8 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
         }
     }
     Ok(Plan {
-        network: format!("{project}_default"),
+        network: networks.get(DEFAULT_NETWORK).map(|n| n.name.clone()).unwrap_or_else(|| format!("{project}_{DEFAULT_NETWORK}")),
+        networks,
         project,
         file: env.file.clone(),
         dir: env.dir.clone(),
@@ -491,8 +613,9 @@ fn resolve_refs(value: &str, drafts: &IndexMap<String, Draft>) -> Result<String,
 }
 
 fn resolve_health(
-    spec: &crate::config::ServiceSpec,
+    spec: &ServiceSpec,
     ports: &[PortSpec],
+    env: &IndexMap<String, String>,
     name: &str,
 ) -> Result<Option<ResolvedHealth>, (String, String)> {
     let Some(h) = &spec.health else { return Ok(None) };
@@ -506,18 +629,151 @@ fn resolve_health(
         Probe::Tcp { port }
     } else if let Some(cmd) = &h.exec {
         Probe::Exec { command: split_command(cmd) }
+    } else if let Some(script) = &h.shell {
+        Probe::Exec { command: vec!["sh".into(), "-c".into(), script.clone()] }
     } else if let Some(pattern) = &h.log {
         if let Err(e) = regex::Regex::new(pattern) {
             return Err((format!("services.{name}.health.log"), format!("invalid regular expression: {e}")));
         }
         Probe::Log { pattern: pattern.clone() }
+    } else if let Some(protocol) = &h.protocol {
+        let kind = Kind::parse(protocol)
+            .ok_or_else(|| (format!("services.{name}.health.protocol"), format!("unknown probe protocol `{protocol}`")))?;
+        let mut conn = preset::connection(kind, env);
+        if let Some(port) = h.port {
+            conn.port = port;
+        }
+        Probe::Preset(conn)
     } else {
-        return Err((format!("services.{name}.health"), "health needs one of http, tcp, exec or log".to_string()));
+        return Err((format!("services.{name}.health"), "health needs one of http, tcp, exec, shell, log or protocol".to_string()));
     };
-    Ok(Some(ResolvedHealth {
-        probe,
-        interval: h.interval.map(|d| d.0).unwrap_or(DEFAULT_INTERVAL),
-        timeout: h.timeout.map(|d| d.0).unwrap_or(DEFAULT_READY_TIMEOUT),
-        retries: h.retries,
-    }))
+    Ok(Some(timed(probe, Some(h))))
 }
+
+/// A probe with the timing written in `health` (defaults where it is silent).
+fn timed(probe: Probe, h: Option<&HealthSpec>) -> ResolvedHealth {
+    ResolvedHealth {
+        probe,
+        interval: h.and_then(|h| h.interval).map(|d| d.0).unwrap_or(DEFAULT_INTERVAL),
+        timeout: h.and_then(|h| h.timeout).map(|d| d.0).unwrap_or(DEFAULT_READY_TIMEOUT),
+        retries: h.and_then(|h| h.retries),
+        start_period: h.and_then(|h| h.start_period).map(|d| d.0),
+    }
+}
+
+/// The container HEALTHCHECK for a written `exec`/`shell` probe, or `NONE` for `disable: true`.
+fn docker_healthcheck(h: Option<&HealthSpec>) -> Option<DockerHealthcheck> {
+    let h = h?;
+    if h.disabled() {
+        return Some(DockerHealthcheck { test: vec!["NONE".into()], interval: None, timeout: None, retries: None, start_period: None });
+    }
+    let test = if let Some(script) = &h.shell {
+        vec!["CMD-SHELL".to_string(), script.clone()]
+    } else if let Some(cmd) = &h.exec {
+        std::iter::once("CMD".to_string()).chain(split_command(cmd)).collect()
+    } else {
+        return None;
+    };
+    let interval = h.interval.map(|d| d.0).unwrap_or(DEFAULT_INTERVAL).max(DOCKER_HEALTHCHECK_MIN_INTERVAL);
+    let timeout = h.timeout.map(|d| d.0).unwrap_or(DEFAULT_READY_TIMEOUT).min(DOCKER_HEALTHCHECK_MAX_TIMEOUT);
+    Some(DockerHealthcheck {
+        test,
+        interval: Some(interval),
+        timeout: Some(timeout.max(Duration::from_secs(1))),
+        retries: h.retries,
+        start_period: h.start_period.map(|d| d.0),
+    })
+}
+
+/// The project's networks: `default` first, then the file's, each with its Docker name.
+fn resolve_networks(env: &LoadedEnv, project: &str) -> IndexMap<String, ResolvedNetwork> {
+    let mut out = IndexMap::new();
+    let default_spec = crate::config::NetworkSpec::default();
+    let declared = std::iter::once((DEFAULT_NETWORK, env.spec.networks.get(DEFAULT_NETWORK).unwrap_or(&default_spec)))
+        .chain(env.spec.networks.iter().filter(|(k, _)| k.as_str() != DEFAULT_NETWORK).map(|(k, v)| (k.as_str(), v)));
+    for (key, spec) in declared {
+        out.insert(
+            key.to_string(),
+            ResolvedNetwork {
+                // An external network is found by its key (compose's rule); ours get the project prefix.
+                name: spec.name.clone().unwrap_or_else(|| if spec.external { key.to_string() } else { format!("{project}_{key}") }),
+                external: spec.external,
+                driver: spec.driver.clone(),
+                internal: spec.internal,
+                labels: spec.labels.0.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect(),
+            },
+        );
+    }
+    out
+}
+
+/// Runtime options parsed from their written form (validation already accepted them).
+struct Options {
+    restart: Option<RestartPolicy>,
+    expose: Vec<String>,
+    networks: Vec<NetworkAttachment>,
+    extra_hosts: Vec<String>,
+    tmpfs: BTreeMap<String, String>,
+    cap_add: Vec<String>,
+    cap_drop: Vec<String>,
+    shm_size: Option<i64>,
+}
+
+/// Errors are (path below the service, message).
+fn resolve_options(spec: &ServiceSpec, networks: &IndexMap<String, ResolvedNetwork>) -> Result<Options, (String, String)> {
+    let restart =
+        if spec.restart.is_empty() { None } else { Some(runtime::parse_restart(&spec.restart).map_err(|e| ("restart".to_string(), e))?) };
+    let mut expose: Vec<String> = Vec::new();
+    for e in &spec.expose {
+        for key in runtime::parse_expose(e).map_err(|m| ("expose".to_string(), m))? {
+            if !expose.contains(&key) {
+                expose.push(key);
+            }
+        }
+    }
+    let extra_hosts = spec.extra_hosts.iter().map(|h| runtime::parse_extra_host(h).map_err(|m| ("extra_hosts".to_string(), m))).collect::<Result<_, _>>()?;
+    let tmpfs = spec.tmpfs.iter().map(|t| runtime::parse_tmpfs(t).map_err(|m| ("tmpfs".to_string(), m))).collect::<Result<_, _>>()?;
+    let caps = |key: &str, list: &[String]| -> Result<Vec<String>, (String, String)> {
+        list.iter().map(|c| runtime::capability(c).ok_or_else(|| (key.to_string(), format!("unknown capability {c:?}")))).collect()
+    };
+    let shm_size = spec.shm_size.as_deref().map(runtime::parse_size).transpose().map_err(|m| ("shm_size".to_string(), m))?;
+    Ok(Options {
+        restart,
+        expose,
+        networks: attachments(spec, networks)?,
+        extra_hosts,
+        tmpfs,
+        cap_add: caps("cap_add", &spec.cap_add)?,
+        cap_drop: caps("cap_drop", &spec.cap_drop)?,
+        shm_size,
+    })
+}
+
+/// The networks a service joins: those it lists, else the default network.
+fn attachments(spec: &ServiceSpec, networks: &IndexMap<String, ResolvedNetwork>) -> Result<Vec<NetworkAttachment>, (String, String)> {
+    let default_only = [(DEFAULT_NETWORK.to_string(), crate::config::ServiceNetwork::default())];
+    let listed: Vec<(&String, &crate::config::ServiceNetwork)> =
+        if spec.networks.is_empty() { default_only.iter().map(|(k, v)| (k, v)).collect() } else { spec.networks.0.iter().collect() };
+    listed
+        .into_iter()
+        .map(|(key, attach)| {
+            let net = networks.get(key).ok_or_else(|| (format!("networks.{key}"), format!("network `{key}` is not declared")))?;
+            Ok(NetworkAttachment { name: key.clone(), docker_name: net.name.clone(), aliases: attach.aliases.clone() })
+        })
+        .collect()
+}
+
+/// The preset's ulimits with the user's merged over them (the user wins, by name).
+fn merge_ulimits(preset: &[(String, i64, i64)], spec: &ServiceSpec) -> Vec<(String, i64, i64)> {
+    let mut out = preset.to_vec();
+    for (name, u) in &spec.ulimits {
+        match out.iter_mut().find(|(n, _, _)| n == name) {
+            Some(entry) => *entry = (name.clone(), u.soft, u.hard),
+            None => out.push((name.clone(), u.soft, u.hard)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,7 @@ use crate::harness::bin;
 fn readme_reference_names_every_key_of_the_schema() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
     let reference = readme.split("### Reference").nth(1).expect("README has a Reference section");
-    for key in devenv::config::SERVICE_KEYS.iter().chain(devenv::config::TOP_KEYS).chain(devenv::config::HEALTH_KEYS).chain(devenv::config::BUILD_KEYS).chain(devenv::config::SEED_KEYS).chain(devenv::config::WATCH_KEYS) {
+    for key in devenv::config::SERVICE_KEYS.iter().chain(devenv::config::TOP_KEYS).chain(devenv::config::HEALTH_KEYS).chain(devenv::config::BUILD_KEYS).chain(devenv::config::SEED_KEYS).chain(devenv::config::WATCH_KEYS).chain(devenv::config::NETWORK_KEYS).chain(devenv::config::SERVICE_NETWORK_KEYS) {
         assert!(reference.contains(&format!("`{key}`")), "README reference does not document `{key}`");
     }
 }
