@@ -217,6 +217,18 @@ pub fn project_and_plan(global: &Global, ui: &Ui) -> Result<(String, Option<Plan
     }
 }
 
+/// `--timeout` on `up`/`run`: the deadline of every service's readiness probe
+/// (the command line wins over the file); returns the deadline for services
+/// without a probe.
+pub fn apply_timeout(plan: &mut Plan, timeout: Option<Duration>) -> Duration {
+    if let Some(t) = timeout {
+        for h in plan.services.values_mut().filter_map(|s| s.health.as_mut()) {
+            h.timeout = t;
+        }
+    }
+    timeout.unwrap_or(plan::resolve::DEFAULT_READY_TIMEOUT)
+}
+
 /// Parse `--timeout` style values.
 pub fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     config::parse_duration(s)

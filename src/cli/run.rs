@@ -20,9 +20,9 @@ pub struct RunArgs {
     /// Start only these services (and their dependencies) [default: all]
     #[arg(long = "service", value_name = "SERVICE")]
     pub services: Vec<String>,
-    /// Readiness deadline per service when its `health` sets none
-    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration_arg)]
-    pub timeout: Duration,
+    /// Readiness deadline for every service, over the file's `health.timeout` [default: the file's, else 120s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub timeout: Option<Duration>,
     /// Write each service's readiness and seeding as JUnit XML test cases
     #[arg(long, value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
@@ -32,7 +32,8 @@ pub struct RunArgs {
 }
 
 pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
-    let (env, plan) = load_plan(global, ui)?;
+    let (env, mut plan) = load_plan(global, ui)?;
+    let ready_timeout = super::apply_timeout(&mut plan, args.timeout);
     let docker = Docker::connect().await?;
     let deps: HashMap<String, Vec<String>> = plan.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect();
     let teardown = |ui: Ui| {
@@ -49,7 +50,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
         }
     };
 
-    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: args.timeout, owner: (!args.keep).then(std::process::id) };
+    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout, owner: (!args.keep).then(std::process::id) };
     let journal = Journal::default();
     let up = tokio::select! {
         r = engine::up(&docker, &plan, &args.services, &opts, ui, &journal) => r,

@@ -31,9 +31,9 @@ pub struct UpArgs {
     /// Rebuild images of services with `build`, even if they exist
     #[arg(long)]
     pub build: bool,
-    /// Readiness deadline per service when its `health` sets none
-    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration_arg)]
-    pub timeout: Duration,
+    /// Readiness deadline for every service, over the file's `health.timeout` [default: the file's, else 120s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub timeout: Option<Duration>,
     /// After starting, watch files and apply the services' `watch:` rules (like `devenv watch`; Ctrl-C stops watching, services keep running)
     #[arg(long)]
     pub watch: bool,
@@ -59,7 +59,7 @@ pub async fn interrupted() {
 }
 
 pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
-    let (_env, plan) = load_plan(global, ui)?;
+    let (_env, mut plan) = load_plan(global, ui)?;
     for s in &args.services {
         if !plan.services.contains_key(s) {
             let known: Vec<&str> = plan.services.keys().map(String::as_str).collect();
@@ -73,7 +73,7 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
         ui.warn(w);
     }
     let docker = Docker::connect().await?;
-    let opts = UpOptions { remove_orphans: args.remove_orphans, build: args.build, ready_timeout: args.timeout, owner: None };
+    let opts = UpOptions { remove_orphans: args.remove_orphans, build: args.build, ready_timeout: super::apply_timeout(&mut plan, args.timeout), owner: None };
     let journal = Journal::default();
     let report = tokio::select! {
         r = engine::up(&docker, &plan, &args.services, &opts, ui, &journal) => r,

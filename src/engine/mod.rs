@@ -145,6 +145,17 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
         order.iter().filter(|s| closure.contains(*s)).cloned().collect()
     };
 
+    // `--build`: rebuild first, so the comparison below sees the new image ids and
+    // recreates exactly the services whose image changed.
+    let rebuilt;
+    let opts = if opts.build {
+        rebuild_images(docker, plan, &wanted, ui).await?;
+        rebuilt = UpOptions { build: false, ..opts.clone() };
+        &rebuilt
+    } else {
+        opts
+    };
+
     let observed = docker.project_containers(&plan.project).await?;
     let mut image_ids = BTreeMap::new();
     for name in &wanted {
@@ -641,6 +652,22 @@ impl ServiceRun {
 
 /// Build `svc`'s image from its `build` spec through the Docker API, streaming
 /// the build output as UI events. Errors name the service.
+/// Build every image of `wanted` that has a `build:` (each image once, in parallel).
+async fn rebuild_images(docker: &Docker, plan: &Plan, wanted: &[String], ui: &Ui) -> Result<(), Error> {
+    let mut seen = std::collections::BTreeSet::new();
+    let builds = wanted
+        .iter()
+        .filter_map(|n| plan.services.get(n))
+        .filter_map(|svc| Some((svc, svc.build.as_ref()?)))
+        .filter(|(svc, _)| seen.insert(svc.image.clone()))
+        .map(|(svc, b)| async move {
+            build_image(docker, &plan.project, svc, b, ui).await?;
+            ui.service(&svc.name, Status::Built);
+            Ok::<(), Error>(())
+        });
+    futures_util::future::try_join_all(builds).await.map(|_| ())
+}
+
 pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, build: &crate::plan::ResolvedBuild, ui: &Ui) -> Result<(), Error> {
     let name = &svc.name;
     ui.service(name, Status::Building { line: format!("context {}", build.context.display()) });

@@ -240,6 +240,14 @@ services:
     let r = p.run(&["up", "-d"]);
     r.ok().stderr_has("web built").stderr_has("web ready in");
 
+    // `up --build` rebuilds even though the file did not change, and recreates
+    // the service because its image did.
+    p.write("web/hello.txt", "hi-from-build, second edition\n");
+    p.run(&["up", "-d"]).ok().stderr_has("nothing to do");
+    p.run(&["up", "-d", "--build"]).ok().stderr_has("web built");
+    let out = std::process::Command::new("docker").args(["exec", &format!("{}-web", p.name), "cat", "/hello.txt"]).output().expect("docker exec");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi-from-build, second edition\n");
+
     let bad = Project::new("buildfail", yaml);
     bad.write("web/Dockerfile", "FROM debian:bookworm-slim\nRUN echo step-output-before-failure && false\n");
     let r = bad.run(&["up", "-d"]);

@@ -133,13 +133,15 @@ fn lint_reads_kustomize_directories_and_reports_a_missing_kustomize() {
 
 #[test]
 fn a_missing_kubernetes_validate_is_a_clear_error() {
+    // The program is `kubernetes-validate` on PATH, or DEVENV_KUBERNETES_VALIDATE (CI sets it).
+    let exe = schema::executable();
     let runner = ScriptedRunner::new();
-    runner.missing("kubernetes-validate");
+    runner.missing(&exe);
     let ms = load("broken/selector.yaml");
     let e = schema::validate(&ms, &["1.33.0".to_string()], &runner).expect_err("missing");
-    assert_eq!(e, schema::SchemaError::Missing { program: "kubernetes-validate".into() });
+    assert_eq!(e, schema::SchemaError::Missing { program: exe.clone() });
     let call = runner.calls().pop().unwrap_or_default();
-    assert!(call.starts_with("kubernetes-validate --strict --quiet -k 1.33.0 /"), "{call}");
+    assert!(call.starts_with(&format!("{exe} --strict --quiet -k 1.33.0 /")), "{call}");
 }
 
 #[test]
