@@ -111,7 +111,7 @@ pub fn find_input(opts: &LoadOptions, notes: &mut Vec<String>) -> Result<Input, 
             files.push(check_file(&cwd, more)?);
         }
         let is_devenv = |p: &PathBuf| p.file_name().is_some_and(|n| DEFAULT_FILES.iter().any(|d| n == *d));
-        if files.len() == 1 && !crate::compose::looks_like_compose(&files[0]) {
+        if files.len() == 1 && !crate::compose::looks_like_compose(&files[0]) && !compose_by_content(&files[0]) {
             return Ok(Input::Devenv(files.remove(0)));
         }
         if let Some(d) = files.iter().find(|p| is_devenv(p)) {
@@ -142,6 +142,30 @@ pub fn find_input(opts: &LoadOptions, notes: &mut Vec<String>) -> Result<Input, 
             Some("run `devenv init` to create one, or pass `-f FILE`".into()),
         )),
     }
+}
+
+/// Service keys only compose files have, and keys only devenv files have.
+const COMPOSE_ONLY_SERVICE_KEYS: &[&str] = &[
+    "environment", "healthcheck", "develop", "deploy", "network_mode", "links", "volumes_from", "logging", "secrets", "configs",
+    "pull_policy", "mem_limit", "cpus", "dns", "sysctls", "security_opt", "extends", "platform", "scale",
+];
+const DEVENV_ONLY_SERVICE_KEYS: &[&str] = &["preset", "env", "health", "seed", "watch", "run", "persist", "k8s"];
+
+/// A `-f` file whose name does not say (`ci.yaml`): compose's when it uses keys
+/// only compose has and none only devenv has. Unreadable or invalid files are
+/// left to the devenv loader, which reports them.
+fn compose_by_content(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let Ok(Value::Mapping(top)) = serde_yaml::from_str::<Value>(&text) else { return false };
+    let has = |m: &Mapping, keys: &[&str]| keys.iter().any(|k| m.contains_key(*k));
+    let services: Vec<&Mapping> = match top.get("services") {
+        Some(Value::Mapping(s)) => s.values().filter_map(Value::as_mapping).collect(),
+        _ => vec![],
+    };
+    if services.iter().any(|s| has(s, DEVENV_ONLY_SERVICE_KEYS)) || top.contains_key("export") {
+        return false;
+    }
+    has(&top, &["include", "version", "secrets", "configs"]) || services.iter().any(|s| has(s, COMPOSE_ONLY_SERVICE_KEYS))
 }
 
 /// An existing file named by `-f`, made absolute.

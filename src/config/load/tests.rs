@@ -608,3 +608,19 @@ fn pathological_inputs() {
     let nested_interp = format!("services:\n  s:\n    image: \"{}{}\"\n", "${A:-".repeat(5000), "}".repeat(5000));
     load_bytes(dir.path(), nested_interp.as_bytes(), &[]);
 }
+
+#[test]
+fn a_dash_f_file_is_compose_by_name_or_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = |f: &str| LoadOptions { cwd: dir.path().into(), file: Some(f.into()), ..Default::default() };
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write("ci.yaml", "services:\n  db:\n    image: postgres:16\n    environment: {POSTGRES_PASSWORD: x}\n");
+    write("dev.yaml", "services:\n  db:\n    preset: postgres\n");
+    write("plain.yaml", "services:\n  web:\n    image: nginx\n");
+    write("stack-compose.yml", "services:\n  web:\n    image: nginx\n");
+    let input = |f: &str| super::find_input(&opts(f), &mut Vec::new()).unwrap();
+    assert!(matches!(input("ci.yaml"), super::Input::Compose(_)), "compose-only keys");
+    assert!(matches!(input("dev.yaml"), super::Input::Devenv(_)), "devenv-only keys");
+    assert!(matches!(input("plain.yaml"), super::Input::Devenv(_)), "nothing says compose: devenv's");
+    assert!(matches!(input("stack-compose.yml"), super::Input::Compose(_)), "the name says compose");
+}
