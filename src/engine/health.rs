@@ -14,6 +14,9 @@ use crate::docker::{ContainerInfo, Docker};
 use crate::error::Error;
 use crate::plan::{Probe, ResolvedHealth};
 
+/// How long one `exec` check may run before it counts as failed and the next is tried.
+pub const EXEC_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The slowest a probe polls unless the user wrote a longer `interval`.
 pub const MAX_BACKOFF: Duration = Duration::from_millis(200);
 
@@ -159,10 +162,13 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
                 Some(a) => http_check(&client, &a, path).await,
                 None => Err(format!("port {port} is neither published nor reachable on the container network")),
             },
-            Some(Probe::Exec { command }) => match docker.exec_capture(id, command).await {
-                Ok((0, _)) => Ok(()),
-                Ok((code, out)) => Err(format!("`{}` exited {code}: {}", command.join(" "), out.trim().lines().last().unwrap_or(""))),
-                Err(e) => Err(e.to_string()),
+            // A check that hangs (a client retrying a connection) must not hold up
+            // the next attempt: each one gets EXEC_ATTEMPT_TIMEOUT.
+            Some(Probe::Exec { command }) => match tokio::time::timeout(EXEC_ATTEMPT_TIMEOUT, docker.exec_capture(id, command)).await {
+                Ok(Ok((0, _))) => Ok(()),
+                Ok(Ok((code, out))) => Err(format!("`{}` exited {code}: {}", command.join(" "), out.trim().lines().last().unwrap_or(""))),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("`{}` did not finish within {}s", command.join(" "), EXEC_ATTEMPT_TIMEOUT.as_secs())),
             },
             Some(Probe::Preset(conn)) => match published_first(&info, conn.port) {
                 Some(a) => match crate::preset::probe(conn, &a, &client).await {
