@@ -109,6 +109,21 @@ impl Decoder<'_> {
         }
     }
 
+    /// A list of maps (null = empty; null items skipped), each decoded by `f` with its path.
+    fn list_of_maps<T>(&self, v: &Value, p: &YPath, mut f: impl FnMut(&Mapping, &YPath) -> R<T>) -> R<Vec<T>> {
+        let Value::Sequence(items) = v else {
+            return if v.is_null() { Ok(Vec::new()) } else { Err(self.type_err(p, "a list", v)) };
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ip = p.index(i);
+            if let Some(m) = self.map(item, &ip)? {
+                out.push(f(m, &ip)?);
+            }
+        }
+        Ok(out)
+    }
+
     fn map<'v>(&self, v: &'v Value, p: &YPath) -> R<Option<&'v Mapping>> {
         match v {
             Value::Null => Ok(None),
@@ -317,28 +332,15 @@ impl Decoder<'_> {
     }
 
     fn env_files(&self, v: &Value, p: &YPath) -> R<Vec<EnvFileRef>> {
-        let Value::Sequence(items) = v else {
-            return if v.is_null() { Ok(Vec::new()) } else { Err(self.type_err(p, "a list", v)) };
-        };
-        let mut out = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let ip = p.index(i);
-            let Some(m) = self.map(item, &ip)? else { continue };
+        self.list_of_maps(v, p, |m, ip| {
             let path = m.get("path").map(|v| self.string(v, &ip.key("path"))).transpose()?.flatten().unwrap_or_default();
             let required = m.get("required").map(|v| self.bool(v, &ip.key("required"))).transpose()?.flatten().unwrap_or(true);
-            out.push(EnvFileRef { path: PathBuf::from(path), required });
-        }
-        Ok(out)
+            Ok(EnvFileRef { path: PathBuf::from(path), required })
+        })
     }
 
     fn ports(&self, v: &Value, p: &YPath) -> R<Vec<Port>> {
-        let Value::Sequence(items) = v else {
-            return if v.is_null() { Ok(Vec::new()) } else { Err(self.type_err(p, "a list", v)) };
-        };
-        let mut out = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let ip = p.index(i);
-            let Some(m) = self.map(item, &ip)? else { continue };
+        self.list_of_maps(v, p, |m, ip| {
             let mut port = Port::default();
             for (k, v) in m {
                 let Some(key) = k.as_str() else { continue };
@@ -357,19 +359,12 @@ impl Decoder<'_> {
                     _ => {}
                 }
             }
-            out.push(port);
-        }
-        Ok(out)
+            Ok(port)
+        })
     }
 
     fn volumes(&self, v: &Value, p: &YPath) -> R<Vec<ServiceVolume>> {
-        let Value::Sequence(items) = v else {
-            return if v.is_null() { Ok(Vec::new()) } else { Err(self.type_err(p, "a list", v)) };
-        };
-        let mut out = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let ip = p.index(i);
-            let Some(m) = self.map(item, &ip)? else { continue };
+        self.list_of_maps(v, p, |m, ip| {
             let mut vol = ServiceVolume::default();
             for (k, v) in m {
                 let Some(key) = k.as_str() else { continue };
@@ -439,14 +434,13 @@ impl Decoder<'_> {
             }
             if vol.kind.is_empty() {
                 return Err(self.err(
-                    &ip,
+                    ip,
                     format!("{ip}: a volume in long syntax needs `type`"),
                     Some("add `type: volume`, `bind` or `tmpfs`"),
                 ));
             }
-            out.push(vol);
-        }
-        Ok(out)
+            Ok(vol)
+        })
     }
 
     fn depends_on(&self, v: &Value, p: &YPath) -> R<BTreeMap<String, Dependency>> {
