@@ -41,8 +41,7 @@ pub async fn run(global: &Global, args: ImportArgs, ui: &Ui) -> Result<u8, Error
     for w in &project.warnings {
         ui.warn(w.clone());
     }
-    let json = serde_json::to_value(&project).map_err(|e| Error::Other(format!("cannot normalize the compose project: {e}")))?;
-    let converted = from_compose::to_env_spec(&json, Mode::Import).map_err(|e| Error::Config(project.locations.error(&e.path, e.message, None)))?;
+    let converted = from_compose::to_env_spec(&project, Mode::Import).map_err(|e| Error::Config(project.locations.error(&e.path, e.message, None)))?;
     let out_path = match &args.output {
         Some(p) if p.as_os_str() == "-" => None,
         Some(p) => Some(cwd.join(p)),

@@ -1,6 +1,5 @@
-//! Compose → devenv: a compose project, in compose's own normalized form (the
-//! JSON `docker compose config --format json` prints, which `compose::load`
-//! reproduces), translated into devenv's `EnvSpec`.
+//! Compose → devenv: a loaded compose project (the typed [`ComposeProject`]
+//! `compose::load` returns) translated, field by field, into devenv's `EnvSpec`.
 //!
 //! Two modes:
 //! - [`Mode::Run`] keeps compose's semantics so a compose file runs unchanged:
@@ -11,15 +10,28 @@
 //!   become presets (image, env and volumes kept), so they get devenv's probes,
 //!   connection URLs and seed support.
 //!
-//! Pure: no filesystem, no Docker. Keys this translation does not know are
-//! reported as notes, never dropped silently.
+//! Owns: the mapping of every compose field onto devenv's. [`service`]
+//! destructures the whole `ComposeService`, so a field added to the compose
+//! model does not compile until it is translated here or named as left out.
+//! Keys a compose file may have but devenv ignores never reach this module: the
+//! compose loader reports them (`ComposeService::ignored_keys`, the project's
+//! warnings). What the translation itself cannot carry over is a note.
+//!
+//! Must not: read files, talk to Docker, or go through an untyped form (JSON,
+//! YAML values): the input is the typed compose model, the output devenv's.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
-use serde_json::{Map, Value};
 
-use super::model::EnvSpec;
+use super::model::{
+    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, NetworkSpec, RunMode, ServiceNetwork,
+    ServiceNetworks, ServiceSpec, UlimitSpec, WatchAction, WatchSpec,
+};
+use crate::compose::{
+    self, ComposeBuild, ComposeNetwork, ComposeProject, ComposeService, ComposeVolume, Dependency, Develop, GoDuration, Healthcheck, Port,
+    ServiceVolume, Ulimit,
+};
 use crate::preset::Kind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,56 +54,23 @@ pub struct ConvertError {
     pub message: String,
 }
 
-/// Service keys whose name and shape are the same in both files.
-const SAME_KEYS: &[&str] = &[
-    "image", "restart", "expose", "extra_hosts", "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init",
-    "tty", "stdin_open", "tmpfs", "privileged", "cap_add", "cap_drop", "shm_size", "labels", "working_dir", "user", "profiles",
-];
-
-/// Translate a normalized compose project.
-pub fn to_env_spec(compose: &Value, mode: Mode) -> Result<Converted, ConvertError> {
+/// Translate a loaded compose project.
+pub fn to_env_spec(project: &ComposeProject, mode: Mode) -> Result<Converted, ConvertError> {
     let mut notes = Vec::new();
-    let empty = Map::new();
-    let services = compose.get("services").and_then(Value::as_object).unwrap_or(&empty);
-    let project = compose.get("name").and_then(Value::as_str).unwrap_or_default();
-
-    // Services something waits on: `healthy` ones need a probe, `completed` ones are jobs.
-    let mut wants_healthy = BTreeSet::new();
-    let mut wants_completed = BTreeSet::new();
-    for svc in services.values() {
-        for (dep, d) in svc.get("depends_on").and_then(Value::as_object).unwrap_or(&empty) {
-            match d.get("condition").and_then(Value::as_str) {
-                Some("service_healthy") => wants_healthy.insert(dep.clone()),
-                Some("service_completed_successfully") => wants_completed.insert(dep.clone()),
-                _ => false,
-            };
-        }
+    let (wants_healthy, wants_completed) = waited_on(&project.services);
+    let mut services = IndexMap::new();
+    for (name, svc) in &project.services {
+        let ctx = Svc { name, wants_healthy: wants_healthy.contains(name.as_str()), job: wants_completed.contains(name.as_str()), mode };
+        services.insert(name.clone(), service(&ctx, svc, &project.services, &mut notes)?);
     }
-
-    let mut out = Map::new();
-    if !project.is_empty() {
-        out.insert("name".into(), Value::String(project.into()));
+    let volumes = volumes(&project.volumes, &project.name, &mut notes)?;
+    let networks = networks(&project.networks, &project.name);
+    // The loader keeps only `x-*` extensions; anything else is said, not dropped.
+    for key in project.extensions.keys().filter(|k| !k.starts_with("x-")) {
+        notes.push(format!("top-level `{key}` is not used by devenv"));
     }
-    let mut out_services = Map::new();
-    for (name, svc) in services {
-        let ctx = Svc { name, wants_healthy: wants_healthy.contains(name), job: wants_completed.contains(name), mode };
-        out_services.insert(name.clone(), Value::Object(service(&ctx, svc, services, &mut notes)?));
-    }
-    out.insert("services".into(), Value::Object(out_services));
-    if let Some(v) = volumes(compose, project, &mut notes)? {
-        out.insert("volumes".into(), v);
-    }
-    if let Some(n) = networks(compose, project) {
-        out.insert("networks".into(), n);
-    }
-    for key in compose.as_object().unwrap_or(&empty).keys() {
-        if !matches!(key.as_str(), "name" | "services" | "volumes" | "networks") && !key.starts_with("x-") {
-            notes.push(format!("top-level `{key}` is not used by devenv"));
-        }
-    }
-
-    let spec: EnvSpec = serde_json::from_value(Value::Object(out))
-        .map_err(|e| ConvertError { path: String::new(), message: format!("cannot express this compose project in devenv's model: {e}") })?;
+    let name = (!project.name.is_empty()).then(|| project.name.clone());
+    let spec = EnvSpec { name, services, volumes, export: None, k8s: None, networks };
     Ok(Converted { spec, notes })
 }
 
@@ -126,326 +105,322 @@ fn err(path: String, message: impl Into<String>) -> ConvertError {
     ConvertError { path, message: message.into() }
 }
 
-fn service(ctx: &Svc, svc: &Value, all: &Map<String, Value>, notes: &mut Vec<String>) -> Result<Map<String, Value>, ConvertError> {
-    let name = ctx.name;
-    let base = format!("services.{name}");
-    let empty = Map::new();
-    let src = svc.as_object().unwrap_or(&empty);
-    let mut out = Map::new();
-    let image = src.get("image").and_then(Value::as_str);
-    let kind = image.and_then(Kind::from_image);
-    if ctx.mode == Mode::Import
-        && let Some(k) = kind
-        && src.get("build").is_none()
-    {
-        out.insert("preset".into(), Value::String(k.name().into()));
+/// Services something waits on: `healthy` ones need a probe, `completed` ones are jobs.
+fn waited_on(services: &IndexMap<String, ComposeService>) -> (BTreeSet<&str>, BTreeSet<&str>) {
+    let (mut healthy, mut completed) = (BTreeSet::new(), BTreeSet::new());
+    for (dep, d) in services.values().flat_map(|s| &s.depends_on) {
+        match d.condition.as_str() {
+            "service_healthy" => healthy.insert(dep.as_str()),
+            "service_completed_successfully" => completed.insert(dep.as_str()),
+            _ => false,
+        };
     }
-    let mut ignored = Vec::new();
-    for (key, v) in src {
-        if v.is_null() {
-            continue;
-        }
-        let path = format!("{base}.{key}");
-        match key.as_str() {
-            k if SAME_KEYS.contains(&k) => {
-                out.insert(key.clone(), v.clone());
-            }
-            "environment" => {
-                out.insert("env".into(), v.clone());
-            }
-            "build" => {
-                out.insert("build".into(), build(v));
-            }
-            "command" | "entrypoint" => {
-                out.insert(key.clone(), v.clone());
-            }
-            "ports" => {
-                out.insert("ports".into(), Value::Array(ports(v, &path)?));
-            }
-            "volumes" => {
-                let (vols, tmpfs) = volumes_of(v, &path)?;
-                if !vols.is_empty() {
-                    out.insert("volumes".into(), Value::Array(vols));
-                }
-                if !tmpfs.is_empty() {
-                    let entry = out.entry("tmpfs").or_insert_with(|| Value::Array(vec![]));
-                    if let Value::Array(a) = entry {
-                        a.extend(tmpfs);
-                    }
-                }
-            }
-            "depends_on" => {
-                out.insert("depends_on".into(), depends_on(v, all, &path, notes));
-            }
-            "healthcheck" => {
-                if let Some(h) = healthcheck(v, &path)? {
-                    out.insert("health".into(), h);
-                }
-            }
-            "networks" => {
-                if let Some(n) = service_networks(v) {
-                    out.insert("networks".into(), n);
-                }
-            }
-            "develop" => {
-                let (watch, more) = develop(v, &path)?;
-                out.insert("watch".into(), Value::Array(watch));
-                ignored.extend(more);
-            }
-            _ => ignored.push(key.clone()),
-        }
-    }
-    // A volume of a preset's data directory replaces the preset's own (plan::resolve);
-    // the file's `container_name` is kept as written (compose's default name differs).
-    if ctx.job {
-        out.insert("run".into(), Value::String("once".into()));
-    }
-    // `service_healthy` on a service with no healthcheck: compose would refuse; devenv
-    // probes the five backing services over their own protocol.
-    if ctx.wants_healthy && !out.contains_key("health") && out.get("preset").is_none() {
-        match kind {
-            Some(k) => {
-                out.insert("health".into(), serde_json::json!({ "protocol": k.name() }));
-            }
-            None => notes.push(format!(
-                "`{name}` is waited on with `service_healthy` but has no healthcheck: devenv uses the image's HEALTHCHECK if it has one"
-            )),
-        }
-    }
-    if !ignored.is_empty() {
-        notes.push(format!("services.{name}: devenv ignores {}", ignored.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")));
-    }
-    Ok(out)
+    (healthy, completed)
 }
 
-fn build(v: &Value) -> Value {
-    let mut b = Map::new();
-    for key in ["context", "dockerfile", "args", "target"] {
-        if let Some(x) = v.get(key).filter(|x| !x.is_null()) {
-            b.insert(key.into(), x.clone());
-        }
+/// One service. Keys whose name and meaning are the same in both files are copied;
+/// the others are translated by the functions below.
+fn service(
+    ctx: &Svc,
+    svc: &ComposeService,
+    all: &IndexMap<String, ComposeService>,
+    notes: &mut Vec<String>,
+) -> Result<ServiceSpec, ConvertError> {
+    let ComposeService {
+        profiles, build, develop, cap_add, cap_drop, command, container_name, depends_on, entrypoint, environment, expose,
+        extra_hosts, hostname, healthcheck, image, init, labels, networks, ports, privileged, restart, shm_size, stdin_open,
+        stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, working_dir,
+        // The loader's: env files are already merged into `environment`; ignored keys are its warnings.
+        env_files: _, ignored_keys: _,
+    } = svc;
+    let base = format!("services.{}", ctx.name);
+    // In the order compose prints the keys, so the first error is the same as ever.
+    let watch = develop.as_ref().map(|d| watch_rules(d, &format!("{base}.develop"))).transpose()?.unwrap_or_default();
+    let health = healthcheck.as_ref().map(|h| health(h, &format!("{base}.healthcheck"))).transpose()?.flatten();
+    let ports = published(ports, &format!("{base}.ports"))?;
+    let stop_grace_period = stop_grace_period.map(|d| duration(d, &format!("{base}.stop_grace_period"))).transpose()?;
+    let (volumes, mounted_tmpfs) = mounts(volumes, &format!("{base}.volumes"))?;
+    let kind = image.as_deref().and_then(Kind::from_image);
+    let mut spec = ServiceSpec {
+        preset: kind.filter(|_| ctx.mode == Mode::Import && build.is_none()).map(|k| k.name().to_string()),
+        version: None,
+        persist: None,
+        image: image.clone(),
+        build: build.as_ref().map(build_spec),
+        command: command.clone().map(CommandSpec::Exec),
+        entrypoint: entrypoint.clone().map(CommandSpec::Exec),
+        env: EnvMap(environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        env_file: Vec::new(),
+        ports,
+        volumes,
+        depends_on: dependencies(depends_on, all, &format!("{base}.depends_on"), notes),
+        health,
+        run: ctx.job.then_some(RunMode::Once),
+        profiles: profiles.clone(),
+        labels: string_map(labels),
+        working_dir: working_dir.clone(),
+        user: user.clone(),
+        seed: Vec::new(),
+        watch,
+        k8s: None,
+        restart: restart.clone().unwrap_or_default(),
+        expose: expose.clone(),
+        networks: service_networks(networks),
+        extra_hosts: extra_hosts.clone(),
+        hostname: hostname.clone(),
+        container_name: container_name.clone(),
+        stop_grace_period,
+        stop_signal: stop_signal.clone(),
+        ulimits: ulimits.iter().map(|(k, u)| (k.clone(), ulimit(*u))).collect(),
+        init: *init,
+        tty: tty.then_some(true),
+        stdin_open: stdin_open.then_some(true),
+        tmpfs: tmpfs.iter().cloned().chain(mounted_tmpfs).collect(),
+        privileged: privileged.then_some(true),
+        cap_add: cap_add.clone(),
+        cap_drop: cap_drop.clone(),
+        shm_size: shm_size.map(|b| b.0.to_string()),
+    };
+    probe_awaited(ctx, kind, &mut spec, notes);
+    Ok(spec)
+}
+
+/// `service_healthy` on a service with no healthcheck: compose would refuse; devenv
+/// probes the five backing services over their own protocol. (A volume of a
+/// preset's data directory replaces the preset's own, in `plan::resolve`.)
+fn probe_awaited(ctx: &Svc, kind: Option<Kind>, spec: &mut ServiceSpec, notes: &mut Vec<String>) {
+    if !ctx.wants_healthy || spec.health.is_some() || spec.preset.is_some() {
+        return;
     }
-    if b.get("dockerfile").and_then(Value::as_str) == Some("Dockerfile") {
-        b.remove("dockerfile");
+    match kind {
+        Some(k) => spec.health = Some(HealthSpec { protocol: Some(k.name().into()), ..HealthSpec::default() }),
+        None => notes.push(format!(
+            "`{}` is waited on with `service_healthy` but has no healthcheck: devenv uses the image's HEALTHCHECK if it has one",
+            ctx.name
+        )),
     }
-    Value::Object(b)
+}
+
+/// `build:`; the default `Dockerfile` is implied.
+fn build_spec(b: &ComposeBuild) -> BuildSpec {
+    let ComposeBuild { context, dockerfile, args, target } = b;
+    BuildSpec {
+        context: context.clone(),
+        dockerfile: dockerfile.clone().filter(|d| d != "Dockerfile"),
+        args: EnvMap(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        target: target.clone(),
+    }
+}
+
+/// Labels and the like: every value set.
+fn string_map(m: &BTreeMap<String, String>) -> EnvMap {
+    EnvMap(m.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect())
+}
+
+fn ulimit(u: Ulimit) -> UlimitSpec {
+    match u {
+        Ulimit::Single(n) => UlimitSpec { soft: n, hard: n },
+        Ulimit::SoftHard { soft, hard } => UlimitSpec { soft, hard },
+    }
+}
+
+/// A Go duration as devenv's; devenv has no negative durations.
+fn duration(d: GoDuration, path: &str) -> Result<DurationSpec, ConvertError> {
+    if d.0 < 0 {
+        return Err(err(path.to_string(), "a negative duration cannot be expressed in devenv"));
+    }
+    Ok(DurationSpec(d.to_std()))
 }
 
 /// Compose's long port form → devenv's `ip:host:container/proto` strings.
-fn ports(v: &Value, path: &str) -> Result<Vec<Value>, ConvertError> {
+fn published(ports: &[Port], path: &str) -> Result<Vec<String>, ConvertError> {
     let mut out = Vec::new();
-    for (i, p) in v.as_array().into_iter().flatten().enumerate() {
-        let target = p.get("target").and_then(Value::as_u64).ok_or_else(|| err(format!("{path}[{i}]"), "a port without a `target`"))?;
-        let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("tcp");
-        let published = p.get("published").and_then(|x| x.as_str().map(str::to_string).or_else(|| x.as_u64().map(|n| n.to_string())));
-        let ip = p.get("host_ip").and_then(Value::as_str).filter(|s| !s.is_empty());
+    for (i, p) in ports.iter().enumerate() {
+        if p.target == 0 {
+            return Err(err(format!("{path}[{i}]"), "a port without a `target`"));
+        }
+        let proto = p.protocol.as_deref().unwrap_or("tcp");
         let mut s = String::new();
-        if let Some(ip) = ip {
+        if let Some(ip) = p.host_ip.as_deref().filter(|s| !s.is_empty()) {
             let ip = if ip.contains(':') && !ip.starts_with('[') { format!("[{ip}]") } else { ip.to_string() };
             s.push_str(&ip);
             s.push(':');
-            s.push_str(published.as_deref().unwrap_or(""));
+            s.push_str(p.published.as_deref().unwrap_or(""));
             s.push(':');
-        } else if let Some(h) = &published {
+        } else if let Some(h) = &p.published {
             s.push_str(h);
             s.push(':');
         }
-        s.push_str(&target.to_string());
+        s.push_str(&p.target.to_string());
         if proto != "tcp" {
             s.push('/');
             s.push_str(proto);
         }
-        out.push(Value::String(s));
+        out.push(s);
     }
     Ok(out)
 }
 
 /// Compose's long volume form → devenv's `source:target[:ro]` strings, plus tmpfs mounts.
-fn volumes_of(v: &Value, path: &str) -> Result<(Vec<Value>, Vec<Value>), ConvertError> {
-    let (mut vols, mut tmpfs) = (Vec::new(), Vec::new());
-    for (i, m) in v.as_array().into_iter().flatten().enumerate() {
+fn mounts(vols: &[ServiceVolume], path: &str) -> Result<(Vec<String>, Vec<String>), ConvertError> {
+    let (mut out, mut tmpfs) = (Vec::new(), Vec::new());
+    for (i, m) in vols.iter().enumerate() {
         let at = format!("{path}[{i}]");
-        let target = m.get("target").and_then(Value::as_str).ok_or_else(|| err(at.clone(), "a volume without a `target`"))?;
-        let ro = m.get("read_only").and_then(Value::as_bool).unwrap_or(false);
-        let suffix = if ro { ":ro" } else { "" };
-        match m.get("type").and_then(Value::as_str).unwrap_or("volume") {
-            "volume" => match m.get("source").and_then(Value::as_str).filter(|s| !s.is_empty()) {
-                Some(src) => vols.push(Value::String(format!("{src}:{target}{suffix}"))),
-                None => vols.push(Value::String(target.to_string())),
+        let (target, suffix) = (&m.target, if m.read_only { ":ro" } else { "" });
+        match m.kind.as_str() {
+            "volume" => match m.source.as_deref().filter(|s| !s.is_empty()) {
+                Some(src) => out.push(format!("{src}:{target}{suffix}")),
+                None => out.push(target.clone()),
             },
             "bind" => {
-                let src = m.get("source").and_then(Value::as_str).ok_or_else(|| err(at.clone(), "a bind mount without a `source`"))?;
-                vols.push(Value::String(format!("{src}:{target}{suffix}")));
+                let src = m.source.as_deref().ok_or_else(|| err(at, "a bind mount without a `source`"))?;
+                out.push(format!("{src}:{target}{suffix}"));
             }
-            "tmpfs" => {
-                let mut opts = Vec::new();
-                if let Some(size) = m.pointer("/tmpfs/size") {
-                    opts.push(format!("size={}", size.as_str().map(str::to_string).unwrap_or_else(|| size.to_string())));
-                }
-                if let Some(mode) = m.pointer("/tmpfs/mode").and_then(Value::as_u64) {
-                    opts.push(format!("mode={mode:o}"));
-                }
-                tmpfs.push(Value::String(if opts.is_empty() { target.to_string() } else { format!("{target}:{}", opts.join(",")) }));
-            }
+            "tmpfs" => tmpfs.push(tmpfs_mount(m)),
             other => return Err(err(at, format!("volume type `{other}` is not supported by devenv (use volume, bind or tmpfs)"))),
         }
     }
-    Ok((vols, tmpfs))
+    Ok((out, tmpfs))
 }
 
-fn depends_on(v: &Value, all: &Map<String, Value>, path: &str, notes: &mut Vec<String>) -> Value {
-    let mut out = Map::new();
-    for (dep, d) in v.as_object().into_iter().flatten() {
-        let required = d.get("required").and_then(Value::as_bool).unwrap_or(true);
-        if !required && !all.contains_key(dep) {
+/// A `type: tmpfs` mount → devenv's `target[:size=…,mode=…]`.
+fn tmpfs_mount(m: &ServiceVolume) -> String {
+    let mut opts = Vec::new();
+    if let Some(t) = &m.tmpfs {
+        if let Some(size) = t.size {
+            opts.push(format!("size={}", size.0));
+        }
+        if t.mode != 0 {
+            opts.push(format!("mode={:o}", t.mode));
+        }
+    }
+    if opts.is_empty() { m.target.clone() } else { format!("{}:{}", m.target, opts.join(",")) }
+}
+
+fn dependencies(deps: &BTreeMap<String, Dependency>, all: &IndexMap<String, ComposeService>, path: &str, notes: &mut Vec<String>) -> DependsOn {
+    let mut out = IndexMap::new();
+    for (dep, d) in deps {
+        if !d.required && !all.contains_key(dep) {
             continue; // compose: an optional dependency that is not part of the project
         }
-        if d.get("restart").and_then(Value::as_bool) == Some(true) {
+        if d.restart {
             notes.push(format!("{path}.{dep}.restart: devenv does not restart a dependent when `{dep}` is restarted"));
         }
-        let cond = match d.get("condition").and_then(Value::as_str) {
-            Some("service_healthy") => "healthy",
-            Some("service_completed_successfully") => "completed",
-            _ => "started",
+        let cond = match d.condition.as_str() {
+            "service_healthy" => Condition::Healthy,
+            "service_completed_successfully" => Condition::Completed,
+            _ => Condition::Started,
         };
-        out.insert(dep.clone(), Value::String(cond.into()));
+        out.insert(dep.clone(), cond);
     }
-    Value::Object(out)
+    DependsOn(out)
 }
 
 /// `healthcheck` → `health`. Compose's `interval`/`timeout`/`retries` pace Docker's
 /// polling; devenv polls itself every 100 ms, so only `start_period` carries over.
-fn healthcheck(v: &Value, path: &str) -> Result<Option<Value>, ConvertError> {
-    let mut h = Map::new();
-    let disabled = v.get("disable").and_then(Value::as_bool) == Some(true);
-    let test: Vec<String> = v.get("test").and_then(Value::as_array).into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect();
-    match test.first().map(String::as_str) {
-        _ if disabled => {
-            h.insert("disable".into(), Value::Bool(true));
-        }
-        Some("NONE") => {
-            h.insert("disable".into(), Value::Bool(true));
-        }
-        Some("CMD") => {
-            h.insert("exec".into(), Value::Array(test[1..].iter().cloned().map(Value::String).collect()));
-        }
-        Some("CMD-SHELL") => {
-            h.insert("shell".into(), Value::String(test[1..].join(" ")));
-        }
+fn health(h: &Healthcheck, path: &str) -> Result<Option<HealthSpec>, ConvertError> {
+    let mut spec = HealthSpec::default();
+    match h.test.first().map(String::as_str) {
+        _ if h.disable => spec.disable = Some(true),
+        Some("NONE") => spec.disable = Some(true),
+        Some("CMD") => spec.exec = Some(CommandSpec::Exec(h.test[1..].to_vec())),
+        Some("CMD-SHELL") => spec.shell = Some(h.test[1..].join(" ")),
         None => return Ok(None), // timing only: the image's HEALTHCHECK stays
-        Some(other) => return Err(err(format!("{path}.test"), format!("a healthcheck test starts with CMD, CMD-SHELL or NONE, not {other:?}"))),
+        Some(other) => {
+            let message = format!("a healthcheck test starts with CMD, CMD-SHELL or NONE, not {other:?}");
+            return Err(err(format!("{path}.test"), message));
+        }
     }
-    if !disabled && let Some(sp) = v.get("start_period").filter(|x| !x.is_null()) {
-        h.insert("start_period".into(), sp.clone());
+    if !h.disable && let Some(sp) = h.start_period {
+        spec.start_period = Some(duration(sp, &format!("{path}.start_period"))?);
     }
-    Ok(Some(Value::Object(h)))
+    Ok(Some(spec))
 }
 
 /// Only the default network, without aliases, is devenv's default: say nothing.
-fn service_networks(v: &Value) -> Option<Value> {
-    let m = v.as_object()?;
-    if m.len() == 1 && m.get("default").is_some_and(Value::is_null) {
-        return None;
+fn service_networks(nets: &BTreeMap<String, Option<compose::ServiceNetwork>>) -> ServiceNetworks {
+    if nets.len() == 1 && matches!(nets.get("default"), Some(None)) {
+        return ServiceNetworks::default();
     }
-    let mut out = Map::new();
-    for (n, cfg) in m {
-        let mut c = Map::new();
-        if let Some(a) = cfg.get("aliases").filter(|a| a.as_array().is_some_and(|a| !a.is_empty())) {
-            c.insert("aliases".into(), a.clone());
-        }
-        if let Some(ip) = cfg.get("ipv4_address") {
-            c.insert("ipv4_address".into(), ip.clone());
-        }
-        out.insert(n.clone(), if c.is_empty() { Value::Null } else { Value::Object(c) });
-    }
-    Some(Value::Object(out))
+    let join = |cfg: &Option<compose::ServiceNetwork>| ServiceNetwork {
+        aliases: cfg.as_ref().map(|c| c.aliases.clone()).unwrap_or_default(),
+        ipv4_address: None,
+    };
+    ServiceNetworks(nets.iter().map(|(n, cfg)| (n.clone(), join(cfg))).collect())
 }
 
-/// `develop.watch` → `watch` rules; returns other `develop` keys as ignored.
-fn develop(v: &Value, path: &str) -> Result<(Vec<Value>, Vec<String>), ConvertError> {
+/// `develop.watch` → `watch` rules.
+fn watch_rules(d: &Develop, path: &str) -> Result<Vec<WatchSpec>, ConvertError> {
+    let Develop { watch } = d;
     let mut rules = Vec::new();
-    let mut ignored = Vec::new();
-    for (k, _) in v.as_object().into_iter().flatten() {
-        if k != "watch" {
-            ignored.push(format!("develop.{k}"));
-        }
-    }
-    for (i, w) in v.get("watch").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        let at = format!("{path}.watch[{i}]");
-        let p = w.get("path").and_then(Value::as_str).ok_or_else(|| err(at.clone(), "a watch rule without a `path`"))?;
-        let action = match w.get("action").and_then(Value::as_str).unwrap_or("sync") {
-            "sync" | "sync+exec" => "sync",
-            "sync+restart" | "restart" => "restart",
-            "rebuild" => "rebuild",
-            other => return Err(err(format!("{at}.action"), format!("watch action `{other}` is not supported (sync, sync+restart, rebuild)"))),
+    for (i, w) in watch.iter().enumerate() {
+        let action = match w.action.as_str() {
+            "sync" | "sync+exec" => WatchAction::Sync,
+            "sync+restart" | "restart" => WatchAction::Restart,
+            "rebuild" => WatchAction::Rebuild,
+            other => {
+                let message = format!("watch action `{other}` is not supported (sync, sync+restart, rebuild)");
+                return Err(err(format!("{path}.watch[{i}].action"), message));
+            }
         };
-        let mut r = Map::new();
-        r.insert("path".into(), Value::String(p.into()));
-        if let Some(t) = w.get("target").and_then(Value::as_str) {
-            r.insert("target".into(), Value::String(t.into()));
-        }
-        r.insert("action".into(), Value::String(action.into()));
-        if let Some(ig) = w.get("ignore").filter(|x| x.as_array().is_some_and(|a| !a.is_empty())) {
-            r.insert("ignore".into(), ig.clone());
-        }
-        if let Some(cmd) = w.pointer("/exec/command").filter(|c| !c.is_null()) {
-            r.insert("exec".into(), cmd.clone());
-        }
-        rules.push(Value::Object(r));
+        rules.push(WatchSpec {
+            path: w.path.clone(),
+            target: w.target.clone(),
+            action,
+            ignore: w.ignore.clone(),
+            exec: w.exec.command.clone().map(CommandSpec::Exec),
+        });
     }
-    Ok((rules, ignored))
+    Ok(rules)
 }
 
 /// Top-level volumes: devenv names them `{project}_{key}` like compose; other names,
 /// external volumes and drivers cannot be expressed.
-fn volumes(compose: &Value, project: &str, notes: &mut Vec<String>) -> Result<Option<Value>, ConvertError> {
-    let Some(m) = compose.get("volumes").and_then(Value::as_object) else { return Ok(None) };
-    let mut out = Map::new();
-    for (k, cfg) in m {
+fn volumes(
+    vols: &BTreeMap<String, ComposeVolume>,
+    project: &str,
+    notes: &mut Vec<String>,
+) -> Result<IndexMap<String, Option<serde_yaml::Value>>, ConvertError> {
+    let mut out = IndexMap::new();
+    for (k, v) in vols {
+        let ComposeVolume { name, driver, driver_opts, external, labels } = v;
         let path = format!("volumes.{k}");
-        if cfg.get("external").and_then(Value::as_bool) == Some(true) {
+        if *external {
             return Err(err(path, "external volumes are not supported by devenv: it only manages volumes it creates and labels"));
         }
-        if let Some(name) = cfg.get("name").and_then(Value::as_str)
-            && name != format!("{project}_{k}")
-        {
+        if *name != format!("{project}_{k}") {
             return Err(err(format!("{path}.name"), format!("devenv names volumes `{project}_{k}`; a custom name ({name:?}) is not supported")));
         }
-        let extra: Vec<&String> = cfg.as_object().into_iter().flatten().map(|(k, _)| k).filter(|k| *k != "name" && *k != "external").collect();
+        let set = [("driver", driver.is_some()), ("driver_opts", !driver_opts.is_empty()), ("labels", !labels.is_empty())];
+        let extra: Vec<String> = set.iter().filter(|(_, on)| *on).map(|(k, _)| format!("`{k}`")).collect();
         if !extra.is_empty() {
-            notes.push(format!("{path}: devenv ignores {}", extra.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")));
+            notes.push(format!("{path}: devenv ignores {}", extra.join(", ")));
         }
-        out.insert(k.clone(), Value::Null);
+        out.insert(k.clone(), None);
     }
-    Ok((!out.is_empty()).then_some(Value::Object(out)))
+    Ok(out)
 }
 
 /// Top-level networks; the default network with its default name is implied.
-fn networks(compose: &Value, project: &str) -> Option<Value> {
-    let m = compose.get("networks").and_then(Value::as_object)?;
-    let mut out = Map::new();
-    for (k, cfg) in m {
-        let mut n = IndexMap::new();
-        let external = cfg.get("external").and_then(Value::as_bool) == Some(true);
-        if let Some(name) = cfg.get("name").and_then(Value::as_str)
-            && (external || name != format!("{project}_{k}"))
-        {
-            n.insert("name", Value::String(name.into()));
-        }
-        if external {
-            n.insert("external", Value::Bool(true));
-        }
-        for key in ["driver", "labels", "internal"] {
-            if let Some(x) = cfg.get(key).filter(|x| !x.is_null()) {
-                n.insert(key, x.clone());
-            }
-        }
-        if k == "default" && n.is_empty() {
+fn networks(nets: &BTreeMap<String, ComposeNetwork>, project: &str) -> IndexMap<String, NetworkSpec> {
+    let mut out = IndexMap::new();
+    for (k, n) in nets {
+        // Not carried over: devenv creates networks with the driver's defaults.
+        let ComposeNetwork { name, driver, external, internal, labels, driver_opts: _, ipam: _, attachable: _, enable_ipv4: _, enable_ipv6: _ } =
+            n;
+        let spec = NetworkSpec {
+            name: (*external || *name != format!("{project}_{k}")).then(|| name.clone()),
+            external: *external,
+            driver: driver.clone(),
+            labels: string_map(labels),
+            internal: *internal,
+        };
+        if k == "default" && spec == NetworkSpec::default() {
             continue;
         }
-        out.insert(k.clone(), if n.is_empty() { Value::Null } else { Value::Object(n.into_iter().map(|(k, v)| (k.to_string(), v)).collect()) });
+        out.insert(k.clone(), spec);
     }
-    (!out.is_empty()).then_some(Value::Object(out))
+    out
 }
 
 #[cfg(test)]

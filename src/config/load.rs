@@ -45,7 +45,7 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
     notes.extend(project.warnings.iter().cloned());
     let first = files.first().cloned().unwrap_or_default();
     let json = serde_json::to_value(&project).map_err(|e| file_error(&first, format!("cannot normalize the compose project: {e}"), None))?;
-    let converted = from_compose::to_env_spec(&json, from_compose::Mode::Run).map_err(|e| {
+    let converted = from_compose::to_env_spec(&project, from_compose::Mode::Run).map_err(|e| {
         project.locations.error(&e.path, e.message, Some("see README.md#compose-files for what devenv runs from a compose file".into()))
     })?;
     notes.extend(converted.notes);

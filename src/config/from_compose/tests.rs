@@ -1,81 +1,108 @@
-use serde_json::json;
+//! The translation on projects read by the real compose loader from YAML text
+//! (hand-built typed values only where the loader itself would refuse the input).
+
+use std::path::PathBuf;
 
 use super::*;
+use crate::compose::VolumeTmpfs;
+use crate::config::LoadOptions;
 use crate::config::model::{CommandSpec, Condition, RunMode, WatchAction};
 
-fn run(v: Value) -> Converted {
-    to_env_spec(&v, Mode::Run).unwrap()
+/// Loads `yaml` as `compose.yaml` in a fresh directory, with only `HOME` in the environment.
+fn load(yaml: &str) -> ComposeProject {
+    let dir = tempfile::tempdir().unwrap();
+    let file: PathBuf = dir.path().join("compose.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let opts = LoadOptions {
+        cwd: dir.path().to_path_buf(),
+        environ: [("HOME".to_string(), "/home/dev".to_string())].into_iter().collect(),
+        ..Default::default()
+    };
+    crate::compose::load(&[file], &opts).unwrap()
 }
 
-/// Shaped like `docker compose config --format json` output (Compose 2.26).
-fn sample() -> Value {
-    json!({
-        "name": "demo",
-        "networks": {"back": {"name": "demo_back", "ipam": {}}, "default": {"name": "demo_default", "ipam": {}}},
-        "services": {
-            "api": {
-                "build": {"context": "/src/app", "dockerfile": "Dockerfile", "args": {"A": "1"}},
-                "develop": {"watch": [
-                    {"path": "/src/app/src", "action": "sync", "target": "/app/src", "exec": {"command": null}, "ignore": ["node_modules/"]},
-                    {"path": "/src/app/package.json", "action": "rebuild", "exec": {"command": null}},
-                    {"path": "/src/app/conf", "action": "sync+restart", "target": "/app/conf"}
-                ]},
-                "command": null,
-                "container_name": "the-api",
-                "depends_on": {
-                    "cache": {"condition": "service_started", "restart": true, "required": true},
-                    "db": {"condition": "service_healthy", "required": true},
-                    "migrate": {"condition": "service_completed_successfully", "required": true},
-                    "optional": {"condition": "service_started", "required": false}
-                },
-                "entrypoint": ["/bin/sh", "-c"],
-                "environment": {"K": "v", "FROM_SHELL": null},
-                "hostname": "apihost",
-                "healthcheck": {"disable": true},
-                "networks": {"back": null, "default": null},
-                "stdin_open": true, "stop_signal": "SIGINT", "tty": true, "user": "1000", "working_dir": "/app",
-                "logging": {"driver": "json-file"}
-            },
-            "cache": {
-                "command": ["redis-server", "--appendonly", "yes"],
-                "entrypoint": null,
-                "expose": ["6379"],
-                "extra_hosts": ["somehost=162.242.195.82"],
-                "image": "redis:7",
-                "init": true,
-                "networks": {"back": {"aliases": ["redis-cache"]}},
-                "stop_grace_period": "1m30s",
-                "tmpfs": ["/run"],
-                "ulimits": {"nofile": {"soft": 1000, "hard": 2000}, "nproc": 500}
-            },
-            "db": {
-                "environment": {"POSTGRES_PASSWORD": "secret"},
-                "image": "postgres:16",
-                "labels": {"team": "core"},
-                "networks": {"default": null},
-                "ports": [
-                    {"mode": "ingress", "host_ip": "127.0.0.1", "target": 5432, "published": "5432", "protocol": "tcp"},
-                    {"mode": "ingress", "target": 7000, "published": "6000", "protocol": "udp"},
-                    {"mode": "ingress", "target": 8080, "protocol": "tcp"}
-                ],
-                "restart": "unless-stopped",
-                "volumes": [
-                    {"type": "volume", "source": "pgdata", "target": "/var/lib/postgresql/data", "volume": {}},
-                    {"type": "bind", "source": "/src/init", "target": "/docker-entrypoint-initdb.d", "read_only": true, "bind": {"create_host_path": true}},
-                    {"type": "tmpfs", "target": "/tmp", "tmpfs": {"size": 1048576}},
-                    {"type": "volume", "target": "/anon"}
-                ]
-            },
-            "migrate": {"image": "busybox", "healthcheck": {"test": ["CMD", "true"], "interval": "10s", "start_period": "2s"}}
-        },
-        "volumes": {"pgdata": {"name": "demo_pgdata"}},
-        "x-common": {"restart": "unless-stopped"}
-    })
+fn run(p: &ComposeProject) -> Converted {
+    to_env_spec(p, Mode::Run).unwrap()
+}
+
+/// The same project the JSON-shaped sample described (`docker compose config`
+/// of Compose 2.26), written as a compose file.
+const SAMPLE: &str = r#"
+name: demo
+x-common:
+  restart: unless-stopped
+services:
+  api:
+    build:
+      context: /src/app
+      dockerfile: Dockerfile
+      args: {A: "1"}
+    develop:
+      watch:
+        - {path: /src/app/src, action: sync, target: /app/src, ignore: [node_modules/]}
+        - {path: /src/app/package.json, action: rebuild}
+        - {path: /src/app/conf, action: sync+restart, target: /app/conf}
+    container_name: the-api
+    depends_on:
+      cache: {condition: service_started, restart: true}
+      db: {condition: service_healthy}
+      migrate: {condition: service_completed_successfully}
+      optional: {condition: service_started, required: false}
+    entrypoint: ["/bin/sh", "-c"]
+    environment: {K: v, FROM_SHELL: null}
+    hostname: apihost
+    healthcheck: {disable: true}
+    networks: [back, default]
+    stdin_open: true
+    stop_signal: SIGINT
+    tty: true
+    user: "1000"
+    working_dir: /app
+    logging: {driver: json-file}
+  cache:
+    command: ["redis-server", "--appendonly", "yes"]
+    expose: ["6379"]
+    extra_hosts: ["somehost=162.242.195.82"]
+    image: redis:7
+    init: true
+    networks:
+      back: {aliases: [redis-cache]}
+    stop_grace_period: 1m30s
+    tmpfs: [/run]
+    ulimits:
+      nofile: {soft: 1000, hard: 2000}
+      nproc: 500
+  db:
+    environment: {POSTGRES_PASSWORD: secret}
+    image: postgres:16
+    labels: {team: core}
+    ports: ["127.0.0.1:5432:5432", "6000:7000/udp", "8080"]
+    restart: unless-stopped
+    volumes:
+      - pgdata:/var/lib/postgresql/data
+      - /src/init:/docker-entrypoint-initdb.d:ro
+      - {type: tmpfs, target: /tmp, tmpfs: {size: 1048576}}
+      - /anon
+  migrate:
+    image: busybox
+    healthcheck: {test: ["CMD", "true"], interval: 10s, start_period: 2s}
+  optional:
+    image: busybox
+    profiles: [extra]
+networks:
+  back: {}
+volumes:
+  pgdata: {}
+"#;
+
+fn sample() -> ComposeProject {
+    load(SAMPLE)
 }
 
 #[test]
 fn a_compose_project_keeps_its_semantics_in_run_mode() {
-    let c = run(sample());
+    let p = sample();
+    let c = run(&p);
     let s = &c.spec;
     assert_eq!(s.name.as_deref(), Some("demo"));
     assert_eq!(s.services.keys().collect::<Vec<_>>(), ["api", "cache", "db", "migrate"]);
@@ -121,8 +148,30 @@ fn a_compose_project_keeps_its_semantics_in_run_mode() {
 
     assert!(s.volumes.contains_key("pgdata"));
     assert_eq!(s.networks.keys().collect::<Vec<_>>(), ["back"], "the default network is implied");
-    assert!(c.notes.iter().any(|n| n.contains("services.api: devenv ignores `logging`")), "{:?}", c.notes);
+    // Keys devenv ignores are reported once, by the compose loader; the translation never sees them.
+    assert!(p.warnings.iter().any(|n| n.contains("service `api`: devenv ignores logging")), "{:?}", p.warnings);
     assert!(c.notes.iter().any(|n| n.contains("restart")), "{:?}", c.notes);
+}
+
+#[test]
+fn runtime_options_carry_over_typed() {
+    let c = run(&sample());
+    let api = &c.spec.services["api"];
+    assert_eq!((api.stop_signal.as_deref(), api.hostname.as_deref()), (Some("SIGINT"), Some("apihost")));
+    assert_eq!((api.user.as_deref(), api.working_dir.as_deref()), (Some("1000"), Some("/app")));
+    assert_eq!(api.build.as_ref().map(|b| b.args.0.get("A").cloned()), Some(Some(Some("1".to_string()))));
+    assert_eq!(api.watch[0].target.as_deref(), Some("/app/src"));
+    let cache = &c.spec.services["cache"];
+    assert_eq!(cache.command, Some(CommandSpec::Exec(vec!["redis-server".into(), "--appendonly".into(), "yes".into()])));
+    assert_eq!(cache.entrypoint, None);
+    assert_eq!(cache.expose, ["6379"]);
+    assert_eq!(cache.extra_hosts, ["somehost=162.242.195.82"]);
+    assert_eq!(cache.stop_grace_period, Some(DurationSpec(std::time::Duration::from_secs(90))));
+    assert_eq!(cache.tmpfs, ["/run"]);
+    assert_eq!(cache.ulimits["nofile"], UlimitSpec { soft: 1000, hard: 2000 });
+    assert_eq!(cache.ulimits["nproc"], UlimitSpec { soft: 500, hard: 500 });
+    assert_eq!(c.spec.services["db"].labels.0.get("team"), Some(&Some("core".to_string())));
+    assert_eq!(c.spec.services["migrate"].health.as_ref().and_then(|h| h.start_period), Some(DurationSpec(std::time::Duration::from_secs(2))));
 }
 
 #[test]
@@ -138,33 +187,70 @@ fn import_mode_turns_backing_services_into_presets() {
 
 #[test]
 fn healthcheck_forms() {
-    let hc = |t: Value| healthcheck(&json!({ "test": t }), "services.x.healthcheck").unwrap().unwrap();
-    assert_eq!(hc(json!(["CMD-SHELL", "pg_isready -U app"])), json!({"shell": "pg_isready -U app"}));
-    assert_eq!(hc(json!(["CMD", "curl", "-f", "http://localhost"])), json!({"exec": ["curl", "-f", "http://localhost"]}));
-    assert_eq!(hc(json!(["NONE"])), json!({"disable": true}));
-    let e = healthcheck(&json!({"test": ["BOGUS"]}), "services.x.healthcheck").unwrap_err();
+    let test = |t: &[&str]| Healthcheck { test: t.iter().map(|s| s.to_string()).collect(), ..Healthcheck::default() };
+    let hc = |t: &[&str]| health(&test(t), "services.x.healthcheck").unwrap().unwrap();
+    assert_eq!(hc(&["CMD-SHELL", "pg_isready -U app"]), HealthSpec { shell: Some("pg_isready -U app".into()), ..HealthSpec::default() });
+    assert_eq!(
+        hc(&["CMD", "curl", "-f", "http://localhost"]),
+        HealthSpec { exec: Some(CommandSpec::Exec(vec!["curl".into(), "-f".into(), "http://localhost".into()])), ..HealthSpec::default() }
+    );
+    assert_eq!(hc(&["NONE"]), HealthSpec { disable: Some(true), ..HealthSpec::default() });
+    let e = health(&test(&["BOGUS"]), "services.x.healthcheck").unwrap_err();
     assert_eq!(e.path, "services.x.healthcheck.test");
-    assert_eq!(healthcheck(&json!({"interval": "1s"}), "p").unwrap(), None, "timing alone keeps the image's HEALTHCHECK");
+    let timing = Healthcheck { interval: Some(GoDuration(1_000_000_000)), ..Healthcheck::default() };
+    assert_eq!(health(&timing, "p").unwrap(), None, "timing alone keeps the image's HEALTHCHECK");
+}
+
+#[test]
+fn healthcheck_forms_from_yaml() {
+    let p = load(concat!(
+        "services:\n",
+        "  a: {image: x, healthcheck: {test: pg_isready -U app}}\n",
+        "  b: {image: x, healthcheck: {test: [NONE]}}\n",
+    ));
+    let c = run(&p);
+    assert_eq!(c.spec.services["a"].health.as_ref().and_then(|h| h.shell.as_deref()), Some("pg_isready -U app"));
+    assert!(c.spec.services["b"].health.as_ref().is_some_and(|h| h.disabled()));
 }
 
 #[test]
 fn what_devenv_cannot_express_is_an_error_with_its_path() {
-    let mut v = sample();
-    v["volumes"]["pgdata"]["external"] = json!(true);
-    let e = to_env_spec(&v, Mode::Run).unwrap_err();
+    let p = load(&SAMPLE.replace("  pgdata: {}", "  pgdata: {external: true}"));
+    let e = to_env_spec(&p, Mode::Run).unwrap_err();
     assert_eq!(e.path, "volumes.pgdata");
 
-    let mut v = sample();
-    v["services"]["db"]["volumes"] = json!([{"type": "npipe", "source": "x", "target": "/y"}]);
-    let e = to_env_spec(&v, Mode::Run).unwrap_err();
+    // The loader refuses other volume types itself; the translation still says where.
+    let mut p = sample();
+    let npipe = ServiceVolume { kind: "npipe".into(), source: Some("x".into()), target: "/y".into(), ..ServiceVolume::default() };
+    p.services.get_mut("db").unwrap().volumes = vec![npipe];
+    let e = to_env_spec(&p, Mode::Run).unwrap_err();
     assert_eq!(e.path, "services.db.volumes[0]");
     assert!(e.message.contains("npipe"));
 }
 
 #[test]
+fn a_negative_duration_is_an_error_at_its_key() {
+    let mut p = sample();
+    p.services.get_mut("cache").unwrap().stop_grace_period = Some(GoDuration(-1));
+    let e = to_env_spec(&p, Mode::Run).unwrap_err();
+    assert_eq!(e.path, "services.cache.stop_grace_period");
+}
+
+#[test]
+fn tmpfs_mounts_keep_size_and_mode() {
+    let m = ServiceVolume {
+        kind: "tmpfs".into(),
+        target: "/t".into(),
+        tmpfs: Some(VolumeTmpfs { size: Some(compose::ByteSize(64)), mode: 0o1777 }),
+        ..ServiceVolume::default()
+    };
+    assert_eq!(tmpfs_mount(&m), "/t:size=64,mode=1777");
+}
+
+#[test]
 fn ipv6_host_ips_are_bracketed() {
-    let p = ports(&json!([{"host_ip": "::1", "target": 80, "published": "8080", "protocol": "tcp"}]), "p").unwrap();
-    assert_eq!(p, [json!("[::1]:8080:80")]);
+    let port = Port { host_ip: Some("::1".into()), target: 80, published: Some("8080".into()), protocol: Some("tcp".into()), ..Port::default() };
+    assert_eq!(published(&[port], "p").unwrap(), ["[::1]:8080:80"]);
 }
 
 #[test]
@@ -174,4 +260,13 @@ fn devenv_paths_map_back_to_compose_paths() {
     assert_eq!(compose_path("services.db.health"), "services.db.healthcheck");
     assert_eq!(compose_path("services.db.ports[0]"), "services.db.ports[0]");
     assert_eq!(compose_path("volumes.data"), "volumes.data");
+}
+
+#[test]
+fn a_zero_ulimit_is_a_limit() {
+    // Through JSON, `core: 0` printed as `{}` and failed to translate ("missing field `soft`").
+    let p = load("services:\n  a:\n    image: x\n    ulimits: {core: 0, nofile: {soft: 0, hard: 5}}\n");
+    let u = &run(&p).spec.services["a"].ulimits;
+    assert_eq!(u["core"], UlimitSpec { soft: 0, hard: 0 });
+    assert_eq!(u["nofile"], UlimitSpec { soft: 0, hard: 5 });
 }
