@@ -270,3 +270,29 @@ fn a_zero_ulimit_is_a_limit() {
     assert_eq!(u["core"], UlimitSpec { soft: 0, hard: 0 });
     assert_eq!(u["nofile"], UlimitSpec { soft: 0, hard: 5 });
 }
+
+#[test]
+fn a_service_waited_on_without_a_probe_is_a_note() {
+    let p = load("services:\n  a:\n    image: x\n    depends_on: {b: {condition: service_healthy}}\n  b:\n    image: busybox\n");
+    let c = run(&p);
+    assert!(c.spec.services["b"].health.is_none());
+    assert!(c.notes.iter().any(|n| n.starts_with("`b` is waited on with `service_healthy` but has no healthcheck")), "{:?}", c.notes);
+}
+
+#[test]
+fn top_level_networks_and_volumes() {
+    let p = load(concat!(
+        "services:\n  a:\n    image: x\n    networks: [front, back, default]\n    volumes: [v:/v]\n",
+        "networks:\n  front: {name: custom, driver: bridge, labels: {k: v}, internal: true}\n  back: {external: true}\n",
+        "volumes:\n  v: {driver: local, labels: {x: y}}\n",
+    ));
+    let c = run(&p);
+    let front = &c.spec.networks["front"];
+    assert_eq!((front.name.as_deref(), front.driver.as_deref(), front.internal), (Some("custom"), Some("bridge"), true));
+    assert_eq!(front.labels.0.get("k"), Some(&Some("v".to_string())));
+    let back = &c.spec.networks["back"];
+    assert_eq!((back.name.as_deref(), back.external), (Some("back"), true), "an external network keeps its name");
+    assert!(!c.spec.networks.contains_key("default"), "the default network with its default name is implied");
+    assert!(c.spec.volumes.contains_key("v"));
+    assert!(c.notes.iter().any(|n| n == "volumes.v: devenv ignores `driver`, `labels`"), "{:?}", c.notes);
+}
