@@ -40,13 +40,7 @@ pub fn describe(h: Option<&ResolvedHealth>) -> String {
         Some(Probe::Exec { command }) => format!("exec {}", command.join(" ")),
         Some(Probe::Log { pattern }) => format!("log /{pattern}/"),
         Some(Probe::DockerHealthcheck) => "image HEALTHCHECK".into(),
-        Some(Probe::Preset(c)) => match c.kind {
-            crate::preset::Kind::Postgres => "postgres SELECT 1".into(),
-            crate::preset::Kind::Redis => "redis PING".into(),
-            crate::preset::Kind::Kafka => "kafka metadata".into(),
-            crate::preset::Kind::Clickhouse => "clickhouse /ping + SELECT 1".into(),
-            crate::preset::Kind::Elasticsearch => "elasticsearch cluster health".into(),
-        },
+        Some(Probe::Preset(c)) => c.kind.preset().probe_description().into(),
         None => "running".into(),
     }
 }
@@ -100,7 +94,7 @@ async fn http_check(client: &reqwest::Client, addr: &str, path: &str) -> Result<
     }
 }
 
-use crate::preset::root_cause;
+use crate::seed::root_cause;
 
 /// Wait until the service is ready. `health` None = running is enough.
 pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealth>, default_timeout: Duration) -> Result<(), NotReady> {

@@ -18,8 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::docker::Docker;
 use crate::error::Error;
 use crate::plan::{ResolvedSeed, ResolvedService, SeedKind};
-use crate::preset::Kind;
-use crate::seed::{self, Applied, SeedError, Target};
+use crate::seed::{self, Applied, SeedError};
 use crate::ui::{Status, Ui};
 
 pub const LEDGER_FILE: &str = ".devenv-seeds.json";
@@ -198,37 +197,10 @@ async fn apply_one(
             Err(e) => Err(SeedError::new(e.to_string())),
         },
         (kind, Some(conn)) => {
-            let t = Target { addr: addr.to_string(), conn, http };
-            match (conn.kind, kind) {
-                (Kind::Postgres, SeedKind::Sql { file }) => seed::postgres::apply_sql(&t, file, progress).await,
-                (Kind::Postgres, SeedKind::Csv { file, table }) => seed::postgres::copy_csv(&t, file, table, progress).await,
-                (Kind::Clickhouse, SeedKind::Sql { file }) => seed::clickhouse::apply_sql(&t, file, progress).await,
-                (Kind::Clickhouse, SeedKind::Csv { file, table }) => {
-                    seed::clickhouse::insert(&t, file, table, seed::clickhouse::Format::Csv, progress).await
-                }
-                (Kind::Clickhouse, SeedKind::Jsonl { file, table }) => {
-                    seed::clickhouse::insert(&t, file, table, seed::clickhouse::Format::JsonLines, progress).await
-                }
-                (Kind::Redis, SeedKind::Redis { file }) => seed::redis::apply_commands(&t, file, progress).await,
-                (Kind::Kafka, SeedKind::Topic { name, partitions, config, messages }) => {
-                    let ts = seed::kafka::TopicSeed {
-                        name,
-                        partitions: i32::try_from(*partitions).unwrap_or(i32::MAX),
-                        config,
-                        messages: messages.as_deref(),
-                    };
-                    seed::kafka::apply_topic(&t, &ts, progress).await
-                }
-                (Kind::Elasticsearch, SeedKind::Index { name, mappings, settings, documents }) => {
-                    let is = seed::elasticsearch::IndexSeed {
-                        name,
-                        mappings: mappings.as_deref(),
-                        settings: settings.as_deref(),
-                        documents: documents.as_deref(),
-                    };
-                    seed::elasticsearch::apply_index(&t, &is, progress).await
-                }
-                (k, other) => Err(SeedError::new(format!("a `{}` seed is not supported by the {} preset", kind_name(other), k.name()))),
+            let t = conn.target(addr.to_string(), http);
+            match conn.kind.preset().seed(&t, kind, progress) {
+                Some(apply) => apply.await,
+                None => Err(SeedError::new(format!("a `{}` seed is not supported by the {} preset", kind_name(kind), conn.kind.name()))),
             }
         }
         (other, None) => Err(SeedError::new(format!("a `{}` seed needs a preset", kind_name(other)))),
@@ -285,16 +257,8 @@ pub async fn reset(docker: &Docker, id: &str, svc: &ResolvedService) -> Result<(
     };
     let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::Other(format!("http client: {e}")))?;
     let addr = target_addr(docker, id, svc).await?;
-    let t = Target { addr, conn, http: &http };
-    let topics: Vec<String> = svc.seeds.iter().filter_map(|s| if let SeedKind::Topic { name, .. } = &s.kind { Some(name.clone()) } else { None }).collect();
-    let indices: Vec<String> = svc.seeds.iter().filter_map(|s| if let SeedKind::Index { name, .. } = &s.kind { Some(name.clone()) } else { None }).collect();
-    let r = match conn.kind {
-        Kind::Postgres => seed::postgres::reset(&t).await,
-        Kind::Clickhouse => seed::clickhouse::reset(&t).await,
-        Kind::Redis => seed::redis::reset(&t).await,
-        Kind::Kafka => seed::kafka::delete_topics(&t, &topics).await,
-        Kind::Elasticsearch => seed::elasticsearch::delete_indices(&t, &indices).await,
-    };
+    let t = conn.target(addr, &http);
+    let r = conn.kind.preset().reset(&t, svc.seeds.iter().map(|s| &s.kind).collect()).await;
     r.map_err(|e| Error::Seed { message: format!("resetting `{}` failed: {}", svc.name, e.message), hint: e.hint })?;
     write_ledger(docker, id, svc, &Ledger { version: 1, entries: BTreeMap::new() }).await
 }

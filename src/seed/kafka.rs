@@ -502,7 +502,7 @@ fn describe(e: &KafkaError) -> String {
     match e {
         KafkaError::ServerError { protocol_error, error_message: Some(m), .. } if !m.is_empty() => format!("{protocol_error}: {m}"),
         KafkaError::ServerError { protocol_error, .. } => format!("{protocol_error}"),
-        other => crate::preset::root_cause(other),
+        other => super::root_cause(other),
     }
 }
 

@@ -5,11 +5,10 @@
 //! documents), the `--reset` operations, and the parsers they need.
 //! Must not: decide *whether* to apply (the ledger in `engine::seeding`
 //! does), print (progress goes through the callback), or touch Docker
-//! (`exec` seeds are run by the engine).
+//! (`exec` seeds are run by the engine), or know presets (a `Target` is
+//! plain data: the preset builds it from its connection).
 
 use std::path::Path;
-
-use crate::preset::Connection;
 
 pub mod clickhouse;
 pub mod elasticsearch;
@@ -20,9 +19,11 @@ pub mod sql;
 
 /// Where and how to reach the service (from the host).
 pub struct Target<'a> {
-    /// `host:port` of the service's client port (`Connection::port`), reachable from devenv.
+    /// `host:port` of the service's client port, reachable from devenv.
     pub addr: String,
-    pub conn: &'a Connection,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub database: Option<String>,
     pub http: &'a reqwest::Client,
 }
 
@@ -58,4 +59,13 @@ pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
 /// Read a whole seed file, naming it on failure.
 pub fn read_file(path: &Path) -> Result<String, SeedError> {
     std::fs::read_to_string(path).map_err(|e| SeedError::new(format!("cannot read {}: {e}", path.display())))
+}
+
+/// The innermost cause of an error chain (the useful part of a network error).
+pub fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cur = e;
+    while let Some(s) = cur.source() {
+        cur = s;
+    }
+    cur.to_string()
 }
