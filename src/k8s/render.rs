@@ -12,10 +12,11 @@
 //!   place, so a changed one is a new Job);
 //! - its seeds as a Job (see `seeds`).
 //!
-//! Presets are configured for in-cluster addresses: Kafka advertises its
-//! in-cluster listener as the Service's DNS name
-//! (`<svc>.<ns>.svc.cluster.local:19092`) and its host listener as
-//! `127.0.0.1:<host port>` for `kubectl port-forward`. `${svc.host}` in
+//! Presets adjust their environment for the cluster (`Preset::k8s_env`: e.g.
+//! an in-cluster listener advertised as the Service's DNS name
+//! `<svc>.<ns>.svc.cluster.local`) and bring their resource requests and
+//! `fsGroup`; host-port placeholders become the published port (for
+//! `kubectl port-forward`) or the container port. `${svc.host}` in
 //! another service's env resolved to `svc`, which is the Service's name in
 //! the same namespace, so the short name resolves as it does in Docker.
 //!
@@ -36,7 +37,7 @@ use super::seeds::{self, SeedJob};
 use super::spec::{is_dns_label, Expose, K8sSpec, ServiceK8s};
 use crate::config::{ConfigError, LoadedEnv, VolumeSpec};
 use crate::plan::{Plan, ResolvedService};
-use crate::preset::{self, Kind};
+use crate::preset::{self, ClusterEnv, Kind, Resources};
 use crate::ui::mask;
 
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -258,15 +259,8 @@ fn escape_k8s(s: &str) -> String {
 }
 
 /// Default requests: enough for the official images to start on a laptop-sized cluster.
-fn default_requests(kind: Option<Kind>) -> (&'static str, &'static str) {
-    match kind {
-        Some(Kind::Postgres) => ("100m", "256Mi"),
-        Some(Kind::Redis) => ("50m", "64Mi"),
-        Some(Kind::Kafka) => ("200m", "1Gi"),
-        Some(Kind::Clickhouse) => ("200m", "512Mi"),
-        Some(Kind::Elasticsearch) => ("200m", "1Gi"),
-        None => ("50m", "64Mi"),
-    }
+fn default_requests(kind: Option<Kind>) -> Resources {
+    kind.map(|k| k.preset().k8s_requests()).unwrap_or(Resources { cpu: "50m", memory: "64Mi" })
 }
 
 fn resources(svc: &ResolvedService, k: &ServiceK8s) -> Value {
@@ -282,8 +276,8 @@ fn resources(svc: &ResolvedService, k: &ServiceK8s) -> Value {
             Value::Object(o)
         }
         None => {
-            let (cpu, mem) = default_requests(svc.preset);
-            json!({"requests": {"cpu": cpu, "memory": mem}})
+            let r = default_requests(svc.preset);
+            json!({"requests": {"cpu": r.cpu, "memory": r.memory}})
         }
     }
 }
@@ -327,26 +321,14 @@ fn cluster_env(svc: &ResolvedService, namespace: &str) -> BTreeMap<String, Strin
     let fqdn = format!("{}.{namespace}.svc.cluster.local", svc.name);
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in &svc.env {
-        let mut v = fill_unpublished(&preset::fill_host_ports(v, &host_ports));
-        if svc.preset == Some(Kind::Kafka) && k == "KAFKA_ADVERTISED_LISTENERS" {
-            v = v.replace(&format!("INTERNAL://{}:", svc.name), &format!("INTERNAL://{fqdn}:"));
-        }
-        env.insert(k.clone(), v);
+        env.insert(k.clone(), fill_unpublished(&preset::fill_host_ports(v, &host_ports)));
     }
     let data_mount = svc.volumes.iter().find_map(|v| match v {
         VolumeSpec::Named { target, .. } => Some(target.as_str()),
         _ => None,
     });
-    match svc.preset {
-        // A volume's root may hold `lost+found`; initdb needs an empty directory.
-        Some(Kind::Postgres) if data_mount == Some("/var/lib/postgresql/data") && !env.contains_key("PGDATA") => {
-            env.insert("PGDATA".into(), "/var/lib/postgresql/data/pgdata".into());
-        }
-        // No node sysctl (vm.max_map_count) needed.
-        Some(Kind::Elasticsearch) if !env.contains_key("node.store.allow_mmap") => {
-            env.insert("node.store.allow_mmap".into(), "false".into());
-        }
-        _ => {}
+    if let Some(p) = svc.preset {
+        p.preset().k8s_env(&ClusterEnv { service: &svc.name, fqdn: &fqdn, data_mount }, &mut env);
     }
     env
 }
@@ -566,9 +548,9 @@ fn render_service(cx: &Ctx, svc: &ResolvedService, k: &ServiceK8s, warnings: &mu
     if !pod_volumes.is_empty() {
         pod.insert("volumes".into(), json!(pod_volumes));
     }
-    // The official Kafka and Elasticsearch images run as uid 1000: let them write their volume.
-    if matches!(svc.preset, Some(Kind::Kafka | Kind::Elasticsearch)) && !claims.is_empty() {
-        pod.insert("securityContext".into(), json!({"fsGroup": 1000}));
+    // Images running as a non-root uid: let them write their volume.
+    if let Some(gid) = svc.preset.and_then(|p| p.preset().k8s_fs_group()).filter(|_| !claims.is_empty()) {
+        pod.insert("securityContext".into(), json!({"fsGroup": gid}));
     }
     if svc.once {
         pod.insert("restartPolicy".into(), json!("Never"));

@@ -42,6 +42,7 @@ macro_rules! for_each_preset {
         }
     };
 }
+#[cfg_attr(not(feature = "testcontainers"), allow(unused_imports))]
 pub(crate) use for_each_preset;
 
 macro_rules! registry {
@@ -93,6 +94,14 @@ impl Kind {
         let repo = crate::docker::split_reference(image).0;
         let last = repo.rsplit('/').next().unwrap_or(&repo);
         ALL.iter().copied().find(|k| k.preset().image_repos().contains(&last))
+    }
+}
+
+impl Kind {
+    /// Host ports its defaults publish.
+    pub fn published_ports(self) -> Vec<u16> {
+        let ctx = Context { project: "", service: "", version: None, persist: None };
+        self.preset().defaults(&ctx).ports.iter().filter_map(|p| p.host_port).collect()
     }
 }
 
