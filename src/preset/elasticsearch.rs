@@ -54,12 +54,12 @@ impl Preset for Elasticsearch {
         let SeedKind::Index { name, mappings, settings, documents } = kind else { return None };
         Some(Box::pin(async move {
             let is = seed::elasticsearch::IndexSeed { name, mappings: mappings.as_deref(), settings: settings.as_deref(), documents: documents.as_deref() };
-            seed::elasticsearch::apply_index(t, &is, progress).await
+            seed::elasticsearch::apply_index(t, &is, progress).await.map_err(hint)
         }))
     }
     fn reset<'a>(&'a self, t: &'a Target<'a>, seeds: Vec<&'a SeedKind>) -> BoxFuture<'a, Result<(), SeedError>> {
         let indices: Vec<String> = seeds.iter().filter_map(|s| if let SeedKind::Index { name, .. } = s { Some(name.clone()) } else { None }).collect();
-        Box::pin(async move { seed::elasticsearch::delete_indices(t, &indices).await })
+        Box::pin(async move { seed::elasticsearch::delete_indices(t, &indices).await.map_err(hint) })
     }
 
     fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe) {
@@ -162,6 +162,14 @@ fn defaults(ctx: &Context) -> Defaults {
 
 fn connection(_env: &IndexMap<String, String>) -> Connection {
     Connection { kind: Kind::Elasticsearch, port: PORT, internal_port: None, user: None, password: None, database: None }
+}
+
+/// The loader's hint in this image's terms.
+fn hint(e: SeedError) -> SeedError {
+    match e.cause {
+        Some(seed::Cause::Unauthorized) => e.with_hint("security is on: set xpack.security.enabled=false for a dev node, or give credentials"),
+        _ => e,
+    }
 }
 
 /// `GET /_cluster/health` with status yellow or green.

@@ -51,12 +51,12 @@ impl Preset for Kafka {
         let SeedKind::Topic { name, partitions, config, messages } = kind else { return None };
         Some(Box::pin(async move {
             let ts = seed::kafka::TopicSeed { name, partitions: i32::try_from(*partitions).unwrap_or(i32::MAX), config, messages: messages.as_deref() };
-            seed::kafka::apply_topic(t, &ts, progress).await
+            seed::kafka::apply_topic(t, &ts, progress).await.map_err(hint)
         }))
     }
     fn reset<'a>(&'a self, t: &'a Target<'a>, seeds: Vec<&'a SeedKind>) -> BoxFuture<'a, Result<(), SeedError>> {
         let topics: Vec<String> = seeds.iter().filter_map(|s| if let SeedKind::Topic { name, .. } = s { Some(name.clone()) } else { None }).collect();
-        Box::pin(async move { seed::kafka::delete_topics(t, &topics).await })
+        Box::pin(async move { seed::kafka::delete_topics(t, &topics).await.map_err(hint) })
     }
 
     fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe) {
@@ -111,6 +111,14 @@ impl Preset for Kafka {
                 "github.com/confluentinc/confluent-kafka-go",
             ],
         }
+    }
+}
+
+/// The loader's hint in this image's terms.
+fn hint(e: SeedError) -> SeedError {
+    match e.cause {
+        Some(seed::Cause::MessageTooLarge) => e.with_hint("a message is larger than the broker's message.max.bytes; raise it (KAFKA_MESSAGE_MAX_BYTES) or shrink the message"),
+        _ => e,
     }
 }
 

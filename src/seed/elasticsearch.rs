@@ -392,7 +392,7 @@ fn http_error(what: &str, status: u16, body: &str) -> SeedError {
     };
     let err = SeedError::new(format!("{what}: HTTP {status}: {detail}"));
     if status == 401 || status == 403 {
-        err.with_hint("security is on: set xpack.security.enabled=false for a dev node, or give credentials")
+        err.with_hint("security is on: turn it off for a dev node, or give credentials").because(super::Cause::Unauthorized)
     } else {
         err
     }

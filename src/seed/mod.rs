@@ -41,14 +41,29 @@ pub struct Applied {
 pub struct SeedError {
     pub message: String,
     pub hint: Option<String>,
+    /// What the loader recognised, so the preset can word the hint in its image's terms.
+    pub cause: Option<Cause>,
+}
+
+/// A failure a loader recognised by the server's own code (not its text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A message over the broker's size limit.
+    MessageTooLarge,
+    /// The server wants credentials (HTTP 401/403).
+    Unauthorized,
 }
 
 impl SeedError {
     pub fn new(message: impl Into<String>) -> Self {
-        SeedError { message: message.into(), hint: None }
+        SeedError { message: message.into(), hint: None, cause: None }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+    pub fn because(mut self, cause: Cause) -> Self {
+        self.cause = Some(cause);
         self
     }
 }
