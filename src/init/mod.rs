@@ -17,7 +17,7 @@ pub use render::{app_names, preset_service, render, Choices};
 
 use crate::preset::Kind;
 
-/// Parse an answer to "which backing services?": names or numbers (1-5),
+/// Parse an answer to "which backing services?": names, aliases or numbers (1 to the number of presets),
 /// separated by commas or spaces; empty keeps `default`; `none` or `-` is none.
 pub fn parse_preset_answer(answer: &str, default: &[Kind]) -> Result<Vec<Kind>, String> {
     let answer = answer.trim();

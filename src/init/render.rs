@@ -1,10 +1,11 @@
-//! The commented `devenv.yaml` that `init` writes.
+//! The commented `devenv.yaml` that `init` writes (each preset's lines come
+//! from `Preset::init_text`).
 
 use std::fmt::Write as _;
 
 use super::detect::{App, HealthGuess, WatchGuess};
 use crate::config::WatchAction;
-use crate::preset::Kind;
+use crate::preset::{self, Kind};
 
 /// What goes into the file: the project name, the chosen presets and apps.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,8 +85,10 @@ pub fn render(c: &Choices) -> String {
     let mut out = String::from(HEADER);
     let _ = writeln!(out, "name: {}\n", q(&c.project));
     if c.presets.is_empty() && c.apps.is_empty() {
-        out.push_str(
-            "# No services yet. A backing service is one line, e.g.\n#   db:\n#     preset: postgres     # or redis, kafka, clickhouse, elasticsearch\n# and an app is `build: ./dir` (or `image: name:tag`) with `ports:`.\nservices: {}\n",
+        let (first, others) = preset::NAMES.split_first().map(|(f, o)| (*f, o.join(", "))).unwrap_or_default();
+        let _ = write!(
+            out,
+            "# No services yet. A backing service is one line, e.g.\n#   db:\n#     preset: {first}     # or {others}\n# and an app is `build: ./dir` (or `image: name:tag`) with `ports:`.\nservices: {{}}\n",
         );
         return out;
     }
