@@ -95,9 +95,7 @@ impl Kind {
         let last = repo.rsplit('/').next().unwrap_or(&repo);
         ALL.iter().copied().find(|k| k.preset().image_repos().contains(&last))
     }
-}
 
-impl Kind {
     /// Host ports its defaults publish.
     pub fn published_ports(self) -> Vec<u16> {
         let ctx = Context { project: "", service: "", version: None, persist: None };
