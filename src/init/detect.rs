@@ -27,8 +27,18 @@ pub const SKIP_DIRS: &[&str] =
 /// Directories whose code does not run in the app (tests, fixtures, docs): not scanned for ports or health paths.
 const NOT_APP_CODE: &[&str] = &["tests", "test", "__tests__", "spec", "e2e", "fixtures", "testdata", "examples", "docs", "benches"];
 
+/// Ports of backing services besides the presets' own (`backing_ports`).
+const OTHER_BACKING_PORTS: &[u16] = &[9300, 3306, 27017, 11211];
+
 /// Ports of backing services: a source file naming them talks to a database, it does not listen there.
-const BACKING_PORTS: &[u16] = &[5432, 6379, 9092, 19092, 8123, 9000, 9200, 9300, 3306, 27017, 11211];
+pub(super) fn backing_ports() -> Vec<u16> {
+    let mut ports: Vec<u16> = OTHER_BACKING_PORTS.to_vec();
+    for kind in preset::ALL {
+        ports.extend(kind.published_ports());
+        ports.push(kind.preset().connection(&Default::default()).network_port());
+    }
+    ports
+}
 
 /// How devenv should decide the app is ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,8 +297,9 @@ static LISTEN_PORT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 fn port_in_sources(lang: Lang, dir: &Path) -> Option<(u16, String)> {
     let re = LISTEN_PORT.as_ref()?;
     let mut found = None;
+    let backing = backing_ports();
     scan_sources(dir, lang.source_extensions(), &mut |rel, text| {
-        let port = re.captures_iter(text).filter_map(|c| c.get(1)?.as_str().parse::<u16>().ok()).find(|p| *p >= 1024 && !BACKING_PORTS.contains(p));
+        let port = re.captures_iter(text).filter_map(|c| c.get(1)?.as_str().parse::<u16>().ok()).find(|p| *p >= 1024 && !backing.contains(p));
         if let Some(p) = port {
             found = Some((p, rel.to_string()));
             return true;
