@@ -81,6 +81,7 @@ fn client(svc: &ResolvedService) -> Option<SeedClient> {
     svc.connection.as_ref().map(|c| c.kind.preset().k8s_seed_client(c, &svc.name))
 }
 
+/// One entry's steps: `exec` here, the rest written by the service's preset.
 fn entry(s: &mut Script, svc: &ResolvedService, kind: &SeedKind, id: &str) -> Result<(), String> {
     if let SeedKind::Exec { command } = kind {
         let line = command.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ");
