@@ -97,22 +97,6 @@ impl Preset {
         p
     }
 
-    pub fn postgres() -> Preset {
-        Self::new(Kind::Postgres)
-    }
-    pub fn redis() -> Preset {
-        Self::new(Kind::Redis)
-    }
-    pub fn kafka() -> Preset {
-        Self::new(Kind::Kafka)
-    }
-    pub fn clickhouse() -> Preset {
-        Self::new(Kind::Clickhouse)
-    }
-    pub fn elasticsearch() -> Preset {
-        Self::new(Kind::Elasticsearch)
-    }
-
     /// The image tag, as `version:` in a devenv.yaml (`"16"` → `postgres:16-alpine`).
     pub fn with_version(mut self, version: impl Into<String>) -> Preset {
         self.version = Some(version.into());
@@ -183,6 +167,21 @@ impl Preset {
         self.tag = tag;
     }
 }
+
+/// `Preset::postgres()`, `Preset::redis()`, …: one constructor per registered preset.
+macro_rules! constructors {
+    ($($module:ident $Variant:ident),* $(,)?) => {
+        impl Preset {
+            $(
+                #[doc = concat!("The `", stringify!($module), "` preset (`Preset::new` of its kind).")]
+                pub fn $module() -> Preset {
+                    Self::new(Kind::$Variant)
+                }
+            )*
+        }
+    };
+}
+preset::for_each_preset!(constructors);
 
 fn context(kind: Kind, version: Option<&str>) -> Context<'_> {
     // No data volume: a testcontainers container is throwaway.

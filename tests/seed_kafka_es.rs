@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use devenv::preset::{Connection, Kind};
 use devenv::seed::elasticsearch::{self, IndexSeed};
 use devenv::seed::kafka::{self, TopicSeed};
-use devenv::seed::Target;
 use indexmap::IndexMap;
 use rskafka::client::partition::UnknownTopicHandling;
 use rskafka::client::{Client, ClientBuilder};
@@ -174,7 +173,7 @@ async fn kafka_topic_messages_reapply_malformed_delete() {
     }
     let http = reqwest::Client::new();
     let (_guard, addr, connection) = start_kafka(&http).await;
-    let target = Target { addr: addr.clone(), conn: &connection, http: &http };
+    let target = connection.target(addr.clone(), &http);
     let no_config = IndexMap::new();
     let orders = fixture("orders.jsonl");
 
@@ -289,7 +288,7 @@ async fn kafka_unreachable_broker_fails_in_bounded_time() {
     let http = reqwest::Client::new();
     let connection = conn(Kind::Kafka, 9092);
     let port = free_port(); // nothing listens there
-    let target = Target { addr: format!("127.0.0.1:{port}"), conn: &connection, http: &http };
+    let target = connection.target(format!("127.0.0.1:{port}"), &http);
     let no_config = IndexMap::new();
     let started = Instant::now();
     let e = kafka::apply_topic(&target, &TopicSeed { name: "t", partitions: 1, config: &no_config, messages: None }, &no_progress)
@@ -306,7 +305,7 @@ async fn kafka_throughput_100k_messages() {
     }
     let http = reqwest::Client::new();
     let (_guard, addr, connection) = start_kafka(&http).await;
-    let target = Target { addr: addr.clone(), conn: &connection, http: &http };
+    let target = connection.target(addr.clone(), &http);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.jsonl");
     let mut text = String::new();
@@ -345,7 +344,7 @@ async fn es_index_documents_errors_delete() {
     }
     let http = reqwest::Client::new();
     let (_guard, addr, connection) = start_es(&http).await;
-    let target = Target { addr: addr.clone(), conn: &connection, http: &http };
+    let target = connection.target(addr.clone(), &http);
     let mappings = fixture("products.mappings.json");
     let settings = fixture("products.settings.json");
     let docs = fixture("products.ndjson");
@@ -417,7 +416,7 @@ async fn es_throughput_100k_documents_against_the_double() {
     }
     let http = reqwest::Client::new();
     let (_guard, addr, connection) = start_es(&http).await;
-    let target = Target { addr: addr.clone(), conn: &connection, http: &http };
+    let target = connection.target(addr.clone(), &http);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("docs.ndjson");
     let mut text = String::new();

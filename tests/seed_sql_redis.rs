@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use devenv::preset::{Connection, Kind};
-use devenv::seed::{self, Applied, Target};
+use devenv::seed::{self, Applied};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn fixture(path: &str) -> PathBuf {
@@ -124,7 +124,7 @@ async fn postgres_sql_files() {
     }
     let http = http();
     let (_c, conn, addr) = start_postgres(&http).await;
-    let t = Target { addr: addr.clone(), conn: &conn, http: &http };
+    let t = conn.target(addr.clone(), &http);
 
     let last = Last::new();
     let applied = seed::postgres::apply_sql(&t, &fixture("postgres/schema.sql"), progress!(last)).await.expect("schema.sql");
@@ -167,7 +167,7 @@ async fn postgres_csv_copy_and_reset() {
     }
     let http = http();
     let (_c, conn, addr) = start_postgres(&http).await;
-    let t = Target { addr: addr.clone(), conn: &conn, http: &http };
+    let t = conn.target(addr.clone(), &http);
     seed::postgres::apply_sql(&t, &fixture("postgres/schema.sql"), &|_| {}).await.expect("schema.sql");
 
     let last = Last::new();
@@ -220,7 +220,7 @@ async fn postgres_copy_benchmark() {
     }
     let http = http();
     let (c, conn, addr) = start_postgres(&http).await;
-    let t = Target { addr: addr.clone(), conn: &conn, http: &http };
+    let t = conn.target(addr.clone(), &http);
     let dir = tempfile::tempdir().unwrap();
     let schema = dir.path().join("schema.sql");
     std::fs::write(&schema, "CREATE TABLE bench_copy (id int PRIMARY KEY, name text, email text, note text);\nCREATE TABLE bench_insert (LIKE bench_copy INCLUDING ALL);\nCREATE TABLE bench_insert1 (LIKE bench_copy INCLUDING ALL);\nCREATE TABLE bench_apply (LIKE bench_copy INCLUDING ALL);").unwrap();
@@ -311,7 +311,7 @@ async fn clickhouse_sql_csv_jsonl_reset() {
         assert!(Instant::now() < deadline, "database analytics never appeared");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let t = Target { addr: addr.clone(), conn: &conn, http: &http };
+    let t = conn.target(addr.clone(), &http);
 
     let last = Last::new();
     let applied = seed::clickhouse::apply_sql(&t, &fixture("clickhouse/schema.sql"), progress!(last)).await.expect("schema.sql");
@@ -358,7 +358,7 @@ async fn clickhouse_sql_csv_jsonl_reset() {
 
     // With the `default` database, reset drops its tables instead.
     let conn_default = Connection { database: Some("default".into()), ..ch_conn() };
-    let td = Target { addr: addr.clone(), conn: &conn_default, http: &http };
+    let td = conn_default.target(addr.clone(), &http);
     seed::clickhouse::apply_sql(&td, &fixture("clickhouse/schema.sql"), &|_| {}).await.expect("schema.sql in default");
     assert_eq!(ch_query(&http, &addr, "SELECT count() FROM system.tables WHERE database = 'default' FORMAT TSV").await, "3");
     seed::clickhouse::reset(&td).await.expect("reset default");
@@ -413,7 +413,7 @@ async fn redis_command_files() {
     let conn = Connection { kind: Kind::Redis, port: 6379, internal_port: None, user: None, password: None, database: None };
     let addr = format!("127.0.0.1:{}", c.port);
     wait_ready(&conn, &addr, &http).await;
-    let t = Target { addr: addr.clone(), conn: &conn, http: &http };
+    let t = conn.target(addr.clone(), &http);
 
     let last = Last::new();
     let applied = seed::redis::apply_commands(&t, &fixture("redis/seed.redis"), progress!(last)).await.expect("seed.redis");
@@ -466,11 +466,11 @@ async fn redis_with_password() {
     let addr = format!("127.0.0.1:{}", c.port);
     let conn = Connection { kind: Kind::Redis, port: 6379, internal_port: None, user: None, password: Some("pw here".into()), database: None };
     wait_ready(&conn, &addr, &http).await;
-    let t = Target { addr: addr.clone(), conn: &conn, http: &http };
+    let t = conn.target(addr.clone(), &http);
     let applied = seed::redis::apply_commands(&t, &fixture("redis/seed.redis"), &|_| {}).await.expect("seed.redis with AUTH");
     assert_eq!(applied.count, 9);
     let wrong = Connection { password: Some("wrong".into()), ..conn.clone() };
-    let tw = Target { addr, conn: &wrong, http: &http };
+    let tw = wrong.target(addr, &http);
     let err = seed::redis::apply_commands(&tw, &fixture("redis/seed.redis"), &|_| {}).await.expect_err("wrong password");
     assert!(err.message.contains("authentication failed"), "{}", err.message);
 }

@@ -180,10 +180,11 @@ pub async fn run(global: &Global, args: DoctorArgs, ui: &Ui) -> Result<u8, Error
     let engine = check_engine(&mut findings).await;
     check_file(global, ui, engine.as_ref(), &mut findings).await;
     // Without a file that loads, the kernel setting is still worth knowing.
-    if let Some(n) = max_map_count().filter(|n| *n < MIN_MAX_MAP_COUNT)
+    if let Some(n) = max_map_count()
+        && let Some((min, who)) = checks::strictest_max_map_count().filter(|(min, _)| n < *min)
         && !findings.iter().any(|f| f.check == "vm.max_map_count")
     {
-        findings.push(Finding::new("vm.max_map_count", Level::Info, format!("{n}; Elasticsearch would need {MIN_MAX_MAP_COUNT}")));
+        findings.push(Finding::new("vm.max_map_count", Level::Info, format!("{n}; {who} would need {min}")));
     }
     let failed = findings.iter().any(|f| f.level == Level::Fail);
     if args.json {

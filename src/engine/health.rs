@@ -40,13 +40,7 @@ pub fn describe(h: Option<&ResolvedHealth>) -> String {
         Some(Probe::Exec { command }) => format!("exec {}", command.join(" ")),
         Some(Probe::Log { pattern }) => format!("log /{pattern}/"),
         Some(Probe::DockerHealthcheck) => "image HEALTHCHECK".into(),
-        Some(Probe::Preset(c)) => match c.kind {
-            crate::preset::Kind::Postgres => "postgres SELECT 1".into(),
-            crate::preset::Kind::Redis => "redis PING".into(),
-            crate::preset::Kind::Kafka => "kafka metadata".into(),
-            crate::preset::Kind::Clickhouse => "clickhouse /ping + SELECT 1".into(),
-            crate::preset::Kind::Elasticsearch => "elasticsearch cluster health".into(),
-        },
+        Some(Probe::Preset(c)) => c.kind.preset().probe_description().into(),
         None => "running".into(),
     }
 }
@@ -100,7 +94,7 @@ async fn http_check(client: &reqwest::Client, addr: &str, path: &str) -> Result<
     }
 }
 
-use crate::preset::root_cause;
+use crate::seed::root_cause;
 
 /// Wait until the service is ready. `health` None = running is enough.
 pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealth>, default_timeout: Duration) -> Result<(), NotReady> {
@@ -113,29 +107,7 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
         .no_proxy()
         .build()
         .map_err(|e| NotReady::Docker(Error::Other(format!("http client: {e}"))))?;
-
-    // Log probes watch the stream in the background.
-    let log_seen = Arc::new(AtomicBool::new(false));
-    let mut log_task = None;
-    if let Some(Probe::Log { pattern }) = health.map(|h| &h.probe) {
-        let re = regex::Regex::new(pattern).map_err(|e| NotReady::Docker(Error::Other(format!("bad log pattern: {e}"))))?;
-        let seen = log_seen.clone();
-        // Only this run's output: a restarted container's log still holds the
-        // previous run's lines, which would match at once. (Docker's `since`
-        // is in whole seconds: a line the previous run wrote in the very
-        // second this one started still counts.)
-        let since = docker.inspect(id).await.ok().and_then(|i| i.started_at).as_deref().and_then(run_started_secs);
-        let mut stream = Box::pin(docker.logs(id, true, None, since));
-        log_task = Some(tokio::spawn(async move {
-            while let Some(Ok(line)) = stream.next().await {
-                if re.is_match(&line.text) {
-                    seen.store(true, Ordering::SeqCst);
-                    break;
-                }
-            }
-        }));
-    }
-    let _guard = AbortOnDrop(log_task);
+    let (log_seen, _guard) = watch_log(docker, id, health).await?;
 
     // Failures within the start period are kept apart: they are not "the last error".
     let start_period = health.and_then(|h| h.start_period).unwrap_or_default();
@@ -146,47 +118,8 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
         if !info.running {
             return Err(NotReady::Exited { code: info.exit_code, oom: info.oom_killed });
         }
-        let result = match health.map(|h| &h.probe) {
-            // Crashed, and its restart policy brings it back: not ready (the deadline still applies).
-            _ if info.restarting => Err(restarting(&info)),
-            None => Ok(()),
-            Some(Probe::DockerHealthcheck) => match info.health.as_deref() {
-                Some("healthy") => Ok(()),
-                other => Err(format!("image HEALTHCHECK status: {}", other.unwrap_or("none"))),
-            },
-            Some(Probe::Tcp { port }) => match address(&info, *port) {
-                Some(a) => tcp_check(&a).await,
-                None => Err(format!("port {port} is neither published nor reachable on the container network")),
-            },
-            Some(Probe::Http { path, port }) => match address(&info, *port) {
-                Some(a) => http_check(&client, &a, path).await,
-                None => Err(format!("port {port} is neither published nor reachable on the container network")),
-            },
-            // A check that hangs (a client retrying a connection) must not hold up
-            // the next attempt: each one gets EXEC_ATTEMPT_TIMEOUT.
-            Some(Probe::Exec { command }) => match tokio::time::timeout(EXEC_ATTEMPT_TIMEOUT, docker.exec_capture(id, command)).await {
-                Ok(Ok((0, _))) => Ok(()),
-                Ok(Ok((code, out))) => Err(format!("`{}` exited {code}: {}", command.join(" "), out.trim().lines().last().unwrap_or(""))),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!("`{}` did not finish within {}s", command.join(" "), EXEC_ATTEMPT_TIMEOUT.as_secs())),
-            },
-            Some(Probe::Preset(conn)) => match published_first(&info, conn.port) {
-                Some(a) => match crate::preset::probe(conn, &a, &client).await {
-                    Ok(()) => Ok(()),
-                    Err(e) if e.fatal => return Err(NotReady::Fatal { error: e.message }),
-                    Err(e) => Err(e.message),
-                },
-                None => Err(format!("port {} is neither published nor reachable on the container network", conn.port)),
-            },
-            Some(Probe::Log { pattern }) => {
-                if log_seen.load(Ordering::SeqCst) {
-                    Ok(())
-                } else {
-                    Err(format!("no log line matching /{pattern}/ yet"))
-                }
-            }
-        };
-        match result.map_err(|e| with_restarts(e, &info)) {
+        let probe = health.map(|h| &h.probe);
+        match check(docker, id, &info, probe, &client, &log_seen).await?.map_err(|e| with_restarts(e, &info)) {
             Ok(()) => return Ok(()),
             Err(e) if start.elapsed() < start_period => start_error = Some(e),
             Err(e) => last_error = Some(e),
@@ -201,6 +134,87 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
         // Back off gently: fast at first, never slower than 200 ms (or the written interval),
         // so a service is seen ready at most 200 ms after it is.
         interval = (interval.mul_f32(1.5)).min(base.max(MAX_BACKOFF));
+    }
+}
+
+/// A log probe watches the stream in the background: the flag it sets, and
+/// the task (aborted when the guard drops). Other probes: an unset flag.
+async fn watch_log(docker: &Docker, id: &str, health: Option<&ResolvedHealth>) -> Result<(Arc<AtomicBool>, AbortOnDrop), NotReady> {
+    let log_seen = Arc::new(AtomicBool::new(false));
+    let Some(Probe::Log { pattern }) = health.map(|h| &h.probe) else { return Ok((log_seen, AbortOnDrop(None))) };
+    let re = regex::Regex::new(pattern).map_err(|e| NotReady::Docker(Error::Other(format!("bad log pattern: {e}"))))?;
+    let seen = log_seen.clone();
+    // Only this run's output: a restarted container's log still holds the
+    // previous run's lines, which would match at once. (Docker's `since`
+    // is in whole seconds: a line the previous run wrote in the very
+    // second this one started still counts.)
+    let since = docker.inspect(id).await.ok().and_then(|i| i.started_at).as_deref().and_then(run_started_secs);
+    let mut stream = Box::pin(docker.logs(id, true, None, since));
+    let task = tokio::spawn(async move {
+        while let Some(Ok(line)) = stream.next().await {
+            if re.is_match(&line.text) {
+                seen.store(true, Ordering::SeqCst);
+                break;
+            }
+        }
+    });
+    Ok((log_seen, AbortOnDrop(Some(task))))
+}
+
+/// One check of a running container: Ok(Err(why)) when not ready yet,
+/// Err when waiting cannot help (a fatal probe error, Docker failing).
+async fn check(
+    docker: &Docker,
+    id: &str,
+    info: &ContainerInfo,
+    probe: Option<&Probe>,
+    client: &reqwest::Client,
+    log_seen: &AtomicBool,
+) -> Result<Result<(), String>, NotReady> {
+    let unreachable = |port: u16| format!("port {port} is neither published nor reachable on the container network");
+    Ok(match probe {
+        // Crashed, and its restart policy brings it back: not ready (the deadline still applies).
+        _ if info.restarting => Err(restarting(info)),
+        None => Ok(()),
+        Some(Probe::DockerHealthcheck) => match info.health.as_deref() {
+            Some("healthy") => Ok(()),
+            other => Err(format!("image HEALTHCHECK status: {}", other.unwrap_or("none"))),
+        },
+        Some(Probe::Tcp { port }) => match address(info, *port) {
+            Some(a) => tcp_check(&a).await,
+            None => Err(unreachable(*port)),
+        },
+        Some(Probe::Http { path, port }) => match address(info, *port) {
+            Some(a) => http_check(client, &a, path).await,
+            None => Err(unreachable(*port)),
+        },
+        Some(Probe::Exec { command }) => exec_check(docker, id, command).await,
+        Some(Probe::Preset(conn)) => match published_first(info, conn.port) {
+            Some(a) => match crate::preset::probe(conn, &a, client).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.fatal => return Err(NotReady::Fatal { error: e.message }),
+                Err(e) => Err(e.message),
+            },
+            None => Err(unreachable(conn.port)),
+        },
+        Some(Probe::Log { pattern }) => {
+            if log_seen.load(Ordering::SeqCst) {
+                Ok(())
+            } else {
+                Err(format!("no log line matching /{pattern}/ yet"))
+            }
+        }
+    })
+}
+
+/// A check that hangs (a client retrying a connection) must not hold up
+/// the next attempt: each one gets EXEC_ATTEMPT_TIMEOUT.
+async fn exec_check(docker: &Docker, id: &str, command: &[String]) -> Result<(), String> {
+    match tokio::time::timeout(EXEC_ATTEMPT_TIMEOUT, docker.exec_capture(id, command)).await {
+        Ok(Ok((0, _))) => Ok(()),
+        Ok(Ok((code, out))) => Err(format!("`{}` exited {code}: {}", command.join(" "), out.trim().lines().last().unwrap_or(""))),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("`{}` did not finish within {}s", command.join(" "), EXEC_ATTEMPT_TIMEOUT.as_secs())),
     }
 }
 

@@ -4,7 +4,8 @@
 //! service's data* — a JSON file in the preset's data directory inside the
 //! container, so it lives and dies with the data (`down -v` resets both) —
 //! and the decision to apply, skip, or refuse a changed entry.
-//! The appliers themselves live in `crate::seed`.
+//! Each entry is applied by the service's preset (`Preset::seed`, over the
+//! protocol loaders in `crate::seed`); `exec` entries run in the container here.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -18,8 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::docker::Docker;
 use crate::error::Error;
 use crate::plan::{ResolvedSeed, ResolvedService, SeedKind};
-use crate::preset::Kind;
-use crate::seed::{self, Applied, SeedError, Target};
+use crate::seed::{self, Applied, SeedError};
 use crate::ui::{Status, Ui};
 
 pub const LEDGER_FILE: &str = ".devenv-seeds.json";
@@ -157,6 +157,7 @@ pub async fn run(docker: &Docker, id: &str, svc: &ResolvedService, mode: Mode, u
     Ok(report)
 }
 
+/// Apply one entry, reporting progress (sampled every 100 ms) and the result to the UI.
 async fn apply_one(
     docker: &Docker,
     id: &str,
@@ -169,71 +170,14 @@ async fn apply_one(
     let started = Instant::now();
     let done = Arc::new(AtomicU64::new(0));
     let unit = unit_of(&seed.kind);
-    // Progress is sampled every 100 ms rather than on every row.
-    let ticker = {
-        let (done, ui, name, entry) = (done.clone(), ui.clone(), svc.name.clone(), seed.id.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                let n = done.load(Ordering::Relaxed);
-                let rate = n as f64 / started.elapsed().as_secs_f64().max(0.001);
-                ui.service(&name, Status::Seeding { entry: entry.clone(), done: n, unit: unit.to_string(), per_second: rate as u64 });
-            }
-        })
-    };
+    let ticker = AbortOnDrop(spawn_ticker(done.clone(), ui, &svc.name, &seed.id, unit, started));
     ui.service(&svc.name, Status::Seeding { entry: seed.id.clone(), done: 0, unit: unit.to_string(), per_second: 0 });
     let progress_fn = {
         let done = done.clone();
         move |n: u64| done.store(n, Ordering::Relaxed)
     };
-    let progress: seed::Progress = &progress_fn;
-    let result = match (&seed.kind, svc.connection.as_ref()) {
-        (SeedKind::Exec { command }, _) => match docker.exec_capture(id, command).await {
-            Ok((0, _)) => Ok(Applied { count: 1, unit: "commands" }),
-            Ok((code, out)) => Err(SeedError::new(format!(
-                "`{}` exited {code}: {}",
-                command.join(" "),
-                out.trim().lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ")
-            ))),
-            Err(e) => Err(SeedError::new(e.to_string())),
-        },
-        (kind, Some(conn)) => {
-            let t = Target { addr: addr.to_string(), conn, http };
-            match (conn.kind, kind) {
-                (Kind::Postgres, SeedKind::Sql { file }) => seed::postgres::apply_sql(&t, file, progress).await,
-                (Kind::Postgres, SeedKind::Csv { file, table }) => seed::postgres::copy_csv(&t, file, table, progress).await,
-                (Kind::Clickhouse, SeedKind::Sql { file }) => seed::clickhouse::apply_sql(&t, file, progress).await,
-                (Kind::Clickhouse, SeedKind::Csv { file, table }) => {
-                    seed::clickhouse::insert(&t, file, table, seed::clickhouse::Format::Csv, progress).await
-                }
-                (Kind::Clickhouse, SeedKind::Jsonl { file, table }) => {
-                    seed::clickhouse::insert(&t, file, table, seed::clickhouse::Format::JsonLines, progress).await
-                }
-                (Kind::Redis, SeedKind::Redis { file }) => seed::redis::apply_commands(&t, file, progress).await,
-                (Kind::Kafka, SeedKind::Topic { name, partitions, config, messages }) => {
-                    let ts = seed::kafka::TopicSeed {
-                        name,
-                        partitions: i32::try_from(*partitions).unwrap_or(i32::MAX),
-                        config,
-                        messages: messages.as_deref(),
-                    };
-                    seed::kafka::apply_topic(&t, &ts, progress).await
-                }
-                (Kind::Elasticsearch, SeedKind::Index { name, mappings, settings, documents }) => {
-                    let is = seed::elasticsearch::IndexSeed {
-                        name,
-                        mappings: mappings.as_deref(),
-                        settings: settings.as_deref(),
-                        documents: documents.as_deref(),
-                    };
-                    seed::elasticsearch::apply_index(&t, &is, progress).await
-                }
-                (k, other) => Err(SeedError::new(format!("a `{}` seed is not supported by the {} preset", kind_name(other), k.name()))),
-            }
-        }
-        (other, None) => Err(SeedError::new(format!("a `{}` seed needs a preset", kind_name(other)))),
-    };
-    ticker.abort();
+    let result = apply_entry(docker, id, svc, &seed.kind, addr, http, &progress_fn).await;
+    drop(ticker);
     match result {
         Ok(applied) => {
             let secs = started.elapsed().as_secs_f64();
@@ -253,6 +197,59 @@ async fn apply_one(
             message: format!("seeding `{}` failed at `{}`: {}", svc.name, seed.id, e.message),
             hint: e.hint.or_else(|| Some(format!("entries applied before this one stay recorded; fix it and rerun `devenv up` (or `devenv seed {}`)", svc.name))),
         }),
+    }
+}
+
+/// Report the running count of an entry every 100 ms (rather than on every row).
+fn spawn_ticker(done: Arc<AtomicU64>, ui: &Ui, service: &str, entry: &str, unit: &'static str, started: Instant) -> tokio::task::JoinHandle<()> {
+    let (ui, name, entry) = (ui.clone(), service.to_string(), entry.to_string());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let n = done.load(Ordering::Relaxed);
+            let rate = n as f64 / started.elapsed().as_secs_f64().max(0.001);
+            ui.service(&name, Status::Seeding { entry: entry.clone(), done: n, unit: unit.to_string(), per_second: rate as u64 });
+        }
+    })
+}
+
+/// Aborts the task when dropped (also when the future applying an entry is cancelled).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Run one entry: `exec` in the container, the rest by the service's preset.
+async fn apply_entry(
+    docker: &Docker,
+    id: &str,
+    svc: &ResolvedService,
+    kind: &SeedKind,
+    addr: &str,
+    http: &reqwest::Client,
+    progress: seed::Progress<'_>,
+) -> Result<Applied, SeedError> {
+    match (kind, svc.connection.as_ref()) {
+        (SeedKind::Exec { command }, _) => match docker.exec_capture(id, command).await {
+            Ok((0, _)) => Ok(Applied { count: 1, unit: "commands" }),
+            Ok((code, out)) => Err(SeedError::new(format!(
+                "`{}` exited {code}: {}",
+                command.join(" "),
+                out.trim().lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ))),
+            Err(e) => Err(SeedError::new(e.to_string())),
+        },
+        (kind, Some(conn)) => {
+            let t = conn.target(addr.to_string(), http);
+            match conn.kind.preset().seed(&t, kind, progress) {
+                Some(apply) => apply.await,
+                None => Err(SeedError::new(format!("a `{}` seed is not supported by the {} preset", kind_name(kind), conn.kind.name()))),
+            }
+        }
+        (other, None) => Err(SeedError::new(format!("a `{}` seed needs a preset", kind_name(other)))),
     }
 }
 
@@ -285,16 +282,8 @@ pub async fn reset(docker: &Docker, id: &str, svc: &ResolvedService) -> Result<(
     };
     let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::Other(format!("http client: {e}")))?;
     let addr = target_addr(docker, id, svc).await?;
-    let t = Target { addr, conn, http: &http };
-    let topics: Vec<String> = svc.seeds.iter().filter_map(|s| if let SeedKind::Topic { name, .. } = &s.kind { Some(name.clone()) } else { None }).collect();
-    let indices: Vec<String> = svc.seeds.iter().filter_map(|s| if let SeedKind::Index { name, .. } = &s.kind { Some(name.clone()) } else { None }).collect();
-    let r = match conn.kind {
-        Kind::Postgres => seed::postgres::reset(&t).await,
-        Kind::Clickhouse => seed::clickhouse::reset(&t).await,
-        Kind::Redis => seed::redis::reset(&t).await,
-        Kind::Kafka => seed::kafka::delete_topics(&t, &topics).await,
-        Kind::Elasticsearch => seed::elasticsearch::delete_indices(&t, &indices).await,
-    };
+    let t = conn.target(addr, &http);
+    let r = conn.kind.preset().reset(&t, svc.seeds.iter().map(|s| &s.kind).collect()).await;
     r.map_err(|e| Error::Seed { message: format!("resetting `{}` failed: {}", svc.name, e.message), hint: e.hint })?;
     write_ledger(docker, id, svc, &Ledger { version: 1, entries: BTreeMap::new() }).await
 }

@@ -13,8 +13,9 @@ use regex::Regex;
 
 use super::dockerfile::{self, Dockerfile};
 use super::generate;
+pub use super::lang::Lang;
 use crate::config::WatchAction;
-use crate::preset::Kind;
+use crate::preset::{self, Kind};
 
 /// Compose file names, as `docker compose` looks for them.
 pub const COMPOSE_FILES: &[&str] = &["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
@@ -26,39 +27,17 @@ pub const SKIP_DIRS: &[&str] =
 /// Directories whose code does not run in the app (tests, fixtures, docs): not scanned for ports or health paths.
 const NOT_APP_CODE: &[&str] = &["tests", "test", "__tests__", "spec", "e2e", "fixtures", "testdata", "examples", "docs", "benches"];
 
+/// Ports of backing services besides the presets' own (`backing_ports`).
+const OTHER_BACKING_PORTS: &[u16] = &[9300, 3306, 27017, 11211];
+
 /// Ports of backing services: a source file naming them talks to a database, it does not listen there.
-const BACKING_PORTS: &[u16] = &[5432, 6379, 9092, 19092, 8123, 9000, 9200, 9300, 3306, 27017, 11211];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Node,
-    Rust,
-    Python,
-    Go,
-    /// Only a Dockerfile.
-    Other,
-}
-
-impl Lang {
-    pub fn name(self) -> &'static str {
-        match self {
-            Lang::Node => "node",
-            Lang::Rust => "rust",
-            Lang::Python => "python",
-            Lang::Go => "go",
-            Lang::Other => "docker",
-        }
+pub(super) fn backing_ports() -> Vec<u16> {
+    let mut ports: Vec<u16> = OTHER_BACKING_PORTS.to_vec();
+    for kind in preset::ALL {
+        ports.extend(kind.published_ports());
+        ports.push(kind.preset().connection(&Default::default()).network_port());
     }
-
-    fn source_extensions(self) -> &'static [&'static str] {
-        match self {
-            Lang::Node => &["js", "mjs", "cjs", "ts", "mts", "jsx", "tsx"],
-            Lang::Rust => &["rs"],
-            Lang::Python => &["py"],
-            Lang::Go => &["go"],
-            Lang::Other => &["js", "ts", "py", "rs", "go", "rb", "java", "kt", "php", "sh"],
-        }
-    }
+    ports
 }
 
 /// How devenv should decide the app is ready.
@@ -134,8 +113,7 @@ impl Detection {
     /// Presets suggested by any app's dependencies, each once, in preset order.
     pub fn suggested_presets(&self) -> Vec<(Kind, String)> {
         let mut out: Vec<(Kind, String)> = Vec::new();
-        for name in crate::preset::NAMES {
-            let Some(kind) = Kind::parse(name) else { continue };
+        for &kind in preset::ALL {
             let why: Vec<String> =
                 self.apps.iter().flat_map(|a| a.suggests.iter().filter(|(k, _)| *k == kind).map(move |(_, dep)| format!("{dep} in {}", a.display_dir()))).collect();
             if !why.is_empty() {
@@ -319,8 +297,9 @@ static LISTEN_PORT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 fn port_in_sources(lang: Lang, dir: &Path) -> Option<(u16, String)> {
     let re = LISTEN_PORT.as_ref()?;
     let mut found = None;
+    let backing = backing_ports();
     scan_sources(dir, lang.source_extensions(), &mut |rel, text| {
-        let port = re.captures_iter(text).filter_map(|c| c.get(1)?.as_str().parse::<u16>().ok()).find(|p| *p >= 1024 && !BACKING_PORTS.contains(p));
+        let port = re.captures_iter(text).filter_map(|c| c.get(1)?.as_str().parse::<u16>().ok()).find(|p| *p >= 1024 && !backing.contains(p));
         if let Some(p) = port {
             found = Some((p, rel.to_string()));
             return true;
@@ -435,66 +414,10 @@ fn watch_guess(lang: Lang, dir: &Path, rel: &str, copy_target: Option<&str>, man
     rules
 }
 
-/// Dependency names that suggest a preset, per language.
-fn dependency_table(lang: Lang) -> &'static [(&'static str, Kind)] {
-    use Kind::*;
-    match lang {
-        Lang::Node => &[
-            ("pg", Postgres),
-            ("postgres", Postgres),
-            ("pg-promise", Postgres),
-            ("redis", Redis),
-            ("ioredis", Redis),
-            ("bullmq", Redis),
-            ("kafkajs", Kafka),
-            ("node-rdkafka", Kafka),
-            ("@confluentinc/kafka-javascript", Kafka),
-            ("@clickhouse/client", Clickhouse),
-            ("@elastic/elasticsearch", Elasticsearch),
-        ],
-        Lang::Python => &[
-            ("psycopg", Postgres),
-            ("psycopg2", Postgres),
-            ("psycopg2-binary", Postgres),
-            ("asyncpg", Postgres),
-            ("pg8000", Postgres),
-            ("redis", Redis),
-            ("aioredis", Redis),
-            ("kafka-python", Kafka),
-            ("confluent-kafka", Kafka),
-            ("aiokafka", Kafka),
-            ("clickhouse-connect", Clickhouse),
-            ("clickhouse-driver", Clickhouse),
-            ("elasticsearch", Elasticsearch),
-        ],
-        Lang::Rust => &[
-            ("tokio-postgres", Postgres),
-            ("postgres", Postgres),
-            ("deadpool-postgres", Postgres),
-            ("redis", Redis),
-            ("deadpool-redis", Redis),
-            ("fred", Redis),
-            ("rdkafka", Kafka),
-            ("rskafka", Kafka),
-            ("clickhouse", Clickhouse),
-            ("elasticsearch", Elasticsearch),
-        ],
-        Lang::Go => &[
-            ("github.com/lib/pq", Postgres),
-            ("github.com/jackc/pgx", Postgres),
-            ("github.com/redis/go-redis", Redis),
-            ("github.com/go-redis/redis", Redis),
-            ("github.com/gomodule/redigo", Redis),
-            ("github.com/segmentio/kafka-go", Kafka),
-            ("github.com/IBM/sarama", Kafka),
-            ("github.com/Shopify/sarama", Kafka),
-            ("github.com/twmb/franz-go", Kafka),
-            ("github.com/confluentinc/confluent-kafka-go", Kafka),
-            ("github.com/ClickHouse/clickhouse-go", Clickhouse),
-            ("github.com/elastic/go-elasticsearch", Elasticsearch),
-        ],
-        Lang::Other => &[],
-    }
+/// Dependency names that suggest a preset, per language, in preset order (`Preset::dependencies`).
+fn dependency_table(lang: Lang) -> Vec<(&'static str, Kind)> {
+    let Some(eco) = lang.ecosystem() else { return vec![] };
+    preset::ALL.iter().flat_map(|&k| k.preset().dependencies(eco).iter().map(move |d| (*d, k))).collect()
 }
 
 /// Is `dep` named as a dependency in a requirements/pyproject/Cargo.toml text?
@@ -504,7 +427,8 @@ fn names_dependency(text: &str, dep: &str) -> bool {
 }
 
 fn suggestions(lang: Lang, m: &Manifests) -> Vec<(Kind, String)> {
-    let table = dependency_table(lang);
+    let owned = dependency_table(lang);
+    let table = owned.as_slice();
     let mut out: Vec<(Kind, String)> = Vec::new();
     let mut add = |kind: Kind, dep: &str| {
         if !out.iter().any(|(k, _)| *k == kind) {
@@ -538,8 +462,10 @@ fn suggestions(lang: Lang, m: &Manifests) -> Vec<(Kind, String)> {
                     add(*kind, dep);
                 }
             }
-            if lang == Lang::Rust && text.lines().any(|l| l.trim_start().starts_with("sqlx") && l.contains("postgres")) {
-                add(Kind::Postgres, "sqlx (postgres)");
+            for &kind in preset::ALL {
+                if let Some(hint) = lang.ecosystem().and_then(|e| kind.preset().dependency_hint(e, &text)) {
+                    add(kind, hint);
+                }
             }
         }
         Lang::Other => {}

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::detect::Lang;
+use super::lang::Lang;
 
 /// Where generated Dockerfiles put the source (and the `sync` watch rules' target).
 pub const WORKDIR: &str = "/app";

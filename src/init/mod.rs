@@ -9,6 +9,7 @@
 pub mod detect;
 pub mod dockerfile;
 pub mod generate;
+pub mod lang;
 pub mod render;
 
 pub use detect::{detect, App, Detection, Generated, HealthGuess, Lang, WatchGuess};
@@ -16,7 +17,7 @@ pub use render::{app_names, preset_service, render, Choices};
 
 use crate::preset::Kind;
 
-/// Parse an answer to "which backing services?": names or numbers (1-5),
+/// Parse an answer to "which backing services?": names, aliases or numbers (1 to the number of presets),
 /// separated by commas or spaces; empty keeps `default`; `none` or `-` is none.
 pub fn parse_preset_answer(answer: &str, default: &[Kind]) -> Result<Vec<Kind>, String> {
     let answer = answer.trim();
@@ -30,7 +31,7 @@ pub fn parse_preset_answer(answer: &str, default: &[Kind]) -> Result<Vec<Kind>, 
     for word in answer.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty()) {
         let lower = word.to_ascii_lowercase();
         let by_number = lower.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| crate::preset::NAMES.get(i).copied());
-        let kind = Kind::parse(by_number.unwrap_or(&lower)).or_else(|| alias(&lower));
+        let kind = by_number.and_then(Kind::parse).or_else(|| Kind::parse_alias(&lower));
         match kind {
             Some(k) if !out.contains(&k) => out.push(k),
             Some(_) => {}
@@ -41,16 +42,6 @@ pub fn parse_preset_answer(answer: &str, default: &[Kind]) -> Result<Vec<Kind>, 
         }
     }
     Ok(out)
-}
-
-/// Names people use for the presets.
-fn alias(word: &str) -> Option<Kind> {
-    Some(match word {
-        "pg" | "postgresql" | "psql" => Kind::Postgres,
-        "es" | "elastic" => Kind::Elasticsearch,
-        "ch" => Kind::Clickhouse,
-        _ => return None,
-    })
 }
 
 /// The project name for a directory: its name, lower-case, `[a-z0-9_-]` only.

@@ -1,10 +1,11 @@
-//! The commented `devenv.yaml` that `init` writes.
+//! The commented `devenv.yaml` that `init` writes (each preset's lines come
+//! from `Preset::init_text`).
 
 use std::fmt::Write as _;
 
 use super::detect::{App, HealthGuess, WatchGuess};
 use crate::config::WatchAction;
-use crate::preset::Kind;
+use crate::preset::{self, Kind};
 
 /// What goes into the file: the project name, the chosen presets and apps.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,28 +17,8 @@ pub struct Choices {
 
 /// The service name, the app variable and a one-line description of each preset.
 pub fn preset_service(kind: Kind) -> (&'static str, &'static str, &'static str) {
-    match kind {
-        Kind::Postgres => ("db", "DATABASE_URL", "PostgreSQL 16 on 127.0.0.1:5432 (user and password `devenv`, database = the project name)"),
-        Kind::Redis => ("cache", "REDIS_URL", "Redis 7 on 127.0.0.1:6379"),
-        Kind::Kafka => ("kafka", "KAFKA_BROKERS", "Kafka 3.9 (KRaft, one node) on 127.0.0.1:9092; in the network, ${kafka.url} is the broker list"),
-        Kind::Clickhouse => ("clickhouse", "CLICKHOUSE_URL", "ClickHouse 24.8 on 127.0.0.1:8123 (HTTP) and :9000 (native), user and password `devenv`"),
-        Kind::Elasticsearch => (
-            "search",
-            "ELASTICSEARCH_URL",
-            "Elasticsearch 8 (single node, security off) on 127.0.0.1:9200; needs vm.max_map_count >= 262144 (`devenv doctor` checks)",
-        ),
-    }
-}
-
-/// Host ports a preset publishes by default.
-fn preset_ports(kind: Kind) -> &'static [u16] {
-    match kind {
-        Kind::Postgres => &[5432],
-        Kind::Redis => &[6379],
-        Kind::Kafka => &[9092],
-        Kind::Clickhouse => &[8123, 9000],
-        Kind::Elasticsearch => &[9200],
-    }
+    let t = kind.preset().init_text();
+    (t.service, t.variable, t.about)
 }
 
 /// A YAML scalar: plain when safe, else double-quoted (JSON strings are valid YAML).
@@ -85,7 +66,7 @@ pub fn app_names(c: &Choices) -> Vec<String> {
 
 /// Host ports for the apps: the container port, moved up past any port already published.
 fn host_ports(c: &Choices) -> Vec<u16> {
-    let mut used: Vec<u16> = c.presets.iter().flat_map(|k| preset_ports(*k).iter().copied()).collect();
+    let mut used: Vec<u16> = c.presets.iter().flat_map(|k| k.published_ports()).collect();
     c.apps
         .iter()
         .map(|a| {
@@ -104,8 +85,10 @@ pub fn render(c: &Choices) -> String {
     let mut out = String::from(HEADER);
     let _ = writeln!(out, "name: {}\n", q(&c.project));
     if c.presets.is_empty() && c.apps.is_empty() {
-        out.push_str(
-            "# No services yet. A backing service is one line, e.g.\n#   db:\n#     preset: postgres     # or redis, kafka, clickhouse, elasticsearch\n# and an app is `build: ./dir` (or `image: name:tag`) with `ports:`.\nservices: {}\n",
+        let (first, others) = preset::NAMES.split_first().map(|(f, o)| (*f, o.join(", "))).unwrap_or_default();
+        let _ = write!(
+            out,
+            "# No services yet. A backing service is one line, e.g.\n#   db:\n#     preset: {first}     # or {others}\n# and an app is `build: ./dir` (or `image: name:tag`) with `ports:`.\nservices: {{}}\n",
         );
         return out;
     }

@@ -209,3 +209,11 @@ fn project_names_are_docker_safe() {
     assert_eq!(project_name(Path::new("/home/me/My Shop.v2")), "my-shop-v2");
     assert_eq!(project_name(Path::new("/srv/_x")), "x");
 }
+
+#[test]
+fn preset_ports_are_backing_ports() {
+    let ports = super::detect::backing_ports();
+    for p in [5432, 6379, 9092, 19092, 8123, 9000, 9200, 9300, 3306, 27017, 11211] {
+        assert!(ports.contains(&p), "{p}");
+    }
+}

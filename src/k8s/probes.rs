@@ -2,9 +2,8 @@
 //!
 //! A `health:` probe maps to the same handler (`http` → httpGet, `tcp` →
 //! tcpSocket, `exec` → exec); a `log` probe has no Kubernetes equivalent.
-//! Presets get probes their official images support: postgres `pg_isready`,
-//! redis `redis-cli ping`, kafka a TCP check of the in-cluster listener,
-//! clickhouse HTTP `/ping`, elasticsearch `/_cluster/health?wait_for_status=yellow`.
+//! Presets get the probes their official images support (`Preset::k8s_probes`,
+//! plain data rendered here).
 //!
 //! Timing: a startup probe gives the service devenv's deadline (`timeout`,
 //! default 120 s) to come up; readiness then checks every 5 s; liveness is
@@ -13,7 +12,7 @@
 use serde_json::{json, Value};
 
 use crate::plan::{Probe, ResolvedService};
-use crate::preset::{Connection, Kind};
+use crate::preset::{Connection, K8sProbe};
 
 /// The probes of one container, and the container ports they use.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,27 +45,19 @@ fn exec(command: &[String]) -> Handler {
     Handler { body: json!({"exec": {"command": command}}), port: None }
 }
 
-fn sh(script: &str) -> Handler {
-    exec(&["sh".to_string(), "-c".to_string(), script.to_string()])
+/// A preset's probe as a handler.
+fn handler(p: &K8sProbe) -> Handler {
+    match p {
+        K8sProbe::Http { path, port } => http(path, *port),
+        K8sProbe::Tcp { port } => tcp(*port),
+        K8sProbe::Exec { command } => exec(command),
+    }
 }
 
 /// (readiness handler, liveness handler) of a preset.
 fn preset_handlers(c: &Connection) -> (Handler, Handler) {
-    match c.kind {
-        Kind::Postgres => {
-            let user = c.user.clone().unwrap_or_else(|| "postgres".into());
-            let db = c.database.clone().unwrap_or_else(|| user.clone());
-            let cmd: Vec<String> = ["pg_isready", "-h", "127.0.0.1", "-p", &c.port.to_string(), "-U", &user, "-d", &db].iter().map(|s| s.to_string()).collect();
-            (exec(&cmd), exec(&cmd))
-        }
-        Kind::Redis => {
-            let auth = if c.password.is_some() { " -a \"$REDIS_PASSWORD\" --no-auth-warning" } else { "" };
-            (sh(&format!("redis-cli -p {}{auth} ping | grep -q PONG", c.port)), tcp(c.port))
-        }
-        Kind::Kafka => (tcp(c.network_port()), tcp(c.network_port())),
-        Kind::Clickhouse => (http("/ping", c.port), http("/ping", c.port)),
-        Kind::Elasticsearch => (http("/_cluster/health?wait_for_status=yellow&timeout=1s", c.port), tcp(c.port)),
-    }
+    let (ready, live) = c.kind.preset().k8s_probes(c);
+    (handler(&ready), handler(&live))
 }
 
 fn timed(h: &Handler, period: u64, failures: u64, timeout: u64) -> Value {
@@ -114,6 +105,7 @@ pub fn probes(svc: &ResolvedService) -> Probes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::preset::Kind;
 
     fn svc(probe: Probe) -> ResolvedService {
         let yaml = "services:\n  s:\n    image: x\n    health: {tcp: 1, timeout: 60s}\n";

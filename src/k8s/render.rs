@@ -12,10 +12,11 @@
 //!   place, so a changed one is a new Job);
 //! - its seeds as a Job (see `seeds`).
 //!
-//! Presets are configured for in-cluster addresses: Kafka advertises its
-//! in-cluster listener as the Service's DNS name
-//! (`<svc>.<ns>.svc.cluster.local:19092`) and its host listener as
-//! `127.0.0.1:<host port>` for `kubectl port-forward`. `${svc.host}` in
+//! Presets adjust their environment for the cluster (`Preset::k8s_env`: e.g.
+//! an in-cluster listener advertised as the Service's DNS name
+//! `<svc>.<ns>.svc.cluster.local`) and bring their resource requests and
+//! `fsGroup`; host-port placeholders become the published port (for
+//! `kubectl port-forward`) or the container port. `${svc.host}` in
 //! another service's env resolved to `svc`, which is the Service's name in
 //! the same namespace, so the short name resolves as it does in Docker.
 //!
@@ -36,7 +37,7 @@ use super::seeds::{self, SeedJob};
 use super::spec::{is_dns_label, Expose, K8sSpec, ServiceK8s};
 use crate::config::{ConfigError, LoadedEnv, VolumeSpec};
 use crate::plan::{Plan, ResolvedService};
-use crate::preset::{self, Kind};
+use crate::preset::{self, ClusterEnv, Kind, Resources};
 use crate::ui::mask;
 
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -258,15 +259,8 @@ fn escape_k8s(s: &str) -> String {
 }
 
 /// Default requests: enough for the official images to start on a laptop-sized cluster.
-fn default_requests(kind: Option<Kind>) -> (&'static str, &'static str) {
-    match kind {
-        Some(Kind::Postgres) => ("100m", "256Mi"),
-        Some(Kind::Redis) => ("50m", "64Mi"),
-        Some(Kind::Kafka) => ("200m", "1Gi"),
-        Some(Kind::Clickhouse) => ("200m", "512Mi"),
-        Some(Kind::Elasticsearch) => ("200m", "1Gi"),
-        None => ("50m", "64Mi"),
-    }
+fn default_requests(kind: Option<Kind>) -> Resources {
+    kind.map(|k| k.preset().k8s_requests()).unwrap_or(Resources { cpu: "50m", memory: "64Mi" })
 }
 
 fn resources(svc: &ResolvedService, k: &ServiceK8s) -> Value {
@@ -282,8 +276,8 @@ fn resources(svc: &ResolvedService, k: &ServiceK8s) -> Value {
             Value::Object(o)
         }
         None => {
-            let (cpu, mem) = default_requests(svc.preset);
-            json!({"requests": {"cpu": cpu, "memory": mem}})
+            let r = default_requests(svc.preset);
+            json!({"requests": {"cpu": r.cpu, "memory": r.memory}})
         }
     }
 }
@@ -327,26 +321,14 @@ fn cluster_env(svc: &ResolvedService, namespace: &str) -> BTreeMap<String, Strin
     let fqdn = format!("{}.{namespace}.svc.cluster.local", svc.name);
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in &svc.env {
-        let mut v = fill_unpublished(&preset::fill_host_ports(v, &host_ports));
-        if svc.preset == Some(Kind::Kafka) && k == "KAFKA_ADVERTISED_LISTENERS" {
-            v = v.replace(&format!("INTERNAL://{}:", svc.name), &format!("INTERNAL://{fqdn}:"));
-        }
-        env.insert(k.clone(), v);
+        env.insert(k.clone(), fill_unpublished(&preset::fill_host_ports(v, &host_ports)));
     }
     let data_mount = svc.volumes.iter().find_map(|v| match v {
         VolumeSpec::Named { target, .. } => Some(target.as_str()),
         _ => None,
     });
-    match svc.preset {
-        // A volume's root may hold `lost+found`; initdb needs an empty directory.
-        Some(Kind::Postgres) if data_mount == Some("/var/lib/postgresql/data") && !env.contains_key("PGDATA") => {
-            env.insert("PGDATA".into(), "/var/lib/postgresql/data/pgdata".into());
-        }
-        // No node sysctl (vm.max_map_count) needed.
-        Some(Kind::Elasticsearch) if !env.contains_key("node.store.allow_mmap") => {
-            env.insert("node.store.allow_mmap".into(), "false".into());
-        }
-        _ => {}
+    if let Some(p) = svc.preset {
+        p.preset().k8s_env(&ClusterEnv { service: &svc.name, fqdn: &fqdn, data_mount }, &mut env);
     }
     env
 }
@@ -429,63 +411,66 @@ fn port_name(port: u16, proto: &str) -> String {
     format!("{proto}-{port}")
 }
 
-fn render_service(cx: &Ctx, svc: &ResolvedService, k: &ServiceK8s, warnings: &mut Vec<String>) -> RenderedService {
-    let name = svc.name.as_str();
-    let project_labels = project_labels(&cx.plan.project);
-    let component = match (svc.preset, svc.once) {
-        (Some(p), _) => p.name(),
-        (None, true) => "job",
-        (None, false) => "app",
-    };
-    let selector = BTreeMap::from([(NAME.to_string(), name.to_string()), (PART_OF.to_string(), label_value(&cx.plan.project))]);
-    let mut labels = project_labels.clone();
-    labels.extend(selector.clone());
-    labels.insert(COMPONENT.into(), component.into());
+/// A service's environment as the container reads it: plain values in the
+/// ConfigMap, secrets in the Secret, each key by reference.
+#[derive(Default)]
+struct EnvParts {
+    /// The container's `env` list.
+    list: Vec<Value>,
+    config: BTreeMap<String, String>,
+    secret: BTreeMap<String, String>,
+}
 
-    // Environment: ConfigMap and Secret, read key by key.
-    let env = cluster_env(svc, cx.namespace);
-    let (mut config, mut secret) = (BTreeMap::new(), BTreeMap::new());
-    let mut env_list = Vec::new();
-    for (key, value) in &env {
+fn env_parts(svc: &ResolvedService, k: &ServiceK8s, namespace: &str) -> EnvParts {
+    let name = svc.name.as_str();
+    let mut parts = EnvParts::default();
+    for (key, value) in &cluster_env(svc, namespace) {
         if !is_config_key(key) {
-            env_list.push(json!({"name": key, "value": escape_k8s(value)}));
+            parts.list.push(json!({"name": key, "value": escape_k8s(value)}));
         } else if is_secret(key, value, k) {
-            secret.insert(key.clone(), value.clone());
-            env_list.push(json!({"name": key, "valueFrom": {"secretKeyRef": {"name": format!("{name}-secret"), "key": key}}}));
+            parts.secret.insert(key.clone(), value.clone());
+            parts.list.push(json!({"name": key, "valueFrom": {"secretKeyRef": {"name": format!("{name}-secret"), "key": key}}}));
         } else {
-            config.insert(key.clone(), value.clone());
-            env_list.push(json!({"name": key, "valueFrom": {"configMapKeyRef": {"name": format!("{name}-config"), "key": key}}}));
+            parts.config.insert(key.clone(), value.clone());
+            parts.list.push(json!({"name": key, "valueFrom": {"configMapKeyRef": {"name": format!("{name}-config"), "key": key}}}));
         }
     }
+    parts
+}
+
+/// The ConfigMap and the Secret (those that have keys).
+fn env_objects(cx: &Ctx, name: &str, env: &EnvParts, labels: &BTreeMap<String, String>) -> Vec<Value> {
     let mut objects = Vec::new();
-    if !config.is_empty() {
-        objects.push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": cx.meta(&format!("{name}-config"), &labels), "data": config}));
+    if !env.config.is_empty() {
+        objects.push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": cx.meta(&format!("{name}-config"), labels), "data": env.config}));
     }
-    if !secret.is_empty() {
-        objects.push(json!({"apiVersion": "v1", "kind": "Secret", "metadata": cx.meta(&format!("{name}-secret"), &labels), "type": "Opaque", "stringData": secret}));
+    if !env.secret.is_empty() {
+        objects.push(json!({"apiVersion": "v1", "kind": "Secret", "metadata": cx.meta(&format!("{name}-secret"), labels), "type": "Opaque", "stringData": env.secret}));
     }
+    objects
+}
 
-    // Probes and ports.
-    let pr = probes(svc);
-    if let Some(w) = &pr.warning {
-        warnings.push(w.clone());
-    }
-    let ports = container_ports(svc, &pr.ports);
-    let expose = k.expose.unwrap_or(if svc.ports.is_empty() { Expose::None } else { Expose::PortForward });
-    let has_service = !ports.is_empty() && !svc.once;
-    if has_service {
-        let sports: Vec<Value> = ports
-            .iter()
-            .map(|(p, proto)| json!({"name": port_name(*p, proto), "port": p, "targetPort": port_name(*p, proto), "protocol": proto.to_uppercase()}))
-            .collect();
-        let kind = if expose == Expose::NodePort { "NodePort" } else { "ClusterIP" };
-        objects.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": cx.meta(name, &labels), "spec": {"type": kind, "selector": selector, "ports": sports}}));
-    }
+/// The Service object over the container ports.
+fn service_object(cx: &Ctx, name: &str, ports: &[(u16, String)], expose: Expose, labels: &BTreeMap<String, String>, selector: &BTreeMap<String, String>) -> Value {
+    let sports: Vec<Value> = ports
+        .iter()
+        .map(|(p, proto)| json!({"name": port_name(*p, proto), "port": p, "targetPort": port_name(*p, proto), "protocol": proto.to_uppercase()}))
+        .collect();
+    let kind = if expose == Expose::NodePort { "NodePort" } else { "ClusterIP" };
+    json!({"apiVersion": "v1", "kind": "Service", "metadata": cx.meta(name, labels), "spec": {"type": kind, "selector": selector, "ports": sports}})
+}
 
-    // Volumes.
-    let mut mounts = Vec::new();
-    let mut claims = Vec::new();
-    let mut pod_volumes = Vec::new();
+/// The pod's volumes: mounts, volume claims (named volumes), scratch `emptyDir`s.
+#[derive(Default)]
+struct Volumes {
+    mounts: Vec<Value>,
+    claims: Vec<Value>,
+    pod: Vec<Value>,
+}
+
+fn volumes(cx: &Ctx, svc: &ResolvedService, k: &ServiceK8s, labels: &BTreeMap<String, String>, warnings: &mut Vec<String>) -> Volumes {
+    let name = svc.name.as_str();
+    let mut out = Volumes::default();
     let mut data_labels = labels.clone();
     data_labels.insert(DATA.into(), "true".into());
     for (i, v) in svc.volumes.iter().enumerate() {
@@ -496,9 +481,9 @@ fn render_service(cx: &Ctx, svc: &ResolvedService, k: &ServiceK8s, warnings: &mu
                 if *read_only {
                     mnt["readOnly"] = json!(true);
                 }
-                mounts.push(mnt);
-                if !claims.iter().any(|c: &Value| c.pointer("/metadata/name") == Some(&json!(claim))) {
-                    claims.push(json!({
+                out.mounts.push(mnt);
+                if !out.claims.iter().any(|c: &Value| c.pointer("/metadata/name") == Some(&json!(claim))) {
+                    out.claims.push(json!({
                         "metadata": {"name": claim, "labels": data_labels},
                         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": k.storage.clone().unwrap_or_else(|| "1Gi".into())}}},
                     }));
@@ -513,18 +498,21 @@ fn render_service(cx: &Ctx, svc: &ResolvedService, k: &ServiceK8s, warnings: &mu
             }
             other => {
                 let vname = format!("scratch-{i}");
-                mounts.push(json!({"name": vname, "mountPath": other.target()}));
-                pod_volumes.push(json!({"name": vname, "emptyDir": {}}));
+                out.mounts.push(json!({"name": vname, "mountPath": other.target()}));
+                out.pod.push(json!({"name": vname, "emptyDir": {}}));
             }
         }
     }
+    out
+}
 
-    // The container.
+/// The service's container.
+fn container(svc: &ResolvedService, k: &ServiceK8s, env: &EnvParts, ports: &[(u16, String)], pr: &super::probes::Probes, mounts: &[Value], warnings: &mut Vec<String>) -> Value {
+    let name = svc.name.as_str();
     let mut c = serde_json::Map::new();
     c.insert("name".into(), json!(name));
     c.insert("image".into(), json!(svc.image));
-    let pull = svc.build.as_ref().map(|_| "IfNotPresent");
-    if let Some(p) = pull {
+    if let Some(p) = pull_policy(svc) {
         c.insert("imagePullPolicy".into(), json!(p));
     }
     if let Some(e) = &svc.entrypoint {
@@ -536,8 +524,8 @@ fn render_service(cx: &Ctx, svc: &ResolvedService, k: &ServiceK8s, warnings: &mu
     if let Some(w) = &svc.working_dir {
         c.insert("workingDir".into(), json!(w));
     }
-    if !env_list.is_empty() {
-        c.insert("env".into(), json!(env_list));
+    if !env.list.is_empty() {
+        c.insert("env".into(), json!(env.list));
     }
     if !ports.is_empty() {
         c.insert("ports".into(), json!(ports.iter().map(|(p, proto)| json!({"name": port_name(*p, proto), "containerPort": p, "protocol": proto.to_uppercase()})).collect::<Vec<_>>()));
@@ -559,46 +547,88 @@ fn render_service(cx: &Ctx, svc: &ResolvedService, k: &ServiceK8s, warnings: &mu
             None => warnings.push(format!("services.{name}.user: `{u}` is a user name; Kubernetes takes numeric ids (runAsUser), so it is not rendered")),
         }
     }
+    Value::Object(c)
+}
 
+/// Built by devenv: the cluster has it loaded, not in a registry.
+fn pull_policy(svc: &ResolvedService) -> Option<&'static str> {
+    svc.build.as_ref().map(|_| "IfNotPresent")
+}
+
+/// The pod spec around the container.
+fn pod_spec(svc: &ResolvedService, container: Value, vols: &Volumes) -> serde_json::Map<String, Value> {
     let mut pod = serde_json::Map::new();
     pod.insert("enableServiceLinks".into(), json!(false));
-    pod.insert("containers".into(), json!([Value::Object(c)]));
-    if !pod_volumes.is_empty() {
-        pod.insert("volumes".into(), json!(pod_volumes));
+    pod.insert("containers".into(), json!([container]));
+    if !vols.pod.is_empty() {
+        pod.insert("volumes".into(), json!(vols.pod));
     }
-    // The official Kafka and Elasticsearch images run as uid 1000: let them write their volume.
-    if matches!(svc.preset, Some(Kind::Kafka | Kind::Elasticsearch)) && !claims.is_empty() {
-        pod.insert("securityContext".into(), json!({"fsGroup": 1000}));
+    // Images running as a non-root uid: let them write their volume.
+    if let Some(gid) = svc.preset.and_then(|p| p.preset().k8s_fs_group()).filter(|_| !vols.claims.is_empty()) {
+        pod.insert("securityContext".into(), json!({"fsGroup": gid}));
     }
     if svc.once {
         pod.insert("restartPolicy".into(), json!("Never"));
     }
-    let hash_input = json!({"pod": pod, "config": config, "secret": secret});
-    let hash = short_hash(&hash_input);
-    let template = json!({"metadata": {"labels": labels, "annotations": {CONFIG_HASH: hash}}, "spec": pod});
+    pod
+}
 
-    let (kind, workload, spec) = if svc.once {
+/// The workload: a Job (`run: once`, named after its hash), a StatefulSet (volume claims) or a Deployment.
+fn workload(svc: &ResolvedService, k: &ServiceK8s, template: Value, hash: &str, vols: &Volumes, selector: &BTreeMap<String, String>, warnings: &mut Vec<String>) -> (WorkloadKind, String, Value) {
+    let name = svc.name.as_str();
+    if svc.once {
         if !svc.volumes.iter().all(|v| !matches!(v, VolumeSpec::Named { .. })) {
             warnings.push(format!("services.{name}.volumes: a one-shot job's named volumes are not rendered (a Job has no volume claims); it gets none"));
         }
-        let job_name = format!("{name}-{hash}");
-        (WorkloadKind::Job, job_name, json!({"backoffLimit": 4, "template": template}))
-    } else if !claims.is_empty() {
-        let s = json!({"serviceName": name, "replicas": k.replicas.unwrap_or(1), "selector": {"matchLabels": selector}, "template": template, "volumeClaimTemplates": claims});
+        (WorkloadKind::Job, format!("{name}-{hash}"), json!({"backoffLimit": 4, "template": template}))
+    } else if !vols.claims.is_empty() {
+        let s = json!({"serviceName": name, "replicas": k.replicas.unwrap_or(1), "selector": {"matchLabels": selector}, "template": template, "volumeClaimTemplates": vols.claims});
         (WorkloadKind::StatefulSet, name.to_string(), s)
     } else {
         let s = json!({"replicas": k.replicas.unwrap_or(1), "selector": {"matchLabels": selector}, "template": template});
         (WorkloadKind::Deployment, name.to_string(), s)
+    }
+}
+
+fn render_service(cx: &Ctx, svc: &ResolvedService, k: &ServiceK8s, warnings: &mut Vec<String>) -> RenderedService {
+    let name = svc.name.as_str();
+    let project_labels = project_labels(&cx.plan.project);
+    let component = match (svc.preset, svc.once) {
+        (Some(p), _) => p.name(),
+        (None, true) => "job",
+        (None, false) => "app",
     };
+    let selector = BTreeMap::from([(NAME.to_string(), name.to_string()), (PART_OF.to_string(), label_value(&cx.plan.project))]);
+    let mut labels = project_labels.clone();
+    labels.extend(selector.clone());
+    labels.insert(COMPONENT.into(), component.into());
+
+    let env = env_parts(svc, k, cx.namespace);
+    let mut objects = env_objects(cx, name, &env, &labels);
+    let pr = probes(svc);
+    if let Some(w) = &pr.warning {
+        warnings.push(w.clone());
+    }
+    let ports = container_ports(svc, &pr.ports);
+    let expose = k.expose.unwrap_or(if svc.ports.is_empty() { Expose::None } else { Expose::PortForward });
+    let has_service = !ports.is_empty() && !svc.once;
+    if has_service {
+        objects.push(service_object(cx, name, &ports, expose, &labels, &selector));
+    }
+    let vols = volumes(cx, svc, k, &labels, warnings);
+    let pod = pod_spec(svc, container(svc, k, &env, &ports, &pr, &vols.mounts, warnings), &vols);
+    let hash = short_hash(&json!({"pod": pod, "config": env.config, "secret": env.secret}));
+    let template = json!({"metadata": {"labels": labels, "annotations": {CONFIG_HASH: hash}}, "spec": pod});
+    let (kind, workload, spec) = workload(svc, k, template, &hash, &vols, &selector, warnings);
     let api = if kind == WorkloadKind::Job { "batch/v1" } else { "apps/v1" };
     objects.push(json!({"apiVersion": api, "kind": kind.as_str(), "metadata": cx.meta(&workload, &labels), "spec": spec}));
 
-    // Seeds.
-    let mut seed_labels = project_labels.clone();
-    if !claims.is_empty() {
+    // Seeds: their Job lives as long as the data when the service has claims.
+    let mut seed_labels = project_labels;
+    if !vols.claims.is_empty() {
         seed_labels.insert(DATA.into(), "true".into());
     }
-    let (seed, seed_warnings) = seeds::seed_job(&seeds::Base { svc, namespace: cx.namespace, labels: &seed_labels, env: &env_list, image_pull_policy: pull });
+    let (seed, seed_warnings) = seeds::seed_job(&seeds::Base { svc, namespace: cx.namespace, labels: &seed_labels, env: &env.list, image_pull_policy: pull_policy(svc) });
     warnings.extend(seed_warnings);
 
     let forwards = if expose == Expose::PortForward {

@@ -4,11 +4,161 @@
 //! `127.0.0.1:<host port>` (devenv picks the host port before creating the
 //! container), and `INTERNAL` on 19092, advertised as `<service>:19092` for
 //! other containers. Replication factors 1, rebalance delay 0.
-//! Probe: ApiVersions + Metadata with a real Kafka client.
+//! Probe: ApiVersions + Metadata with a real Kafka client. Seeds: topics
+//! with messages; reset deletes the seeded topics. In Kubernetes: a TCP check
+//! of the in-cluster listener, advertised as the Service's DNS name; seed Jobs
+//! use `kafka-topics.sh` / `kafka-console-producer.sh`.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use futures_util::future::BoxFuture;
 use indexmap::IndexMap;
 
-use super::{env_of, host_port_placeholder, named_volume, tcp_port, Connection, Context, Defaults, Kind};
+use super::{
+    env_of, host_port_placeholder, named_volume, q, read, tcp_port, unsupported, ClusterEnv, Connection, Context, Defaults, Ecosystem, InitText, K8sProbe,
+    Kind, Preset, ProbeError, Resources, SeedClient, SeedScript, GIB,
+};
+use crate::plan::SeedKind;
+use crate::seed::{self, Applied, Progress, SeedError, Target};
+
+pub struct Kafka;
+
+impl Preset for Kafka {
+    fn image_repos(&self) -> &'static [&'static str] {
+        &["kafka", "cp-kafka"]
+    }
+    fn defaults(&self, ctx: &Context) -> Defaults {
+        defaults(ctx)
+    }
+    fn connection(&self, env: &IndexMap<String, String>) -> Connection {
+        connection(env)
+    }
+    fn url(&self, _auth: &str, host: &str, port: u16, _database: &str) -> String {
+        format!("{host}:{port}")
+    }
+    fn probe<'a>(&'a self, _conn: &'a Connection, addr: &'a str, _http: &'a reqwest::Client) -> BoxFuture<'a, Result<(), ProbeError>> {
+        Box::pin(probe(addr))
+    }
+    fn probe_description(&self) -> &'static str {
+        "kafka metadata"
+    }
+
+    fn seed_kinds(&self) -> &'static [&'static str] {
+        &["topic", "exec"]
+    }
+    fn seed<'a>(&'a self, t: &'a Target<'a>, kind: &'a SeedKind, progress: Progress<'a>) -> Option<BoxFuture<'a, Result<Applied, SeedError>>> {
+        let SeedKind::Topic { name, partitions, config, messages } = kind else { return None };
+        Some(Box::pin(async move {
+            let ts = seed::kafka::TopicSeed { name, partitions: i32::try_from(*partitions).unwrap_or(i32::MAX), config, messages: messages.as_deref() };
+            seed::kafka::apply_topic(t, &ts, progress).await.map_err(hint)
+        }))
+    }
+    fn reset<'a>(&'a self, t: &'a Target<'a>, seeds: Vec<&'a SeedKind>) -> BoxFuture<'a, Result<(), SeedError>> {
+        let topics: Vec<String> = seeds.iter().filter_map(|s| if let SeedKind::Topic { name, .. } = s { Some(name.clone()) } else { None }).collect();
+        Box::pin(async move { seed::kafka::delete_topics(t, &topics).await.map_err(hint) })
+    }
+
+    fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe) {
+        (K8sProbe::Tcp { port: c.network_port() }, K8sProbe::Tcp { port: c.network_port() })
+    }
+    fn k8s_requests(&self) -> Resources {
+        Resources { cpu: "200m", memory: "1Gi" }
+    }
+    /// Other pods reach the in-network listener by the Service's DNS name.
+    fn k8s_env(&self, cx: &ClusterEnv, env: &mut BTreeMap<String, String>) {
+        if let Some(v) = env.get_mut("KAFKA_ADVERTISED_LISTENERS") {
+            *v = v.replace(&format!("INTERNAL://{}:", cx.service), &format!("INTERNAL://{}:", cx.fqdn));
+        }
+    }
+    /// The official image runs as uid 1000: let it write its volume.
+    fn k8s_fs_group(&self) -> Option<i64> {
+        Some(1000)
+    }
+    fn k8s_seed_client(&self, c: &Connection, host: &str) -> SeedClient {
+        let b = format!("--bootstrap-server {}", q(&format!("{host}:{}", c.network_port())));
+        SeedClient { check: format!("/opt/kafka/bin/kafka-topics.sh {b} --list >/dev/null 2>&1"), command: b, env: vec![] }
+    }
+    fn k8s_seed(&self, s: &mut dyn SeedScript, kind: &SeedKind, id: &str, cli: &str) -> Result<(), String> {
+        let SeedKind::Topic { name, partitions, config, messages } = kind else { return Err(unsupported(kind, "kafka")) };
+        let mut cmd = format!("/opt/kafka/bin/kafka-topics.sh {cli} --create --if-not-exists --topic {} --partitions {partitions} --replication-factor 1", q(name));
+        for (k, v) in config {
+            cmd.push_str(&format!(" --config {}", q(&format!("{k}={v}"))));
+        }
+        s.run(id, cmd);
+        if let Some(m) = messages {
+            k8s_messages(s, cli, name, m, id)?;
+        }
+        Ok(())
+    }
+
+    fn memory(&self) -> u64 {
+        GIB
+    }
+    fn init_text(&self) -> InitText {
+        InitText { service: "kafka", variable: "KAFKA_BROKERS", about: "Kafka 3.9 (KRaft, one node) on 127.0.0.1:9092; in the network, ${kafka.url} is the broker list" }
+    }
+    fn dependencies(&self, eco: Ecosystem) -> &'static [&'static str] {
+        match eco {
+            Ecosystem::Node => &["kafkajs", "node-rdkafka", "@confluentinc/kafka-javascript"],
+            Ecosystem::Python => &["kafka-python", "confluent-kafka", "aiokafka"],
+            Ecosystem::Rust => &["rdkafka", "rskafka"],
+            Ecosystem::Go => &[
+                "github.com/segmentio/kafka-go",
+                "github.com/IBM/sarama",
+                "github.com/Shopify/sarama",
+                "github.com/twmb/franz-go",
+                "github.com/confluentinc/confluent-kafka-go",
+            ],
+        }
+    }
+}
+
+/// The loader's hint in this image's terms.
+fn hint(e: SeedError) -> SeedError {
+    match e.cause {
+        Some(seed::Cause::MessageTooLarge) => e.with_hint("a message is larger than the broker's message.max.bytes; raise it (KAFKA_MESSAGE_MAX_BYTES) or shrink the message"),
+        _ => e,
+    }
+}
+
+/// `kafka-console-producer.sh` over a `key<TAB>value` (or value-only) file.
+fn k8s_messages(s: &mut dyn SeedScript, bootstrap: &str, topic: &str, file: &Path, id: &str) -> Result<(), String> {
+    let text = read(file)?;
+    let msgs = seed::kafka::parse_messages(file, &text).map_err(|e| e.message)?;
+    let has = |b: &Option<Vec<u8>>| b.is_some();
+    let keyed = msgs.iter().filter(|m| has(&m.key)).count();
+    let bad = |b: &Option<Vec<u8>>| b.as_ref().is_some_and(|v| v.contains(&b'\t') || v.contains(&b'\n') || v.contains(&b'\r'));
+    let reason = if msgs.iter().any(|m| !m.headers.is_empty()) {
+        Some("messages with headers")
+    } else if keyed != 0 && keyed != msgs.len() {
+        Some("a mix of keyed and unkeyed messages")
+    } else if msgs.iter().any(|m| m.value.is_none()) {
+        Some("messages without a value")
+    } else if msgs.iter().any(|m| bad(&m.key) || bad(&m.value)) {
+        Some("keys or values containing tabs or newlines")
+    } else {
+        None
+    };
+    if let Some(r) = reason {
+        s.warn(format!("{id}: {} has {r}, which kafka-console-producer cannot send; the messages are not rendered (the topic is)", file.display()));
+        return Ok(());
+    }
+    let lines: String = msgs
+        .iter()
+        .map(|m| {
+            let v = String::from_utf8_lossy(m.value.as_deref().unwrap_or_default()).to_string();
+            match &m.key {
+                Some(k) => format!("{}\t{v}\n", String::from_utf8_lossy(k)),
+                None => format!("{v}\n"),
+            }
+        })
+        .collect();
+    let path = s.add_file(&format!("{topic}.messages"), lines);
+    let keys = if keyed > 0 { " --property parse.key=true --property 'key.separator=\t'" } else { "" };
+    s.run(&format!("{id} (messages)"), format!("/opt/kafka/bin/kafka-console-producer.sh {bootstrap} --topic {}{keys} < {}", q(topic), q(&path)));
+    Ok(())
+}
 
 pub const DEFAULT_VERSION: &str = "3.9.0";
 /// The host listener's container port.
@@ -19,7 +169,7 @@ const CONTROLLER_PORT: u16 = 9093;
 /// A fixed cluster id (base64 UUID) so a persisted volume is reused across recreates.
 const CLUSTER_ID: &str = "ZGV2ZW52LWthZmthLTAwMQ";
 
-pub fn defaults(ctx: &Context) -> Defaults {
+fn defaults(ctx: &Context) -> Defaults {
     let version = ctx.version.unwrap_or(DEFAULT_VERSION);
     let persist = ctx.persist.unwrap_or(true);
     let svc = ctx.service;
@@ -51,13 +201,12 @@ pub fn defaults(ctx: &Context) -> Defaults {
     }
 }
 
-pub fn connection(_env: &IndexMap<String, String>) -> Connection {
+fn connection(_env: &IndexMap<String, String>) -> Connection {
     Connection { kind: Kind::Kafka, port: HOST_PORT, internal_port: Some(INTERNAL_PORT), user: None, password: None, database: None }
 }
 
 /// An ApiVersions + Metadata round trip with a real Kafka client (rskafka).
-pub async fn probe(addr: &str) -> Result<(), super::ProbeError> {
-    use super::ProbeError;
+async fn probe(addr: &str) -> Result<(), ProbeError> {
     let round_trip = async {
         let client = rskafka::client::ClientBuilder::new(vec![addr.to_string()])
             .client_id("devenv-probe")
@@ -69,8 +218,8 @@ pub async fn probe(addr: &str) -> Result<(), super::ProbeError> {
             })
             .build()
             .await
-            .map_err(|e| ProbeError::retry(format!("kafka at {addr}: {}", crate::preset::root_cause(&e))))?;
-        client.list_topics().await.map_err(|e| ProbeError::retry(format!("metadata request failed: {}", crate::preset::root_cause(&e))))?;
+            .map_err(|e| ProbeError::retry(format!("kafka at {addr}: {}", seed::root_cause(&e))))?;
+        client.list_topics().await.map_err(|e| ProbeError::retry(format!("metadata request failed: {}", seed::root_cause(&e))))?;
         Ok(())
     };
     tokio::time::timeout(std::time::Duration::from_secs(3), round_trip).await.map_err(|_| ProbeError::retry(format!("kafka at {addr}: no answer within 3 s")))?

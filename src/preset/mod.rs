@@ -1,71 +1,243 @@
-//! preset: the five backing services devenv knows, each a small unit of
-//! defaults (official image, env contract, ports, data volume), a readiness
-//! probe over the service's own protocol, and its connection URL.
+//! preset: the backing services devenv knows, one file each.
+//!
+//! Owns: the [`Preset`] interface and its registry (`for_each_preset!`); each
+//! `<name>.rs` owns everything about its service — image repositories it
+//! recognises, default image, env contract, ports, data volume, ulimits,
+//! connection URL, readiness probe and its description, seeders per seed kind
+//! and reset, Kubernetes probes, resources, in-cluster settings and seed-job
+//! commands, `doctor` advice, `init` text and dependency keywords.
+//! Everything else dispatches through `Kind::preset()` and names no preset
+//! (`tests/presets_named.rs` checks). Adding a preset: one new file with a
+//! unit struct implementing `Preset`, one line in `for_each_preset!`.
 //!
 //! Defaults are pure data; `plan::resolve` merges them with what the user
-//! wrote (the user always wins). Each preset also knows how to ask its
-//! service "are you ready?" over the service's own protocol (`probe`),
-//! which `engine::health` calls.
+//! wrote (the user always wins). What other layers render (Kubernetes probes
+//! and resources, `init` text) is plain data defined here.
+//! Must not: import config (but the value types `PortSpec`/`VolumeSpec`),
+//! plan (but `SeedKind`, until it moves to `seed`), engine, k8s, init or cli.
 
-mod clickhouse;
-mod elasticsearch;
-mod kafka;
-mod postgres;
-mod redis;
+use std::collections::BTreeMap;
+use std::path::Path;
 
+use futures_util::future::BoxFuture;
 use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::config::{PortSpec, VolumeSpec};
+use crate::plan::SeedKind;
+use crate::seed::{Applied, Progress, SeedError, Target};
 
-/// The presets, as written in `preset:`.
-pub const NAMES: &[&str] = &["postgres", "redis", "kafka", "clickhouse", "elasticsearch"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Postgres,
-    Redis,
-    Kafka,
-    Clickhouse,
-    Elasticsearch,
+/// The registry: every preset as `module Variant` (the file `src/preset/<module>.rs`
+/// defines `pub struct Variant` implementing [`Preset`]). Calls `$then!` with
+/// the list: `Kind`, `ALL` and `NAMES` below and the testcontainers
+/// constructors (`Preset::postgres()` …) are generated from it.
+macro_rules! for_each_preset {
+    ($then:ident) => {
+        $then! {
+            postgres Postgres,
+            redis Redis,
+            kafka Kafka,
+            clickhouse Clickhouse,
+            elasticsearch Elasticsearch,
+        }
+    };
 }
+#[cfg_attr(not(feature = "testcontainers"), allow(unused_imports))]
+pub(crate) use for_each_preset;
+
+macro_rules! registry {
+    ($($module:ident $Variant:ident),* $(,)?) => {
+        $(mod $module;)*
+
+        /// A preset, as written in `preset:` (its module's name).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Kind {
+            $($Variant),*
+        }
+
+        /// Every preset, in registry order.
+        pub const ALL: &[Kind] = &[$(Kind::$Variant),*];
+
+        /// The presets, as written in `preset:`.
+        pub const NAMES: &[&str] = &[$(stringify!($module)),*];
+
+        impl Kind {
+            /// Its implementation.
+            pub fn preset(self) -> &'static dyn Preset {
+                match self {
+                    $(Kind::$Variant => &$module::$Variant),*
+                }
+            }
+
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Kind::$Variant => stringify!($module)),*
+                }
+            }
+        }
+    };
+}
+for_each_preset!(registry);
 
 impl Kind {
     pub fn parse(s: &str) -> Option<Kind> {
-        Some(match s {
-            "postgres" => Kind::Postgres,
-            "redis" => Kind::Redis,
-            "kafka" => Kind::Kafka,
-            "clickhouse" => Kind::Clickhouse,
-            "elasticsearch" => Kind::Elasticsearch,
-            _ => return None,
-        })
+        ALL.iter().copied().find(|k| k.name() == s)
     }
 
-    pub fn name(&self) -> &'static str {
-        match self {
-            Kind::Postgres => "postgres",
-            Kind::Redis => "redis",
-            Kind::Kafka => "kafka",
-            Kind::Clickhouse => "clickhouse",
-            Kind::Elasticsearch => "elasticsearch",
-        }
+    /// The preset a word people use names: its name or an alias (`pg`, `es`).
+    pub fn parse_alias(word: &str) -> Option<Kind> {
+        Kind::parse(word).or_else(|| ALL.iter().copied().find(|k| k.preset().aliases().contains(&word)))
     }
 
     /// Guess the preset from an image reference (`postgres:16`, `bitnami/redis`, …).
     pub fn from_image(image: &str) -> Option<Kind> {
         let repo = crate::docker::split_reference(image).0;
         let last = repo.rsplit('/').next().unwrap_or(&repo);
-        match last {
-            "postgres" | "postgis" | "postgresql" => Some(Kind::Postgres),
-            "redis" | "redis-stack-server" | "valkey" => Some(Kind::Redis),
-            "kafka" | "cp-kafka" => Some(Kind::Kafka),
-            "clickhouse-server" | "clickhouse" => Some(Kind::Clickhouse),
-            "elasticsearch" => Some(Kind::Elasticsearch),
-            _ => None,
-        }
+        ALL.iter().copied().find(|k| k.preset().image_repos().contains(&last))
     }
+
+    /// Host ports its defaults publish.
+    pub fn published_ports(self) -> Vec<u16> {
+        let ctx = Context { project: "", service: "", version: None, persist: None };
+        self.preset().defaults(&ctx).ports.iter().filter_map(|p| p.host_port).collect()
+    }
+}
+
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// One backing service: everything devenv knows about it. Implemented by a
+/// unit struct per file; reached through `Kind::preset()`.
+pub trait Preset: Send + Sync {
+    /// Other words for it (`init`'s question: `pg`, `es`).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Last path segments of image repositories that run this service.
+    fn image_repos(&self) -> &'static [&'static str];
+    /// Its defaults for one service.
+    fn defaults(&self, ctx: &Context) -> Defaults;
+    /// Connection info from the service's final environment.
+    fn connection(&self, env: &IndexMap<String, String>) -> Connection;
+    /// The URL for `host:port`; `auth` is `user:password@` (encoded) or empty, `database` encoded.
+    fn url(&self, auth: &str, host: &str, port: u16, database: &str) -> String;
+    /// One readiness check of the service behind `addr` (`host:port`).
+    fn probe<'a>(&'a self, conn: &'a Connection, addr: &'a str, http: &'a reqwest::Client) -> BoxFuture<'a, Result<(), ProbeError>>;
+    /// The probe in a few words, for the UI (`postgres SELECT 1`).
+    fn probe_description(&self) -> &'static str;
+
+    /// The seed kinds it takes, as written in `seed:` (`exec` included).
+    fn seed_kinds(&self) -> &'static [&'static str];
+    /// Apply one seed entry; None when it takes no such entry (`exec` is the engine's).
+    fn seed<'a>(&'a self, t: &'a Target<'a>, kind: &'a SeedKind, progress: Progress<'a>) -> Option<BoxFuture<'a, Result<Applied, SeedError>>>;
+    /// `devenv seed --reset`: empty what the seeds created.
+    fn reset<'a>(&'a self, t: &'a Target<'a>, seeds: Vec<&'a SeedKind>) -> BoxFuture<'a, Result<(), SeedError>>;
+
+    /// Kubernetes (readiness, liveness) probes the official image supports.
+    fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe);
+    /// Kubernetes requests enough for the official image on a laptop-sized cluster.
+    fn k8s_requests(&self) -> Resources;
+    /// Adjust the environment for a cluster (in-cluster addresses, data paths).
+    fn k8s_env(&self, _cx: &ClusterEnv, _env: &mut BTreeMap<String, String>) {}
+    /// The pod's `fsGroup` when it has volume claims (images running as a non-root uid).
+    fn k8s_fs_group(&self) -> Option<i64> {
+        None
+    }
+    /// The seed Job's client command prefix, readiness check and extra env, reaching the service at `host`.
+    fn k8s_seed_client(&self, c: &Connection, host: &str) -> SeedClient;
+    /// The seed Job's steps for one entry (not `exec`); `client` is `k8s_seed_client`'s command.
+    fn k8s_seed(&self, script: &mut dyn SeedScript, kind: &SeedKind, id: &str, client: &str) -> Result<(), String>;
+
+    /// Memory a comfortable development instance wants (`doctor`).
+    fn memory(&self) -> u64;
+    /// The host's `vm.max_map_count` it needs, if any (`doctor`), and its display name.
+    fn max_map_count(&self) -> Option<(u64, &'static str)> {
+        None
+    }
+    /// What `init` writes for it.
+    fn init_text(&self) -> InitText;
+    /// Dependency names that suggest it, per ecosystem (`init`).
+    fn dependencies(&self, eco: Ecosystem) -> &'static [&'static str];
+    /// A suggestion from a manifest's text beyond plain dependency names (`sqlx` with `postgres`).
+    fn dependency_hint(&self, _eco: Ecosystem, _text: &str) -> Option<&'static str> {
+        None
+    }
+}
+
+/// A Kubernetes probe handler, rendered by `k8s::probes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum K8sProbe {
+    Http { path: String, port: u16 },
+    Tcp { port: u16 },
+    Exec { command: Vec<String> },
+}
+
+impl K8sProbe {
+    /// `sh -c SCRIPT`.
+    pub fn shell(script: String) -> K8sProbe {
+        K8sProbe::Exec { command: vec!["sh".into(), "-c".into(), script] }
+    }
+}
+
+/// Kubernetes resource requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu: &'static str,
+    pub memory: &'static str,
+}
+
+/// What `k8s_env` knows about the service in the cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterEnv<'a> {
+    pub service: &'a str,
+    /// `<svc>.<ns>.svc.cluster.local`
+    pub fqdn: &'a str,
+    /// Where the first named volume is mounted.
+    pub data_mount: Option<&'a str>,
+}
+
+/// A seed Job's client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeedClient {
+    /// Command prefix every step uses (`psql -v ON_ERROR_STOP=1`).
+    pub command: String,
+    /// A shell condition true once the service answers.
+    pub check: String,
+    /// Client settings besides the service's own environment (name, value).
+    pub env: Vec<(String, String)>,
+}
+
+/// The seed script being written (`k8s::seeds` implements it).
+pub trait SeedScript {
+    /// Store a file in the seed ConfigMap; returns its path in the seed container.
+    fn add_file(&mut self, name: &str, content: String) -> String;
+    /// A step, announced as `seed: <what>`.
+    fn run(&mut self, what: &str, command: String);
+    /// Something that cannot be rendered (reported as a warning).
+    fn warn(&mut self, message: String);
+}
+
+/// What `init` writes for a preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InitText {
+    /// The service name it gets (`db`).
+    pub service: &'static str,
+    /// The app's variable for its URL (`DATABASE_URL`).
+    pub variable: &'static str,
+    /// One line about it.
+    pub about: &'static str,
+}
+
+/// Package ecosystems `init` reads dependencies of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ecosystem {
+    Node,
+    Python,
+    Rust,
+    Go,
 }
 
 /// What a preset needs to know about the service it configures.
@@ -122,14 +294,13 @@ impl Connection {
             (None, Some(p)) if !p.is_empty() => format!(":{}@", enc(p)),
             _ => String::new(),
         };
-        let db = self.database.as_deref().unwrap_or("");
-        match self.kind {
-            Kind::Postgres => format!("postgres://{auth}{host}:{port}/{}", enc(db)),
-            Kind::Redis => format!("redis://{auth}{host}:{port}/0"),
-            Kind::Kafka => format!("{host}:{port}"),
-            Kind::Clickhouse => format!("http://{auth}{host}:{port}/?database={}", enc(db)),
-            Kind::Elasticsearch => format!("http://{host}:{port}"),
-        }
+        let db = enc(self.database.as_deref().unwrap_or(""));
+        self.kind.preset().url(&auth, host, port, &db)
+    }
+
+    /// How the seed loaders reach the service at `addr` (`host:port`).
+    pub fn target<'a>(&self, addr: String, http: &'a reqwest::Client) -> Target<'a> {
+        Target { addr, user: self.user.clone(), password: self.password.clone(), database: self.database.clone(), http }
     }
 
     /// The port other containers use (Kafka's internal listener; else `port`).
@@ -152,23 +323,19 @@ fn enc(s: &str) -> String {
 
 /// The defaults of `kind` for a service.
 pub fn defaults(kind: Kind, ctx: &Context) -> Defaults {
-    match kind {
-        Kind::Postgres => postgres::defaults(ctx),
-        Kind::Redis => redis::defaults(ctx),
-        Kind::Kafka => kafka::defaults(ctx),
-        Kind::Clickhouse => clickhouse::defaults(ctx),
-        Kind::Elasticsearch => elasticsearch::defaults(ctx),
-    }
+    kind.preset().defaults(ctx)
 }
 
 /// Connection info from the service's final environment.
 pub fn connection(kind: Kind, env: &IndexMap<String, String>) -> Connection {
-    match kind {
-        Kind::Postgres => postgres::connection(env),
-        Kind::Redis => redis::connection(env),
-        Kind::Kafka => kafka::connection(env),
-        Kind::Clickhouse => clickhouse::connection(env),
-        Kind::Elasticsearch => elasticsearch::connection(env),
+    kind.preset().connection(env)
+}
+
+/// The seed kinds a service with `preset` takes, as written in `seed:` (`exec` only without one).
+pub fn seed_kinds_for(preset: Option<&str>) -> &'static [&'static str] {
+    match preset.and_then(Kind::parse) {
+        Some(k) => k.preset().seed_kinds(),
+        None => &["exec"],
     }
 }
 
@@ -191,13 +358,7 @@ impl ProbeError {
 
 /// One readiness check of the service behind `addr` (`host:port`).
 pub async fn probe(conn: &Connection, addr: &str, http: &reqwest::Client) -> Result<(), ProbeError> {
-    match conn.kind {
-        Kind::Postgres => postgres::probe(conn, addr).await,
-        Kind::Redis => redis::probe(conn, addr).await,
-        Kind::Kafka => kafka::probe(addr).await,
-        Kind::Clickhouse => clickhouse::probe(conn, addr, http).await,
-        Kind::Elasticsearch => elasticsearch::probe(addr, http).await,
-    }
+    conn.kind.preset().probe(conn, addr, http).await
 }
 
 /// Placeholder in env values for a host port devenv picks before creating the
@@ -227,14 +388,44 @@ fn env_of(pairs: &[(&str, String)]) -> IndexMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
 }
 
+/// Shell-quote for a seed script.
+fn q(s: &str) -> String {
+    shell_words::quote(s).into_owned()
+}
+
+/// A seed file's text, for a seed Job.
+fn read(p: &Path) -> Result<String, String> {
+    std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+}
+
+/// A seed file's name, for its ConfigMap key.
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "file".into())
+}
+
+/// A seed entry a preset does not take, in a seed Job.
+fn unsupported(kind: &SeedKind, preset: &str) -> String {
+    format!("a `{}` seed is not supported by the {preset} preset", seed_kind_name(kind))
+}
+
+/// A seed entry's kind as written in `seed:`.
+fn seed_kind_name(k: &SeedKind) -> &'static str {
+    match k {
+        SeedKind::Sql { .. } => "sql",
+        SeedKind::Csv { .. } => "csv",
+        SeedKind::Jsonl { .. } => "jsonl",
+        SeedKind::Redis { .. } => "redis",
+        SeedKind::Topic { .. } => "topic",
+        SeedKind::Index { .. } => "index",
+        SeedKind::Exec { .. } => "exec",
+    }
+}
+
+const MIB: u64 = 1024 * 1024;
+const GIB: u64 = 1024 * MIB;
+
 #[cfg(test)]
 mod tests;
 
-/// The innermost cause of an error chain (the useful part of a network error).
-pub fn root_cause(e: &dyn std::error::Error) -> String {
-    let mut cur = e;
-    while let Some(s) = cur.source() {
-        cur = s;
-    }
-    cur.to_string()
-}
+/// Moved to `seed` (rank 1), where the loaders use it too.
+pub use crate::seed::root_cause;

@@ -1,10 +1,126 @@
 //! Postgres: the official `postgres` image's contract (POSTGRES_USER,
 //! POSTGRES_PASSWORD, POSTGRES_DB, PGDATA). Probe: connect with the
-//! configured credentials and `SELECT 1`.
+//! configured credentials and `SELECT 1`. Seeds: SQL files (one
+//! transaction), CSV through `COPY`; reset drops and recreates the database.
+//! In Kubernetes: `pg_isready`, `psql` seed Jobs, PGDATA below the volume root.
 
+use std::collections::BTreeMap;
+
+use futures_util::future::BoxFuture;
 use indexmap::IndexMap;
 
-use super::{env_of, named_volume, tcp_port, Connection, Context, Defaults, Kind};
+use super::{
+    env_of, file_name, named_volume, q, read, tcp_port, unsupported, ClusterEnv, Connection, Context, Defaults, Ecosystem, InitText, K8sProbe, Kind,
+    Preset, ProbeError, Resources, SeedClient, SeedScript, MIB,
+};
+use crate::plan::SeedKind;
+use crate::seed::{self, Applied, Progress, SeedError, Target};
+
+pub struct Postgres;
+
+impl Preset for Postgres {
+    fn aliases(&self) -> &'static [&'static str] {
+        &["pg", "postgresql", "psql"]
+    }
+    fn image_repos(&self) -> &'static [&'static str] {
+        &["postgres", "postgis", "postgresql"]
+    }
+    fn defaults(&self, ctx: &Context) -> Defaults {
+        defaults(ctx)
+    }
+    fn connection(&self, env: &IndexMap<String, String>) -> Connection {
+        connection(env)
+    }
+    fn url(&self, auth: &str, host: &str, port: u16, database: &str) -> String {
+        format!("postgres://{auth}{host}:{port}/{database}")
+    }
+    fn probe<'a>(&'a self, conn: &'a Connection, addr: &'a str, _http: &'a reqwest::Client) -> BoxFuture<'a, Result<(), ProbeError>> {
+        Box::pin(probe(conn, addr))
+    }
+    fn probe_description(&self) -> &'static str {
+        "postgres SELECT 1"
+    }
+
+    fn seed_kinds(&self) -> &'static [&'static str] {
+        &["sql", "csv", "exec"]
+    }
+    fn seed<'a>(&'a self, t: &'a Target<'a>, kind: &'a SeedKind, progress: Progress<'a>) -> Option<BoxFuture<'a, Result<Applied, SeedError>>> {
+        match kind {
+            SeedKind::Sql { file } => Some(Box::pin(seed::postgres::apply_sql(t, file, progress))),
+            SeedKind::Csv { file, table } => Some(Box::pin(seed::postgres::copy_csv(t, file, table, progress))),
+            _ => None,
+        }
+    }
+    fn reset<'a>(&'a self, t: &'a Target<'a>, _seeds: Vec<&'a SeedKind>) -> BoxFuture<'a, Result<(), SeedError>> {
+        Box::pin(seed::postgres::reset(t))
+    }
+
+    fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe) {
+        let user = c.user.clone().unwrap_or_else(|| "postgres".into());
+        let db = c.database.clone().unwrap_or_else(|| user.clone());
+        let command: Vec<String> = ["pg_isready", "-h", "127.0.0.1", "-p", &c.port.to_string(), "-U", &user, "-d", &db].iter().map(|s| s.to_string()).collect();
+        (K8sProbe::Exec { command: command.clone() }, K8sProbe::Exec { command })
+    }
+    fn k8s_requests(&self) -> Resources {
+        Resources { cpu: "100m", memory: "256Mi" }
+    }
+    /// A volume's root may hold `lost+found`; initdb needs an empty directory.
+    fn k8s_env(&self, cx: &ClusterEnv, env: &mut BTreeMap<String, String>) {
+        if cx.data_mount == Some("/var/lib/postgresql/data") && !env.contains_key("PGDATA") {
+            env.insert("PGDATA".into(), "/var/lib/postgresql/data/pgdata".into());
+        }
+    }
+    fn k8s_seed_client(&self, c: &Connection, host: &str) -> SeedClient {
+        let mut env = vec![("PGHOST".to_string(), host.to_string()), ("PGPORT".to_string(), c.port.to_string())];
+        if let Some(u) = &c.user {
+            env.push(("PGUSER".into(), u.clone()));
+        }
+        if let Some(d) = &c.database {
+            env.push(("PGDATABASE".into(), d.clone()));
+        }
+        if c.password.is_some() {
+            env.push(("PGPASSWORD".into(), "$(POSTGRES_PASSWORD)".into()));
+        }
+        SeedClient { command: "psql -v ON_ERROR_STOP=1".into(), check: format!("pg_isready -q -h {} -p {}", q(host), c.network_port()), env }
+    }
+    fn k8s_seed(&self, s: &mut dyn SeedScript, kind: &SeedKind, id: &str, cli: &str) -> Result<(), String> {
+        match kind {
+            SeedKind::Sql { file } => {
+                let path = s.add_file(&file_name(file), read(file)?);
+                s.run(id, format!("{cli} --single-transaction -f {}", q(&path)));
+            }
+            SeedKind::Csv { file, table } => {
+                let text = read(file)?;
+                let header = text.lines().next().unwrap_or("");
+                let cols = seed::sql::csv_header(header).iter().map(|c| seed::postgres::quote_ident(c)).collect::<Vec<_>>().join(", ");
+                let target = seed::postgres::quote_qualified(table)?;
+                let path = s.add_file(&file_name(file), text);
+                let copy = format!("\\copy {target} ({cols}) FROM '{path}' WITH (FORMAT csv, HEADER true)");
+                s.run(id, format!("{cli} -c {}", q(&copy)));
+            }
+            other => return Err(unsupported(other, "postgres")),
+        }
+        Ok(())
+    }
+
+    fn memory(&self) -> u64 {
+        256 * MIB
+    }
+    fn init_text(&self) -> InitText {
+        InitText { service: "db", variable: "DATABASE_URL", about: "PostgreSQL 16 on 127.0.0.1:5432 (user and password `devenv`, database = the project name)" }
+    }
+    fn dependencies(&self, eco: Ecosystem) -> &'static [&'static str] {
+        match eco {
+            Ecosystem::Node => &["pg", "postgres", "pg-promise"],
+            Ecosystem::Python => &["psycopg", "psycopg2", "psycopg2-binary", "asyncpg", "pg8000"],
+            Ecosystem::Rust => &["tokio-postgres", "postgres", "deadpool-postgres"],
+            Ecosystem::Go => &["github.com/lib/pq", "github.com/jackc/pgx"],
+        }
+    }
+    fn dependency_hint(&self, eco: Ecosystem, text: &str) -> Option<&'static str> {
+        (eco == Ecosystem::Rust && text.lines().any(|l| l.trim_start().starts_with("sqlx") && l.contains("postgres"))).then_some("sqlx (postgres)")
+    }
+}
 
 pub const DEFAULT_VERSION: &str = "16";
 pub const PORT: u16 = 5432;
@@ -16,7 +132,7 @@ pub fn data_dir(version: &str) -> &'static str {
     if major >= 18 { "/var/lib/postgresql" } else { "/var/lib/postgresql/data" }
 }
 
-pub fn defaults(ctx: &Context) -> Defaults {
+fn defaults(ctx: &Context) -> Defaults {
     let version = ctx.version.unwrap_or(DEFAULT_VERSION);
     let persist = ctx.persist.unwrap_or(true);
     Defaults {
@@ -34,7 +150,7 @@ pub fn defaults(ctx: &Context) -> Defaults {
     }
 }
 
-pub fn connection(env: &IndexMap<String, String>) -> Connection {
+fn connection(env: &IndexMap<String, String>) -> Connection {
     let user = env.get("POSTGRES_USER").cloned().unwrap_or_else(|| "postgres".into());
     Connection {
         kind: Kind::Postgres,
@@ -47,8 +163,7 @@ pub fn connection(env: &IndexMap<String, String>) -> Connection {
 }
 
 /// Connect with the configured credentials and run `SELECT 1`.
-pub async fn probe(conn: &Connection, addr: &str) -> Result<(), super::ProbeError> {
-    use super::ProbeError;
+async fn probe(conn: &Connection, addr: &str) -> Result<(), ProbeError> {
     use tokio_postgres::error::SqlState;
     let (host, port) = addr.rsplit_once(':').ok_or_else(|| ProbeError::retry(format!("bad address {addr}")))?;
     let mut cfg = tokio_postgres::Config::new();
@@ -69,7 +184,7 @@ pub async fn probe(conn: &Connection, addr: &str) -> Result<(), super::ProbeErro
                 e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string())
             )),
             Some(c) if *c == SqlState::INVALID_CATALOG_NAME => ProbeError::retry(format!("database does not exist yet: {e}")),
-            _ => ProbeError::retry(format!("postgres at {addr}: {}", e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| crate::preset::root_cause(&e)))),
+            _ => ProbeError::retry(format!("postgres at {addr}: {}", e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| seed::root_cause(&e)))),
         }
     })?;
     let task = tokio::spawn(connection);

@@ -1,15 +1,100 @@
 //! Redis: the official `redis` image. Persistence (`persist: true`) turns on
 //! the append-only file with a data volume. Probe: `PING` → `PONG`
-//! (with `AUTH` when `REDIS_PASSWORD` is set).
+//! (with `AUTH` when `REDIS_PASSWORD` is set). Seeds: redis-cli command
+//! files; reset is `FLUSHALL`. In Kubernetes: `redis-cli ping`.
 
+use futures_util::future::BoxFuture;
 use indexmap::IndexMap;
 
-use super::{named_volume, tcp_port, Connection, Context, Defaults, Kind};
+use super::{
+    file_name, named_volume, q, read, tcp_port, unsupported, Connection, Context, Defaults, Ecosystem, InitText, K8sProbe, Kind, Preset, ProbeError,
+    Resources, SeedClient, SeedScript, MIB,
+};
+use crate::plan::SeedKind;
+use crate::seed::{self, Applied, Progress, SeedError, Target};
+
+pub struct Redis;
+
+/// redis-cli's password option, read from the container's environment.
+const CLI_AUTH: &str = " -a \"$REDIS_PASSWORD\" --no-auth-warning";
+
+impl Preset for Redis {
+    fn image_repos(&self) -> &'static [&'static str] {
+        &["redis", "redis-stack-server", "valkey"]
+    }
+    fn defaults(&self, ctx: &Context) -> Defaults {
+        defaults(ctx)
+    }
+    fn connection(&self, env: &IndexMap<String, String>) -> Connection {
+        connection(env)
+    }
+    fn url(&self, auth: &str, host: &str, port: u16, _database: &str) -> String {
+        format!("redis://{auth}{host}:{port}/0")
+    }
+    fn probe<'a>(&'a self, conn: &'a Connection, addr: &'a str, _http: &'a reqwest::Client) -> BoxFuture<'a, Result<(), ProbeError>> {
+        Box::pin(probe(conn, addr))
+    }
+    fn probe_description(&self) -> &'static str {
+        "redis PING"
+    }
+
+    fn seed_kinds(&self) -> &'static [&'static str] {
+        &["redis", "exec"]
+    }
+    fn seed<'a>(&'a self, t: &'a Target<'a>, kind: &'a SeedKind, progress: Progress<'a>) -> Option<BoxFuture<'a, Result<Applied, SeedError>>> {
+        match kind {
+            SeedKind::Redis { file } => Some(Box::pin(seed::redis::apply_commands(t, file, progress))),
+            _ => None,
+        }
+    }
+    fn reset<'a>(&'a self, t: &'a Target<'a>, _seeds: Vec<&'a SeedKind>) -> BoxFuture<'a, Result<(), SeedError>> {
+        Box::pin(seed::redis::reset(t))
+    }
+
+    fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe) {
+        let auth = if c.password.is_some() { CLI_AUTH } else { "" };
+        (K8sProbe::shell(format!("redis-cli -p {}{auth} ping | grep -q PONG", c.port)), K8sProbe::Tcp { port: c.port })
+    }
+    fn k8s_requests(&self) -> Resources {
+        Resources { cpu: "50m", memory: "64Mi" }
+    }
+    fn k8s_seed_client(&self, c: &Connection, host: &str) -> SeedClient {
+        let auth = if c.password.is_some() { CLI_AUTH } else { "" };
+        let command = format!("redis-cli -h {} -p {}{auth}", q(host), c.network_port());
+        let check = format!("{command} ping 2>/dev/null | grep -q PONG");
+        SeedClient { command, check, env: vec![] }
+    }
+    fn k8s_seed(&self, s: &mut dyn SeedScript, kind: &SeedKind, id: &str, cli: &str) -> Result<(), String> {
+        match kind {
+            SeedKind::Redis { file } => {
+                let path = s.add_file(&file_name(file), read(file)?);
+                s.run(id, format!("{cli} < {}", q(&path)));
+                Ok(())
+            }
+            other => Err(unsupported(other, "redis")),
+        }
+    }
+
+    fn memory(&self) -> u64 {
+        64 * MIB
+    }
+    fn init_text(&self) -> InitText {
+        InitText { service: "cache", variable: "REDIS_URL", about: "Redis 7 on 127.0.0.1:6379" }
+    }
+    fn dependencies(&self, eco: Ecosystem) -> &'static [&'static str] {
+        match eco {
+            Ecosystem::Node => &["redis", "ioredis", "bullmq"],
+            Ecosystem::Python => &["redis", "aioredis"],
+            Ecosystem::Rust => &["redis", "deadpool-redis", "fred"],
+            Ecosystem::Go => &["github.com/redis/go-redis", "github.com/go-redis/redis", "github.com/gomodule/redigo"],
+        }
+    }
+}
 
 pub const DEFAULT_VERSION: &str = "7";
 pub const PORT: u16 = 6379;
 
-pub fn defaults(ctx: &Context) -> Defaults {
+fn defaults(ctx: &Context) -> Defaults {
     let version = ctx.version.unwrap_or(DEFAULT_VERSION);
     let persist = ctx.persist.unwrap_or(false);
     Defaults {
@@ -23,7 +108,7 @@ pub fn defaults(ctx: &Context) -> Defaults {
     }
 }
 
-pub fn connection(env: &IndexMap<String, String>) -> Connection {
+fn connection(env: &IndexMap<String, String>) -> Connection {
     Connection {
         kind: Kind::Redis,
         port: PORT,
@@ -35,8 +120,7 @@ pub fn connection(env: &IndexMap<String, String>) -> Connection {
 }
 
 /// `AUTH` (if a password is set), then `PING` → `+PONG`, over raw RESP.
-pub async fn probe(conn: &Connection, addr: &str) -> Result<(), super::ProbeError> {
-    use super::ProbeError;
+async fn probe(conn: &Connection, addr: &str) -> Result<(), ProbeError> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let io = async {
         let mut s = tokio::net::TcpStream::connect(addr).await.map_err(|e| ProbeError::retry(format!("connect {addr}: {e}")))?;

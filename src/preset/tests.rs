@@ -109,3 +109,32 @@ fn presets_are_recognised_from_images() {
     assert_eq!(Kind::from_image("apache/kafka:3.9.0"), Some(Kind::Kafka));
     assert_eq!(Kind::from_image("nginx"), None);
 }
+
+#[test]
+fn the_registry_is_consistent() {
+    let mut words: Vec<&str> = NAMES.to_vec();
+    let mut services = Vec::new();
+    for kind in ALL {
+        let p = kind.preset();
+        words.extend(p.aliases());
+        services.push(p.init_text().service);
+        assert!(!kind.published_ports().is_empty(), "{}", kind.name());
+        assert_eq!(Kind::from_image(&p.defaults(&Context { project: "p", service: "s", version: None, persist: None }).image), Some(*kind));
+        for alias in p.aliases() {
+            assert_eq!(Kind::parse_alias(alias), Some(*kind));
+        }
+    }
+    let (n, s) = (words.len(), services.len());
+    words.sort();
+    words.dedup();
+    services.sort();
+    services.dedup();
+    assert_eq!((words.len(), services.len()), (n, s), "names, aliases and init service names are unique");
+    assert_eq!(seed_kinds_for(Some("clickhouse")), &["sql", "csv", "jsonl", "exec"]);
+    assert_eq!(seed_kinds_for(None), &["exec"]);
+}
+
+#[test]
+fn kind_serialises_as_its_name() {
+    assert_eq!(serde_json::to_string(&Kind::Elasticsearch).ok().as_deref(), Some("\"elasticsearch\""));
+}

@@ -19,7 +19,7 @@ pub enum Format {
 }
 
 fn database<'a>(t: &'a Target<'_>) -> &'a str {
-    t.conn.database.as_deref().filter(|d| !d.is_empty()).unwrap_or("default")
+    t.database.as_deref().filter(|d| !d.is_empty()).unwrap_or("default")
 }
 
 /// POST `body` with `query` (if any) in the URL; the response body on
@@ -36,15 +36,15 @@ async fn post(t: &Target<'_>, database: Option<&str>, query: Option<&str>, body:
         }
     }
     let mut req = t.http.post(url).body(body);
-    if let Some(u) = t.conn.user.as_deref().filter(|u| !u.is_empty()) {
+    if let Some(u) = t.user.as_deref().filter(|u| !u.is_empty()) {
         req = req.header("X-ClickHouse-User", u);
     }
-    if let Some(p) = t.conn.password.as_deref().filter(|p| !p.is_empty()) {
+    if let Some(p) = t.password.as_deref().filter(|p| !p.is_empty()) {
         req = req.header("X-ClickHouse-Key", p);
     }
-    let resp = req.send().await.map_err(|e| PostError::Transport(format!("clickhouse at {}: {}", t.addr, crate::preset::root_cause(&e))))?;
+    let resp = req.send().await.map_err(|e| PostError::Transport(format!("clickhouse at {}: {}", t.addr, super::root_cause(&e))))?;
     let status = resp.status();
-    let text = resp.text().await.map_err(|e| PostError::Transport(format!("clickhouse at {}: reading the reply: {}", t.addr, crate::preset::root_cause(&e))))?;
+    let text = resp.text().await.map_err(|e| PostError::Transport(format!("clickhouse at {}: reading the reply: {}", t.addr, super::root_cause(&e))))?;
     if status.is_success() {
         Ok(text)
     } else {

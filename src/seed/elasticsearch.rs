@@ -113,7 +113,7 @@ pub async fn delete_indices(t: &Target<'_>, names: &[String]) -> Result<(), Seed
     for name in names {
         let r = t.http.delete(format!("http://{}/{name}", t.addr)).timeout(CALL_TIMEOUT).send().await;
         let what = format!("deleting index `{name}`");
-        let r = r.map_err(|e| SeedError::new(format!("{what}: {}", crate::preset::root_cause(&e))))?;
+        let r = r.map_err(|e| SeedError::new(format!("{what}: {}", super::root_cause(&e))))?;
         let status = r.status();
         if status.is_success() || status.as_u16() == 404 {
             continue;
@@ -185,7 +185,7 @@ async fn create_index(t: &Target<'_>, name: &str, body: &Value) -> Result<(), Se
         .timeout(CALL_TIMEOUT)
         .send()
         .await
-        .map_err(|e| SeedError::new(format!("{what}: {}", crate::preset::root_cause(&e))))?;
+        .map_err(|e| SeedError::new(format!("{what}: {}", super::root_cause(&e))))?;
     let status = r.status();
     if status.is_success() {
         return Ok(());
@@ -304,9 +304,9 @@ async fn send_bulk(t: &Target<'_>, url: &str, body: Vec<u8>, lines: &[usize]) ->
         .timeout(BULK_TIMEOUT)
         .send()
         .await
-        .map_err(|e| SeedError::new(format!("{}: {}", what(), crate::preset::root_cause(&e))))?;
+        .map_err(|e| SeedError::new(format!("{}: {}", what(), super::root_cause(&e))))?;
     let status = r.status();
-    let text = r.text().await.map_err(|e| SeedError::new(format!("{}: reading the response: {}", what(), crate::preset::root_cause(&e))))?;
+    let text = r.text().await.map_err(|e| SeedError::new(format!("{}: reading the response: {}", what(), super::root_cause(&e))))?;
     if !status.is_success() {
         let mut err = http_error(&what(), status.as_u16(), &text);
         if status.as_u16() == 413 {
@@ -392,14 +392,14 @@ fn http_error(what: &str, status: u16, body: &str) -> SeedError {
     };
     let err = SeedError::new(format!("{what}: HTTP {status}: {detail}"));
     if status == 401 || status == 403 {
-        err.with_hint("security is on: set xpack.security.enabled=false for a dev node, or give credentials")
+        err.with_hint("security is on: turn it off for a dev node, or give credentials").because(super::Cause::Unauthorized)
     } else {
         err
     }
 }
 
 async fn check(r: Result<reqwest::Response, reqwest::Error>, what: &str) -> Result<(), SeedError> {
-    let r = r.map_err(|e| SeedError::new(format!("{what}: {}", crate::preset::root_cause(&e))))?;
+    let r = r.map_err(|e| SeedError::new(format!("{what}: {}", super::root_cause(&e))))?;
     let status = r.status();
     if status.is_success() {
         return Ok(());

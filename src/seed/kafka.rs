@@ -360,7 +360,7 @@ async fn produce_partition(
             Ok(Err(e)) => {
                 let mut err = SeedError::new(format!("{}: {}", what(), describe(&e)));
                 if is_protocol(&e, ProtocolError::MessageTooLarge) || is_protocol(&e, ProtocolError::RecordListTooLarge) {
-                    err = err.with_hint("a message is larger than the broker's message.max.bytes; raise it (KAFKA_MESSAGE_MAX_BYTES) or shrink the message");
+                    err = err.with_hint("a message is larger than the broker's message.max.bytes; raise it or shrink the message").because(super::Cause::MessageTooLarge);
                 }
                 return Err(err);
             }
@@ -502,7 +502,7 @@ fn describe(e: &KafkaError) -> String {
     match e {
         KafkaError::ServerError { protocol_error, error_message: Some(m), .. } if !m.is_empty() => format!("{protocol_error}: {m}"),
         KafkaError::ServerError { protocol_error, .. } => format!("{protocol_error}"),
-        other => crate::preset::root_cause(other),
+        other => super::root_cause(other),
     }
 }
 

@@ -5,11 +5,10 @@
 //! documents), the `--reset` operations, and the parsers they need.
 //! Must not: decide *whether* to apply (the ledger in `engine::seeding`
 //! does), print (progress goes through the callback), or touch Docker
-//! (`exec` seeds are run by the engine).
+//! (`exec` seeds are run by the engine), or know presets (a `Target` is
+//! plain data: the preset builds it from its connection).
 
 use std::path::Path;
-
-use crate::preset::Connection;
 
 pub mod clickhouse;
 pub mod elasticsearch;
@@ -20,9 +19,11 @@ pub mod sql;
 
 /// Where and how to reach the service (from the host).
 pub struct Target<'a> {
-    /// `host:port` of the service's client port (`Connection::port`), reachable from devenv.
+    /// `host:port` of the service's client port, reachable from devenv.
     pub addr: String,
-    pub conn: &'a Connection,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub database: Option<String>,
     pub http: &'a reqwest::Client,
 }
 
@@ -40,14 +41,29 @@ pub struct Applied {
 pub struct SeedError {
     pub message: String,
     pub hint: Option<String>,
+    /// What the loader recognised, so the preset can word the hint in its image's terms.
+    pub cause: Option<Cause>,
+}
+
+/// A failure a loader recognised by the server's own code (not its text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A message over the broker's size limit.
+    MessageTooLarge,
+    /// The server wants credentials (HTTP 401/403).
+    Unauthorized,
 }
 
 impl SeedError {
     pub fn new(message: impl Into<String>) -> Self {
-        SeedError { message: message.into(), hint: None }
+        SeedError { message: message.into(), hint: None, cause: None }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+    pub fn because(mut self, cause: Cause) -> Self {
+        self.cause = Some(cause);
         self
     }
 }
@@ -58,4 +74,13 @@ pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
 /// Read a whole seed file, naming it on failure.
 pub fn read_file(path: &Path) -> Result<String, SeedError> {
     std::fs::read_to_string(path).map_err(|e| SeedError::new(format!("cannot read {}: {e}", path.display())))
+}
+
+/// The innermost cause of an error chain (the useful part of a network error).
+pub fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cur = e;
+    while let Some(s) = cur.source() {
+        cur = s;
+    }
+    cur.to_string()
 }

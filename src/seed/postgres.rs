@@ -28,7 +28,7 @@ async fn connect(t: &Target<'_>, database: &str) -> Result<Client, tokio_postgre
         .dbname(database)
         .connect_timeout(std::time::Duration::from_secs(10))
         .application_name("devenv-seed");
-    if let Some(p) = &t.conn.password {
+    if let Some(p) = &t.password {
         cfg.password(p);
     }
     let (client, connection) = cfg.connect(NoTls).await?;
@@ -39,11 +39,11 @@ async fn connect(t: &Target<'_>, database: &str) -> Result<Client, tokio_postgre
 }
 
 fn user<'a>(t: &'a Target<'_>) -> &'a str {
-    t.conn.user.as_deref().filter(|u| !u.is_empty()).unwrap_or("postgres")
+    t.user.as_deref().filter(|u| !u.is_empty()).unwrap_or("postgres")
 }
 
 fn database<'a>(t: &'a Target<'_>) -> &'a str {
-    t.conn.database.as_deref().filter(|d| !d.is_empty()).unwrap_or_else(|| user(t))
+    t.database.as_deref().filter(|d| !d.is_empty()).unwrap_or_else(|| user(t))
 }
 
 async fn connect_target(t: &Target<'_>) -> Result<Client, SeedError> {
@@ -55,7 +55,7 @@ async fn connect_target(t: &Target<'_>) -> Result<Client, SeedError> {
 fn server_words(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => with_detail(db),
-        None => crate::preset::root_cause(e),
+        None => super::root_cause(e),
     }
 }
 
@@ -179,7 +179,7 @@ pub async fn copy_csv(t: &Target<'_>, file: &Path, table: &str, progress: Progre
 fn copy_error(file: &Path, e: &tokio_postgres::Error) -> SeedError {
     let name = file.display();
     let Some(db) = e.as_db_error() else {
-        return SeedError::new(format!("{name}: COPY failed: {}", crate::preset::root_cause(e)));
+        return SeedError::new(format!("{name}: COPY failed: {}", super::root_cause(e)));
     };
     let context = db.where_().map(str::trim).filter(|w| !w.is_empty());
     // Postgres counts physical lines (the header, and each line of a quoted

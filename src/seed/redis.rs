@@ -230,9 +230,9 @@ impl Conn {
             .map_err(|_| SeedError::new(format!("cannot connect to redis at {}: timed out", t.addr)))?
             .map_err(|e| SeedError::new(format!("cannot connect to redis at {}: {e}", t.addr)))?;
         let mut c = Conn { stream, buf: Vec::new(), addr: t.addr.clone() };
-        if let Some(p) = t.conn.password.as_deref().filter(|p| !p.is_empty()) {
+        if let Some(p) = t.password.as_deref().filter(|p| !p.is_empty()) {
             let mut args = vec![b"AUTH".to_vec()];
-            if let Some(u) = t.conn.user.as_deref().filter(|u| !u.is_empty()) {
+            if let Some(u) = t.user.as_deref().filter(|u| !u.is_empty()) {
                 args.push(u.as_bytes().to_vec());
             }
             args.push(p.as_bytes().to_vec());

@@ -13,10 +13,8 @@ use crate::docker::RegistryAnswer;
 use crate::plan::Plan;
 use crate::preset::Kind;
 
-/// Elasticsearch needs at least this `vm.max_map_count`.
+/// The strictest `vm.max_map_count` any preset needs (`Preset::max_map_count`; a test keeps them equal).
 pub const MIN_MAX_MAP_COUNT: u64 = 262_144;
-const MIB: u64 = 1024 * 1024;
-const GIB: u64 = 1024 * MIB;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -100,12 +98,7 @@ pub struct EngineFacts {
 
 /// Memory a preset wants for a comfortable development instance.
 pub fn recommended_memory(kind: Kind) -> u64 {
-    match kind {
-        Kind::Elasticsearch => 2 * GIB,
-        Kind::Kafka | Kind::Clickhouse => GIB,
-        Kind::Postgres => 256 * MIB,
-        Kind::Redis => 64 * MIB,
-    }
+    kind.preset().memory()
 }
 
 /// The base images of a service's local build (the Dockerfile's `FROM`s), if it has one.
@@ -287,32 +280,37 @@ pub fn check_memory(plan: &Plan, mem_total: Option<u64>, out: &mut Vec<Finding>)
     }
 }
 
-/// Does the environment run Elasticsearch (a preset, or an image that looks like it)?
-pub fn uses_elasticsearch(plan: &Plan) -> bool {
-    plan.services.values().any(|s| s.preset == Some(Kind::Elasticsearch) || Kind::from_image(&s.image) == Some(Kind::Elasticsearch))
+/// The strictest `vm.max_map_count` any preset needs, and which one (for advice without a plan).
+pub fn strictest_max_map_count() -> Option<(u64, &'static str)> {
+    crate::preset::ALL.iter().filter_map(|k| k.preset().max_map_count()).max()
 }
 
-pub fn max_map_count_fix() -> String {
-    format!("sudo sysctl -w vm.max_map_count={MIN_MAX_MAP_COUNT}, and to keep it: echo 'vm.max_map_count={MIN_MAX_MAP_COUNT}' | sudo tee /etc/sysctl.d/99-devenv.conf")
+/// The strictest `vm.max_map_count` the environment needs (a preset, or an
+/// image that looks like one), and which service kind needs it.
+pub fn max_map_count_need(plan: &Plan) -> Option<(u64, &'static str)> {
+    plan.services.values().flat_map(|s| s.preset.into_iter().chain(Kind::from_image(&s.image))).filter_map(|k| k.preset().max_map_count()).max()
 }
 
-/// `vm.max_map_count` against Elasticsearch's bootstrap check.
+pub fn max_map_count_fix(min: u64) -> String {
+    format!("sudo sysctl -w vm.max_map_count={min}, and to keep it: echo 'vm.max_map_count={min}' | sudo tee /etc/sysctl.d/99-devenv.conf")
+}
+
+/// `vm.max_map_count` against what the services need (Elasticsearch's bootstrap check).
 pub fn check_max_map_count(plan: &Plan, value: Option<u64>, out: &mut Vec<Finding>) {
-    let es = uses_elasticsearch(plan);
-    match value {
-        Some(n) if n < MIN_MAX_MAP_COUNT && es => out.push(
-            Finding::new("vm.max_map_count", Level::Fail, format!("{n} (< {MIN_MAX_MAP_COUNT}): Elasticsearch will refuse to start")).fix(max_map_count_fix()),
-        ),
-        Some(n) if n < MIN_MAX_MAP_COUNT => {
-            out.push(Finding::new("vm.max_map_count", Level::Info, format!("{n}; fine here, Elasticsearch would need {MIN_MAX_MAP_COUNT}")))
+    let check = "vm.max_map_count";
+    match (value, max_map_count_need(plan)) {
+        (Some(n), Some((min, who))) if n < min => {
+            out.push(Finding::new(check, Level::Fail, format!("{n} (< {min}): {who} will refuse to start")).fix(max_map_count_fix(min)))
         }
-        Some(n) if es => out.push(Finding::new("vm.max_map_count", Level::Ok, format!("{n} (Elasticsearch needs {MIN_MAX_MAP_COUNT})"))),
-        Some(_) => {}
-        None if es => out.push(Finding::new(
-            "vm.max_map_count",
-            Level::Info,
-            "cannot read it here; Elasticsearch needs 262144 on the engine's host (Docker Desktop: its VM)",
-        )),
-        None => {}
+        (Some(n), Some((min, who))) => out.push(Finding::new(check, Level::Ok, format!("{n} ({who} needs {min})"))),
+        (Some(n), None) => {
+            if let Some((min, who)) = strictest_max_map_count().filter(|(min, _)| n < *min) {
+                out.push(Finding::new(check, Level::Info, format!("{n}; fine here, {who} would need {min}")))
+            }
+        }
+        (None, Some((min, who))) => {
+            out.push(Finding::new(check, Level::Info, format!("cannot read it here; {who} needs {min} on the engine's host (Docker Desktop: its VM)")))
+        }
+        (None, None) => {}
     }
 }

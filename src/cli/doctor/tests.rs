@@ -182,3 +182,8 @@ fn the_real_host_tells_writable_from_not() {
     assert_eq!(std::fs::read_to_string(&file).expect("read"), "keep", "probing a file does not change it");
     assert!(RealHost.writable(&dir.path().join("missing/x")).is_err());
 }
+
+#[test]
+fn the_max_map_count_constant_is_the_strictest_presets() {
+    assert_eq!(super::checks::strictest_max_map_count().map(|(n, _)| n), Some(MIN_MAX_MAP_COUNT));
+}
