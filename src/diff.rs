@@ -1,13 +1,15 @@
 //! diff: desired (plan) vs observed (Docker) → steps.
 //!
-//! Pure. Each step has a `Display` form that tests and the UI use.
+//! Owns: comparing the plan with one `observe` snapshot. Pure: must not call
+//! Docker, print, or read the disk. Each step has a `Display` form that tests
+//! and the UI use. (`plan::diff` re-exports this module.)
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
-use super::resolve::Plan;
+use crate::plan::Plan;
 use crate::observe::{ContainerState, ObservedContainer};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
