@@ -85,7 +85,7 @@ impl Environment {
         // On failure `running` is dropped here, which tears down what was started.
         engine::up(&running.docker, &self.plan, &[], &opts, &self.ui, &journal).await?;
         running.observed = running.docker.project_containers(&self.plan.project).await?;
-        running.vars = crate::cli::env_vars(&self.env, &self.plan, &running.observed)?;
+        running.vars = engine::vars::env_vars(&self.env, &self.plan, &running.observed)?;
         Ok(running)
     }
 }
@@ -104,7 +104,7 @@ pub struct Running {
 impl Running {
     /// The host-side connection URL of a preset service (`postgres://…@127.0.0.1:…`).
     pub fn url(&self, service: &str) -> Option<&str> {
-        self.vars.get(&format!("DEVENV_{}_URL", crate::cli::env_name(service))).map(String::as_str)
+        self.vars.get(&format!("DEVENV_{}_URL", engine::vars::env_name(service))).map(String::as_str)
     }
 
     /// The host port publishing `container_port` of `service`.

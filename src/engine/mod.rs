@@ -10,6 +10,7 @@ pub mod health;
 mod networks;
 mod preflight;
 pub mod seeding;
+pub mod vars;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
