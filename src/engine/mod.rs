@@ -6,6 +6,7 @@
 //! created (so an interrupted `up` can undo exactly that).
 //! Must not: print (it emits `ui` events) or parse configuration.
 
+mod container;
 pub mod health;
 mod networks;
 mod preflight;
@@ -20,7 +21,7 @@ use tokio::sync::{watch, OnceCell};
 use tokio::task::JoinSet;
 
 use crate::config::Condition;
-use crate::docker::{build_context_tar, Docker};
+use crate::docker::{build_context_tar, Docker, DockerError};
 use crate::error::Error;
 use crate::observe::ObservedContainer;
 use crate::plan::{diff, Plan, Probe, ResolvedHealth, ResolvedService, Step, StepKind};
@@ -50,6 +51,12 @@ type ServiceOutcome = Result<(Option<String>, usize), Failure>;
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Failure::Failed(e)
+    }
+}
+
+impl From<DockerError> for Failure {
+    fn from(e: DockerError) -> Self {
+        Failure::Failed(e.into())
     }
 }
 
@@ -195,14 +202,7 @@ pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOpti
 
     // External networks are checked before any network is created.
     networks::prepare(docker, plan, &wanted).await?;
-    for (name, docker_name) in &plan.volumes {
-        let used = wanted.iter().filter_map(|s| plan.services.get(s)).any(|s| {
-            s.volumes.iter().any(|v| matches!(v, crate::config::VolumeSpec::Named { name: n, .. } if n == name))
-        });
-        if used {
-            docker.ensure_volume(docker_name, &plan.project, name).await?;
-        }
-    }
+    networks::prepare_volumes(docker, plan, &wanted).await?;
 
     // One watch channel per service; dependents wait on them.
     let mut senders: HashMap<String, watch::Sender<Reached>> = HashMap::new();
@@ -334,7 +334,7 @@ fn failure_report(mut failures: Vec<(String, Error)>, timed_out: &[String], not_
     let hint = Some(format!("the last {FAILURE_LOG_LINES_EACH} log lines of each failing service are above; `devenv logs SERVICE` shows more"));
     if failures.iter().any(|(_, e)| matches!(e, Error::Service { .. })) {
         Some(Error::Service { message, logs: detail, hint })
-    } else if failures.iter().any(|(_, e)| matches!(e, Error::Image { .. })) {
+    } else if failures.iter().any(|(_, e)| e.exit_code() == crate::error::exit::IMAGE) {
         Some(Error::Image { message, detail, hint })
     } else {
         // Seeding, Docker or internal errors only: the first, as before.
@@ -468,7 +468,7 @@ impl ServiceRun {
                     self.ui.service(name, Status::Creating);
                 }
                 let host_ports = self.choose_host_ports()?;
-                let id = self.docker.create_container(&self.plan, &self.svc, self.opts.owner, &host_ports).await?;
+                let id = container::create(&self.docker, &self.plan, &self.svc, self.opts.owner, &host_ports).await?;
                 self.journal.created(&id);
                 id
             }
@@ -484,7 +484,7 @@ impl ServiceRun {
         let t0 = Instant::now();
         self.ui.service(name, Status::Starting);
         let id = match self.docker.start(&id, name).await {
-            Err(Error::Docker { cause, .. }) if cause.contains("error setting rlimit") && !self.svc.ulimits.is_empty() => {
+            Err(DockerError::RlimitRefused { .. }) if !self.svc.ulimits.is_empty() => {
                 // The engine's own limits are lower than the preset asks (common in
                 // rootless or sandboxed Docker): run with the engine's defaults.
                 let asked: Vec<String> = self.svc.ulimits.iter().map(|(n, s, _)| format!("{n}={s}")).collect();
@@ -496,7 +496,7 @@ impl ServiceRun {
                 let mut relaxed = self.svc.clone();
                 relaxed.ulimits.clear();
                 let host_ports = self.choose_host_ports()?;
-                let id = self.docker.create_container(&self.plan, &relaxed, self.opts.owner, &host_ports).await?;
+                let id = container::create(&self.docker, &self.plan, &relaxed, self.opts.owner, &host_ports).await?;
                 self.journal.created(&id);
                 self.docker.start(&id, name).await?;
                 id
@@ -642,10 +642,7 @@ impl ServiceRun {
                 ui.service(name, Status::Pulling { current: cur, total: tot });
             })
             .await
-            .map_err(|e| match e {
-                Error::Image { message, detail, hint } => Error::Image { message: format!("`{name}`: {message}"), detail, hint },
-                other => other,
-            })?;
+            .map_err(|e| e.for_service(name))?;
         self.ui.service(name, Status::Pulled);
         Ok(())
     }
@@ -687,10 +684,7 @@ pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, 
             line_ui.service(&svc_name, Status::Building { line: line.to_string() })
         })
         .await
-        .map_err(|e| match e {
-            Error::Image { message, detail, hint } => Error::Image { message: format!("`{name}`: {message}"), detail, hint },
-            other => other,
-        })
+        .map_err(|e| e.for_service(name).into())
 }
 
 /// Undo what an interrupted run did: remove what it created, stop what it started.

@@ -1,8 +1,10 @@
-//! The project's networks before any container is created: `external` ones
-//! must exist (a pre-flight failure otherwise, with nothing created yet); the
-//! others are created with the project's labels (`down` removes them).
+//! The project's networks and volumes before any container is created:
+//! `external` networks must exist (a pre-flight failure otherwise, with nothing
+//! created yet); the others, and the named volumes the services use, are
+//! created with the project's labels (`down` removes them). An object of the
+//! same name without those labels is never reused.
 
-use crate::docker::Docker;
+use crate::docker::{Docker, Ensured, NetworkSpec};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::plan::resolve::ResolvedNetwork;
@@ -38,7 +40,31 @@ pub async fn prepare(docker: &Docker, plan: &Plan, wanted: &[String]) -> Result<
         }
     }
     for (_, net) in nets.iter().filter(|(_, n)| !n.external) {
-        docker.ensure_project_network(net, &plan.project).await?;
+        let spec = NetworkSpec { name: net.name.clone(), driver: net.driver.clone(), internal: net.internal, labels: net.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect() };
+        if docker.ensure_project_network(&spec, &plan.project).await? == Ensured::Foreign {
+            let (name, project) = (&net.name, &plan.project);
+            return Err(Error::Preflight {
+                message: format!("a network named `{name}` exists but was not created by devenv for project `{project}`"),
+                hint: Some("devenv never touches objects without its labels: remove or rename that network, pick another project name with -p, or declare it `external: true` to use it as it is".into()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Create the named volumes the `wanted` services mount.
+pub async fn prepare_volumes(docker: &Docker, plan: &Plan, wanted: &[String]) -> Result<(), Error> {
+    for (name, docker_name) in &plan.volumes {
+        let used = wanted.iter().filter_map(|s| plan.services.get(s)).any(|s| {
+            s.volumes.iter().any(|v| matches!(v, crate::config::VolumeSpec::Named { name: n, .. } if n == name))
+        });
+        if used && docker.ensure_volume(docker_name, &plan.project, name).await? == Ensured::Foreign {
+            let project = &plan.project;
+            return Err(Error::Preflight {
+                message: format!("a volume named `{docker_name}` exists but does not belong to devenv project `{project}`"),
+                hint: Some("devenv will not reuse data it did not create: remove that volume yourself, or choose another project name with -p".into()),
+            });
+        }
     }
     Ok(())
 }

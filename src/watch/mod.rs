@@ -464,7 +464,14 @@ impl Watching {
 }
 
 fn watch_error(path: &Path, e: notify::Error) -> Error {
-    let hint = if e.to_string().contains("No space left") || e.to_string().contains("limit") {
+    // The inotify watch limit: notify reports it as MaxFilesWatch, or as the
+    // ENOSPC that inotify_add_watch returns.
+    let limit = match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => true,
+        notify::ErrorKind::Io(io) => io.kind() == std::io::ErrorKind::StorageFull,
+        _ => false,
+    };
+    let hint = if limit {
         " (inotify watch limit reached: raise fs.inotify.max_user_watches, or add large directories to `ignore`)"
     } else {
         ""

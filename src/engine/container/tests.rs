@@ -1,7 +1,10 @@
 use std::time::Duration;
 
+use bollard::models::RestartPolicyNameEnum;
+
 use super::*;
 use crate::config::{LoadOptions, load};
+use crate::docker::{create_request, CreateRequest};
 use crate::plan::{ImageMap, resolve};
 
 fn plan_of(yaml: &str) -> Plan {
@@ -12,8 +15,8 @@ fn plan_of(yaml: &str) -> Plan {
 }
 
 fn request(plan: &Plan, service: &str, all_networks_at_create: bool) -> CreateRequest {
-    let ctx = CreateContext { owner_pid: None, host_ports: &[], created_at: "2026-01-01T00:00:00Z", all_networks_at_create };
-    create_request(plan, &plan.services[service], &ctx)
+    let ctx = CreateContext { owner_pid: None, host_ports: &[], created_at: "2026-01-01T00:00:00Z" };
+    create_request(&container_spec(plan, &plan.services[service], &ctx), all_networks_at_create)
 }
 
 const RUNTIME: &str = r#"name: shop
