@@ -1,6 +1,9 @@
 //! The library API for Rust test suites: load an environment file, bring it
 //! up, read connection info, tear it down (explicitly or on drop).
 //!
+//! Brings environments up through the same `engine::Session` as the CLI.
+//! Must not: import `cli` (the host-side variables come from `engine::vars`), or print.
+//!
 //! ```no_run
 //! # async fn t() -> Result<(), devenv::error::Error> {
 //! let env = devenv::api::Environment::load("devenv.yaml")?.project("it-users-1")?;

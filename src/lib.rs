@@ -17,7 +17,6 @@ pub mod cli;
 /// matches `docker compose config --format json`.
 pub mod compose;
 pub mod config;
-/// Desired (plan) vs observed (Docker) → steps.
 pub mod diff;
 pub mod docker;
 pub mod engine;
@@ -27,7 +26,6 @@ pub mod init;
 /// `devenv k8s`: the last stage — the plan rendered as Kubernetes manifests,
 /// linted, and run in a local kind/k3d cluster beside the team's own manifests.
 pub mod k8s;
-/// Label keys on every Docker object devenv creates.
 pub mod labels;
 pub mod observe;
 pub mod plan;
