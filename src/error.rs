@@ -36,8 +36,9 @@ pub enum Error {
     #[error("{message}")]
     Usage { message: String, hint: Option<String> },
     /// A Docker call failed (its `DockerError` keeps bollard's error as source).
+    /// Boxed: the other variants stay small.
     #[error(transparent)]
-    Docker(#[from] DockerError),
+    Docker(Box<DockerError>),
     #[error("{message}")]
     Preflight { message: String, hint: Option<String> },
     #[error("{message}")]
@@ -105,7 +106,10 @@ impl Error {
         match self {
             Error::Image { detail, .. } => detail,
             Error::Service { logs, .. } => logs,
-            Error::Docker(DockerError::Build { detail, .. }) => detail,
+            Error::Docker(d) => match &**d {
+                DockerError::Build { failure, .. } => &failure.detail,
+                _ => &[],
+            },
             _ => &[],
         }
     }
@@ -131,13 +135,19 @@ fn docker_hint(e: &DockerError) -> Option<String> {
         DockerError::Pull { reference, .. } => format!(
             "check the image name and tag, that you are logged in to its registry (`docker login`), and that the registry is reachable; or build it locally and tag it `{reference}`"
         ),
-        DockerError::Build { dockerfile, step_failed: true, .. } => {
-            format!("fix the Dockerfile step above, then rerun; build it alone with `docker build -f {dockerfile} <context>`")
+        DockerError::Build { failure, .. } if failure.step_failed => {
+            format!("fix the Dockerfile step above, then rerun; build it alone with `docker build -f {} <context>`", failure.dockerfile)
         }
-        DockerError::Build { step_failed: false, .. } => "fix the failing Dockerfile step shown above and rerun".into(),
+        DockerError::Build { .. } => "fix the failing Dockerfile step shown above and rerun".into(),
         DockerError::Context { .. } => "check the `build` context path and its permissions".into(),
         _ => return None,
     })
+}
+
+impl From<DockerError> for Error {
+    fn from(e: DockerError) -> Self {
+        Error::Docker(Box::new(e))
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -186,8 +196,8 @@ mod tests {
         let errors = [
             Error::Config(config),
             Error::Usage { message: String::new(), hint: None },
-            Error::Docker(DockerError::Unavailable { cause: String::new(), source: None }),
-            Error::Docker(DockerError::Pull { service: None, reference: String::new(), message: String::new(), source: None }),
+            Error::from(DockerError::Unavailable { cause: String::new(), source: None }),
+            Error::from(DockerError::Pull { service: None, reference: String::new(), message: String::new(), source: None }),
             Error::Preflight { message: String::new(), hint: None },
             Error::Image { message: String::new(), detail: vec![], hint: None },
             Error::Service { message: String::new(), logs: vec![], hint: None },
@@ -207,15 +217,15 @@ mod tests {
         assert_eq!(unavailable.exit_code(), exit::DOCKER_UNAVAILABLE);
         assert_eq!(unavailable.to_string(), "cannot reach the Docker engine: no socket");
         assert!(unavailable.hint().is_some_and(|h| h.contains("DOCKER_HOST")));
-        let build = Error::from(DockerError::Build {
+        let failure = crate::docker::BuildFailure {
             service: Some("api".into()),
             tag: "app:dev".into(),
             dockerfile: "Dockerfile".into(),
             message: "exit 1".into(),
             detail: vec!["RUN false".into()],
             step_failed: true,
-            source: None,
-        });
+        };
+        let build = Error::from(DockerError::Build { failure: Box::new(failure), source: None });
         assert_eq!(build.exit_code(), exit::IMAGE);
         assert_eq!(build.to_string(), "`api`: build of `app:dev` failed: exit 1");
         assert_eq!(build.detail(), ["RUN false".to_string()]);

@@ -65,16 +65,10 @@ pub enum DockerError {
         source: Option<Source>,
     },
     /// A build failed; `detail` holds the last lines of its output (the failing step).
-    #[error("{}build of `{tag}` failed: {}", for_service(service), message.trim())]
+    #[error("{}build of `{}` failed: {}", for_service(&failure.service), failure.tag, failure.message.trim())]
     Build {
-        service: Option<String>,
-        tag: String,
-        dockerfile: String,
-        message: String,
-        detail: Vec<String>,
-        /// A Dockerfile step failed (the daemon reported it in the build output),
-        /// rather than the build call itself.
-        step_failed: bool,
+        /// Boxed: the error stays small.
+        failure: Box<BuildFailure>,
         #[source]
         source: Option<Source>,
     },
@@ -110,6 +104,21 @@ pub enum DockerError {
     },
 }
 
+/// What a failed build reports.
+#[derive(Debug, Clone)]
+pub struct BuildFailure {
+    /// The service that needed it, when known (`DockerError::for_service`).
+    pub service: Option<String>,
+    pub tag: String,
+    pub dockerfile: String,
+    pub message: String,
+    /// The last lines of the build output.
+    pub detail: Vec<String>,
+    /// A Dockerfile step failed (the daemon reported it in the build output),
+    /// rather than the build call itself.
+    pub step_failed: bool,
+}
+
 fn for_service(service: &Option<String>) -> String {
     service.as_ref().map(|s| format!("`{s}`: ")).unwrap_or_default()
 }
@@ -119,8 +128,9 @@ impl DockerError {
     pub fn for_service(self, name: &str) -> Self {
         match self {
             DockerError::Pull { reference, message, source, .. } => DockerError::Pull { service: Some(name.into()), reference, message, source },
-            DockerError::Build { tag, dockerfile, message, detail, step_failed, source, .. } => {
-                DockerError::Build { service: Some(name.into()), tag, dockerfile, message, detail, step_failed, source }
+            DockerError::Build { mut failure, source } => {
+                failure.service = Some(name.into());
+                DockerError::Build { failure, source }
             }
             DockerError::Context { path, source, .. } => DockerError::Context { service: Some(name.into()), path, source },
             other => other,

@@ -26,7 +26,7 @@ use futures_util::{Stream, StreamExt};
 pub use context::{build_context_tar, ignored as dockerignored};
 pub use create::{create_request, whole_seconds, ContainerSpec, CreateRequest, EndpointSpec, HealthSpec, MountKind, MountSpec, PortSpec, RestartKind, RestartSpec};
 pub use engine_info::{EngineResources, RegistryAnswer};
-pub use error::DockerError;
+pub use error::{BuildFailure, DockerError};
 use error::{classify, op};
 pub use observed::{ContainerState, ObservedContainer, ObservedPort};
 
@@ -298,8 +298,8 @@ impl Docker {
                     }
                     if let Some(err) = info.error_detail.and_then(|d| d.message) {
                         push(&err, &mut tail);
-                        let (tag, dockerfile) = (tag.to_string(), dockerfile.to_string());
-                        return Err(DockerError::Build { service: None, tag, dockerfile, message: err, detail: tail, step_failed: true, source: None });
+                        let failure = BuildFailure { service: None, tag: tag.into(), dockerfile: dockerfile.into(), message: err, detail: tail, step_failed: true };
+                        return Err(DockerError::Build { failure: Box::new(failure), source: None });
                     }
                 }
                 Err(e @ bollard::errors::Error::DockerStreamError { .. }) | Err(e @ bollard::errors::Error::DockerResponseServerError { .. }) => {
@@ -309,8 +309,8 @@ impl Docker {
                         other => other.to_string(),
                     };
                     push(&error, &mut tail);
-                    let (tag, dockerfile) = (tag.to_string(), dockerfile.to_string());
-                    return Err(DockerError::Build { service: None, tag, dockerfile, message: error, detail: tail, step_failed: false, source: Some(Arc::new(e)) });
+                    let failure = BuildFailure { service: None, tag: tag.into(), dockerfile: dockerfile.into(), message: error, detail: tail, step_failed: false };
+                    return Err(DockerError::Build { failure: Box::new(failure), source: Some(Arc::new(e)) });
                 }
                 Err(e) => return Err(op(format!("build `{tag}`"))(e)),
             }

@@ -12,10 +12,13 @@ use crate::error::Error;
 use crate::plan::{Plan, ResolvedBuild, ResolvedService};
 use crate::ui::{Status, Ui};
 
+/// The result of one pull/build, awaited by every service that uses the image.
+type Once = Arc<OnceCell<Result<(), Error>>>;
+
 /// One pull/build per image reference, shared by the services that use it.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Images {
-    cells: Arc<Mutex<HashMap<String, Arc<OnceCell<Result<(), Error>>>>>>,
+    cells: Arc<Mutex<HashMap<String, Once>>>,
 }
 
 impl Images {
