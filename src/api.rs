@@ -1,6 +1,9 @@
 //! The library API for Rust test suites: load an environment file, bring it
 //! up, read connection info, tear it down (explicitly or on drop).
 //!
+//! Brings environments up through the same `engine::Session` as the CLI.
+//! Must not: import `cli` (the host-side variables come from `engine::vars`), or print.
+//!
 //! ```no_run
 //! # async fn t() -> Result<(), devenv::error::Error> {
 //! let env = devenv::api::Environment::load("devenv.yaml")?.project("it-users-1")?;
@@ -12,15 +15,15 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
 
 use crate::config::{self, LoadOptions, LoadedEnv};
 use crate::docker::Docker;
-use crate::engine::{self, Journal, UpOptions};
+use crate::engine::{self, Session, UpOptions};
 use crate::error::Error;
 use crate::observe::ObservedContainer;
 use crate::plan::{self, ImageMap, Plan};
@@ -32,7 +35,7 @@ pub struct Environment {
     project: Option<String>,
     images: ImageMap,
     env: LoadedEnv,
-    plan: Plan,
+    plan: Arc<Plan>,
     ui: Ui,
     ready_timeout: Duration,
 }
@@ -50,7 +53,7 @@ impl Environment {
         let opts = LoadOptions { file: Some(file.clone()), project: project.clone(), cwd, environ: std::env::vars().collect(), ..Default::default() };
         let env = config::load(&opts)?;
         let plan = plan::resolve(&env, &images)?;
-        Ok(Environment { file, project, images, env, plan, ui: Ui::new(ProgressMode::Quiet, false), ready_timeout: plan::resolve::DEFAULT_READY_TIMEOUT })
+        Ok(Environment { file, project, images, env, plan: Arc::new(plan), ui: Ui::new(ProgressMode::Quiet, false), ready_timeout: plan::resolve::DEFAULT_READY_TIMEOUT })
     }
 
     /// Use this project name (unique names let parallel test runs share one engine).
@@ -78,33 +81,28 @@ impl Environment {
     pub async fn up(&self) -> Result<Running, Error> {
         let docker = Docker::connect().await?;
         let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.ready_timeout, owner: Some(std::process::id()) };
-        let journal = Journal::default();
-        let deps: HashMap<String, Vec<String>> =
-            self.plan.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect();
-        let mut running = Running { docker, project: self.plan.project.clone(), deps, observed: vec![], vars: IndexMap::new(), done: false, ui: self.ui.clone() };
+        let session = Session::new(docker, self.plan.clone(), self.ui.clone(), opts);
+        let mut running = Running { session, observed: vec![], vars: IndexMap::new(), done: false };
         // On failure `running` is dropped here, which tears down what was started.
-        engine::up(&running.docker, &self.plan, &[], &opts, &self.ui, &journal).await?;
-        running.observed = running.docker.project_containers(&self.plan.project).await?;
-        running.vars = crate::cli::env_vars(&self.env, &self.plan, &running.observed)?;
+        running.session.up(&[]).await?;
+        running.observed = running.session.docker().project_containers(&self.plan.project).await?;
+        running.vars = engine::vars::env_vars(&self.env, &self.plan, &running.observed)?;
         Ok(running)
     }
 }
 
 /// A running environment. Dropping it tears it down (containers, network, volumes).
 pub struct Running {
-    docker: Docker,
-    project: String,
-    deps: HashMap<String, Vec<String>>,
+    session: Session,
     observed: Vec<ObservedContainer>,
     vars: IndexMap<String, String>,
     done: bool,
-    ui: Ui,
 }
 
 impl Running {
     /// The host-side connection URL of a preset service (`postgres://…@127.0.0.1:…`).
     pub fn url(&self, service: &str) -> Option<&str> {
-        self.vars.get(&format!("DEVENV_{}_URL", crate::cli::env_name(service))).map(String::as_str)
+        self.vars.get(&format!("DEVENV_{}_URL", engine::vars::env_name(service))).map(String::as_str)
     }
 
     /// The host port publishing `container_port` of `service`.
@@ -124,13 +122,13 @@ impl Running {
     }
 
     pub fn project(&self) -> &str {
-        &self.project
+        &self.session.plan().project
     }
 
     /// Tear down now (containers, network, volumes).
     pub async fn down(mut self) -> Result<(), Error> {
         self.done = true;
-        engine::teardown(&self.docker, &self.project, &self.deps, Duration::from_secs(5), true, &self.ui).await.map(|_| ())
+        self.session.teardown(Duration::from_secs(5), true).await.map(|_| ())
     }
 }
 
@@ -139,12 +137,12 @@ impl Drop for Running {
         if self.done {
             return;
         }
-        let (docker, project, deps, ui) = (self.docker.clone(), self.project.clone(), self.deps.clone(), self.ui.clone());
+        let session = self.session.clone();
         // Drop cannot await: tear down on a runtime of its own, on another thread
         // (this may be inside a runtime already).
         let handle = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                let _ = rt.block_on(engine::teardown(&docker, &project, &deps, Duration::from_secs(5), true, &ui));
+                let _ = rt.block_on(session.teardown(Duration::from_secs(5), true));
             }
         });
         let _ = handle.join();

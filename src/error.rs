@@ -1,11 +1,11 @@
 //! The user-facing error type, its hints and the documented exit codes.
 //!
 //! Owns: mapping every failure to `error: …` + `hint: …` and an exit code.
-//! Layers keep their own error enums; this is where they meet the user.
-
-
+//! Layers keep their own error enums (`ConfigError`, `DockerError`); this is
+//! where they meet the user. Must not: classify anything by message text.
 
 use crate::config::ConfigError;
+use crate::docker::DockerError;
 
 /// Documented exit codes (README "Exit codes").
 pub mod exit {
@@ -35,8 +35,10 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error("{message}")]
     Usage { message: String, hint: Option<String> },
-    #[error("cannot reach the Docker engine: {cause}")]
-    DockerUnavailable { cause: String },
+    /// A Docker call failed (its `DockerError` keeps bollard's error as source).
+    /// Boxed: the other variants stay small.
+    #[error(transparent)]
+    Docker(Box<DockerError>),
     #[error("{message}")]
     Preflight { message: String, hint: Option<String> },
     #[error("{message}")]
@@ -47,8 +49,6 @@ pub enum Error {
     Seed { message: String, hint: Option<String> },
     #[error("interrupted")]
     Interrupted,
-    #[error("{operation}: {cause}")]
-    Docker { operation: String, cause: String },
     #[error("{0}")]
     Other(String),
 }
@@ -57,13 +57,13 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Usage { .. } => exit::CONFIG,
-            Error::DockerUnavailable { .. } => exit::DOCKER_UNAVAILABLE,
+            Error::Docker(d) => docker_exit_code(d),
             Error::Preflight { .. } => exit::PREFLIGHT,
             Error::Image { .. } => exit::IMAGE,
             Error::Service { .. } => exit::SERVICE,
             Error::Seed { .. } => exit::SEED,
             Error::Interrupted => exit::INTERRUPTED,
-            Error::Docker { .. } | Error::Other(_) => exit::FAILURE,
+            Error::Other(_) => exit::FAILURE,
         }
     }
 
@@ -75,11 +75,9 @@ impl Error {
             | Error::Image { hint, .. }
             | Error::Service { hint, .. }
             | Error::Seed { hint, .. } => hint.clone(),
-            Error::DockerUnavailable { .. } => Some(
-                "is the Docker engine running? Start it (e.g. `sudo systemctl start docker`) or point DOCKER_HOST at it; `devenv doctor` checks".into(),
-            ),
+            Error::Docker(d) => docker_hint(d),
             Error::Interrupted => None,
-            Error::Docker { .. } | Error::Other(_) => None,
+            Error::Other(_) => None,
         }
     }
 
@@ -89,12 +87,17 @@ impl Error {
         match self {
             Error::Config(_) => Some("README.md#the-environment-file"),
             Error::Usage { .. } => Some("README.md#commands"),
-            Error::DockerUnavailable { .. } | Error::Preflight { .. } => Some("README.md#devenv-doctor"),
+            Error::Preflight { .. } => Some("README.md#devenv-doctor"),
+            Error::Docker(d) => match docker_exit_code(d) {
+                exit::DOCKER_UNAVAILABLE | exit::PREFLIGHT => Some("README.md#devenv-doctor"),
+                exit::IMAGE => Some("README.md#image-map"),
+                _ => None,
+            },
             Error::Image { .. } => Some("README.md#image-map"),
             Error::Service { .. } => Some("README.md#reference"),
             Error::Seed { .. } => Some("README.md#seed-data"),
             Error::Interrupted => Some("README.md#exit-codes"),
-            Error::Docker { .. } | Error::Other(_) => None,
+            Error::Other(_) => None,
         }
     }
 
@@ -103,17 +106,55 @@ impl Error {
         match self {
             Error::Image { detail, .. } => detail,
             Error::Service { logs, .. } => logs,
+            Error::Docker(d) => match &**d {
+                DockerError::Build { failure, .. } => &failure.detail,
+                _ => &[],
+            },
             _ => &[],
         }
     }
 }
 
 
+/// unavailable → 3, a port held by another process → 4, image pull/build → 5, else 1.
+fn docker_exit_code(e: &DockerError) -> u8 {
+    match e {
+        DockerError::Unavailable { .. } => exit::DOCKER_UNAVAILABLE,
+        DockerError::PortAllocated { .. } => exit::PREFLIGHT,
+        DockerError::Pull { .. } | DockerError::Build { .. } | DockerError::Context { .. } => exit::IMAGE,
+        _ => exit::FAILURE,
+    }
+}
+
+fn docker_hint(e: &DockerError) -> Option<String> {
+    Some(match e {
+        DockerError::Unavailable { .. } => {
+            "is the Docker engine running? Start it (e.g. `sudo systemctl start docker`) or point DOCKER_HOST at it; `devenv doctor` checks".into()
+        }
+        DockerError::PortAllocated { .. } => "another process or container holds that host port; free it or change the host side of `ports:`".into(),
+        DockerError::Pull { reference, .. } => format!(
+            "check the image name and tag, that you are logged in to its registry (`docker login`), and that the registry is reachable; or build it locally and tag it `{reference}`"
+        ),
+        DockerError::Build { failure, .. } if failure.step_failed => {
+            format!("fix the Dockerfile step above, then rerun; build it alone with `docker build -f {} <context>`", failure.dockerfile)
+        }
+        DockerError::Build { .. } => "fix the failing Dockerfile step shown above and rerun".into(),
+        DockerError::Context { .. } => "check the `build` context path and its permissions".into(),
+        _ => return None,
+    })
+}
+
+impl From<DockerError> for Error {
+    fn from(e: DockerError) -> Self {
+        Error::Docker(Box::new(e))
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
-    use super::Error;
+    use super::{exit, DockerError, Error};
 
     /// GitHub's anchor for a heading: lower case, punctuation dropped, spaces → `-`.
     fn anchor(heading: &str) -> String {
@@ -155,7 +196,8 @@ mod tests {
         let errors = [
             Error::Config(config),
             Error::Usage { message: String::new(), hint: None },
-            Error::DockerUnavailable { cause: String::new() },
+            Error::from(DockerError::Unavailable { cause: String::new(), source: None }),
+            Error::from(DockerError::Pull { service: None, reference: String::new(), message: String::new(), source: None }),
             Error::Preflight { message: String::new(), hint: None },
             Error::Image { message: String::new(), detail: vec![], hint: None },
             Error::Service { message: String::new(), logs: vec![], hint: None },
@@ -167,5 +209,29 @@ mod tests {
             let a = docs.strip_prefix("README.md#").unwrap_or_else(|| panic!("{docs} is not a README.md anchor"));
             assert!(anchors.iter().any(|h| h == a), "{e:?} links to README.md#{a}, which is no heading of README.md (headings: {anchors:?})");
         }
+    }
+
+    #[test]
+    fn docker_errors_keep_their_exit_codes_hints_and_source() {
+        let unavailable = Error::from(DockerError::Unavailable { cause: "no socket".into(), source: None });
+        assert_eq!(unavailable.exit_code(), exit::DOCKER_UNAVAILABLE);
+        assert_eq!(unavailable.to_string(), "cannot reach the Docker engine: no socket");
+        assert!(unavailable.hint().is_some_and(|h| h.contains("DOCKER_HOST")));
+        let failure = crate::docker::BuildFailure {
+            service: Some("api".into()),
+            tag: "app:dev".into(),
+            dockerfile: "Dockerfile".into(),
+            message: "exit 1".into(),
+            detail: vec!["RUN false".into()],
+            step_failed: true,
+        };
+        let build = Error::from(DockerError::Build { failure: Box::new(failure), source: None });
+        assert_eq!(build.exit_code(), exit::IMAGE);
+        assert_eq!(build.to_string(), "`api`: build of `app:dev` failed: exit 1");
+        assert_eq!(build.detail(), ["RUN false".to_string()]);
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let context = Error::from(DockerError::Context { service: None, path: "/src".into(), source: std::sync::Arc::new(io) });
+        assert_eq!(context.to_string(), "cannot read build context /src: denied");
+        assert!(std::error::Error::source(&context).is_some(), "the io error stays the source");
     }
 }

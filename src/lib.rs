@@ -17,6 +17,7 @@ pub mod cli;
 /// matches `docker compose config --format json`.
 pub mod compose;
 pub mod config;
+pub mod diff;
 pub mod docker;
 pub mod engine;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod init;
 /// `devenv k8s`: the last stage — the plan rendered as Kubernetes manifests,
 /// linted, and run in a local kind/k3d cluster beside the team's own manifests.
 pub mod k8s;
+pub mod labels;
 pub mod observe;
 pub mod plan;
 pub mod preset;

@@ -1,80 +1,42 @@
-//! observe: what exists in Docker for one project, as plain data.
+//! observe: ONE snapshot of what exists in Docker for a project.
 //!
-//! Owns: the `Observed*` types. The Docker module fills them (by label);
-//! `plan::diff` compares them to the plan. No bollard types leak out of here.
+//! Owns: taking the snapshot (`snapshot`): the project's containers (by
+//! label), the local image ids of the images the plan needs, the project's
+//! networks and volumes. `diff` compares it to the plan. The `Observed*` data
+//! types live in `docker` (which fills them) and are re-exported here.
+//! Must not: change anything in Docker, or print.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerState {
-    Created,
-    Running,
-    Paused,
-    Restarting,
-    Removing,
-    Exited,
-    Dead,
-    Unknown,
+pub use crate::docker::{ContainerState, ObservedContainer, ObservedPort};
+use crate::docker::{Docker, DockerError};
+use crate::plan::Plan;
+
+/// Everything `up` needs to know about what exists, read once before the diff.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The project's containers (by label), sorted by name.
+    pub containers: Vec<ObservedContainer>,
+    /// Local image id of each image the `wanted` services use; absent: not present locally.
+    pub image_ids: BTreeMap<String, String>,
+    /// Docker names of the networks carrying the project's label.
+    pub networks: Vec<String>,
+    /// Docker names of the volumes carrying the project's label.
+    pub volumes: Vec<String>,
 }
 
-impl ContainerState {
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "created" => Self::Created,
-            "running" => Self::Running,
-            "paused" => Self::Paused,
-            "restarting" => Self::Restarting,
-            "removing" => Self::Removing,
-            "exited" => Self::Exited,
-            "dead" => Self::Dead,
-            _ => Self::Unknown,
+/// Take the snapshot of `plan.project` for the `wanted` services.
+pub async fn snapshot(docker: &Docker, plan: &Plan, wanted: &[String]) -> Result<Snapshot, DockerError> {
+    let containers = docker.project_containers(&plan.project).await?;
+    let mut image_ids = BTreeMap::new();
+    for svc in wanted.iter().filter_map(|n| plan.services.get(n)) {
+        if !image_ids.contains_key(&svc.image)
+            && let Some(id) = docker.image_id(&svc.image).await?
+        {
+            image_ids.insert(svc.image.clone(), id);
         }
     }
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Running => "running",
-            Self::Paused => "paused",
-            Self::Restarting => "restarting",
-            Self::Removing => "removing",
-            Self::Exited => "exited",
-            Self::Dead => "dead",
-            Self::Unknown => "unknown",
-        }
-    }
-}
-
-/// A published port as Docker reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ObservedPort {
-    pub host_ip: String,
-    pub host_port: u16,
-    pub container_port: u16,
-    pub protocol: String,
-}
-
-/// One container carrying this project's label.
-#[derive(Debug, Clone, Serialize)]
-pub struct ObservedContainer {
-    pub id: String,
-    pub name: String,
-    /// `None` when the service label is missing (should not happen for our containers).
-    pub service: Option<String>,
-    pub config_hash: Option<String>,
-    pub image: String,
-    pub image_id: String,
-    pub state: ContainerState,
-    /// Docker's human status ("Up 3 minutes (healthy)").
-    pub status: String,
-    /// Docker HEALTHCHECK status, if the image has one.
-    pub health: Option<String>,
-    pub ports: Vec<ObservedPort>,
-    /// Unix seconds.
-    pub created: i64,
-    pub oneshot: bool,
-    /// The process that owns this ephemeral environment (`devenv run`, the library), and its host.
-    pub owner: Option<(u32, String)>,
-    /// The project label.
-    pub project: String,
+    let networks = docker.project_networks(&plan.project).await?;
+    let volumes = docker.project_volumes(&plan.project).await?;
+    Ok(Snapshot { containers, image_ids, networks, volumes })
 }

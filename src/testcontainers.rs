@@ -348,7 +348,7 @@ fn start_error(kind: Kind, image: &str, e: ::testcontainers::TestcontainersError
             detail: vec![],
             hint: Some("map it to an image you have (DEVENV_IMAGE_MAP, ~/.config/devenv/images.yaml, `with_image_map_file`) or name one with `with_image`".into()),
         },
-        other => Error::Docker { operation: format!("start the `{}` preset ({image}) with testcontainers", kind.name()), cause: other.to_string() },
+        other => Error::Other(format!("start the `{}` preset ({image}) with testcontainers: {other}", kind.name())),
     }
 }
 

@@ -74,6 +74,7 @@ async fn check_engine(out: &mut Vec<Finding>) -> Option<(Docker, Option<u64>)> {
     let docker = match Docker::connect().await {
         Ok(d) => d,
         Err(e) => {
+            let e = crate::error::Error::from(e);
             out.push(Finding::new("docker", Level::Fail, e.to_string()).fix(e.hint().unwrap_or_else(|| "start the Docker engine".into())));
             return None;
         }

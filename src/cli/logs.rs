@@ -59,7 +59,7 @@ pub async fn run(global: &Global, args: LogsArgs, ui: &Ui) -> Result<u8, Error> 
         tokio::select! {
             item = streams.next() => match item {
                 Some((svc, Ok(line))) => ui.log_line(&svc, width, &line.text),
-                Some((_, Err(e))) => return Err(e),
+                Some((_, Err(e))) => return Err(e.into()),
                 None => break,
             },
             _ = &mut stop => break,

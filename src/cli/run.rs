@@ -1,14 +1,13 @@
 //! `devenv run`: the integration-test harness — up, run a command against the
 //! environment, always tear down.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::{load_plan, parse_duration_arg, Global};
 use crate::docker::Docker;
-use crate::engine::{self, Journal, UpOptions};
+use crate::engine::{Session, UpOptions};
 use crate::error::{exit, Error};
 use crate::ui::Ui;
 
@@ -35,40 +34,32 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
     let (env, mut plan) = load_plan(global, ui)?;
     let ready_timeout = super::apply_timeout(&mut plan, args.timeout);
     let docker = Docker::connect().await?;
-    let deps: HashMap<String, Vec<String>> = plan.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect();
-    let teardown = |ui: Ui| {
-        let docker = docker.clone();
-        let project = plan.project.clone();
-        let deps = deps.clone();
-        let keep = args.keep;
-        async move {
-            if keep {
-                ui.info(format!("--keep: environment `{project}` stays up (`devenv -p {project} down -v` removes it)"));
-                return Ok(());
-            }
-            engine::teardown(&docker, &project, &deps, Duration::from_secs(5), true, &ui).await.map(|_| ())
+    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout, owner: (!args.keep).then(std::process::id) };
+    let session = Session::new(docker.clone(), plan, ui.clone(), opts);
+    let teardown = || async {
+        if args.keep {
+            let project = &session.plan().project;
+            ui.info(format!("--keep: environment `{project}` stays up (`devenv -p {project} down -v` removes it)"));
+            return Ok(());
         }
+        session.teardown(Duration::from_secs(5), true).await.map(|_| ())
     };
 
-    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout, owner: (!args.keep).then(std::process::id) };
-    let journal = Journal::default();
-    let up = tokio::select! {
-        r = engine::up(&docker, &plan, &args.services, &opts, ui, &journal) => r,
-        _ = super::up::interrupted() => {
-            ui.warn("interrupted: tearing down");
-            engine::rollback(&docker, &journal).await;
-            let _ = teardown(ui.clone()).await;
+    match session.up_until(&args.services, super::up::interrupted(), "interrupted: tearing down").await {
+        Ok(_) => {}
+        Err(Error::Interrupted) => {
+            let _ = teardown().await;
             return Err(Error::Interrupted);
         }
-    };
-    if let Err(e) = up {
-        ui.error(&e);
-        let _ = teardown(ui.clone()).await;
-        return Ok(e.exit_code());
+        Err(e) => {
+            ui.error(&e);
+            let _ = teardown().await;
+            return Ok(e.exit_code());
+        }
     }
 
-    let observed = docker.project_containers(&plan.project).await?;
-    let vars = super::env::env_vars(&env, &plan, &observed)?;
+    let observed = docker.project_containers(&session.plan().project).await?;
+    let vars = super::env::env_vars(&env, session.plan(), &observed)?;
 
     let (program, rest) = args.command.split_first().ok_or_else(|| Error::Usage { message: "no command given".into(), hint: None })?;
     ui.clear();
@@ -111,7 +102,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
             }
         }
     };
-    teardown(ui.clone()).await?;
+    teardown().await?;
     Ok(code)
 }
 

@@ -1,6 +1,5 @@
 //! `devenv up`
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use clap::Args;
@@ -8,7 +7,7 @@ use futures_util::StreamExt;
 
 use super::{load_plan, parse_duration_arg, Global};
 use crate::docker::Docker;
-use crate::engine::{self, Journal, UpOptions};
+use crate::engine::{Session, UpOptions};
 use crate::error::{exit, Error};
 use crate::ui::Ui;
 
@@ -74,22 +73,9 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
     }
     let docker = Docker::connect().await?;
     let opts = UpOptions { remove_orphans: args.remove_orphans, build: args.build, ready_timeout: super::apply_timeout(&mut plan, args.timeout), owner: None };
-    let journal = Journal::default();
-    let report = tokio::select! {
-        r = engine::up(&docker, &plan, &args.services, &opts, ui, &journal) => r,
-        _ = interrupted() => {
-            ui.warn("interrupted: stopping what this run started");
-            engine::rollback(&docker, &journal).await;
-            return Err(Error::Interrupted);
-        }
-    };
-    let report = match report {
-        Ok(r) => r,
-        Err(e) => {
-            // Leave failed services' containers for inspection (`devenv logs`), like compose; nothing else is touched.
-            return Err(e);
-        }
-    };
+    let session = Session::new(docker.clone(), plan, ui.clone(), opts);
+    // On failure, failed services' containers are left for inspection (`devenv logs`), like compose; nothing else is touched.
+    let report = session.up_until(&args.services, interrupted(), "interrupted: stopping what this run started").await?;
     if args.detach || args.wait {
         return Ok(exit::OK);
     }
@@ -118,10 +104,7 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
             }
         }
     }
-    let containers = docker.project_containers(&plan.project).await?;
-    let selected: Vec<_> = containers.into_iter().filter(|c| c.service.as_ref().is_some_and(|s| report.containers.contains_key(s))).collect();
-    let deps: HashMap<String, Vec<String>> = plan.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect();
     // Each container's own stop timeout: its service's `stop_grace_period`, else 10 s.
-    engine::stop_in_order(&docker, &selected, &deps, None, false, ui).await?;
+    session.stop(&report.containers).await?;
     Ok(exit::OK)
 }

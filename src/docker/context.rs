@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use super::DockerError;
 
 /// One `.dockerignore` rule.
 #[derive(Debug, Clone)]
@@ -81,16 +81,12 @@ fn is_ignored(rules: &[Rule], rel: &str) -> bool {
 
 /// Tar the context directory (uncompressed), skipping `.dockerignore`d paths
 /// but always keeping the Dockerfile. Symlinks are stored as links, not followed.
-pub fn build_context_tar(context: &Path, dockerfile: &str) -> Result<Vec<u8>, Error> {
+pub fn build_context_tar(context: &Path, dockerfile: &str) -> Result<Vec<u8>, DockerError> {
     let rules = std::fs::read_to_string(context.join(".dockerignore")).map(|t| parse_dockerignore(&t)).unwrap_or_default();
     let mut builder = tar::Builder::new(Vec::new());
     builder.follow_symlinks(false);
     let mut stack: Vec<PathBuf> = vec![context.to_path_buf()];
-    let ctx_err = |e: std::io::Error, p: &Path| Error::Image {
-        message: format!("cannot read build context {}: {e}", p.display()),
-        detail: vec![],
-        hint: Some("check the `build` context path and its permissions".into()),
-    };
+    let ctx_err = |e: std::io::Error, p: &Path| DockerError::Context { service: None, path: p.display().to_string(), source: std::sync::Arc::new(e) };
     while let Some(dir) = stack.pop() {
         let mut entries: Vec<_> = std::fs::read_dir(&dir).map_err(|e| ctx_err(e, &dir))?.filter_map(Result::ok).collect();
         entries.sort_by_key(|e| e.file_name());

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use super::{op, Docker};
-use crate::error::Error;
+use super::{op, Docker, DockerError};
 
 /// The engine's resources, as `docker info` reports them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,7 +25,7 @@ pub enum RegistryAnswer {
 }
 
 impl Docker {
-    pub async fn resources(&self) -> Result<EngineResources, Error> {
+    pub async fn resources(&self) -> Result<EngineResources, DockerError> {
         let info = self.api.info().await.map_err(op("read engine info"))?;
         Ok(EngineResources {
             mem_total: info.mem_total.and_then(|m| u64::try_from(m).ok()).filter(|m| *m > 0),

@@ -3,29 +3,37 @@
 
 use futures_util::StreamExt;
 
-use super::{op, short, status_of, Docker};
-use crate::error::Error;
+use std::sync::Arc;
+
+use super::error::{classify, op};
+use super::{short, Docker, DockerError};
+
+fn archive_err(operation: String) -> impl Fn(std::io::Error) -> DockerError {
+    move |e| DockerError::Archive { operation: operation.clone(), source: Arc::new(e) }
+}
 
 impl Docker {
     /// The content of `path` in the container, or None if it does not exist.
-    pub async fn read_file(&self, id: &str, path: &str) -> Result<Option<Vec<u8>>, Error> {
+    pub async fn read_file(&self, id: &str, path: &str) -> Result<Option<Vec<u8>>, DockerError> {
         let opts = bollard::query_parameters::DownloadFromContainerOptions { path: path.to_string() };
         let mut stream = self.api.download_from_container(id, Some(opts));
         let mut tar_bytes = Vec::new();
         while let Some(chunk) = stream.next().await {
             match chunk {
                 Ok(b) => tar_bytes.extend_from_slice(&b),
-                Err(e) if status_of(&e) == Some(404) => return Ok(None),
-                Err(e) => return Err(op(format!("read {path} in container {}", short(id)))(e)),
+                Err(e) => match classify(format!("read {path} in container {}", short(id)), e) {
+                    e if e.is_not_found() => return Ok(None),
+                    e => return Err(e),
+                },
             }
         }
         let mut archive = tar::Archive::new(&tar_bytes[..]);
-        let entries = archive.entries().map_err(|e| Error::Other(format!("read {path}: bad archive: {e}")))?;
+        let entries = archive.entries().map_err(archive_err(format!("read {path}: bad archive")))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| Error::Other(format!("read {path}: bad archive: {e}")))?;
+            let mut entry = entry.map_err(archive_err(format!("read {path}: bad archive")))?;
             if entry.header().entry_type().is_file() {
                 let mut out = Vec::new();
-                std::io::Read::read_to_end(&mut entry, &mut out).map_err(|e| Error::Other(format!("read {path}: {e}")))?;
+                std::io::Read::read_to_end(&mut entry, &mut out).map_err(archive_err(format!("read {path}")))?;
                 return Ok(Some(out));
             }
         }
@@ -33,8 +41,8 @@ impl Docker {
     }
 
     /// Write `content` to the absolute `path` in the container (mode 0644); its directory must exist.
-    pub async fn write_file(&self, id: &str, path: &str, content: &[u8]) -> Result<(), Error> {
-        let (dir, name) = path.rsplit_once('/').ok_or_else(|| Error::Other(format!("not an absolute path: {path}")))?;
+    pub async fn write_file(&self, id: &str, path: &str, content: &[u8]) -> Result<(), DockerError> {
+        let (dir, name) = path.rsplit_once('/').ok_or_else(|| DockerError::Other { operation: "not an absolute path".into(), message: path.to_string(), source: None })?;
         let dir = if dir.is_empty() { "/" } else { dir };
         let mut header = tar::Header::new_gnu();
         header.set_size(content.len() as u64);
@@ -42,8 +50,8 @@ impl Docker {
         header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
         header.set_cksum();
         let mut builder = tar::Builder::new(Vec::new());
-        builder.append_data(&mut header, name, content).map_err(|e| Error::Other(format!("write {path}: {e}")))?;
-        let tar_bytes = builder.into_inner().map_err(|e| Error::Other(format!("write {path}: {e}")))?;
+        builder.append_data(&mut header, name, content).map_err(archive_err(format!("write {path}")))?;
+        let tar_bytes = builder.into_inner().map_err(archive_err(format!("write {path}")))?;
         let opts = bollard::query_parameters::UploadToContainerOptions { path: dir.to_string(), ..Default::default() };
         self.api
             .upload_to_container(id, Some(opts), bollard::body_full(bytes::Bytes::from(tar_bytes)))

@@ -2,28 +2,35 @@
 //!
 //! Owns: connecting (with API version negotiation, so engines from 20.10 on
 //! work), and every Docker call devenv makes, each wrapped so its error names
-//! the operation ("create container `api`: …"). Returns plain data
-//! (`observe::*`, `ContainerInfo`), never bollard types.
-//! Must not: print, or decide anything about the plan.
+//! the operation ("create container `api`: …") and failing with a typed
+//! `DockerError` (classified in `error.rs`, nowhere else). Takes and returns
+//! plain data (`ContainerSpec`, `Observed*`, `ContainerInfo`), never bollard types.
+//! Must not: print, decide anything about the plan, or import any crate
+//! module but the rank-0 ones (`labels`).
 
 mod context;
 mod create;
 mod engine_info;
+mod error;
 mod files;
+mod observed;
 mod sync;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::query_parameters as qp;
 use futures_util::{Stream, StreamExt};
 
 pub use context::{build_context_tar, ignored as dockerignored};
+pub use create::{create_request, whole_seconds, ContainerSpec, CreateRequest, EndpointSpec, HealthSpec, MountKind, MountSpec, PortSpec, RestartKind, RestartSpec};
 pub use engine_info::{EngineResources, RegistryAnswer};
+pub use error::{BuildFailure, DockerError};
+use error::{classify, op};
+pub use observed::{ContainerState, ObservedContainer, ObservedPort};
 
-use crate::error::Error;
-use crate::observe::{ContainerState, ObservedContainer, ObservedPort};
-use crate::plan::labels;
+use crate::labels;
 
 /// A connected Docker client.
 #[derive(Clone)]
@@ -77,27 +84,23 @@ pub struct PullProgress {
     pub total: u64,
 }
 
-fn op(operation: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
-    let operation = operation.into();
-    move |e| match e {
-        bollard::errors::Error::DockerResponseServerError { message, .. } => Error::Docker { operation, cause: message },
-        e if is_connection_error(&e) => Error::DockerUnavailable { cause: e.to_string() },
-        e => Error::Docker { operation, cause: e.to_string() },
-    }
+/// Whether `ensure_*` found the object or made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ensured {
+    Created,
+    /// It exists and carries the project's label.
+    Exists,
+    /// An object of that name exists without the project's label: devenv does not touch it.
+    Foreign,
 }
 
-fn is_connection_error(e: &bollard::errors::Error) -> bool {
-    use bollard::errors::Error as E;
-    matches!(e, E::HyperResponseError { .. } | E::IOError { .. } | E::SocketNotFoundError(_) | E::RequestTimeoutError)
-        || e.to_string().contains("onnect")
-}
-
-/// Status code of a Docker API error, if it was one.
-pub fn status_of(e: &bollard::errors::Error) -> Option<u16> {
-    match e {
-        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
-        _ => None,
-    }
+/// A network to create for a project (`Docker::ensure_project_network`).
+#[derive(Debug, Clone)]
+pub struct NetworkSpec {
+    pub name: String,
+    pub driver: Option<String>,
+    pub internal: bool,
+    pub labels: Vec<(String, String)>,
 }
 
 fn label_filter(pairs: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
@@ -108,22 +111,23 @@ fn label_filter(pairs: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
 
 impl Docker {
     /// Connect using DOCKER_HOST or the platform default, negotiate the API version, ping.
-    pub async fn connect() -> Result<Self, Error> {
-        let api = bollard::Docker::connect_with_defaults()
-            .map_err(|e| Error::DockerUnavailable { cause: e.to_string() })?
-            .with_timeout(Duration::from_secs(600));
+    pub async fn connect() -> Result<Self, DockerError> {
+        // Any failure here means the engine is not reachable, whatever bollard calls it.
+        let unavailable = |e: bollard::errors::Error| DockerError::Unavailable { cause: e.to_string(), source: Some(Arc::new(e)) };
+        let silent = |cause: &str| DockerError::Unavailable { cause: cause.into(), source: None };
+        let api = bollard::Docker::connect_with_defaults().map_err(unavailable)?.with_timeout(Duration::from_secs(600));
         let api = tokio::time::timeout(Duration::from_secs(10), api.negotiate_version())
             .await
-            .map_err(|_| Error::DockerUnavailable { cause: "no answer within 10 s".into() })?
-            .map_err(|e| Error::DockerUnavailable { cause: e.to_string() })?;
+            .map_err(|_| silent("no answer within 10 s"))?
+            .map_err(unavailable)?;
         tokio::time::timeout(Duration::from_secs(10), api.ping())
             .await
-            .map_err(|_| Error::DockerUnavailable { cause: "no answer to ping within 10 s".into() })?
-            .map_err(|e| Error::DockerUnavailable { cause: e.to_string() })?;
+            .map_err(|_| silent("no answer to ping within 10 s"))?
+            .map_err(unavailable)?;
         Ok(Docker { api })
     }
 
-    pub async fn version(&self) -> Result<EngineVersion, Error> {
+    pub async fn version(&self) -> Result<EngineVersion, DockerError> {
         let v = self.api.version().await.map_err(op("read engine version"))?;
         let info = self.api.info().await.ok();
         Ok(EngineVersion {
@@ -135,16 +139,16 @@ impl Docker {
     }
 
     /// Every container of `project` (running or not).
-    pub async fn project_containers(&self, project: &str) -> Result<Vec<ObservedContainer>, Error> {
+    pub async fn project_containers(&self, project: &str) -> Result<Vec<ObservedContainer>, DockerError> {
         self.containers_by_label(&format!("{}={project}", labels::PROJECT)).await
     }
 
     /// Every container of every devenv project on this engine.
-    pub async fn all_devenv_containers(&self) -> Result<Vec<ObservedContainer>, Error> {
+    pub async fn all_devenv_containers(&self) -> Result<Vec<ObservedContainer>, DockerError> {
         self.containers_by_label(labels::PROJECT).await
     }
 
-    async fn containers_by_label(&self, label: &str) -> Result<Vec<ObservedContainer>, Error> {
+    async fn containers_by_label(&self, label: &str) -> Result<Vec<ObservedContainer>, DockerError> {
         let mut filters = HashMap::new();
         filters.insert("label".to_string(), vec![label.to_string()]);
         let opts = qp::ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
@@ -201,16 +205,18 @@ impl Docker {
     }
 
     /// The local image id for `reference`, or None when the image is not present.
-    pub async fn image_id(&self, reference: &str) -> Result<Option<String>, Error> {
+    pub async fn image_id(&self, reference: &str) -> Result<Option<String>, DockerError> {
         match self.api.inspect_image(reference).await {
             Ok(i) => Ok(i.id),
-            Err(e) if status_of(&e) == Some(404) => Ok(None),
-            Err(e) => Err(op(format!("inspect image `{reference}`"))(e)),
+            Err(e) => match classify(format!("inspect image `{reference}`"), e) {
+                e if e.is_not_found() => Ok(None),
+                e => Err(e),
+            },
         }
     }
 
     /// Pull `reference`, reporting per-layer progress.
-    pub async fn pull(&self, reference: &str, mut progress: impl FnMut(PullProgress)) -> Result<(), Error> {
+    pub async fn pull(&self, reference: &str, mut progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
         let (repo, tag) = split_reference(reference);
         let opts = qp::CreateImageOptionsBuilder::new().from_image(&repo).tag(&tag).build();
         let mut stream = self.api.create_image(Some(opts), None, None);
@@ -218,7 +224,7 @@ impl Docker {
             match item {
                 Ok(info) => {
                     if let Some(err) = info.error_detail.and_then(|d| d.message) {
-                        return Err(pull_error(reference, err));
+                        return Err(DockerError::Pull { service: None, reference: reference.into(), message: err, source: None });
                     }
                     let pd = info.progress_detail.unwrap_or_default();
                     progress(PullProgress {
@@ -228,8 +234,14 @@ impl Docker {
                         total: pd.total.unwrap_or(0).max(0) as u64,
                     });
                 }
-                Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => return Err(pull_error(reference, message)),
-                Err(bollard::errors::Error::DockerStreamError { error }) => return Err(pull_error(reference, error)),
+                Err(e @ bollard::errors::Error::DockerResponseServerError { .. }) | Err(e @ bollard::errors::Error::DockerStreamError { .. }) => {
+                    let message = match &e {
+                        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+                        bollard::errors::Error::DockerStreamError { error } => error.clone(),
+                        other => other.to_string(),
+                    };
+                    return Err(DockerError::Pull { service: None, reference: reference.into(), message, source: Some(Arc::new(e)) });
+                }
                 Err(e) => return Err(op(format!("pull `{reference}`"))(e)),
             }
         }
@@ -248,7 +260,7 @@ impl Docker {
         labels_: &HashMap<String, String>,
         context_tar: Vec<u8>,
         mut line: impl FnMut(&str),
-    ) -> Result<(), Error> {
+    ) -> Result<(), DockerError> {
         let opts = qp::BuildImageOptions {
             dockerfile: dockerfile.to_string(),
             t: Some(tag.to_string()),
@@ -286,20 +298,19 @@ impl Docker {
                     }
                     if let Some(err) = info.error_detail.and_then(|d| d.message) {
                         push(&err, &mut tail);
-                        return Err(Error::Image {
-                            message: format!("build of `{tag}` failed: {}", err.trim()),
-                            detail: tail,
-                            hint: Some(format!("fix the Dockerfile step above, then rerun; build it alone with `docker build -f {dockerfile} <context>`")),
-                        });
+                        let failure = BuildFailure { service: None, tag: tag.into(), dockerfile: dockerfile.into(), message: err, detail: tail, step_failed: true };
+                        return Err(DockerError::Build { failure: Box::new(failure), source: None });
                     }
                 }
-                Err(bollard::errors::Error::DockerStreamError { error }) | Err(bollard::errors::Error::DockerResponseServerError { message: error, .. }) => {
+                Err(e @ bollard::errors::Error::DockerStreamError { .. }) | Err(e @ bollard::errors::Error::DockerResponseServerError { .. }) => {
+                    let error = match &e {
+                        bollard::errors::Error::DockerStreamError { error } => error.clone(),
+                        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    };
                     push(&error, &mut tail);
-                    return Err(Error::Image {
-                        message: format!("build of `{tag}` failed: {}", error.trim()),
-                        detail: tail,
-                        hint: Some("fix the failing Dockerfile step shown above and rerun".into()),
-                    });
+                    let failure = BuildFailure { service: None, tag: tag.into(), dockerfile: dockerfile.into(), message: error, detail: tail, step_failed: false };
+                    return Err(DockerError::Build { failure: Box::new(failure), source: Some(Arc::new(e)) });
                 }
                 Err(e) => return Err(op(format!("build `{tag}`"))(e)),
             }
@@ -308,95 +319,86 @@ impl Docker {
     }
 
     /// Create the project network `net` (driver, `internal`, its labels plus the project's) unless
-    /// it exists; an existing one must carry the project's label.
-    pub async fn ensure_project_network(&self, net: &crate::plan::resolve::ResolvedNetwork, project: &str) -> Result<(), Error> {
+    /// it exists. `Foreign`: one of that name exists without the project's label.
+    pub async fn ensure_project_network(&self, net: &NetworkSpec, project: &str) -> Result<Ensured, DockerError> {
         let name = net.name.as_str();
         match self.api.inspect_network(name, None::<qp::InspectNetworkOptions>).await {
             Ok(n) => {
                 let ours = n.labels.unwrap_or_default().get(labels::PROJECT).is_some_and(|p| p == project);
-                if ours {
-                    Ok(())
-                } else {
-                    Err(Error::Preflight {
-                        message: format!("a network named `{name}` exists but was not created by devenv for project `{project}`"),
-                        hint: Some("devenv never touches objects without its labels: remove or rename that network, pick another project name with -p, or declare it `external: true` to use it as it is".into()),
-                    })
-                }
+                Ok(if ours { Ensured::Exists } else { Ensured::Foreign })
             }
-            Err(e) if status_of(&e) == Some(404) => {
-                let mut l: HashMap<String, String> = net.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                l.insert(labels::PROJECT.to_string(), project.to_string());
-                l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
-                let req = bollard::models::NetworkCreateRequest {
-                    name: name.to_string(),
-                    driver: Some(net.driver.clone().unwrap_or_else(|| "bridge".into())),
-                    internal: net.internal.then_some(true),
-                    labels: Some(l),
-                    ..Default::default()
-                };
-                match self.api.create_network(req).await {
-                    Ok(_) => Ok(()),
-                    // Lost a race with a parallel devenv on the same project: fine.
-                    Err(e) if status_of(&e) == Some(409) => Ok(()),
-                    Err(e) => Err(op(format!("create network `{name}`"))(e)),
+            Err(e) => match classify(format!("inspect network `{name}`"), e) {
+                e if e.is_not_found() => {
+                    let mut l: HashMap<String, String> = net.labels.iter().cloned().collect();
+                    l.insert(labels::PROJECT.to_string(), project.to_string());
+                    l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
+                    let req = bollard::models::NetworkCreateRequest {
+                        name: name.to_string(),
+                        driver: Some(net.driver.clone().unwrap_or_else(|| "bridge".into())),
+                        internal: net.internal.then_some(true),
+                        labels: Some(l),
+                        ..Default::default()
+                    };
+                    match self.api.create_network(req).await {
+                        Ok(_) => Ok(Ensured::Created),
+                        Err(e) => match classify(format!("create network `{name}`"), e) {
+                            // Lost a race with a parallel devenv on the same project: fine.
+                            e if e.is_conflict() => Ok(Ensured::Exists),
+                            e => Err(e),
+                        },
+                    }
                 }
-            }
-            Err(e) => Err(op(format!("inspect network `{name}`"))(e)),
+                e => Err(e),
+            },
         }
     }
 
     /// Whether a network named `name` exists (any owner).
-    pub async fn network_exists(&self, name: &str) -> Result<bool, Error> {
+    pub async fn network_exists(&self, name: &str) -> Result<bool, DockerError> {
         match self.api.inspect_network(name, None::<qp::InspectNetworkOptions>).await {
             Ok(_) => Ok(true),
-            Err(e) if status_of(&e) == Some(404) => Ok(false),
-            Err(e) => Err(op(format!("inspect network `{name}`"))(e)),
+            Err(e) => match classify(format!("inspect network `{name}`"), e) {
+                e if e.is_not_found() => Ok(false),
+                e => Err(e),
+            },
         }
     }
 
     /// Create a named volume with the project's labels, unless it exists.
-    pub async fn ensure_volume(&self, docker_name: &str, project: &str, volume: &str) -> Result<(), Error> {
+    /// `Foreign`: one of that name exists without the project's label.
+    pub async fn ensure_volume(&self, docker_name: &str, project: &str, volume: &str) -> Result<Ensured, DockerError> {
         match self.api.inspect_volume(docker_name).await {
-            Ok(v) => {
-                if v.labels.get(labels::PROJECT).is_some_and(|p| p == project) {
-                    Ok(())
-                } else {
-                    Err(Error::Preflight {
-                        message: format!("a volume named `{docker_name}` exists but does not belong to devenv project `{project}`"),
-                        hint: Some("devenv will not reuse data it did not create: remove that volume yourself, or choose another project name with -p".into()),
-                    })
+            Ok(v) => Ok(if v.labels.get(labels::PROJECT).is_some_and(|p| p == project) { Ensured::Exists } else { Ensured::Foreign }),
+            Err(e) => match classify(format!("inspect volume `{docker_name}`"), e) {
+                e if e.is_not_found() => {
+                    let mut l = HashMap::new();
+                    l.insert(labels::PROJECT.to_string(), project.to_string());
+                    l.insert(labels::VOLUME.to_string(), volume.to_string());
+                    l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
+                    let req = bollard::models::VolumeCreateRequest { name: Some(docker_name.to_string()), labels: Some(l), ..Default::default() };
+                    self.api.create_volume(req).await.map_err(op(format!("create volume `{docker_name}`")))?;
+                    Ok(Ensured::Created)
                 }
-            }
-            Err(e) if status_of(&e) == Some(404) => {
-                let mut l = HashMap::new();
-                l.insert(labels::PROJECT.to_string(), project.to_string());
-                l.insert(labels::VOLUME.to_string(), volume.to_string());
-                l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
-                let req = bollard::models::VolumeCreateRequest { name: Some(docker_name.to_string()), labels: Some(l), ..Default::default() };
-                self.api.create_volume(req).await.map_err(op(format!("create volume `{docker_name}`")))?;
-                Ok(())
-            }
-            Err(e) => Err(op(format!("inspect volume `{docker_name}`"))(e)),
+                e => Err(e),
+            },
         }
     }
 
-    pub async fn start(&self, id: &str, service: &str) -> Result<(), Error> {
+    pub async fn start(&self, id: &str, service: &str) -> Result<(), DockerError> {
         match self.api.start_container(id, None::<qp::StartContainerOptions>).await {
             Ok(()) => Ok(()),
-            Err(e) if status_of(&e) == Some(304) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) if message.contains("port is already allocated") || message.contains("address already in use") => {
-                Err(Error::Preflight {
-                    message: format!("cannot start `{service}`: {message}"),
-                    hint: Some("another process or container holds that host port; free it or change the host side of `ports:`".into()),
-                })
-            }
-            Err(e) => Err(op(format!("start container for `{service}`"))(e)),
+            // 304: already started.
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+            Err(e) => Err(match classify(format!("start container for `{service}`"), e) {
+                DockerError::PortAllocated { message, source, .. } => DockerError::PortAllocated { operation: format!("cannot start `{service}`"), message, source },
+                e => e,
+            }),
         }
     }
 
     /// Graceful stop (the stop signal, then SIGKILL after `timeout`; `None`:
     /// the container's own stop timeout — its `stop_grace_period` — else Docker's 10 s).
-    pub async fn stop(&self, id: &str, timeout: impl Into<Option<Duration>>) -> Result<(), Error> {
+    pub async fn stop(&self, id: &str, timeout: impl Into<Option<Duration>>) -> Result<(), DockerError> {
         let mut b = qp::StopContainerOptionsBuilder::new();
         if let Some(t) = timeout.into() {
             b = b.t(t.as_secs().min(i32::MAX as u64) as i32);
@@ -404,23 +406,28 @@ impl Docker {
         let opts = b.build();
         match self.api.stop_container(id, Some(opts)).await {
             Ok(()) => Ok(()),
-            Err(e) if matches!(status_of(&e), Some(304) | Some(404)) => Ok(()),
-            Err(e) => Err(op(format!("stop container {}", short(id)))(e)),
+            // 304: already stopped.
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+            Err(e) => match classify(format!("stop container {}", short(id)), e) {
+                e if e.is_not_found() => Ok(()),
+                e => Err(e),
+            },
         }
     }
 
-    pub async fn remove_container(&self, id: &str) -> Result<(), Error> {
+    pub async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
         let opts = qp::RemoveContainerOptionsBuilder::new().force(true).v(true).build();
         match self.api.remove_container(id, Some(opts)).await {
             Ok(()) => Ok(()),
-            Err(e) if status_of(&e) == Some(404) => Ok(()),
-            // Removal already in progress.
-            Err(e) if status_of(&e) == Some(409) => Ok(()),
-            Err(e) => Err(op(format!("remove container {}", short(id)))(e)),
+            Err(e) => match classify(format!("remove container {}", short(id)), e) {
+                // Gone, or its removal is already in progress.
+                e if e.is_not_found() || e.is_conflict() => Ok(()),
+                e => Err(e),
+            },
         }
     }
 
-    pub async fn inspect(&self, id: &str) -> Result<ContainerInfo, Error> {
+    pub async fn inspect(&self, id: &str) -> Result<ContainerInfo, DockerError> {
         let c = self
             .api
             .inspect_container(id, None::<qp::InspectContainerOptions>)
@@ -478,7 +485,7 @@ impl Docker {
     }
 
     /// A stream of log lines.
-    pub fn logs(&self, id: &str, follow: bool, tail: Option<usize>, since: Option<i64>) -> impl Stream<Item = Result<LogLine, Error>> + Send + 'static {
+    pub fn logs(&self, id: &str, follow: bool, tail: Option<usize>, since: Option<i64>) -> impl Stream<Item = Result<LogLine, DockerError>> + Send + 'static {
         let mut b = qp::LogsOptionsBuilder::new().stdout(true).stderr(true).follow(follow);
         b = b.tail(&tail.map(|n| n.to_string()).unwrap_or_else(|| "all".into()));
         if let Some(s) = since {
@@ -487,7 +494,7 @@ impl Docker {
         let id_owned = id.to_string();
         let mut pending = String::new();
         self.api.logs(id, Some(b.build())).flat_map(move |item| {
-            let lines: Vec<Result<LogLine, Error>> = match item {
+            let lines: Vec<Result<LogLine, DockerError>> = match item {
                 Ok(out) => {
                     let stderr = matches!(out, bollard::container::LogOutput::StdErr { .. });
                     pending.push_str(&String::from_utf8_lossy(&out.into_bytes()));
@@ -505,7 +512,7 @@ impl Docker {
     }
 
     /// Run a command in a container, capturing output; returns (exit code, output).
-    pub async fn exec_capture(&self, id: &str, cmd: &[String]) -> Result<(i64, String), Error> {
+    pub async fn exec_capture(&self, id: &str, cmd: &[String]) -> Result<(i64, String), DockerError> {
         use bollard::exec::{CreateExecOptions, StartExecResults};
         let exec = self
             .api
@@ -528,7 +535,7 @@ impl Docker {
     }
 
     /// Interactive exec: stdin/stdout/stderr passed through (TTY when asked); returns the exit code.
-    pub async fn exec_interactive(&self, id: &str, cmd: &[String], tty: bool, env: Vec<String>, workdir: Option<String>, user: Option<String>) -> Result<i64, Error> {
+    pub async fn exec_interactive(&self, id: &str, cmd: &[String], tty: bool, env: Vec<String>, workdir: Option<String>, user: Option<String>) -> Result<i64, DockerError> {
         use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let exec = self
@@ -602,37 +609,41 @@ impl Docker {
     }
 
     /// Names of the project's volumes.
-    pub async fn project_volumes(&self, project: &str) -> Result<Vec<String>, Error> {
+    pub async fn project_volumes(&self, project: &str) -> Result<Vec<String>, DockerError> {
         let opts = qp::ListVolumesOptionsBuilder::new().filters(&label_filter(&[(labels::PROJECT, project)])).build();
         let res = self.api.list_volumes(Some(opts)).await.map_err(op("list volumes"))?;
         Ok(res.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
     }
 
-    pub async fn remove_volume(&self, name: &str) -> Result<(), Error> {
+    pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
         match self.api.remove_volume(name, None::<qp::RemoveVolumeOptions>).await {
             Ok(()) => Ok(()),
-            Err(e) if status_of(&e) == Some(404) => Ok(()),
-            Err(e) => Err(op(format!("remove volume `{name}`"))(e)),
+            Err(e) => match classify(format!("remove volume `{name}`"), e) {
+                e if e.is_not_found() => Ok(()),
+                e => Err(e),
+            },
         }
     }
 
     /// Names of the project's networks.
-    pub async fn project_networks(&self, project: &str) -> Result<Vec<String>, Error> {
+    pub async fn project_networks(&self, project: &str) -> Result<Vec<String>, DockerError> {
         let opts = qp::ListNetworksOptionsBuilder::new().filters(&label_filter(&[(labels::PROJECT, project)])).build();
         let res = self.api.list_networks(Some(opts)).await.map_err(op("list networks"))?;
         Ok(res.into_iter().filter_map(|n| n.name).collect())
     }
 
-    pub async fn remove_network(&self, name: &str) -> Result<(), Error> {
+    pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
         match self.api.remove_network(name).await {
             Ok(()) => Ok(()),
-            Err(e) if status_of(&e) == Some(404) => Ok(()),
-            Err(e) => Err(op(format!("remove network `{name}`"))(e)),
+            Err(e) => match classify(format!("remove network `{name}`"), e) {
+                e if e.is_not_found() => Ok(()),
+                e => Err(e),
+            },
         }
     }
 
     /// Wait until a container exits; returns its exit code.
-    pub async fn wait_exit(&self, id: &str) -> Result<i64, Error> {
+    pub async fn wait_exit(&self, id: &str) -> Result<i64, DockerError> {
         let mut s = self.api.wait_container(id, None::<qp::WaitContainerOptions>);
         match s.next().await {
             Some(Ok(r)) => Ok(r.status_code),
@@ -641,16 +652,6 @@ impl Docker {
             Some(Err(e)) => Err(op(format!("wait for container {}", short(id)))(e)),
             None => Ok(-1),
         }
-    }
-}
-
-fn pull_error(reference: &str, message: String) -> Error {
-    Error::Image {
-        message: format!("cannot pull `{reference}`: {}", message.trim()),
-        detail: vec![],
-        hint: Some(format!(
-            "check the image name and tag, that you are logged in to its registry (`docker login`), and that the registry is reachable; or build it locally and tag it `{reference}`"
-        )),
     }
 }
 

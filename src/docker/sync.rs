@@ -5,24 +5,26 @@ use std::time::Duration;
 use bollard::query_parameters as qp;
 use futures_util::Stream;
 
-use super::{op, short, status_of, Docker};
-use crate::error::Error;
+use super::error::{classify, op};
+use super::{short, Docker, DockerError};
 
 impl Docker {
     /// Extract a tar stream (entry names relative to `path`) into the container.
     /// The stream is sent as it is produced: a huge file never sits in memory.
-    pub async fn upload_tar(&self, id: &str, path: &str, tar: impl Stream<Item = bytes::Bytes> + Send + 'static) -> Result<(), Error> {
+    pub async fn upload_tar(&self, id: &str, path: &str, tar: impl Stream<Item = bytes::Bytes> + Send + 'static) -> Result<(), DockerError> {
         let opts = qp::UploadToContainerOptions { path: path.to_string(), ..Default::default() };
         self.api.upload_to_container(id, Some(opts), bollard::body_stream(tar)).await.map_err(op(format!("copy files into container {}", short(id))))
     }
 
     /// Restart (graceful stop with `timeout`, then start).
-    pub async fn restart(&self, id: &str, timeout: Duration) -> Result<(), Error> {
+    pub async fn restart(&self, id: &str, timeout: Duration) -> Result<(), DockerError> {
         let opts = qp::RestartContainerOptionsBuilder::new().t(timeout.as_secs().min(i32::MAX as u64) as i32).build();
         match self.api.restart_container(id, Some(opts)).await {
             Ok(()) => Ok(()),
-            Err(e) if status_of(&e) == Some(404) => Err(Error::Other(format!("container {} is gone", short(id)))),
-            Err(e) => Err(op(format!("restart container {}", short(id)))(e)),
+            Err(e) => Err(match classify(format!("restart container {}", short(id)), e) {
+                DockerError::NotFound { source, .. } => DockerError::Gone { id: short(id).to_string(), source: Some(source) },
+                e => e,
+            }),
         }
     }
 }

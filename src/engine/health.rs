@@ -114,7 +114,7 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
     let mut last_error: Option<String> = None;
     let mut start_error: Option<String> = None;
     loop {
-        let info = docker.inspect(id).await.map_err(NotReady::Docker)?;
+        let info = docker.inspect(id).await.map_err(|e| NotReady::Docker(e.into()))?;
         if !info.running {
             return Err(NotReady::Exited { code: info.exit_code, oom: info.oom_killed });
         }

@@ -71,7 +71,7 @@ pub async fn read_ledger(docker: &Docker, id: &str, svc: &ResolvedService) -> Re
 
 pub async fn write_ledger(docker: &Docker, id: &str, svc: &ResolvedService, ledger: &Ledger) -> Result<(), Error> {
     let bytes = serde_json::to_vec_pretty(ledger).map_err(|e| Error::Other(e.to_string()))?;
-    docker.write_file(id, &ledger_path(svc), &bytes).await
+    Ok(docker.write_file(id, &ledger_path(svc), &bytes).await?)
 }
 
 /// sha256 of what the entry does: its parameters and the content of its files.

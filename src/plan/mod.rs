@@ -1,14 +1,15 @@
 //! plan: turn a loaded environment file into what should exist.
 //!
 //! Owns: resolving specs into `Resolved*` services (images, names, env,
-//! references), the dependency graph, config hashes, and the diff against
-//! what Docker reports. Must not: call Docker (it receives observations as data).
+//! references), the dependency graph and config hashes. `plan::diff` and
+//! `plan::labels` re-export `crate::diff` and `crate::labels` (their old home).
+//! Must not: call Docker.
 
-pub mod diff;
+pub use crate::diff;
 pub mod graph;
 pub mod hash;
 pub mod images;
-pub mod labels;
+pub use crate::labels;
 pub mod resolve;
 
 pub use diff::{diff, Step, StepKind};

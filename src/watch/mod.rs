@@ -12,6 +12,7 @@ pub mod sync;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use notify::Watcher;
@@ -19,7 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::config::WatchAction;
 use crate::docker::Docker;
-use crate::engine::{self, Journal, UpOptions};
+use crate::engine::{self, Session, UpOptions};
 use crate::error::Error;
 use crate::observe::ContainerState;
 use crate::plan::Plan;
@@ -50,7 +51,8 @@ struct Watching {
     docker: Docker,
     ui: Ui,
     opts: Options,
-    plan: Plan,
+    /// Shared with the engine's sessions, replaced on a re-plan.
+    plan: Arc<Plan>,
     matcher: Matcher,
     /// Files that trigger a re-plan: the environment file and its `.env`.
     config_files: Vec<PathBuf>,
@@ -78,7 +80,7 @@ pub async fn run(docker: &Docker, plan: Plan, reload: Reload, opts: Options, ui:
         docker: docker.clone(),
         ui: ui.clone(),
         opts,
-        plan,
+        plan: Arc::new(plan),
         matcher,
         config_files,
         containers: HashMap::new(),
@@ -416,11 +418,11 @@ impl Watching {
         self.ui.info(format!("{service}: rebuilt and recreated in {} ms", ms(t0.elapsed())));
     }
 
-    /// engine::up for `services` (their dependencies are kept as they are unless they changed too).
+    /// `Session::up` for `services` (their dependencies are kept as they are unless they changed too).
     async fn up(&mut self, services: &[String]) {
         let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.opts.ready_timeout, owner: None };
-        let journal = Journal::default();
-        if let Err(e) = engine::up(&self.docker, &self.plan, services, &opts, &self.ui, &journal).await {
+        let session = Session::new(self.docker.clone(), self.plan.clone(), self.ui.clone(), opts);
+        if let Err(e) = session.up(services).await {
             self.ui.error(&e);
         }
         for s in services {
@@ -449,7 +451,7 @@ impl Watching {
             .filter(|(name, _)| self.opts.services.is_empty() || self.opts.services.contains(name))
             .map(|(name, _)| name.clone())
             .collect();
-        self.plan = new;
+        self.plan = Arc::new(new);
         self.matcher = Matcher::from_plan(&self.plan, &self.opts.services);
         if let Err(e) = self.restart_watcher() {
             self.ui.warn(format!("{e}"));
@@ -464,7 +466,14 @@ impl Watching {
 }
 
 fn watch_error(path: &Path, e: notify::Error) -> Error {
-    let hint = if e.to_string().contains("No space left") || e.to_string().contains("limit") {
+    // The inotify watch limit: notify reports it as MaxFilesWatch, or as the
+    // ENOSPC that inotify_add_watch returns.
+    let limit = match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => true,
+        notify::ErrorKind::Io(io) => io.kind() == std::io::ErrorKind::StorageFull,
+        _ => false,
+    };
+    let hint = if limit {
         " (inotify watch limit reached: raise fs.inotify.max_user_watches, or add large directories to `ignore`)"
     } else {
         ""

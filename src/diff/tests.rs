@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::config::{load, LoadOptions};
-use crate::observe::{ContainerState, ObservedContainer};
+use crate::observe::{ContainerState, ObservedContainer, Snapshot};
 use crate::plan::resolve;
 
 fn plan_of(yaml: &str) -> Plan {
@@ -112,4 +112,50 @@ fn hash_ignores_depends_on_health_and_env_order_but_sees_env_values() {
 fn host_and_port_references_resolve_to_in_network_values() {
     let p = plan_of("name: p\nservices:\n  db:\n    image: pg\n    ports: ['15432:5432']\n  api:\n    image: app\n    env: {DB: 'postgres://${db.host}:${db.port}/x'}\n");
     assert_eq!(p.services["api"].env["DB"], "postgres://db:5432/x");
+}
+
+#[test]
+fn used_networks_in_first_use_order_each_once() {
+    let yaml = "name: p\nnetworks:\n  front:\n  back: {name: shared-back}\n  ext: {external: true}\n  unused:\nservices:\n  web:\n    image: x\n    networks: [front, back]\n  db:\n    image: x\n    networks: [back, default]\n  lone:\n    image: x\n    networks: [ext]\n";
+    let plan = plan_of(yaml);
+    let names = |wanted: &[&str]| -> Vec<String> {
+        let w: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
+        used_networks(&plan, &w).into_iter().map(|(_, n)| n.name.clone()).collect()
+    };
+    assert_eq!(names(&["web", "db"]), vec!["p_front", "shared-back", "p_default"]);
+    assert_eq!(names(&["db"]), vec!["shared-back", "p_default"]);
+    let ext = used_networks(&plan, &["lone".to_string()]);
+    assert_eq!(ext.len(), 1);
+    assert!(ext[0].1.external);
+    assert_eq!(ext[0].1.name, "ext", "an external network is found by its key");
+}
+
+const OBJECTS: &str = "name: p\nnetworks:\n  back:\n  ext: {external: true}\nvolumes:\n  data:\n  cache:\nservices:\n  db:\n    image: pg\n    networks: [back]\n    volumes: ['data:/var/lib/data']\n  web:\n    image: app\n    networks: [ext, default]\n    volumes: ['cache:/cache']\n";
+
+#[test]
+fn networks_and_volumes_are_steps_too() {
+    let plan = plan_of(OBJECTS);
+    let changes = changes(&plan, &all(&plan), &Snapshot::default());
+    assert_eq!(
+        changes.shown(),
+        vec!["create db", "create web", "create network p_back", "use external network ext", "create network p_default", "create volume p_data", "create volume p_cache"]
+    );
+    assert_eq!(changes.work().count(), 2);
+}
+
+#[test]
+fn existing_networks_and_volumes_are_kept_and_only_used_ones_listed() {
+    let plan = plan_of(OBJECTS);
+    let mut gone = observed(&plan, "db", ContainerState::Running, "Up");
+    gone.service = Some("old".into());
+    let snapshot = Snapshot {
+        containers: vec![observed(&plan, "db", ContainerState::Running, "Up"), gone],
+        networks: vec!["p_back".into()],
+        volumes: vec!["p_data".into(), "p_cache".into()],
+        ..Default::default()
+    };
+    let changes = changes(&plan, &["db".to_string()], &snapshot);
+    assert_eq!(changes.shown(), vec!["keep db", "orphan old", "keep network p_back", "keep volume p_data"]);
+    assert_eq!(changes.work().count(), 0);
+    assert_eq!(changes.orphans().map(|s| s.service.as_str()).collect::<Vec<_>>(), vec!["old"]);
 }

@@ -1,7 +1,10 @@
 use std::time::Duration;
 
+use bollard::models::RestartPolicyNameEnum;
+
 use super::*;
 use crate::config::{LoadOptions, load};
+use crate::docker::{create_request, CreateRequest};
 use crate::plan::{ImageMap, resolve};
 
 fn plan_of(yaml: &str) -> Plan {
@@ -12,8 +15,8 @@ fn plan_of(yaml: &str) -> Plan {
 }
 
 fn request(plan: &Plan, service: &str, all_networks_at_create: bool) -> CreateRequest {
-    let ctx = CreateContext { owner_pid: None, host_ports: &[], created_at: "2026-01-01T00:00:00Z", all_networks_at_create };
-    create_request(plan, &plan.services[service], &ctx)
+    let ctx = CreateContext { owner_pid: None, host_ports: &[], created_at: "2026-01-01T00:00:00Z" };
+    create_request(&container_spec(plan, &plan.services[service], &ctx), all_networks_at_create)
 }
 
 const RUNTIME: &str = r#"name: shop
@@ -155,4 +158,24 @@ fn stop_timeouts_round_up_to_whole_seconds() {
     assert_eq!(whole_seconds(Duration::from_secs(3)), 3);
     assert_eq!(whole_seconds(Duration::from_millis(500)), 1);
     assert_eq!(whole_seconds(Duration::ZERO), 0);
+}
+
+#[test]
+fn chosen_host_ports_fill_bindings_and_env_placeholders_and_labels_name_the_owner() {
+    let mut plan = plan_of("name: shop\nservices:\n  api:\n    image: app:1\n    ports: ['3000']\n    env: {ADVERTISED: 'localhost:{{devenv.host_port.3000}}'}\n");
+    crate::plan::randomize_ports(&mut plan);
+    let svc = &plan.services["api"];
+    let ctx = CreateContext { owner_pid: Some(4242), host_ports: &[(3000, 41000)], created_at: "2026-01-01T00:00:00Z" };
+    let spec = container_spec(&plan, svc, &ctx);
+    assert_eq!(spec.ports, vec![PortSpec { container_port: 3000, protocol: "tcp".into(), host_ip: "127.0.0.1".into(), host_port: Some(41000) }]);
+    assert!(spec.env.contains(&"ADVERTISED=localhost:41000".to_string()), "{:?}", spec.env);
+    assert_eq!(spec.labels.get(labels::CONFIG_HASH), Some(&svc.config_hash));
+    assert_eq!(spec.labels.get(labels::SERVICE).map(String::as_str), Some("api"));
+    assert_eq!(spec.labels.get(labels::OWNER_PID).map(String::as_str), Some("4242"));
+    assert!(spec.labels.contains_key(labels::OWNER_HOST));
+    let body = create_request(&spec, true).body;
+    let bindings = body.host_config.and_then(|h| h.port_bindings).unwrap_or_default();
+    let b = bindings["3000/tcp"].clone().unwrap_or_default();
+    assert_eq!(b[0].host_port.as_deref(), Some("41000"));
+    assert_eq!(b[0].host_ip.as_deref(), Some("127.0.0.1"));
 }

@@ -1,0 +1,157 @@
+//! A service of the plan → the `docker::ContainerSpec` to create: host ports
+//! filled in (and their placeholders in env), labels (project, service, hash,
+//! owner), mounts, networks with their DNS aliases, the Docker healthcheck.
+//!
+//! `container_spec` is pure (tested without Docker); `create` sends it and
+//! turns the cases the engine acts on into user-facing errors.
+//! Must not: call bollard or print.
+
+use crate::config::runtime::RestartName;
+use crate::config::VolumeSpec;
+use crate::docker::{whole_seconds, ContainerSpec, Docker, DockerError, EndpointSpec, HealthSpec, MountKind, MountSpec, PortSpec, RestartKind, RestartSpec};
+use crate::error::Error;
+use crate::labels;
+use crate::plan::resolve::DockerHealthcheck;
+use crate::plan::{Plan, ResolvedService};
+
+/// Inputs of a create besides the plan and the service.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateContext<'a> {
+    /// The process that will tear the environment down, if any.
+    pub owner_pid: Option<u32>,
+    /// (container port, host port) chosen for ports written without a host side.
+    pub host_ports: &'a [(u16, u16)],
+    /// RFC 3339 creation time (a label).
+    pub created_at: &'a str,
+}
+
+/// Create (not start) the container for `svc`. Returns its id.
+/// `host_ports`: (container port, host port) chosen by the engine for ports
+/// written without a host side; also fills `preset::host_port_placeholder`s in env.
+pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_pid: Option<u32>, host_ports: &[(u16, u16)]) -> Result<String, Error> {
+    let created_at = chrono::Utc::now().to_rfc3339();
+    let ctx = CreateContext { owner_pid, host_ports, created_at: &created_at };
+    match docker.create_container(&container_spec(plan, svc, &ctx)).await {
+        Ok(id) => Ok(id),
+        Err(DockerError::Conflict { .. }) => Err(Error::Preflight {
+            message: format!("a container named `{}` already exists and is not managed by devenv for this project", svc.container_name),
+            hint: Some("devenv never touches containers without its labels: remove or rename it (`docker rm -f NAME`), or use another project name with -p".into()),
+        }),
+        Err(DockerError::NotFound { .. }) => Err(Error::Image {
+            message: format!("image `{}` for `{}` is not available locally", svc.image, svc.name),
+            detail: vec![],
+            hint: Some("the pull may have failed silently; run `docker pull` on it to see why".into()),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The container `svc` runs in, every value final.
+pub fn container_spec(plan: &Plan, svc: &ResolvedService, ctx: &CreateContext) -> ContainerSpec {
+    ContainerSpec {
+        service: svc.name.clone(),
+        name: svc.container_name.clone(),
+        image: svc.image.clone(),
+        command: svc.command.clone(),
+        entrypoint: svc.entrypoint.clone(),
+        env: svc.env.iter().map(|(k, v)| format!("{k}={}", crate::preset::fill_host_ports(v, ctx.host_ports))).collect(),
+        labels: container_labels(plan, svc, ctx),
+        working_dir: svc.working_dir.clone(),
+        user: svc.user.clone(),
+        hostname: svc.hostname.clone(),
+        ports: published(svc, ctx.host_ports),
+        expose: svc.expose.clone(),
+        tty: svc.tty,
+        open_stdin: svc.stdin_open,
+        stop_signal: svc.stop_signal.clone(),
+        stop_timeout: svc.stop_grace_period.map(whole_seconds),
+        healthcheck: svc.docker_healthcheck.as_ref().map(health),
+        mounts: mounts(plan, svc),
+        network_mode: svc.networks.first().map(|n| n.docker_name.clone()).or_else(|| Some(plan.network.clone())),
+        networks: endpoints(svc),
+        ulimits: svc.ulimits.clone(),
+        restart: svc.restart.map(|r| RestartSpec {
+            kind: match r.name {
+                RestartName::No => RestartKind::No,
+                RestartName::Always => RestartKind::Always,
+                RestartName::OnFailure => RestartKind::OnFailure,
+                RestartName::UnlessStopped => RestartKind::UnlessStopped,
+            },
+            max_retries: r.max_retries,
+        }),
+        extra_hosts: svc.extra_hosts.clone(),
+        tmpfs: svc.tmpfs.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        init: svc.init,
+        privileged: svc.privileged,
+        cap_add: svc.cap_add.clone(),
+        cap_drop: svc.cap_drop.clone(),
+        shm_size: svc.shm_size,
+    }
+}
+
+fn container_labels(plan: &Plan, svc: &ResolvedService, ctx: &CreateContext) -> std::collections::HashMap<String, String> {
+    let mut lbl: std::collections::HashMap<String, String> = svc.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    lbl.insert(labels::PROJECT.into(), plan.project.clone());
+    lbl.insert(labels::SERVICE.into(), svc.name.clone());
+    lbl.insert(labels::CONFIG_HASH.into(), svc.config_hash.clone());
+    lbl.insert(labels::CONFIG_FILE.into(), plan.file.display().to_string());
+    lbl.insert(labels::ONESHOT.into(), svc.once.to_string());
+    lbl.insert(labels::VERSION.into(), env!("CARGO_PKG_VERSION").into());
+    if let Some(pid) = ctx.owner_pid {
+        lbl.insert(labels::OWNER_PID.into(), pid.to_string());
+        lbl.insert(labels::OWNER_HOST.into(), labels::hostname());
+    }
+    lbl.insert(labels::CREATED_AT.into(), ctx.created_at.to_string());
+    lbl
+}
+
+/// Published ports: loopback unless the user wrote an address; the host port
+/// as written, else the one chosen for it.
+fn published(svc: &ResolvedService, host_ports: &[(u16, u16)]) -> Vec<PortSpec> {
+    svc.ports
+        .iter()
+        .map(|p| PortSpec {
+            container_port: p.container_port,
+            protocol: p.protocol.clone(),
+            host_ip: p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into()),
+            host_port: p.host_port.or_else(|| host_ports.iter().find(|(c, _)| *c == p.container_port).map(|(_, h)| *h)),
+        })
+        .collect()
+}
+
+fn mounts(plan: &Plan, svc: &ResolvedService) -> Vec<MountSpec> {
+    svc.volumes
+        .iter()
+        .map(|v| match v {
+            VolumeSpec::Named { name, target, read_only } => MountSpec {
+                kind: MountKind::Volume,
+                source: Some(plan.volumes.iter().find(|(n, _)| n == name).map(|(_, d)| d.clone()).unwrap_or_else(|| format!("{}_{name}", plan.project))),
+                target: target.clone(),
+                read_only: Some(*read_only),
+            },
+            VolumeSpec::Bind { source, target, read_only } => {
+                MountSpec { kind: MountKind::Bind, source: Some(source.display().to_string()), target: target.clone(), read_only: Some(*read_only) }
+            }
+            VolumeSpec::Anonymous { target } => MountSpec { kind: MountKind::Volume, source: None, target: target.clone(), read_only: None },
+        })
+        .collect()
+}
+
+/// The service name and its aliases are DNS names on every network it joins.
+fn endpoints(svc: &ResolvedService) -> Vec<EndpointSpec> {
+    svc.networks
+        .iter()
+        .map(|n| {
+            let mut aliases = vec![svc.name.clone()];
+            aliases.extend(n.aliases.iter().filter(|a| **a != svc.name).cloned());
+            EndpointSpec { network: n.docker_name.clone(), aliases }
+        })
+        .collect()
+}
+
+fn health(h: &DockerHealthcheck) -> HealthSpec {
+    HealthSpec { test: h.test.clone(), interval: h.interval, timeout: h.timeout, retries: h.retries, start_period: h.start_period }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! Images: pulled or built once per reference per run (shared by the services
+//! that use it), the `--build` phase, and image builds streamed as UI events.
+//! Must not: print (it emits `ui` events).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+
+use crate::docker::{build_context_tar, Docker};
+use crate::error::Error;
+use crate::plan::{Plan, ResolvedBuild, ResolvedService};
+use crate::ui::{Status, Ui};
+
+/// The result of one pull/build, awaited by every service that uses the image.
+type Once = Arc<OnceCell<Result<(), Error>>>;
+
+/// One pull/build per image reference, shared by the services that use it.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Images {
+    cells: Arc<Mutex<HashMap<String, Once>>>,
+}
+
+impl Images {
+    /// Make `svc`'s image present: build it (a `build` service) or pull it, unless it is there.
+    pub(super) async fn ensure(&self, docker: &Docker, project: &str, svc: &ResolvedService, ui: &Ui) -> Result<(), Error> {
+        let cell = {
+            let mut map = self.cells.lock().map_err(|_| Error::Other("image lock poisoned".into()))?;
+            map.entry(svc.image.clone()).or_default().clone()
+        };
+        cell.get_or_init(|| prepare(docker, project, svc, ui)).await.clone()
+    }
+}
+
+/// (`--build` rebuilt the `build` images before the snapshot: here a present image is used as it is.)
+async fn prepare(docker: &Docker, project: &str, svc: &ResolvedService, ui: &Ui) -> Result<(), Error> {
+    if docker.image_id(&svc.image).await?.is_some() {
+        return Ok(());
+    }
+    if let Some(build) = &svc.build {
+        build_image(docker, project, svc, build, ui).await?;
+        ui.service(&svc.name, Status::Built);
+        return Ok(());
+    }
+    pull(docker, svc, ui).await
+}
+
+/// Pull `svc`'s image, reporting the progress summed over its layers.
+async fn pull(docker: &Docker, svc: &ResolvedService, ui: &Ui) -> Result<(), Error> {
+    let name = &svc.name;
+    let mut layers: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    ui.service(name, Status::Pulling { current: 0, total: 0 });
+    docker
+        .pull(&svc.image, |p| {
+            if p.total > 0 {
+                layers.insert(p.layer.clone(), (p.current, p.total));
+            } else if (p.status.starts_with("Pull complete") || p.status.starts_with("Already exists"))
+                && let Some(l) = layers.get_mut(&p.layer)
+            {
+                l.0 = l.1;
+            }
+            let (cur, tot) = layers.values().fold((0, 0), |a, l| (a.0 + l.0, a.1 + l.1));
+            ui.service(name, Status::Pulling { current: cur, total: tot });
+        })
+        .await
+        .map_err(|e| e.for_service(name))?;
+    ui.service(name, Status::Pulled);
+    Ok(())
+}
+
+/// The `--build` phase: build every image of `wanted` that has a `build:`
+/// (each image once, in parallel).
+pub(super) async fn rebuild(docker: &Docker, plan: &Plan, wanted: &[String], ui: &Ui) -> Result<(), Error> {
+    let mut seen = std::collections::BTreeSet::new();
+    let builds = wanted
+        .iter()
+        .filter_map(|n| plan.services.get(n))
+        .filter_map(|svc| Some((svc, svc.build.as_ref()?)))
+        .filter(|(svc, _)| seen.insert(svc.image.clone()))
+        .map(|(svc, b)| async move {
+            build_image(docker, &plan.project, svc, b, ui).await?;
+            ui.service(&svc.name, Status::Built);
+            Ok::<(), Error>(())
+        });
+    futures_util::future::try_join_all(builds).await.map(|_| ())
+}
+
+/// Build `svc`'s image from its `build` spec through the Docker API, streaming
+/// the build output as UI events. Errors name the service.
+pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, build: &ResolvedBuild, ui: &Ui) -> Result<(), Error> {
+    let name = &svc.name;
+    ui.service(name, Status::Building { line: format!("context {}", build.context.display()) });
+    let ctx = build.context.clone();
+    let dockerfile = build.dockerfile.clone();
+    let tar = tokio::task::spawn_blocking(move || build_context_tar(&ctx, &dockerfile))
+        .await
+        .map_err(|e| Error::Other(format!("build context task: {e}")))??;
+    let mut labels = HashMap::new();
+    labels.insert(crate::labels::PROJECT.to_string(), project.to_string());
+    let args: HashMap<String, String> = build.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let line_ui = ui.clone();
+    let svc_name = name.clone();
+    docker
+        .build(&svc.image, &build.dockerfile, &args, build.target.as_deref(), &labels, tar, move |line| {
+            line_ui.service(&svc_name, Status::Building { line: line.to_string() })
+        })
+        .await
+        .map_err(|e| e.for_service(name).into())
+}

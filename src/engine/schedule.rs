@@ -1,0 +1,198 @@
+//! Scheduling: one task per service step, in parallel; each waits on the
+//! states its dependencies reach (one watch channel per service). Every
+//! service runs to its end (ready, failed, timed out, not started): one
+//! failure does not hide the others, and all of them become one report.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::service::{Dependency, Failure, Reached, Run, ServiceOutcome, ServiceRun};
+use super::FAILURE_LOG_LINES_EACH;
+use crate::diff::{Step, StepKind};
+use crate::error::Error;
+use crate::observe::ObservedContainer;
+use crate::plan::Plan;
+
+/// What the service tasks achieved together.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    /// Container id per service.
+    pub containers: BTreeMap<String, String>,
+    /// Seed entries applied.
+    pub seeded: usize,
+}
+
+/// Run every service step (not orphans) to its end.
+pub(super) async fn run_services(run: Arc<Run>, steps: &[Step], observed: &[ObservedContainer]) -> Result<Outcome, Error> {
+    let plan = run.plan.clone();
+    let (mut senders, receivers) = channels(steps);
+    let mut set: JoinSet<(String, ServiceOutcome)> = JoinSet::new();
+    for step in steps.iter().filter(|s| s.kind != StepKind::RemoveOrphan) {
+        let (Some(svc), Some(tx)) = (plan.services.get(&step.service), senders.remove(&step.service)) else { continue };
+        let task = ServiceRun {
+            run: run.clone(),
+            svc: svc.clone(),
+            step: step.clone(),
+            deps: dependencies(&plan, &step.service, &receivers),
+            tx,
+            probe_if_kept: needed_by_changed(&plan, steps, &step.service),
+            observed_ports: observed.iter().find(|c| c.service.as_deref() == Some(step.service.as_str())).map(|c| c.ports.clone()).unwrap_or_default(),
+        };
+        let name = step.service.clone();
+        set.spawn(async move { (name, task.run().await) });
+    }
+    join(set).await
+}
+
+type Channels = (HashMap<String, watch::Sender<Reached>>, HashMap<String, watch::Receiver<Reached>>);
+
+/// One watch channel per service; dependents wait on them.
+fn channels(steps: &[Step]) -> Channels {
+    let mut senders = HashMap::new();
+    let mut receivers = HashMap::new();
+    for step in steps.iter().filter(|s| s.kind != StepKind::RemoveOrphan) {
+        let (tx, rx) = watch::channel(Reached::Pending);
+        senders.insert(step.service.clone(), tx);
+        receivers.insert(step.service.clone(), rx);
+    }
+    (senders, receivers)
+}
+
+/// The dependencies of `service` that are part of this run.
+fn dependencies(plan: &Plan, service: &str, receivers: &HashMap<String, watch::Receiver<Reached>>) -> Vec<Dependency> {
+    let Some(svc) = plan.services.get(service) else { return vec![] };
+    svc.depends_on
+        .iter()
+        .filter_map(|(d, c)| {
+            let once = plan.services.get(d).is_some_and(|s| s.once);
+            Some(Dependency { service: d.clone(), condition: *c, once, reached: receivers.get(d)?.clone() })
+        })
+        .collect()
+}
+
+/// Whether a service that changes in this run depends on `service`.
+fn needed_by_changed(plan: &Plan, steps: &[Step], service: &str) -> bool {
+    steps.iter().any(|other| {
+        !matches!(other.kind, StepKind::Keep | StepKind::RemoveOrphan)
+            && plan.services.get(&other.service).is_some_and(|o| o.depends_on.contains_key(service))
+    })
+}
+
+/// Wait for every task; the failures become one error.
+async fn join(mut set: JoinSet<(String, ServiceOutcome)>) -> Result<Outcome, Error> {
+    let mut outcome = Outcome::default();
+    let mut failures: Vec<(String, Error)> = Vec::new();
+    let mut timed_out: Vec<String> = Vec::new();
+    let mut not_started: Vec<(String, String)> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((name, Ok((id, seeded)))) => {
+                outcome.seeded += seeded;
+                if let Some(id) = id {
+                    outcome.containers.insert(name, id);
+                }
+            }
+            Ok((name, Err(Failure::Failed(e)))) => failures.push((name, e)),
+            Ok((name, Err(Failure::TimedOut(e)))) => {
+                timed_out.push(name.clone());
+                failures.push((name, e));
+            }
+            Ok((name, Err(Failure::NotStarted { reason }))) => not_started.push((name, reason)),
+            Err(e) => failures.push(("devenv".into(), Error::Other(format!("internal task failed: {e}")))),
+        }
+    }
+    match failure_report(failures, &timed_out, not_started) {
+        Some(e) => Err(e),
+        None => Ok(outcome),
+    }
+}
+
+/// The error of a run in which services failed. One failure is returned as
+/// it is. Several become one report: each failing service's error and its last
+/// log lines, which services the deadline caught, which were not started.
+/// Without failures, a service that could not start is the error.
+fn failure_report(mut failures: Vec<(String, Error)>, timed_out: &[String], not_started: Vec<(String, String)>) -> Option<Error> {
+    if failures.is_empty() {
+        let (name, reason) = not_started.into_iter().next()?;
+        return Some(Error::Service { message: format!("not started `{name}`: {reason}"), logs: vec![], hint: None });
+    }
+    if failures.len() == 1 {
+        return failures.pop().map(|(_, e)| e);
+    }
+    let names: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
+    let mut message = format!("{} services failed: {}", failures.len(), names.join(", "));
+    if !timed_out.is_empty() {
+        message.push_str(&format!("; timeout reached: {} not ready", timed_out.join(", ")));
+    }
+    if !not_started.is_empty() {
+        let names: Vec<&str> = not_started.iter().map(|(n, _)| n.as_str()).collect();
+        message.push_str(&format!("; not started: {}", names.join(", ")));
+    }
+    let mut detail = Vec::new();
+    for (name, e) in &failures {
+        let text = e.to_string();
+        detail.push(if text.contains(&format!("`{name}`")) { text } else { format!("{name}: {text}") });
+        let lines = e.detail();
+        let prefix = format!("{name} | ");
+        for line in &lines[lines.len().saturating_sub(FAILURE_LOG_LINES_EACH)..] {
+            detail.push(if line.starts_with(&prefix) { line.clone() } else { format!("{prefix}{line}") });
+        }
+    }
+    for (name, reason) in &not_started {
+        detail.push(format!("{name}: not started: {reason}"));
+    }
+    let hint = Some(format!("the last {FAILURE_LOG_LINES_EACH} log lines of each failing service are above; `devenv logs SERVICE` shows more"));
+    if failures.iter().any(|(_, e)| matches!(e, Error::Service { .. })) {
+        Some(Error::Service { message, logs: detail, hint })
+    } else if failures.iter().any(|(_, e)| e.exit_code() == crate::error::exit::IMAGE) {
+        Some(Error::Image { message, detail, hint })
+    } else {
+        // Seeding, Docker or internal errors only: the first, as before.
+        Some(failures.swap_remove(0).1)
+    }
+}
+
+#[cfg(test)]
+mod failure_report_tests {
+    use super::*;
+
+    fn service_error(name: &str, message: &str, lines: usize) -> Error {
+        Error::Service { message: message.into(), logs: (1..=lines).map(|i| format!("{name} | line-{i}")).collect(), hint: Some("one".into()) }
+    }
+
+    #[test]
+    fn one_failure_is_returned_as_it_is() {
+        let e = failure_report(vec![("db".into(), service_error("db", "`db` exited with code 1 while starting", 30))], &[], vec![("api".into(), "dependency `db` failed".into())]);
+        assert!(matches!(e, Some(Error::Service { ref message, ref logs, .. }) if message.starts_with("`db` exited") && logs.len() == 30));
+    }
+
+    #[test]
+    fn several_failures_are_reported_together() {
+        let failures = vec![
+            ("bad".to_string(), service_error("bad", "`bad` exited with code 3 while starting", 30)),
+            ("slow".to_string(), service_error("slow", "`slow` was not ready after 3s: connection refused", 2)),
+            ("img".to_string(), Error::Image { message: "cannot pull x".into(), detail: vec!["denied".into()], hint: None }),
+        ];
+        let not_started = vec![("app".to_string(), "dependency `bad` failed".to_string())];
+        let Some(e) = failure_report(failures, &["slow".to_string()], not_started) else { panic!("no error") };
+        assert_eq!(e.exit_code(), crate::error::exit::SERVICE);
+        assert_eq!(e.to_string(), "3 services failed: bad, slow, img; timeout reached: slow not ready; not started: app");
+        let d = e.detail();
+        assert_eq!(d[0], "`bad` exited with code 3 while starting");
+        assert_eq!(d[1], "bad | line-11", "the last {FAILURE_LOG_LINES_EACH} lines of each");
+        assert_eq!(d[20], "bad | line-30");
+        assert_eq!(&d[21..24], ["`slow` was not ready after 3s: connection refused", "slow | line-1", "slow | line-2"]);
+        assert_eq!(&d[24..], ["img: cannot pull x", "img | denied", "app: not started: dependency `bad` failed"]);
+    }
+
+    #[test]
+    fn only_not_started_services_still_fail_the_run() {
+        let e = failure_report(vec![], &[], vec![("api".into(), "dependency `job` cannot reach `completed`".into())]);
+        assert!(matches!(e, Some(Error::Service { ref message, .. }) if message == "not started `api`: dependency `job` cannot reach `completed`"));
+        assert!(failure_report(vec![], &[], vec![]).is_none());
+    }
+}
+

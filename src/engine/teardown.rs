@@ -1,0 +1,154 @@
+//! Stopping and removing: a project's teardown, stopping in reverse
+//! dependency order, and the rollback of an interrupted `up` (exactly what
+//! its journal recorded).
+//! Must not: print (it emits `ui` events).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::docker::Docker;
+use crate::error::Error;
+use crate::observe::ObservedContainer;
+use crate::ui::{Status, Ui};
+
+/// Undo what an interrupted run did: remove what it created (`created`),
+/// stop what it started that existed before (`started`).
+pub(super) async fn rollback(docker: &Docker, created: Vec<String>, started: Vec<String>) {
+    let mut set = JoinSet::new();
+    for id in created {
+        let d = docker.clone();
+        set.spawn(async move {
+            let _ = d.stop(&id, Duration::from_secs(5)).await;
+            let _ = d.remove_container(&id).await;
+        });
+    }
+    for id in started {
+        let d = docker.clone();
+        set.spawn(async move {
+            let _ = d.stop(&id, Duration::from_secs(5)).await;
+        });
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// Stop (and optionally remove) containers in reverse dependency order, in parallel.
+/// `graph_deps` maps a service to the services it depends on (from the file, when it loads).
+/// `timeout`: the grace period before a kill; `None`: each container's own
+/// (its service's `stop_grace_period`, else Docker's 10 s).
+pub async fn stop_in_order(
+    docker: &Docker,
+    containers: &[ObservedContainer],
+    graph_deps: &HashMap<String, Vec<String>>,
+    timeout: impl Into<Option<Duration>>,
+    remove: bool,
+    ui: &Ui,
+) -> Result<(), Error> {
+    let timeout: Option<Duration> = timeout.into();
+    // A container may stop once everything that depends on it has stopped.
+    let mut done: HashMap<String, watch::Sender<bool>> = HashMap::new();
+    let mut rx: HashMap<String, watch::Receiver<bool>> = HashMap::new();
+    for c in containers {
+        let key = c.service.clone().unwrap_or_else(|| c.name.clone());
+        let (t, r) = watch::channel(false);
+        done.insert(key.clone(), t);
+        rx.insert(key, r);
+    }
+    let mut set: JoinSet<Result<(), Error>> = JoinSet::new();
+    for c in containers {
+        let key = c.service.clone().unwrap_or_else(|| c.name.clone());
+        let dependents: Vec<watch::Receiver<bool>> = graph_deps
+            .iter()
+            .filter(|(_, ds)| ds.contains(&key))
+            .filter_map(|(s, _)| rx.get(s).cloned())
+            .collect();
+        let Some(tx) = done.remove(&key) else { continue };
+        let d = docker.clone();
+        let ui = ui.clone();
+        let id = c.id.clone();
+        let running = c.state == crate::observe::ContainerState::Running;
+        set.spawn(async move {
+            for mut r in dependents {
+                while !*r.borrow_and_update() {
+                    if r.changed().await.is_err() {
+                        break;
+                    }
+                }
+            }
+            if running {
+                ui.service(&key, Status::Stopping);
+                d.stop(&id, timeout).await?;
+            }
+            if remove {
+                d.remove_container(&id).await?;
+                ui.service(&key, Status::Removed);
+            } else {
+                ui.service(&key, Status::Stopped);
+            }
+            let _ = tx.send(true);
+            Ok(())
+        });
+    }
+    let mut first = None;
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Err(e)) if first.is_none() => first = Some(e),
+            Err(e) if first.is_none() => first = Some(Error::Other(format!("internal task failed: {e}"))),
+            _ => {}
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+/// What `teardown` removed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Removed {
+    pub containers: usize,
+    pub networks: usize,
+    pub volumes: usize,
+}
+
+impl Removed {
+    pub fn describe(&self, project: &str, volumes_asked: bool) -> String {
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        if self.containers + self.networks + self.volumes == 0 {
+            return format!("nothing to remove for project `{project}`");
+        }
+        let mut parts = vec![plural(self.containers, "container"), plural(self.networks, "network")];
+        if volumes_asked {
+            parts.push(plural(self.volumes, "volume"));
+        }
+        format!("removed {}", parts.join(", "))
+    }
+}
+
+/// Remove a project: containers (reverse dependency order, graceful stop then
+/// kill after `timeout`, or each container's own stop grace period when `None`),
+/// its networks, and with `volumes` its named volumes.
+/// Only objects carrying the project's label are touched (never `external` networks).
+pub async fn teardown(
+    docker: &Docker,
+    project: &str,
+    deps: &HashMap<String, Vec<String>>,
+    timeout: impl Into<Option<Duration>>,
+    volumes: bool,
+    ui: &Ui,
+) -> Result<Removed, Error> {
+    let containers = docker.project_containers(project).await?;
+    stop_in_order(docker, &containers, deps, timeout, true, ui).await?;
+    let networks = docker.project_networks(project).await?;
+    for n in &networks {
+        docker.remove_network(n).await?;
+    }
+    let mut removed = Removed { containers: containers.len(), networks: networks.len(), volumes: 0 };
+    if volumes {
+        for v in docker.project_volumes(project).await? {
+            docker.remove_volume(&v).await?;
+            removed.volumes += 1;
+        }
+    }
+    Ok(removed)
+}
+
