@@ -32,4 +32,8 @@ pub mod seed;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;
 pub mod ui;
+/// Pure value types parsed from files (ports, volumes, durations, restart, image references).
+pub mod values;
 pub mod watch;
+/// The YAML text layer: positions, positioned errors, merges, interpolation, hints.
+pub mod yaml;

@@ -12,8 +12,8 @@ use serde_yaml::{Mapping, Value};
 
 use super::tree::{YPath, keys, kind, s};
 use super::values::go_scalar_string;
-use crate::config::ports::{parse_port_range, split_port};
-use crate::config::volumes::{normalize as clean_path, split_volume};
+use crate::values::ports::{parse_port_range, split_port};
+use crate::values::volumes::{normalize as clean_path, split_volume};
 
 type TResult<T> = Result<T, (String, String)>;
 

@@ -6,7 +6,7 @@
 use serde_yaml::{Mapping, Number, Value};
 
 use super::tree::YPath;
-use crate::config::interpolate::{Dialect, Lookup, Warnings, interpolate_str_with};
+use crate::yaml::interpolate::{Dialect, Lookup, Warnings, interpolate_str_with};
 
 /// How a string at a path is converted after interpolation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,12 +6,16 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde_yaml::{Mapping, Value};
 
-use super::interpolate::{Lookup, Vars, Warnings, dotenv_map, interpolate_value, key_string, parse_dotenv};
-use super::locate::{Locations, join};
-use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SEED_KEYS, SERVICE_KEYS, TOP_KEYS, WATCH_KEYS, kind_of};
+use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SEED_KEYS, SERVICE_KEYS, TOP_KEYS, WATCH_KEYS};
 use super::validate::{self, Ctx};
-use super::volumes::normalize;
-use super::{ConfigError, LoadOptions, LoadedEnv, Pos, from_compose};
+use super::{LoadOptions, LoadedEnv, from_compose};
+use crate::values::volumes::normalize;
+use crate::yaml::interpolate::{Lookup, Vars, Warnings, dotenv_map, interpolate_value, parse_dotenv};
+use crate::yaml::locate::{Locations, join};
+use crate::yaml::{ConfigError, Pos, apply_merges, kind_of, syntax_error};
+
+/// Moved to `values`; kept here so older paths still resolve.
+pub use crate::values::normalize_project_name;
 
 /// File names tried, in order, when no `-f` is given.
 pub const DEFAULT_FILES: &[&str] = &["devenv.yaml", "devenv.yml"];
@@ -334,102 +338,6 @@ pub fn finish(
     })
 }
 
-pub(crate) fn syntax_error(e: &serde_yaml::Error, file: &Path, text: &str) -> ConfigError {
-    let message = strip_location(&e.to_string());
-    let mut pos = e.location().map(|l| Pos { line: l.line().max(1), col: l.column().max(1) });
-    let mut yaml_path = String::new();
-    let mut hint = "check indentation, and quote values that contain `: ` or start with `*`, `&`, `!`, `{`, `[`".to_string();
-    // serde_yaml places these at the enclosing map / nowhere; point at the culprit.
-    if message.contains("duplicate entry") || message.contains("more than one document") {
-        let locs = Locations::from_text(text);
-        if message.contains("duplicate entry") {
-            if let Some((p, at)) = locs.first_duplicate() {
-                pos = Some(at);
-                yaml_path = p.to_string();
-                hint = format!(
-                    "`{}` is already set above (line {}); keep only one",
-                    p.rsplit('.').next().unwrap_or(p),
-                    locs.get(p).map(|x| x.line).unwrap_or(0)
-                );
-            }
-        } else if let Some(at) = locs.second_document() {
-            pos = Some(at);
-            hint = "an environment file holds one YAML document; remove the second `---`".into();
-        }
-    }
-    ConfigError {
-        file: file.to_path_buf(),
-        pos: Some(pos.unwrap_or(Pos { line: 1, col: 1 })),
-        yaml_path,
-        message: format!("invalid YAML: {message}"),
-        hint: Some(hint),
-    }
-}
-
-/// Removes serde_yaml's ` at line N column M` (the position is shown separately).
-fn strip_location(msg: &str) -> String {
-    let Some(i) = msg.find(" at line ") else { return msg.to_string() };
-    let rest = &msg[i + " at line ".len()..];
-    let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let n = digits(rest);
-    let after_line = &rest[n..];
-    let tail = match after_line.strip_prefix(" column ") {
-        Some(r) => &r[digits(r)..],
-        None => after_line,
-    };
-    format!("{}{}", &msg[..i], tail)
-}
-
-/// Resolves `<<` merge keys (also chained ones); reports the path of a bad `<<`.
-pub(crate) fn apply_merges(root: &mut Value) -> Result<(), (String, String)> {
-    let mut stack: Vec<(String, &mut Value)> = vec![(String::new(), root)];
-    while let Some((path, node)) = stack.pop() {
-        match node {
-            Value::Mapping(m) => {
-                let mut rounds = 0usize;
-                while let Some(merge) = m.shift_remove("<<") {
-                    rounds += 1;
-                    if rounds > 64 {
-                        return Err((join(&path, "<<"), "merge keys (`<<`) nested too deeply".into()));
-                    }
-                    let bad = |what: &str| (join(&path, "<<"), format!("`<<` must be a map or a list of maps, found {what}"));
-                    match merge {
-                        Value::Mapping(src) => merge_into(m, src),
-                        Value::Sequence(items) => {
-                            for item in items {
-                                match item {
-                                    Value::Mapping(src) => merge_into(m, src),
-                                    other => return Err(bad(&format!("a list containing {}", kind_of(&other)))),
-                                }
-                            }
-                        }
-                        other => return Err(bad(kind_of(&other))),
-                    }
-                }
-                for (k, v) in m.iter_mut() {
-                    stack.push((join(&path, &key_string(k)), v));
-                }
-            }
-            Value::Sequence(items) => {
-                for (i, v) in items.iter_mut().enumerate() {
-                    stack.push((format!("{path}[{i}]"), v));
-                }
-            }
-            Value::Tagged(t) => stack.push((path, &mut t.value)),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn merge_into(m: &mut Mapping, src: Mapping) {
-    for (k, v) in src {
-        if !m.contains_key(&k) {
-            m.insert(k, v);
-        }
-    }
-}
-
 /// Drops compose-style extension keys (`x-…`) at the top level and in services.
 fn strip_extensions(root: &mut Value) {
     fn strip(m: &mut Mapping) {
@@ -535,13 +443,6 @@ fn type_hint(path: &str, msg: &str) -> Option<String> {
         return Some("`services` maps service names to their settings".into());
     }
     None
-}
-
-/// Normalizes like compose: lowercase, keep `[a-z0-9_-]`, must start with a letter or digit.
-pub fn normalize_project_name(s: &str) -> String {
-    let lower: String =
-        s.to_lowercase().chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-').collect();
-    lower.trim_start_matches(['_', '-']).to_string()
 }
 
 fn project_name(opts: &LoadOptions, spec: &EnvSpec, dir: &Path, ctx: &Ctx) -> Result<String, ConfigError> {

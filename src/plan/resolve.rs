@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::graph::Graph;
 use super::hash::config_hash;
 use super::images::ImageMap;
+pub use crate::seed::entry::{ResolvedSeed, SeedKind};
 use crate::config::runtime::{self, RestartPolicy};
 use crate::config::{CommandSpec, Condition, ConfigError, HealthSpec, LoadedEnv, PortSpec, RunMode, ServiceSpec, VolumeSpec};
 use crate::preset::{self, Connection, Kind};
@@ -95,39 +96,6 @@ pub struct ResolvedBuild {
     pub args: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-}
-
-/// One seed entry, resolved: globs expanded (one entry per file), paths absolute.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResolvedSeed {
-    /// Stable identity in the ledger: kind + what it targets (`sql seeds/schema.sql`).
-    pub id: String,
-    #[serde(flatten)]
-    pub kind: SeedKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SeedKind {
-    Sql { file: PathBuf },
-    Csv { file: PathBuf, table: String },
-    Jsonl { file: PathBuf, table: String },
-    Redis { file: PathBuf },
-    Topic { name: String, partitions: u32, config: IndexMap<String, String>, messages: Option<PathBuf> },
-    Index { name: String, mappings: Option<PathBuf>, settings: Option<PathBuf>, documents: Option<PathBuf> },
-    Exec { command: Vec<String> },
-}
-
-impl SeedKind {
-    /// Files whose content defines the entry (hashed into the ledger).
-    pub fn files(&self) -> Vec<&PathBuf> {
-        match self {
-            SeedKind::Sql { file } | SeedKind::Csv { file, .. } | SeedKind::Jsonl { file, .. } | SeedKind::Redis { file } => vec![file],
-            SeedKind::Topic { messages, .. } => messages.iter().collect(),
-            SeedKind::Index { mappings, settings, documents, .. } => mappings.iter().chain(settings).chain(documents).collect(),
-            SeedKind::Exec { .. } => vec![],
-        }
-    }
 }
 
 /// How devenv decides a service is ready.

@@ -13,6 +13,7 @@ use crate::preset::Connection;
 
 pub mod clickhouse;
 pub mod elasticsearch;
+pub mod entry;
 pub mod kafka;
 pub mod postgres;
 pub mod redis;

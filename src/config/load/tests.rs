@@ -248,8 +248,7 @@ fn syntax_errors_have_positions() {
     assert_eq!(pos.line, 4, "{e}");
     assert!(e.message.starts_with("invalid YAML"), "{e}");
     assert!(!e.message.contains(" at line 4 column 4"), "{e}");
-    assert_eq!(strip_location("did not find expected key at line 4 column 4, while parsing"), "did not find expected key, while parsing");
-    assert_eq!(strip_location("bad at line 3"), "bad");
+    // (strip_location itself is tested in yaml::syntax.)
     let e = Project::new("services:\n  db:\n    preset: x\n  db:\n    preset: y\n").load().unwrap_err();
     assert!(e.message.contains("duplicate"), "{e}");
     assert_eq!(at(&e), loc("services.db", 4, 3));

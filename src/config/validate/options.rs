@@ -3,10 +3,10 @@
 //! `ulimits`, `tmpfs`, `cap_add`/`cap_drop` and `shm_size`.
 
 use super::{Ctx, entry_path, hint_for};
-use crate::config::ConfigError;
 use crate::config::model::{EnvSpec, ServiceSpec};
-use crate::config::runtime;
-use crate::config::volumes::valid_name;
+use crate::values::runtime;
+use crate::values::volumes::valid_name;
+use crate::yaml::ConfigError;
 
 /// Top-level `networks`: names, and `external` networks carry no creation settings.
 pub(super) fn check_networks(spec: &EnvSpec, ctx: &Ctx) -> Result<(), ConfigError> {
