@@ -1,6 +1,6 @@
 //! Finding, reading, interpolating, deserializing and validating the environment file.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -54,7 +54,7 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
     })?;
     notes.extend(converted.notes);
     let mut spec = converted.spec;
-    create_host_paths(&json, &mut notes);
+    let creatable_binds = creatable_binds(&project, &mut notes);
     // `docker compose up` never looks at `develop.watch`: a rule for a missing path
     // must not stop the stack from running.
     for (name, svc) in spec.services.iter_mut() {
@@ -71,7 +71,8 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
     // Later errors (validation, planning) point into the first file; errors found
     // now are placed in whichever file (override, include, extends) defined the value.
     let first_locations = std::fs::read_to_string(&first).map(|t| Locations::from_text(&t)).unwrap_or_default();
-    finish(spec, &first, &project.dir, first_locations, opts, &vars, notes).map_err(|e| {
+    let source = Source { file: first.clone(), dir: project.dir.clone(), locations: first_locations, creatable_binds };
+    finish(spec, source, opts, &vars, notes).map_err(|e| {
         if e.yaml_path.is_empty() {
             return e;
         }
@@ -80,23 +81,22 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
 }
 
 /// Compose creates a missing bind-mount source (short syntax, or
-/// `bind.create_host_path`) as an empty directory; so does devenv.
-fn create_host_paths(project: &serde_json::Value, notes: &mut Vec<String>) {
-    let services = project.get("services").and_then(|s| s.as_object());
-    for (name, svc) in services.into_iter().flatten() {
-        for v in svc.get("volumes").and_then(|v| v.as_array()).into_iter().flatten() {
-            let create = v.pointer("/bind/create_host_path").and_then(|c| c.as_bool()) == Some(true);
-            let Some(src) = v.get("source").and_then(|s| s.as_str()).filter(|_| create && v.get("type").and_then(|t| t.as_str()) == Some("bind")) else {
-                continue;
-            };
+/// `bind.create_host_path`) as an empty directory when it creates the
+/// container; so does `up` (`engine::binds`). Loading only notes it: it never
+/// writes to disk (`devenv config` is read-only).
+fn creatable_binds(project: &crate::compose::ComposeProject, notes: &mut Vec<String>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for (name, svc) in &project.services {
+        for v in &svc.volumes {
+            let create = v.kind == "bind" && v.bind.as_ref().is_some_and(|b| b.create_host_path);
+            let Some(src) = v.source.as_deref().filter(|_| create) else { continue };
             if !Path::new(src).exists() {
-                match std::fs::create_dir_all(src) {
-                    Ok(()) => notes.push(format!("services.{name}.volumes: created the missing bind-mount source {src} (as compose does)")),
-                    Err(e) => notes.push(format!("services.{name}.volumes: cannot create the bind-mount source {src}: {e}")),
-                }
+                notes.push(format!("services.{name}.volumes: the bind-mount source {src} does not exist; `up` creates it (as compose does)"));
             }
+            out.push(normalize(Path::new(src)));
         }
     }
+    out
 }
 
 /// Which file(s) `load` reads: `-f` files as given (several, or a compose file
@@ -269,7 +269,8 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
 
     let spec: EnvSpec = serde_path_to_error::deserialize(value).map_err(|e| deserialize_error(&e, file, &locations))?;
 
-    finish(spec, file, dir, locations, opts, &vars, warnings)
+    let source = Source { file: file.to_path_buf(), dir: dir.to_path_buf(), locations, creatable_binds: Vec::new() };
+    finish(spec, source, opts, &vars, warnings)
 }
 
 /// The `.env` file next to the environment file (compose's rules), as a map.
@@ -292,18 +293,45 @@ pub fn read_dotenv(dir: &Path, opts: &LoadOptions, warnings: &mut Vec<String>) -
     }
 }
 
-/// The common tail of loading, whatever the input format: profiles, validation,
-/// project name and per-service environments.
-pub fn finish(
-    mut spec: EnvSpec,
-    file: &Path,
-    dir: &Path,
-    locations: Locations,
-    opts: &LoadOptions,
-    vars: &Vars,
-    mut warnings: Vec<String>,
-) -> Result<LoadedEnv, ConfigError> {
-    // Profiles: drop services none of whose profiles is active.
+/// Where a loaded spec came from.
+pub struct Source {
+    pub file: PathBuf,
+    /// Relative paths are resolved against this directory.
+    pub dir: PathBuf,
+    pub locations: Locations,
+    /// Bind-mount sources that may be missing (compose creates them at `up`).
+    pub creatable_binds: Vec<PathBuf>,
+}
+
+/// The common tail of loading, whatever the input format: profiles, validation
+/// (which parses every value once, onto each service's `parsed`), project name.
+pub fn finish(mut spec: EnvSpec, src: Source, opts: &LoadOptions, vars: &Vars, mut warnings: Vec<String>) -> Result<LoadedEnv, ConfigError> {
+    let disabled = apply_profiles(&mut spec, opts);
+    let home_env = opts.environ.get("HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(PathBuf::from));
+    let ctx = Ctx {
+        file: &src.file,
+        dir: &src.dir,
+        locations: &src.locations,
+        disabled: &disabled,
+        home: home_env.as_deref(),
+        creatable: &src.creatable_binds,
+    };
+    let validated = validate::validate(&spec, &ctx)?;
+    let project = project_name(opts, &spec, &src.dir, &ctx)?;
+    let mut envs = service_envs(&spec, &ctx, vars, &mut warnings)?;
+    let build_args = build_args(&spec, &envs, opts);
+    for (name, mut parsed) in validated.services {
+        parsed.env = envs.shift_remove(&name).unwrap_or_default();
+        parsed.build_args = build_args.get(&name).cloned().unwrap_or_default();
+        if let Some(svc) = spec.services.get_mut(&name) {
+            svc.parsed = parsed;
+        }
+    }
+    Ok(LoadedEnv { spec, file: src.file, dir: src.dir, project, locations: src.locations, warnings })
+}
+
+/// Profiles: drops services none of whose profiles is active; returns them (name -> profiles).
+fn apply_profiles(spec: &mut EnvSpec, opts: &LoadOptions) -> IndexMap<String, Vec<String>> {
     let active: HashSet<&str> = opts.profiles.iter().map(String::as_str).collect();
     let all = active.contains("*");
     let mut disabled: IndexMap<String, Vec<String>> = IndexMap::new();
@@ -317,25 +345,24 @@ pub fn finish(
             disabled.insert(name, svc.profiles);
         }
     }
+    disabled
+}
 
-    let home_env = opts.environ.get("HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(PathBuf::from));
-    let ctx = Ctx { file, dir, locations: &locations, disabled: &disabled, home: home_env.as_deref() };
-    let validated = validate::validate(&spec, &ctx)?;
-
-    let project = project_name(opts, &spec, dir, &ctx)?;
-    let service_env = service_envs(&spec, &ctx, vars, &mut warnings)?;
-
-    Ok(LoadedEnv {
-        spec,
-        file: file.to_path_buf(),
-        dir: dir.to_path_buf(),
-        project,
-        locations,
-        service_env,
-        service_ports: validated.ports,
-        service_volumes: validated.volumes,
-        warnings,
-    })
+/// `build.args`: a bare key takes its value from the process environment, else
+/// from any service's environment; keys found nowhere are dropped.
+fn build_args(
+    spec: &EnvSpec,
+    envs: &IndexMap<String, IndexMap<String, String>>,
+    opts: &LoadOptions,
+) -> HashMap<String, BTreeMap<String, String>> {
+    let lookup = |k: &str| opts.environ.get(k).cloned().or_else(|| envs.values().find_map(|m| m.get(k).cloned()));
+    let mut out = HashMap::new();
+    for (name, svc) in &spec.services {
+        let Some(b) = &svc.build else { continue };
+        let args = b.args.0.iter().filter_map(|(k, v)| Some((k.clone(), v.clone().or_else(|| lookup(k))?))).collect();
+        out.insert(name.clone(), args);
+    }
+    out
 }
 
 /// Drops compose-style extension keys (`x-…`) at the top level and in services.
@@ -481,13 +508,15 @@ fn project_name(opts: &LoadOptions, spec: &EnvSpec, dir: &Path, ctx: &Ctx) -> Re
     Ok(n)
 }
 
+/// Per service: the environment after merging `env_file`s and `env` (env wins),
+/// with bare keys taken from the shell/.env; keys absent everywhere are dropped.
 fn service_envs(
     spec: &EnvSpec,
     ctx: &Ctx,
     vars: &Vars,
     warnings: &mut Vec<String>,
-) -> Result<HashMap<String, IndexMap<String, String>>, ConfigError> {
-    let mut out = HashMap::new();
+) -> Result<IndexMap<String, IndexMap<String, String>>, ConfigError> {
+    let mut out = IndexMap::new();
     for (name, svc) in &spec.services {
         let mut env: IndexMap<String, String> = IndexMap::new();
         for (i, f) in svc.env_file.iter().enumerate() {

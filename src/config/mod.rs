@@ -8,13 +8,14 @@
 pub mod from_compose;
 pub mod load;
 pub mod model;
+pub mod parsed;
 pub mod validate;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use load::load;
 pub use model::*;
+pub use parsed::{Parsed, RuntimeOptions};
 // Moved to the rank-0 modules `yaml` and `values`; the old paths stay valid.
 pub use crate::values::{ports, runtime, volumes};
 pub use crate::values::{parse_port, PortSpec, VolumeSpec};
@@ -35,12 +36,6 @@ pub struct LoadedEnv {
     pub project: String,
     /// YAML path -> position, for errors found after loading (e.g. cycles).
     pub locations: Locations,
-    /// Per service: the environment after merging `env_file`s and `env` (env wins),
-    /// with bare keys taken from the shell/.env; keys absent everywhere are dropped.
-    pub service_env: HashMap<String, indexmap::IndexMap<String, String>>,
-    /// Per service: parsed ports and volumes.
-    pub service_ports: HashMap<String, Vec<PortSpec>>,
-    pub service_volumes: HashMap<String, Vec<VolumeSpec>>,
     /// Warnings worth showing (e.g. a `.env` line that could not be parsed).
     pub warnings: Vec<String>,
 }

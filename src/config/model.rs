@@ -170,6 +170,9 @@ pub struct ServiceSpec {
     /// Size of /dev/shm: bytes, or `64m`, `1g`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
     pub shm_size: Option<String>,
+    /// Everything above that needs parsing, parsed once at load (never written in the file).
+    #[serde(skip)]
+    pub parsed: super::parsed::Parsed,
 }
 
 /// A service's `networks:`: a list of names, or a map name → null | `{aliases: […]}`.
@@ -474,6 +477,16 @@ impl<'de> Deserialize<'de> for BuildSpec {
 pub enum CommandSpec {
     Shell(String),
     Exec(Vec<String>),
+}
+
+impl CommandSpec {
+    /// `"a b 'c d'"` → `["a", "b", "c d"]`; a string that does not split cleanly stays whole.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            CommandSpec::Exec(v) => v.clone(),
+            CommandSpec::Shell(s) => shell_words::split(s).unwrap_or_else(|_| vec![s.clone()]),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for CommandSpec {

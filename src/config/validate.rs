@@ -2,19 +2,25 @@
 //! `ConfigError` with the YAML path, its position and a hint.
 //! (Dependency cycles are found by the planner.)
 
-use std::collections::HashMap;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
 use super::model::{Condition, EnvSpec, RunMode, ServiceSpec};
+use super::parsed::Parsed;
+use crate::preset::Kind;
+use crate::seed::entry::ResolvedSeed;
 use crate::values::ports::{PortSpec, parse_port};
 use crate::values::volumes::{VolumeSpec, parse_volume_with_home, valid_name};
 use crate::yaml::{ConfigError, Locations};
 pub use crate::yaml::hints::{did_you_mean, hint_for};
 
 mod options;
+mod seeds;
+
+pub use seeds::expand_seed_files;
 
 /// The presets devenv knows.
 pub const PRESETS: &[&str] = &["postgres", "redis", "kafka", "clickhouse", "elasticsearch"];
@@ -31,6 +37,8 @@ pub struct Ctx<'a> {
     pub disabled: &'a IndexMap<String, Vec<String>>,
     /// For `~/…` bind mounts.
     pub home: Option<&'a Path>,
+    /// Bind-mount sources that may be missing (compose: `up` creates them).
+    pub creatable: &'a [PathBuf],
 }
 
 impl Ctx<'_> {
@@ -46,11 +54,11 @@ impl Ctx<'_> {
     }
 }
 
-/// Parsed ports and volumes per service, produced while validating.
+/// The values parsed while validating, per service (`load` moves each onto
+/// its service's `parsed`).
 #[derive(Debug, Clone, Default)]
 pub struct Validated {
-    pub ports: HashMap<String, Vec<PortSpec>>,
-    pub volumes: HashMap<String, Vec<VolumeSpec>>,
+    pub services: IndexMap<String, Parsed>,
 }
 
 /// Runs every check, in document order; returns the first failure.
@@ -65,15 +73,18 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         check_source(name, svc, &base, ctx)?;
         check_depends_on(name, svc, spec, &base, ctx)?;
         let ports = check_ports(name, svc, &base, ctx, &mut published)?;
-        out.ports.insert(name.clone(), ports);
-        let vols = check_volumes(svc, &base, ctx)?;
-        out.volumes.insert(name.clone(), vols);
+        let volumes = check_volumes(svc, &base, ctx)?;
         check_build(svc, &base, ctx)?;
         check_health(svc, &base, ctx)?;
-        check_seeds(svc, &base, ctx)?;
+        let seeds = check_seeds(svc, &base, ctx)?;
         check_watch(svc, &base, ctx)?;
         options::check_service_networks(name, svc, spec, &base, ctx)?;
-        options::check_options(name, svc, spec, &base, ctx)?;
+        let options = options::check_options(name, svc, spec, &base, ctx)?;
+        // Both were checked against the preset names above.
+        let preset = svc.preset.as_deref().and_then(Kind::parse);
+        let health_protocol = svc.health.as_ref().and_then(|h| h.protocol.as_deref()).and_then(Kind::parse);
+        let parsed = Parsed { preset, health_protocol, ports, volumes, seeds, options, ..Parsed::default() };
+        out.services.insert(name.clone(), parsed);
     }
     Ok(out)
 }
@@ -239,6 +250,7 @@ fn check_volumes(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumeS
             )
         })?;
         if let VolumeSpec::Bind { source, .. } = &v
+            && !ctx.creatable.contains(source)
             && !source.exists()
         {
             return Err(ctx.error(
@@ -306,25 +318,8 @@ pub fn seed_kinds_for(preset: Option<&str>) -> &'static [&'static str] {
     }
 }
 
-/// Expand a seed file pattern (relative to `dir`) into files, sorted by name.
-/// A pattern without glob characters must name an existing file.
-pub fn expand_seed_files(pattern: &str, dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let full = if Path::new(pattern).is_absolute() { PathBuf::from(pattern) } else { dir.join(pattern) };
-    let is_glob = pattern.contains(['*', '?', '[']);
-    if !is_glob {
-        return if full.is_file() { Ok(vec![full]) } else { Err(format!("seed file {} does not exist", full.display())) };
-    }
-    let text = full.to_string_lossy().to_string();
-    let paths = glob::glob(&text).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
-    let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(format!("`{pattern}` matches no file under {}", dir.display()));
-    }
-    Ok(files)
-}
-
-fn check_seeds(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+/// Checks the seed entries, then expands them (globs, absolute paths).
+fn check_seeds(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<ResolvedSeed>, ConfigError> {
     let allowed = seed_kinds_for(svc.preset.as_deref());
     for (i, seed) in svc.seed.iter().enumerate() {
         let path = format!("{base}.seed[{i}]");
@@ -380,23 +375,8 @@ fn check_seeds(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
         if seed.partitions == Some(0) {
             return Err(ctx.error(&format!("{path}.partitions"), "a topic needs at least one partition", None));
         }
-        let files: [(&str, Option<&String>); 8] = [
-            ("sql", seed.sql.as_ref()),
-            ("csv", seed.csv.as_ref()),
-            ("jsonl", seed.jsonl.as_ref()),
-            ("redis", seed.redis.as_ref()),
-            ("messages", seed.messages.as_ref()),
-            ("mappings", seed.mappings.as_ref()),
-            ("settings", seed.settings.as_ref()),
-            ("documents", seed.documents.as_ref()),
-        ];
-        for (key, file) in files {
-            if let Some(f) = file {
-                expand_seed_files(f, ctx.dir).map_err(|m| ctx.error(&format!("{path}.{key}"), m, Some("paths are relative to the environment file".into())))?;
-            }
-        }
     }
-    Ok(())
+    seeds::entries(svc, base, ctx)
 }
 
 fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
@@ -576,7 +556,7 @@ mod tests {
             let spec: EnvSpec = serde_yaml::from_str(yaml).unwrap();
             let locs = Locations::from_text(yaml);
             let file = self.dir.path().join("devenv.yaml");
-            let ctx = Ctx { file: &file, dir: self.dir.path(), locations: &locs, disabled, home: None };
+            let ctx = Ctx { file: &file, dir: self.dir.path(), locations: &locs, disabled, home: None, creatable: &[] };
             validate(&spec, &ctx)
         }
     }
@@ -605,10 +585,10 @@ mod tests {
                 "services:\n  db:\n    preset: postgres\n    ports: [\"5432\"]\n    volumes: [\"db-data:/var/lib/postgresql/data\"]\n  migrate:\n    build: ./backend\n    run: once\n    depends_on: {db: healthy}\n  api:\n    build: {context: backend}\n    ports: [\"3000:3000\", \"127.0.0.2:5432:5432\", \"53:53/udp\", \"127.0.0.1::80\", \"127.0.0.1::80\"]\n    volumes: [\"./backend:/app:ro\", \"/tmp/x\"]\n    depends_on: {db: healthy, migrate: completed}\n    health: {http: /health, port: 3000}\n",
             )
             .unwrap();
-        assert_eq!(v.ports["api"].len(), 5);
-        assert_eq!(v.ports["db"][0].host_port, Some(5432));
-        assert!(matches!(v.volumes["api"][0], VolumeSpec::Bind { read_only: true, .. }));
-        assert!(v.ports["migrate"].is_empty());
+        assert_eq!(v.services["api"].ports.len(), 5);
+        assert_eq!(v.services["db"].ports[0].host_port, Some(5432));
+        assert!(matches!(v.services["api"].volumes[0], VolumeSpec::Bind { read_only: true, .. }));
+        assert!(v.services["migrate"].ports.is_empty());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! created (so an interrupted `up` can undo exactly that).
 //! Must not: print (it emits `ui` events) or parse configuration.
 
+pub mod binds;
 pub mod health;
 mod networks;
 mod preflight;
@@ -137,6 +138,7 @@ pub struct UpReport {
 /// Bring the selected services (and their dependencies) to the plan.
 pub async fn up(docker: &Docker, plan: &Plan, selected: &[String], opts: &UpOptions, ui: &Ui, journal: &Journal) -> Result<UpReport, Error> {
     let started_at = Instant::now();
+    binds::ensure_bind_sources(plan)?;
     let order = plan.graph.start_order().map_err(|c| Error::Other(format!("dependency cycle: {c}")))?;
     let wanted = if selected.is_empty() {
         order.clone()
