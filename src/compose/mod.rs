@@ -64,7 +64,7 @@
 //!
 //! # Where devenv's reading differs from compose's
 //! - `.env` and `env_file` lines devenv cannot parse are warnings, not errors;
-//!   devenv's `.env` parser (`config::interpolate`) is used for both.
+//!   devenv's `.env` parser (`yaml::interpolate`) is used for both.
 //! - `-p` and `COMPOSE_PROJECT_NAME` must already be valid names (as in compose);
 //!   `name:` and the directory name are normalized (lowercase, `[a-z0-9_-]`).
 //! - Not read: `COMPOSE_FILE`, `--env-file`, remote `include` / `extends`

@@ -1,9 +1,14 @@
-//! config: read the environment file into typed specs.
+//! config: read the environment file (devenv.yaml, or compose files through
+//! `compose`) into one typed, validated model.
 //!
-//! Owns: finding the file, YAML parsing, `.env` + shell interpolation,
-//! validation, and error locations (file:line:column + YAML path).
-//! Must not: talk to Docker or the network. Resolution (presets, hashes,
-//! graph) belongs to `plan`.
+//! Owns: finding the file, deserializing, validation — which parses every
+//! value once onto `ServiceSpec::parsed` (ports, volumes, env, preset kind,
+//! restart and other runtime options, seed entries with globs expanded) — and
+//! the position map (`LoadedEnv::locations`) later errors point through.
+//! The text layer (positions, interpolation, merges, hints) is `yaml`; value
+//! parsers are `values`. Must not: talk to Docker or the network, write to
+//! disk (loading is read-only: `devenv config` writes nothing). Resolution
+//! (presets, hashes, graph) belongs to `plan`.
 
 pub mod from_compose;
 pub mod load;

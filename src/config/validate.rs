@@ -1,4 +1,5 @@
-//! Semantic checks on a deserialized environment file. Each failure is a
+//! Semantic checks on a deserialized environment file, parsing each value
+//! once (`Validated` → `ServiceSpec::parsed`). Each failure is a
 //! `ConfigError` with the YAML path, its position and a hint.
 //! (Dependency cycles are found by the planner.)
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::resolve::{DEFAULT_NETWORK, DockerHealthcheck, NetworkAttachment, ResolvedService};
-use crate::config::runtime::RestartPolicy;
+use crate::values::runtime::RestartPolicy;
 
 #[derive(Serialize)]
 struct Hashed<'a> {
@@ -24,8 +24,8 @@ struct Hashed<'a> {
     command: &'a Option<Vec<String>>,
     entrypoint: &'a Option<Vec<String>>,
     env: Vec<(&'a String, &'a String)>,
-    ports: &'a [crate::config::PortSpec],
-    volumes: &'a [crate::config::VolumeSpec],
+    ports: &'a [crate::values::PortSpec],
+    volumes: &'a [crate::values::VolumeSpec],
     ulimits: &'a [(String, i64, i64)],
     once: bool,
     labels: &'a BTreeMap<String, String>,

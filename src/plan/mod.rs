@@ -2,7 +2,12 @@
 //!
 //! Owns: resolving specs into `Resolved*` services (images, names, env,
 //! references), the dependency graph, config hashes, and the diff against
-//! what Docker reports. Must not: call Docker (it receives observations as data).
+//! what Docker reports. Must not: call Docker (it receives observations as
+//! data), read the disk, the process environment or `/proc` — `config` parsed
+//! and expanded everything at load; host facts are passed in. (One exception
+//! left: `ImageMap::load` reads the image-map files; its callers — `cli`,
+//! `api`, `testcontainers` — run it before planning, and `resolve` takes the
+//! map as data.)
 
 pub mod diff;
 pub mod graph;
