@@ -1,5 +1,5 @@
 //! Interpolation of a compose document: every string value (not keys), with
-//! compose's grammar (`config::interpolate`, [`Dialect::Compose`]), then the
+//! compose's grammar (`yaml::interpolate`, [`Dialect::Compose`]), then the
 //! type casts compose-go applies at known paths (`init: "${INIT:-true}"` is a
 //! boolean, `retries: "3"` a number).
 

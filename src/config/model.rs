@@ -93,7 +93,7 @@ pub struct ServiceSpec {
     pub env: EnvMap,
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
     pub env_file: Vec<String>,
-    /// `"8080:80"`, `"127.0.0.1:8080:80"`, `"80"`, `80`, `"53:53/udp"`; parsed by `config::ports`.
+    /// `"8080:80"`, `"127.0.0.1:8080:80"`, `"80"`, `80`, `"53:53/udp"`; parsed by `values::ports` (onto `parsed.ports`).
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "scalar_strings")]
     pub ports: Vec<String>,
     /// `"name:/path[:ro]"` (named) or `"./dir:/path[:ro]"` (bind).

@@ -504,6 +504,9 @@ fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigEr
     if h.shell.as_deref().is_some_and(|s| s.trim().is_empty()) {
         return Err(ctx.error(&format!("{path}.shell"), "health shell command is empty", None));
     }
+    if let Some(Err(e)) = h.log.as_deref().map(regex::Regex::new) {
+        return Err(ctx.error(&format!("{path}.log"), format!("invalid regular expression: {e}"), None));
+    }
     if let Some(p) = &h.protocol
         && !PRESETS.contains(&p.as_str())
     {
@@ -864,5 +867,13 @@ mod tests {
             .check("services:\n  db:\n    preset: postgres\n    health:\n      disable: true\n    seed:\n      - exec: [\"true\"]\n")
             .unwrap_err();
         assert_eq!(at(&e), ("services.db.health.disable".into(), 5, 7));
+    }
+
+    #[test]
+    fn an_invalid_log_pattern_is_found_at_load() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    image: x\n    health:\n      log: \"a(\"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.health.log".into(), 5, 7));
+        assert!(e.message.contains("invalid regular expression"), "{e}");
     }
 }

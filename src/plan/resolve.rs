@@ -534,11 +534,6 @@ pub fn randomize_ports(plan: &mut Plan) {
     }
 }
 
-/// `command: "a b 'c d'"` → `["a", "b", "c d"]`; a string that does not split cleanly stays whole.
-pub fn split_command(c: &CommandSpec) -> Vec<String> {
-    c.argv()
-}
-
 /// Replace `${svc.url}`, `${svc.host}` and `${svc.port}` with in-network values.
 fn resolve_refs(value: &str, drafts: &IndexMap<String, Draft>) -> Result<String, String> {
     let mut out = String::with_capacity(value.len());
@@ -598,9 +593,7 @@ fn resolve_health(
     } else if let Some(script) = &h.shell {
         Probe::Exec { command: vec!["sh".into(), "-c".into(), script.clone()] }
     } else if let Some(pattern) = &h.log {
-        if let Err(e) = regex::Regex::new(pattern) {
-            return Err((format!("services.{name}.health.log"), format!("invalid regular expression: {e}")));
-        }
+        // Checked at load.
         Probe::Log { pattern: pattern.clone() }
     } else if let Some(protocol) = &h.protocol {
         // Parsed (and checked) at load.
