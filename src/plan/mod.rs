@@ -14,6 +14,7 @@ pub mod graph;
 pub mod hash;
 pub mod images;
 pub mod labels;
+pub mod model;
 pub mod resolve;
 
 pub use diff::{diff, Step, StepKind};
