@@ -8,7 +8,8 @@ use serde_yaml::{Mapping, Value};
 
 use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SEED_KEYS, SERVICE_KEYS, TOP_KEYS, WATCH_KEYS};
 use super::validate::{self, Ctx};
-use super::{LoadOptions, LoadedEnv, from_compose};
+use super::from_compose;
+use crate::compose::LoadOptions;
 use crate::values::volumes::normalize;
 use crate::yaml::interpolate::{Lookup, Vars, Warnings, dotenv_map, interpolate_value, parse_dotenv};
 use crate::yaml::locate::{Locations, join};
@@ -97,6 +98,22 @@ fn creatable_binds(project: &crate::compose::ComposeProject, notes: &mut Vec<Str
         }
     }
     out
+}
+
+/// A loaded, interpolated and validated environment file.
+#[derive(Debug, Clone)]
+pub struct LoadedEnv {
+    pub spec: EnvSpec,
+    /// Absolute path of the file read.
+    pub file: PathBuf,
+    /// Directory relative paths are resolved against (the file's directory).
+    pub dir: PathBuf,
+    /// Project name: `-p`, else `name:`, else the directory name (normalized).
+    pub project: String,
+    /// YAML path -> position, for errors found after loading (e.g. cycles).
+    pub locations: Locations,
+    /// Warnings worth showing (e.g. a `.env` line that could not be parsed).
+    pub warnings: Vec<String>,
 }
 
 /// Which file(s) `load` reads: `-f` files as given (several, or a compose file

@@ -16,9 +16,7 @@ pub mod model;
 pub mod parsed;
 pub mod validate;
 
-use std::path::PathBuf;
-
-pub use load::load;
+pub use load::{LoadedEnv, load};
 pub use model::*;
 pub use parsed::{Parsed, RuntimeOptions};
 // Moved to the rank-0 modules `yaml` and `values`; the old paths stay valid.
@@ -28,20 +26,3 @@ pub use crate::yaml::{interpolate, locate};
 pub use crate::yaml::{ConfigError, Locations, Pos};
 // What loading needs from outside; defined by `compose` (its loader takes it too).
 pub use crate::compose::LoadOptions;
-
-/// A loaded, interpolated and validated environment file.
-#[derive(Debug, Clone)]
-pub struct LoadedEnv {
-    pub spec: EnvSpec,
-    /// Absolute path of the file read.
-    pub file: PathBuf,
-    /// Directory relative paths are resolved against (the file's directory).
-    pub dir: PathBuf,
-    /// Project name: `-p`, else `name:`, else the directory name (normalized).
-    pub project: String,
-    /// YAML path -> position, for errors found after loading (e.g. cycles).
-    pub locations: Locations,
-    /// Warnings worth showing (e.g. a `.env` line that could not be parsed).
-    pub warnings: Vec<String>,
-}
-

@@ -5,7 +5,7 @@
 
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
@@ -15,45 +15,18 @@ use crate::preset::Kind;
 use crate::seed::entry::ResolvedSeed;
 use crate::values::ports::{PortSpec, parse_port};
 use crate::values::volumes::{VolumeSpec, parse_volume_with_home, valid_name};
-use crate::yaml::{ConfigError, Locations};
+use crate::yaml::ConfigError;
 pub use crate::yaml::hints::{did_you_mean, hint_for};
 
+mod ctx;
 mod options;
 mod seeds;
 
+pub use ctx::{Ctx, entry_path};
 pub use seeds::expand_seed_files;
 
 /// The presets devenv knows.
 pub const PRESETS: &[&str] = &["postgres", "redis", "kafka", "clickhouse", "elasticsearch"];
-
-/// What the checks need besides the spec.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx<'a> {
-    /// The environment file (for error messages).
-    pub file: &'a Path,
-    /// Relative paths are resolved against this directory.
-    pub dir: &'a Path,
-    pub locations: &'a Locations,
-    /// Services removed because none of their profiles is active: name -> profiles.
-    pub disabled: &'a IndexMap<String, Vec<String>>,
-    /// For `~/…` bind mounts.
-    pub home: Option<&'a Path>,
-    /// Bind-mount sources that may be missing (compose: `up` creates them).
-    pub creatable: &'a [PathBuf],
-}
-
-impl Ctx<'_> {
-    /// An error at `path` (position: the key, else its nearest ancestor).
-    pub fn error(&self, path: &str, message: impl Into<String>, hint: Option<String>) -> ConfigError {
-        ConfigError {
-            file: self.file.to_path_buf(),
-            pos: self.locations.get(path),
-            yaml_path: path.to_string(),
-            message: message.into(),
-            hint,
-        }
-    }
-}
 
 /// The values parsed while validating, per service (`load` moves each onto
 /// its service's `parsed`).
@@ -129,20 +102,6 @@ fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<
 /// The YAML path of a `depends_on` entry: `depends_on.db` (map form) or `depends_on[i]` (list form).
 fn dep_path(base: &str, dep: &str, index: usize, ctx: &Ctx) -> String {
     entry_path(&format!("{base}.depends_on"), dep, index, ctx)
-}
-
-/// The YAML path of entry `index` (named `key`) of a field written as a map or
-/// a list: `field.key` (map form) or `field[index]` (list form).
-pub fn entry_path(field: &str, key: &str, index: usize, ctx: &Ctx) -> String {
-    let map_form = format!("{field}.{key}");
-    if ctx.locations.contains(&map_form) {
-        return map_form;
-    }
-    let list_form = format!("{field}[{index}]");
-    if ctx.locations.contains(&list_form) {
-        return list_form;
-    }
-    map_form
 }
 
 fn check_depends_on(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
@@ -280,7 +239,7 @@ fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
     }
     let long = format!("{base}.build.context");
     let ctx_path = if ctx.locations.contains(&long) { long } else { format!("{base}.build") };
-    let dir: PathBuf = super::volumes::normalize(&ctx.dir.join(&build.context));
+    let dir: PathBuf = crate::values::volumes::normalize(&ctx.dir.join(&build.context));
     if !dir.is_dir() {
         let what = if dir.exists() { "is not a directory" } else { "does not exist" };
         return Err(ctx.error(
@@ -290,7 +249,7 @@ fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
         ));
     }
     let dockerfile = build.dockerfile.as_deref().unwrap_or("Dockerfile");
-    let df = super::volumes::normalize(&dir.join(dockerfile));
+    let df = crate::values::volumes::normalize(&dir.join(dockerfile));
     if !df.is_file() {
         let df_path = format!("{base}.build.dockerfile");
         let path = if ctx.locations.contains(&df_path) { df_path } else { ctx_path };
@@ -382,7 +341,7 @@ fn check_seeds(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<ResolvedS
 
 fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
     use super::model::{CommandSpec, WatchAction};
-    let project_dir = super::volumes::normalize(ctx.dir);
+    let project_dir = crate::values::volumes::normalize(ctx.dir);
     for (i, rule) in svc.watch.iter().enumerate() {
         let path = format!("{base}.watch[{i}]");
         let at = |key: &str| {
@@ -392,7 +351,7 @@ fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
         if rule.path.trim().is_empty() {
             return Err(ctx.error(&at("path"), "watch `path` is empty", Some("write a file or directory relative to the environment file, e.g. `path: ./src`".into())));
         }
-        let host = super::volumes::normalize(&ctx.dir.join(&rule.path));
+        let host = crate::values::volumes::normalize(&ctx.dir.join(&rule.path));
         if !host.starts_with(&project_dir) {
             return Err(ctx.error(
                 &at("path"),
@@ -541,6 +500,7 @@ fn check_health_disabled(svc: &ServiceSpec, probes: &[&str], path: &str, ctx: &C
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::yaml::Locations;
     use crate::config::Pos;
 
     struct Fixture {

@@ -2,7 +2,8 @@
 //! `expose`, `extra_hosts`, `hostname`, `container_name`, `stop_signal`,
 //! `ulimits`, `tmpfs`, `cap_add`/`cap_drop` and `shm_size`.
 
-use super::{Ctx, entry_path, hint_for};
+use super::ctx::{Ctx, entry_path};
+use crate::yaml::{did_you_mean, hint_for};
 use std::collections::BTreeMap;
 
 use crate::config::model::{EnvSpec, ServiceSpec};
@@ -58,7 +59,7 @@ pub(super) fn check_service_networks(name: &str, svc: &ServiceSpec, spec: &EnvSp
         let path = entry_path(&field, net, i, ctx);
         if net != "default" && !spec.networks.contains_key(net) {
             let known: Vec<&str> = std::iter::once("default").chain(spec.networks.keys().map(String::as_str)).collect();
-            let hint = match super::did_you_mean(net, known.iter().copied()) {
+            let hint = match did_you_mean(net, known.iter().copied()) {
                 Some(c) => format!("did you mean `{c}`?"),
                 None => format!("declare it at the top level:\n  networks:\n    {net}:"),
             };
@@ -188,7 +189,7 @@ fn check_stop_signal(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), Con
     runtime::check_signal(sig).map_err(|e| {
         let upper = sig.trim().to_ascii_uppercase();
         let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
-        let hint = super::did_you_mean(bare, runtime::SIGNALS.iter().copied()).map(|s| format!("did you mean `SIG{s}`?"));
+        let hint = did_you_mean(bare, runtime::SIGNALS.iter().copied()).map(|s| format!("did you mean `SIG{s}`?"));
         ctx.error(&format!("{base}.stop_signal"), e, hint.or_else(|| Some("write e.g. `SIGINT`, `SIGQUIT` or a number".into())))
     })
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Ctx;
+use super::ctx::Ctx;
 use crate::config::model::{SeedSpec, ServiceSpec};
 use crate::seed::entry::{ResolvedSeed, SeedKind};
 use crate::yaml::ConfigError;
