@@ -25,8 +25,8 @@ mod seeds;
 pub use ctx::{Ctx, entry_path};
 pub use seeds::expand_seed_files;
 
-/// The presets devenv knows.
-pub const PRESETS: &[&str] = &["postgres", "redis", "kafka", "clickhouse", "elasticsearch"];
+/// The presets devenv knows (the preset registry's list).
+pub const PRESETS: &[&str] = crate::preset::NAMES;
 
 /// The values parsed while validating, per service (`load` moves each onto
 /// its service's `parsed`).
@@ -44,7 +44,7 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
     for (name, svc) in &spec.services {
         let base = format!("services.{name}");
         check_name(name, &base, ctx)?;
-        check_source(name, svc, &base, ctx)?;
+        let preset = check_source(name, svc, &base, ctx)?;
         check_depends_on(name, svc, spec, &base, ctx)?;
         let ports = check_ports(name, svc, &base, ctx, &mut published)?;
         let volumes = check_volumes(svc, &base, ctx)?;
@@ -54,8 +54,7 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         check_watch(svc, &base, ctx)?;
         options::check_service_networks(name, svc, spec, &base, ctx)?;
         let options = options::check_options(name, svc, spec, &base, ctx)?;
-        // Both were checked against the preset names above.
-        let preset = svc.preset.as_deref().and_then(Kind::parse);
+        // Checked against the preset names in `check_health`.
         let health_protocol = svc.health.as_ref().and_then(|h| h.protocol.as_deref()).and_then(Kind::parse);
         let parsed = Parsed { preset, health_protocol, ports, volumes, seeds, options, ..Parsed::default() };
         out.services.insert(name.clone(), parsed);
@@ -74,10 +73,10 @@ fn check_name(name: &str, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
-    if let Some(preset) = &svc.preset
-        && !PRESETS.contains(&preset.as_str())
-    {
+/// `image`, `build` or `preset` (returned as a kind).
+fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Option<Kind>, ConfigError> {
+    let kind = svc.preset.as_deref().map(Kind::parse);
+    if let (Some(preset), Some(None)) = (&svc.preset, kind) {
         return Err(ctx.error(
             &format!("{base}.preset"),
             format!("unknown preset `{preset}` (the presets are {})", PRESETS.join(", ")),
@@ -96,7 +95,7 @@ fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<
     {
         return Err(ctx.error(&format!("{base}.image"), "`image` is empty", None));
     }
-    Ok(())
+    Ok(kind.flatten())
 }
 
 /// The YAML path of a `depends_on` entry: `depends_on.db` (map form) or `depends_on[i]` (list form).
