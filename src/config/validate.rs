@@ -49,13 +49,11 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         let ports = check_ports(name, svc, &base, ctx, &mut published)?;
         let volumes = check_volumes(svc, &base, ctx)?;
         check_build(svc, &base, ctx)?;
-        check_health(svc, &base, ctx)?;
+        let health_protocol = check_health(svc, &base, ctx)?;
         let seeds = check_seeds(svc, &base, ctx)?;
         check_watch(svc, &base, ctx)?;
         options::check_service_networks(name, svc, spec, &base, ctx)?;
         let options = options::check_options(name, svc, spec, &base, ctx)?;
-        // Checked against the preset names in `check_health`.
-        let health_protocol = svc.health.as_ref().and_then(|h| h.protocol.as_deref()).and_then(Kind::parse);
         let parsed = Parsed { preset, health_protocol, ports, volumes, seeds, options, ..Parsed::default() };
         out.services.insert(name.clone(), parsed);
     }
@@ -411,8 +409,9 @@ fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
     Ok(())
 }
 
-fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
-    let Some(h) = &svc.health else { return Ok(()) };
+/// Checks `health`; returns its `protocol` as a kind.
+fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Option<Kind>, ConfigError> {
+    let Some(h) = &svc.health else { return Ok(None) };
     let path = format!("{base}.health");
     let set = h.probes();
     let hint = Some(
@@ -420,7 +419,7 @@ fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigEr
             .into(),
     );
     if h.disabled() {
-        return check_health_disabled(svc, &set, &path, ctx);
+        return check_health_disabled(svc, &set, &path, ctx).map(|()| None);
     }
     match set.len() {
         // A preset has its own protocol probe: `health` may tune only its timing.
@@ -465,16 +464,15 @@ fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigEr
     if let Some(Err(e)) = h.log.as_deref().map(regex::Regex::new) {
         return Err(ctx.error(&format!("{path}.log"), format!("invalid regular expression: {e}"), None));
     }
-    if let Some(p) = &h.protocol
-        && !PRESETS.contains(&p.as_str())
-    {
-        return Err(ctx.error(
+    let Some(p) = &h.protocol else { return Ok(None) };
+    match Kind::parse(p) {
+        Some(kind) => Ok(Some(kind)),
+        None => Err(ctx.error(
             &format!("{path}.protocol"),
             format!("unknown probe protocol `{p}` (the protocols are {})", PRESETS.join(", ")),
             hint_for(p, PRESETS, "protocols"),
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// `disable: true` turns readiness probing off: no probe key may be set with it.
