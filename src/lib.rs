@@ -1,7 +1,7 @@
 //! devenv: local development environments on Docker.
 //!
 //! The pipeline, one module per stage:
-//! `config` (read + validate the file) → `plan` (resolve, graph, hash, diff)
+//! `config` (read the file, parse every value once) → `plan` (resolve, graph, hash, diff)
 //! → `observe` (what Docker has, by label) → `engine` (make it so, in
 //! dependency order; readiness and seeding per service) → `watch` (file
 //! events → sync/restart/rebuild) → `ui` (the only printer).
@@ -34,4 +34,8 @@ pub mod seed;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;
 pub mod ui;
+/// Pure value types parsed from files (ports, volumes, durations, restart, image references).
+pub mod values;
 pub mod watch;
+/// The YAML text layer: positions, positioned errors, merges, interpolation, hints.
+pub mod yaml;

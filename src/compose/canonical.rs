@@ -3,8 +3,8 @@
 //! map, `depends_on: [db]` a map of conditions, and so on. Run after every
 //! merge, like compose, so a later file can override an earlier one entry by entry.
 //!
-//! Short port and volume entries are split by `config::ports::split_port` and
-//! `config::volumes::split_volume` (devenv's own parsers), then read with
+//! Short port and volume entries are split by `values::ports::split_port` and
+//! `values::volumes::split_volume` (devenv's own parsers), then read with
 //! compose's rules (a bare `"80"` publishes on a random host port, unknown
 //! volume options are ignored…).
 
@@ -12,8 +12,8 @@ use serde_yaml::{Mapping, Value};
 
 use super::tree::{YPath, keys, kind, s};
 use super::values::go_scalar_string;
-use crate::config::ports::{parse_port_range, split_port};
-use crate::config::volumes::{normalize as clean_path, split_volume};
+use crate::values::ports::{parse_port_range, split_port};
+use crate::values::volumes::{normalize as clean_path, split_volume};
 
 type TResult<T> = Result<T, (String, String)>;
 

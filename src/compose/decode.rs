@@ -14,7 +14,7 @@ use super::shellwords;
 use super::source::ComposeLocations;
 use super::tree::{YPath, kind};
 use super::values::{go_scalar_string, parse_go_duration, ram_in_bytes};
-use crate::config::ConfigError;
+use crate::yaml::ConfigError;
 
 type R<T> = Result<T, ConfigError>;
 

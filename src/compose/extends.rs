@@ -19,9 +19,9 @@ use super::merge::extend_service;
 use super::normalize::{Env, PathCtx, resolve_service_paths};
 use super::source::apply_resets;
 use super::tree::{YPath, keys, kind, s};
-use crate::config::ConfigError;
-use crate::config::interpolate::{dotenv_map, parse_dotenv};
-use crate::config::volumes::normalize as clean;
+use crate::yaml::ConfigError;
+use crate::yaml::interpolate::{dotenv_map, parse_dotenv};
+use crate::values::volumes::normalize as clean;
 
 type R<T> = Result<T, ConfigError>;
 

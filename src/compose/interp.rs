@@ -1,12 +1,12 @@
 //! Interpolation of a compose document: every string value (not keys), with
-//! compose's grammar (`config::interpolate`, [`Dialect::Compose`]), then the
+//! compose's grammar (`yaml::interpolate`, [`Dialect::Compose`]), then the
 //! type casts compose-go applies at known paths (`init: "${INIT:-true}"` is a
 //! boolean, `retries: "3"` a number).
 
 use serde_yaml::{Mapping, Number, Value};
 
 use super::tree::YPath;
-use crate::config::interpolate::{Dialect, Lookup, Warnings, interpolate_str_with};
+use crate::yaml::interpolate::{Dialect, Lookup, Warnings, interpolate_str_with};
 
 /// How a string at a path is converted after interpolation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

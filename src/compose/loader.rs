@@ -14,8 +14,8 @@ use super::normalize::{Env, PathCtx, resolve_environment, resolve_paths, set_def
 use super::schema::{TOP, check};
 use super::source::{ComposeLocations, Doc, apply_resets, parse_docs, read_text};
 use super::tree::YPath;
-use crate::config::ConfigError;
-use crate::config::interpolate::Warnings;
+use crate::yaml::ConfigError;
+use crate::yaml::interpolate::Warnings;
 
 /// Which steps a load runs (compose-go `Options`, for the main project, an
 /// `include`, or a file read for `extends`).

@@ -64,7 +64,7 @@
 //!
 //! # Where devenv's reading differs from compose's
 //! - `.env` and `env_file` lines devenv cannot parse are warnings, not errors;
-//!   devenv's `.env` parser (`config::interpolate`) is used for both.
+//!   devenv's `.env` parser (`yaml::interpolate`) is used for both.
 //! - `-p` and `COMPOSE_PROJECT_NAME` must already be valid names (as in compose);
 //!   `name:` and the directory name are normalized (lowercase, `[a-z0-9_-]`).
 //! - Not read: `COMPOSE_FILE`, `--env-file`, remote `include` / `extends`
@@ -77,6 +77,7 @@ mod extends;
 mod interp;
 mod loader;
 mod merge;
+mod options;
 pub mod model;
 mod normalize;
 mod project;
@@ -97,10 +98,12 @@ pub use model::*;
 pub use source::ComposeLocations;
 pub use unsupported::SUPPORTED as SUPPORTED_SERVICE_KEYS;
 
-use crate::config::interpolate::{Dialect, Warnings, dotenv_map, interpolate_str_with, parse_dotenv};
-use crate::config::load::normalize_project_name;
-use crate::config::volumes::normalize as clean;
-use crate::config::{ConfigError, LoadOptions};
+pub use options::LoadOptions;
+
+use crate::values::normalize_project_name;
+use crate::values::volumes::normalize as clean;
+use crate::yaml::ConfigError;
+use crate::yaml::interpolate::{Dialect, Warnings, dotenv_map, interpolate_str_with, parse_dotenv};
 use loader::{Loader, ModelOpts};
 use normalize::Env;
 
@@ -216,7 +219,7 @@ fn project_name(opts: &LoadOptions, files: &[PathBuf], env: &Env, dir: &Path) ->
         let lookup = |k: &str| env.get(k).cloned();
         let mut unset = Warnings::default();
         let n = interpolate_str_with(&raw, &lookup, &mut unset, Dialect::Compose).map_err(|(message, hint)| {
-            let locs = crate::config::Locations::from_text(&std::fs::read_to_string(f).unwrap_or_default());
+            let locs = crate::yaml::Locations::from_text(&std::fs::read_to_string(f).unwrap_or_default());
             ConfigError { file: f.clone(), pos: locs.get("name"), yaml_path: "name".into(), message, hint }
         })?;
         let n = normalize_project_name(&n);

@@ -11,7 +11,7 @@ use serde_yaml::{Mapping, Value};
 
 use super::tree::{keys, s};
 use super::values::go_scalar_string;
-use crate::config::volumes::normalize as clean;
+use crate::values::volumes::normalize as clean;
 
 type TResult<T> = Result<T, (String, String)>;
 

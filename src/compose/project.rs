@@ -15,8 +15,8 @@ use super::model::{ComposeProject, ComposeService};
 use super::normalize::Env;
 use super::source::ComposeLocations;
 use super::unsupported::{host_platform, review};
-use crate::config::ConfigError;
-use crate::config::interpolate::{dotenv_map, parse_dotenv};
+use crate::yaml::ConfigError;
+use crate::yaml::interpolate::{dotenv_map, parse_dotenv};
 
 type R<T> = Result<T, ConfigError>;
 

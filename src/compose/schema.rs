@@ -8,7 +8,7 @@
 use serde_yaml::Value;
 
 use super::tree::{YPath, kind};
-use crate::config::validate::hint_for;
+use crate::yaml::hint_for;
 
 /// An expected shape.
 #[derive(Debug, Clone, Copy)]

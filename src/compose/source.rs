@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
 use super::tree::{YPath, kind};
-use crate::config::interpolate::key_string;
-use crate::config::load::{apply_merges, syntax_error};
-use crate::config::locate::{Locations, parent};
-use crate::config::{ConfigError, Pos};
+use crate::yaml::interpolate::key_string;
+use crate::yaml::syntax::{apply_merges, syntax_error};
+use crate::yaml::locate::{Locations, parent};
+use crate::yaml::{ConfigError, Pos};
 
 /// YAML path of the merged project → file:line:column that defined it.
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value as J, json};
 
 use super::*;
-use crate::config::Pos;
+use crate::yaml::Pos;
 
 struct Tmp {
     dir: tempfile::TempDir,

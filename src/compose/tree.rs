@@ -86,7 +86,7 @@ impl std::fmt::Display for YPath {
 
 /// What a value is, for messages ("a string", "a list"…).
 pub fn kind(v: &Value) -> &'static str {
-    crate::config::model::kind_of(v)
+    crate::yaml::kind_of(v)
 }
 
 /// Keys of a map as strings (non-string keys were rejected when the file was read).

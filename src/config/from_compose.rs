@@ -145,6 +145,7 @@ fn service(
         preset: kind.filter(|_| ctx.mode == Mode::Import && build.is_none()).map(|k| k.name().to_string()),
         version: None,
         persist: None,
+        parsed: Default::default(),
         image: image.clone(),
         build: build.as_ref().map(build_spec),
         command: command.clone().map(CommandSpec::Exec),

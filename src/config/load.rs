@@ -1,17 +1,22 @@
 //! Finding, reading, interpolating, deserializing and validating the environment file.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde_yaml::{Mapping, Value};
 
-use super::interpolate::{Lookup, Vars, Warnings, dotenv_map, interpolate_value, key_string, parse_dotenv};
-use super::locate::{Locations, join};
-use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SEED_KEYS, SERVICE_KEYS, TOP_KEYS, WATCH_KEYS, kind_of};
+use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SEED_KEYS, SERVICE_KEYS, TOP_KEYS, WATCH_KEYS};
 use super::validate::{self, Ctx};
-use super::volumes::normalize;
-use super::{ConfigError, LoadOptions, LoadedEnv, Pos, from_compose};
+use super::from_compose;
+use crate::compose::LoadOptions;
+use crate::values::volumes::normalize;
+use crate::yaml::interpolate::{Lookup, Vars, Warnings, dotenv_map, interpolate_value, parse_dotenv};
+use crate::yaml::locate::{Locations, join};
+use crate::yaml::{ConfigError, Pos, apply_merges, kind_of, syntax_error};
+
+/// Moved to `values`; kept here so older paths still resolve.
+pub use crate::values::normalize_project_name;
 
 /// File names tried, in order, when no `-f` is given.
 pub const DEFAULT_FILES: &[&str] = &["devenv.yaml", "devenv.yml"];
@@ -44,13 +49,12 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
     let project = crate::compose::load(files, opts)?;
     notes.extend(project.warnings.iter().cloned());
     let first = files.first().cloned().unwrap_or_default();
-    let json = serde_json::to_value(&project).map_err(|e| file_error(&first, format!("cannot normalize the compose project: {e}"), None))?;
     let converted = from_compose::to_env_spec(&project, from_compose::Mode::Run).map_err(|e| {
         project.locations.error(&e.path, e.message, Some("see README.md#compose-files for what devenv runs from a compose file".into()))
     })?;
     notes.extend(converted.notes);
     let mut spec = converted.spec;
-    create_host_paths(&json, &mut notes);
+    let creatable_binds = creatable_binds(&project, &mut notes);
     // `docker compose up` never looks at `develop.watch`: a rule for a missing path
     // must not stop the stack from running.
     for (name, svc) in spec.services.iter_mut() {
@@ -67,7 +71,8 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
     // Later errors (validation, planning) point into the first file; errors found
     // now are placed in whichever file (override, include, extends) defined the value.
     let first_locations = std::fs::read_to_string(&first).map(|t| Locations::from_text(&t)).unwrap_or_default();
-    finish(spec, &first, &project.dir, first_locations, opts, &vars, notes).map_err(|e| {
+    let source = Source { file: first.clone(), dir: project.dir.clone(), locations: first_locations, creatable_binds };
+    finish(spec, source, opts, &vars, notes).map_err(|e| {
         if e.yaml_path.is_empty() {
             return e;
         }
@@ -76,23 +81,38 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
 }
 
 /// Compose creates a missing bind-mount source (short syntax, or
-/// `bind.create_host_path`) as an empty directory; so does devenv.
-fn create_host_paths(project: &serde_json::Value, notes: &mut Vec<String>) {
-    let services = project.get("services").and_then(|s| s.as_object());
-    for (name, svc) in services.into_iter().flatten() {
-        for v in svc.get("volumes").and_then(|v| v.as_array()).into_iter().flatten() {
-            let create = v.pointer("/bind/create_host_path").and_then(|c| c.as_bool()) == Some(true);
-            let Some(src) = v.get("source").and_then(|s| s.as_str()).filter(|_| create && v.get("type").and_then(|t| t.as_str()) == Some("bind")) else {
-                continue;
-            };
+/// `bind.create_host_path`) as an empty directory when it creates the
+/// container; so does `up` (`engine::binds`). Loading only notes it: it never
+/// writes to disk (`devenv config` is read-only).
+fn creatable_binds(project: &crate::compose::ComposeProject, notes: &mut Vec<String>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for (name, svc) in &project.services {
+        for v in &svc.volumes {
+            let create = v.kind == "bind" && v.bind.as_ref().is_some_and(|b| b.create_host_path);
+            let Some(src) = v.source.as_deref().filter(|_| create) else { continue };
             if !Path::new(src).exists() {
-                match std::fs::create_dir_all(src) {
-                    Ok(()) => notes.push(format!("services.{name}.volumes: created the missing bind-mount source {src} (as compose does)")),
-                    Err(e) => notes.push(format!("services.{name}.volumes: cannot create the bind-mount source {src}: {e}")),
-                }
+                notes.push(format!("services.{name}.volumes: the bind-mount source {src} does not exist; `up` creates it (as compose does)"));
             }
+            out.push(normalize(Path::new(src)));
         }
     }
+    out
+}
+
+/// A loaded, interpolated and validated environment file.
+#[derive(Debug, Clone)]
+pub struct LoadedEnv {
+    pub spec: EnvSpec,
+    /// Absolute path of the file read.
+    pub file: PathBuf,
+    /// Directory relative paths are resolved against (the file's directory).
+    pub dir: PathBuf,
+    /// Project name: `-p`, else `name:`, else the directory name (normalized).
+    pub project: String,
+    /// YAML path -> position, for errors found after loading (e.g. cycles).
+    pub locations: Locations,
+    /// Warnings worth showing (e.g. a `.env` line that could not be parsed).
+    pub warnings: Vec<String>,
 }
 
 /// Which file(s) `load` reads: `-f` files as given (several, or a compose file
@@ -265,7 +285,8 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
 
     let spec: EnvSpec = serde_path_to_error::deserialize(value).map_err(|e| deserialize_error(&e, file, &locations))?;
 
-    finish(spec, file, dir, locations, opts, &vars, warnings)
+    let source = Source { file: file.to_path_buf(), dir: dir.to_path_buf(), locations, creatable_binds: Vec::new() };
+    finish(spec, source, opts, &vars, warnings)
 }
 
 /// The `.env` file next to the environment file (compose's rules), as a map.
@@ -288,18 +309,45 @@ pub fn read_dotenv(dir: &Path, opts: &LoadOptions, warnings: &mut Vec<String>) -
     }
 }
 
-/// The common tail of loading, whatever the input format: profiles, validation,
-/// project name and per-service environments.
-pub fn finish(
-    mut spec: EnvSpec,
-    file: &Path,
-    dir: &Path,
-    locations: Locations,
-    opts: &LoadOptions,
-    vars: &Vars,
-    mut warnings: Vec<String>,
-) -> Result<LoadedEnv, ConfigError> {
-    // Profiles: drop services none of whose profiles is active.
+/// Where a loaded spec came from.
+pub struct Source {
+    pub file: PathBuf,
+    /// Relative paths are resolved against this directory.
+    pub dir: PathBuf,
+    pub locations: Locations,
+    /// Bind-mount sources that may be missing (compose creates them at `up`).
+    pub creatable_binds: Vec<PathBuf>,
+}
+
+/// The common tail of loading, whatever the input format: profiles, validation
+/// (which parses every value once, onto each service's `parsed`), project name.
+pub fn finish(mut spec: EnvSpec, src: Source, opts: &LoadOptions, vars: &Vars, mut warnings: Vec<String>) -> Result<LoadedEnv, ConfigError> {
+    let disabled = apply_profiles(&mut spec, opts);
+    let home_env = opts.environ.get("HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(PathBuf::from));
+    let ctx = Ctx {
+        file: &src.file,
+        dir: &src.dir,
+        locations: &src.locations,
+        disabled: &disabled,
+        home: home_env.as_deref(),
+        creatable: &src.creatable_binds,
+    };
+    let validated = validate::validate(&spec, &ctx)?;
+    let project = project_name(opts, &spec, &src.dir, &ctx)?;
+    let mut envs = service_envs(&spec, &ctx, vars, &mut warnings)?;
+    let build_args = build_args(&spec, &envs, opts);
+    for (name, mut parsed) in validated.services {
+        parsed.env = envs.shift_remove(&name).unwrap_or_default();
+        parsed.build_args = build_args.get(&name).cloned().unwrap_or_default();
+        if let Some(svc) = spec.services.get_mut(&name) {
+            svc.parsed = parsed;
+        }
+    }
+    Ok(LoadedEnv { spec, file: src.file, dir: src.dir, project, locations: src.locations, warnings })
+}
+
+/// Profiles: drops services none of whose profiles is active; returns them (name -> profiles).
+fn apply_profiles(spec: &mut EnvSpec, opts: &LoadOptions) -> IndexMap<String, Vec<String>> {
     let active: HashSet<&str> = opts.profiles.iter().map(String::as_str).collect();
     let all = active.contains("*");
     let mut disabled: IndexMap<String, Vec<String>> = IndexMap::new();
@@ -313,121 +361,24 @@ pub fn finish(
             disabled.insert(name, svc.profiles);
         }
     }
-
-    let home_env = opts.environ.get("HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(PathBuf::from));
-    let ctx = Ctx { file, dir, locations: &locations, disabled: &disabled, home: home_env.as_deref() };
-    let validated = validate::validate(&spec, &ctx)?;
-
-    let project = project_name(opts, &spec, dir, &ctx)?;
-    let service_env = service_envs(&spec, &ctx, vars, &mut warnings)?;
-
-    Ok(LoadedEnv {
-        spec,
-        file: file.to_path_buf(),
-        dir: dir.to_path_buf(),
-        project,
-        locations,
-        service_env,
-        service_ports: validated.ports,
-        service_volumes: validated.volumes,
-        warnings,
-    })
+    disabled
 }
 
-pub(crate) fn syntax_error(e: &serde_yaml::Error, file: &Path, text: &str) -> ConfigError {
-    let message = strip_location(&e.to_string());
-    let mut pos = e.location().map(|l| Pos { line: l.line().max(1), col: l.column().max(1) });
-    let mut yaml_path = String::new();
-    let mut hint = "check indentation, and quote values that contain `: ` or start with `*`, `&`, `!`, `{`, `[`".to_string();
-    // serde_yaml places these at the enclosing map / nowhere; point at the culprit.
-    if message.contains("duplicate entry") || message.contains("more than one document") {
-        let locs = Locations::from_text(text);
-        if message.contains("duplicate entry") {
-            if let Some((p, at)) = locs.first_duplicate() {
-                pos = Some(at);
-                yaml_path = p.to_string();
-                hint = format!(
-                    "`{}` is already set above (line {}); keep only one",
-                    p.rsplit('.').next().unwrap_or(p),
-                    locs.get(p).map(|x| x.line).unwrap_or(0)
-                );
-            }
-        } else if let Some(at) = locs.second_document() {
-            pos = Some(at);
-            hint = "an environment file holds one YAML document; remove the second `---`".into();
-        }
+/// `build.args`: a bare key takes its value from the process environment, else
+/// from any service's environment; keys found nowhere are dropped.
+fn build_args(
+    spec: &EnvSpec,
+    envs: &IndexMap<String, IndexMap<String, String>>,
+    opts: &LoadOptions,
+) -> HashMap<String, BTreeMap<String, String>> {
+    let lookup = |k: &str| opts.environ.get(k).cloned().or_else(|| envs.values().find_map(|m| m.get(k).cloned()));
+    let mut out = HashMap::new();
+    for (name, svc) in &spec.services {
+        let Some(b) = &svc.build else { continue };
+        let args = b.args.0.iter().filter_map(|(k, v)| Some((k.clone(), v.clone().or_else(|| lookup(k))?))).collect();
+        out.insert(name.clone(), args);
     }
-    ConfigError {
-        file: file.to_path_buf(),
-        pos: Some(pos.unwrap_or(Pos { line: 1, col: 1 })),
-        yaml_path,
-        message: format!("invalid YAML: {message}"),
-        hint: Some(hint),
-    }
-}
-
-/// Removes serde_yaml's ` at line N column M` (the position is shown separately).
-fn strip_location(msg: &str) -> String {
-    let Some(i) = msg.find(" at line ") else { return msg.to_string() };
-    let rest = &msg[i + " at line ".len()..];
-    let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let n = digits(rest);
-    let after_line = &rest[n..];
-    let tail = match after_line.strip_prefix(" column ") {
-        Some(r) => &r[digits(r)..],
-        None => after_line,
-    };
-    format!("{}{}", &msg[..i], tail)
-}
-
-/// Resolves `<<` merge keys (also chained ones); reports the path of a bad `<<`.
-pub(crate) fn apply_merges(root: &mut Value) -> Result<(), (String, String)> {
-    let mut stack: Vec<(String, &mut Value)> = vec![(String::new(), root)];
-    while let Some((path, node)) = stack.pop() {
-        match node {
-            Value::Mapping(m) => {
-                let mut rounds = 0usize;
-                while let Some(merge) = m.shift_remove("<<") {
-                    rounds += 1;
-                    if rounds > 64 {
-                        return Err((join(&path, "<<"), "merge keys (`<<`) nested too deeply".into()));
-                    }
-                    let bad = |what: &str| (join(&path, "<<"), format!("`<<` must be a map or a list of maps, found {what}"));
-                    match merge {
-                        Value::Mapping(src) => merge_into(m, src),
-                        Value::Sequence(items) => {
-                            for item in items {
-                                match item {
-                                    Value::Mapping(src) => merge_into(m, src),
-                                    other => return Err(bad(&format!("a list containing {}", kind_of(&other)))),
-                                }
-                            }
-                        }
-                        other => return Err(bad(kind_of(&other))),
-                    }
-                }
-                for (k, v) in m.iter_mut() {
-                    stack.push((join(&path, &key_string(k)), v));
-                }
-            }
-            Value::Sequence(items) => {
-                for (i, v) in items.iter_mut().enumerate() {
-                    stack.push((format!("{path}[{i}]"), v));
-                }
-            }
-            Value::Tagged(t) => stack.push((path, &mut t.value)),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn merge_into(m: &mut Mapping, src: Mapping) {
-    for (k, v) in src {
-        if !m.contains_key(&k) {
-            m.insert(k, v);
-        }
-    }
+    out
 }
 
 /// Drops compose-style extension keys (`x-…`) at the top level and in services.
@@ -537,13 +488,6 @@ fn type_hint(path: &str, msg: &str) -> Option<String> {
     None
 }
 
-/// Normalizes like compose: lowercase, keep `[a-z0-9_-]`, must start with a letter or digit.
-pub fn normalize_project_name(s: &str) -> String {
-    let lower: String =
-        s.to_lowercase().chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-').collect();
-    lower.trim_start_matches(['_', '-']).to_string()
-}
-
 fn project_name(opts: &LoadOptions, spec: &EnvSpec, dir: &Path, ctx: &Ctx) -> Result<String, ConfigError> {
     let hint = Some("project names use lowercase letters, digits, `_` and `-`, and start with a letter or digit".to_string());
     if let Some(p) = &opts.project {
@@ -580,13 +524,15 @@ fn project_name(opts: &LoadOptions, spec: &EnvSpec, dir: &Path, ctx: &Ctx) -> Re
     Ok(n)
 }
 
+/// Per service: the environment after merging `env_file`s and `env` (env wins),
+/// with bare keys taken from the shell/.env; keys absent everywhere are dropped.
 fn service_envs(
     spec: &EnvSpec,
     ctx: &Ctx,
     vars: &Vars,
     warnings: &mut Vec<String>,
-) -> Result<HashMap<String, IndexMap<String, String>>, ConfigError> {
-    let mut out = HashMap::new();
+) -> Result<IndexMap<String, IndexMap<String, String>>, ConfigError> {
+    let mut out = IndexMap::new();
     for (name, svc) in &spec.services {
         let mut env: IndexMap<String, String> = IndexMap::new();
         for (i, f) in svc.env_file.iter().enumerate() {

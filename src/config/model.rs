@@ -11,6 +11,9 @@ use indexmap::IndexMap;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
+pub use crate::values::duration::{format_duration, parse_duration};
+pub use crate::yaml::kind_of;
+
 /// The whole environment file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -90,7 +93,7 @@ pub struct ServiceSpec {
     pub env: EnvMap,
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
     pub env_file: Vec<String>,
-    /// `"8080:80"`, `"127.0.0.1:8080:80"`, `"80"`, `80`, `"53:53/udp"`; parsed by `config::ports`.
+    /// `"8080:80"`, `"127.0.0.1:8080:80"`, `"80"`, `80`, `"53:53/udp"`; parsed by `values::ports` (onto `parsed.ports`).
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "scalar_strings")]
     pub ports: Vec<String>,
     /// `"name:/path[:ro]"` (named) or `"./dir:/path[:ro]"` (bind).
@@ -167,6 +170,9 @@ pub struct ServiceSpec {
     /// Size of /dev/shm: bytes, or `64m`, `1g`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
     pub shm_size: Option<String>,
+    /// Everything above that needs parsing, parsed once at load (never written in the file).
+    #[serde(skip)]
+    pub parsed: super::parsed::Parsed,
 }
 
 /// A service's `networks:`: a list of names, or a map name → null | `{aliases: […]}`.
@@ -473,6 +479,16 @@ pub enum CommandSpec {
     Exec(Vec<String>),
 }
 
+impl CommandSpec {
+    /// `"a b 'c d'"` → `["a", "b", "c d"]`; a string that does not split cleanly stays whole.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            CommandSpec::Exec(v) => v.clone(),
+            CommandSpec::Shell(s) => shell_words::split(s).unwrap_or_else(|_| vec![s.clone()]),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for CommandSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_yaml::Value::deserialize(d)?;
@@ -701,55 +717,6 @@ impl<'de> Deserialize<'de> for DurationSpec {
     }
 }
 
-/// Parses `500ms`, `2s`, `1.5s`, `1m30s`, `2h`, `90` (seconds).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err("empty duration: expected e.g. 500ms, 2s or 1m30s".into());
-    }
-    if let Ok(n) = t.parse::<f64>()
-        && n.is_finite()
-        && (0.0..1e9).contains(&n)
-    {
-        return Ok(Duration::from_secs_f64(n));
-    }
-    let mut total = 0f64;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        if num_end == 0 {
-            return Err(format!("invalid duration {s:?}: expected e.g. 500ms, 2s or 1m30s"));
-        }
-        let n: f64 = rest[..num_end].parse().map_err(|_| format!("invalid duration {s:?}: bad number"))?;
-        rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let factor = match &rest[..unit_end] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "us" | "µs" => 0.000_001,
-            "" => return Err(format!("invalid duration {s:?}: missing unit (ms, s, m, h)")),
-            u => return Err(format!("invalid duration {s:?}: unknown unit {u:?} (use ms, s, m or h)")),
-        };
-        rest = &rest[unit_end..];
-        total += n * factor;
-    }
-    if !(total.is_finite() && total < 1e9) {
-        return Err(format!("duration {s:?} is too large"));
-    }
-    Ok(Duration::from_secs_f64(total))
-}
-
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if !ms.is_multiple_of(1000) || ms == 0 {
-        format!("{ms}ms")
-    } else {
-        format!("{}s", ms / 1000)
-    }
-}
-
 /// A YAML scalar (string, number, bool) as a string; `None` for maps, lists, null.
 pub fn scalar_to_string(v: &serde_yaml::Value) -> Option<String> {
     match v {
@@ -758,18 +725,6 @@ pub fn scalar_to_string(v: &serde_yaml::Value) -> Option<String> {
         serde_yaml::Value::Bool(b) => Some(b.to_string()),
         serde_yaml::Value::Tagged(t) => scalar_to_string(&t.value),
         _ => None,
-    }
-}
-
-pub fn kind_of(v: &serde_yaml::Value) -> &'static str {
-    match v {
-        serde_yaml::Value::Null => "nothing (null)",
-        serde_yaml::Value::Bool(_) => "a boolean",
-        serde_yaml::Value::Number(_) => "a number",
-        serde_yaml::Value::String(_) => "a string",
-        serde_yaml::Value::Sequence(_) => "a list",
-        serde_yaml::Value::Mapping(_) => "a map",
-        serde_yaml::Value::Tagged(_) => "a tagged value",
     }
 }
 

@@ -1,87 +1,38 @@
-//! Semantic checks on a deserialized environment file. Each failure is a
+//! Semantic checks on a deserialized environment file, parsing each value
+//! once (`Validated` → `ServiceSpec::parsed`). Each failure is a
 //! `ConfigError` with the YAML path, its position and a hint.
 //! (Dependency cycles are found by the planner.)
 
-use std::collections::HashMap;
+
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use super::ConfigError;
-use super::locate::Locations;
 use super::model::{Condition, EnvSpec, RunMode, ServiceSpec};
-use super::ports::{PortSpec, parse_port};
-use super::volumes::{VolumeSpec, parse_volume_with_home, valid_name};
+use super::parsed::Parsed;
+use crate::preset::Kind;
+use crate::seed::entry::ResolvedSeed;
+use crate::values::ports::{PortSpec, parse_port};
+use crate::values::volumes::{VolumeSpec, parse_volume_with_home, valid_name};
+use crate::yaml::ConfigError;
+pub use crate::yaml::hints::{did_you_mean, hint_for};
 
+mod ctx;
 mod options;
+mod seeds;
 
-/// The presets devenv knows.
-pub const PRESETS: &[&str] = &["postgres", "redis", "kafka", "clickhouse", "elasticsearch"];
+pub use ctx::{Ctx, entry_path};
+pub use seeds::expand_seed_files;
 
-/// What the checks need besides the spec.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx<'a> {
-    /// The environment file (for error messages).
-    pub file: &'a Path,
-    /// Relative paths are resolved against this directory.
-    pub dir: &'a Path,
-    pub locations: &'a Locations,
-    /// Services removed because none of their profiles is active: name -> profiles.
-    pub disabled: &'a IndexMap<String, Vec<String>>,
-    /// For `~/…` bind mounts.
-    pub home: Option<&'a Path>,
-}
+/// The presets devenv knows (the preset registry's list).
+pub const PRESETS: &[&str] = crate::preset::NAMES;
 
-impl Ctx<'_> {
-    /// An error at `path` (position: the key, else its nearest ancestor).
-    pub fn error(&self, path: &str, message: impl Into<String>, hint: Option<String>) -> ConfigError {
-        ConfigError {
-            file: self.file.to_path_buf(),
-            pos: self.locations.get(path),
-            yaml_path: path.to_string(),
-            message: message.into(),
-            hint,
-        }
-    }
-}
-
-/// Parsed ports and volumes per service, produced while validating.
+/// The values parsed while validating, per service (`load` moves each onto
+/// its service's `parsed`).
 #[derive(Debug, Clone, Default)]
 pub struct Validated {
-    pub ports: HashMap<String, Vec<PortSpec>>,
-    pub volumes: HashMap<String, Vec<VolumeSpec>>,
-}
-
-/// The closest candidate to `word`, if any is close enough to be a plausible typo.
-pub fn did_you_mean<'c, I>(word: &str, candidates: I) -> Option<String>
-where
-    I: IntoIterator<Item = &'c str>,
-{
-    let w = word.to_ascii_lowercase();
-    let mut best: Option<(f64, &str)> = None;
-    for c in candidates {
-        let cl = c.to_ascii_lowercase();
-        let dist = strsim::damerau_levenshtein(&w, &cl);
-        let jw = strsim::jaro_winkler(&w, &cl);
-        let close = dist <= 2.max(cl.len() / 3) || jw >= 0.85 || (w.len() >= 3 && cl.starts_with(&w));
-        if !close || c == word {
-            continue;
-        }
-        if best.is_none_or(|(s, _)| jw > s) {
-            best = Some((jw, c));
-        }
-    }
-    best.map(|(_, c)| c.to_string())
-}
-
-/// `did you mean `x`?` hint, or a list of the valid values.
-pub fn hint_for(word: &str, candidates: &[&str], what: &str) -> Option<String> {
-    match did_you_mean(word, candidates.iter().copied()) {
-        Some(c) => Some(format!("did you mean `{c}`?")),
-        None if candidates.is_empty() => None,
-        None => Some(format!("{what}: {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))),
-    }
+    pub services: IndexMap<String, Parsed>,
 }
 
 /// Runs every check, in document order; returns the first failure.
@@ -93,18 +44,18 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
     for (name, svc) in &spec.services {
         let base = format!("services.{name}");
         check_name(name, &base, ctx)?;
-        check_source(name, svc, &base, ctx)?;
+        let preset = check_source(name, svc, &base, ctx)?;
         check_depends_on(name, svc, spec, &base, ctx)?;
         let ports = check_ports(name, svc, &base, ctx, &mut published)?;
-        out.ports.insert(name.clone(), ports);
-        let vols = check_volumes(svc, &base, ctx)?;
-        out.volumes.insert(name.clone(), vols);
+        let volumes = check_volumes(svc, &base, ctx)?;
         check_build(svc, &base, ctx)?;
-        check_health(svc, &base, ctx)?;
-        check_seeds(svc, &base, ctx)?;
+        let health_protocol = check_health(svc, &base, ctx)?;
+        let seeds = check_seeds(svc, &base, ctx)?;
         check_watch(svc, &base, ctx)?;
         options::check_service_networks(name, svc, spec, &base, ctx)?;
-        options::check_options(name, svc, spec, &base, ctx)?;
+        let options = options::check_options(name, svc, spec, &base, ctx)?;
+        let parsed = Parsed { preset, health_protocol, ports, volumes, seeds, options, ..Parsed::default() };
+        out.services.insert(name.clone(), parsed);
     }
     Ok(out)
 }
@@ -120,10 +71,10 @@ fn check_name(name: &str, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
-    if let Some(preset) = &svc.preset
-        && !PRESETS.contains(&preset.as_str())
-    {
+/// `image`, `build` or `preset` (returned as a kind).
+fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Option<Kind>, ConfigError> {
+    let kind = svc.preset.as_deref().map(Kind::parse);
+    if let (Some(preset), Some(None)) = (&svc.preset, kind) {
         return Err(ctx.error(
             &format!("{base}.preset"),
             format!("unknown preset `{preset}` (the presets are {})", PRESETS.join(", ")),
@@ -142,26 +93,12 @@ fn check_source(name: &str, svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<
     {
         return Err(ctx.error(&format!("{base}.image"), "`image` is empty", None));
     }
-    Ok(())
+    Ok(kind.flatten())
 }
 
 /// The YAML path of a `depends_on` entry: `depends_on.db` (map form) or `depends_on[i]` (list form).
 fn dep_path(base: &str, dep: &str, index: usize, ctx: &Ctx) -> String {
     entry_path(&format!("{base}.depends_on"), dep, index, ctx)
-}
-
-/// The YAML path of entry `index` (named `key`) of a field written as a map or
-/// a list: `field.key` (map form) or `field[index]` (list form).
-pub fn entry_path(field: &str, key: &str, index: usize, ctx: &Ctx) -> String {
-    let map_form = format!("{field}.{key}");
-    if ctx.locations.contains(&map_form) {
-        return map_form;
-    }
-    let list_form = format!("{field}[{index}]");
-    if ctx.locations.contains(&list_form) {
-        return list_form;
-    }
-    map_form
 }
 
 fn check_depends_on(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
@@ -270,6 +207,7 @@ fn check_volumes(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumeS
             )
         })?;
         if let VolumeSpec::Bind { source, .. } = &v
+            && !ctx.creatable.contains(source)
             && !source.exists()
         {
             return Err(ctx.error(
@@ -298,7 +236,7 @@ fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
     }
     let long = format!("{base}.build.context");
     let ctx_path = if ctx.locations.contains(&long) { long } else { format!("{base}.build") };
-    let dir: PathBuf = super::volumes::normalize(&ctx.dir.join(&build.context));
+    let dir: PathBuf = crate::values::volumes::normalize(&ctx.dir.join(&build.context));
     if !dir.is_dir() {
         let what = if dir.exists() { "is not a directory" } else { "does not exist" };
         return Err(ctx.error(
@@ -308,7 +246,7 @@ fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
         ));
     }
     let dockerfile = build.dockerfile.as_deref().unwrap_or("Dockerfile");
-    let df = super::volumes::normalize(&dir.join(dockerfile));
+    let df = crate::values::volumes::normalize(&dir.join(dockerfile));
     if !df.is_file() {
         let df_path = format!("{base}.build.dockerfile");
         let path = if ctx.locations.contains(&df_path) { df_path } else { ctx_path };
@@ -337,25 +275,8 @@ pub fn seed_kinds_for(preset: Option<&str>) -> &'static [&'static str] {
     }
 }
 
-/// Expand a seed file pattern (relative to `dir`) into files, sorted by name.
-/// A pattern without glob characters must name an existing file.
-pub fn expand_seed_files(pattern: &str, dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let full = if Path::new(pattern).is_absolute() { PathBuf::from(pattern) } else { dir.join(pattern) };
-    let is_glob = pattern.contains(['*', '?', '[']);
-    if !is_glob {
-        return if full.is_file() { Ok(vec![full]) } else { Err(format!("seed file {} does not exist", full.display())) };
-    }
-    let text = full.to_string_lossy().to_string();
-    let paths = glob::glob(&text).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
-    let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(format!("`{pattern}` matches no file under {}", dir.display()));
-    }
-    Ok(files)
-}
-
-fn check_seeds(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+/// Checks the seed entries, then expands them (globs, absolute paths).
+fn check_seeds(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<ResolvedSeed>, ConfigError> {
     let allowed = seed_kinds_for(svc.preset.as_deref());
     for (i, seed) in svc.seed.iter().enumerate() {
         let path = format!("{base}.seed[{i}]");
@@ -411,28 +332,13 @@ fn check_seeds(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
         if seed.partitions == Some(0) {
             return Err(ctx.error(&format!("{path}.partitions"), "a topic needs at least one partition", None));
         }
-        let files: [(&str, Option<&String>); 8] = [
-            ("sql", seed.sql.as_ref()),
-            ("csv", seed.csv.as_ref()),
-            ("jsonl", seed.jsonl.as_ref()),
-            ("redis", seed.redis.as_ref()),
-            ("messages", seed.messages.as_ref()),
-            ("mappings", seed.mappings.as_ref()),
-            ("settings", seed.settings.as_ref()),
-            ("documents", seed.documents.as_ref()),
-        ];
-        for (key, file) in files {
-            if let Some(f) = file {
-                expand_seed_files(f, ctx.dir).map_err(|m| ctx.error(&format!("{path}.{key}"), m, Some("paths are relative to the environment file".into())))?;
-            }
-        }
     }
-    Ok(())
+    seeds::entries(svc, base, ctx)
 }
 
 fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
     use super::model::{CommandSpec, WatchAction};
-    let project_dir = super::volumes::normalize(ctx.dir);
+    let project_dir = crate::values::volumes::normalize(ctx.dir);
     for (i, rule) in svc.watch.iter().enumerate() {
         let path = format!("{base}.watch[{i}]");
         let at = |key: &str| {
@@ -442,7 +348,7 @@ fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
         if rule.path.trim().is_empty() {
             return Err(ctx.error(&at("path"), "watch `path` is empty", Some("write a file or directory relative to the environment file, e.g. `path: ./src`".into())));
         }
-        let host = super::volumes::normalize(&ctx.dir.join(&rule.path));
+        let host = crate::values::volumes::normalize(&ctx.dir.join(&rule.path));
         if !host.starts_with(&project_dir) {
             return Err(ctx.error(
                 &at("path"),
@@ -503,8 +409,9 @@ fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
     Ok(())
 }
 
-fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
-    let Some(h) = &svc.health else { return Ok(()) };
+/// Checks `health`; returns its `protocol` as a kind.
+fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Option<Kind>, ConfigError> {
+    let Some(h) = &svc.health else { return Ok(None) };
     let path = format!("{base}.health");
     let set = h.probes();
     let hint = Some(
@@ -512,7 +419,7 @@ fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigEr
             .into(),
     );
     if h.disabled() {
-        return check_health_disabled(svc, &set, &path, ctx);
+        return check_health_disabled(svc, &set, &path, ctx).map(|()| None);
     }
     match set.len() {
         // A preset has its own protocol probe: `health` may tune only its timing.
@@ -554,16 +461,18 @@ fn check_health(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigEr
     if h.shell.as_deref().is_some_and(|s| s.trim().is_empty()) {
         return Err(ctx.error(&format!("{path}.shell"), "health shell command is empty", None));
     }
-    if let Some(p) = &h.protocol
-        && !PRESETS.contains(&p.as_str())
-    {
-        return Err(ctx.error(
+    if let Some(Err(e)) = h.log.as_deref().map(regex::Regex::new) {
+        return Err(ctx.error(&format!("{path}.log"), format!("invalid regular expression: {e}"), None));
+    }
+    let Some(p) = &h.protocol else { return Ok(None) };
+    match Kind::parse(p) {
+        Some(kind) => Ok(Some(kind)),
+        None => Err(ctx.error(
             &format!("{path}.protocol"),
             format!("unknown probe protocol `{p}` (the protocols are {})", PRESETS.join(", ")),
             hint_for(p, PRESETS, "protocols"),
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// `disable: true` turns readiness probing off: no probe key may be set with it.
@@ -588,6 +497,7 @@ fn check_health_disabled(svc: &ServiceSpec, probes: &[&str], path: &str, ctx: &C
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::yaml::Locations;
     use crate::config::Pos;
 
     struct Fixture {
@@ -607,7 +517,7 @@ mod tests {
             let spec: EnvSpec = serde_yaml::from_str(yaml).unwrap();
             let locs = Locations::from_text(yaml);
             let file = self.dir.path().join("devenv.yaml");
-            let ctx = Ctx { file: &file, dir: self.dir.path(), locations: &locs, disabled, home: None };
+            let ctx = Ctx { file: &file, dir: self.dir.path(), locations: &locs, disabled, home: None, creatable: &[] };
             validate(&spec, &ctx)
         }
     }
@@ -636,10 +546,10 @@ mod tests {
                 "services:\n  db:\n    preset: postgres\n    ports: [\"5432\"]\n    volumes: [\"db-data:/var/lib/postgresql/data\"]\n  migrate:\n    build: ./backend\n    run: once\n    depends_on: {db: healthy}\n  api:\n    build: {context: backend}\n    ports: [\"3000:3000\", \"127.0.0.2:5432:5432\", \"53:53/udp\", \"127.0.0.1::80\", \"127.0.0.1::80\"]\n    volumes: [\"./backend:/app:ro\", \"/tmp/x\"]\n    depends_on: {db: healthy, migrate: completed}\n    health: {http: /health, port: 3000}\n",
             )
             .unwrap();
-        assert_eq!(v.ports["api"].len(), 5);
-        assert_eq!(v.ports["db"][0].host_port, Some(5432));
-        assert!(matches!(v.volumes["api"][0], VolumeSpec::Bind { read_only: true, .. }));
-        assert!(v.ports["migrate"].is_empty());
+        assert_eq!(v.services["api"].ports.len(), 5);
+        assert_eq!(v.services["db"].ports[0].host_port, Some(5432));
+        assert!(matches!(v.services["api"].volumes[0], VolumeSpec::Bind { read_only: true, .. }));
+        assert!(v.services["migrate"].ports.is_empty());
     }
 
     #[test]
@@ -914,5 +824,13 @@ mod tests {
             .check("services:\n  db:\n    preset: postgres\n    health:\n      disable: true\n    seed:\n      - exec: [\"true\"]\n")
             .unwrap_err();
         assert_eq!(at(&e), ("services.db.health.disable".into(), 5, 7));
+    }
+
+    #[test]
+    fn an_invalid_log_pattern_is_found_at_load() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    image: x\n    health:\n      log: \"a(\"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.health.log".into(), 5, 7));
+        assert!(e.message.contains("invalid regular expression"), "{e}");
     }
 }

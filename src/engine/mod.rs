@@ -9,6 +9,7 @@
 //! Must not: print (it emits `ui` events), parse configuration, or decide
 //! what to change (`diff` does).
 
+pub mod binds;
 mod container;
 pub mod health;
 mod images;
@@ -203,6 +204,7 @@ impl Session {
         }
         // Nothing is created before the host ports are known to be free.
         check_ports(&self.plan, &changes.services, &snapshot.containers)?;
+        binds::ensure_bind_sources(&self.plan)?;
         networks::prepare(&self.docker, &self.plan, &changes).await?;
         let run = Arc::new(service::Run {
             docker: self.docker.clone(),

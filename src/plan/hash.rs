@@ -13,19 +13,19 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::resolve::{DEFAULT_NETWORK, DockerHealthcheck, NetworkAttachment, ResolvedService};
-use crate::config::runtime::RestartPolicy;
+use super::model::{DEFAULT_NETWORK, DockerHealthcheck, NetworkAttachment, ResolvedService};
+use crate::values::runtime::RestartPolicy;
 
 #[derive(Serialize)]
 struct Hashed<'a> {
     project: &'a str,
     image: &'a str,
-    build: Option<&'a super::resolve::ResolvedBuild>,
+    build: Option<&'a super::model::ResolvedBuild>,
     command: &'a Option<Vec<String>>,
     entrypoint: &'a Option<Vec<String>>,
     env: Vec<(&'a String, &'a String)>,
-    ports: &'a [crate::config::PortSpec],
-    volumes: &'a [crate::config::VolumeSpec],
+    ports: &'a [crate::values::PortSpec],
+    volumes: &'a [crate::values::VolumeSpec],
     ulimits: &'a [(String, i64, i64)],
     once: bool,
     labels: &'a BTreeMap<String, String>,

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::docker::split_reference;
+use crate::values::split_reference;
 use crate::error::Error;
 
 #[derive(Debug, Clone, Default)]

@@ -1,15 +1,19 @@
 //! plan: turn a loaded environment file into what should exist.
 //!
 //! Owns: resolving specs into `Resolved*` services (images, names, env,
-//! references), the dependency graph and config hashes. `plan::diff` and
-//! `plan::labels` re-export `crate::diff` and `crate::labels` (their old home).
-//! Must not: call Docker.
+//! references), the dependency graph and config hashes.
+//! Must not: call Docker, read the disk, the process environment or `/proc` —
+//! `config` parsed and expanded everything at load; host facts are passed in.
+//! (One exception left: `ImageMap::load` reads the image-map files; its
+//! callers — `cli`, `api`, `testcontainers` — run it before planning, and
+//! `resolve` takes the map as data.)
 
 pub use crate::diff;
 pub mod graph;
 pub mod hash;
 pub mod images;
 pub use crate::labels;
+pub mod model;
 pub mod resolve;
 
 pub use diff::{diff, Step, StepKind};

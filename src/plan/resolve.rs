@@ -1,462 +1,46 @@
 //! Resolve `ServiceSpec`s into `ResolvedService`s: Docker names, image tags,
 //! final environment (with `${svc.host}` / `${svc.port}` references), health.
+//!
+//! Pure: it reads only the loaded model (every value parsed, seed globs
+//! expanded by `config`) and the image map it is given — no disk, no process
+//! environment, no `/proc`. Must not: parse a written value again.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use serde::Serialize;
 
 use super::graph::Graph;
 use super::hash::config_hash;
 use super::images::ImageMap;
-use crate::config::runtime::{self, RestartPolicy};
-use crate::config::{CommandSpec, Condition, ConfigError, HealthSpec, LoadedEnv, PortSpec, RunMode, ServiceSpec, VolumeSpec};
+// The plan's types live in `model`; their old paths (`plan::resolve::…`) stay valid.
+pub use super::model::*;
+use crate::config::{CommandSpec, Condition, HealthSpec, LoadedEnv, RunMode, ServiceSpec};
+use crate::values::{PortSpec, VolumeSpec};
+use crate::yaml::ConfigError;
 use crate::preset::{self, Connection, Kind};
 
-/// Default deadline for a service to become ready.
-pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
-/// Default probe interval (devenv polls fast; backoff grows it up to 1 s).
-pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(100);
-/// The container HEALTHCHECK devenv writes for an `exec`/`shell` probe runs at
-/// most this often (Docker runs it for the container's whole life).
-pub const DOCKER_HEALTHCHECK_MIN_INTERVAL: Duration = Duration::from_secs(1);
-/// ... and gives one check at most this long (Docker's own default).
-pub const DOCKER_HEALTHCHECK_MAX_TIMEOUT: Duration = Duration::from_secs(30);
-/// The file's name for the project's default network.
-pub const DEFAULT_NETWORK: &str = "default";
-
-/// The whole desired state of a project.
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    pub project: String,
-    pub file: PathBuf,
-    pub dir: PathBuf,
-    /// The Docker name of the default network (services without `networks` join it).
-    pub network: String,
-    /// Every network of the project by its name in the file, `default` included.
-    pub networks: IndexMap<String, ResolvedNetwork>,
-    pub services: IndexMap<String, ResolvedService>,
-    /// Project-scoped named volumes: (name in the file, Docker name).
-    pub volumes: Vec<(String, String)>,
-    #[serde(skip)]
-    pub graph: Graph,
-}
-
-/// One network of the project: created with the project's labels and removed
-/// by `down`, unless `external` (it must exist; never created or removed).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResolvedNetwork {
-    /// The Docker network's name.
-    pub name: String,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub external: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub internal: bool,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-}
-
-/// A network a service joins, with its DNS aliases there.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NetworkAttachment {
-    /// The network's name in the file (`default` for the project's default network).
-    pub name: String,
-    /// Its Docker name.
-    pub docker_name: String,
-    /// DNS names besides the service name (which every network gets).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub aliases: Vec<String>,
-}
-
-/// The HEALTHCHECK set on the container, so `docker ps`/`inspect` show health
-/// like compose does (devenv decides readiness with its own fast polling).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DockerHealthcheck {
-    /// `["CMD", …]`, `["CMD-SHELL", "…"]`, or `["NONE"]` (the image's HEALTHCHECK disabled).
-    pub test: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_dur")]
-    pub interval: Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_dur")]
-    pub timeout: Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retries: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_dur")]
-    pub start_period: Option<Duration>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResolvedBuild {
-    pub context: PathBuf,
-    pub dockerfile: String,
-    pub args: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-}
-
-/// One seed entry, resolved: globs expanded (one entry per file), paths absolute.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResolvedSeed {
-    /// Stable identity in the ledger: kind + what it targets (`sql seeds/schema.sql`).
-    pub id: String,
-    #[serde(flatten)]
-    pub kind: SeedKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SeedKind {
-    Sql { file: PathBuf },
-    Csv { file: PathBuf, table: String },
-    Jsonl { file: PathBuf, table: String },
-    Redis { file: PathBuf },
-    Topic { name: String, partitions: u32, config: IndexMap<String, String>, messages: Option<PathBuf> },
-    Index { name: String, mappings: Option<PathBuf>, settings: Option<PathBuf>, documents: Option<PathBuf> },
-    Exec { command: Vec<String> },
-}
-
-impl SeedKind {
-    /// Files whose content defines the entry (hashed into the ledger).
-    pub fn files(&self) -> Vec<&PathBuf> {
-        match self {
-            SeedKind::Sql { file } | SeedKind::Csv { file, .. } | SeedKind::Jsonl { file, .. } | SeedKind::Redis { file } => vec![file],
-            SeedKind::Topic { messages, .. } => messages.iter().collect(),
-            SeedKind::Index { mappings, settings, documents, .. } => mappings.iter().chain(settings).chain(documents).collect(),
-            SeedKind::Exec { .. } => vec![],
-        }
-    }
-}
-
-/// How devenv decides a service is ready.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Probe {
-    Http { path: String, port: u16 },
-    Tcp { port: u16 },
-    Exec { command: Vec<String> },
-    Log { pattern: String },
-    /// The image's own Docker HEALTHCHECK (used when no `health` is written).
-    DockerHealthcheck,
-    /// A preset's protocol probe (Postgres `SELECT 1`, Redis `PING`, Kafka metadata, …).
-    Preset(Connection),
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ResolvedHealth {
-    pub probe: Probe,
-    #[serde(serialize_with = "ser_dur")]
-    pub interval: Duration,
-    #[serde(serialize_with = "ser_dur")]
-    pub timeout: Duration,
-    pub retries: Option<u32>,
-    /// Failures this soon after the start are not reported as the last error.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_dur")]
-    pub start_period: Option<Duration>,
-}
-
-fn ser_dur<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::config::format_duration(*d))
-}
-
-fn ser_opt_dur<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => ser_dur(d, s),
-        None => s.serialize_none(),
-    }
-}
-
-/// One `watch:` rule, resolved: the host path absolute, the command split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResolvedWatch {
-    pub path: PathBuf,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    pub action: crate::config::WatchAction,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ignore: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exec: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ResolvedService {
-    pub name: String,
-    pub container_name: String,
-    pub image: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build: Option<ResolvedBuild>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preset: Option<Kind>,
-    /// Connection info (presets).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub connection: Option<Connection>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub entrypoint: Option<Vec<String>>,
-    pub env: IndexMap<String, String>,
-    pub ports: Vec<PortSpec>,
-    pub volumes: Vec<VolumeSpec>,
-    /// (name, soft, hard)
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ulimits: Vec<(String, i64, i64)>,
-    pub depends_on: IndexMap<String, Condition>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub health: Option<ResolvedHealth>,
-    pub once: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub seeds: Vec<ResolvedSeed>,
-    /// Presets: where the service keeps its data (and devenv its seed ledger).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_dir: Option<String>,
-    pub labels: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub working_dir: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    /// Hot-reload rules (not part of the config hash: editing them never recreates).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub watch: Vec<ResolvedWatch>,
-    /// The container's hostname (default: the service name).
-    pub hostname: String,
-    /// Docker's restart policy (never on `run: once` jobs).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub restart: Option<RestartPolicy>,
-    /// Exposed, unpublished container ports (`3000/tcp`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub expose: Vec<String>,
-    /// The networks the service joins; the first is given at create time.
-    pub networks: Vec<NetworkAttachment>,
-    /// `/etc/hosts` entries, `host:ip`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub extra_hosts: Vec<String>,
-    /// Grace period between the stop signal and the kill (down, stop, recreate).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_dur")]
-    pub stop_grace_period: Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop_signal: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub init: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tty: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stdin_open: Option<bool>,
-    /// tmpfs mounts: path → mount options.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub tmpfs: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub privileged: Option<bool>,
-    /// Capabilities (upper case, without `CAP_`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cap_add: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cap_drop: Vec<String>,
-    /// /dev/shm size in bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shm_size: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub docker_healthcheck: Option<DockerHealthcheck>,
-    pub config_hash: String,
-}
-
-impl ResolvedService {
-    /// The host port published for `container_port` (TCP), if any was fixed in the file.
-    pub fn host_port(&self, container_port: u16) -> Option<u16> {
-        self.ports.iter().find(|p| p.container_port == container_port && p.protocol == "tcp").and_then(|p| p.host_port)
-    }
-}
-
 /// Resolve a loaded file into a plan. Errors point into the file.
+///
+/// Pure: every value was parsed (and every seed glob expanded) by `config`;
+/// this reads no disk, no process environment and no `/proc`.
 pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> {
     let project = env.project.clone();
-    let err = |path: String, message: String, hint: Option<String>| ConfigError {
-        file: env.file.clone(),
-        pos: env.locations.get(&path),
-        yaml_path: path,
-        message,
-        hint,
-    };
-
-    let graph = Graph::new(
-        env.spec.services.iter().map(|(name, s)| (name.as_str(), s.depends_on.0.keys().map(String::as_str).collect())),
-    );
-    if let Some(cycle) = graph.find_cycle() {
-        let first = cycle.0.first().cloned().unwrap_or_default();
-        let second = cycle.0.get(1).cloned().unwrap_or_default();
-        return Err(err(
-            format!("services.{first}.depends_on.{second}"),
-            format!("dependency cycle: {cycle}"),
-            Some("remove one of these depends_on entries; a service cannot wait for itself".into()),
-        ));
-    }
-
-    // Pass 1: presets merged with what the user wrote (the user wins).
-    let mut drafts: IndexMap<String, Draft> = IndexMap::new();
-    for (name, spec) in &env.spec.services {
-        let kind = match &spec.preset {
-            Some(p) => Some(Kind::parse(p).ok_or_else(|| {
-                err(format!("services.{name}.preset"), format!("unknown preset `{p}`"), Some(format!("available presets: {}", preset::NAMES.join(", "))))
-            })?),
-            None => None,
-        };
-        let defaults = kind.map(|k| {
-            preset::defaults(k, &preset::Context { project: &project, service: name, version: spec.version.as_deref(), persist: spec.persist })
-        });
-        let mut final_env: IndexMap<String, String> = defaults.as_ref().map(|d| d.env.clone()).unwrap_or_default();
-        for (k, v) in env.service_env.get(name).into_iter().flatten() {
-            final_env.insert(k.clone(), v.clone());
-        }
-        let ports = match env.service_ports.get(name) {
-            Some(p) if !p.is_empty() => p.clone(),
-            _ => defaults.as_ref().map(|d| d.ports.clone()).unwrap_or_default(),
-        };
-        let mut vols = env.service_volumes.get(name).cloned().unwrap_or_default();
-        if let Some(d) = &defaults {
-            for v in &d.volumes {
-                // A volume the user mounted at the same place replaces the preset's.
-                if !vols.iter().any(|u| u.target() == v.target()) {
-                    vols.push(v.clone());
-                }
-            }
-        }
-        let connection = kind.map(|k| preset::connection(k, &final_env));
-        drafts.insert(name.clone(), Draft { kind, defaults, env: final_env, ports, volumes: vols, connection });
-    }
-
+    let graph = dependency_graph(env)?;
+    let drafts = drafts(env);
     let networks = resolve_networks(env, &project);
-
-    // Pass 2: references, images, health, hash.
+    let cx = Cx { env, project: &project, drafts: &drafts, networks: &networks, images };
     let mut volumes: Vec<(String, String)> = Vec::new();
     let mut services: IndexMap<String, ResolvedService> = IndexMap::new();
     for (name, spec) in &env.spec.services {
         let Some(draft) = drafts.get(name) else { continue };
-        let build = spec.build.as_ref().map(|b| ResolvedBuild {
-            context: crate::config::volumes::normalize(&env.dir.join(&b.context)),
-            dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
-            args: b.args.0.iter().filter_map(|(k, v)| Some((k.clone(), v.clone().or_else(|| env_lookup(env, k))?))).collect(),
-            target: b.target.clone(),
-        });
-        let image = match (&spec.image, &build, &draft.defaults) {
-            (Some(i), _, _) => images.apply(i),
-            // Services with identical builds share one image (built once).
-            (None, Some(b), _) => services
-                .values()
-                .find(|s: &&ResolvedService| s.build.as_ref() == Some(b))
-                .map(|s| s.image.clone())
-                .unwrap_or_else(|| format!("{project}-{name}:devenv")),
-            (None, None, Some(d)) => images.apply(&d.image),
-            (None, None, None) => {
-                return Err(err(
-                    format!("services.{name}"),
-                    format!("service `{name}` has neither `image`, `build` nor `preset`"),
-                    Some("add `image: NAME:TAG`, `build: ./dir` or `preset: postgres`".into()),
-                ));
-            }
-        };
-        for v in &draft.volumes {
+        let svc = resolve_service(&cx, name, spec, draft, &services)?;
+        for v in &svc.volumes {
             if let VolumeSpec::Named { name: vname, .. } = v
-                && !volumes.iter().any(|(n, _)| n == vname) {
-                    volumes.push((vname.clone(), format!("{project}_{vname}")));
-                }
+                && !volumes.iter().any(|(n, _)| n == vname)
+            {
+                volumes.push((vname.clone(), format!("{project}_{vname}")));
+            }
         }
-        let mut resolved_env = IndexMap::new();
-        for (k, v) in &draft.env {
-            let value = resolve_refs(v, &drafts).map_err(|m| {
-                err(format!("services.{name}.env.{k}"), m, Some("references are `${SERVICE.url}`, `${SERVICE.host}` or `${SERVICE.port}`".into()))
-            })?;
-            resolved_env.insert(k.clone(), value);
-        }
-        let has_probe = spec.health.as_ref().is_some_and(|h| !h.probes().is_empty());
-        let health = match (&spec.health, &draft.connection) {
-            (Some(h), _) if h.disabled() => None,
-            (Some(_), _) if has_probe => resolve_health(spec, &draft.ports, &draft.env, name).map_err(|(p, m)| err(p, m, None))?,
-            // The preset's protocol probe, with the user's timing if written.
-            (h, Some(c)) => Some(timed(Probe::Preset(c.clone()), h.as_ref())),
-            (_, None) => None,
-        };
-        let depends_on = spec
-            .depends_on
-            .0
-            .iter()
-            .map(|(d, c)| {
-                let cond = match c {
-                    Condition::Default => {
-                        let probed = env.spec.services.get(d).is_some_and(|s| {
-                            !s.health.as_ref().is_some_and(HealthSpec::disabled) && (s.preset.is_some() || s.health.is_some())
-                        });
-                        if probed { Condition::Healthy } else { Condition::Started }
-                    }
-                    other => *other,
-                };
-                (d.clone(), cond)
-            })
-            .collect();
-        let labels = spec.labels.0.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect();
-        let refs = |field: &str, argv: Option<Vec<String>>| -> Result<Option<Vec<String>>, ConfigError> {
-            argv.map(|a| {
-                a.iter()
-                    .map(|arg| resolve_refs(arg, &drafts).map_err(|m| err(format!("services.{name}.{field}"), m, None)))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()
-        };
-        let command = refs("command", spec.command.as_ref().map(split_command).or_else(|| draft.defaults.as_ref().and_then(|d| d.command.clone())))?;
-        let entrypoint = refs("entrypoint", spec.entrypoint.as_ref().map(split_command))?;
-        let opts = resolve_options(spec, &networks).map_err(|(p, m)| err(format!("services.{name}.{p}"), m, None))?;
-        let mut svc = ResolvedService {
-            name: name.clone(),
-            container_name: spec.container_name.clone().unwrap_or_else(|| format!("{project}-{name}")),
-            image,
-            build,
-            preset: draft.kind,
-            connection: draft.connection.clone(),
-            command,
-            entrypoint,
-            env: resolved_env,
-            ports: draft.ports.clone(),
-            volumes: draft.volumes.clone(),
-            ulimits: merge_ulimits(draft.defaults.as_ref().map(|d| d.ulimits.as_slice()).unwrap_or_default(), spec),
-            depends_on,
-            health,
-            once: spec.run == Some(RunMode::Once),
-            seeds: resolve_seeds(spec, &env.dir).map_err(|(p, m)| err(format!("services.{name}.{p}"), m, None))?,
-            data_dir: draft.defaults.as_ref().map(|d| d.data_dir.clone()),
-            labels,
-            working_dir: spec.working_dir.clone(),
-            user: spec.user.clone(),
-            watch: spec
-                .watch
-                .iter()
-                .map(|w| ResolvedWatch {
-                    path: crate::config::volumes::normalize(&env.dir.join(&w.path)),
-                    target: w.target.clone(),
-                    action: w.action,
-                    ignore: w.ignore.clone(),
-                    exec: w.exec.as_ref().map(split_command),
-                })
-                .collect(),
-            hostname: spec.hostname.clone().unwrap_or_else(|| name.clone()),
-            restart: if spec.run == Some(RunMode::Once) { None } else { opts.restart },
-            expose: opts.expose,
-            networks: opts.networks,
-            extra_hosts: opts.extra_hosts,
-            stop_grace_period: spec.stop_grace_period.map(|d| d.0),
-            stop_signal: spec.stop_signal.clone(),
-            init: spec.init,
-            tty: spec.tty,
-            stdin_open: spec.stdin_open,
-            tmpfs: opts.tmpfs,
-            privileged: spec.privileged,
-            cap_add: opts.cap_add,
-            cap_drop: opts.cap_drop,
-            shm_size: opts.shm_size,
-            docker_healthcheck: docker_healthcheck(spec.health.as_ref()),
-            config_hash: String::new(),
-        };
-        svc.config_hash = config_hash(&svc, &project);
         services.insert(name.clone(), svc);
     }
     for name in env.spec.volumes.keys() {
@@ -474,6 +58,239 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
         volumes,
         graph,
     })
+}
+
+/// What resolving one service needs from the whole file.
+struct Cx<'a> {
+    env: &'a LoadedEnv,
+    project: &'a str,
+    drafts: &'a IndexMap<String, Draft>,
+    networks: &'a IndexMap<String, ResolvedNetwork>,
+    images: &'a ImageMap,
+}
+
+impl Cx<'_> {
+    /// An error at `path` in the file (position from the load's position map).
+    fn error(&self, path: String, message: String, hint: Option<String>) -> ConfigError {
+        ConfigError { file: self.env.file.clone(), pos: self.env.locations.get(&path), yaml_path: path, message, hint }
+    }
+}
+
+/// The `depends_on` graph; a cycle is an error at the first edge of it.
+fn dependency_graph(env: &LoadedEnv) -> Result<Graph, ConfigError> {
+    let graph = Graph::new(
+        env.spec.services.iter().map(|(name, s)| (name.as_str(), s.depends_on.0.keys().map(String::as_str).collect())),
+    );
+    if let Some(cycle) = graph.find_cycle() {
+        let first = cycle.0.first().cloned().unwrap_or_default();
+        let second = cycle.0.get(1).cloned().unwrap_or_default();
+        let path = format!("services.{first}.depends_on.{second}");
+        return Err(ConfigError {
+            file: env.file.clone(),
+            pos: env.locations.get(&path),
+            yaml_path: path,
+            message: format!("dependency cycle: {cycle}"),
+            hint: Some("remove one of these depends_on entries; a service cannot wait for itself".into()),
+        });
+    }
+    Ok(graph)
+}
+
+/// Pass 1: presets merged with what the user wrote (the user wins).
+fn drafts(env: &LoadedEnv) -> IndexMap<String, Draft> {
+    let mut drafts: IndexMap<String, Draft> = IndexMap::new();
+    for (name, spec) in &env.spec.services {
+        let parsed = &spec.parsed;
+        let kind = parsed.preset;
+        let defaults = kind.map(|k| {
+            preset::defaults(k, &preset::Context { project: &env.project, service: name, version: spec.version.as_deref(), persist: spec.persist })
+        });
+        let mut final_env: IndexMap<String, String> = defaults.as_ref().map(|d| d.env.clone()).unwrap_or_default();
+        for (k, v) in &parsed.env {
+            final_env.insert(k.clone(), v.clone());
+        }
+        let ports = match &defaults {
+            Some(d) if parsed.ports.is_empty() => d.ports.clone(),
+            _ => parsed.ports.clone(),
+        };
+        let mut vols = parsed.volumes.clone();
+        if let Some(d) = &defaults {
+            for v in &d.volumes {
+                // A volume the user mounted at the same place replaces the preset's.
+                if !vols.iter().any(|u| u.target() == v.target()) {
+                    vols.push(v.clone());
+                }
+            }
+        }
+        let connection = kind.map(|k| preset::connection(k, &final_env));
+        drafts.insert(name.clone(), Draft { kind, defaults, env: final_env, ports, volumes: vols, connection });
+    }
+    drafts
+}
+
+/// Pass 2, one service: references, image, health, options, hash.
+fn resolve_service(
+    cx: &Cx,
+    name: &str,
+    spec: &ServiceSpec,
+    draft: &Draft,
+    earlier: &IndexMap<String, ResolvedService>,
+) -> Result<ResolvedService, ConfigError> {
+    let build = spec.build.as_ref().map(|b| ResolvedBuild {
+        context: crate::values::volumes::normalize(&cx.env.dir.join(&b.context)),
+        dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+        args: spec.parsed.build_args.clone(),
+        target: b.target.clone(),
+    });
+    let image = image_for(cx, name, spec, draft, build.as_ref(), earlier)?;
+    let mut env = IndexMap::new();
+    for (k, v) in &draft.env {
+        let value = resolve_refs(v, cx.drafts).map_err(|m| {
+            cx.error(format!("services.{name}.env.{k}"), m, Some("references are `${SERVICE.url}`, `${SERVICE.host}` or `${SERVICE.port}`".into()))
+        })?;
+        env.insert(k.clone(), value);
+    }
+    let refs = |field: &str, argv: Option<Vec<String>>| -> Result<Option<Vec<String>>, ConfigError> {
+        let one = |arg: &String| resolve_refs(arg, cx.drafts).map_err(|m| cx.error(format!("services.{name}.{field}"), m, None));
+        argv.map(|a| a.iter().map(one).collect::<Result<Vec<_>, _>>()).transpose()
+    };
+    let command = refs("command", spec.command.as_ref().map(CommandSpec::argv).or_else(|| draft.defaults.as_ref().and_then(|d| d.command.clone())))?;
+    let entrypoint = refs("entrypoint", spec.entrypoint.as_ref().map(CommandSpec::argv))?;
+    let health = health_for(spec, draft, name).map_err(|(p, m)| cx.error(p, m, None))?;
+    let networks = attachments(spec, cx.networks).map_err(|(p, m)| cx.error(format!("services.{name}.{p}"), m, None))?;
+    let mut svc = assemble(cx, name, spec, draft, Resolved { image, build, command, entrypoint, env, health, networks });
+    svc.config_hash = config_hash(&svc, cx.project);
+    Ok(svc)
+}
+
+/// The parts of a service `resolve_service` computed; `assemble` adds the rest.
+struct Resolved {
+    image: String,
+    build: Option<ResolvedBuild>,
+    command: Option<Vec<String>>,
+    entrypoint: Option<Vec<String>>,
+    env: IndexMap<String, String>,
+    health: Option<ResolvedHealth>,
+    networks: Vec<NetworkAttachment>,
+}
+
+/// The service's fields copied from its parsed spec (no parsing, no errors).
+fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved) -> ResolvedService {
+    let opts = &spec.parsed.options;
+    let once = spec.run == Some(RunMode::Once);
+    ResolvedService {
+        name: name.to_string(),
+        container_name: spec.container_name.clone().unwrap_or_else(|| format!("{}-{name}", cx.project)),
+        image: r.image,
+        build: r.build,
+        preset: draft.kind,
+        connection: draft.connection.clone(),
+        command: r.command,
+        entrypoint: r.entrypoint,
+        env: r.env,
+        ports: draft.ports.clone(),
+        volumes: draft.volumes.clone(),
+        ulimits: merge_ulimits(draft.defaults.as_ref().map(|d| d.ulimits.as_slice()).unwrap_or_default(), spec),
+        depends_on: conditions(cx.env, spec),
+        health: r.health,
+        once,
+        seeds: spec.parsed.seeds.clone(),
+        data_dir: draft.defaults.as_ref().map(|d| d.data_dir.clone()),
+        labels: spec.labels.0.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect(),
+        working_dir: spec.working_dir.clone(),
+        user: spec.user.clone(),
+        watch: watch_rules(cx.env, spec),
+        hostname: spec.hostname.clone().unwrap_or_else(|| name.to_string()),
+        restart: if once { None } else { opts.restart },
+        expose: opts.expose.clone(),
+        networks: r.networks,
+        extra_hosts: opts.extra_hosts.clone(),
+        stop_grace_period: spec.stop_grace_period.map(|d| d.0),
+        stop_signal: spec.stop_signal.clone(),
+        init: spec.init,
+        tty: spec.tty,
+        stdin_open: spec.stdin_open,
+        tmpfs: opts.tmpfs.clone(),
+        privileged: spec.privileged,
+        cap_add: opts.cap_add.clone(),
+        cap_drop: opts.cap_drop.clone(),
+        shm_size: opts.shm_size,
+        docker_healthcheck: docker_healthcheck(spec.health.as_ref()),
+        config_hash: String::new(),
+    }
+}
+
+/// The image: written, else built (services with identical builds share one), else the preset's.
+fn image_for(
+    cx: &Cx,
+    name: &str,
+    spec: &ServiceSpec,
+    draft: &Draft,
+    build: Option<&ResolvedBuild>,
+    earlier: &IndexMap<String, ResolvedService>,
+) -> Result<String, ConfigError> {
+    Ok(match (&spec.image, build, &draft.defaults) {
+        (Some(i), _, _) => cx.images.apply(i),
+        (None, Some(b), _) => earlier
+            .values()
+            .find(|s| s.build.as_ref() == Some(b))
+            .map(|s| s.image.clone())
+            .unwrap_or_else(|| format!("{}-{name}:devenv", cx.project)),
+        (None, None, Some(d)) => cx.images.apply(&d.image),
+        (None, None, None) => {
+            return Err(cx.error(
+                format!("services.{name}"),
+                format!("service `{name}` has neither `image`, `build` nor `preset`"),
+                Some("add `image: NAME:TAG`, `build: ./dir` or `preset: postgres`".into()),
+            ));
+        }
+    })
+}
+
+/// Readiness: none when disabled, the written probe, else the preset's protocol probe.
+fn health_for(spec: &ServiceSpec, draft: &Draft, name: &str) -> Result<Option<ResolvedHealth>, (String, String)> {
+    let has_probe = spec.health.as_ref().is_some_and(|h| !h.probes().is_empty());
+    Ok(match (&spec.health, &draft.connection) {
+        (Some(h), _) if h.disabled() => None,
+        (Some(_), _) if has_probe => resolve_health(spec, &draft.ports, &draft.env, name)?,
+        // The preset's protocol probe, with the user's timing if written.
+        (h, Some(c)) => Some(timed(Probe::Preset(c.clone()), h.as_ref())),
+        (_, None) => None,
+    })
+}
+
+/// `depends_on` with the default condition made explicit: `healthy` when the
+/// dependency has a probe, else `started`.
+fn conditions(env: &LoadedEnv, spec: &ServiceSpec) -> IndexMap<String, Condition> {
+    let probed = |d: &str| {
+        env.spec.services.get(d).is_some_and(|s| !s.health.as_ref().is_some_and(HealthSpec::disabled) && (s.preset.is_some() || s.health.is_some()))
+    };
+    spec.depends_on
+        .0
+        .iter()
+        .map(|(d, c)| {
+            let cond = match c {
+                Condition::Default if probed(d) => Condition::Healthy,
+                Condition::Default => Condition::Started,
+                other => *other,
+            };
+            (d.clone(), cond)
+        })
+        .collect()
+}
+
+/// `watch:` rules with the host path made absolute.
+fn watch_rules(env: &LoadedEnv, spec: &ServiceSpec) -> Vec<ResolvedWatch> {
+    spec.watch
+        .iter()
+        .map(|w| ResolvedWatch {
+            path: crate::values::volumes::normalize(&env.dir.join(&w.path)),
+            target: w.target.clone(),
+            action: w.action,
+            ignore: w.ignore.clone(),
+            exec: w.exec.as_ref().map(CommandSpec::argv),
+        })
+        .collect()
 }
 
 /// A service between the two passes of `resolve`.
@@ -494,82 +311,6 @@ pub fn randomize_ports(plan: &mut Plan) {
             p.host_port = None;
         }
         svc.config_hash = config_hash(svc, &plan.project);
-    }
-}
-
-fn resolve_seeds(spec: &crate::config::ServiceSpec, dir: &std::path::Path) -> Result<Vec<ResolvedSeed>, (String, String)> {
-    use crate::config::validate::expand_seed_files;
-    let rel = |p: &std::path::Path| p.strip_prefix(dir).unwrap_or(p).display().to_string();
-    let mut out = Vec::new();
-    for (i, s) in spec.seed.iter().enumerate() {
-        let at = |key: &str| format!("seed[{i}].{key}");
-        let many = |key: &str, pattern: &str| expand_seed_files(pattern, dir).map_err(|m| (at(key), m));
-        let one = |key: &str, pattern: &Option<String>| -> Result<Option<PathBuf>, (String, String)> {
-            match pattern {
-                None => Ok(None),
-                Some(p) => {
-                    let files = many(key, p)?;
-                    if files.len() > 1 {
-                        return Err((at(key), format!("`{p}` matches {} files; `{key}` takes one", files.len())));
-                    }
-                    Ok(files.into_iter().next())
-                }
-            }
-        };
-        let table = s.table.clone().unwrap_or_default();
-        if let Some(p) = &s.sql {
-            for f in many("sql", p)? {
-                out.push(ResolvedSeed { id: format!("sql {}", rel(&f)), kind: SeedKind::Sql { file: f } });
-            }
-        } else if let Some(p) = &s.csv {
-            for f in many("csv", p)? {
-                out.push(ResolvedSeed { id: format!("csv {} -> {table}", rel(&f)), kind: SeedKind::Csv { file: f, table: table.clone() } });
-            }
-        } else if let Some(p) = &s.jsonl {
-            for f in many("jsonl", p)? {
-                out.push(ResolvedSeed { id: format!("jsonl {} -> {table}", rel(&f)), kind: SeedKind::Jsonl { file: f, table: table.clone() } });
-            }
-        } else if let Some(p) = &s.redis {
-            for f in many("redis", p)? {
-                out.push(ResolvedSeed { id: format!("redis {}", rel(&f)), kind: SeedKind::Redis { file: f } });
-            }
-        } else if let Some(name) = &s.topic {
-            out.push(ResolvedSeed {
-                id: format!("topic {name}"),
-                kind: SeedKind::Topic {
-                    name: name.clone(),
-                    partitions: s.partitions.unwrap_or(1),
-                    config: s.config.0.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect(),
-                    messages: one("messages", &s.messages)?,
-                },
-            });
-        } else if let Some(name) = &s.index {
-            out.push(ResolvedSeed {
-                id: format!("index {name}"),
-                kind: SeedKind::Index {
-                    name: name.clone(),
-                    mappings: one("mappings", &s.mappings)?,
-                    settings: one("settings", &s.settings)?,
-                    documents: one("documents", &s.documents)?,
-                },
-            });
-        } else if let Some(cmd) = &s.exec {
-            let command = split_command(cmd);
-            out.push(ResolvedSeed { id: format!("exec {}", command.join(" ")), kind: SeedKind::Exec { command } });
-        }
-    }
-    Ok(out)
-}
-
-fn env_lookup(env: &LoadedEnv, key: &str) -> Option<String> {
-    std::env::var(key).ok().or_else(|| env.service_env.values().find_map(|m| m.get(key).cloned()))
-}
-
-/// `command: "a b 'c d'"` → `["a", "b", "c d"]`; a string that does not split cleanly stays whole.
-pub fn split_command(c: &CommandSpec) -> Vec<String> {
-    match c {
-        CommandSpec::Exec(v) => v.clone(),
-        CommandSpec::Shell(s) => shell_words::split(s).unwrap_or_else(|_| vec![s.clone()]),
     }
 }
 
@@ -628,16 +369,15 @@ fn resolve_health(
     } else if let Some(port) = h.tcp {
         Probe::Tcp { port }
     } else if let Some(cmd) = &h.exec {
-        Probe::Exec { command: split_command(cmd) }
+        Probe::Exec { command: cmd.argv() }
     } else if let Some(script) = &h.shell {
         Probe::Exec { command: vec!["sh".into(), "-c".into(), script.clone()] }
     } else if let Some(pattern) = &h.log {
-        if let Err(e) = regex::Regex::new(pattern) {
-            return Err((format!("services.{name}.health.log"), format!("invalid regular expression: {e}")));
-        }
+        // Checked at load.
         Probe::Log { pattern: pattern.clone() }
     } else if let Some(protocol) = &h.protocol {
-        let kind = Kind::parse(protocol)
+        // Parsed (and checked) at load.
+        let kind = spec.parsed.health_protocol
             .ok_or_else(|| (format!("services.{name}.health.protocol"), format!("unknown probe protocol `{protocol}`")))?;
         let mut conn = preset::connection(kind, env);
         if let Some(port) = h.port {
@@ -670,7 +410,7 @@ fn docker_healthcheck(h: Option<&HealthSpec>) -> Option<DockerHealthcheck> {
     let test = if let Some(script) = &h.shell {
         vec!["CMD-SHELL".to_string(), script.clone()]
     } else if let Some(cmd) = &h.exec {
-        std::iter::once("CMD".to_string()).chain(split_command(cmd)).collect()
+        std::iter::once("CMD".to_string()).chain(cmd.argv()).collect()
     } else {
         return None;
     };
@@ -705,48 +445,6 @@ fn resolve_networks(env: &LoadedEnv, project: &str) -> IndexMap<String, Resolved
         );
     }
     out
-}
-
-/// Runtime options parsed from their written form (validation already accepted them).
-struct Options {
-    restart: Option<RestartPolicy>,
-    expose: Vec<String>,
-    networks: Vec<NetworkAttachment>,
-    extra_hosts: Vec<String>,
-    tmpfs: BTreeMap<String, String>,
-    cap_add: Vec<String>,
-    cap_drop: Vec<String>,
-    shm_size: Option<i64>,
-}
-
-/// Errors are (path below the service, message).
-fn resolve_options(spec: &ServiceSpec, networks: &IndexMap<String, ResolvedNetwork>) -> Result<Options, (String, String)> {
-    let restart =
-        if spec.restart.is_empty() { None } else { Some(runtime::parse_restart(&spec.restart).map_err(|e| ("restart".to_string(), e))?) };
-    let mut expose: Vec<String> = Vec::new();
-    for e in &spec.expose {
-        for key in runtime::parse_expose(e).map_err(|m| ("expose".to_string(), m))? {
-            if !expose.contains(&key) {
-                expose.push(key);
-            }
-        }
-    }
-    let extra_hosts = spec.extra_hosts.iter().map(|h| runtime::parse_extra_host(h).map_err(|m| ("extra_hosts".to_string(), m))).collect::<Result<_, _>>()?;
-    let tmpfs = spec.tmpfs.iter().map(|t| runtime::parse_tmpfs(t).map_err(|m| ("tmpfs".to_string(), m))).collect::<Result<_, _>>()?;
-    let caps = |key: &str, list: &[String]| -> Result<Vec<String>, (String, String)> {
-        list.iter().map(|c| runtime::capability(c).ok_or_else(|| (key.to_string(), format!("unknown capability {c:?}")))).collect()
-    };
-    let shm_size = spec.shm_size.as_deref().map(runtime::parse_size).transpose().map_err(|m| ("shm_size".to_string(), m))?;
-    Ok(Options {
-        restart,
-        expose,
-        networks: attachments(spec, networks)?,
-        extra_hosts,
-        tmpfs,
-        cap_add: caps("cap_add", &spec.cap_add)?,
-        cap_drop: caps("cap_drop", &spec.cap_drop)?,
-        shm_size,
-    })
 }
 
 /// The networks a service joins: those it lists, else the default network.

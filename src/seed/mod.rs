@@ -12,6 +12,7 @@ use std::path::Path;
 
 pub mod clickhouse;
 pub mod elasticsearch;
+pub mod entry;
 pub mod kafka;
 pub mod postgres;
 pub mod redis;

@@ -107,8 +107,8 @@ fn minimal_file() {
     let env = p.load().unwrap();
     assert_eq!(env.spec.services.len(), 1);
     assert!(env.project.starts_with("proj"));
-    assert!(env.service_ports["db"].is_empty());
-    assert!(env.service_env["db"].is_empty());
+    assert!(env.spec.services["db"].parsed.ports.is_empty());
+    assert!(env.spec.services["db"].parsed.env.is_empty());
     assert!(env.warnings.is_empty());
 }
 
@@ -131,7 +131,7 @@ fn full_fixture() {
     assert_eq!(api.health.as_ref().and_then(|h| h.port), Some(3000), "numeric string from .env");
     assert_eq!(env.spec.services["db"].version.as_deref(), Some("16"));
 
-    let api_env = &env.service_env["api"];
+    let api_env = &env.spec.services["api"].parsed.env;
     assert_eq!(api_env["DATABASE_URL"], "${db.url}");
     assert_eq!(api_env["REDIS_URL"], "${cache.url}");
     assert_eq!(api_env["API_KEY"], "from-shell", "process env wins over .env");
@@ -145,16 +145,16 @@ fn full_fixture() {
     let worker = &env.spec.services["worker"];
     assert_eq!(worker.image.as_deref(), Some("node:20"), "merged from x-node");
     assert_eq!(worker.command, Some(CommandSpec::Shell("node worker.js".into())));
-    assert_eq!(env.service_env["worker"]["QUEUE"], "jobs");
-    assert_eq!(env.service_env["worker"]["FROM_SHELL"], "hi");
+    assert_eq!(env.spec.services["worker"].parsed.env["QUEUE"], "jobs");
+    assert_eq!(env.spec.services["worker"].parsed.env["FROM_SHELL"], "hi");
 
     assert_eq!(
-        env.service_ports["cache"],
+        env.spec.services["cache"].parsed.ports,
         vec![PortSpec { host_ip: None, host_port: Some(6380), container_port: 6380, protocol: "tcp".into() }]
     );
-    assert_eq!(env.service_ports["api"][1].host_port, None);
-    assert_eq!(env.service_volumes["api"][0], VolumeSpec::Bind { source: dir.join("backend"), target: "/app".into(), read_only: true });
-    assert_eq!(env.service_volumes["api"][1], VolumeSpec::Anonymous { target: "/app/node_modules".into() });
+    assert_eq!(env.spec.services["api"].parsed.ports[1].host_port, None);
+    assert_eq!(env.spec.services["api"].parsed.volumes[0], VolumeSpec::Bind { source: dir.join("backend"), target: "/app".into(), read_only: true });
+    assert_eq!(env.spec.services["api"].parsed.volumes[1], VolumeSpec::Anonymous { target: "/app/node_modules".into() });
     assert!(env.locations.get("services.api.health.port").is_some());
 }
 
@@ -248,8 +248,7 @@ fn syntax_errors_have_positions() {
     assert_eq!(pos.line, 4, "{e}");
     assert!(e.message.starts_with("invalid YAML"), "{e}");
     assert!(!e.message.contains(" at line 4 column 4"), "{e}");
-    assert_eq!(strip_location("did not find expected key at line 4 column 4, while parsing"), "did not find expected key, while parsing");
-    assert_eq!(strip_location("bad at line 3"), "bad");
+    // (strip_location itself is tested in yaml::syntax.)
     let e = Project::new("services:\n  db:\n    preset: x\n  db:\n    preset: y\n").load().unwrap_err();
     assert!(e.message.contains("duplicate"), "{e}");
     assert_eq!(at(&e), loc("services.db", 4, 3));
@@ -277,7 +276,7 @@ fn merge_keys_and_extensions() {
     let a = &env.spec.services["a"];
     assert_eq!(a.image.as_deref(), Some("node"));
     assert_eq!(a.working_dir.as_deref(), Some("/w"));
-    assert_eq!(env.service_env["a"].keys().collect::<Vec<_>>(), ["B"], "own keys win over merged ones");
+    assert_eq!(env.spec.services["a"].parsed.env.keys().collect::<Vec<_>>(), ["B"], "own keys win over merged ones");
     assert_eq!(env.spec.services["b"].user.as_deref(), Some("root"));
 
     let e = Project::new("services:\n  a:\n    <<: [1]\n    image: x\n").load().unwrap_err();
@@ -293,7 +292,7 @@ fn interpolation_errors_have_paths() {
     assert_eq!(at(&e), loc("services.api.env.KEY", 5, 7));
     assert!(e.message.contains("API_KEY") && e.message.contains("get one from the wiki"), "{e}");
     let env = p.load_with(|o| o.environ = environ(&[("API_KEY", "k")])).unwrap();
-    assert_eq!(env.service_env["api"]["KEY"], "k");
+    assert_eq!(env.spec.services["api"].parsed.env["KEY"], "k");
 
     let e = Project::new("services:\n  api:\n    image: \"x:${}\"\n").load().unwrap_err();
     assert_eq!(at(&e), loc("services.api.image", 3, 5));
@@ -307,7 +306,7 @@ fn dotenv_precedence_and_warnings() {
     p.write(".env", "TAG=from-dotenv\nA=dot-a\nB=dot-b\nbroken line\n9=x\n");
     let env = p.load_with(|o| o.environ = environ(&[("A", "shell-a")])).unwrap();
     assert_eq!(env.spec.services["api"].image.as_deref(), Some("node:from-dotenv"));
-    let e = &env.service_env["api"];
+    let e = &env.spec.services["api"].parsed.env;
     assert_eq!(e["A"], "shell-a");
     assert_eq!(e["B"], "dot-b");
     assert_eq!(e["C"], "");
@@ -326,7 +325,7 @@ fn env_files_in_order_then_env() {
     p.write("a.env", "SHARED=a\nONLY_A=1\nOVERRIDDEN=a\n");
     p.write("conf/b.env", "OVERRIDDEN=b\n# comment\nBARE_IN_FILE\n");
     let env = p.load_with(|o| o.environ = environ(&[("FROM_SHELL", "sh"), ("BARE_IN_FILE", "bf")])).unwrap();
-    let e = &env.service_env["api"];
+    let e = &env.spec.services["api"].parsed.env;
     assert_eq!(e["SHARED"], "from-env");
     assert_eq!(e["ONLY_A"], "1");
     assert_eq!(e["OVERRIDDEN"], "b");
@@ -367,7 +366,7 @@ fn profiles() {
     let p = Project::new("services:\n  a:\n    image: x\n  b:\n    image: x\n    profiles: [dev]\n    depends_on: [nope]\n");
     let env = p.load().unwrap();
     assert_eq!(env.spec.services.keys().collect::<Vec<_>>(), ["a"]);
-    assert!(!env.service_env.contains_key("b"));
+    assert!(!env.spec.services.contains_key("b"));
 }
 
 // ---------------------------------------------------------------- the bad corpus
@@ -623,4 +622,43 @@ fn a_dash_f_file_is_compose_by_name_or_by_content() {
     assert!(matches!(input("dev.yaml"), super::Input::Devenv(_)), "devenv-only keys");
     assert!(matches!(input("plain.yaml"), super::Input::Devenv(_)), "nothing says compose: devenv's");
     assert!(matches!(input("stack-compose.yml"), super::Input::Compose(_)), "the name says compose");
+}
+
+#[test]
+fn loading_a_compose_file_never_creates_a_missing_bind_source() {
+    let dir = tempfile::Builder::new().prefix("proj").tempdir().unwrap();
+    let yaml = "services:\n  app:\n    image: busybox\n    volumes:\n      - ./data:/data\n      - type: bind\n        source: ./cache\n        target: /cache\n        bind: {create_host_path: true}\n";
+    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..LoadOptions::default() }).unwrap();
+    let base = normalize(dir.path());
+    assert!(!dir.path().join("data").exists(), "loading (and so `devenv config`) writes nothing");
+    assert!(!dir.path().join("cache").exists());
+    let vols = &env.spec.services["app"].parsed.volumes;
+    assert!(matches!(&vols[0], VolumeSpec::Bind { source, .. } if *source == base.join("data")), "{vols:?}");
+    assert!(env.warnings.iter().any(|w| w.contains("does not exist; `up` creates it")), "{:?}", env.warnings);
+}
+
+#[test]
+fn a_missing_bind_source_in_devenv_yaml_is_still_an_error() {
+    let p = Project::new("services:\n  app:\n    image: x\n    volumes: [\"./nope:/n\"]\n");
+    let e = p.load().unwrap_err();
+    assert!(e.message.contains("does not exist"), "{e}");
+    assert!(!p.dir.path().join("nope").exists());
+}
+
+#[test]
+fn loading_parses_runtime_options_and_seeds_once() {
+    let p = Project::new(
+        "services:\n  db:\n    preset: postgres\n    restart: on-failure:3\n    expose: [\"3000\", \"3000/tcp\"]\n    cap_add: [cap_net_admin]\n    shm_size: 1m\n    seed:\n      - sql: seeds/*.sql\n",
+    );
+    p.write("seeds/b.sql", "select 2;").write("seeds/a.sql", "select 1;");
+    let env = p.load().unwrap();
+    let parsed = &env.spec.services["db"].parsed;
+    assert_eq!(parsed.preset, Some(crate::preset::Kind::Postgres));
+    assert_eq!(parsed.options.restart.map(|r| r.to_string()), Some("on-failure:3".into()));
+    assert_eq!(parsed.options.expose, vec!["3000/tcp"]);
+    assert_eq!(parsed.options.cap_add, vec!["NET_ADMIN"]);
+    assert_eq!(parsed.options.shm_size, Some(1024 * 1024));
+    let ids: Vec<&str> = parsed.seeds.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["sql seeds/a.sql", "sql seeds/b.sql"]);
 }

@@ -2,11 +2,16 @@
 //! `expose`, `extra_hosts`, `hostname`, `container_name`, `stop_signal`,
 //! `ulimits`, `tmpfs`, `cap_add`/`cap_drop` and `shm_size`.
 
-use super::{Ctx, entry_path, hint_for};
-use crate::config::ConfigError;
+use super::ctx::{Ctx, entry_path};
+use crate::yaml::{did_you_mean, hint_for};
+use std::collections::BTreeMap;
+
 use crate::config::model::{EnvSpec, ServiceSpec};
-use crate::config::runtime;
-use crate::config::volumes::valid_name;
+use crate::config::parsed::RuntimeOptions;
+use crate::values::runtime::RestartPolicy;
+use crate::values::runtime;
+use crate::values::volumes::valid_name;
+use crate::yaml::ConfigError;
 
 /// Top-level `networks`: names, and `external` networks carry no creation settings.
 pub(super) fn check_networks(spec: &EnvSpec, ctx: &Ctx) -> Result<(), ConfigError> {
@@ -54,7 +59,7 @@ pub(super) fn check_service_networks(name: &str, svc: &ServiceSpec, spec: &EnvSp
         let path = entry_path(&field, net, i, ctx);
         if net != "default" && !spec.networks.contains_key(net) {
             let known: Vec<&str> = std::iter::once("default").chain(spec.networks.keys().map(String::as_str)).collect();
-            let hint = match super::did_you_mean(net, known.iter().copied()) {
+            let hint = match did_you_mean(net, known.iter().copied()) {
                 Some(c) => format!("did you mean `{c}`?"),
                 None => format!("declare it at the top level:\n  networks:\n    {net}:"),
             };
@@ -80,59 +85,73 @@ pub(super) fn check_service_networks(name: &str, svc: &ServiceSpec, spec: &EnvSp
     Ok(())
 }
 
-/// Every other runtime option of one service.
-pub(super) fn check_options(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
-    check_restart(svc, base, ctx)?;
-    check_expose(svc, base, ctx)?;
-    check_extra_hosts(svc, base, ctx)?;
+/// Every other runtime option of one service, parsed.
+pub(super) fn check_options(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, ctx: &Ctx) -> Result<RuntimeOptions, ConfigError> {
+    let restart = check_restart(svc, base, ctx)?;
+    let expose = check_expose(svc, base, ctx)?;
+    let extra_hosts = check_extra_hosts(svc, base, ctx)?;
     check_names(name, svc, spec, base, ctx)?;
     check_stop_signal(svc, base, ctx)?;
     check_ulimits(svc, base, ctx)?;
-    check_tmpfs(svc, base, ctx)?;
-    check_capabilities(svc, base, ctx)?;
-    if let Some(size) = &svc.shm_size {
-        runtime::parse_size(size).map_err(|e| ctx.error(&format!("{base}.shm_size"), e, Some("write bytes or e.g. `256m`, `1g`".into())))?;
-    }
-    Ok(())
+    let tmpfs = check_tmpfs(svc, base, ctx)?;
+    let [cap_add, cap_drop] = check_capabilities(svc, base, ctx)?;
+    let shm_size = match &svc.shm_size {
+        Some(size) => Some(
+            runtime::parse_size(size).map_err(|e| ctx.error(&format!("{base}.shm_size"), e, Some("write bytes or e.g. `256m`, `1g`".into())))?,
+        ),
+        None => None,
+    };
+    Ok(RuntimeOptions { restart, expose, extra_hosts, tmpfs, cap_add, cap_drop, shm_size })
 }
 
-fn check_restart(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+fn check_restart(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Option<RestartPolicy>, ConfigError> {
     if svc.restart.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    runtime::parse_restart(&svc.restart).map(|_| ()).map_err(|e| {
+    runtime::parse_restart(&svc.restart).map(Some).map_err(|e| {
         let word = svc.restart.split(':').next().unwrap_or("");
         let hint = hint_for(word, runtime::RESTART_VALUES, "restart policies").map(|h| format!("{h} (`on-failure:N` limits the restarts)"));
         ctx.error(&format!("{base}.restart"), e, hint)
     })
 }
 
-fn check_expose(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+/// Exposed ports, deduplicated in written order.
+fn check_expose(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<String>, ConfigError> {
+    let mut out: Vec<String> = Vec::new();
     for (i, raw) in svc.expose.iter().enumerate() {
-        runtime::parse_expose(raw).map_err(|e| {
+        let keys = runtime::parse_expose(raw).map_err(|e| {
             ctx.error(
                 &format!("{base}.expose[{i}]"),
                 format!("invalid exposed port {raw:?}: {e}"),
                 Some("write a container port (\"3000\"), a range (\"8000-8002\") or \"9000/udp\"".into()),
             )
         })?;
-    }
-    Ok(())
-}
-
-fn check_extra_hosts(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
-    let field = format!("{base}.extra_hosts");
-    for (i, raw) in svc.extra_hosts.iter().enumerate() {
-        if let Err(e) = runtime::parse_extra_host(raw) {
-            let host = raw.split([':', '=']).next().unwrap_or("");
-            return Err(ctx.error(
-                &entry_path(&field, host, i, ctx),
-                format!("invalid extra host {raw:?}: {e}"),
-                Some("write \"host:ip\" (or a map `host: ip`), e.g. \"db.local:10.0.0.5\" or \"host.docker.internal:host-gateway\"".into()),
-            ));
+        for key in keys {
+            if !out.contains(&key) {
+                out.push(key);
+            }
         }
     }
-    Ok(())
+    Ok(out)
+}
+
+fn check_extra_hosts(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<String>, ConfigError> {
+    let field = format!("{base}.extra_hosts");
+    let mut out = Vec::new();
+    for (i, raw) in svc.extra_hosts.iter().enumerate() {
+        match runtime::parse_extra_host(raw) {
+            Ok(h) => out.push(h),
+            Err(e) => {
+                let host = raw.split([':', '=']).next().unwrap_or("");
+                return Err(ctx.error(
+                    &entry_path(&field, host, i, ctx),
+                    format!("invalid extra host {raw:?}: {e}"),
+                    Some("write \"host:ip\" (or a map `host: ip`), e.g. \"db.local:10.0.0.5\" or \"host.docker.internal:host-gateway\"".into()),
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn check_names(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
@@ -170,7 +189,7 @@ fn check_stop_signal(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), Con
     runtime::check_signal(sig).map_err(|e| {
         let upper = sig.trim().to_ascii_uppercase();
         let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
-        let hint = super::did_you_mean(bare, runtime::SIGNALS.iter().copied()).map(|s| format!("did you mean `SIG{s}`?"));
+        let hint = did_you_mean(bare, runtime::SIGNALS.iter().copied()).map(|s| format!("did you mean `SIG{s}`?"));
         ctx.error(&format!("{base}.stop_signal"), e, hint.or_else(|| Some("write e.g. `SIGINT`, `SIGQUIT` or a number".into())))
     })
 }
@@ -198,21 +217,32 @@ fn check_ulimits(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigE
     Ok(())
 }
 
-fn check_tmpfs(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+fn check_tmpfs(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut out = BTreeMap::new();
     for (i, raw) in svc.tmpfs.iter().enumerate() {
-        if let Err(e) = runtime::parse_tmpfs(raw) {
-            let item = format!("{base}.tmpfs[{i}]");
-            let path = if ctx.locations.contains(&item) { item } else { format!("{base}.tmpfs") };
-            return Err(ctx.error(&path, format!("invalid tmpfs mount {raw:?}: {e}"), Some("write \"/path\" or \"/path:size=64m,mode=1777\"".into())));
+        match runtime::parse_tmpfs(raw) {
+            Ok((path, opts)) => {
+                out.insert(path, opts);
+            }
+            Err(e) => {
+                let item = format!("{base}.tmpfs[{i}]");
+                let path = if ctx.locations.contains(&item) { item } else { format!("{base}.tmpfs") };
+                let hint = Some("write \"/path\" or \"/path:size=64m,mode=1777\"".into());
+                return Err(ctx.error(&path, format!("invalid tmpfs mount {raw:?}: {e}"), hint));
+            }
         }
     }
-    Ok(())
+    Ok(out)
 }
 
-fn check_capabilities(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
-    for (key, caps) in [("cap_add", &svc.cap_add), ("cap_drop", &svc.cap_drop)] {
+/// `cap_add` and `cap_drop`, normalized (upper case, without `CAP_`).
+fn check_capabilities(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<[Vec<String>; 2], ConfigError> {
+    let mut out: [Vec<String>; 2] = Default::default();
+    for (n, (key, caps)) in [("cap_add", &svc.cap_add), ("cap_drop", &svc.cap_drop)].into_iter().enumerate() {
         for (i, cap) in caps.iter().enumerate() {
-            if runtime::capability(cap).is_none() {
+            if let Some(c) = runtime::capability(cap) {
+                out[n].push(c);
+            } else {
                 let upper = cap.trim().to_ascii_uppercase();
                 let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
                 return Err(ctx.error(
@@ -223,5 +253,5 @@ fn check_capabilities(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), Co
             }
         }
     }
-    Ok(())
+    Ok(out)
 }

@@ -114,3 +114,18 @@ fn config_output_shows_the_new_fields() {
     assert_eq!(json["networks"]["back"]["name"], "shop_back");
     assert!(api.get("cap_add").is_none() && api.get("tmpfs").is_none(), "unset options stay out: {api}");
 }
+
+#[test]
+fn resolve_is_pure_seed_globs_were_expanded_at_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = "services:\n  db:\n    preset: postgres\n    seed:\n      - sql: seeds/*.sql\n";
+    std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
+    std::fs::create_dir(dir.path().join("seeds")).expect("mkdir");
+    std::fs::write(dir.path().join("seeds/1.sql"), "select 1;").expect("write");
+    let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
+    // Planning reads no disk: the seed files may be gone by now.
+    std::fs::remove_dir_all(dir.path().join("seeds")).expect("rm");
+    let p = resolve(&env, &ImageMap::default()).expect("resolve without the files");
+    assert_eq!(p.services["db"].seeds.len(), 1);
+    assert_eq!(p.services["db"].seeds[0].id, "sql seeds/1.sql");
+}

@@ -23,14 +23,8 @@ impl VolumeSpec {
     }
 }
 
-/// Parses one `volumes:` entry; relative bind sources are resolved against `base_dir`,
-/// `~` against `$HOME`.
-pub fn parse_volume(spec: &str, base_dir: &Path) -> Result<VolumeSpec, String> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    parse_volume_with_home(spec, base_dir, home.as_deref())
-}
-
-/// Like [`parse_volume`], with an explicit home directory for `~`.
+/// Parses one `volumes:` entry; relative bind sources are resolved against
+/// `base_dir`, `~` against `home` (the caller reads `$HOME`).
 pub fn parse_volume_with_home(spec: &str, base_dir: &Path, home: Option<&Path>) -> Result<VolumeSpec, String> {
     let (source, target, opts) = split_volume(spec)?;
     check_target(target)?;
@@ -225,7 +219,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn never_panics(s in "\\PC{0,30}") {
-            let _ = parse_volume(&s, Path::new("/base"));
+            let _ = parse_volume_with_home(&s, Path::new("/base"), None);
         }
     }
 }

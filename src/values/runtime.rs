@@ -3,8 +3,9 @@
 //! capabilities, ulimit names, container and host names.
 //!
 //! Pure parsing and normalizing of the strings the environment file holds:
-//! `validate` turns a failure into a positioned error, `plan` stores the parsed
-//! forms, `docker` maps them onto the create body.
+//! `config::validate` parses each once (onto `ServiceSpec::parsed`) and turns
+//! a failure into a positioned error; `plan` copies the parsed forms, `docker`
+//! maps them onto the create body.
 
 use std::fmt;
 use std::net::IpAddr;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, Parser};
 
-use super::Pos;
+use super::error::Pos;
 
 /// YAML path -> position of the key (map entries) or the item (sequence items).
 #[derive(Debug, Clone, Default)]

@@ -265,53 +265,39 @@ fn braced(body: &str, whole: &str, vars: &dyn Lookup, warnings: &mut Warnings, d
             }
         });
     }
-    let (colon, op, arg) = if let Some(m) = modifier.strip_prefix(':') {
-        let mut cs = m.chars();
-        match cs.next() {
-            Some(op @ ('-' | '?' | '+')) => (true, op, &m[1..]),
-            _ => return Err(invalid()),
-        }
-    } else {
-        let mut cs = modifier.chars();
-        match cs.next() {
-            Some(op @ ('-' | '?' | '+')) => (false, op, &modifier[1..]),
-            _ => return Err(invalid()),
-        }
-    };
+    let Some((colon, op, arg)) = split_modifier(modifier) else { return Err(invalid()) };
     // `:` variants treat an empty value like an unset one.
     let set = match &value {
         Some(v) => !(colon && v.is_empty()),
         None => false,
     };
-    match op {
-        '-' => {
-            if set {
-                Ok(value.unwrap_or_default())
-            } else {
-                interpolate_str_inner(arg, vars, warnings, depth + 1, dialect)
-            }
-        }
-        '+' => {
-            if set {
-                interpolate_str_inner(arg, vars, warnings, depth + 1, dialect)
-            } else {
-                Ok(String::new())
-            }
-        }
+    let inner = |warnings: &mut Warnings| interpolate_str_inner(arg, vars, warnings, depth + 1, dialect);
+    match (op, set) {
+        ('-' | '?', true) => Ok(value.unwrap_or_default()),
+        ('-', false) | ('+', true) => inner(warnings),
+        ('+', false) => Ok(String::new()),
         _ => {
-            if set {
-                Ok(value.unwrap_or_default())
+            let msg = inner(warnings)?;
+            // Compose's wording, for `?` and `:?` alike.
+            let message = if msg.is_empty() {
+                format!("required variable {name} is missing a value")
             } else {
-                let msg = interpolate_str_inner(arg, vars, warnings, depth + 1, dialect)?;
-                // Compose's wording, for `?` and `:?` alike.
-                let message = if msg.is_empty() {
-                    format!("required variable {name} is missing a value")
-                } else {
-                    format!("required variable {name} is missing a value: {msg}")
-                };
-                Err((message, Some(format!("set {name} in your shell or in the .env file next to the environment file"))))
-            }
+                format!("required variable {name} is missing a value: {msg}")
+            };
+            Err((message, Some(format!("set {name} in your shell or in the .env file next to the environment file"))))
         }
+    }
+}
+
+/// `:-x` / `-x` / `:?x` / `?x` / `:+x` / `+x` → (colon, operator, argument).
+fn split_modifier(modifier: &str) -> Option<(bool, char, &str)> {
+    let (colon, rest) = match modifier.strip_prefix(':') {
+        Some(m) => (true, m),
+        None => (false, modifier),
+    };
+    match rest.chars().next() {
+        Some(op @ ('-' | '?' | '+')) => Some((colon, op, &rest[1..])),
+        _ => None,
     }
 }
 
