@@ -2,7 +2,7 @@
 //!
 //! Owns: comparing the plan with one `observe` snapshot. Pure: must not call
 //! Docker, print, or read the disk. Each step has a `Display` form that tests
-//! and the UI use. (`plan::diff` re-exports this module.)
+//! and the UI use.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,7 +1,7 @@
 //! Label keys devenv puts on every Docker object it creates — the only place they are spelled.
 //!
 //! devenv touches nothing that lacks `PROJECT`. Rank 0: imports nothing from
-//! the crate (`plan::labels` re-exports this module, its old home).
+//! the crate.
 
 /// The project an object belongs to (every container, network and volume).
 pub const PROJECT: &str = "dev.devenv.project";

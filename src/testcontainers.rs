@@ -40,11 +40,13 @@ use ::testcontainers::{ContainerAsync, ContainerRequest, Image, ImageExt};
 use ::testcontainers::bollard::models::{HostConfig, PortBinding};
 use indexmap::IndexMap;
 
-use crate::docker::{split_reference, Docker};
+use crate::docker::Docker;
+use crate::values::split_reference;
 use crate::engine::{self, health};
 use crate::error::Error;
 use crate::plan::resolve::{DEFAULT_INTERVAL, DEFAULT_READY_TIMEOUT};
-use crate::plan::{labels, ImageMap, Probe, ResolvedHealth};
+use crate::labels;
+use crate::plan::{ImageMap, Probe, ResolvedHealth};
 use crate::preset::{self, Connection, Context, Defaults, Kind};
 use crate::ui::{ProgressMode, Ui};
 

@@ -48,7 +48,13 @@ pub async fn run(global: &Global, args: ExecArgs, ui: &Ui) -> Result<u8, Error> 
     let tty = !args.no_tty && console::Term::stdout().is_term() && console::user_attended_stderr() && stdin_is_tty();
     ui.clear();
     let _raw = if tty { RawMode::enable() } else { None };
-    let code = docker.exec_interactive(&c.id, &args.command, tty, args.env.clone(), args.workdir.clone(), args.user.clone()).await;
+    let io = crate::docker::ExecIo {
+        stdin: Box::new(tokio::io::stdin()),
+        stdout: Box::new(tokio::io::stdout()),
+        stderr: Box::new(tokio::io::stderr()),
+        size: console::Term::stdout().size_checked(),
+    };
+    let code = docker.exec_interactive(&c.id, &args.command, tty, args.env.clone(), args.workdir.clone(), args.user.clone(), io).await;
     drop(_raw);
     let code = code?;
     Ok(code.clamp(0, 255) as u8)

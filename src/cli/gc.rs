@@ -63,7 +63,7 @@ pub async fn run(_global: &Global, args: GcArgs, ui: &Ui) -> Result<u8, Error> {
     let t0 = Instant::now();
     let docker = Docker::connect().await?;
     let containers = docker.all_devenv_containers().await?;
-    let host = crate::plan::labels::hostname();
+    let host = crate::labels::hostname();
     let projects = abandoned(&containers, &host, args.older_than, chrono::Utc::now().timestamp(), alive);
     if projects.is_empty() {
         ui.done("nothing to collect: no abandoned devenv project", t0.elapsed());

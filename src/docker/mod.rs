@@ -31,6 +31,7 @@ use error::{classify, op};
 pub use observed::{ContainerState, ObservedContainer, ObservedPort};
 
 use crate::labels;
+use crate::values::split_reference;
 
 /// A connected Docker client.
 #[derive(Clone)]
@@ -534,10 +535,11 @@ impl Docker {
         Ok((info.exit_code.unwrap_or(-1), output))
     }
 
-    /// Interactive exec: stdin/stdout/stderr passed through (TTY when asked); returns the exit code.
-    pub async fn exec_interactive(&self, id: &str, cmd: &[String], tty: bool, env: Vec<String>, workdir: Option<String>, user: Option<String>) -> Result<i64, DockerError> {
+    /// Interactive exec: the caller's streams passed through (TTY when asked); returns the exit code.
+    pub async fn exec_interactive(&self, id: &str, cmd: &[String], tty: bool, env: Vec<String>, workdir: Option<String>, user: Option<String>, io: ExecIo) -> Result<i64, DockerError> {
         use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let ExecIo { mut stdin, mut stdout, mut stderr, size } = io;
         let exec = self
             .api
             .create_exec(
@@ -563,14 +565,13 @@ impl Docker {
             .map_err(op("start exec"))?;
         if let StartExecResults::Attached { mut output, mut input } = started {
             if tty
-                && let Some((rows, cols)) = console::Term::stdout().size_checked() {
+                && let Some((rows, cols)) = size {
                     let _ = self
                         .api
                         .resize_exec(&exec.id, bollard::exec::ResizeExecOptions { height: rows, width: cols })
                         .await;
                 }
             let stdin_task = tokio::spawn(async move {
-                let mut stdin = tokio::io::stdin();
                 let mut buf = [0u8; 4096];
                 loop {
                     match stdin.read(&mut buf).await {
@@ -587,8 +588,6 @@ impl Docker {
                     }
                 }
             });
-            let mut stdout = tokio::io::stdout();
-            let mut stderr = tokio::io::stderr();
             while let Some(item) = output.next().await {
                 match item {
                     Ok(bollard::container::LogOutput::StdErr { message }) => {
@@ -655,16 +654,13 @@ impl Docker {
     }
 }
 
-/// `repo[:tag][@digest]` → (repo, tag-or-digest); default tag `latest`.
-pub fn split_reference(reference: &str) -> (String, String) {
-    if let Some((repo, digest)) = reference.split_once('@') {
-        return (repo.to_string(), digest.to_string());
-    }
-    let slash = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match reference[slash..].rfind(':') {
-        Some(i) => (reference[..slash + i].to_string(), reference[slash + i + 1..].to_string()),
-        None => (reference.to_string(), "latest".to_string()),
-    }
+/// The streams of an interactive exec (the CLI passes the terminal's).
+pub struct ExecIo {
+    pub stdin: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    pub stdout: Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    pub stderr: Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    /// The terminal's (rows, columns), for a TTY exec.
+    pub size: Option<(u16, u16)>,
 }
 
 /// Remove ANSI escape sequences (build output carries colour codes).
@@ -690,18 +686,4 @@ pub fn strip_ansi(s: &str) -> String {
 
 pub fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_reference;
-
-    #[test]
-    fn references_split_like_docker() {
-        assert_eq!(split_reference("redis"), ("redis".into(), "latest".into()));
-        assert_eq!(split_reference("redis:7-alpine"), ("redis".into(), "7-alpine".into()));
-        assert_eq!(split_reference("localhost:5000/app"), ("localhost:5000/app".into(), "latest".into()));
-        assert_eq!(split_reference("localhost:5000/app:1"), ("localhost:5000/app".into(), "1".into()));
-        assert_eq!(split_reference("a/b@sha256:abc"), ("a/b".into(), "sha256:abc".into()));
-    }
 }

@@ -4,7 +4,8 @@ use std::net::TcpListener;
 
 use crate::error::Error;
 use crate::observe::ObservedContainer;
-use crate::plan::{Plan, Step, StepKind};
+use crate::diff::{Step, StepKind};
+use crate::plan::Plan;
 
 /// Every host port a step will publish must be free, unless one of this
 /// project's own containers holds it (it is kept, or about to be replaced).

@@ -8,15 +8,12 @@
 //! callers — `cli`, `api`, `testcontainers` — run it before planning, and
 //! `resolve` takes the map as data.)
 
-pub use crate::diff;
 pub mod graph;
 pub mod hash;
 pub mod images;
-pub use crate::labels;
 pub mod model;
 pub mod resolve;
 
-pub use diff::{diff, Step, StepKind};
 pub use graph::{Cycle, Graph};
 pub use images::ImageMap;
 pub use resolve::{randomize_ports, resolve, Plan, Probe, ResolvedBuild, ResolvedHealth, ResolvedSeed, ResolvedService, SeedKind};

@@ -12,7 +12,7 @@ use super::{
     env_of, file_name, named_volume, q, read, tcp_port, unsupported, Connection, Context, Defaults, Ecosystem, InitText, K8sProbe, Kind, Preset,
     ProbeError, Resources, SeedClient, SeedScript, GIB,
 };
-use crate::plan::SeedKind;
+use crate::seed::entry::SeedKind;
 use crate::seed::{self, Applied, Progress, SeedError, Target};
 
 pub struct Clickhouse;

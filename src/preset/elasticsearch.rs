@@ -15,7 +15,7 @@ use super::{
     env_of, named_volume, q, read, tcp_port, unsupported, ClusterEnv, Connection, Context, Defaults, Ecosystem, InitText, K8sProbe, Kind, Preset,
     ProbeError, Resources, SeedClient, SeedScript, GIB,
 };
-use crate::plan::SeedKind;
+use crate::seed::entry::SeedKind;
 use crate::seed::{self, Applied, Progress, SeedError, Target};
 
 pub struct Elasticsearch;

@@ -23,8 +23,8 @@ use futures_util::future::BoxFuture;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::config::{PortSpec, VolumeSpec};
-use crate::plan::SeedKind;
+use crate::values::{PortSpec, VolumeSpec};
+use crate::seed::entry::SeedKind;
 use crate::seed::{Applied, Progress, SeedError, Target};
 
 /// The registry: every preset as `module Variant` (the file `src/preset/<module>.rs`
@@ -91,7 +91,7 @@ impl Kind {
 
     /// Guess the preset from an image reference (`postgres:16`, `bitnami/redis`, …).
     pub fn from_image(image: &str) -> Option<Kind> {
-        let repo = crate::docker::split_reference(image).0;
+        let repo = crate::values::split_reference(image).0;
         let last = repo.rsplit('/').next().unwrap_or(&repo);
         ALL.iter().copied().find(|k| k.preset().image_repos().contains(&last))
     }

@@ -10,7 +10,7 @@ use super::{
     file_name, named_volume, q, read, tcp_port, unsupported, Connection, Context, Defaults, Ecosystem, InitText, K8sProbe, Kind, Preset, ProbeError,
     Resources, SeedClient, SeedScript, MIB,
 };
-use crate::plan::SeedKind;
+use crate::seed::entry::SeedKind;
 use crate::seed::{self, Applied, Progress, SeedError, Target};
 
 pub struct Redis;

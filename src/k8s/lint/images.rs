@@ -38,13 +38,13 @@ pub fn images_of(m: &Manifest) -> Vec<(String, String, Option<String>)> {
 fn looks(image: &str) -> (bool, bool) {
     let first = image.split('/').next().unwrap_or("");
     let registry = image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let (_, tag) = crate::docker::split_reference(image);
+    let (_, tag) = crate::values::split_reference(image);
     let pinned = image.contains('@') || tag != "latest";
     (registry, pinned)
 }
 
 fn valid_reference(image: &str) -> bool {
-    let (repo, _) = crate::docker::split_reference(image);
+    let (repo, _) = crate::values::split_reference(image);
     !image.is_empty() && !image.chars().any(char::is_whitespace) && !repo.chars().any(|c| c.is_ascii_uppercase())
 }
 
