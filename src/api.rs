@@ -86,7 +86,11 @@ impl Environment {
         // On failure `running` is dropped here, which tears down what was started.
         running.session.up(&[]).await?;
         running.observed = running.session.docker().project_containers(&self.plan.project).await?;
-        running.vars = engine::vars::env_vars(&self.env, &self.plan, &running.observed)?;
+        let (vars, notes) = engine::vars::env_vars(&self.env, &self.plan, &running.observed);
+        for n in notes {
+            self.ui.warn(n);
+        }
+        running.vars = vars;
         Ok(running)
     }
 }

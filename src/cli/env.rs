@@ -32,7 +32,10 @@ pub async fn run(global: &Global, args: EnvArgs, ui: &Ui) -> Result<u8, Error> {
     let (env, plan) = load_plan(global, ui)?;
     let docker = Docker::connect().await?;
     let observed = docker.project_containers(&plan.project).await?;
-    let vars = env_vars(&env, &plan, &observed)?;
+    let (vars, notes) = env_vars(&env, &plan, &observed);
+    for n in notes {
+        ui.warn(n);
+    }
     if vars.is_empty() {
         ui.warn(format!("no running service of project `{}` publishes a port; start them with `devenv up -d`", plan.project));
     }

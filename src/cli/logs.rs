@@ -53,7 +53,7 @@ pub async fn run(global: &Global, args: LogsArgs, ui: &Ui) -> Result<u8, Error> 
         let svc = c.service.clone().unwrap_or_else(|| c.name.clone());
         streams.push(Box::pin(docker.logs(&c.id, args.follow, args.tail, since).map(move |l| (svc.clone(), l))));
     }
-    let stop = super::up::interrupted();
+    let stop = super::interrupted();
     tokio::pin!(stop);
     loop {
         tokio::select! {

@@ -45,7 +45,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
         session.teardown(Duration::from_secs(5), true).await.map(|_| ())
     };
 
-    match session.up_until(&args.services, super::up::interrupted(), "interrupted: tearing down").await {
+    match session.up_until(&args.services, super::interrupted(), "interrupted: tearing down").await {
         Ok(_) => {}
         Err(Error::Interrupted) => {
             let _ = teardown().await;
@@ -58,10 +58,23 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
         }
     }
 
-    let observed = docker.project_containers(&session.plan().project).await?;
-    let vars = super::env::env_vars(&env, session.plan(), &observed)?;
+    // From here on, whatever fails, what this run started is torn down.
+    let observed = match docker.project_containers(&session.plan().project).await {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = teardown().await;
+            return Err(e.into());
+        }
+    };
+    let (vars, notes) = super::env::env_vars(&env, session.plan(), &observed);
+    for n in notes {
+        ui.warn(n);
+    }
 
-    let (program, rest) = args.command.split_first().ok_or_else(|| Error::Usage { message: "no command given".into(), hint: None })?;
+    let Some((program, rest)) = args.command.split_first() else {
+        let _ = teardown().await;
+        return Err(Error::Usage { message: "no command given".into(), hint: None });
+    };
     ui.clear();
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(rest).envs(&vars).kill_on_drop(true);
@@ -77,7 +90,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
         Ok(mut child) => {
             let status = tokio::select! {
                 s = child.wait() => s,
-                _ = super::up::interrupted() => {
+                _ = super::interrupted() => {
                     // Ctrl-C reaches the child through the terminal; SIGTERM does not: pass it on.
                     #[cfg(unix)]
                     if let Some(pid) = child.id() {

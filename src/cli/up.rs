@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::Args;
 use futures_util::StreamExt;
 
-use super::{load_plan, parse_duration_arg, Global};
+use super::{interrupted, load_plan, parse_duration_arg, Global};
 use crate::docker::Docker;
 use crate::engine::{Session, UpOptions};
 use crate::error::{exit, Error};
@@ -41,22 +41,6 @@ pub struct UpArgs {
     pub debounce: Duration,
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
     let (_env, mut plan) = load_plan(global, ui)?;
     for s in &args.services {
@@ -76,6 +60,12 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
     let session = Session::new(docker.clone(), plan, ui.clone(), opts);
     // On failure, failed services' containers are left for inspection (`devenv logs`), like compose; nothing else is touched.
     let report = session.up_until(&args.services, interrupted(), "interrupted: stopping what this run started").await?;
+    if args.watch {
+        // Up, then watch: Ctrl-C stops watching only; the services keep running.
+        let timeout = args.timeout.unwrap_or(crate::plan::resolve::DEFAULT_READY_TIMEOUT);
+        let plan = session.plan().clone();
+        return super::watch::watch_plan(global, &docker, plan, args.services.clone(), args.debounce, timeout, ui).await;
+    }
     if args.detach || args.wait {
         return Ok(exit::OK);
     }

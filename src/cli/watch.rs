@@ -34,6 +34,6 @@ pub async fn watch_plan(global: &Global, docker: &Docker, plan: crate::plan::Pla
     let reload_ui = ui.clone();
     let reload: watch::Reload = Box::new(move || load_plan(&g, &reload_ui).map(|(_, p)| p));
     let opts = watch::Options { services, debounce, ready_timeout: timeout };
-    watch::run(docker, plan, reload, opts, ui, super::up::interrupted()).await?;
+    watch::run(docker, plan, reload, opts, ui, super::interrupted()).await?;
     Ok(exit::OK)
 }

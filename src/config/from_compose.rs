@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 
 use super::model::{
-    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, NetworkSpec, RunMode, ServiceNetwork,
+    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, HealthcheckTiming, NetworkSpec, RunMode, ServiceNetwork,
     ServiceNetworks, ServiceSpec, UlimitSpec, WatchAction, WatchSpec,
 };
 use crate::compose::{
@@ -137,6 +137,7 @@ fn service(
     // In the order compose prints the keys, so the first error is the same as ever.
     let watch = develop.as_ref().map(|d| watch_rules(d, &format!("{base}.develop"))).transpose()?.unwrap_or_default();
     let health = healthcheck.as_ref().map(|h| health(h, &format!("{base}.healthcheck"))).transpose()?.flatten();
+    let container_healthcheck = healthcheck.as_ref().map(|h| timing(h, &format!("{base}.healthcheck"))).transpose()?.flatten();
     let ports = published(ports, &format!("{base}.ports"))?;
     let stop_grace_period = stop_grace_period.map(|d| duration(d, &format!("{base}.stop_grace_period"))).transpose()?;
     let (volumes, mounted_tmpfs) = mounts(volumes, &format!("{base}.volumes"))?;
@@ -146,6 +147,7 @@ fn service(
         version: None,
         persist: None,
         parsed: Default::default(),
+        container_healthcheck,
         image: image.clone(),
         build: build.as_ref().map(build_spec),
         command: command.clone().map(CommandSpec::Exec),
@@ -336,6 +338,23 @@ fn health(h: &Healthcheck, path: &str) -> Result<Option<HealthSpec>, ConvertErro
         spec.start_period = Some(duration(sp, &format!("{path}.start_period"))?);
     }
     Ok(Some(spec))
+}
+
+/// The healthcheck's timing as written, for the container's HEALTHCHECK (Docker
+/// paces it as compose would: `interval: 10s` stays 10 s, `retries` kept);
+/// `None` when the check is disabled or only its test is written.
+fn timing(h: &Healthcheck, path: &str) -> Result<Option<HealthcheckTiming>, ConvertError> {
+    if h.disable || h.test.first().is_some_and(|t| t == "NONE") {
+        return Ok(None);
+    }
+    let dur = |d: Option<GoDuration>, key: &str| d.map(|d| duration(d, &format!("{path}.{key}")).map(|d| d.0)).transpose();
+    let t = HealthcheckTiming {
+        interval: dur(h.interval, "interval")?,
+        timeout: dur(h.timeout, "timeout")?,
+        retries: h.retries.map(|r| u32::try_from(r).unwrap_or(u32::MAX)),
+        start_period: dur(h.start_period, "start_period")?,
+    };
+    Ok((t != HealthcheckTiming::default()).then_some(t))
 }
 
 /// Only the default network, without aliases, is devenv's default: say nothing.

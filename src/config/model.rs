@@ -173,6 +173,11 @@ pub struct ServiceSpec {
     /// Everything above that needs parsing, parsed once at load (never written in the file).
     #[serde(skip)]
     pub parsed: super::parsed::Parsed,
+    /// A compose file's `healthcheck` timing as written, for the container's
+    /// HEALTHCHECK (so `docker ps` shows health as compose would). devenv's own
+    /// readiness polling (`health`) is separate. Never written in devenv.yaml.
+    #[serde(skip)]
+    pub container_healthcheck: Option<HealthcheckTiming>,
 }
 
 /// A service's `networks:`: a list of names, or a map name → null | `{aliases: […]}`.
@@ -623,6 +628,15 @@ impl<'de> Deserialize<'de> for DependsOn {
         }
         Ok(DependsOn(out))
     }
+}
+
+/// A compose `healthcheck`'s timing, as written (`None`: Docker's default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthcheckTiming {
+    pub interval: Option<std::time::Duration>,
+    pub timeout: Option<std::time::Duration>,
+    pub retries: Option<u32>,
+    pub start_period: Option<std::time::Duration>,
 }
 
 /// A readiness probe run by devenv: exactly one of `http`, `tcp`, `exec`, `shell`,

@@ -263,17 +263,8 @@ fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
     Ok(())
 }
 
-/// The seed kinds each preset supports (`exec` works everywhere).
-pub fn seed_kinds_for(preset: Option<&str>) -> &'static [&'static str] {
-    match preset {
-        Some("postgres") => &["sql", "csv", "exec"],
-        Some("clickhouse") => &["sql", "csv", "jsonl", "exec"],
-        Some("redis") => &["redis", "exec"],
-        Some("kafka") => &["topic", "exec"],
-        Some("elasticsearch") => &["index", "exec"],
-        _ => &["exec"],
-    }
-}
+/// The seed kinds each preset supports (`exec` works everywhere): the preset's own list.
+pub use crate::preset::seed_kinds_for;
 
 /// Checks the seed entries, then expands them (globs, absolute paths).
 fn check_seeds(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<ResolvedSeed>, ConfigError> {

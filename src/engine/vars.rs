@@ -5,7 +5,6 @@
 
 use indexmap::IndexMap;
 
-use crate::error::Error;
 use crate::observe::ObservedContainer;
 use crate::plan::Plan;
 
@@ -38,44 +37,52 @@ pub fn host_side(plan: &Plan, observed: &[ObservedContainer]) -> IndexMap<String
 }
 
 /// The file's top-level `export:` names, with `${svc.url}`, `${svc.host}` and
-/// `${svc.port}` resolved to their host-side values.
-pub fn exports(env: &crate::config::LoadedEnv, host: &IndexMap<String, String>) -> Result<IndexMap<String, String>, Error> {
+/// `${svc.port}` resolved to their host-side values. An export that names a
+/// service with no host-side value (not running, or publishing no port) is left
+/// out, with a note saying why — never an error: `devenv up -d db` followed by
+/// `devenv env` must work whatever else the file exports.
+pub fn exports(env: &crate::config::LoadedEnv, host: &IndexMap<String, String>) -> (IndexMap<String, String>, Vec<String>) {
     let mut out = IndexMap::new();
+    let mut notes = Vec::new();
     for (name, template) in env.spec.export.iter().flatten() {
-        let mut value = String::new();
-        let mut rest = template.as_str();
-        while let Some(start) = rest.find("${") {
-            value.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let Some(end) = after.find('}') else {
-                value.push_str(&rest[start..]);
-                rest = "";
-                break;
-            };
-            let inner = &after[..end];
-            let resolved = inner.split_once('.').and_then(|(svc, field)| host.get(&format!("DEVENV_{}_{}", env_name(svc), field.to_ascii_uppercase())));
-            match resolved {
-                Some(v) => value.push_str(v),
-                None => {
-                    return Err(Error::Usage {
-                        message: format!("export `{name}`: `${{{inner}}}` has no host-side value"),
-                        hint: Some("references are `${SERVICE.url}`, `${SERVICE.host}` or `${SERVICE.port}` of a running service that publishes a port".into()),
-                    })
-                }
+        match expand(template, host) {
+            Ok(value) => {
+                out.insert(name.clone(), value);
             }
-            rest = &after[end + 1..];
+            Err(inner) => notes.push(format!(
+                "export `{name}` left out: `${{{inner}}}` has no host-side value (is `{}` running and publishing a port?)",
+                inner.split_once('.').map_or(inner.as_str(), |(svc, _)| svc)
+            )),
         }
-        value.push_str(rest);
-        out.insert(name.clone(), value);
     }
-    Ok(out)
+    (out, notes)
 }
 
-/// Everything `devenv env` prints and `devenv run` passes: `DEVENV_*` plus `export:`.
-pub fn env_vars(env: &crate::config::LoadedEnv, plan: &Plan, observed: &[ObservedContainer]) -> Result<IndexMap<String, String>, Error> {
+/// `template` with every `${svc.field}` replaced; the first reference without a value is the error.
+fn expand(template: &str, host: &IndexMap<String, String>) -> Result<String, String> {
+    let mut value = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        value.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            value.push_str(&rest[start..]);
+            return Ok(value);
+        };
+        let inner = &after[..end];
+        let resolved = inner.split_once('.').and_then(|(svc, field)| host.get(&format!("DEVENV_{}_{}", env_name(svc), field.to_ascii_uppercase())));
+        value.push_str(resolved.ok_or_else(|| inner.to_string())?);
+        rest = &after[end + 1..];
+    }
+    value.push_str(rest);
+    Ok(value)
+}
+
+/// Everything `devenv env` prints and `devenv run` passes: `DEVENV_*` plus
+/// `export:`, and notes on exports left out (for the caller to show).
+pub fn env_vars(env: &crate::config::LoadedEnv, plan: &Plan, observed: &[ObservedContainer]) -> (IndexMap<String, String>, Vec<String>) {
     let mut vars = host_side(plan, observed);
-    let exported = exports(env, &vars)?;
+    let (exported, notes) = exports(env, &vars);
     vars.extend(exported);
-    Ok(vars)
+    (vars, notes)
 }
-

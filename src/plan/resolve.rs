@@ -14,7 +14,7 @@ use super::hash::config_hash;
 use super::images::ImageMap;
 // The plan's types live in `model`; their old paths (`plan::resolve::…`) stay valid.
 pub use super::model::*;
-use crate::config::{CommandSpec, Condition, HealthSpec, LoadedEnv, RunMode, ServiceSpec};
+use crate::config::{CommandSpec, Condition, HealthSpec, HealthcheckTiming, LoadedEnv, RunMode, ServiceSpec};
 use crate::values::{PortSpec, VolumeSpec};
 use crate::yaml::ConfigError;
 use crate::preset::{self, Connection, Kind};
@@ -215,7 +215,7 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         cap_add: opts.cap_add.clone(),
         cap_drop: opts.cap_drop.clone(),
         shm_size: opts.shm_size,
-        docker_healthcheck: docker_healthcheck(spec.health.as_ref()),
+        docker_healthcheck: docker_healthcheck(spec.health.as_ref(), spec.container_healthcheck.as_ref()),
         config_hash: String::new(),
     }
 }
@@ -401,19 +401,25 @@ fn timed(probe: Probe, h: Option<&HealthSpec>) -> ResolvedHealth {
     }
 }
 
-/// The container HEALTHCHECK for a written `exec`/`shell` probe, or `NONE` for `disable: true`.
-fn docker_healthcheck(h: Option<&HealthSpec>) -> Option<DockerHealthcheck> {
-    let h = h?;
-    if h.disabled() {
+/// The container HEALTHCHECK for a written `exec`/`shell` probe, or `NONE` for
+/// `disable: true`. A compose file's timing is carried as written (`timing`);
+/// without one, Docker checks every second at most. Timing alone (a compose
+/// healthcheck without `test`) keeps the image's test with that timing.
+fn docker_healthcheck(h: Option<&HealthSpec>, timing: Option<&HealthcheckTiming>) -> Option<DockerHealthcheck> {
+    if h.is_some_and(HealthSpec::disabled) {
         return Some(DockerHealthcheck { test: vec!["NONE".into()], interval: None, timeout: None, retries: None, start_period: None });
     }
-    let test = if let Some(script) = &h.shell {
-        vec!["CMD-SHELL".to_string(), script.clone()]
-    } else if let Some(cmd) = &h.exec {
-        std::iter::once("CMD".to_string()).chain(cmd.argv()).collect()
-    } else {
-        return None;
+    let test = match h {
+        Some(HealthSpec { shell: Some(script), .. }) => vec!["CMD-SHELL".to_string(), script.clone()],
+        Some(HealthSpec { exec: Some(cmd), .. }) => std::iter::once("CMD".to_string()).chain(cmd.argv()).collect(),
+        // The image's own test, paced as the compose file says.
+        _ if timing.is_some() => vec![],
+        _ => return None,
     };
+    if let Some(t) = timing {
+        return Some(DockerHealthcheck { test, interval: t.interval, timeout: t.timeout, retries: t.retries, start_period: t.start_period });
+    }
+    let h = h?;
     let interval = h.interval.map(|d| d.0).unwrap_or(DEFAULT_INTERVAL).max(DOCKER_HEALTHCHECK_MIN_INTERVAL);
     let timeout = h.timeout.map(|d| d.0).unwrap_or(DEFAULT_READY_TIMEOUT).min(DOCKER_HEALTHCHECK_MAX_TIMEOUT);
     Some(DockerHealthcheck {

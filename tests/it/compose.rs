@@ -218,3 +218,29 @@ fn the_backing_services_compose_stack_runs_unchanged() {
     let port = env.get("DEVENV_APP_PORT").expect("the app's host port is reported");
     assert!(http_get(port, "/health").contains("200"), "the app answers");
 }
+
+/// A compose `healthcheck` reaches the container as written — `docker ps`
+/// and `docker inspect` show compose's pacing, while devenv polls readiness
+/// itself (fast) on the side.
+#[test]
+fn compose_healthcheck_timing_is_carried_to_the_container() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("hc-timing", "");
+    let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
+    p.write(
+        "compose.yaml",
+        &format!("name: {}\nservices:\n  web:\n    image: devenv-test/app:1\n    command: [sleep, \"1000\"]\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: 10s\n      timeout: 3s\n      retries: 5\n      start_period: 2s\n", p.name),
+    );
+    p.run(&["up", "-d"]).ok();
+    let containers = p.docker_objects("container");
+    assert_eq!(containers.len(), 1, "{containers:?}");
+    let hc = inspect(&containers[0], "{{json .Config.Healthcheck}}");
+    let v: serde_json::Value = serde_json::from_str(&hc).unwrap_or_else(|e| panic!("{e}: {hc}"));
+    assert_eq!(v["Test"], serde_json::json!(["CMD", "true"]), "{hc}");
+    assert_eq!(v["Interval"], 10_000_000_000u64, "interval as written: {hc}");
+    assert_eq!(v["Timeout"], 3_000_000_000u64, "{hc}");
+    assert_eq!(v["Retries"], 5, "{hc}");
+    assert_eq!(v["StartPeriod"], 2_000_000_000u64, "{hc}");
+}

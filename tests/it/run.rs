@@ -99,3 +99,27 @@ fn gc_removes_a_project_whose_run_was_killed_and_nothing_else() {
     assert!(victim.docker_objects("volume").is_empty());
     assert_eq!(inspect(&format!("{}-keep", bystander.name), "{{.State.Running}}"), "true", "an `up -d` environment is never collected");
 }
+
+/// `export:` names a service that is not part of what runs: the export is left
+/// out with a note — `run --service` still runs the command and tears down,
+/// and `devenv env` after `up -d` of one service still prints (README, In CI).
+#[test]
+fn exports_of_services_that_do_not_run_are_left_out_with_a_note() {
+    if !docker_ready() {
+        return;
+    }
+    let port = free_port();
+    let yaml = format!(
+        "name: {{project}}\nservices:\n  cache:\n    preset: redis\n    ports: [\"{port}:6379\"]\n  other:\n    image: {APP}\n    command: [sleep, \"1000\"]\n    ports: [\"{}:80\"]\nexport:\n  REDIS_URL: ${{cache.url}}\n  OTHER_ADDR: \"${{other.host}}:${{other.port}}\"\n",
+        free_port()
+    );
+    let p = Project::new("run-export", &yaml);
+    let r = p.run(&["run", "--service", "cache", "--", "sh", "-c", "echo url=$REDIS_URL other=${OTHER_ADDR:-unset}"]);
+    r.ok().stdout_has(&format!("url=redis://127.0.0.1:{port}/0 other=unset")).stderr_has("export `OTHER_ADDR` left out");
+    assert!(p.docker_objects("container").is_empty(), "torn down");
+
+    p.run(&["up", "-d", "cache"]).ok();
+    let env = p.run(&["env", "--format", "dotenv"]);
+    env.ok().stdout_has(&format!("REDIS_URL=redis://127.0.0.1:{port}/0")).stderr_has("export `OTHER_ADDR` left out");
+    assert!(!env.stdout.contains("OTHER_ADDR"), "{}", env.stdout);
+}

@@ -13,11 +13,16 @@ struct Watch {
 
 impl Watch {
     fn start(p: &Project, args: &[&str]) -> Watch {
-        let log = p.dir.path().join(format!("watch-{}.log", args.join("_")));
-        let file = std::fs::File::create(&log).expect("log file");
         let mut all = vec!["watch"];
         all.extend_from_slice(args);
-        let child = p.cmd(&all).stdout(Stdio::null()).stderr(file).spawn().expect("spawn devenv watch");
+        Watch::spawn(p, &all)
+    }
+
+    /// Any devenv command that ends up watching (`watch …`, `up --watch …`).
+    fn spawn(p: &Project, all: &[&str]) -> Watch {
+        let log = p.dir.path().join(format!("watch-{}.log", all.join("_")));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = p.cmd(all).stdout(Stdio::null()).stderr(file).spawn().expect("spawn devenv");
         let w = Watch { child, log };
         w.wait_log("watching", Duration::from_secs(30));
         w
@@ -280,4 +285,37 @@ fn bad_watch_rules_are_config_errors() {
     p.run(&["config"]).code(2).stderr_has("absolute path");
     p.write("devenv.yaml", "services:\n  app:\n    image: x\n    watch:\n      - path: .\n        action: rebuild\n");
     p.run(&["config"]).code(2).stderr_has("needs a service with `build`");
+}
+
+/// `devenv up --watch`: starts the services, then follows their `watch:` rules;
+/// Ctrl-C stops watching only — the services keep running (README, Hot reload).
+#[test]
+fn up_watch_starts_then_syncs_and_ctrl_c_leaves_services_running() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  app:
+    image: {APP}
+    command: [sleep, "1000"]
+    watch:
+      - path: ./src
+        target: /app/src
+"#
+    );
+    let p = Project::new("up-watch", &yaml);
+    p.write("src/index.txt", "v1");
+    // Not started before: `up --watch` brings it up, then watches.
+    let w = Watch::spawn(&p, &["up", "--watch"]);
+    assert!(w.log().contains("ready"), "up first, then watch:\n{}", w.log());
+    p.write("src/index.txt", "v2");
+    eventually("the edit is synced", &w, || cat(&p, "app", "/app/src/index.txt").as_deref() == Some("v2"));
+    let log = w.log.clone();
+    assert_eq!(w.interrupt(), 0, "Ctrl-C ends `up --watch` with exit 0");
+    let log = std::fs::read_to_string(log).unwrap_or_default();
+    let containers = p.docker_objects("container");
+    assert_eq!(containers.len(), 1, "{containers:?}");
+    assert_eq!(inspect(&containers[0], "{{.State.Running}}"), "true", "the service keeps running after Ctrl-C:\n{log}");
 }

@@ -145,6 +145,9 @@ fn a_compose_project_keeps_its_semantics_in_run_mode() {
     assert_eq!(h.exec, Some(CommandSpec::Exec(vec!["true".into()])));
     assert_eq!(h.interval, None, "compose's interval paces Docker, not devenv");
     assert!(h.start_period.is_some());
+    let t = migrate.container_healthcheck.as_ref().expect("the container's HEALTHCHECK keeps compose's timing");
+    assert_eq!((t.interval, t.start_period), (Some(std::time::Duration::from_secs(10)), Some(std::time::Duration::from_secs(2))));
+    assert_eq!((t.timeout, t.retries), (None, None), "unwritten: Docker's defaults");
 
     assert!(s.volumes.contains_key("pgdata"));
     assert_eq!(s.networks.keys().collect::<Vec<_>>(), ["back"], "the default network is implied");
