@@ -405,20 +405,7 @@ fn file_name(p: &Path) -> String {
 
 /// A seed entry a preset does not take, in a seed Job.
 fn unsupported(kind: &SeedKind, preset: &str) -> String {
-    format!("a `{}` seed is not supported by the {preset} preset", seed_kind_name(kind))
-}
-
-/// A seed entry's kind as written in `seed:`.
-fn seed_kind_name(k: &SeedKind) -> &'static str {
-    match k {
-        SeedKind::Sql { .. } => "sql",
-        SeedKind::Csv { .. } => "csv",
-        SeedKind::Jsonl { .. } => "jsonl",
-        SeedKind::Redis { .. } => "redis",
-        SeedKind::Topic { .. } => "topic",
-        SeedKind::Index { .. } => "index",
-        SeedKind::Exec { .. } => "exec",
-    }
+    format!("a `{}` seed is not supported by the {preset} preset", kind.name())
 }
 
 const MIB: u64 = 1024 * 1024;

@@ -40,4 +40,17 @@ impl SeedKind {
             SeedKind::Exec { .. } => vec![],
         }
     }
+
+    /// The entry's kind as written in `seed:` (`sql`, `topic`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            SeedKind::Sql { .. } => "sql",
+            SeedKind::Csv { .. } => "csv",
+            SeedKind::Jsonl { .. } => "jsonl",
+            SeedKind::Redis { .. } => "redis",
+            SeedKind::Topic { .. } => "topic",
+            SeedKind::Index { .. } => "index",
+            SeedKind::Exec { .. } => "exec",
+        }
+    }
 }
