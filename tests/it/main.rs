@@ -4,6 +4,7 @@
 mod bad_input;
 mod commands;
 mod compose;
+mod config_file;
 mod docs;
 mod doctor;
 mod examples;
