@@ -13,6 +13,7 @@ mod init;
 mod k8s;
 mod lifecycle;
 mod presets;
+mod readme_commands;
 mod run;
 mod runtime_opts;
 mod seeding;
