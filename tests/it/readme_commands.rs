@@ -6,13 +6,14 @@
 //! `every_readme_command_is_run_or_skipped` until someone runs or skips it.
 //!
 //! What a sequence changes from the text, and why: `DEVENV_PROJECT` (a unique
-//! project, removed by label afterwards), `DEVENV_IMAGE_MAP` (the stand-in
-//! images: no registry here), `HOME` (a temp dir), `DEVENV_PORTS=random`
-//! where nothing reads the port afterwards, and a fixed host port
-//! written in a command (`127.0.0.1:8080`) replaced by the free port the
-//! example's own variable (`API_PORT`) was given, so parallel tests cannot
-//! collide. Commands that follow forever (`logs -f`, `--watch`) run for a few
-//! seconds and must still be running then (Ctrl-C's job).
+//! project, removed by label afterwards), `DEVENV_IMAGE_MAP` and
+//! `PYTHON_IMAGE` (the stand-in images: no registry here), `HOME` (a temp
+//! dir), and `DEVENV_PORTS=random` so parallel tests cannot collide — `curl`
+//! is a shell function that asks Docker which host port the project published
+//! for the port written (`127.0.0.1:8080` → the port now mapped to 8080) and
+//! runs curl with `--fail`, so an HTTP error fails the command. Commands that
+//! follow forever (`logs -f`, `--watch`) run for a few seconds and must still
+//! be running then (Ctrl-C's job).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,33 +35,6 @@ const SKIPPED: &[(&str, &str)] = &[
     ("devenv k8s up -d", "no Kubernetes cluster here"),
     ("devenv k8s status", "no Kubernetes cluster here"),
     ("devenv k8s down", "no Kubernetes cluster here"),
-    // The three larger examples: each is brought up with all its profiles and
-    // probed endpoint by endpoint by tests/it/examples.rs (random ports).
-    ("cd envs/enrichment", "examples.rs brings envs/enrichment up (all profiles) and probes its API"),
-    ("devenv --profile ui up -d", "examples.rs: envs/enrichment with all profiles"),
-    ("curl -s 127.0.0.1:3000/stats", "examples.rs probes the enrichment API on its random port"),
-    ("curl -s '127.0.0.1:3000/search?q=acme+invoice'", "examples.rs probes the enrichment API"),
-    ("curl -s -X POST 127.0.0.1:3000/enrich", "examples.rs probes the enrichment API"),
-    ("curl -s 127.0.0.1:3000/documents/1", "examples.rs probes the enrichment API"),
-    ("curl -s '127.0.0.1:3000/search?q=acme'", "examples.rs probes the enrichment API"),
-    ("cd envs/market-data", "examples.rs brings envs/market-data up (all profiles) and probes it"),
-    ("curl -s 127.0.0.1:8083/prices", "examples.rs probes market-data on random ports"),
-    ("devenv --profile monitoring up -d", "examples.rs: market-data with all profiles"),
-    ("devenv logs -f normalizer aggregator", "examples.rs: market-data"),
-    ("curl -s 127.0.0.1:8080/stats", "examples.rs probes market-data"),
-    ("curl -s 127.0.0.1:8082/stats", "examples.rs probes market-data"),
-    ("curl -s 127.0.0.1:8081/instruments/SAP", "examples.rs probes market-data"),
-    ("curl -s 127.0.0.1:8084/lag", "examples.rs probes market-data"),
-    ("cd envs/sanitizer", "examples.rs brings envs/sanitizer up (all profiles) and probes it"),
-    ("curl -s 127.0.0.1:8000/stats", "examples.rs probes the sanitizer API on its random port"),
-    ("devenv --profile load up -d", "examples.rs: sanitizer with all profiles (the load test included)"),
-    ("devenv logs loadgen worker-pass1 worker-pass2", "examples.rs: sanitizer"),
-    ("curl -s 127.0.0.1:8000/datasets/1", "examples.rs probes the sanitizer API"),
-    (
-        "printf 'name,email,phone,country,note\\n  jane DOE ,Jane@Example.com,020 7946 0999,U.K.,call 020 7946 0999\\n' | curl -s -X POST --data-binary @- '127.0.0.1:8000/datasets?name=mine'",
-        "examples.rs uploads a dataset to the sanitizer API",
-    ),
-    ("curl -s 127.0.0.1:8000/datasets/3", "examples.rs: sanitizer"),
 ];
 
 /// How a command of a sequence must end.
@@ -118,8 +92,7 @@ const SEQUENCES: &[Sequence] = &[
     Sequence {
         name: "init",
         copies: &[],
-        // The presets publish fixed host ports (5432, 6379); other tests may hold them.
-        setup: "export DEVENV_PORTS=random",
+        setup: "",
         commands: &[
             ("devenv init --dry-run", End::Ok),
             ("devenv init --yes --preset postgres --preset redis", End::Ok),
@@ -151,6 +124,60 @@ const SEQUENCES: &[Sequence] = &[
             ("devenv completions bash > ~/.local/share/bash-completion/completions/devenv", End::Ok),
             ("devenv completions zsh > ~/.zfunc/_devenv", End::Ok),
             ("devenv completions fish > ~/.config/fish/completions/devenv.fish", End::Ok),
+        ],
+    },
+    Sequence {
+        name: "enrichment",
+        copies: &["envs/enrichment"],
+        setup: "",
+        commands: &[
+            ("cd envs/enrichment", End::Ok),
+            ("devenv up -d", End::Ok),
+            ("devenv --profile ui up -d", End::Ok),
+            ("devenv ps", End::Ok),
+            ("curl -s 127.0.0.1:3000/stats", End::Ok),
+            ("curl -s '127.0.0.1:3000/search?q=acme+invoice'", End::Ok),
+            ("curl -s -X POST 127.0.0.1:3000/enrich", End::Ok),
+            ("curl -s 127.0.0.1:3000/documents/1", End::Ok),
+            ("curl -s 127.0.0.1:3000/documents/1", End::Ok),
+            ("curl -s '127.0.0.1:3000/search?q=acme'", End::Ok),
+            ("devenv down -v", End::Ok),
+        ],
+    },
+    Sequence {
+        name: "market-data",
+        copies: &["envs/market-data"],
+        setup: "",
+        commands: &[
+            ("cd envs/market-data", End::Ok),
+            ("devenv up -d", End::Ok),
+            ("curl -s 127.0.0.1:8083/prices", End::Ok),
+            ("devenv --profile monitoring up -d", End::Ok),
+            ("devenv logs -f normalizer aggregator", End::Follows(3)),
+            ("curl -s 127.0.0.1:8080/stats", End::Ok),
+            ("curl -s 127.0.0.1:8082/stats", End::Ok),
+            ("curl -s 127.0.0.1:8081/instruments/SAP", End::Ok),
+            ("curl -s 127.0.0.1:8084/lag", End::Ok),
+            ("devenv down -v", End::Ok),
+        ],
+    },
+    Sequence {
+        name: "sanitizer",
+        copies: &["envs/sanitizer"],
+        setup: "",
+        commands: &[
+            ("cd envs/sanitizer", End::Ok),
+            ("devenv up -d", End::Ok),
+            ("curl -s 127.0.0.1:8000/stats", End::Ok),
+            ("devenv --profile load up -d", End::Ok),
+            ("devenv logs loadgen worker-pass1 worker-pass2", End::Ok),
+            ("curl -s 127.0.0.1:8000/datasets/1", End::Ok),
+            (
+                "printf 'name,email,phone,country,note\\n  jane DOE ,Jane@Example.com,020 7946 0999,U.K.,call 020 7946 0999\\n' | curl -s -X POST --data-binary @- '127.0.0.1:8000/datasets?name=mine'",
+                End::Ok,
+            ),
+            ("curl -s 127.0.0.1:8000/datasets/3", End::Ok),
+            ("devenv down -v", End::Ok),
         ],
     },
 ];
@@ -263,10 +290,25 @@ fn comments_and_prompts_are_read_like_a_user_reads_them() {
     assert_eq!(commands(text), vec!["devenv env", "eval \"$(x)\"", "a | b", "curl 'x#y'"]);
 }
 
+/// Shell functions every sequence starts with: `hp PORT` is the host port the
+/// project published for container port PORT; `curl` rewrites `127.0.0.1:PORT`
+/// in its arguments to that port and fails on an HTTP error.
+const PRELUDE: &str = r#"hp() { docker ps --filter "label=dev.devenv.project=$DEVENV_PROJECT" --format '{{.Ports}}' | tr ',' '\n' | sed -n "s/.*:\([0-9][0-9]*\)->$1\/tcp.*/\1/p" | head -n 1; }
+curl() {
+  n=$#
+  while [ "$n" -gt 0 ]; do
+    a=$1; shift; n=$((n - 1))
+    p=$(printf '%s' "$a" | sed -n 's/.*127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p')
+    if [ -n "$p" ]; then a=$(printf '%s' "$a" | sed "s/127\.0\.0\.1:$p/127.0.0.1:$(hp "$p")/"); fi
+    set -- "$@" "$a"
+  done
+  command curl --fail --show-error "$@"
+}"#;
+
 /// `cmd` as the script line that runs it and stops the sequence unless it ends as `end` says.
 fn script_line(cmd: &str, end: End) -> String {
     let shown = cmd.replace('\'', "'\\''");
-    let text = cmd.replace("127.0.0.1:8080", "127.0.0.1:$API_PORT");
+    let text = cmd;
     match end {
         End::Ok => format!("{text}\nrc=$?; [ $rc -eq 0 ] || {{ echo 'README command failed' \"(exit $rc): \"'{shown}' >&2; exit 1; }}\n"),
         End::Follows(secs) => format!(
@@ -296,7 +338,7 @@ fn run_sequence(seq: &Sequence) {
     for c in seq.copies {
         copy_dir(&repo().join(c), &root.join(c));
     }
-    let mut script = format!("{}\n", seq.setup);
+    let mut script = format!("{PRELUDE}\n{}\n", seq.setup);
     for (cmd, end) in seq.commands {
         script.push_str(&script_line(cmd, *end));
     }
@@ -311,8 +353,8 @@ fn run_sequence(seq: &Sequence) {
         .env("DEVENV_PROGRESS", "plain")
         .env("NO_COLOR", "1")
         .env("DEVENV_IMAGE_MAP", repo().join("fixtures/images/map.yaml"))
-        .env("API_PORT", free_port().to_string())
-        .env("CACHE_PORT", free_port().to_string())
+        .env("DEVENV_PORTS", "random")
+        .env("PYTHON_IMAGE", "devenv-test/python:3")
         .stdin(std::process::Stdio::null())
         .output()
         .expect("sh");
