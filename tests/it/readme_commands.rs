@@ -29,12 +29,14 @@ const SKIPPED: &[(&str, &str)] = &[
     ("devenv init", "interactive (asks on a terminal); `devenv init --yes ...` runs below, and tests/it/init.rs covers the answers"),
     ("DEVENV_REQUIRE_DOCKER=1 cargo test --locked", "the test suite itself"),
     ("fixtures/images/build.sh", "run before the tests (docker_ready() fails without its images)"),
-    ("devenv run -- cargo test", "needs a Rust project under test; `devenv run` (up, run, exit code, teardown) is covered by tests/it/run.rs"),
-    ("devenv k8s lint", "needs kubernetes-validate (pip), not installed here; tests/it/k8s.rs runs lint on every env where it is"),
-    ("devenv k8s up", "no Kubernetes cluster (kind/k3d) here; render and lint run"),
-    ("devenv k8s up -d", "no Kubernetes cluster here"),
-    ("devenv k8s status", "no Kubernetes cluster here"),
-    ("devenv k8s down", "no Kubernetes cluster here"),
+    (
+        "devenv k8s lint",
+        "needs kubernetes-validate (.ci/k8s-tools.sh); tests/it/k8s.rs (k8s_lint_passes_on_every_env_for_both_versions) runs it on every env, envs/hello included",
+    ),
+    ("devenv k8s up", "follows until Ctrl-C and needs kind + kubectl; tests/it/k8s.rs runs `k8s up -d`, `status` and `down` on a kind cluster"),
+    ("devenv k8s up -d", "needs a kind cluster (kind + kubectl from .ci/k8s-tools.sh); run by tests/it/k8s.rs"),
+    ("devenv k8s status", "needs a kind cluster; run by tests/it/k8s.rs"),
+    ("devenv k8s down", "needs a kind cluster; run by tests/it/k8s.rs"),
 ];
 
 /// How a command of a sequence must end.
@@ -78,6 +80,13 @@ const SEQUENCES: &[Sequence] = &[
             ("devenv k8s render -o k8s/generated", End::Ok),
             ("devenv down -v", End::Ok),
         ],
+    },
+    Sequence {
+        name: "run",
+        copies: &["envs/hello"],
+        // A Rust project to test, next to the environment file.
+        setup: "cd envs/hello && cargo init --lib --vcs none --name readme_run -q && export CARGO_TARGET_DIR=\"$PWD/target\"",
+        commands: &[("devenv run -- cargo test", End::Ok)],
     },
     Sequence {
         name: "doctor",
@@ -329,6 +338,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Where cargo and rustup live for the real user (`HOME` is a temp dir in a sequence).
+fn toolchain_home(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(default))
+}
+
 fn run_sequence(seq: &Sequence) {
     let p = Project::new(&format!("readme-{}", seq.name), "");
     let root = p.dir.path().join("repo");
@@ -349,6 +365,8 @@ fn run_sequence(seq: &Sequence) {
         .current_dir(&root)
         .env("PATH", path)
         .env("HOME", &home)
+        .env("CARGO_HOME", toolchain_home("CARGO_HOME", ".cargo"))
+        .env("RUSTUP_HOME", toolchain_home("RUSTUP_HOME", ".rustup"))
         .env("DEVENV_PROJECT", &p.name)
         .env("DEVENV_PROGRESS", "plain")
         .env("NO_COLOR", "1")
