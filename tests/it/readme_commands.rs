@@ -27,7 +27,7 @@ const SKIPPED: &[(&str, &str)] = &[
     ("git clone <this repository> devenv && cd devenv", "a placeholder URL, and no network here"),
     ("cd ~/src/your-project", "a placeholder for the reader's project; the commands after it run in the init sequence"),
     ("devenv init", "interactive (asks on a terminal); `devenv init --yes ...` runs below, and tests/it/init.rs covers the answers"),
-    ("DEVENV_REQUIRE_DOCKER=1 cargo test --locked", "the test suite itself"),
+    ("DEVENV_REQUIRE_DOCKER=1 cargo test --locked", "the test suite itself (docs.rs checks that .ci/run runs exactly this)"),
     ("fixtures/images/build.sh", "run before the tests (docker_ready() fails without its images)"),
     (
         "devenv k8s lint",
