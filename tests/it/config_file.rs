@@ -96,3 +96,32 @@ fn the_printed_file_brings_up_the_stack_with_its_seeds() {
     let env = p.run(&["-f", "out.yaml", "env", "--format", "json"]).ok().stdout.clone();
     assert!(env.contains("REDIS_URL"), "{env}");
 }
+
+/// Every example (all profiles) prints a file that prints itself again.
+#[test]
+fn every_example_round_trips_through_config() {
+    let envs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("envs");
+    let mut names: Vec<_> = std::fs::read_dir(&envs).expect("envs/").flatten().map(|e| e.file_name()).collect();
+    names.sort();
+    for name in names {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let copy = std::process::Command::new("cp").arg("-r").arg(envs.join(&name)).arg(dir.path().join("ex")).status().expect("cp");
+        assert!(copy.success());
+        let config = |args: &[&str]| {
+            let out = std::process::Command::new(bin())
+                .current_dir(dir.path().join("ex"))
+                .args(["--profile", "*"])
+                .args(args)
+                .args(["config"])
+                .env_remove("DEVENV_PROJECT")
+                .output()
+                .expect("run devenv");
+            assert!(out.status.success(), "{name:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).to_string()
+        };
+        let first = config(&[]);
+        assert!(!first.contains("null") && !first.contains(" !"), "{name:?}:\n{first}");
+        std::fs::write(dir.path().join("ex/out.yaml"), &first).expect("write");
+        assert_eq!(config(&["-f", "out.yaml"]), first, "{name:?}: the printed file does not print itself");
+    }
+}
