@@ -52,6 +52,12 @@ pub async fn run(global: &Global, args: ConfigArgs, ui: &Ui) -> Result<u8, Error
                 mask_map(&mut b.args);
             }
         }
+        // A literal secret in `export:` is masked; a `${svc.url}` reference is shown as written.
+        for (k, v) in file.export.iter_mut().flatten() {
+            if !(v.starts_with("${") && v.ends_with('}')) {
+                *v = mask::mask_env_value(k, v);
+            }
+        }
         return print(&file, args.format);
     }
     for svc in plan.services.values_mut() {

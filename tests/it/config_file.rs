@@ -32,6 +32,7 @@ volumes:
 export:
   DATABASE_URL: ${db.url}
   REDIS_URL: ${cache.url}
+  API_TOKEN: t0ps3cret
 "#;
 
 fn stack() -> Project {
@@ -47,11 +48,11 @@ fn config_prints_a_devenv_yaml_that_loads_to_the_same_output() {
     let first = p.run(&["config"]);
     first.ok();
     let out = &first.stdout;
-    for bad in ["!", "null", "host_ip", "probe", "~"] {
+    for bad in ["!", "null", "host_ip", "probe", "~", "t0ps3cret"] {
         assert!(!out.contains(bad), "`{bad}` in the printed file:\n{out}");
     }
     for want in [
-        "export:\n  DATABASE_URL: ${db.url}\n  REDIS_URL: ${cache.url}",
+        "export:\n  DATABASE_URL: ${db.url}\n  REDIS_URL: ${cache.url}\n  API_TOKEN: '***'",
         "- 5432:5432",
         "- 127.0.0.1::8080",
         "- db-data:/var/lib/postgresql/data",
