@@ -338,6 +338,15 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The images the sequence's `up` built (`{project}-{service}:devenv`).
+fn remove_built_images(project: &str) {
+    let filter = format!("reference={project}-*");
+    let Ok(out) = Command::new("docker").args(["images", "--filter", &filter, "--format", "{{.Repository}}:{{.Tag}}"]).output() else { return };
+    for image in String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()) {
+        let _ = Command::new("docker").args(["rmi", "-f", image]).output();
+    }
+}
+
 /// Where cargo and rustup live for the real user (`HOME` is a temp dir in a sequence).
 fn toolchain_home(var: &str, default: &str) -> PathBuf {
     std::env::var_os(var)
@@ -377,6 +386,7 @@ fn run_sequence(seq: &Sequence) {
         .output()
         .expect("sh");
     let r = Run::from(out);
+    remove_built_images(&p.name);
     assert_eq!(r.code, 0, "sequence `{}`:\nstdout:\n{}\nstderr:\n{}", seq.name, r.stdout, r.stderr);
 }
 
