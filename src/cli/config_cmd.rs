@@ -1,4 +1,6 @@
-//! `devenv config`: what devenv understood, with secrets masked.
+//! `devenv config`: the resolved environment file, with secrets masked —
+//! a devenv.yaml for devenv.yaml (loads again to the same output), compose's
+//! normalized model for compose files; `--plan` prints the internal plan.
 
 use clap::{Args, ValueEnum};
 
@@ -23,19 +25,40 @@ pub struct ConfigArgs {
     /// Print only the service names
     #[arg(long)]
     pub services: bool,
+    /// Print devenv's internal plan (every resolved field; for debugging) instead of the file
+    #[arg(long)]
+    pub plan: bool,
 }
 
 pub async fn run(global: &Global, args: ConfigArgs, ui: &Ui) -> Result<u8, Error> {
     let opts = load_options(global)?;
-    if let Input::Compose(files) = config::load::find_input(&opts, &mut Vec::new())? {
+    if let Input::Compose(files) = config::load::find_input(&opts, &mut Vec::new())?
+        && !args.plan
+    {
         return compose(global, &files, &opts, &args, ui);
     }
-    let (_env, mut plan) = load_plan(global, ui)?;
+    let (env, mut plan) = load_plan(global, ui)?;
     if args.services {
         for s in plan.services.keys() {
             println!("{s}");
         }
         return Ok(exit::OK);
+    }
+    if !args.plan {
+        let mut file = crate::plan::render::to_file(&env, &plan);
+        for svc in file.services.values_mut() {
+            mask_map(&mut svc.env);
+            if let Some(b) = &mut svc.build {
+                mask_map(&mut b.args);
+            }
+        }
+        // A literal secret in `export:` is masked; a `${svc.url}` reference is shown as written.
+        for (k, v) in file.export.iter_mut().flatten() {
+            if !(v.starts_with("${") && v.ends_with('}')) {
+                *v = mask::mask_env_value(k, v);
+            }
+        }
+        return print(&file, args.format);
     }
     for svc in plan.services.values_mut() {
         for (k, v) in svc.env.iter_mut() {
@@ -47,9 +70,22 @@ pub async fn run(global: &Global, args: ConfigArgs, ui: &Ui) -> Result<u8, Error
             }
         }
     }
-    let out = match args.format {
-        Format::Yaml => serde_yaml::to_string(&plan).map_err(|e| Error::Other(e.to_string()))?,
-        Format::Json => serde_json::to_string_pretty(&plan).map_err(|e| Error::Other(e.to_string()))? + "\n",
+    print(&plan, args.format)
+}
+
+/// Secrets in an env map masked (`***`, URL passwords).
+fn mask_map(m: &mut config::EnvMap) {
+    for (k, v) in m.0.iter_mut() {
+        if let Some(v) = v {
+            *v = mask::mask_env_value(k, v);
+        }
+    }
+}
+
+fn print<T: serde::Serialize>(value: &T, format: Format) -> Result<u8, Error> {
+    let out = match format {
+        Format::Yaml => serde_yaml::to_string(value).map_err(|e| Error::Other(e.to_string()))?,
+        Format::Json => serde_json::to_string_pretty(value).map_err(|e| Error::Other(e.to_string()))? + "\n",
     };
     print!("{out}");
     Ok(exit::OK)
@@ -81,10 +117,5 @@ fn compose(global: &Global, files: &[PathBuf], opts: &LoadOptions, args: &Config
             }
         }
     }
-    let out = match args.format {
-        Format::Yaml => serde_yaml::to_string(&v).map_err(|e| Error::Other(e.to_string()))?,
-        Format::Json => serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))? + "\n",
-    };
-    print!("{out}");
-    Ok(exit::OK)
+    print(&v, args.format)
 }

@@ -98,7 +98,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  devenv gc                      remove projects whose owning process is gone\n  devenv gc --older-than 1h      only those created more than an hour ago\n  devenv gc --dry-run\n\nEnvironments started with `devenv up` have no owner and are never collected.")]
     Gc(gc::GcArgs),
     /// Print the resolved environment file (secrets masked)
-    #[command(after_help = "Examples:\n  devenv config\n  devenv config --format json | jq '.services | keys'\n  devenv -f docker-compose.yml config      compose's normalized model, as devenv understood it\n  devenv -f compose.yaml -f compose.prod.yaml config --format json")]
+    #[command(after_help = "Examples:\n  devenv config                            the resolved devenv.yaml (loads again: devenv -f out.yaml config)\n  devenv config --plan --format json       devenv's internal plan, for debugging\n  devenv config --format json | jq '.services | keys'\n  devenv -f docker-compose.yml config      compose's normalized model, as devenv understood it\n  devenv -f compose.yaml -f compose.prod.yaml config --format json")]
     Config(config_cmd::ConfigArgs),
     /// Write a devenv.yaml from compose files (backing services become presets)
     #[command(after_help = "Examples:\n  devenv import                          compose.yaml / docker-compose.yml here → devenv.yaml\n  devenv import docker-compose.yml docker-compose.dev.yml -o devenv.yaml\n  devenv import -o -                     print instead of writing\n\nServices whose image is postgres, redis, kafka, clickhouse or elasticsearch become presets\n(image, env and volumes kept); healthcheck → health, develop.watch → watch.")]

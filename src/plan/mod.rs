@@ -12,6 +12,7 @@ pub mod graph;
 pub mod hash;
 pub mod images;
 pub mod model;
+pub mod render;
 pub mod resolve;
 
 pub use graph::{Cycle, Graph};

@@ -150,7 +150,7 @@ impl Example {
         };
         ex.run(&["--profile", "*", "up", "-d", "--wait"]).ok();
         ex.vars = env_json_of(&ex);
-        let cfg = ex.run(&["--profile", "*", "config", "--format", "json"]);
+        let cfg = ex.run(&["--profile", "*", "config", "--plan", "--format", "json"]);
         ex.config = serde_json::from_str(&cfg.ok().stdout).expect("config --format json is JSON");
         let ps = ex.run(&["--profile", "*", "ps", "--json"]);
         ex.ps = serde_json::from_str(&ps.ok().stdout).expect("ps --json is JSON");

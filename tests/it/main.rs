@@ -4,6 +4,7 @@
 mod bad_input;
 mod commands;
 mod compose;
+mod config_file;
 mod docs;
 mod doctor;
 mod examples;
@@ -12,6 +13,7 @@ mod init;
 mod k8s;
 mod lifecycle;
 mod presets;
+mod readme_commands;
 mod run;
 mod runtime_opts;
 mod seeding;
