@@ -196,10 +196,29 @@ pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
     }
     let images = plan::ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), plan::ImageMap::user_file())?;
     let mut plan = plan::resolve(&env, &images)?;
+    map_build_bases(&mut plan, &images);
     if global.ports == PortsMode::Random {
         plan::randomize_ports(&mut plan);
     }
     Ok((env, plan))
+}
+
+/// The image map applied to build base images named through a build arg
+/// (`ARG PYTHON_IMAGE=python:3.12-slim` + `FROM ${PYTHON_IMAGE}`): the mapped
+/// reference is passed as that build arg. A literal `FROM` line is not mapped.
+pub fn map_build_bases(plan: &mut Plan, images: &plan::ImageMap) {
+    for svc in plan.services.values_mut() {
+        let Some(build) = svc.build.as_mut() else { continue };
+        let Ok(text) = std::fs::read_to_string(build.context.join(&build.dockerfile)) else { continue };
+        for base in crate::init::dockerfile::bases(&text, &build.args) {
+            if let (Some(arg), Some(reference)) = (base.arg, base.reference) {
+                let mapped = images.apply(&reference);
+                if mapped != reference {
+                    build.args.insert(arg, mapped);
+                }
+            }
+        }
+    }
 }
 
 /// The project name for commands that can work from labels alone (`ps`, `logs`, `down`):
