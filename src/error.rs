@@ -41,6 +41,10 @@ pub enum Error {
     Docker(Box<DockerError>),
     #[error("{message}")]
     Preflight { message: String, hint: Option<String> },
+    /// An external tool `devenv k8s` needs (kind, k3d, kubectl, kustomize) is
+    /// not installed: a pre-flight failure (exit 4) documented with `devenv k8s`.
+    #[error("{message}")]
+    Tool { message: String, hint: Option<String> },
     #[error("{message}")]
     Image { message: String, detail: Vec<String>, hint: Option<String> },
     #[error("{message}")]
@@ -58,7 +62,7 @@ impl Error {
         match self {
             Error::Config(_) | Error::Usage { .. } => exit::CONFIG,
             Error::Docker(d) => docker_exit_code(d),
-            Error::Preflight { .. } => exit::PREFLIGHT,
+            Error::Preflight { .. } | Error::Tool { .. } => exit::PREFLIGHT,
             Error::Image { .. } => exit::IMAGE,
             Error::Service { .. } => exit::SERVICE,
             Error::Seed { .. } => exit::SEED,
@@ -72,6 +76,7 @@ impl Error {
             Error::Config(c) => c.hint.clone(),
             Error::Usage { hint, .. }
             | Error::Preflight { hint, .. }
+            | Error::Tool { hint, .. }
             | Error::Image { hint, .. }
             | Error::Service { hint, .. }
             | Error::Seed { hint, .. } => hint.clone(),
@@ -88,9 +93,12 @@ impl Error {
             Error::Config(_) => Some("README.md#the-environment-file"),
             Error::Usage { .. } => Some("README.md#commands"),
             Error::Preflight { .. } => Some("README.md#devenv-doctor"),
-            Error::Docker(d) => match docker_exit_code(d) {
-                exit::DOCKER_UNAVAILABLE | exit::PREFLIGHT => Some("README.md#devenv-doctor"),
-                exit::IMAGE => Some("README.md#image-map"),
+            Error::Tool { .. } => Some("README.md#kubernetes-devenv-k8s"),
+            Error::Docker(d) => match (&**d, docker_exit_code(d)) {
+                (_, exit::DOCKER_UNAVAILABLE | exit::PREFLIGHT) => Some("README.md#devenv-doctor"),
+                // A build that fails is the Dockerfile's (its step is shown), not the image map's.
+                (DockerError::Build { .. } | DockerError::Context { .. }, _) => Some("README.md#exit-codes"),
+                (_, exit::IMAGE) => Some("README.md#image-map"),
                 _ => None,
             },
             Error::Image { .. } => Some("README.md#image-map"),
@@ -199,6 +207,7 @@ mod tests {
             Error::from(DockerError::Unavailable { cause: String::new(), source: None }),
             Error::from(DockerError::Pull { service: None, reference: String::new(), message: String::new(), source: None }),
             Error::Preflight { message: String::new(), hint: None },
+            Error::Tool { message: String::new(), hint: None },
             Error::Image { message: String::new(), detail: vec![], hint: None },
             Error::Service { message: String::new(), logs: vec![], hint: None },
             Error::Seed { message: String::new(), hint: None },
@@ -209,6 +218,24 @@ mod tests {
             let a = docs.strip_prefix("README.md#").unwrap_or_else(|| panic!("{docs} is not a README.md anchor"));
             assert!(anchors.iter().any(|h| h == a), "{e:?} links to README.md#{a}, which is no heading of README.md (headings: {anchors:?})");
         }
+    }
+
+    #[test]
+    fn links_point_at_the_section_about_the_failure() {
+        let tool = Error::Tool { message: "`kind` is not installed".into(), hint: None };
+        assert_eq!((tool.docs(), tool.exit_code()), (Some("README.md#kubernetes-devenv-k8s"), exit::PREFLIGHT));
+        let failure = crate::docker::BuildFailure {
+            service: None,
+            tag: "t".into(),
+            dockerfile: "Dockerfile".into(),
+            message: String::new(),
+            detail: vec![],
+            step_failed: true,
+        };
+        let build = Error::from(DockerError::Build { failure: Box::new(failure), source: None });
+        assert_eq!(build.docs(), Some("README.md#exit-codes"));
+        let pull = Error::from(DockerError::Pull { service: None, reference: String::new(), message: String::new(), source: None });
+        assert_eq!(pull.docs(), Some("README.md#image-map"));
     }
 
     #[test]

@@ -222,7 +222,7 @@ fn lint_cmd(global: &Global, a: LintArgs, ui: &Ui) -> Result<u8, Error> {
             message.push_str("\n  │ ");
             message.push_str(d);
         }
-        if e.missing_tool { Error::Preflight { message, hint: e.hint } } else { Error::Other(message + &e.hint.map(|h| format!("\nhint: {h}")).unwrap_or_default()) }
+        if e.missing_tool { Error::Tool { message, hint: e.hint } } else { Error::Other(message + &e.hint.map(|h| format!("\nhint: {h}")).unwrap_or_default()) }
     })?;
     for f in &report.findings {
         println!("{f}");
@@ -251,7 +251,7 @@ fn team_manifests(srcs: &[Source], runner: &dyn Runner) -> Result<Vec<manifest::
     for src in srcs {
         let (ms, problems) = manifest::load_source(src, runner).map_err(|e| {
             let message = std::iter::once(e.message).chain(e.detail.into_iter().map(|d| format!("  │ {d}"))).collect::<Vec<_>>().join("\n");
-            if e.missing_tool { Error::Preflight { message, hint: e.hint } } else { Error::Other(message) }
+            if e.missing_tool { Error::Tool { message, hint: e.hint } } else { Error::Other(message) }
         })?;
         if let Some(p) = problems.first() {
             return Err(Error::Other(format!("{}: run `devenv k8s lint`", lint::Finding::from_problem(p))));

@@ -123,6 +123,24 @@ pub enum Command {
     K8s(k8s::K8sArgs),
 }
 
+/// Parse the command line; a usage error is printed as clap words it, with a
+/// `see:` line like every other error, and its exit code is returned
+/// (`--help` and `--version` print and return 0).
+pub fn parse_args() -> Result<Cli, u8> {
+    Cli::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            eprintln!("{} {}", console::style("see:").dim(), USAGE_DOCS);
+            exit::CONFIG
+        } else {
+            exit::OK
+        }
+    })
+}
+
+/// Where usage errors point (the same section as `Error::Usage`).
+pub const USAGE_DOCS: &str = "README.md#commands";
+
 /// Parse the command line and run; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
     let color = ui::color_wanted(cli.global.no_color);
