@@ -142,7 +142,7 @@ impl ServiceRun {
         }
         let _ = self.tx.send(if self.svc.once { Reached::Completed } else { Reached::Healthy });
         if seeded == 0 {
-            ui.service(&self.svc.name, Status::Unchanged);
+            ui.service(&self.svc.name, if self.svc.once { Status::CompletedUnchanged } else { Status::Unchanged });
         }
         Ok((self.step.container.clone(), seeded))
     }

@@ -45,6 +45,7 @@ pub fn describe(status: &Status) -> String {
         Status::Probing { probe } => format!("waiting until ready ({probe})"),
         Status::Ready { elapsed_ms } => format!("ready in {}", secs(*elapsed_ms)),
         Status::Unchanged => "running, unchanged".into(),
+        Status::CompletedUnchanged => "completed earlier, unchanged (not run again)".into(),
         Status::Seeding { entry, done, unit, per_second } if *done > 0 => format!("seeding {entry}: {done} {unit} ({per_second} {unit}/s)"),
         Status::Seeding { entry, .. } => format!("seeding {entry}"),
         Status::SeedApplied { entry, count, unit, elapsed_ms, per_second } => {
@@ -69,6 +70,7 @@ fn is_final(status: &Status) -> bool {
         status,
         Status::Ready { .. }
             | Status::Unchanged
+            | Status::CompletedUnchanged
             | Status::Completed { .. }
             | Status::Seeded { .. }
             | Status::Stopped
