@@ -298,3 +298,14 @@ fn k8s_up_with_the_real_kind_reports_that_its_node_image_cannot_be_pulled() {
     d.env("PATH", path_with(&tools));
     run(d).ok().stderr_has("does not exist: nothing to do");
 }
+
+/// `k8s lint` counts the rendering's warnings it printed (it said "0 warnings" after them).
+#[test]
+fn k8s_lint_counts_the_warnings_it_prints() {
+    let p = Project::new("lint-warn", "name: {project}\nservices:\n  files:\n    image: debian:bookworm-slim\n    command: [\"sleep\", \"60\"]\n    volumes: [\"./data:/data\"]\n");
+    std::fs::create_dir(p.dir.path().join("data")).expect("mkdir");
+    let r = p.run(&["k8s", "lint", "--skip-schema"]);
+    r.stderr_has("bind mount");
+    assert!(!r.stderr.contains(", 0 warnings"), "{}", r.stderr);
+    r.stderr_has("1 warning (1 from rendering, above)");
+}
