@@ -17,6 +17,7 @@ mod ps;
 mod run;
 mod seed;
 mod up;
+mod warnings;
 mod watch;
 
 use std::path::PathBuf;
@@ -63,6 +64,9 @@ pub struct Global {
     /// Disable colours (NO_COLOR is honoured too)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Show the file's warnings every time (by default once per change of them; `config` always shows them)
+    #[arg(long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -209,8 +213,10 @@ pub fn load(global: &Global) -> Result<LoadedEnv, Error> {
 /// Load and plan.
 pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
     let env = load(global)?;
-    for w in &env.warnings {
-        ui.warn(w.clone());
+    if global.verbose || warnings::first_time(&env.file, &env.warnings) {
+        for w in &env.warnings {
+            ui.warn(w.clone());
+        }
     }
     let images = plan::ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), plan::ImageMap::user_file())?;
     let mut plan = plan::resolve(&env, &images)?;
