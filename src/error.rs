@@ -144,9 +144,9 @@ fn docker_hint(e: &DockerError) -> Option<String> {
             "check the image name and tag, that you are logged in to its registry (`docker login`), and that the registry is reachable; or build it locally and tag it `{reference}`"
         ),
         DockerError::Build { failure, .. } if failure.step_failed => {
-            format!("fix the Dockerfile step above, then rerun; build it alone with `docker build -f {} <context>`", failure.dockerfile)
+            format!("fix the Dockerfile step above; `docker build -f {} <context>` builds it alone, faster to iterate on", failure.dockerfile)
         }
-        DockerError::Build { .. } => "fix the failing Dockerfile step shown above and rerun".into(),
+        DockerError::Build { .. } => "the builder's output is above: fix the Dockerfile or the `build` settings (context, args, target) it names".into(),
         DockerError::Context { .. } => "check the `build` context path and its permissions".into(),
         _ => return None,
     })
@@ -236,6 +236,46 @@ mod tests {
         assert_eq!(build.docs(), Some("README.md#exit-codes"));
         let pull = Error::from(DockerError::Pull { service: None, reference: String::new(), message: String::new(), source: None });
         assert_eq!(pull.docs(), Some("README.md#image-map"));
+    }
+
+    /// Every `.rs` file under `dir`, recursively.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// A hint gives the fix, not "rerun" the command that just failed.
+    #[test]
+    fn no_hint_sends_the_user_back_to_the_command_that_failed() {
+        let mut files = Vec::new();
+        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        assert!(files.len() > 50, "sources not found");
+        let banned = ["rerun", "run it again", "and run `devenv k8s up` again", "try again"];
+        for f in files.iter().filter(|f| !f.ends_with("error.rs")) {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            for (i, line) in text.lines().enumerate().filter(|(_, l)| l.contains("hint")) {
+                assert!(!banned.iter().any(|b| line.to_lowercase().contains(b)), "{}:{}: {line}", f.display(), i + 1);
+            }
+        }
+        let failure = crate::docker::BuildFailure {
+            service: None,
+            tag: "t".into(),
+            dockerfile: "Dockerfile".into(),
+            message: String::new(),
+            detail: vec![],
+            step_failed: true,
+        };
+        for step_failed in [true, false] {
+            let failure = crate::docker::BuildFailure { step_failed, ..failure.clone() };
+            let hint = Error::from(DockerError::Build { failure: Box::new(failure), source: None }).hint().unwrap_or_default();
+            assert!(!hint.contains("rerun") && hint.contains("Dockerfile"), "{hint}");
+        }
     }
 
     #[test]

@@ -231,7 +231,7 @@ impl ServiceRun {
             return Err(Failure::Failed(Error::Service {
                 message: format!("one-shot job `{name}` exited with code {code}"),
                 logs,
-                hint: Some(format!("see the output above; rerun it alone with `devenv up {name}` after fixing it")),
+                hint: Some(format!("its last {FAILURE_LOG_LINES} log lines are above (`devenv logs {name}` shows all): fix `services.{name}.command` or what it reads; the job did not complete, so the next `up` runs it again")),
             }));
         }
         self.wait_ready(&id, t0).await?;

@@ -235,7 +235,7 @@ impl<'a> Cluster<'a> {
                 )),
             });
         }
-        Err(failed(&inv, &out, &format!("{tool} could not create cluster `{name}`"), &format!("the output above is {tool}'s; fix the cause and run `devenv k8s up` again")))
+        Err(failed(&inv, &out, &format!("{tool} could not create cluster `{name}`"), &format!("the output above is {tool}'s; a node that does not start is often short of memory or disk (`devenv doctor` checks both), and a half-created cluster is removed by `devenv k8s down --delete-cluster`")))
     }
 
     /// Load locally built images into the cluster's nodes.
