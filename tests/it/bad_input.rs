@@ -97,3 +97,17 @@ fn progress_tty_without_a_terminal_falls_back_to_plain() {
     let r = p.run(&["--progress", "plain", "config"]);
     assert!(!r.stderr.contains("falls back"), "{}", r.stderr);
 }
+
+/// A pull failure names the variable the file's image came from (the hello
+/// example offers `REDIS_IMAGE`), and its exit code stays 5.
+#[test]
+fn a_pull_failure_names_the_image_variable() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("pull-var", "name: {project}\nservices:\n  cache:\n    image: ${REDIS_IMAGE:-devenv-test/never-built-anywhere:1}\n");
+    let r = p.run(&["up", "-d"]);
+    r.code(5).stderr_has("devenv-test/never-built-anywhere:1").stderr_has("`REDIS_IMAGE`").stderr_has("REDIS_IMAGE=IMAGE devenv up");
+    r.stderr_has("see: README.md#image-map");
+    p.run(&["down", "-v"]);
+}

@@ -201,7 +201,11 @@ fn check_images(plan: &Plan, e: &EngineFacts, out: &mut Vec<Finding>) {
             if present {
                 out.push(Finding::new("image", Level::Ok, format!("{}: {} is present", svc.name, svc.image)));
             } else {
-                out.push(missing_image(&svc.image, &svc.name, None, e));
+                let mut f = missing_image(&svc.image, &svc.name, None, e);
+                if let (Some(fix), Some(var)) = (&mut f.fix, svc.image_vars.first()) {
+                    *fix = format!("set `{var}` to an image you have (the file's image comes from it: `{var}=IMAGE devenv up`), {fix}");
+                }
+                out.push(f);
             }
             continue;
         };

@@ -220,3 +220,14 @@ fn a_base_image_named_through_a_build_arg_is_checked() {
     let findings = check_plan(&p, Some(&facts), &healthy_host());
     assert!(findings.iter().any(|f| f.level == Level::Fail && f.message.contains("no value")), "{findings:#?}");
 }
+
+#[test]
+fn a_missing_image_from_a_variable_names_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = plan(dir.path(), "services:\n  cache:\n    image: ${CACHE_IMAGE_UNSET_HERE:-registry.example.com/redis:7}\n");
+    let mut facts = all_local(&p);
+    facts.local.insert("registry.example.com/redis:7".into(), false);
+    facts.registry.insert("registry.example.com/redis:7".into(), RegistryAnswer::Unreachable("offline".into()));
+    let f = check_plan(&p, Some(&facts), &healthy_host()).into_iter().find(|f| f.check == "image").expect("checked");
+    assert!(f.fix.as_deref().is_some_and(|x| x.contains("`CACHE_IMAGE_UNSET_HERE`") && x.contains("docker pull")), "{f:?}");
+}
