@@ -229,11 +229,11 @@ fn k8s_up_without_kind_or_k3d_says_how_to_install_them() {
     std::fs::write(dir.path().join("devenv.yaml"), "name: k8s-none\nservices:\n  cache:\n    image: devenv-test/redis:7\n").expect("write");
     let mut c = devenv(dir.path(), &["k8s", "up", "-d"]);
     c.env("PATH", dir.path());
-    run(c).code(4).stderr_has("neither `kind` nor `k3d` is installed").stderr_has("hint: install kind");
+    run(c).code(4).stderr_has("neither `kind` nor `k3d` is installed").stderr_has("hint: install kind").stderr_has("see: README.md#kubernetes-devenv-k8s");
     for cmd in ["status", "down"] {
         let mut c = devenv(dir.path(), &["k8s", cmd, "--provider", "k3d"]);
         c.env("PATH", dir.path());
-        run(c).code(4).stderr_has("`k3d` is not installed").stderr_has("k3d.io");
+        run(c).code(4).stderr_has("`k3d` is not installed").stderr_has("k3d.io").stderr_has("see: README.md#kubernetes-devenv-k8s");
     }
 }
 
