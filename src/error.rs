@@ -41,6 +41,10 @@ pub enum Error {
     Docker(Box<DockerError>),
     #[error("{message}")]
     Preflight { message: String, hint: Option<String> },
+    /// An external tool `devenv k8s` needs (kind, k3d, kubectl, kustomize) is
+    /// not installed: a pre-flight failure (exit 4) documented with `devenv k8s`.
+    #[error("{message}")]
+    Tool { message: String, hint: Option<String> },
     #[error("{message}")]
     Image { message: String, detail: Vec<String>, hint: Option<String> },
     #[error("{message}")]
@@ -58,7 +62,7 @@ impl Error {
         match self {
             Error::Config(_) | Error::Usage { .. } => exit::CONFIG,
             Error::Docker(d) => docker_exit_code(d),
-            Error::Preflight { .. } => exit::PREFLIGHT,
+            Error::Preflight { .. } | Error::Tool { .. } => exit::PREFLIGHT,
             Error::Image { .. } => exit::IMAGE,
             Error::Service { .. } => exit::SERVICE,
             Error::Seed { .. } => exit::SEED,
@@ -72,6 +76,7 @@ impl Error {
             Error::Config(c) => c.hint.clone(),
             Error::Usage { hint, .. }
             | Error::Preflight { hint, .. }
+            | Error::Tool { hint, .. }
             | Error::Image { hint, .. }
             | Error::Service { hint, .. }
             | Error::Seed { hint, .. } => hint.clone(),
@@ -88,9 +93,12 @@ impl Error {
             Error::Config(_) => Some("README.md#the-environment-file"),
             Error::Usage { .. } => Some("README.md#commands"),
             Error::Preflight { .. } => Some("README.md#devenv-doctor"),
-            Error::Docker(d) => match docker_exit_code(d) {
-                exit::DOCKER_UNAVAILABLE | exit::PREFLIGHT => Some("README.md#devenv-doctor"),
-                exit::IMAGE => Some("README.md#image-map"),
+            Error::Tool { .. } => Some("README.md#kubernetes-devenv-k8s"),
+            Error::Docker(d) => match (&**d, docker_exit_code(d)) {
+                (_, exit::DOCKER_UNAVAILABLE | exit::PREFLIGHT) => Some("README.md#devenv-doctor"),
+                // A build that fails is the Dockerfile's (its step is shown), not the image map's.
+                (DockerError::Build { .. } | DockerError::Context { .. }, _) => Some("README.md#exit-codes"),
+                (_, exit::IMAGE) => Some("README.md#image-map"),
                 _ => None,
             },
             Error::Image { .. } => Some("README.md#image-map"),
@@ -136,9 +144,9 @@ fn docker_hint(e: &DockerError) -> Option<String> {
             "check the image name and tag, that you are logged in to its registry (`docker login`), and that the registry is reachable; or build it locally and tag it `{reference}`"
         ),
         DockerError::Build { failure, .. } if failure.step_failed => {
-            format!("fix the Dockerfile step above, then rerun; build it alone with `docker build -f {} <context>`", failure.dockerfile)
+            format!("fix the Dockerfile step above; `docker build -f {} <context>` builds it alone, faster to iterate on", failure.dockerfile)
         }
-        DockerError::Build { .. } => "fix the failing Dockerfile step shown above and rerun".into(),
+        DockerError::Build { .. } => "the builder's output is above: fix the Dockerfile or the `build` settings (context, args, target) it names".into(),
         DockerError::Context { .. } => "check the `build` context path and its permissions".into(),
         _ => return None,
     })
@@ -199,6 +207,7 @@ mod tests {
             Error::from(DockerError::Unavailable { cause: String::new(), source: None }),
             Error::from(DockerError::Pull { service: None, reference: String::new(), message: String::new(), source: None }),
             Error::Preflight { message: String::new(), hint: None },
+            Error::Tool { message: String::new(), hint: None },
             Error::Image { message: String::new(), detail: vec![], hint: None },
             Error::Service { message: String::new(), logs: vec![], hint: None },
             Error::Seed { message: String::new(), hint: None },
@@ -208,6 +217,64 @@ mod tests {
             let docs = e.docs().unwrap_or_else(|| panic!("{e:?} has no README reference"));
             let a = docs.strip_prefix("README.md#").unwrap_or_else(|| panic!("{docs} is not a README.md anchor"));
             assert!(anchors.iter().any(|h| h == a), "{e:?} links to README.md#{a}, which is no heading of README.md (headings: {anchors:?})");
+        }
+    }
+
+    #[test]
+    fn links_point_at_the_section_about_the_failure() {
+        let tool = Error::Tool { message: "`kind` is not installed".into(), hint: None };
+        assert_eq!((tool.docs(), tool.exit_code()), (Some("README.md#kubernetes-devenv-k8s"), exit::PREFLIGHT));
+        let failure = crate::docker::BuildFailure {
+            service: None,
+            tag: "t".into(),
+            dockerfile: "Dockerfile".into(),
+            message: String::new(),
+            detail: vec![],
+            step_failed: true,
+        };
+        let build = Error::from(DockerError::Build { failure: Box::new(failure), source: None });
+        assert_eq!(build.docs(), Some("README.md#exit-codes"));
+        let pull = Error::from(DockerError::Pull { service: None, reference: String::new(), message: String::new(), source: None });
+        assert_eq!(pull.docs(), Some("README.md#image-map"));
+    }
+
+    /// Every `.rs` file under `dir`, recursively.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// A hint gives the fix, not "rerun" the command that just failed.
+    #[test]
+    fn no_hint_sends_the_user_back_to_the_command_that_failed() {
+        let mut files = Vec::new();
+        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        assert!(files.len() > 50, "sources not found");
+        let banned = ["rerun", "run it again", "and run `devenv k8s up` again", "try again"];
+        for f in files.iter().filter(|f| !f.ends_with("error.rs")) {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            for (i, line) in text.lines().enumerate().filter(|(_, l)| l.contains("hint")) {
+                assert!(!banned.iter().any(|b| line.to_lowercase().contains(b)), "{}:{}: {line}", f.display(), i + 1);
+            }
+        }
+        let failure = crate::docker::BuildFailure {
+            service: None,
+            tag: "t".into(),
+            dockerfile: "Dockerfile".into(),
+            message: String::new(),
+            detail: vec![],
+            step_failed: true,
+        };
+        for step_failed in [true, false] {
+            let failure = crate::docker::BuildFailure { step_failed, ..failure.clone() };
+            let hint = Error::from(DockerError::Build { failure: Box::new(failure), source: None }).hint().unwrap_or_default();
+            assert!(!hint.contains("rerun") && hint.contains("Dockerfile"), "{hint}");
         }
     }
 

@@ -31,6 +31,8 @@ pub struct ConfigArgs {
 }
 
 pub async fn run(global: &Global, args: ConfigArgs, ui: &Ui) -> Result<u8, Error> {
+    // `config` shows the file's warnings every time (other commands once per change).
+    let global = &Global { verbose: true, ..global.clone() };
     let opts = load_options(global)?;
     if let Input::Compose(files) = config::load::find_input(&opts, &mut Vec::new())?
         && !args.plan

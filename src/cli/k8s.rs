@@ -222,19 +222,38 @@ fn lint_cmd(global: &Global, a: LintArgs, ui: &Ui) -> Result<u8, Error> {
             message.push_str("\n  │ ");
             message.push_str(d);
         }
-        if e.missing_tool { Error::Preflight { message, hint: e.hint } } else { Error::Other(message + &e.hint.map(|h| format!("\nhint: {h}")).unwrap_or_default()) }
+        if e.missing_tool { Error::Tool { message, hint: e.hint } } else { Error::Other(message + &e.hint.map(|h| format!("\nhint: {h}")).unwrap_or_default()) }
     })?;
     for f in &report.findings {
         println!("{f}");
     }
     let schemas = if versions.is_empty() { "no schema validation".to_string() } else { format!("schemas of Kubernetes {}", versions.join(", ")) };
-    let summary = format!("{} documents checked ({schemas}): {} errors, {} warnings", report.documents, report.errors(), report.findings.len() - report.errors());
+    let rendering = loaded.as_ref().map(|s| s.rendered.warnings.len()).unwrap_or(0);
+    let summary = lint_summary(report.documents, &schemas, report.errors(), report.findings.len() - report.errors(), rendering);
     if report.errors() > 0 {
         eprintln!("{summary}");
         return Ok(exit::FAILURE);
     }
     ui.info(summary);
     Ok(exit::OK)
+}
+
+/// The last line of `k8s lint`: the warnings counted are every warning it
+/// printed — the lint's own and the rendering's (printed before the findings).
+fn lint_summary(documents: usize, schemas: &str, errors: usize, lint_warnings: usize, rendering: usize) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let from_rendering = if rendering > 0 { format!(" ({rendering} from rendering, above)") } else { String::new() };
+    format!("{documents} documents checked ({schemas}): {errors} errors, {}{from_rendering}", plural(lint_warnings + rendering, "warning"))
+}
+
+#[cfg(test)]
+mod summary_tests {
+    #[test]
+    fn the_summary_counts_the_warnings_it_printed() {
+        assert_eq!(super::lint_summary(5, "no schema validation", 0, 0, 0), "5 documents checked (no schema validation): 0 errors, 0 warnings");
+        assert_eq!(super::lint_summary(5, "x", 1, 1, 2), "5 documents checked (x): 1 errors, 3 warnings (2 from rendering, above)");
+        assert_eq!(super::lint_summary(2, "x", 0, 0, 1), "2 documents checked (x): 0 errors, 1 warning (1 from rendering, above)");
+    }
 }
 
 fn target(a: &ClusterArgs, s: &Setup, provider: Provider) -> Result<Target, Error> {
@@ -251,7 +270,7 @@ fn team_manifests(srcs: &[Source], runner: &dyn Runner) -> Result<Vec<manifest::
     for src in srcs {
         let (ms, problems) = manifest::load_source(src, runner).map_err(|e| {
             let message = std::iter::once(e.message).chain(e.detail.into_iter().map(|d| format!("  │ {d}"))).collect::<Vec<_>>().join("\n");
-            if e.missing_tool { Error::Preflight { message, hint: e.hint } } else { Error::Other(message) }
+            if e.missing_tool { Error::Tool { message, hint: e.hint } } else { Error::Other(message) }
         })?;
         if let Some(p) = problems.first() {
             return Err(Error::Other(format!("{}: run `devenv k8s lint`", lint::Finding::from_problem(p))));

@@ -17,6 +17,7 @@ mod ps;
 mod run;
 mod seed;
 mod up;
+mod warnings;
 mod watch;
 
 use std::path::PathBuf;
@@ -63,6 +64,9 @@ pub struct Global {
     /// Disable colours (NO_COLOR is honoured too)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Show the file's warnings every time (by default once per change of them; `config` always shows them)
+    #[arg(long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -122,6 +126,24 @@ pub enum Command {
     #[command(after_help = "Examples:\n  devenv k8s render -o k8s/generated   manifests from devenv.yaml, one file per service\n  devenv k8s lint                      schemas + cross-object checks, rendered and k8s.manifests\n  devenv k8s up                        create/reuse the cluster, apply, wait, seed, port-forward\n  devenv k8s status\n  devenv k8s down -v")]
     K8s(k8s::K8sArgs),
 }
+
+/// Parse the command line; a usage error is printed as clap words it, with a
+/// `see:` line like every other error, and its exit code is returned
+/// (`--help` and `--version` print and return 0).
+pub fn parse_args() -> Result<Cli, u8> {
+    Cli::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            eprintln!("{} {}", console::style("see:").dim(), USAGE_DOCS);
+            exit::CONFIG
+        } else {
+            exit::OK
+        }
+    })
+}
+
+/// Where usage errors point (the same section as `Error::Usage`).
+pub const USAGE_DOCS: &str = "README.md#commands";
 
 /// Parse the command line and run; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
@@ -191,15 +213,36 @@ pub fn load(global: &Global) -> Result<LoadedEnv, Error> {
 /// Load and plan.
 pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
     let env = load(global)?;
-    for w in &env.warnings {
-        ui.warn(w.clone());
+    if global.verbose || warnings::first_time(&env.file, &env.warnings) {
+        for w in &env.warnings {
+            ui.warn(w.clone());
+        }
     }
     let images = plan::ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), plan::ImageMap::user_file())?;
     let mut plan = plan::resolve(&env, &images)?;
+    map_build_bases(&mut plan, &images);
     if global.ports == PortsMode::Random {
         plan::randomize_ports(&mut plan);
     }
     Ok((env, plan))
+}
+
+/// The image map applied to build base images named through a build arg
+/// (`ARG PYTHON_IMAGE=python:3.12-slim` + `FROM ${PYTHON_IMAGE}`): the mapped
+/// reference is passed as that build arg. A literal `FROM` line is not mapped.
+pub fn map_build_bases(plan: &mut Plan, images: &plan::ImageMap) {
+    for svc in plan.services.values_mut() {
+        let Some(build) = svc.build.as_mut() else { continue };
+        let Ok(text) = std::fs::read_to_string(build.context.join(&build.dockerfile)) else { continue };
+        for base in crate::init::dockerfile::bases(&text, &build.args) {
+            if let (Some(arg), Some(reference)) = (base.arg, base.reference) {
+                let mapped = images.apply(&reference);
+                if mapped != reference {
+                    build.args.insert(arg, mapped);
+                }
+            }
+        }
+    }
 }
 
 /// The project name for commands that can work from labels alone (`ps`, `logs`, `down`):

@@ -57,7 +57,8 @@ pub async fn run(global: &Global, args: PsArgs, ui: &Ui) -> Result<u8, Error> {
         } else if let Some(h) = &c.health {
             h.clone()
         } else {
-            "running".into()
+            // No probe of devenv's and no Docker HEALTHCHECK: health is unknown, not "running".
+            "-".into()
         };
         let ports = c
             .ports

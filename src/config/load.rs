@@ -71,7 +71,7 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
     // Later errors (validation, planning) point into the first file; errors found
     // now are placed in whichever file (override, include, extends) defined the value.
     let first_locations = std::fs::read_to_string(&first).map(|t| Locations::from_text(&t)).unwrap_or_default();
-    let source = Source { file: first.clone(), dir: project.dir.clone(), locations: first_locations, creatable_binds };
+    let source = Source { file: first.clone(), dir: project.dir.clone(), locations: first_locations, creatable_binds, interpolated: Default::default() };
     finish(spec, source, opts, &vars, notes).map_err(|e| {
         if e.yaml_path.is_empty() {
             return e;
@@ -113,6 +113,9 @@ pub struct LoadedEnv {
     pub locations: Locations,
     /// Warnings worth showing (e.g. a `.env` line that could not be parsed).
     pub warnings: Vec<String>,
+    /// YAML path → the variables its value was interpolated from
+    /// (`services.cache.image` → `["REDIS_IMAGE"]`), for hints.
+    pub interpolated: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Which file(s) `load` reads: `-f` files as given (several, or a compose file
@@ -281,11 +284,12 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
 
     let mut unset = Warnings::default();
     interpolate_value(&mut value, &vars, &mut unset).map_err(|e| err_at(&e.path, e.message, e.hint))?;
+    let interpolated = std::mem::take(&mut unset.interpolated);
     warnings.extend(unset.into_messages());
 
     let spec: EnvSpec = serde_path_to_error::deserialize(value).map_err(|e| deserialize_error(&e, file, &locations))?;
 
-    let source = Source { file: file.to_path_buf(), dir: dir.to_path_buf(), locations, creatable_binds: Vec::new() };
+    let source = Source { file: file.to_path_buf(), dir: dir.to_path_buf(), locations, creatable_binds: Vec::new(), interpolated };
     finish(spec, source, opts, &vars, warnings)
 }
 
@@ -317,6 +321,8 @@ pub struct Source {
     pub locations: Locations,
     /// Bind-mount sources that may be missing (compose creates them at `up`).
     pub creatable_binds: Vec<PathBuf>,
+    /// YAML path → the variables its value was interpolated from.
+    pub interpolated: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// The common tail of loading, whatever the input format: profiles, validation
@@ -343,7 +349,7 @@ pub fn finish(mut spec: EnvSpec, src: Source, opts: &LoadOptions, vars: &Vars, m
             svc.parsed = parsed;
         }
     }
-    Ok(LoadedEnv { spec, file: src.file, dir: src.dir, project, locations: src.locations, warnings })
+    Ok(LoadedEnv { spec, file: src.file, dir: src.dir, project, locations: src.locations, warnings, interpolated: src.interpolated })
 }
 
 /// Profiles: drops services none of whose profiles is active; returns them (name -> profiles).

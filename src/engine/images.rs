@@ -63,9 +63,22 @@ async fn pull(docker: &Docker, svc: &ResolvedService, ui: &Ui) -> Result<(), Err
             ui.service(name, Status::Pulling { current: cur, total: tot });
         })
         .await
-        .map_err(|e| e.for_service(name))?;
+        .map_err(|e| pull_error(Error::from(e.for_service(name)), svc))?;
     ui.service(name, Status::Pulled);
     Ok(())
+}
+
+/// A failed pull; when the file's image came from variables
+/// (`${REDIS_IMAGE:-redis:7-alpine}`), the hint names them first.
+pub(super) fn pull_error(err: Error, svc: &ResolvedService) -> Error {
+    let Some(first) = svc.image_vars.first() else { return err };
+    let names = svc.image_vars.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
+    let hint = format!(
+        "`{}` comes from {names} in the file: set it to an image you have or can pull (`{first}=IMAGE devenv up`){}",
+        svc.image,
+        err.hint().map(|h| format!("; or {h}")).unwrap_or_default()
+    );
+    Error::Image { message: err.to_string(), detail: err.detail().to_vec(), hint: Some(hint) }
 }
 
 /// The `--build` phase: build every image of `wanted` that has a `build:`
@@ -106,4 +119,47 @@ pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, 
         })
         .await
         .map_err(|e| e.for_service(name).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::docker::DockerError;
+    use crate::error::{exit, Error};
+
+    fn service(yaml: &str, environ: &[(&str, &str)]) -> crate::plan::ResolvedService {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
+        let opts = crate::config::LoadOptions {
+            file: Some(dir.path().join("devenv.yaml")),
+            cwd: dir.path().to_path_buf(),
+            environ: environ.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Default::default()
+        };
+        let env = crate::config::load(&opts).unwrap_or_else(|e| panic!("{e}"));
+        let plan = crate::plan::resolve(&env, &crate::plan::ImageMap::default()).unwrap_or_else(|e| panic!("{e}"));
+        plan.services["cache"].clone()
+    }
+
+    fn pull_failed(reference: &str) -> Error {
+        Error::from(DockerError::Pull { service: Some("cache".into()), reference: reference.into(), message: "not found".into(), source: None })
+    }
+
+    #[test]
+    fn a_pull_failure_names_the_variable_the_image_came_from() {
+        let svc = service("services:\n  cache:\n    image: ${REDIS_IMAGE:-redis:7-alpine}\n", &[]);
+        assert_eq!(svc.image_vars, vec!["REDIS_IMAGE".to_string()]);
+        let e = super::pull_error(pull_failed("redis:7-alpine"), &svc);
+        assert_eq!(e.exit_code(), exit::IMAGE);
+        let hint = e.hint().unwrap_or_default();
+        assert!(hint.contains("`REDIS_IMAGE`") && hint.contains("REDIS_IMAGE=IMAGE devenv up") && hint.contains("docker login"), "{hint}");
+        assert!(e.to_string().contains("redis:7-alpine"), "{e}");
+        // Set or not, the value came from the variable.
+        let svc = service("services:\n  cache:\n    image: ${REDIS_IMAGE:-redis:7-alpine}\n", &[("REDIS_IMAGE", "mirror/redis:7")]);
+        assert!(super::pull_error(pull_failed("mirror/redis:7"), &svc).hint().is_some_and(|h| h.contains("REDIS_IMAGE")));
+        // A literal image: the hint is the pull error's own.
+        let svc = service("services:\n  cache:\n    image: redis:7-alpine\n", &[]);
+        assert!(svc.image_vars.is_empty());
+        let e = super::pull_error(pull_failed("redis:7-alpine"), &svc);
+        assert!(matches!(e, Error::Docker(_)) && !e.hint().unwrap_or_default().contains("comes from"));
+    }
 }

@@ -197,7 +197,8 @@ impl Session {
         let has_seeds = changes.services.iter().any(|s| self.plan.services.get(&s.service).is_some_and(|svc| !svc.seeds.is_empty()));
         if work == 0 && !has_seeds {
             for s in changes.services.iter().filter(|s| s.kind == diff::StepKind::Keep) {
-                self.ui.service(&s.service, Status::Unchanged);
+                let once = self.plan.services.get(&s.service).is_some_and(|svc| svc.once);
+                self.ui.service(&s.service, if once { Status::CompletedUnchanged } else { Status::Unchanged });
             }
             let containers = changes.services.iter().filter_map(|s| Some((s.service.clone(), s.container.clone()?))).collect();
             return Ok(self.done(changes.services, containers, 0, 0, started_at));

@@ -195,7 +195,7 @@ async fn apply_one(
         }
         Err(e) => Err(Error::Seed {
             message: format!("seeding `{}` failed at `{}`: {}", svc.name, seed.id, e.message),
-            hint: e.hint.or_else(|| Some(format!("entries applied before this one stay recorded; fix it and rerun `devenv up` (or `devenv seed {}`)", svc.name))),
+            hint: e.hint.or_else(|| Some(format!("fix the file or statement named above; the entries of `services.{}.seed` applied before it stay recorded and are not applied again", svc.name))),
         }),
     }
 }

@@ -142,7 +142,7 @@ impl ServiceRun {
         }
         let _ = self.tx.send(if self.svc.once { Reached::Completed } else { Reached::Healthy });
         if seeded == 0 {
-            ui.service(&self.svc.name, Status::Unchanged);
+            ui.service(&self.svc.name, if self.svc.once { Status::CompletedUnchanged } else { Status::Unchanged });
         }
         Ok((self.step.container.clone(), seeded))
     }
@@ -231,7 +231,7 @@ impl ServiceRun {
             return Err(Failure::Failed(Error::Service {
                 message: format!("one-shot job `{name}` exited with code {code}"),
                 logs,
-                hint: Some(format!("see the output above; rerun it alone with `devenv up {name}` after fixing it")),
+                hint: Some(format!("its last {FAILURE_LOG_LINES} log lines are above (`devenv logs {name}` shows all): fix `services.{name}.command` or what it reads; the job did not complete, so the next `up` runs it again")),
             }));
         }
         self.wait_ready(&id, t0).await?;

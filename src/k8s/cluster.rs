@@ -68,14 +68,14 @@ pub fn detect(runner: &dyn Runner, requested: Option<Provider>) -> Result<Provid
         if installed(runner, p.name())? {
             return Ok(p);
         }
-        return Err(Error::Preflight { message: format!("`{}` is not installed (not found on PATH)", p.name()), hint: Some(hint_for(p).to_string()) });
+        return Err(Error::Tool { message: format!("`{}` is not installed (not found on PATH)", p.name()), hint: Some(hint_for(p).to_string()) });
     }
     for p in [Provider::Kind, Provider::K3d] {
         if installed(runner, p.name())? {
             return Ok(p);
         }
     }
-    Err(Error::Preflight {
+    Err(Error::Tool {
         message: "neither `kind` nor `k3d` is installed (devenv k8s needs one of them to run a local cluster)".into(),
         hint: Some(format!("{KIND_HINT}, or {K3D_HINT}")),
     })
@@ -85,7 +85,7 @@ pub fn detect(runner: &dyn Runner, requested: Option<Provider>) -> Result<Provid
 pub fn require_kubectl(runner: &dyn Runner) -> Result<(), Error> {
     match runner.output(&Invocation::new("kubectl", &["version", "--client"])) {
         Ok(_) => Ok(()),
-        Err(RunError::NotFound { .. }) => Err(Error::Preflight { message: "`kubectl` is not installed (not found on PATH)".into(), hint: Some(KUBECTL_HINT.into()) }),
+        Err(RunError::NotFound { .. }) => Err(Error::Tool { message: "`kubectl` is not installed (not found on PATH)".into(), hint: Some(KUBECTL_HINT.into()) }),
         Err(e) => Err(Error::Other(e.to_string())),
     }
 }
@@ -100,7 +100,7 @@ fn run_error(e: RunError) -> Error {
                 "k3d" => Some(K3D_HINT.to_string()),
                 _ => None,
             };
-            Error::Preflight { message: format!("`{program}` is not installed (not found on PATH)"), hint }
+            Error::Tool { message: format!("`{program}` is not installed (not found on PATH)"), hint }
         }
         e => Error::Other(e.to_string()),
     }
@@ -235,7 +235,7 @@ impl<'a> Cluster<'a> {
                 )),
             });
         }
-        Err(failed(&inv, &out, &format!("{tool} could not create cluster `{name}`"), &format!("the output above is {tool}'s; fix the cause and run `devenv k8s up` again")))
+        Err(failed(&inv, &out, &format!("{tool} could not create cluster `{name}`"), &format!("the output above is {tool}'s; a node that does not start is often short of memory or disk (`devenv doctor` checks both), and a half-created cluster is removed by `devenv k8s down --delete-cluster`")))
     }
 
     /// Load locally built images into the cluster's nodes.

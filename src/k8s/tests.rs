@@ -472,3 +472,14 @@ fn render_to_a_directory_replaces_its_own_stale_files_only() {
     assert!(db.starts_with(super::render::HEADER));
     assert!(db.contains("kind: StatefulSet") && db.contains("kind: Job") && db.contains("name: db-seed-"), "seed objects go with their service");
 }
+
+#[test]
+fn a_missing_cluster_tool_links_to_the_kubernetes_section() {
+    let runner = crate::k8s::runner::double::ScriptedRunner::new();
+    runner.missing("kind").missing("k3d");
+    let missing = crate::k8s::cluster::detect(&runner, None).expect_err("nothing installed");
+    assert_eq!(missing.docs(), Some("README.md#kubernetes-devenv-k8s"), "{missing}");
+    assert_eq!(missing.exit_code(), crate::error::exit::PREFLIGHT);
+    let missing = crate::k8s::cluster::detect(&runner, Some(crate::k8s::Provider::K3d)).expect_err("not installed");
+    assert_eq!(missing.docs(), Some("README.md#kubernetes-devenv-k8s"), "{missing}");
+}

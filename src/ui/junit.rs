@@ -48,7 +48,7 @@ pub fn report(suite: &str, started: Instant, events: &[(Instant, Event)], error:
                 r.seconds = *elapsed_ms as f64 / 1000.0;
                 r.done = true;
             }
-            Status::Unchanged if !r.done => r.done = true,
+            Status::Unchanged | Status::CompletedUnchanged if !r.done => r.done = true,
             Status::Seeded { elapsed_ms, .. } => {
                 let s = seed.entry(service.clone()).or_default();
                 s.seconds = *elapsed_ms as f64 / 1000.0;

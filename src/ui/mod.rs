@@ -49,6 +49,8 @@ pub enum Status {
     Ready { elapsed_ms: u64 },
     /// Already running and unchanged.
     Unchanged,
+    /// A `run: once` job that already completed, unchanged: not run again.
+    CompletedUnchanged,
     /// Applying one seed entry.
     Seeding { entry: String, done: u64, unit: String, per_second: u64 },
     /// One seed entry applied.

@@ -45,6 +45,7 @@ pub fn describe(status: &Status) -> String {
         Status::Probing { probe } => format!("waiting until ready ({probe})"),
         Status::Ready { elapsed_ms } => format!("ready in {}", secs(*elapsed_ms)),
         Status::Unchanged => "running, unchanged".into(),
+        Status::CompletedUnchanged => "completed earlier, unchanged (not run again)".into(),
         Status::Seeding { entry, done, unit, per_second } if *done > 0 => format!("seeding {entry}: {done} {unit} ({per_second} {unit}/s)"),
         Status::Seeding { entry, .. } => format!("seeding {entry}"),
         Status::SeedApplied { entry, count, unit, elapsed_ms, per_second } => {
@@ -69,6 +70,7 @@ fn is_final(status: &Status) -> bool {
         status,
         Status::Ready { .. }
             | Status::Unchanged
+            | Status::CompletedUnchanged
             | Status::Completed { .. }
             | Status::Seeded { .. }
             | Status::Stopped
@@ -79,13 +81,23 @@ fn is_final(status: &Status) -> bool {
     )
 }
 
+/// The mode to render in: `auto` and `tty` are bars on a terminal, plain lines without one.
+fn effective_mode(mode: ProgressMode, term: bool) -> ProgressMode {
+    match mode {
+        ProgressMode::Auto | ProgressMode::Tty if term => ProgressMode::Tty,
+        ProgressMode::Auto | ProgressMode::Tty => ProgressMode::Plain,
+        m => m,
+    }
+}
+
 impl Renderer {
     pub fn new(mode: ProgressMode, color: bool) -> Self {
-        let mode = match mode {
-            ProgressMode::Auto if console::Term::stderr().is_term() => ProgressMode::Tty,
-            ProgressMode::Auto => ProgressMode::Plain,
-            m => m,
-        };
+        let term = console::Term::stderr().is_term();
+        if mode == ProgressMode::Tty && !term {
+            // Bars need a terminal: indicatif would draw nothing at all.
+            eprintln!("note: stderr is not a terminal: `--progress tty` falls back to plain lines");
+        }
+        let mode = effective_mode(mode, term);
         let multi = (mode == ProgressMode::Tty).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(12)));
         console::set_colors_enabled(color);
         console::set_colors_enabled_stderr(color);
@@ -252,4 +264,18 @@ fn bytes_style() -> ProgressStyle {
 
 fn done_style() -> ProgressStyle {
     ProgressStyle::with_template("  {prefix:<16} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    #[test]
+    fn tty_without_a_terminal_falls_back_to_plain() {
+        assert_eq!(effective_mode(ProgressMode::Tty, false), ProgressMode::Plain);
+        assert_eq!(effective_mode(ProgressMode::Tty, true), ProgressMode::Tty);
+        assert_eq!(effective_mode(ProgressMode::Auto, false), ProgressMode::Plain);
+        assert_eq!(effective_mode(ProgressMode::Json, false), ProgressMode::Json);
+        assert_eq!(effective_mode(ProgressMode::Quiet, true), ProgressMode::Quiet);
+    }
 }

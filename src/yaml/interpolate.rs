@@ -4,7 +4,7 @@
 //! `${svc.url}` (a name with a dot) is a service reference for the planner and
 //! is left verbatim.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 use serde_yaml::Value;
@@ -44,10 +44,15 @@ pub struct InterpolationError {
     pub hint: Option<String>,
 }
 
-/// Collects "variable is not set" warnings (once per variable).
+/// Collects "variable is not set" warnings (once per variable), and which
+/// variables each interpolated value came from.
 #[derive(Debug, Default)]
 pub struct Warnings {
     unset: BTreeSet<String>,
+    /// Variables referenced by the string being interpolated.
+    current: BTreeSet<String>,
+    /// YAML path → the variables its value was interpolated from (`interpolate_value` only).
+    pub interpolated: BTreeMap<String, Vec<String>>,
 }
 
 impl Warnings {
@@ -78,8 +83,15 @@ pub fn interpolate_value(v: &mut Value, vars: &dyn Lookup, warnings: &mut Warnin
         match node {
             Value::String(s) => {
                 if s.contains('$') {
+                    warnings.current.clear();
                     match interpolate_str_inner(s, vars, warnings, 0, Dialect::Devenv) {
-                        Ok(out) => *s = out,
+                        Ok(out) => {
+                            *s = out;
+                            if !warnings.current.is_empty() {
+                                let names = std::mem::take(&mut warnings.current).into_iter().collect();
+                                warnings.interpolated.insert(path, names);
+                            }
+                        }
                         Err((message, hint)) => return Err(InterpolationError { path, message, hint }),
                     }
                 }
@@ -156,6 +168,7 @@ fn interpolate_str_inner(s: &str, vars: &dyn Lookup, warnings: &mut Warnings, de
             Some(c) if is_name_start(c) => {
                 let end = after.find(|c: char| !is_name_char(c)).unwrap_or(after.len());
                 let name = &after[..end];
+                warnings.current.insert(name.to_string());
                 match vars.lookup(name) {
                     Some(v) => out.push_str(&v),
                     None => {
@@ -255,6 +268,7 @@ fn braced(body: &str, whole: &str, vars: &dyn Lookup, warnings: &mut Warnings, d
         return Err(invalid());
     }
     let modifier = &body[name_end..];
+    warnings.current.insert(name.to_string());
     let value = vars.lookup(name);
     if modifier.is_empty() {
         return Ok(match value {

@@ -75,3 +75,39 @@ fn config_masks_secrets() {
     assert!(!r.stdout.contains("hunter2") && !r.stdout.contains("pw123"), "{}", r.stdout);
     r.stdout_has("postgres://u:***@db/app");
 }
+
+/// A command-line usage error ends with a `see:` line like every other error (exit 2).
+#[test]
+fn usage_errors_link_to_the_readme() {
+    let p = Project::new("usage", "services:\n  a:\n    image: x\n");
+    for args in [&["up", "--no-such-flag"][..], &["frobnicate"], &["logs", "--tail", "many"]] {
+        let r = p.run(args);
+        r.code(2).stderr_has("error:").stderr_has("see: README.md#commands");
+    }
+    p.run(&["--help"]).ok();
+}
+
+/// `--progress tty` without a terminal falls back to plain lines, and says so once.
+#[test]
+fn progress_tty_without_a_terminal_falls_back_to_plain() {
+    let p = Project::new("tty", "services:\n  a:\n    image: x\n");
+    let r = p.run(&["--progress", "tty", "config"]);
+    r.ok();
+    assert_eq!(r.stderr.matches("falls back to plain").count(), 1, "{}", r.stderr);
+    let r = p.run(&["--progress", "plain", "config"]);
+    assert!(!r.stderr.contains("falls back"), "{}", r.stderr);
+}
+
+/// A pull failure names the variable the file's image came from (the hello
+/// example offers `REDIS_IMAGE`), and its exit code stays 5.
+#[test]
+fn a_pull_failure_names_the_image_variable() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("pull-var", "name: {project}\nservices:\n  cache:\n    image: ${REDIS_IMAGE:-devenv-test/never-built-anywhere:1}\n");
+    let r = p.run(&["up", "-d"]);
+    r.code(5).stderr_has("devenv-test/never-built-anywhere:1").stderr_has("`REDIS_IMAGE`").stderr_has("REDIS_IMAGE=IMAGE devenv up");
+    r.stderr_has("see: README.md#image-map");
+    p.run(&["down", "-v"]);
+}

@@ -244,3 +244,29 @@ fn compose_healthcheck_timing_is_carried_to_the_container() {
     assert_eq!(v["Retries"], 5, "{hc}");
     assert_eq!(v["StartPeriod"], 2_000_000_000u64, "{hc}");
 }
+
+/// The file's warnings are shown once per change, not on every command;
+/// `config` and `--verbose` always show them.
+#[test]
+fn compose_warnings_are_shown_once_per_change() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("warn-once", "");
+    let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
+    let compose = "services:\n  web:\n    image: devenv-test/app:1\n    logging:\n      driver: json-file\n";
+    p.write("docker-compose.yml", compose);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        let out = p.cmd(args).env("XDG_CACHE_HOME", cache.path()).output().expect("run devenv");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains("warning") && l.contains("logging")).count()
+    };
+    assert_eq!(run(&["ps"]), 1, "shown the first time");
+    assert_eq!(run(&["ps"]), 0, "not again while the file's warnings are the same");
+    assert_eq!(run(&["config"]), 1, "config always shows them");
+    assert_eq!(run(&["--verbose", "ps"]), 1, "--verbose shows them");
+    p.write("docker-compose.yml", &compose.replace("logging:", "mem_limit: 1g\n    logging:"));
+    assert_eq!(run(&["ps"]), 1, "shown again after the change");
+    assert_eq!(run(&["ps"]), 0);
+}

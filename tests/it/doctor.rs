@@ -145,3 +145,39 @@ fn errors_link_to_the_readme() {
     p.write("devenv.yaml", "name: x\nservices:\n  a:\n    imag: redis\n");
     p.run(&["config"]).code(2).stderr_has("see: README.md#the-environment-file");
 }
+
+/// `FROM ${BASE}`: doctor resolves the ARG default and reports the missing
+/// base image (it showed ✓ before); the image map, applied to a base image
+/// named through a build arg, makes the build use an image that is here.
+#[test]
+fn a_base_image_named_through_a_build_arg() {
+    if !docker_ready() {
+        return;
+    }
+    let missing = "devenv-test/never-built-base:1";
+    let p = Project::new("doc-arg", "name: {project}\nservices:\n  app:\n    build: ./app\n    command: [\"true\"]\n    run: once\n");
+    p.write("app/Dockerfile", &format!("ARG BASE={missing}\nFROM ${{BASE}}\nRUN true\n"));
+    let (code, v) = doctor_json(&p);
+    let found = problems(&v, "image");
+    assert_eq!(found.len(), 1, "{v:#}");
+    let message = found[0]["message"].as_str().unwrap_or("");
+    assert!(message.contains(missing) && message.contains("base image"), "{message}");
+    let fix = found[0]["fix"].as_str().unwrap_or("");
+    assert!(fix.contains("services.app.build.args.BASE"), "{fix}");
+    // Exit code as documented: 1 when a check fails, 0 with warnings only (offline registry).
+    match found[0]["level"].as_str() {
+        Some("warn") => assert_eq!(code, 0, "{v:#}"),
+        other => assert_eq!((other, code), (Some("fail"), 1), "{v:#}"),
+    }
+
+    // With the base image mapped to one that is here, doctor is content and the build uses it.
+    p.write("map.yaml", &format!("{missing}: debian:bookworm-slim\n"));
+    let map = p.dir.path().join("map.yaml");
+    let out = p.cmd(&["doctor", "--json"]).env("DEVENV_IMAGE_MAP", &map).output().expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(problems(&v, "image").is_empty(), "{v:#}");
+    let out = p.cmd(&["up", "-d", "--build"]).env("DEVENV_IMAGE_MAP", &map).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    p.run(&["down", "-v"]);
+    assert_eq!(out.status.code(), Some(0), "the mapped base image is used: {stderr}");
+}

@@ -229,11 +229,11 @@ fn k8s_up_without_kind_or_k3d_says_how_to_install_them() {
     std::fs::write(dir.path().join("devenv.yaml"), "name: k8s-none\nservices:\n  cache:\n    image: devenv-test/redis:7\n").expect("write");
     let mut c = devenv(dir.path(), &["k8s", "up", "-d"]);
     c.env("PATH", dir.path());
-    run(c).code(4).stderr_has("neither `kind` nor `k3d` is installed").stderr_has("hint: install kind");
+    run(c).code(4).stderr_has("neither `kind` nor `k3d` is installed").stderr_has("hint: install kind").stderr_has("see: README.md#kubernetes-devenv-k8s");
     for cmd in ["status", "down"] {
         let mut c = devenv(dir.path(), &["k8s", cmd, "--provider", "k3d"]);
         c.env("PATH", dir.path());
-        run(c).code(4).stderr_has("`k3d` is not installed").stderr_has("k3d.io");
+        run(c).code(4).stderr_has("`k3d` is not installed").stderr_has("k3d.io").stderr_has("see: README.md#kubernetes-devenv-k8s");
     }
 }
 
@@ -297,4 +297,15 @@ fn k8s_up_with_the_real_kind_reports_that_its_node_image_cannot_be_pulled() {
     let mut d = p.cmd(&["k8s", "down", "--name", &cluster]);
     d.env("PATH", path_with(&tools));
     run(d).ok().stderr_has("does not exist: nothing to do");
+}
+
+/// `k8s lint` counts the rendering's warnings it printed (it said "0 warnings" after them).
+#[test]
+fn k8s_lint_counts_the_warnings_it_prints() {
+    let p = Project::new("lint-warn", "name: {project}\nservices:\n  files:\n    image: debian:bookworm-slim\n    command: [\"sleep\", \"60\"]\n    volumes: [\"./data:/data\"]\n");
+    std::fs::create_dir(p.dir.path().join("data")).expect("mkdir");
+    let r = p.run(&["k8s", "lint", "--skip-schema"]);
+    r.stderr_has("bind mount");
+    assert!(!r.stderr.contains(", 0 warnings"), "{}", r.stderr);
+    r.stderr_has("1 warning (1 from rendering, above)");
 }

@@ -364,3 +364,33 @@ fn log_probe_of_a_restarted_service_waits_for_this_runs_line() {
     p.run(&["up", "-d"]).ok().stderr_has("w ready in");
     assert!(started.elapsed() >= Duration::from_millis(2500), "ready after {:?}: the previous run's log line was taken", started.elapsed());
 }
+
+/// A finished one-shot job is not "running" on a second `up`, and `ps` shows
+/// health only as healthy/unhealthy/starting or `-` (never "running").
+#[test]
+fn a_finished_job_is_not_running_and_health_is_never_running() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = "name: {project}\nservices:\n  job:\n    image: debian:bookworm-slim\n    command: [\"true\"]\n    run: once\n  box:\n    image: debian:bookworm-slim\n    command: [\"sleep\", \"300\"]\n    env: {V: \"1\"}\n";
+    let p = Project::new("once-again", yaml);
+    p.run(&["up", "-d"]).ok();
+    let again = p.run(&["up", "-d"]);
+    again.ok();
+    assert!(again.lines_with("job running").is_empty(), "{}", again.stderr);
+    // Something else changes: the job is kept and said to be done.
+    p.write("devenv.yaml", &yaml.replace("{project}", &p.name).replace("V: \"1\"", "V: \"2\""));
+    let edit = p.run(&["up", "-d"]);
+    edit.ok();
+    assert!(edit.lines_with("job running").is_empty(), "{}", edit.stderr);
+    assert_eq!(edit.lines_with("job completed earlier, unchanged").len(), 1, "{}", edit.stderr);
+    let ps = p.run(&["ps", "--json"]);
+    ps.ok();
+    let rows: serde_json::Value = serde_json::from_str(&ps.stdout).expect("ps --json is JSON");
+    let row = rows.as_array().and_then(|a| a.iter().find(|r| r["service"] == "box")).cloned().expect("box listed");
+    assert_eq!((row["state"].as_str(), row["health"].as_str()), (Some("running"), Some("-")), "{row}");
+    let human = p.run(&["ps"]);
+    let line = human.stdout.lines().find(|l| l.starts_with("box")).unwrap_or_else(|| panic!("box listed: {}", human.stdout));
+    assert_eq!(line.split_whitespace().nth(2), Some("-"), "the HEALTH column: {}", human.stdout);
+    p.run(&["down", "-v"]).ok();
+}

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::config::VolumeSpec;
 use crate::docker::RegistryAnswer;
+use crate::init::dockerfile::Base;
 use crate::plan::Plan;
 use crate::preset::Kind;
 
@@ -101,18 +102,19 @@ pub fn recommended_memory(kind: Kind) -> u64 {
     kind.preset().memory()
 }
 
-/// The base images of a service's local build (the Dockerfile's `FROM`s), if it has one.
-pub fn build_bases(svc: &crate::plan::ResolvedService) -> Vec<String> {
+/// The base images of a service's local build (the Dockerfile's `FROM`s, build
+/// args resolved: `FROM ${PYTHON_IMAGE}`), if it has one.
+pub fn build_bases(svc: &crate::plan::ResolvedService) -> Vec<Base> {
     let Some(build) = &svc.build else { return vec![] };
     let text = std::fs::read_to_string(build.context.join(&build.dockerfile)).unwrap_or_default();
-    crate::init::dockerfile::parse(&text).base_images.into_iter().filter(|i| !i.contains('$')).collect()
+    crate::init::dockerfile::bases(&text, &build.args)
 }
 
 /// Every image reference whose presence `check_images` needs to know.
 pub fn references(plan: &Plan) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for svc in plan.services.values() {
-        for r in std::iter::once(svc.image.clone()).chain(build_bases(svc)) {
+        for r in std::iter::once(svc.image.clone()).chain(build_bases(svc).into_iter().filter_map(|b| b.reference)) {
             if !out.contains(&r) {
                 out.push(r);
             }
@@ -147,9 +149,23 @@ pub fn registry_host(reference: &str) -> String {
     }
 }
 
-/// An image that is not local (`base`: a build's base image): will a pull work?
-fn missing_image(reference: &str, what: &str, base: bool, e: &EngineFacts) -> Finding {
-    let not_here = if base { "is not local" } else { "is neither local nor buildable" };
+/// How to replace a missing base image: the build arg that names it, else
+/// (the image map does not apply to a literal `FROM`) a pull or a tag.
+fn base_hint(svc: &str, base: &Base, reference: &str) -> String {
+    match &base.arg {
+        Some(arg) => format!(
+            "or set the build arg to an image you have (`services.{svc}.build.args.{arg}`), or map {reference} in an image map (it applies to base images named through a build arg; see README.md#image-map)"
+        ),
+        None => format!(
+            "or `docker tag` an image you have as {reference}; the image map does not apply to a literal `FROM` line (name the image through a build arg — `ARG BASE={reference}` then `FROM ${{BASE}}` — and the map applies; see README.md#image-map)"
+        ),
+    }
+}
+
+/// An image that is not local (`base`: a build's base image, with its service): will a pull work?
+fn missing_image(reference: &str, what: &str, base: Option<(&str, &Base)>, e: &EngineFacts) -> Finding {
+    let not_here = if base.is_some() { "is not local" } else { "is neither local nor buildable" };
+    let map_hint = base.map(|(svc, b)| base_hint(svc, b, reference)).unwrap_or_else(|| MAP_HINT.to_string());
     match e.registry.get(reference) {
         Some(RegistryAnswer::Found) | None => Finding::new("image", Level::Info, format!("{what}: {reference} is not local; it will be pulled on first `up`")),
         Some(RegistryAnswer::Unreachable(why)) => Finding::new(
@@ -157,9 +173,24 @@ fn missing_image(reference: &str, what: &str, base: bool, e: &EngineFacts) -> Fi
             Level::Warn,
             format!("{what}: {reference} {not_here}, and its registry does not answer ({why}): `up` will fail unless it can pull"),
         )
-        .fix(format!("connect to the registry, or `docker pull {reference}` (or `docker load`) on this machine, {MAP_HINT}")),
+        .fix(format!("connect to the registry, or `docker pull {reference}` (or `docker load`) on this machine, {map_hint}")),
         Some(RegistryAnswer::Refused(why)) => Finding::new("image", Level::Fail, format!("{what}: {reference} is not local and the registry refuses it: {why}"))
-            .fix(format!("check the name and tag, `docker login` if it is private, {MAP_HINT}")),
+            .fix(format!("check the name and tag, `docker login` if it is private, {map_hint}")),
+    }
+}
+
+/// The base images of `svc`'s build that are not local (or cannot be named).
+fn check_bases(svc: &crate::plan::ResolvedService, e: &EngineFacts, out: &mut Vec<Finding>) {
+    let what = format!("{} (base image of its build)", svc.name);
+    for base in build_bases(svc) {
+        match &base.reference {
+            None => out.push(
+                Finding::new("image", Level::Fail, format!("{what}: `FROM {}` names a build arg with no value", base.written))
+                    .fix(format!("set it in `services.{}.build.args`, or give the Dockerfile's `ARG` (before the first `FROM`) a default", svc.name)),
+            ),
+            Some(r) if !e.local.get(r).copied().unwrap_or(false) => out.push(missing_image(r, &what, Some((&svc.name, &base)), e)),
+            Some(_) => {}
+        }
     }
 }
 
@@ -170,7 +201,11 @@ fn check_images(plan: &Plan, e: &EngineFacts, out: &mut Vec<Finding>) {
             if present {
                 out.push(Finding::new("image", Level::Ok, format!("{}: {} is present", svc.name, svc.image)));
             } else {
-                out.push(missing_image(&svc.image, &svc.name, false, e));
+                let mut f = missing_image(&svc.image, &svc.name, None, e);
+                if let (Some(fix), Some(var)) = (&mut f.fix, svc.image_vars.first()) {
+                    *fix = format!("set `{var}` to an image you have (the file's image comes from it: `{var}=IMAGE devenv up`), {fix}");
+                }
+                out.push(f);
             }
             continue;
         };
@@ -192,11 +227,7 @@ fn check_images(plan: &Plan, e: &EngineFacts, out: &mut Vec<Finding>) {
             continue;
         }
         out.push(Finding::new("image", Level::Ok, format!("{}: will be built from {context}", svc.name)));
-        for base in build_bases(svc) {
-            if !e.local.get(&base).copied().unwrap_or(false) {
-                out.push(missing_image(&base, &format!("{} (base image of its build)", svc.name), true, e));
-            }
-        }
+        check_bases(svc, e, out);
     }
 }
 

@@ -187,3 +187,47 @@ fn the_real_host_tells_writable_from_not() {
 fn the_max_map_count_constant_is_the_strictest_presets() {
     assert_eq!(super::checks::strictest_max_map_count().map(|(n, _)| n), Some(MIN_MAX_MAP_COUNT));
 }
+
+#[test]
+fn a_base_image_named_through_a_build_arg_is_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("app")).expect("mkdir");
+    std::fs::write(dir.path().join("app/Dockerfile"), "ARG BASE=python:3.12-slim\nFROM ${BASE}\nCMD [\"python3\"]\n").expect("write");
+    let p = plan(dir.path(), "services:\n  web:\n    build: ./app\n");
+    assert!(references(&p).contains(&"python:3.12-slim".to_string()), "the ARG default is resolved: {:?}", references(&p));
+    let mut facts = all_local(&p);
+    facts.local.insert(p.services["web"].image.clone(), false);
+    facts.local.insert("python:3.12-slim".into(), false);
+    facts.registry.insert("python:3.12-slim".into(), RegistryAnswer::Refused("manifest unknown".into()));
+    let findings = check_plan(&p, Some(&facts), &healthy_host());
+    let f = findings.iter().find(|f| f.level == Level::Fail).expect("the missing base image is reported");
+    assert!(f.message.contains("python:3.12-slim") && f.message.contains("base image"), "{}", f.message);
+    assert!(f.fix.as_deref().is_some_and(|x| x.contains("services.web.build.args.BASE")), "{f:?}");
+
+    // The service's build arg wins over the ARG default.
+    let p = plan(dir.path(), "services:\n  web:\n    build: {context: ./app, args: {BASE: \"alpine:3\"}}\n");
+    assert!(references(&p).contains(&"alpine:3".to_string()) && !references(&p).contains(&"python:3.12-slim".to_string()));
+
+    // A literal FROM: the advice says the image map does not apply to it.
+    std::fs::write(dir.path().join("app/Dockerfile"), "FROM python:3.12-slim\n").expect("write");
+    let p = plan(dir.path(), "services:\n  web:\n    build: ./app\n");
+    let findings = check_plan(&p, Some(&facts), &healthy_host());
+    let f = findings.iter().find(|f| f.level == Level::Fail).expect("reported");
+    assert!(f.fix.as_deref().is_some_and(|x| x.contains("does not apply to a literal `FROM`")), "{f:?}");
+
+    // An arg with no value anywhere: the build would fail.
+    std::fs::write(dir.path().join("app/Dockerfile"), "ARG BASE\nFROM ${BASE}\n").expect("write");
+    let findings = check_plan(&p, Some(&facts), &healthy_host());
+    assert!(findings.iter().any(|f| f.level == Level::Fail && f.message.contains("no value")), "{findings:#?}");
+}
+
+#[test]
+fn a_missing_image_from_a_variable_names_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = plan(dir.path(), "services:\n  cache:\n    image: ${CACHE_IMAGE_UNSET_HERE:-registry.example.com/redis:7}\n");
+    let mut facts = all_local(&p);
+    facts.local.insert("registry.example.com/redis:7".into(), false);
+    facts.registry.insert("registry.example.com/redis:7".into(), RegistryAnswer::Unreachable("offline".into()));
+    let f = check_plan(&p, Some(&facts), &healthy_host()).into_iter().find(|f| f.check == "image").expect("checked");
+    assert!(f.fix.as_deref().is_some_and(|x| x.contains("`CACHE_IMAGE_UNSET_HERE`") && x.contains("docker pull")), "{f:?}");
+}
