@@ -166,6 +166,17 @@ impl Session {
         teardown(&self.docker, &self.plan.project, &self.dependencies(), timeout, volumes, &self.ui).await
     }
 
+    /// Remove the containers of `services` (whatever their state): a finished
+    /// `run: once` job removed this way runs again on the next `up`.
+    pub async fn remove_containers_of(&self, services: &[String]) -> Result<(), Error> {
+        for c in self.docker.project_containers(&self.plan.project).await? {
+            if c.service.as_ref().is_some_and(|s| services.contains(s)) {
+                self.docker.remove_container(&c.id).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Stop (not remove) the containers of `services`, in reverse dependency
     /// order, each with its own stop timeout.
     pub async fn stop(&self, services: &BTreeMap<String, String>) -> Result<(), Error> {
