@@ -33,7 +33,7 @@ use crate::observe::{self, Snapshot};
 use crate::plan::Plan;
 use crate::ui::{Status, Ui};
 
-pub use images::build_image;
+pub use images::{build_image, remove_project_images};
 pub use preflight::{check_ports, free_port, port_in_use};
 pub use teardown::{stop_in_order, teardown, Removed};
 
