@@ -1,7 +1,8 @@
 //! engine: make Docker match the plan — observe → diff → execute.
 //!
 //! Owns: the `Session` (one plan, one Docker connection, one journal) that
-//! `up`s, rolls back an interrupted `up` and tears down; executing a diff's
+//! `up`s, rolls back an interrupted `up`, tears down and removes some
+//! services' containers (`seed --reset`'s jobs); executing a diff's
 //! steps in phases — orphans, pre-flight port check, networks and volumes,
 //! then the services in dependency order, in parallel where the graph allows
 //! (`schedule`, `service`); teardown (`teardown`); container specs
