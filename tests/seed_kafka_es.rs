@@ -59,7 +59,7 @@ struct Container(String);
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", &self.0]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = Command::new("docker").args(["rm", "-f", "-v", &self.0]).stdout(Stdio::null()).stderr(Stdio::null()).status();
     }
 }
 

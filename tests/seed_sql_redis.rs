@@ -28,7 +28,7 @@ fn docker_ready() -> bool {
     ok
 }
 
-/// A container removed (`docker rm -f`) when dropped, even on a failed test.
+/// A container removed with its anonymous volumes (`docker rm -f -v`) when dropped, even on a failed test.
 struct Container {
     id: String,
     port: u16,
@@ -36,7 +36,7 @@ struct Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", &self.id]).output();
+        let _ = Command::new("docker").args(["rm", "-f", "-v", &self.id]).output();
     }
 }
 

@@ -19,6 +19,16 @@ pub struct DownArgs {
     /// Time to wait for a graceful stop before killing [default: each service's `stop_grace_period`, else 10s]
     #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
+    /// Also remove images: `local` the images devenv built for the project, `all` also every image the services use
+    #[arg(long, value_enum, value_name = "local|all")]
+    pub rmi: Option<Rmi>,
+}
+
+/// `down --rmi`: which images go with the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Rmi {
+    Local,
+    All,
 }
 
 pub async fn run(global: &Global, args: DownArgs, ui: &Ui) -> Result<u8, Error> {
@@ -29,7 +39,18 @@ pub async fn run(global: &Global, args: DownArgs, ui: &Ui) -> Result<u8, Error> 
         .as_ref()
         .map(|p| p.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect())
         .unwrap_or_default();
-    let removed = engine::teardown(&docker, &project, &deps, args.timeout, args.volumes, ui).await?;
-    ui.done(removed.describe(&project, args.volumes), t0.elapsed());
+    let mut removed = engine::teardown(&docker, &project, &deps, args.timeout, args.volumes, ui).await?;
+    if let Some(rmi) = args.rmi {
+        let mut also: Vec<String> = Vec::new();
+        if rmi == Rmi::All {
+            for svc in plan.iter().flat_map(|p| p.services.values()).filter(|s| s.build.is_none()) {
+                if !also.contains(&svc.image) {
+                    also.push(svc.image.clone());
+                }
+            }
+        }
+        removed.images = engine::remove_project_images(&docker, &project, &also).await?;
+    }
+    ui.done(removed.describe(&project, args.volumes, args.rmi.is_some()), t0.elapsed());
     Ok(exit::OK)
 }

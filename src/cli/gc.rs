@@ -75,7 +75,7 @@ pub async fn run(_global: &Global, args: GcArgs, ui: &Ui) -> Result<u8, Error> {
             continue;
         }
         let removed = engine::teardown(&docker, p, &HashMap::new(), Duration::from_secs(5), true, ui).await?;
-        ui.info(format!("project `{p}`: {}", removed.describe(p, true)));
+        ui.info(format!("project `{p}`: {}", removed.describe(p, true, false)));
     }
     let verb = if args.dry_run { "would collect" } else { "collected" };
     ui.done(format!("{verb} {} abandoned project{}", projects.len(), if projects.len() == 1 { "" } else { "s" }), t0.elapsed());

@@ -81,7 +81,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  devenv up                 start, wait until ready, then stream logs (Ctrl-C stops)\n  devenv up -d              start and return once every service is ready\n  devenv up -d api          start api and what it depends on\n  devenv up -d --remove-orphans   also remove services no longer in the file")]
     Up(up::UpArgs),
     /// Stop and remove the project's containers and network
-    #[command(after_help = "Examples:\n  devenv down               stop and remove containers and the network\n  devenv down -v            ... and the project's named volumes (data is lost)\n  devenv down --timeout 2   give containers 2 s to stop before killing them")]
+    #[command(after_help = "Examples:\n  devenv down               stop and remove containers and the network\n  devenv down -v            ... and the project's named volumes (data is lost)\n  devenv down --rmi local   ... and the images devenv built for the project\n  devenv down --timeout 2   give containers 2 s to stop before killing them")]
     Down(down::DownArgs),
     /// List the project's services: state, health, ports, uptime
     #[command(after_help = "Examples:\n  devenv ps\n  devenv ps --json | jq '.[] | select(.health != \"healthy\")'")]
@@ -93,7 +93,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  devenv exec db -- psql -U devenv\n  devenv exec api -- sh -c 'env | sort'\n  devenv exec -T api -- cat /etc/os-release   (no TTY, for scripts)")]
     Exec(exec::ExecArgs),
     /// Apply seed data again (`--reset` empties what seeds created first)
-    #[command(after_help = "Examples:\n  devenv seed                    re-apply every service's seeds\n  devenv seed db                 re-apply db's seeds\n  devenv seed --reset db --yes   drop db's seeded data, then apply the seeds again")]
+    #[command(after_help = "Examples:\n  devenv seed                              re-apply every service's seeds\n  devenv seed db                           re-apply db's seeds\n  devenv seed --reset db --yes             empty db, seed it again, re-run the jobs on it\n  devenv seed --reset db --yes --no-jobs   ... leaving those jobs to the next `devenv up`")]
     Seed(seed::SeedArgs),
     /// Up, run a command with the connection info in its environment, tear down
     #[command(after_help = "Examples:\n  devenv run -- cargo test                 up, run the tests, always tear down; exit = the tests' exit code\n  devenv run --keep -- ./scripts/smoke.sh  leave the environment up afterwards\n  devenv run --service db -- psql \"$DATABASE_URL\"\n\nThe command gets DEVENV_<SERVICE>_URL, _HOST, _PORT for every service, plus the\nfile's top-level `export:` names (e.g. DATABASE_URL: ${db.url}), host-side.")]

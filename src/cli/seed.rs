@@ -1,15 +1,18 @@
-//! `devenv seed`: (re-)apply seed data to running services.
+//! `devenv seed`: (re-)apply seed data to running services; after `--reset`,
+//! run the `run: once` jobs that depend on them again (unless `--no-jobs`).
 
 use std::io::Write;
 use std::time::Instant;
 
 use clap::Args;
 
-use super::{load_plan, Global};
+use super::{interrupted, load_plan, Global};
 use crate::docker::Docker;
 use crate::engine::seeding::{self, Mode};
+use crate::engine::{Session, UpOptions};
 use crate::error::{exit, Error};
-use crate::observe::ContainerState;
+use crate::observe::{ContainerState, ObservedContainer};
+use crate::plan::Plan;
 use crate::ui::Ui;
 
 #[derive(Debug, Args)]
@@ -19,6 +22,11 @@ pub struct SeedArgs {
     /// First empty what the seeds created (database, topics, indices, keys)
     #[arg(long)]
     pub reset: bool,
+    /// With --reset: do not re-run the `run: once` jobs that depend on the
+    /// reset services (their finished containers are removed, so the next
+    /// `devenv up` runs them)
+    #[arg(long, requires = "reset")]
+    pub no_jobs: bool,
     /// Do not ask for confirmation
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -77,5 +85,37 @@ pub async fn run(global: &Global, args: SeedArgs, ui: &Ui) -> Result<u8, Error> 
         applied += seeding::run(&docker, &c.id, svc, Mode::All, ui).await?.applied;
     }
     ui.done(format!("applied {applied} seed entr{}", if applied == 1 { "y" } else { "ies" }), t0.elapsed());
+    if args.reset {
+        rerun_jobs(docker, plan, &names, &observed, args.no_jobs, ui).await?;
+    }
     Ok(exit::OK)
+}
+
+/// After a reset: the `run: once` jobs that depend on the reset services and
+/// have run before lose what they created (a migration's tables). Their
+/// finished containers are removed; then they run again, as `devenv up JOB…`
+/// runs them, unless `no_jobs` (then the next `devenv up` does).
+async fn rerun_jobs(docker: Docker, plan: Plan, reset: &[String], observed: &[ObservedContainer], no_jobs: bool, ui: &Ui) -> Result<(), Error> {
+    let jobs: Vec<String> = seeding::dependent_jobs(&plan, reset)
+        .into_iter()
+        .filter(|j| observed.iter().any(|c| c.service.as_deref() == Some(j.as_str())))
+        .collect();
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let ready_timeout = crate::plan::resolve::DEFAULT_READY_TIMEOUT;
+    let session = Session::new(docker, plan, ui.clone(), UpOptions { remove_orphans: false, build: false, ready_timeout, owner: None });
+    session.remove_containers_of(&jobs).await?;
+    if no_jobs {
+        ui.warn(format!(
+            "not re-running {} (--no-jobs): the reset dropped what {} created; `devenv up -d` runs {} again",
+            jobs.join(", "),
+            if jobs.len() == 1 { "it" } else { "they" },
+            if jobs.len() == 1 { "it" } else { "them" }
+        ));
+        return Ok(());
+    }
+    ui.info(format!("re-running the jobs that depend on {}: {}", reset.join(", "), jobs.join(", ")));
+    session.up_until(&jobs, interrupted(), "interrupted: stopping what this run started").await?;
+    Ok(())
 }

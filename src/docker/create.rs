@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType, NetworkConnectRequest, NetworkingConfig, PortBinding,
-    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType, MountVolumeOptions, NetworkConnectRequest, NetworkingConfig,
+    PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters as qp;
 
@@ -173,7 +173,7 @@ pub fn create_request(spec: &ContainerSpec, all_networks_at_create: bool) -> Cre
         healthcheck: spec.healthcheck.as_ref().map(health_config),
         host_config: Some(HostConfig {
             port_bindings: Some(bindings),
-            mounts: Some(spec.mounts.iter().map(mount).collect()),
+            mounts: Some(spec.mounts.iter().map(|m| mount(m, spec.labels.get(crate::labels::PROJECT))).collect()),
             network_mode: spec.network_mode.clone(),
             ulimits: (!spec.ulimits.is_empty()).then(|| {
                 spec.ulimits
@@ -231,8 +231,16 @@ fn ports(spec: &ContainerSpec) -> (Vec<String>, Bindings) {
     (exposed, bindings)
 }
 
-fn mount(m: &MountSpec) -> Mount {
+/// An anonymous volume is created by Docker with the container; it gets the
+/// project's label (`project`) so that it is found — and removed — with the project.
+fn mount(m: &MountSpec, project: Option<&String>) -> Mount {
+    let anonymous = m.kind == MountKind::Volume && m.source.is_none();
+    let volume_options = match project {
+        Some(p) if anonymous => Some(MountVolumeOptions { labels: Some(HashMap::from([(crate::labels::PROJECT.to_string(), p.clone())])), ..Default::default() }),
+        _ => None,
+    };
     Mount {
+        volume_options,
         target: Some(m.target.clone()),
         source: m.source.clone(),
         typ: Some(match m.kind {

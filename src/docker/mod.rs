@@ -216,6 +216,17 @@ impl Docker {
         }
     }
 
+    /// The paths the image declares as `VOLUME`s (none when it is not present).
+    pub async fn image_volumes(&self, reference: &str) -> Result<Vec<String>, DockerError> {
+        match self.api.inspect_image(reference).await {
+            Ok(i) => Ok(i.config.and_then(|c| c.volumes).unwrap_or_default()),
+            Err(e) => match classify(format!("inspect image `{reference}`"), e) {
+                e if e.is_not_found() => Ok(Vec::new()),
+                e => Err(e),
+            },
+        }
+    }
+
     /// Pull `reference`, reporting per-layer progress.
     pub async fn pull(&self, reference: &str, mut progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
         let (repo, tag) = split_reference(reference);
@@ -619,6 +630,26 @@ impl Docker {
             Ok(()) => Ok(()),
             Err(e) => match classify(format!("remove volume `{name}`"), e) {
                 e if e.is_not_found() => Ok(()),
+                e => Err(e),
+            },
+        }
+    }
+
+    /// Ids of the images carrying the project's label (the images devenv built for it).
+    pub async fn project_images(&self, project: &str) -> Result<Vec<String>, DockerError> {
+        let opts = qp::ListImagesOptionsBuilder::new().filters(&label_filter(&[(labels::PROJECT, project)])).build();
+        let res = self.api.list_images(Some(opts)).await.map_err(op("list images"))?;
+        Ok(res.into_iter().map(|i| i.id).collect())
+    }
+
+    /// Remove an image (`force`: with all its tags). `Ok(false)` when it is
+    /// gone already or a container still uses it.
+    pub async fn remove_image(&self, image: &str, force: bool) -> Result<bool, DockerError> {
+        let opts = qp::RemoveImageOptionsBuilder::new().force(force).build();
+        match self.api.remove_image(image, Some(opts), None).await {
+            Ok(_) => Ok(true),
+            Err(e) => match classify(format!("remove image `{image}`"), e) {
+                e if e.is_not_found() || e.is_conflict() => Ok(false),
                 e => Err(e),
             },
         }

@@ -2,8 +2,9 @@
 //! filled in (and their placeholders in env), labels (project, service, hash,
 //! owner), mounts, networks with their DNS aliases, the Docker healthcheck.
 //!
-//! `container_spec` is pure (tested without Docker); `create` sends it and
-//! turns the cases the engine acts on into user-facing errors.
+//! `container_spec` is pure (tested without Docker); `create` adds the
+//! image's `VOLUME`s as labelled anonymous volumes, sends it and turns the
+//! cases the engine acts on into user-facing errors.
 //! Must not: call bollard or print.
 
 use crate::config::runtime::RestartName;
@@ -31,7 +32,9 @@ pub struct CreateContext<'a> {
 pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_pid: Option<u32>, host_ports: &[(u16, u16)]) -> Result<String, Error> {
     let created_at = chrono::Utc::now().to_rfc3339();
     let ctx = CreateContext { owner_pid, host_ports, created_at: &created_at };
-    match docker.create_container(&container_spec(plan, svc, &ctx)).await {
+    let mut spec = container_spec(plan, svc, &ctx);
+    add_image_volumes(&mut spec, docker.image_volumes(&svc.image).await?);
+    match docker.create_container(&spec).await {
         Ok(id) => Ok(id),
         Err(DockerError::Conflict { .. }) => Err(Error::Preflight {
             message: format!("a container named `{}` already exists and is not managed by devenv for this project", svc.container_name),
@@ -135,6 +138,23 @@ fn mounts(plan: &Plan, svc: &ResolvedService) -> Vec<MountSpec> {
             VolumeSpec::Anonymous { target } => MountSpec { kind: MountKind::Volume, source: None, target: target.clone(), read_only: None },
         })
         .collect()
+}
+
+/// The image's `VOLUME`s that nothing is mounted on become explicit anonymous
+/// volumes, so that they carry the project's label like the file's own
+/// (`docker::create` labels them) instead of being created unlabelled by Docker.
+pub fn add_image_volumes(spec: &mut ContainerSpec, image_volumes: Vec<String>) {
+    let covered = |path: &str| {
+        let path = path.trim_end_matches('/');
+        spec.mounts.iter().any(|m| m.target.trim_end_matches('/') == path) || spec.tmpfs.iter().any(|(t, _)| t.trim_end_matches('/') == path)
+    };
+    let mut extra: Vec<MountSpec> = image_volumes
+        .into_iter()
+        .filter(|p| !covered(p))
+        .map(|target| MountSpec { kind: MountKind::Volume, source: None, target, read_only: None })
+        .collect();
+    extra.sort_by(|a, b| a.target.cmp(&b.target));
+    spec.mounts.extend(extra);
 }
 
 /// The service name and its aliases are DNS names on every network it joins.

@@ -1,5 +1,6 @@
 //! Images: pulled or built once per reference per run (shared by the services
-//! that use it), the `--build` phase, and image builds streamed as UI events.
+//! that use it), the `--build` phase, image builds streamed as UI events
+//! (each image labelled with its project), and `down --rmi`'s removal.
 //! Must not: print (it emits `ui` events).
 
 use std::collections::{BTreeMap, HashMap};
@@ -119,6 +120,21 @@ pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, 
         })
         .await
         .map_err(|e| e.for_service(name).into())
+}
+
+/// `down --rmi`: remove the images devenv built for `project` (they carry its
+/// label, older builds of a tag included) and the images `also` names (`--rmi
+/// all`: every image the services use). An image a container still uses is
+/// left. Returns how many were removed.
+pub async fn remove_project_images(docker: &Docker, project: &str, also: &[String]) -> Result<usize, Error> {
+    let mut removed = 0;
+    for id in docker.project_images(project).await? {
+        removed += usize::from(docker.remove_image(&id, true).await?);
+    }
+    for reference in also {
+        removed += usize::from(docker.remove_image(reference, false).await?);
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! engine: make Docker match the plan — observe → diff → execute.
 //!
 //! Owns: the `Session` (one plan, one Docker connection, one journal) that
-//! `up`s, rolls back an interrupted `up` and tears down; executing a diff's
+//! `up`s, rolls back an interrupted `up`, tears down and removes some
+//! services' containers (`seed --reset`'s jobs); executing a diff's
 //! steps in phases — orphans, pre-flight port check, networks and volumes,
 //! then the services in dependency order, in parallel where the graph allows
 //! (`schedule`, `service`); teardown (`teardown`); container specs
@@ -33,7 +34,7 @@ use crate::observe::{self, Snapshot};
 use crate::plan::Plan;
 use crate::ui::{Status, Ui};
 
-pub use images::build_image;
+pub use images::{build_image, remove_project_images};
 pub use preflight::{check_ports, free_port, port_in_use};
 pub use teardown::{stop_in_order, teardown, Removed};
 
@@ -164,6 +165,17 @@ impl Session {
     /// with `volumes` its volumes); see `teardown`.
     pub async fn teardown(&self, timeout: impl Into<Option<Duration>>, volumes: bool) -> Result<Removed, Error> {
         teardown(&self.docker, &self.plan.project, &self.dependencies(), timeout, volumes, &self.ui).await
+    }
+
+    /// Remove the containers of `services` (whatever their state): a finished
+    /// `run: once` job removed this way runs again on the next `up`.
+    pub async fn remove_containers_of(&self, services: &[String]) -> Result<(), Error> {
+        for c in self.docker.project_containers(&self.plan.project).await? {
+            if c.service.as_ref().is_some_and(|s| services.contains(s)) {
+                self.docker.remove_container(&c.id).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Stop (not remove) the containers of `services`, in reverse dependency

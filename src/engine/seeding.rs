@@ -6,6 +6,8 @@
 //! and the decision to apply, skip, or refuse a changed entry.
 //! Each entry is applied by the service's preset (`Preset::seed`, over the
 //! protocol loaders in `crate::seed`); `exec` entries run in the container here.
+//! A reset also undoes what `run: once` jobs built on the data (migrations):
+//! `dependent_jobs` names the jobs to run again after it.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -18,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::docker::Docker;
 use crate::error::Error;
-use crate::plan::{ResolvedSeed, ResolvedService, SeedKind};
+use crate::plan::{Plan, ResolvedSeed, ResolvedService, SeedKind};
 use crate::seed::{self, Applied, SeedError};
 use crate::ui::{Status, Ui};
 
@@ -246,22 +248,10 @@ async fn apply_entry(
             let t = conn.target(addr.to_string(), http);
             match conn.kind.preset().seed(&t, kind, progress) {
                 Some(apply) => apply.await,
-                None => Err(SeedError::new(format!("a `{}` seed is not supported by the {} preset", kind_name(kind), conn.kind.name()))),
+                None => Err(SeedError::new(format!("a `{}` seed is not supported by the {} preset", kind.name(), conn.kind.name()))),
             }
         }
-        (other, None) => Err(SeedError::new(format!("a `{}` seed needs a preset", kind_name(other)))),
-    }
-}
-
-fn kind_name(k: &SeedKind) -> &'static str {
-    match k {
-        SeedKind::Sql { .. } => "sql",
-        SeedKind::Csv { .. } => "csv",
-        SeedKind::Jsonl { .. } => "jsonl",
-        SeedKind::Redis { .. } => "redis",
-        SeedKind::Topic { .. } => "topic",
-        SeedKind::Index { .. } => "index",
-        SeedKind::Exec { .. } => "exec",
+        (other, None) => Err(SeedError::new(format!("a `{}` seed needs a preset", other.name()))),
     }
 }
 
@@ -286,4 +276,13 @@ pub async fn reset(docker: &Docker, id: &str, svc: &ResolvedService) -> Result<(
     let r = conn.kind.preset().reset(&t, svc.seeds.iter().map(|s| &s.kind).collect()).await;
     r.map_err(|e| Error::Seed { message: format!("resetting `{}` failed: {}", svc.name, e.message), hint: e.hint })?;
     write_ledger(docker, id, svc, &Ledger { version: 1, entries: BTreeMap::new() }).await
+}
+
+/// The `run: once` jobs that depend on `services`, directly or through other
+/// services, in start order: a reset drops what they created on top of the
+/// seeds (a migration's tables), so they are run again after it.
+pub fn dependent_jobs(plan: &Plan, services: &[String]) -> Vec<String> {
+    let dependents = plan.graph.dependents_closure(services);
+    let order = plan.graph.start_order().unwrap_or_else(|_| dependents.iter().cloned().collect());
+    order.into_iter().filter(|s| dependents.contains(s) && plan.services.get(s).is_some_and(|svc| svc.once)).collect()
 }

@@ -108,17 +108,22 @@ pub struct Removed {
     pub containers: usize,
     pub networks: usize,
     pub volumes: usize,
+    /// Set by `down --rmi` (`teardown` removes no image).
+    pub images: usize,
 }
 
 impl Removed {
-    pub fn describe(&self, project: &str, volumes_asked: bool) -> String {
+    pub fn describe(&self, project: &str, volumes_asked: bool, images_asked: bool) -> String {
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        if self.containers + self.networks + self.volumes == 0 {
+        if self.containers + self.networks + self.volumes + self.images == 0 {
             return format!("nothing to remove for project `{project}`");
         }
         let mut parts = vec![plural(self.containers, "container"), plural(self.networks, "network")];
         if volumes_asked {
             parts.push(plural(self.volumes, "volume"));
+        }
+        if images_asked {
+            parts.push(plural(self.images, "image"));
         }
         format!("removed {}", parts.join(", "))
     }
@@ -126,7 +131,8 @@ impl Removed {
 
 /// Remove a project: containers (reverse dependency order, graceful stop then
 /// kill after `timeout`, or each container's own stop grace period when `None`),
-/// its networks, and with `volumes` its named volumes.
+/// its networks, and with `volumes` its volumes (named, and the anonymous ones
+/// devenv labels; the others go with their container).
 /// Only objects carrying the project's label are touched (never `external` networks).
 pub async fn teardown(
     docker: &Docker,
@@ -142,7 +148,7 @@ pub async fn teardown(
     for n in &networks {
         docker.remove_network(n).await?;
     }
-    let mut removed = Removed { containers: containers.len(), networks: networks.len(), volumes: 0 };
+    let mut removed = Removed { containers: containers.len(), networks: networks.len(), volumes: 0, images: 0 };
     if volumes {
         for v in docker.project_volumes(project).await? {
             docker.remove_volume(&v).await?;

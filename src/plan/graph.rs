@@ -120,6 +120,21 @@ impl Graph {
         Ok(order)
     }
 
+    /// Everything that depends on `roots`, directly or transitively (the roots
+    /// themselves only when one depends on another).
+    pub fn dependents_closure(&self, roots: &[String]) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut todo: Vec<String> = roots.to_vec();
+        while let Some(s) = todo.pop() {
+            for d in self.dependents(&s) {
+                if out.insert(d.to_string()) {
+                    todo.push(d.to_string());
+                }
+            }
+        }
+        out
+    }
+
     /// `roots` plus everything they transitively depend on.
     pub fn closure(&self, roots: &[String]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
@@ -173,5 +188,13 @@ mod tests {
         let c = g.closure(&["web".to_string()]);
         assert_eq!(c.into_iter().collect::<Vec<_>>(), vec!["api", "db", "web"]);
         assert_eq!(g.dependents("db").collect::<Vec<_>>(), vec!["api"]);
+    }
+
+    #[test]
+    fn dependents_closure_follows_dependents_transitively() {
+        let g = Graph::new([("api", vec!["migrate"]), ("migrate", vec!["db"]), ("db", vec![]), ("web", vec!["api"]), ("other", vec!["cache"])]);
+        let d = g.dependents_closure(&["db".to_string()]);
+        assert_eq!(d.into_iter().collect::<Vec<_>>(), vec!["api", "migrate", "web"]);
+        assert!(g.dependents_closure(&["web".to_string()]).is_empty());
     }
 }

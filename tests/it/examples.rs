@@ -398,6 +398,13 @@ fn enrichment(ex: &Example) {
     let (status, page) = ex.get("frontend", 8080, "/");
     assert!(status == 200 && page.contains("<title>Enrichment</title>"), "{status}: {page}");
     assert_eq!(ex.json("frontend", 8080, "/api/stats")["postgres"]["enriched"], 12);
+
+    // `seed --reset db` drops the migration's `enriched_at` column with the
+    // database: it runs `migrate` again, so the API keeps working.
+    ex.run(&["seed", "--reset", "--yes", "db"]).ok().stderr_has("re-running the jobs that depend on db: migrate").stderr_has("migrate completed");
+    assert_eq!(ex.pg_count("DEVENV_DB_URL", "SELECT count(*) FROM schema_migrations"), 2, "the migrate job ran again");
+    let stats = ex.json("api", 3000, "/stats");
+    assert_eq!((stats["postgres"]["documents"].clone(), stats["postgres"]["enriched"].clone()), (Value::from(12), Value::from(0)), "{stats}");
 }
 
 fn market_data(ex: &Example) {

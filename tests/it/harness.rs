@@ -1,7 +1,8 @@
 //! A small harness: run the real `devenv` binary in a temp dir against the real Docker engine.
 //!
-//! Every test gets a unique project name; the project's containers, networks and
-//! volumes are removed by label when the test ends, pass or fail.
+//! Every test gets a unique project name; the project's containers, networks,
+//! volumes (anonymous ones included) and the images devenv built for it are
+//! removed by label when the test ends, pass or fail.
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -105,12 +106,14 @@ impl Project {
         Run::from(out)
     }
 
-    /// Names of Docker objects of a kind (`ps -a`, `network ls`, `volume ls`) carrying this project's label.
+    /// Names of Docker objects of a kind (`ps -a`, `network ls`, `volume ls`;
+    /// `image`: ids) carrying this project's label.
     pub fn docker_objects(&self, kind: &str) -> Vec<String> {
         let filter = format!("label=dev.devenv.project={}", self.name);
         let args: Vec<&str> = match kind {
             "container" => vec!["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
             "network" => vec!["network", "ls", "--filter", &filter, "--format", "{{.Name}}"],
+            "image" => vec!["images", "-q", "--filter", &filter],
             _ => vec!["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"],
         };
         let out = Command::new("docker").args(&args).output().expect("docker");
@@ -120,13 +123,14 @@ impl Project {
 
 impl Drop for Project {
     fn drop(&mut self) {
-        let _ = self.cmd(&["down", "-v", "-t", "1", "-p", &self.name]).output();
-        // Belt and braces: remove anything left with our label.
-        for kind in ["container", "network", "volume"] {
+        let _ = self.cmd(&["down", "-v", "--rmi", "local", "-t", "1", "-p", &self.name]).output();
+        // Belt and braces: remove anything left with our label (a container with its anonymous volumes).
+        for kind in ["container", "network", "volume", "image"] {
             for obj in self.docker_objects(kind) {
                 let args: Vec<&str> = match kind {
-                    "container" => vec!["rm", "-f", &obj],
+                    "container" => vec!["rm", "-f", "-v", &obj],
                     "network" => vec!["network", "rm", &obj],
+                    "image" => vec!["rmi", "-f", &obj],
                     _ => vec!["volume", "rm", "-f", &obj],
                 };
                 let _ = Command::new("docker").args(&args).output();

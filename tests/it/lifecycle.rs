@@ -394,3 +394,68 @@ fn a_finished_job_is_not_running_and_health_is_never_running() {
     assert_eq!(line.split_whitespace().nth(2), Some("-"), "the HEALTH column: {}", human.stdout);
     p.run(&["down", "-v"]).ok();
 }
+
+/// Volume names mounted in a container (named and anonymous).
+fn mounted_volumes(container: &str) -> Vec<String> {
+    inspect(container, "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}").split_whitespace().map(str::to_string).collect()
+}
+
+fn volume_exists(name: &str) -> bool {
+    std::process::Command::new("docker").args(["volume", "inspect", name]).output().is_ok_and(|o| o.status.success())
+}
+
+/// Anonymous volumes (an image's `VOLUME`, a `/path` entry) carry the
+/// project's label and go with the project; images devenv built go with
+/// `down --rmi local` and with the test harness's cleanup.
+#[test]
+fn anonymous_volumes_and_built_images_leave_with_the_project() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  cache:
+    image: {REDIS}
+    volumes: ["/scratch"]
+  web:
+    build: ./web
+    health: {{log: "web-up"}}
+"#
+    );
+    let setup = |p: &Project| {
+        p.write("web/Dockerfile", "FROM debian:bookworm-slim\nVOLUME /cache\nCMD [\"sh\", \"-c\", \"echo web-up; exec sleep 1000\"]\n");
+        p.run(&["up", "-d"]).ok().stderr_has("web built");
+        let mut volumes = mounted_volumes(&format!("{}-cache", p.name));
+        volumes.extend(mounted_volumes(&format!("{}-web", p.name)));
+        // redis's VOLUME /data, /scratch, and the built image's VOLUME /cache.
+        assert_eq!(volumes.len(), 3, "{volumes:?}");
+        let mut labelled = p.docker_objects("volume");
+        labelled.sort();
+        volumes.sort();
+        assert_eq!(labelled, volumes, "every anonymous volume carries the project's label");
+        assert_eq!(p.docker_objects("image").len(), 1, "the built image carries the project's label");
+        volumes
+    };
+
+    // `down -v --rmi local`: no volume, no image of the project is left.
+    let p = Project::new("leftovers", &yaml);
+    let volumes = setup(&p);
+    p.run(&["down", "-v", "--rmi", "local", "-t", "1"]).ok().stderr_has("1 image");
+    assert!(volumes.iter().all(|v| !volume_exists(v)), "volumes left: {volumes:?}");
+    assert!(p.docker_objects("volume").is_empty() && p.docker_objects("image").is_empty());
+    assert_eq!(inspect(&format!("{}-web:devenv", p.name), "{{.Id}}"), "", "the built image is gone");
+
+    // Plain `down` removes anonymous volumes with their containers; the
+    // harness's cleanup (what every test does when it ends) removes the image.
+    let q = Project::new("leftovers-harness", &yaml);
+    let volumes = setup(&q);
+    q.run(&["down", "-t", "1"]).ok();
+    assert!(volumes.iter().all(|v| !volume_exists(v)), "anonymous volumes outlived their containers: {volumes:?}");
+    assert_eq!(q.docker_objects("image").len(), 1, "`down` without --rmi keeps the image");
+    let name = q.name.clone();
+    drop(q);
+    let filter = format!("label=dev.devenv.project={name}");
+    let left = std::process::Command::new("docker").args(["images", "-q", "--filter", &filter]).output().expect("docker images");
+    assert!(left.stdout.is_empty(), "the harness left images of {name}: {}", String::from_utf8_lossy(&left.stdout));
+}

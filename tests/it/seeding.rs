@@ -207,3 +207,62 @@ fn seed_config_errors() {
     r.write("a.csv", "id\n1\n");
     r.run(&["config"]).code(2).stderr_has("needs `table:`");
 }
+
+/// `seed --reset` drops what a `run: once` job created on top of the seeds
+/// (a migration): the reset re-runs the jobs that depend on the service, and
+/// with `--no-jobs` removes their finished containers so the next `up` runs them.
+#[test]
+fn seed_reset_reruns_the_jobs_that_depend_on_the_service() {
+    if !docker_ready() {
+        return;
+    }
+    let port = free_port();
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  db:
+    preset: postgres
+    ports: ["{port}:5432"]
+    seed:
+      - sql: seed/schema.sql
+  migrate:
+    image: {POSTGRES}
+    entrypoint: ["psql"]
+    command: ["${{db.url}}", "-v", "ON_ERROR_STOP=1", "-c", "CREATE TABLE IF NOT EXISTS migrated (id int)", "-c", "INSERT INTO migrated VALUES (1)"]
+    run: once
+    depends_on:
+      db: healthy
+  api:
+    image: {REDIS}
+    depends_on:
+      migrate: completed
+"#
+    );
+    let p = Project::new("seedjobs", &yaml);
+    p.write("seed/schema.sql", "CREATE TABLE users (id int PRIMARY KEY);\n");
+    p.run(&["up", "-d"]).ok().stderr_has("migrate completed");
+    let url = env_json(&p)["DEVENV_DB_URL"].clone();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // Rows in `migrated` (each job run adds one), or None when the table is missing.
+    let migrated = || -> Option<i64> {
+        rt.block_on(async {
+            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("pg");
+            tokio::spawn(conn);
+            c.query_one("select count(*) from migrated", &[]).await.ok().map(|r| r.get(0))
+        })
+    };
+    assert_eq!(migrated(), Some(1));
+
+    let reset = p.run(&["seed", "--reset", "--yes", "db"]);
+    reset.ok().stderr_has("db seeded 1 entry").stderr_has("re-running the jobs that depend on db: migrate").stderr_has("migrate completed");
+    assert_eq!(migrated(), Some(1), "the job ran again on the reset database:\n{}", reset.stderr);
+
+    // --no-jobs: the reset says what it did not run; the next `up` runs it.
+    let skipped = p.run(&["seed", "--reset", "--yes", "--no-jobs", "db"]);
+    skipped.ok().stderr_has("not re-running migrate").stderr_has("devenv up -d");
+    assert_eq!(migrated(), None, "the reset dropped the job's table:\n{}", skipped.stderr);
+    let up = p.run(&["up", "-d"]);
+    up.ok().stderr_has("migrate completed");
+    assert!(!up.stderr.contains("nothing to do"), "{}", up.stderr);
+    assert_eq!(migrated(), Some(1));
+}

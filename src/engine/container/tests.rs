@@ -179,3 +179,23 @@ fn chosen_host_ports_fill_bindings_and_env_placeholders_and_labels_name_the_owne
     assert_eq!(b[0].host_port.as_deref(), Some("41000"));
     assert_eq!(b[0].host_ip.as_deref(), Some("127.0.0.1"));
 }
+
+#[test]
+fn anonymous_volumes_and_the_images_volumes_carry_the_project_label() {
+    let plan = plan_of("name: shop\nservices:\n  db:\n    image: pg\n    volumes: [data:/var/lib/pg, /scratch]\n    tmpfs: [/run/tmp]\nvolumes:\n  data:\n");
+    let ctx = CreateContext { owner_pid: None, host_ports: &[], created_at: "2026-01-01T00:00:00Z" };
+    let mut spec = container_spec(&plan, &plan.services["db"], &ctx);
+    // The image declares /var/lib/pg (mounted by the file), /run/tmp (a tmpfs) and /cache (nothing).
+    add_image_volumes(&mut spec, vec!["/var/lib/pg/".into(), "/run/tmp".into(), "/cache".into()]);
+    let targets: Vec<&str> = spec.mounts.iter().map(|m| m.target.as_str()).collect();
+    assert_eq!(targets, vec!["/var/lib/pg", "/scratch", "/cache"]);
+    let req = create_request(&spec, true);
+    let mounts = req.body.host_config.and_then(|h| h.mounts).unwrap_or_default();
+    let label = |target: &str| {
+        let m = mounts.iter().find(|m| m.target.as_deref() == Some(target)).unwrap_or_else(|| panic!("no mount on {target}"));
+        m.volume_options.as_ref().and_then(|o| o.labels.as_ref()).and_then(|l| l.get(labels::PROJECT)).cloned()
+    };
+    assert_eq!(label("/scratch").as_deref(), Some("shop"));
+    assert_eq!(label("/cache").as_deref(), Some("shop"));
+    assert_eq!(label("/var/lib/pg"), None, "a named volume is created (and labelled) by devenv itself");
+}
