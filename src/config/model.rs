@@ -26,10 +26,10 @@ pub struct EnvSpec {
     /// Top-level named volumes (optional: volumes used by services are created anyway).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub volumes: IndexMap<String, Option<serde_yaml::Value>>,
-    /// Host-side variables exported to `devenv run` (issue 7). Room only.
+    /// Host-side variables for `devenv env` / `devenv run`: NAME → template with `${svc.url|host|port}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export: Option<IndexMap<String, String>>,
-    /// Kubernetes rendering settings (issue 8). Room only.
+    /// Kubernetes settings, read by `devenv k8s` (`k8s::spec`) only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k8s: Option<serde_yaml::Value>,
     /// User networks (compose's top-level `networks`); `default` configures the
@@ -121,7 +121,7 @@ pub struct ServiceSpec {
     /// or triggering a restart / rebuild (`devenv watch`, `up --watch`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<WatchSpec>,
-    /// Per-service Kubernetes overrides (issue 8). Room only.
+    /// Per-service Kubernetes overrides, read by `devenv k8s` (`k8s::spec`) only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k8s: Option<serde_yaml::Value>,
     /// `no` | `always` | `on-failure` | `on-failure:N` | `unless-stopped` (Docker's restart policy).
