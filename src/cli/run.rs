@@ -35,11 +35,25 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
     let ready_timeout = super::apply_timeout(&mut plan, args.timeout);
     let docker = Docker::connect().await?;
     let opts = UpOptions { remove_orphans: false, build: false, ready_timeout, owner: (!args.keep).then(std::process::id) };
+    // A project that already exists (e.g. from `devenv up -d`) is reused and
+    // left as it was found: only what this run creates is removed afterwards.
+    let found = project_exists(&docker, &plan.project).await?;
     let session = Session::new(docker.clone(), plan, ui.clone(), opts);
     let teardown = || async {
+        let project = &session.plan().project;
         if args.keep {
-            let project = &session.plan().project;
             ui.info(format!("--keep: environment `{project}` stays up (`devenv -p {project} down -v` removes it)"));
+            return Ok(());
+        }
+        if found {
+            let undo = session.rollback().await;
+            ui.info(format!(
+                "environment `{project}` was already there: left as it was (removed only what this run made: {} container(s), {} network(s), {} volume(s); stopped {} it started)",
+                undo.created.len(),
+                undo.networks.len(),
+                undo.volumes.len(),
+                undo.started.len()
+            ));
             return Ok(());
         }
         session.teardown(Duration::from_secs(5), true).await.map(|_| ())
@@ -131,4 +145,11 @@ fn exit_code_of(s: std::process::ExitStatus) -> u8 {
         }
     }
     exit::FAILURE
+}
+
+/// Whether anything of `project` exists in Docker (containers, networks, volumes).
+async fn project_exists(docker: &Docker, project: &str) -> Result<bool, Error> {
+    Ok(!docker.project_containers(project).await?.is_empty()
+        || !docker.project_networks(project).await?.is_empty()
+        || !docker.project_volumes(project).await?.is_empty())
 }

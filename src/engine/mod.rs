@@ -57,38 +57,53 @@ pub struct UpOptions {
 }
 
 
-/// What this run created or started, for cleanup on interruption.
+/// What this run created or started, for cleanup on interruption (and for
+/// `run`, which leaves a project it found running as it found it).
 #[derive(Debug, Default, Clone)]
 pub struct Journal {
-    inner: Arc<Mutex<JournalData>>,
+    inner: Arc<Mutex<Undo>>,
 }
 
-#[derive(Debug, Default)]
-struct JournalData {
-    created: Vec<String>,
-    started: Vec<String>,
+/// Everything a session's `up`s made or started, to be undone.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Undo {
+    /// Containers created (removed on undo).
+    pub created: Vec<String>,
+    /// Containers that existed stopped and were started (stopped again).
+    pub started: Vec<String>,
+    /// Networks and volumes created, by Docker name (removed after the containers).
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
 }
 
 impl Journal {
-    pub(super) fn created(&self, id: &str) {
+    fn record(&self, f: impl FnOnce(&mut Undo)) {
         if let Ok(mut j) = self.inner.lock() {
-            j.created.push(id.to_string());
+            f(&mut j);
         }
+    }
+    pub(super) fn created(&self, id: &str) {
+        self.record(|j| j.created.push(id.to_string()));
     }
     pub(super) fn started(&self, id: &str) {
-        if let Ok(mut j) = self.inner.lock() {
-            j.started.push(id.to_string());
-        }
+        self.record(|j| j.started.push(id.to_string()));
     }
-    /// (created, started-but-pre-existing) container ids.
-    pub fn take(&self) -> (Vec<String>, Vec<String>) {
+    pub(super) fn network_created(&self, name: &str) {
+        self.record(|j| j.networks.push(name.to_string()));
+    }
+    pub(super) fn volume_created(&self, name: &str) {
+        self.record(|j| j.volumes.push(name.to_string()));
+    }
+    /// What to undo (started lists only containers this run did not create).
+    pub fn take(&self) -> Undo {
         match self.inner.lock() {
             Ok(mut j) => {
-                let created = std::mem::take(&mut j.created);
-                let started = std::mem::take(&mut j.started).into_iter().filter(|s| !created.contains(s)).collect();
-                (created, started)
+                let mut undo = std::mem::take(&mut *j);
+                let created = undo.created.clone();
+                undo.started.retain(|s| !created.contains(s));
+                undo
             }
-            Err(_) => (vec![], vec![]),
+            Err(_) => Undo::default(),
         }
     }
 }
@@ -155,10 +170,12 @@ impl Session {
         }
     }
 
-    /// Undo what this session's `up`s did: remove what they created, stop what they started.
-    pub async fn rollback(&self) {
-        let (created, started) = self.journal.take();
-        teardown::rollback(&self.docker, created, started).await;
+    /// Undo what this session's `up`s did: remove the containers, networks and
+    /// volumes they created, stop what they started. Returns what was undone.
+    pub async fn rollback(&self) -> Undo {
+        let undo = self.journal.take();
+        teardown::rollback(&self.docker, &undo).await;
+        undo
     }
 
     /// Remove the project (containers in reverse dependency order, networks,
@@ -218,7 +235,7 @@ impl Session {
         // Nothing is created before the host ports are known to be free.
         check_ports(&self.plan, &changes.services, &snapshot.containers)?;
         binds::ensure_bind_sources(&self.plan)?;
-        networks::prepare(&self.docker, &self.plan, &changes).await?;
+        networks::prepare(&self.docker, &self.plan, &changes, &self.journal).await?;
         let run = Arc::new(service::Run {
             docker: self.docker.clone(),
             plan: self.plan.clone(),

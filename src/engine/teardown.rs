@@ -9,29 +9,38 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::Undo;
 use crate::docker::Docker;
 use crate::error::Error;
 use crate::observe::ObservedContainer;
 use crate::ui::{Status, Ui};
 
-/// Undo what an interrupted run did: remove what it created (`created`),
-/// stop what it started that existed before (`started`).
-pub(super) async fn rollback(docker: &Docker, created: Vec<String>, started: Vec<String>) {
+/// Undo what a run did: remove the containers it created, stop the ones it
+/// started that existed before, then remove the networks and volumes it
+/// created (once no container of its own uses them). Best effort: what cannot
+/// be removed is left, never something the run did not make.
+pub(super) async fn rollback(docker: &Docker, undo: &Undo) {
     let mut set = JoinSet::new();
-    for id in created {
+    for id in undo.created.clone() {
         let d = docker.clone();
         set.spawn(async move {
             let _ = d.stop(&id, Duration::from_secs(5)).await;
             let _ = d.remove_container(&id).await;
         });
     }
-    for id in started {
+    for id in undo.started.clone() {
         let d = docker.clone();
         set.spawn(async move {
             let _ = d.stop(&id, Duration::from_secs(5)).await;
         });
     }
     while set.join_next().await.is_some() {}
+    for n in &undo.networks {
+        let _ = docker.remove_network(n).await;
+    }
+    for v in &undo.volumes {
+        let _ = docker.remove_volume(v).await;
+    }
 }
 
 /// Stop (and optionally remove) containers in reverse dependency order, in parallel.

@@ -314,6 +314,9 @@ services:
   never:
     image: {APP}
     health: {{log: "this line never appears", timeout: 5m}}
+    volumes: ["data:/data"]
+volumes:
+  data: {{}}
 "#
     );
     let p = Project::new("sigint", &yaml);
@@ -342,7 +345,10 @@ services:
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130), "{seen}{rest}");
     assert!(p.docker_objects("container").is_empty(), "this run's containers are removed:\n{rest}");
+    assert!(p.docker_objects("network").is_empty(), "and the network it created (README: what this run created is removed):\n{rest}");
+    assert!(p.docker_objects("volume").is_empty(), "and the volumes it created:\n{rest}");
     assert_eq!(inspect(&format!("{}-keep", other.name), "{{.State.Running}}"), "true");
+    assert!(!other.docker_objects("network").is_empty(), "the bystander's network stays");
 }
 
 #[test]

@@ -123,3 +123,33 @@ fn exports_of_services_that_do_not_run_are_left_out_with_a_note() {
     env.ok().stdout_has(&format!("REDIS_URL=redis://127.0.0.1:{port}/0")).stderr_has("export `OTHER_ADDR` left out");
     assert!(!env.stdout.contains("OTHER_ADDR"), "{}", env.stdout);
 }
+
+/// `devenv run` in a project that is already up (`devenv up -d`) reuses it and
+/// leaves it as it found it: what was running keeps running with its data;
+/// only what the run itself created is removed (issue 14, item 1).
+#[test]
+fn run_in_a_project_that_is_up_leaves_it_as_it_found_it() {
+    if !docker_ready() {
+        return;
+    }
+    let port = free_port();
+    let yaml = format!(
+        "name: {{project}}\nservices:\n  cache:\n    preset: redis\n    ports: [\"{port}:6379\"]\n  extra:\n    image: {APP}\n    command: [sleep, \"1000\"]\n    volumes: [\"scratch:/scratch\"]\nvolumes:\n  scratch: {{}}\n"
+    );
+    let p = Project::new("run-reuse", &yaml);
+    p.run(&["up", "-d", "cache"]).ok();
+    let before = p.docker_objects("container");
+    assert_eq!(before.len(), 1, "{before:?}");
+    let data_volumes = p.docker_objects("volume");
+    p.run(&["exec", "-T", "cache", "--", "redis-cli", "SET", "dev-data", "precious"]).ok();
+
+    // The run starts `extra` too (it is in the file): that container and its
+    // volume are the run's own and go; `cache` and its data stay.
+    let r = p.run(&["run", "--", "sh", "-c", "echo port=$DEVENV_CACHE_PORT"]);
+    r.ok().stdout_has(&format!("port={port}")).stderr_has("left as it was");
+    assert_eq!(p.docker_objects("container"), before, "only the run's own container is removed");
+    assert_eq!(inspect(&before[0], "{{.State.Running}}"), "true", "the dev service keeps running");
+    assert_eq!(p.docker_objects("volume"), data_volumes, "the run's volume is removed, the dev data volume kept");
+    assert!(!p.docker_objects("network").is_empty(), "the project's network stays");
+    p.run(&["exec", "-T", "cache", "--", "redis-cli", "GET", "dev-data"]).ok().stdout_has("precious");
+}
