@@ -3,6 +3,10 @@
 //! devenv touches nothing that lacks `PROJECT`. Rank 0: imports nothing from
 //! the crate.
 
+/// Every label devenv writes starts with this; a file may not set one (a
+/// forged `owner-pid` would let `devenv gc` delete an environment).
+pub const RESERVED_PREFIX: &str = "dev.devenv.";
+
 /// The project an object belongs to (every container, network and volume).
 pub const PROJECT: &str = "dev.devenv.project";
 /// The service a container belongs to.

@@ -776,6 +776,19 @@ mod tests {
     }
 
     #[test]
+    fn devenv_labels_are_reserved() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  api:\n    image: x\n    labels:\n      team: a\n      dev.devenv.owner-pid: \"1\"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.labels.dev.devenv.owner-pid".into(), 6, 7));
+        assert!(e.message.contains("reserved"), "{}", e.message);
+        let e = f.check("services:\n  api:\n    image: x\n    labels: [\"dev.devenv.project=other\"]\n").unwrap_err();
+        assert!(e.yaml_path.starts_with("services.api.labels"), "{}", e.yaml_path);
+        let e = f.check("networks:\n  own: {labels: {dev.devenv.project: x}}\nservices: {}\n").unwrap_err();
+        assert_eq!(at(&e).0, "networks.own.labels.dev.devenv.project");
+        f.check("services:\n  api:\n    image: x\n    labels: {dev.other: a, devenv.x: b}\n").unwrap();
+    }
+
+    #[test]
     fn ulimits_tmpfs_and_capabilities() {
         let f = Fixture::new();
         let e = f.check("services:\n  api:\n    image: x\n    ulimits:\n      nofiles: 1024\n").unwrap_err();

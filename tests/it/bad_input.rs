@@ -111,3 +111,19 @@ fn a_pull_failure_names_the_image_variable() {
     r.stderr_has("see: README.md#image-map");
     p.run(&["down", "-v"]);
 }
+
+/// A file may not set devenv's own `dev.devenv.*` labels (a forged
+/// `owner-pid` would let `devenv gc` delete an `up` environment with its
+/// volumes): refused at file:line:col, in devenv.yaml and in a compose file,
+/// before anything is created (issue 14, item 3).
+#[test]
+fn reserved_devenv_labels_in_a_file_are_refused_with_their_position() {
+    let r = up("name: {project}\nservices:\n  api:\n    image: devenv-test/app:1\n    labels:\n      dev.devenv.owner-pid: \"1\"\n      dev.devenv.owner-host: elsewhere\n");
+    r.code(2).stderr_has("devenv.yaml:6:7").stderr_has("label `dev.devenv.owner-pid` is reserved");
+
+    let p = Project::new("bad-compose-label", "");
+    let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
+    p.write("compose.yaml", &format!("name: {}\nservices:\n  api:\n    image: devenv-test/app:1\n    labels:\n      - dev.devenv.owner-pid=1\n", p.name));
+    p.run(&["up", "-d"]).code(2).stderr_has("compose.yaml:").stderr_has("is reserved");
+    assert!(p.docker_objects("container").is_empty() && p.docker_objects("network").is_empty());
+}

@@ -6,7 +6,8 @@ use super::ctx::{Ctx, entry_path};
 use crate::yaml::{did_you_mean, hint_for};
 use std::collections::BTreeMap;
 
-use crate::config::model::{EnvSpec, ServiceSpec};
+use crate::config::model::{EnvMap, EnvSpec, ServiceSpec};
+use crate::labels::RESERVED_PREFIX;
 use crate::config::parsed::RuntimeOptions;
 use crate::values::runtime::RestartPolicy;
 use crate::values::runtime;
@@ -45,6 +46,7 @@ pub(super) fn check_networks(spec: &EnvSpec, ctx: &Ctx) -> Result<(), ConfigErro
                 ));
             }
         }
+        check_labels(&net.labels, &format!("{path}.labels"), ctx)?;
         if net.driver.as_deref().is_some_and(|d| d.trim().is_empty()) {
             return Err(ctx.error(&format!("{path}.driver"), "`driver` is empty", Some("write e.g. `driver: bridge`".into())));
         }
@@ -87,6 +89,7 @@ pub(super) fn check_service_networks(name: &str, svc: &ServiceSpec, spec: &EnvSp
 
 /// Every other runtime option of one service, parsed.
 pub(super) fn check_options(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, ctx: &Ctx) -> Result<RuntimeOptions, ConfigError> {
+    check_labels(&svc.labels, &format!("{base}.labels"), ctx)?;
     let restart = check_restart(svc, base, ctx)?;
     let expose = check_expose(svc, base, ctx)?;
     let extra_hosts = check_extra_hosts(svc, base, ctx)?;
@@ -102,6 +105,20 @@ pub(super) fn check_options(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base:
         None => None,
     };
     Ok(RuntimeOptions { restart, expose, extra_hosts, tmpfs, cap_add, cap_drop, shm_size })
+}
+
+/// `dev.devenv.*` labels are devenv's own (project, owner, config hash): a file may not set them.
+fn check_labels(labels: &EnvMap, field: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    for (i, key) in labels.0.keys().enumerate() {
+        if key.starts_with(RESERVED_PREFIX) {
+            return Err(ctx.error(
+                &entry_path(field, key, i, ctx),
+                format!("label `{key}` is reserved: `{RESERVED_PREFIX}*` labels are set by devenv itself"),
+                Some(format!("remove it, or use a label outside `{RESERVED_PREFIX}`")),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_restart(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Option<RestartPolicy>, ConfigError> {
