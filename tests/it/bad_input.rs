@@ -127,3 +127,23 @@ fn reserved_devenv_labels_in_a_file_are_refused_with_their_position() {
     p.run(&["up", "-d"]).code(2).stderr_has("compose.yaml:").stderr_has("is reserved");
     assert!(p.docker_objects("container").is_empty() && p.docker_objects("network").is_empty());
 }
+
+/// Read-only commands never write to the host: a compose bind mount whose
+/// source is missing stays missing through `config`, `ps`, `env` and `down`;
+/// only `up` creates it, as compose does (issue 14, item 13).
+#[test]
+fn read_only_commands_do_not_create_bind_sources() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("ro-binds", "");
+    let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
+    p.write("compose.yaml", &format!("name: {}\nservices:\n  web:\n    image: devenv-test/app:1\n    command: [sleep, \"1000\"]\n    volumes: [\"./data:/data\"]\n", p.name));
+    let source = p.dir.path().join("data");
+    for cmd in [&["config"][..], &["ps"], &["env"], &["down"]] {
+        p.run(cmd).ok();
+        assert!(!source.exists(), "`devenv {}` created {}", cmd.join(" "), source.display());
+    }
+    p.run(&["up", "-d"]).ok();
+    assert!(source.is_dir(), "`up` creates the missing bind source");
+}
