@@ -138,7 +138,7 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions) -> Result<ComposeProject, Con
     let home = opts.environ.get("HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(PathBuf::from));
 
     let mut warnings = Vec::new();
-    let mut env = project_env(opts, &dir, &mut warnings);
+    let mut env = project_env(opts, &dir, &mut warnings)?;
     let name = project_name(opts, &files, &env, &dir)?;
     env.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
     let profiles: Vec<String> = if opts.profiles.is_empty() {
@@ -165,26 +165,24 @@ fn file_error(file: &Path, message: String, hint: Option<String>) -> ConfigError
 }
 
 /// The process environment, then `.env` in the project directory (the process wins).
-fn project_env(opts: &LoadOptions, dir: &Path, warnings: &mut Vec<String>) -> Env {
+fn project_env(opts: &LoadOptions, dir: &Path, warnings: &mut Vec<String>) -> Result<Env, ConfigError> {
     let mut env: Env = opts.environ.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     env.sort_keys();
     let disabled = env.get("COMPOSE_DISABLE_ENV_FILE").is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
     let dotenv = dir.join(".env");
-    if disabled || !dotenv.is_file() {
-        return env;
+    if disabled || !dotenv.exists() {
+        return Ok(env);
     }
-    match std::fs::read_to_string(&dotenv) {
-        Ok(text) => {
-            let lookup = |k: &str| opts.environ.get(k).cloned();
-            let (entries, w) = parse_dotenv(&text, &lookup);
-            warnings.extend(w.into_iter().map(|w| format!("{}: {w}", dotenv.display())));
-            for (k, v) in dotenv_map(&entries, &lookup) {
-                env.entry(k).or_insert(v);
-            }
-        }
-        Err(e) => warnings.push(format!("cannot read {}: {e}", dotenv.display())),
+    // A `.env` that exists but cannot be read is an error, as in compose.
+    let (text, bad_lines) = crate::yaml::envfile::read(&dotenv)
+        .map_err(|e| file_error(&dotenv, format!("cannot read {}: {e}", dotenv.display()), Some("fix or remove the `.env` file".into())))?;
+    let lookup = |k: &str| opts.environ.get(k).cloned();
+    let (entries, w) = parse_dotenv(&text, &lookup);
+    warnings.extend(bad_lines.into_iter().chain(w).map(|w| format!("{}: {w}", dotenv.display())));
+    for (k, v) in dotenv_map(&entries, &lookup) {
+        env.entry(k).or_insert(v);
     }
-    env
+    Ok(env)
 }
 
 /// `-p`, else `COMPOSE_PROJECT_NAME`, else the last `name:` of the files

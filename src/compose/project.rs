@@ -269,9 +269,9 @@ fn resolve_env(name: &str, svc: &mut ComposeService, env: &Env, locs: &ComposeLo
     let mut from_files: IndexMap<String, String> = IndexMap::new();
     for (i, ef) in svc.env_files.iter().enumerate() {
         let at = format!("services.{name}.env_file[{i}]");
-        let text = match std::fs::read_to_string(&ef.path) {
+        let (text, bad_lines) = match crate::yaml::envfile::read(&ef.path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(crate::yaml::envfile::EnvFileError::NotFound) => {
                 if !ef.required {
                     continue;
                 }
@@ -285,7 +285,7 @@ fn resolve_env(name: &str, svc: &mut ComposeService, env: &Env, locs: &ComposeLo
         };
         let lookup = |k: &str| from_files.get(k).or_else(|| env.get(k)).cloned();
         let (entries, w) = parse_dotenv(&text, &lookup);
-        warnings.extend(w.into_iter().map(|w| format!("{}: {w}", ef.path.display())));
+        warnings.extend(bad_lines.into_iter().chain(w).map(|w| format!("{}: {w}", ef.path.display())));
         let values = dotenv_map(&entries, &lookup);
         from_files.extend(values);
     }

@@ -66,7 +66,7 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
             there
         });
     }
-    let dotenv = read_dotenv(&project.dir, opts, &mut notes);
+    let dotenv = read_dotenv(&project.dir, opts, &mut notes)?;
     let vars = Vars { environ: &opts.environ, dotenv: &dotenv };
     // Later errors (validation, planning) point into the first file; errors found
     // now are placed in whichever file (override, include, extends) defined the value.
@@ -279,7 +279,7 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
         .map_err(|(path, msg)| err_at(&path, msg, Some("`<<` takes an alias to a map (`<<: *base`) or a list of them".into())))?;
     strip_extensions(&mut value);
 
-    let dotenv = read_dotenv(dir, opts, &mut warnings);
+    let dotenv = read_dotenv(dir, opts, &mut warnings)?;
     let vars = Vars { environ: &opts.environ, dotenv: &dotenv };
 
     let mut unset = Warnings::default();
@@ -294,23 +294,18 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
 }
 
 /// The `.env` file next to the environment file (compose's rules), as a map.
-pub fn read_dotenv(dir: &Path, opts: &LoadOptions, warnings: &mut Vec<String>) -> IndexMap<String, String> {
+/// A `.env` that exists but cannot be read is an error (compose fails too).
+pub fn read_dotenv(dir: &Path, opts: &LoadOptions, warnings: &mut Vec<String>) -> Result<IndexMap<String, String>, ConfigError> {
     let environ_lookup = |n: &str| opts.environ.get(n).cloned();
     let p = dir.join(".env");
-    if !p.is_file() {
-        return IndexMap::new();
+    if !p.exists() {
+        return Ok(IndexMap::new());
     }
-    match std::fs::read_to_string(&p) {
-        Ok(t) => {
-            let (entries, w) = parse_dotenv(&t, &environ_lookup);
-            warnings.extend(w.into_iter().map(|w| format!("{}: {w}", p.display())));
-            dotenv_map(&entries, &environ_lookup)
-        }
-        Err(e) => {
-            warnings.push(format!("cannot read {}: {e}", p.display()));
-            IndexMap::new()
-        }
-    }
+    let (t, bad_lines) = crate::yaml::envfile::read(&p)
+        .map_err(|e| file_error(&p, format!("cannot read {}: {e}", p.display()), Some("fix or remove the `.env` file".into())))?;
+    let (entries, w) = parse_dotenv(&t, &environ_lookup);
+    warnings.extend(bad_lines.into_iter().chain(w).map(|w| format!("{}: {w}", p.display())));
+    Ok(dotenv_map(&entries, &environ_lookup))
 }
 
 /// Where a loaded spec came from.
@@ -546,19 +541,18 @@ fn service_envs(
             let path =
                 if ctx.locations.contains(&list_path) || svc.env_file.len() > 1 { list_path } else { format!("services.{name}.env_file") };
             let p = normalize(&ctx.dir.join(f));
-            let text = match std::fs::read_to_string(&p) {
+            let (text, bad_lines) = match crate::yaml::envfile::read(&p) {
                 Ok(t) => t,
                 Err(e) => {
-                    let message = if e.kind() == std::io::ErrorKind::NotFound {
-                        format!("env file {f:?} not found (looked for {})", p.display())
-                    } else {
-                        format!("cannot read env file {f:?} ({}): {e}", p.display())
+                    let message = match e {
+                        crate::yaml::envfile::EnvFileError::NotFound => format!("env file {f:?} not found (looked for {})", p.display()),
+                        e => format!("cannot read env file {f:?} ({}): {e}", p.display()),
                     };
                     return Err(ctx.error(&path, message, Some(format!("env_file paths are relative to {}", ctx.dir.display()))));
                 }
             };
             let (entries, w) = parse_dotenv(&text, vars);
-            warnings.extend(w.into_iter().map(|w| format!("{}: {w}", p.display())));
+            warnings.extend(bad_lines.into_iter().chain(w).map(|w| format!("{}: {w}", p.display())));
             for (k, v) in dotenv_map(&entries, vars) {
                 env.insert(k, v);
             }

@@ -6,6 +6,7 @@
 //! Rank 0: imports no other devenv module. Must not: know what a service is,
 //! touch the disk, read the process environment (callers pass lookups in).
 
+pub mod envfile;
 pub mod error;
 pub mod hints;
 pub mod interpolate;

@@ -147,3 +147,24 @@ fn read_only_commands_do_not_create_bind_sources() {
     p.run(&["up", "-d"]).ok();
     assert!(source.is_dir(), "`up` creates the missing bind source");
 }
+
+/// Env files are bounded and decoded per line (issue 14, items 7 and 8):
+/// `env_file: /dev/zero` is refused at its position at once (it used to be
+/// read until memory ran out); a `.env` with one non-UTF-8 byte keeps its
+/// other lines and names the bad one; a `.env` that cannot be read is an error.
+#[test]
+fn env_files_are_bounded_and_decoded_per_line() {
+    let p = Project::new("envzero", "name: {project}\nservices:\n  api:\n    image: devenv-test/app:1\n    env_file: /dev/zero\n");
+    let t0 = std::time::Instant::now();
+    p.run(&["config"]).code(2).stderr_has("devenv.yaml:5:").stderr_has("not a regular file");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "refused at once, not read: {:?}", t0.elapsed());
+
+    let q = Project::new("envbyte", "name: {project}\nservices:\n  api:\n    image: devenv-test/app:1\n    env:\n      A: ${A}\n      B: ${B}\n");
+    std::fs::write(q.dir.path().join(".env"), b"A=first\nB=bad\xffbyte\n").expect("write .env");
+    let r = q.run(&["config", "--format", "json"]);
+    r.ok().stdout_has("\"A\": \"first\"").stderr_has(".env: line 2: not valid UTF-8");
+
+    let d = Project::new("envdir", "name: {project}\nservices:\n  api:\n    image: devenv-test/app:1\n");
+    std::fs::create_dir(d.dir.path().join(".env")).expect("mkdir .env");
+    d.run(&["config"]).code(2).stderr_has("cannot read").stderr_has(".env");
+}
