@@ -45,6 +45,7 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         let base = format!("services.{name}");
         check_name(name, &base, ctx)?;
         let preset = check_source(name, svc, &base, ctx)?;
+        check_references(svc, &base, ctx)?;
         check_depends_on(name, svc, spec, &base, ctx)?;
         let ports = check_ports(name, svc, &base, ctx, &mut published)?;
         let volumes = check_volumes(svc, &base, ctx)?;
@@ -67,6 +68,36 @@ fn check_name(name: &str, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
             format!("invalid service name {name:?}"),
             Some("service names use letters, digits, `_`, `.` and `-`, and start with a letter or digit".into()),
         ));
+    }
+    if name.len() > MAX_SERVICE_NAME {
+        return Err(ctx.error(
+            base,
+            format!("service name `{name}` is {} characters long; it is also the container's hostname and DNS name, which allow {MAX_SERVICE_NAME}", name.len()),
+            Some("use a shorter name".into()),
+        ));
+    }
+    Ok(())
+}
+
+/// A service name is its hostname and DNS alias: one DNS label.
+const MAX_SERVICE_NAME: usize = 63;
+
+/// `image:`, `version:` and env keys that Docker would refuse only after
+/// objects were created: checked here, offline, at their position.
+fn check_references(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    if let Some(image) = svc.image.as_deref().filter(|i| !i.trim().is_empty())
+        && let Some(problem) = crate::values::reference_problem(image)
+    {
+        let hint = Some("write e.g. `redis:7-alpine` or `registry.example.com/team/app:1.2`".into());
+        return Err(ctx.error(&format!("{base}.image"), format!("invalid image reference {image:?}: {problem}"), hint));
+    }
+    if let Some(version) = &svc.version
+        && let Some(problem) = crate::values::tag_problem(version)
+    {
+        return Err(ctx.error(&format!("{base}.version"), format!("invalid `version`: {problem}"), Some("write an image tag, e.g. `version: \"16\"`".into())));
+    }
+    if let Some((i, _)) = svc.env.0.keys().enumerate().find(|(_, k)| k.trim().is_empty()) {
+        return Err(ctx.error(&entry_path(&format!("{base}.env"), "", i, ctx), "an env variable has an empty name", Some("give it a name, or remove the entry".into())));
     }
     Ok(())
 }
@@ -773,6 +804,22 @@ mod tests {
         let e = f.check("services:\n  api:\n    image: x\n    shm_size: huge\n").unwrap_err();
         assert_eq!(at(&e), ("services.api.shm_size".into(), 4, 5));
         f.check("services:\n  api:\n    image: x\n    container_name: api-1\n    hostname: api.local\n    stop_signal: SIGINT\n    shm_size: 1g\n").unwrap();
+    }
+
+    #[test]
+    fn what_docker_would_refuse_late_is_refused_at_load() {
+        let f = Fixture::new();
+        let long = "s".repeat(64);
+        let e = f.check(&format!("services:\n  {long}:\n    image: x\n")).unwrap_err();
+        assert_eq!(at(&e), (format!("services.{long}"), 2, 3));
+        f.check(&format!("services:\n  {}:\n    image: x\n", "s".repeat(63))).unwrap();
+        let e = f.check("services:\n  api:\n    image: \"My/App:1\"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.image".into(), 3, 5));
+        assert!(e.message.contains("invalid image reference"), "{}", e.message);
+        let e = f.check("services:\n  db:\n    preset: postgres\n    version: \"16; rm -rf /\"\n").unwrap_err();
+        assert_eq!(at(&e), ("services.db.version".into(), 4, 5));
+        let e = f.check("services:\n  api:\n    image: x\n    env:\n      - =oops\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.env[0]".into(), 5, 9));
     }
 
     #[test]

@@ -168,3 +168,16 @@ fn env_files_are_bounded_and_decoded_per_line() {
     std::fs::create_dir(d.dir.path().join(".env")).expect("mkdir .env");
     d.run(&["config"]).code(2).stderr_has("cannot read").stderr_has(".env");
 }
+
+/// What Docker would refuse only after objects exist — an over-long service
+/// name, an invalid image reference, a preset `version` with spaces or `;`, an
+/// env variable with an empty name — is exit 2 at file:line:col, with nothing
+/// created (issue 14, item 6).
+#[test]
+fn docker_refusals_are_found_offline_at_their_position() {
+    let long = "s".repeat(64);
+    up(&format!("name: {{project}}\nservices:\n  {long}:\n    image: devenv-test/app:1\n")).code(2).stderr_has("devenv.yaml:3:3").stderr_has("hostname");
+    up("name: {project}\nservices:\n  api:\n    image: \"Devenv-Test/App:1\"\n").code(2).stderr_has("devenv.yaml:4:5").stderr_has("invalid image reference");
+    up("name: {project}\nservices:\n  db:\n    preset: postgres\n    version: \"16; rm -rf /\"\n").code(2).stderr_has("devenv.yaml:5:5").stderr_has("invalid `version`");
+    up("name: {project}\nservices:\n  api:\n    image: devenv-test/app:1\n    env:\n      - =oops\n").code(2).stderr_has("devenv.yaml:6:").stderr_has("empty name");
+}
