@@ -220,19 +220,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn links_point_at_the_section_about_the_failure() {
-        let tool = Error::Tool { message: "`kind` is not installed".into(), hint: None };
-        assert_eq!((tool.docs(), tool.exit_code()), (Some("README.md#kubernetes-devenv-k8s"), exit::PREFLIGHT));
+    /// A build error of a Dockerfile step (`step_failed`) or of the build itself.
+    fn build_failed(step_failed: bool) -> Error {
         let failure = crate::docker::BuildFailure {
             service: None,
             tag: "t".into(),
             dockerfile: "Dockerfile".into(),
             message: String::new(),
             detail: vec![],
-            step_failed: true,
+            step_failed,
         };
-        let build = Error::from(DockerError::Build { failure: Box::new(failure), source: None });
+        Error::from(DockerError::Build { failure: Box::new(failure), source: None })
+    }
+
+    #[test]
+    fn links_point_at_the_section_about_the_failure() {
+        let tool = Error::Tool { message: "`kind` is not installed".into(), hint: None };
+        assert_eq!((tool.docs(), tool.exit_code()), (Some("README.md#kubernetes-devenv-k8s"), exit::PREFLIGHT));
+        let build = build_failed(true);
         assert_eq!(build.docs(), Some("README.md#exit-codes"));
         let pull = Error::from(DockerError::Pull { service: None, reference: String::new(), message: String::new(), source: None });
         assert_eq!(pull.docs(), Some("README.md#image-map"));
@@ -263,17 +268,8 @@ mod tests {
                 assert!(!banned.iter().any(|b| line.to_lowercase().contains(b)), "{}:{}: {line}", f.display(), i + 1);
             }
         }
-        let failure = crate::docker::BuildFailure {
-            service: None,
-            tag: "t".into(),
-            dockerfile: "Dockerfile".into(),
-            message: String::new(),
-            detail: vec![],
-            step_failed: true,
-        };
         for step_failed in [true, false] {
-            let failure = crate::docker::BuildFailure { step_failed, ..failure.clone() };
-            let hint = Error::from(DockerError::Build { failure: Box::new(failure), source: None }).hint().unwrap_or_default();
+            let hint = build_failed(step_failed).hint().unwrap_or_default();
             assert!(!hint.contains("rerun") && hint.contains("Dockerfile"), "{hint}");
         }
     }
