@@ -66,7 +66,9 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
             there
         });
     }
-    let dotenv = read_dotenv(&project.dir, opts, &mut notes)?;
+    // The compose loader read this `.env` too and already reported its warnings
+    // (they are in `notes` via `project.warnings`): do not report them twice.
+    let dotenv = read_dotenv(&project.dir, opts, &mut Vec::new())?;
     let vars = Vars { environ: &opts.environ, dotenv: &dotenv };
     // Later errors (validation, planning) point into the first file; errors found
     // now are placed in whichever file (override, include, extends) defined the value.
