@@ -32,14 +32,9 @@ pub fn reference_problem(reference: &str) -> Option<String> {
     {
         return Some(format!("the digest {d:?} is not `algorithm:hex`"));
     }
-    let slash = name.rfind('/').map_or(0, |i| i + 1);
-    let (repo, tag) = match name[slash..].rfind(':') {
-        Some(i) => (&name[..slash + i], Some(&name[slash + i + 1..])),
-        None => (name, None),
-    };
-    if let Some(t) = tag
-        && let Some(problem) = tag_problem(t)
-    {
+    // No tag reads as `latest`, which is valid; `redis:` reads as an empty tag, which is not.
+    let (repo, tag) = split_reference(name);
+    if let Some(problem) = tag_problem(&tag) {
         return Some(problem);
     }
     let mut parts: Vec<&str> = repo.split('/').collect();
