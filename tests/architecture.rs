@@ -32,6 +32,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+#[path = "common/sources.rs"]
+mod sources;
+use sources::rust_files;
+
 const RANKS: &[(&str, u8)] = &[
     ("values", 0),
     ("yaml", 0),
@@ -73,18 +77,6 @@ fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            out.push(p);
-        }
-    }
-}
 
 /// `src/engine/health.rs` → `["engine", "health"]`; `src/k8s/mod.rs` → `["k8s"]`; `src/lib.rs` → `[]`.
 fn module_of(path: &Path) -> Vec<String> {

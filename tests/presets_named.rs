@@ -7,9 +7,13 @@
 //! Comments and test code (`tests.rs`, `*_tests.rs`, `#[cfg(test)] mod … { }`)
 //! are not counted: tests may name what they test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use devenv::preset::{self, Context, Kind};
+
+#[path = "common/sources.rs"]
+mod sources;
+use sources::rust_files;
 
 /// Files outside `src/preset/` allowed to name a preset (target: none).
 const ALLOWED: &[&str] = &[];
@@ -32,18 +36,6 @@ fn patterns() -> Vec<String> {
     out
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            out.push(p);
-        }
-    }
-}
 
 fn is_test_file(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
