@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 
 use super::{load_plan, Global};
 use crate::docker::Docker;
-pub use crate::engine::vars::{env_name, env_vars};
+use crate::engine::vars::env_vars;
 use crate::error::{exit, Error};
 use crate::ui::Ui;
 

@@ -6,7 +6,6 @@ mod config_cmd;
 pub mod doctor;
 mod down;
 mod env;
-pub use env::{env_name, env_vars};
 mod exec;
 mod gc;
 mod import;

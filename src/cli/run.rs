@@ -80,7 +80,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
             return Err(e.into());
         }
     };
-    let (vars, notes) = super::env::env_vars(&env, session.plan(), &observed);
+    let (vars, notes) = crate::engine::vars::env_vars(&env, session.plan(), &observed);
     for n in notes {
         ui.warn(n);
     }

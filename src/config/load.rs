@@ -16,7 +16,7 @@ use crate::yaml::locate::{Locations, join};
 use crate::yaml::{ConfigError, Pos, apply_merges, kind_of, syntax_error};
 
 /// Moved to `values`; kept here so older paths still resolve.
-pub use crate::values::normalize_project_name;
+use crate::values::normalize_project_name;
 
 /// File names tried, in order, when no `-f` is given.
 pub const DEFAULT_FILES: &[&str] = &["devenv.yaml", "devenv.yml"];

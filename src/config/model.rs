@@ -12,7 +12,7 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
 pub use crate::values::duration::{format_duration, parse_duration};
-pub use crate::yaml::kind_of;
+use crate::yaml::kind_of;
 
 /// The whole environment file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]

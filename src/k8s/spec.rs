@@ -26,7 +26,8 @@ use std::path::PathBuf;
 use serde_yaml::Value;
 
 use crate::config::validate::hint_for;
-use crate::config::{kind_of, scalar_to_string, ConfigError, LoadedEnv};
+use crate::config::{scalar_to_string, ConfigError, LoadedEnv};
+use crate::yaml::kind_of;
 use crate::plan::Plan;
 
 /// Which local-cluster tool.

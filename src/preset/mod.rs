@@ -413,6 +413,3 @@ const GIB: u64 = 1024 * MIB;
 
 #[cfg(test)]
 mod tests;
-
-/// Moved to `seed` (rank 1), where the loaders use it too.
-pub use crate::seed::root_cause;
