@@ -492,26 +492,31 @@ fn type_hint(path: &str, msg: &str) -> Option<String> {
 }
 
 fn project_name(opts: &LoadOptions, spec: &EnvSpec, dir: &Path, ctx: &Ctx) -> Result<String, ConfigError> {
-    let hint = Some("project names use lowercase letters, digits, `_` and `-`, and start with a letter or digit".to_string());
-    if let Some(p) = &opts.project {
+    // An explicit name is used as written or refused (as compose refuses `-p`):
+    // rewriting it would let `../rel-x` and `rel-x` share one project, and one
+    // file's `down -v` remove the other's data. Only a name derived from the
+    // directory is normalized.
+    let refusal = |p: &str| {
         let n = normalize_project_name(p);
-        if n.is_empty() {
-            return Err(ConfigError {
-                file: ctx.file.to_path_buf(),
-                pos: None,
-                yaml_path: String::new(),
-                message: format!("invalid project name {p:?} (from -p)"),
-                hint,
-            });
+        let example = if n.is_empty() { String::new() } else { format!(", e.g. `{n}`") };
+        (
+            format!("invalid project name {p:?}: must consist only of lowercase letters, digits, `_` and `-`, and start with a letter or digit"),
+            Some(format!("write the name as it should be used{example}; only a name taken from the directory is normalized")),
+        )
+    };
+    if let Some(p) = &opts.project {
+        if !is_valid_project_name(p) {
+            let (message, hint) = refusal(p);
+            return Err(ConfigError { file: ctx.file.to_path_buf(), pos: None, yaml_path: String::new(), message: format!("{message} (from -p)"), hint });
         }
-        return Ok(n);
+        return Ok(p.clone());
     }
     if let Some(p) = &spec.name {
-        let n = normalize_project_name(p);
-        if n.is_empty() {
-            return Err(ctx.error("name", format!("invalid project name {p:?}"), hint));
+        if !is_valid_project_name(p) {
+            let (message, hint) = refusal(p);
+            return Err(ctx.error("name", message, hint));
         }
-        return Ok(n);
+        return Ok(p.clone());
     }
     let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let n = normalize_project_name(&dir_name);
@@ -525,6 +530,10 @@ fn project_name(opts: &LoadOptions, spec: &EnvSpec, dir: &Path, ctx: &Ctx) -> Re
         });
     }
     Ok(n)
+}
+
+fn is_valid_project_name(p: &str) -> bool {
+    !p.is_empty() && normalize_project_name(p) == p
 }
 
 /// Per service: the environment after merging `env_file`s and `env` (env wins),

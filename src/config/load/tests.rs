@@ -160,11 +160,24 @@ fn full_fixture() {
 
 #[test]
 fn project_names() {
+    // Explicit names (`name:`, `-p`) are used as written or refused, never rewritten
+    // (issue 14 item 9: `../rel-x` and `rel-x` must not become one project).
     let p = Project::new("name: My_App.v2\nservices: {}\n");
-    assert_eq!(p.load().unwrap().project, "my_appv2");
-    assert_eq!(p.load_with(|o| o.project = Some("Other".into())).unwrap().project, "other");
+    let e = p.load().unwrap_err();
+    assert_eq!(at(&e), loc("name", 1, 1));
+    assert!(e.message.contains("invalid project name \"My_App.v2\""), "{e}");
+    assert!(e.hint.as_deref().unwrap_or("").contains("`my_appv2`"), "{e}");
+    let e = p.load_with(|o| o.project = Some("Other".into())).unwrap_err();
+    assert!(e.message.contains("invalid project name \"Other\"") && e.message.contains("(from -p)"), "{e}");
+    assert_eq!(p.load_with(|o| o.project = Some("other_1-x".into())).unwrap().project, "other_1-x");
     let e = p.load_with(|o| o.project = Some("---".into())).unwrap_err();
     assert!(e.message.contains("invalid project name"), "{e}");
+    for bad in ["../rel-x", "rel-x/", "a b", ""] {
+        let p = Project::new(&format!("name: {bad:?}\nservices: {{}}\n"));
+        let e = p.load().unwrap_err();
+        assert!(e.message.contains("invalid project name"), "{bad}: {e}");
+    }
+    assert_eq!(Project::new("name: rel-x\nservices: {}\n").load().unwrap().project, "rel-x");
     let p = Project::new("name: \"__\"\nservices: {}\n");
     let e = p.load().unwrap_err();
     assert_eq!(at(&e), loc("name", 1, 1));
