@@ -13,7 +13,7 @@ use crate::compose::LoadOptions;
 use crate::values::volumes::normalize;
 use crate::yaml::interpolate::{Lookup, Vars, Warnings, dotenv_map, interpolate_value, parse_dotenv};
 use crate::yaml::locate::{Locations, join};
-use crate::yaml::{ConfigError, Pos, apply_merges, kind_of, syntax_error};
+use crate::yaml::{ConfigError, Pos, apply_merges, first_tag, kind_of, syntax_error};
 
 /// Moved to `values`; kept here so older paths still resolve.
 use crate::values::normalize_project_name;
@@ -280,6 +280,13 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
     apply_merges(&mut value)
         .map_err(|(path, msg)| err_at(&path, msg, Some("`<<` takes an alias to a map (`<<: *base`) or a list of them".into())))?;
     strip_extensions(&mut value);
+    if let Some((path, tag)) = first_tag(&value) {
+        return Err(err_at(
+            &path,
+            format!("YAML tag `{tag}` is not supported: devenv.yaml gives tags no meaning (it would be dropped, keeping only the value)"),
+            Some(format!("remove `{tag}` and write the value itself; tags such as CloudFormation's `!Ref` are not interpreted")),
+        ));
+    }
 
     let dotenv = read_dotenv(dir, opts, &mut warnings)?;
     let vars = Vars { environ: &opts.environ, dotenv: &dotenv };

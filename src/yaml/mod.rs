@@ -16,4 +16,4 @@ pub mod syntax;
 pub use error::{ConfigError, Pos};
 pub use hints::{did_you_mean, hint_for};
 pub use locate::Locations;
-pub use syntax::{apply_merges, kind_of, syntax_error};
+pub use syntax::{apply_merges, first_tag, kind_of, syntax_error};

@@ -109,6 +109,31 @@ fn merge_into(m: &mut Mapping, src: Mapping) {
 }
 
 
+/// The first YAML tag (`!Ref X`, `!!binary …`) in document order, with its
+/// path: devenv's own format gives tags no meaning, so a caller refuses them
+/// rather than drop them silently.
+pub fn first_tag(v: &Value) -> Option<(String, String)> {
+    let mut stack = vec![(String::new(), v)];
+    while let Some((path, v)) = stack.pop() {
+        match v {
+            Value::Tagged(t) => return Some((path, t.tag.to_string())),
+            Value::Mapping(m) => {
+                let entries: Vec<_> = m.iter().collect();
+                for (k, v) in entries.into_iter().rev() {
+                    stack.push((join(&path, &key_string(k)), v));
+                }
+            }
+            Value::Sequence(items) => {
+                for (i, v) in items.iter().enumerate().rev() {
+                    stack.push((format!("{path}[{i}]"), v));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 pub fn kind_of(v: &serde_yaml::Value) -> &'static str {
     match v {
         serde_yaml::Value::Null => "nothing (null)",
@@ -124,6 +149,14 @@ pub fn kind_of(v: &serde_yaml::Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_tag_is_found_in_document_order() {
+        let v: Value = serde_yaml::from_str("a: 1\nb:\n  - x\n  - !Ref Y\nc: !Sub z\n").unwrap();
+        assert_eq!(first_tag(&v), Some(("b[1]".to_string(), "!Ref".to_string())));
+        let v: Value = serde_yaml::from_str("a: {b: [1, 2]}\n").unwrap();
+        assert_eq!(first_tag(&v), None);
+    }
 
     #[test]
     fn strip_location_drops_serde_positions() {

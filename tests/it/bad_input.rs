@@ -181,3 +181,26 @@ fn docker_refusals_are_found_offline_at_their_position() {
     up("name: {project}\nservices:\n  db:\n    preset: postgres\n    version: \"16; rm -rf /\"\n").code(2).stderr_has("devenv.yaml:5:5").stderr_has("invalid `version`");
     up("name: {project}\nservices:\n  api:\n    image: devenv-test/app:1\n    env:\n      - =oops\n").code(2).stderr_has("devenv.yaml:6:").stderr_has("empty name");
 }
+
+/// Explicit project names are used as written or refused, never rewritten
+/// (issue 14, item 9): `-p IT-…` and `name: "../it-…"` used to become the same
+/// project as `it-…`, so one file's `down -v` removed the other's data. Both
+/// are exit 2 now, with nothing created; a YAML tag (`!Ref`) is refused at its
+/// position instead of being dropped silently (item 6).
+#[test]
+fn invalid_explicit_project_names_and_yaml_tags_are_refused() {
+    let p = Project::new("pname", "name: {project}\nservices:\n  api:\n    image: devenv-test/app:1\n    command: [sleep, \"30\"]\n");
+    let upper = p.name.to_uppercase();
+    p.run(&["-p", &upper, "up", "-d"]).code(2).stderr_has("invalid project name").stderr_has("(from -p)");
+    let relative = format!("../{}", p.name);
+    p.write("devenv.yaml", &format!("name: \"{relative}\"\nservices:\n  api:\n    image: devenv-test/app:1\n"));
+    p.run(&["up", "-d"]).code(2).stderr_has("devenv.yaml:1:1").stderr_has("invalid project name");
+    p.run(&["down", "-v"]).code(2).stderr_has("invalid project name");
+    p.write("devenv.yaml", &format!("name: {}\nservices:\n  api:\n    image: !Ref devenv-test/app:1\n", p.name));
+    p.run(&["up", "-d"]).code(2).stderr_has("devenv.yaml:4:5").stderr_has("YAML tag `!Ref`");
+    if docker_ready() {
+        for kind in ["container", "network", "volume"] {
+            assert!(p.docker_objects(kind).is_empty(), "{kind}s created: {:?}", p.docker_objects(kind));
+        }
+    }
+}
