@@ -108,7 +108,7 @@ fn compose_available() -> bool {
         Err(e) => format!("cannot run `docker compose version`: {e}"),
     };
     if require_docker() {
-        panic!("docker compose is required (DEVENV_REQUIRE_DOCKER=1) but {why}; install Compose v2 (.ci/run does)");
+        panic!("docker compose is required (DEVENV_REQUIRE_DOCKER=1) but {why}; install Compose v2 (./test.sh does)");
     }
     eprintln!("\n=== SKIPPED: compose oracle comparison — {why} (set DEVENV_REQUIRE_DOCKER=1 to make this a failure) ===\n");
     false

@@ -7,7 +7,7 @@ fn docker_ready() -> bool {
     let ok = Command::new("docker").args(["image", "inspect", "devenv-test/redis:7"]).output().is_ok_and(|o| o.status.success());
     if !ok {
         if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-            panic!("Docker and the test images are required (DEVENV_REQUIRE_DOCKER=1): run fixtures/images/build.sh");
+            panic!("Docker and the test images are required (DEVENV_REQUIRE_DOCKER=1): run ./test.sh, which provisions them (or fixtures/images/build.sh)");
         }
         eprintln!("SKIPPED: Docker or the test images are not available");
     }

@@ -37,7 +37,7 @@ fn docker_ready() -> bool {
         for image in [KAFKA_IMAGE, ES_DOUBLE_IMAGE] {
             let ok = Command::new("docker").args(["image", "inspect", image]).stdout(Stdio::null()).stderr(Stdio::null()).status();
             if !matches!(ok, Ok(s) if s.success()) {
-                return Err(format!("test image {image} is missing: run fixtures/images/build.sh"));
+                return Err(format!("test image {image} is missing: run ./test.sh, which provisions them (or fixtures/images/build.sh)"));
             }
         }
         Ok(())

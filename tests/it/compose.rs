@@ -18,7 +18,7 @@ fn compose_ready() -> bool {
     let ok = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
     if !ok {
         if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-            panic!("`docker compose` (v2) is required (DEVENV_REQUIRE_DOCKER=1) but not usable: .ci/run installs it");
+            panic!("`docker compose` (v2) is required (DEVENV_REQUIRE_DOCKER=1) but not usable: ./test.sh installs it");
         }
         eprintln!("SKIPPED: docker compose v2 not available");
     }

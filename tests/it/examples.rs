@@ -100,7 +100,7 @@ fn every_example_comes_up_seeded_with_its_apps_working() {
 fn python_image_present() -> bool {
     let ok = std::process::Command::new("docker").args(["image", "inspect", PYTHON]).output().is_ok_and(|o| o.status.success());
     if !ok {
-        let msg = format!("test image {PYTHON} is missing: run fixtures/images/build.sh");
+        let msg = format!("test image {PYTHON} is missing: run ./test.sh, which provisions them (or fixtures/images/build.sh)");
         assert!(!std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1"), "{msg}");
         eprintln!("SKIPPED: {msg}");
     }

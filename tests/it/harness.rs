@@ -35,7 +35,7 @@ pub fn docker_ready() -> bool {
         for image in [REDIS, APP, POSTGRES, CLICKHOUSE, ES_DOUBLE, KAFKA, "debian:bookworm-slim"] {
             let ok = Command::new("docker").args(["image", "inspect", image]).stdout(Stdio::null()).stderr(Stdio::null()).status();
             if !matches!(ok, Ok(s) if s.success()) {
-                return Err(format!("test image {image} is missing: run fixtures/images/build.sh"));
+                return Err(format!("test image {image} is missing: run ./test.sh, which provisions them (or fixtures/images/build.sh)"));
             }
         }
         Ok(())

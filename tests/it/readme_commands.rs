@@ -27,8 +27,8 @@ const SKIPPED: &[(&str, &str)] = &[
     ("git clone <this repository> devenv && cd devenv", "a placeholder URL, and no network here"),
     ("cd ~/src/your-project", "a placeholder for the reader's project; the commands after it run in the init sequence"),
     ("devenv init", "interactive (asks on a terminal); `devenv init --yes ...` runs below, and tests/it/init.rs covers the answers"),
-    ("DEVENV_REQUIRE_DOCKER=1 cargo test --locked", "the test suite itself (docs.rs checks that .ci/run runs exactly this)"),
-    ("fixtures/images/build.sh", "run before the tests (docker_ready() fails without its images)"),
+    ("./test.sh", "the test suite itself (docs.rs checks that .ci/run runs it and that it runs `cargo test`)"),
+    ("./test.sh --test it -- lifecycle", "the test suite itself, filtered; same script"),
     (
         "devenv k8s lint",
         "needs kubernetes-validate (.ci/k8s-tools.sh); tests/it/k8s.rs (k8s_lint_passes_on_every_env_for_both_versions) runs it on every env, envs/hello included",
