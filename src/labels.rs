@@ -29,6 +29,21 @@ pub const OWNER_HOST: &str = "dev.devenv.owner-host";
 /// When the container was created (RFC 3339).
 pub const CREATED_AT: &str = "dev.devenv.created-at";
 
+/// Snapshot volumes (`devenv snapshot`) carry `SNAPSHOT_OF` instead of
+/// `PROJECT`, so `down -v` keeps them; `SNAPSHOT` is the snapshot's name and
+/// `SNAPSHOT_PART` says whether the volume holds data (`data`) or is the
+/// manifest created last (`manifest`: the snapshot is complete).
+pub const SNAPSHOT_OF: &str = "dev.devenv.snapshot-of";
+pub const SNAPSHOT: &str = "dev.devenv.snapshot";
+pub const SNAPSHOT_PART: &str = "dev.devenv.snapshot-part";
+/// On a data volume: the project volume it was copied from, the path it is
+/// mounted at, and the image of the service at the time.
+pub const SNAPSHOT_SOURCE: &str = "dev.devenv.snapshot-source";
+pub const SNAPSHOT_TARGET: &str = "dev.devenv.snapshot-target";
+pub const SNAPSHOT_IMAGE: &str = "dev.devenv.snapshot-image";
+/// On a helper container of the project (snapshot copies): what it does.
+pub const ROLE: &str = "dev.devenv.role";
+
 /// This machine's name, for `OWNER_HOST`.
 pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

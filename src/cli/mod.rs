@@ -15,6 +15,7 @@ mod logs;
 mod ps;
 mod run;
 mod seed;
+mod snapshot;
 mod up;
 mod warnings;
 mod watch;
@@ -94,6 +95,9 @@ pub enum Command {
     /// Apply seed data again (`--reset` empties what seeds created first)
     #[command(after_help = "Examples:\n  devenv seed                              re-apply every service's seeds\n  devenv seed db                           re-apply db's seeds\n  devenv seed --reset db --yes             empty db, seed it again, re-run the jobs on it\n  devenv seed --reset db --yes --no-jobs   ... leaving those jobs to the next `devenv up`")]
     Seed(seed::SeedArgs),
+    /// Save, list, restore and remove copies of the services' data (named volumes)
+    #[command(after_help = "Examples:\n  devenv snapshot save seeded              copy every service's data (each stopped for the copy)\n  devenv snapshot restore seeded           put it back; the services are started and probed again\n  devenv snapshot restore seeded db        only db\n  devenv snapshot ls\n  devenv snapshot rm seeded\n\nSnapshots are Docker volumes labelled for the project; `down -v` keeps them.")]
+    Snapshot(snapshot::SnapshotArgs),
     /// Up, run a command with the connection info in its environment, tear down
     #[command(after_help = "Examples:\n  devenv run -- cargo test                 up, run the tests, always tear down; exit = the tests' exit code\n  devenv run --keep -- ./scripts/smoke.sh  leave the environment up afterwards\n  devenv run --service db -- psql \"$DATABASE_URL\"\n\nThe command gets DEVENV_<SERVICE>_URL, _HOST, _PORT for every service, plus the\nfile's top-level `export:` names (e.g. DATABASE_URL: ${db.url}), host-side.")]
     Run(run::RunArgs),
@@ -169,6 +173,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Doctor(a) => doctor::run(&cli.global, a, &ui).await,
         Command::Env(a) => env::run(&cli.global, a, &ui).await,
         Command::Seed(a) => seed::run(&cli.global, a, &ui).await,
+        Command::Snapshot(a) => snapshot::run(&cli.global, a, &ui).await,
         Command::Watch(a) => watch::run(&cli.global, a, &ui).await,
         Command::Run(a) => run::run(&cli.global, a, &ui).await,
         Command::Gc(a) => gc::run(&cli.global, a, &ui).await,

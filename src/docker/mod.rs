@@ -14,6 +14,7 @@ mod engine_info;
 mod error;
 mod files;
 mod observed;
+mod snapshot;
 mod sync;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ pub use engine_info::{EngineResources, RegistryAnswer};
 pub use error::{BuildFailure, DockerError};
 use error::{classify, op};
 pub use observed::{ContainerState, ObservedContainer, ObservedPort};
+pub use snapshot::{LabelledVolume, VolumeCopy};
 
 use crate::labels;
 use crate::values::split_reference;

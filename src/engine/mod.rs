@@ -19,6 +19,7 @@ mod preflight;
 mod schedule;
 pub mod seeding;
 mod service;
+pub mod snapshot;
 mod teardown;
 pub mod vars;
 

@@ -17,4 +17,5 @@ mod readme_commands;
 mod run;
 mod runtime_opts;
 mod seeding;
+mod snapshot;
 mod watch;

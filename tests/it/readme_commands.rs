@@ -27,6 +27,11 @@ const SKIPPED: &[(&str, &str)] = &[
     ("git clone <this repository> devenv && cd devenv", "a placeholder URL, and no network here"),
     ("cd ~/src/your-project", "a placeholder for the reader's project; the commands after it run in the init sequence"),
     ("devenv init", "interactive (asks on a terminal); `devenv init --yes ...` runs below, and tests/it/init.rs covers the answers"),
+    ("devenv snapshot save seeded", "needs a project with data; tests/it/snapshot.rs runs save/restore/ls/rm on Postgres and Redis"),
+    ("devenv snapshot restore seeded", "see `devenv snapshot save seeded`"),
+    ("devenv snapshot restore seeded db", "see `devenv snapshot save seeded`"),
+    ("devenv snapshot ls", "see `devenv snapshot save seeded`"),
+    ("devenv snapshot rm seeded", "see `devenv snapshot save seeded`"),
     ("./test.sh", "the test suite itself (docs.rs checks that .ci/run runs it and that it runs `cargo test`)"),
     ("./test.sh --test it -- lifecycle", "the test suite itself, filtered; same script"),
     (

@@ -1,0 +1,170 @@
+//! `devenv snapshot save|ls|restore|rm`: copies of the project's data volumes
+//! (see `engine::snapshot` for what a snapshot holds and how it is made).
+//!
+//! Ctrl-C while copies run: a copy is never stopped half-way (it runs in the
+//! engine); devenv says so, waits for it, brings the services back and exits
+//! 130. A second Ctrl-C stops waiting: the copy still completes in the engine,
+//! and the stopped services stay stopped until `devenv up`.
+
+use std::future::Future;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+
+use super::{interrupted, load_plan, Global};
+use crate::docker::Docker;
+use crate::engine::snapshot::{self, SnapshotInfo};
+use crate::engine::{Session, UpOptions};
+use crate::error::{exit, Error};
+use crate::plan::Plan;
+use crate::ui::Ui;
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// Copy the data of services with named volumes (all of them by default)
+    #[command(after_help = "Examples:\n  devenv snapshot save seeded           every service with data\n  devenv snapshot save before-mig db    only db\n  devenv snapshot save                  named after the time (20261203-140501)")]
+    Save {
+        /// Snapshot name [default: the current time, YYYYMMDD-HHMMSS]
+        name: Option<String>,
+        /// Services to include [default: every service with a named volume]
+        services: Vec<String>,
+    },
+    /// List this project's snapshots: name, services, size, age
+    #[command(visible_alias = "list", after_help = "Examples:\n  devenv snapshot ls\n  devenv snapshot ls --json | jq -r '.[].name'")]
+    Ls {
+        /// JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a snapshot's data back (the services are stopped for the copy, then started and probed)
+    #[command(after_help = "Examples:\n  devenv snapshot restore seeded        every service the snapshot holds\n  devenv snapshot restore seeded db     only db")]
+    Restore {
+        name: String,
+        /// Services to restore [default: every service the snapshot holds]
+        services: Vec<String>,
+    },
+    /// Delete a snapshot
+    #[command(after_help = "Examples:\n  devenv snapshot rm seeded")]
+    Rm { name: String },
+}
+
+pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Error> {
+    let (_env, plan) = load_plan(global, ui)?;
+    let docker = Docker::connect().await?;
+    match args.action {
+        Action::Ls { json } => ls(&docker, &plan.project, json).await,
+        Action::Rm { name } => rm(&docker, &plan.project, &name, ui).await,
+        Action::Save { name, services } => {
+            let name = name.unwrap_or_else(|| chrono::Local::now().format("%Y%m%d-%H%M%S").to_string());
+            let t0 = Instant::now();
+            let session = session(docker, plan, ui);
+            let info = finish_first(session.snapshot_save(&name, &services), ui).await?;
+            ui.done(format!("saved snapshot `{name}`: {} ({})", info.services.keys().cloned().collect::<Vec<_>>().join(", "), size(info.size_kib)), t0.elapsed());
+            Ok(exit::OK)
+        }
+        Action::Restore { name, services } => {
+            let t0 = Instant::now();
+            let session = session(docker, plan, ui);
+            let restored = finish_first(session.snapshot_restore(&name, &services), ui).await?;
+            ui.done(format!("restored snapshot `{name}`: {}", restored.join(", ")), t0.elapsed());
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn session(docker: Docker, plan: Plan, ui: &Ui) -> Session {
+    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: crate::plan::resolve::DEFAULT_READY_TIMEOUT, owner: None };
+    Session::new(docker, plan, ui.clone(), opts)
+}
+
+/// Run `work` to its end even on a first Ctrl-C (then report it and return
+/// `Interrupted`); a second Ctrl-C stops waiting.
+async fn finish_first<T>(work: impl Future<Output = Result<T, Error>>, ui: &Ui) -> Result<T, Error> {
+    tokio::pin!(work);
+    tokio::select! {
+        r = &mut work => return r,
+        _ = interrupted() => {}
+    }
+    ui.warn("interrupted: a copy in progress is never stopped half-way; finishing it and starting the services again (Ctrl-C again to stop waiting)");
+    tokio::select! {
+        r = &mut work => {
+            r?;
+            ui.warn("interrupted: the snapshot operation was completed first");
+        }
+        _ = interrupted() => {
+            ui.warn("stopped waiting: the copy completes in the engine; services stopped for it stay stopped until `devenv up -d`");
+        }
+    }
+    Err(Error::Interrupted)
+}
+
+async fn ls(docker: &Docker, project: &str, json: bool) -> Result<u8, Error> {
+    let all = snapshot::list(docker, project).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all).map_err(|e| Error::Other(e.to_string()))?);
+        return Ok(exit::OK);
+    }
+    if all.is_empty() {
+        println!("no snapshots of project `{project}` (make one: devenv snapshot save NAME)");
+        return Ok(exit::OK);
+    }
+    let rows: Vec<[String; 4]> = all.iter().map(row).collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(["NAME", "SERVICES", "SIZE", "AGE"][i].len());
+    let (a, b, c) = (width(0), width(1), width(2));
+    println!("{:a$}  {:b$}  {:c$}  AGE", "NAME", "SERVICES", "SIZE");
+    for r in rows {
+        println!("{:a$}  {:b$}  {:c$}  {}", r[0], r[1], r[2], r[3]);
+    }
+    Ok(exit::OK)
+}
+
+fn row(s: &SnapshotInfo) -> [String; 4] {
+    let services = s.services.iter().map(|(svc, image)| format!("{svc} ({image})")).collect::<Vec<_>>().join(", ");
+    [s.name.clone(), services, size(s.size_kib), age(&s.created_at)]
+}
+
+async fn rm(docker: &Docker, project: &str, name: &str, ui: &Ui) -> Result<u8, Error> {
+    let all = snapshot::list(docker, project).await?;
+    let removed = snapshot::remove_volumes(docker, project, name).await?;
+    if removed == 0 {
+        let have: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+        return Err(Error::Usage {
+            message: format!("no snapshot `{name}` of project `{project}`"),
+            hint: Some(if have.is_empty() { "there are none".into() } else { format!("snapshots: {}", have.join(", ")) }),
+        });
+    }
+    ui.info(format!("removed snapshot `{name}`"));
+    Ok(exit::OK)
+}
+
+fn size(kib: u64) -> String {
+    match kib {
+        k if k >= 1024 * 1024 => format!("{:.1} GiB", k as f64 / (1024.0 * 1024.0)),
+        k if k >= 1024 => format!("{:.1} MiB", k as f64 / 1024.0),
+        k => format!("{k} KiB"),
+    }
+}
+
+fn age(created_at: &str) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(created_at) else { return "?".into() };
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0) as u64;
+    crate::values::format_duration(std::time::Duration::from_secs(secs)) + " ago"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_du_h() {
+        assert_eq!(size(12), "12 KiB");
+        assert_eq!(size(1536), "1.5 MiB");
+        assert_eq!(size(3 * 1024 * 1024), "3.0 GiB");
+    }
+}
