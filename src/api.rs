@@ -82,15 +82,11 @@ impl Environment {
         let docker = Docker::connect().await?;
         let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.ready_timeout, owner: Some(std::process::id()) };
         let session = Session::new(docker, self.plan.clone(), self.ui.clone(), opts);
-        let mut running = Running { session, observed: vec![], vars: IndexMap::new(), done: false };
+        let mut running = Running { session, env: None, ui: self.ui.clone(), observed: vec![], vars: IndexMap::new(), snapshots: vec![], done: false };
         // On failure `running` is dropped here, which tears down what was started.
         running.session.up(&[]).await?;
-        running.observed = running.session.docker().project_containers(&self.plan.project).await?;
-        let (vars, notes) = engine::vars::env_vars(&self.env, &self.plan, &running.observed);
-        for n in notes {
-            self.ui.warn(n);
-        }
-        running.vars = vars;
+        running.env = Some(Arc::new(self.env.clone()));
+        running.refresh().await?;
         Ok(running)
     }
 }
@@ -98,8 +94,12 @@ impl Environment {
 /// A running environment. Dropping it tears it down (containers, network, volumes).
 pub struct Running {
     session: Session,
+    env: Option<Arc<LoadedEnv>>,
+    ui: Ui,
     observed: Vec<ObservedContainer>,
     vars: IndexMap<String, String>,
+    /// Snapshots taken through this value: removed with the environment.
+    snapshots: Vec<String>,
     done: bool,
 }
 
@@ -129,10 +129,47 @@ impl Running {
         &self.session.plan().project
     }
 
-    /// Tear down now (containers, network, volumes).
+    /// Save the data of every service with a named volume as snapshot `name`
+    /// (as `devenv snapshot save`: each service stopped for the copy, then
+    /// started and probed again). Removed when this environment is torn down.
+    pub async fn snapshot(&mut self, name: &str) -> Result<(), Error> {
+        self.session.snapshot_save(name, &[]).await?;
+        self.snapshots.push(name.to_string());
+        self.refresh().await
+    }
+
+    /// Put snapshot `name` back into every service it holds, e.g. between tests.
+    /// Host ports Docker chose may change with the restart: read `url` again.
+    pub async fn restore(&mut self, name: &str) -> Result<(), Error> {
+        self.session.snapshot_restore(name, &[]).await?;
+        self.refresh().await
+    }
+
+    /// Observed containers and the variables derived from them, again.
+    async fn refresh(&mut self) -> Result<(), Error> {
+        self.observed = self.session.docker().project_containers(&self.session.plan().project).await?;
+        if let Some(env) = &self.env {
+            let (vars, notes) = engine::vars::env_vars(env, self.session.plan(), &self.observed);
+            for n in notes {
+                self.ui.warn(n);
+            }
+            self.vars = vars;
+        }
+        Ok(())
+    }
+
+    /// Tear down now (containers, network, volumes, this value's snapshots).
     pub async fn down(mut self) -> Result<(), Error> {
         self.done = true;
-        self.session.teardown(Duration::from_secs(5), true).await.map(|_| ())
+        let torn = self.session.teardown(Duration::from_secs(5), true).await.map(|_| ());
+        remove_snapshots(&self.session, &self.snapshots).await;
+        torn
+    }
+}
+
+async fn remove_snapshots(session: &Session, names: &[String]) {
+    for n in names {
+        let _ = engine::snapshot::remove_volumes(session.docker(), &session.plan().project, n).await;
     }
 }
 
@@ -142,11 +179,13 @@ impl Drop for Running {
             return;
         }
         let session = self.session.clone();
+        let snapshots = std::mem::take(&mut self.snapshots);
         // Drop cannot await: tear down on a runtime of its own, on another thread
         // (this may be inside a runtime already).
         let handle = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 let _ = rt.block_on(session.teardown(Duration::from_secs(5), true));
+                rt.block_on(remove_snapshots(&session, &snapshots));
             }
         });
         let _ = handle.join();

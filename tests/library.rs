@@ -75,3 +75,45 @@ async fn dropping_the_handle_tears_down() {
     }
     assert!(containers_of(&project).is_empty(), "dropped handle removed its containers");
 }
+
+fn redis_cmd(port: u16, cmd: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.write_all(format!("{cmd}\r\n").as_bytes()).expect("write");
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).expect("read");
+    String::from_utf8_lossy(&buf[..n]).to_string()
+}
+
+fn snapshot_volumes_of(project: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["volume", "ls", "-q", "--filter", &format!("label=dev.devenv.snapshot-of={project}")])
+        .output()
+        .expect("docker volume ls");
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+/// `Running::snapshot` / `restore` between tests; the snapshots go with the environment.
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_and_restore_between_tests() {
+    if !docker_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("devenv.yaml");
+    std::fs::write(&file, "services:\n  cache:\n    preset: redis\n    persist: true\n    ports: [\"127.0.0.1::6379\"]\n").expect("write");
+    let project = format!("lib-snap-{}", std::process::id());
+    let env = devenv::api::Environment::load(&file).and_then(|e| e.project(&project)).and_then(|e| e.image_map_file(MAP)).expect("load");
+    let mut running = env.up().await.expect("up");
+    let port = running.host_port("cache", 6379).expect("port");
+    assert_eq!(tokio::task::spawn_blocking(move || redis_cmd(port, "SET k clean")).await.expect("set"), "+OK\r\n");
+    running.snapshot("clean").await.expect("snapshot");
+    let port = running.host_port("cache", 6379).expect("port after the snapshot");
+    assert_eq!(tokio::task::spawn_blocking(move || redis_cmd(port, "SET k dirty")).await.expect("set"), "+OK\r\n");
+    running.restore("clean").await.expect("restore");
+    let port = running.host_port("cache", 6379).expect("port after the restore");
+    assert_eq!(tokio::task::spawn_blocking(move || redis_cmd(port, "GET k")).await.expect("get"), "$5\r\nclean\r\n");
+    assert!(!snapshot_volumes_of(&project).is_empty());
+    running.down().await.expect("down");
+    assert!(snapshot_volumes_of(&project).is_empty(), "the environment's snapshots went with it");
+    assert!(containers_of(&project).is_empty());
+}
