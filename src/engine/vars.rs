@@ -1,12 +1,13 @@
 //! The host-side variables of a running environment: `DEVENV_<SERVICE>_URL/_HOST/_PORT`
-//! from the published ports, plus the file's `export:` names. Shared by
+//! from the published ports (`_URL` for presets, and `http://HOST:PORT` for
+//! services whose readiness is an HTTP probe), plus the file's `export:` names. Shared by
 //! `devenv env`, `devenv run` and the library API (`api`).
 //! Must not: call Docker (it is given the observed containers) or print.
 
 use indexmap::IndexMap;
 
 use crate::observe::ObservedContainer;
-use crate::plan::Plan;
+use crate::plan::{Plan, Probe};
 
 /// `db-main` → `DB_MAIN`
 pub fn env_name(service: &str) -> String {
@@ -18,7 +19,12 @@ pub fn host_side(plan: &Plan, observed: &[ObservedContainer]) -> IndexMap<String
     let mut out = IndexMap::new();
     for (name, svc) in &plan.services {
         let Some(c) = observed.iter().find(|c| c.service.as_deref() == Some(name.as_str())) else { continue };
-        let container_port = svc.connection.as_ref().map(|c| c.port).or_else(|| svc.ports.first().map(|p| p.container_port));
+        // An app whose readiness is an HTTP probe is reached over HTTP on that port.
+        let http_port = match svc.health.as_ref().map(|h| &h.probe) {
+            Some(Probe::Http { port, .. }) if svc.connection.is_none() => Some(*port),
+            _ => None,
+        };
+        let container_port = svc.connection.as_ref().map(|c| c.port).or(http_port).or_else(|| svc.ports.first().map(|p| p.container_port));
         let Some(cp) = container_port else { continue };
         let Some(published) = c.ports.iter().find(|p| p.container_port == cp && p.protocol == "tcp") else { continue };
         let host = if published.host_ip.is_empty() || published.host_ip == "0.0.0.0" || published.host_ip == "::" {
@@ -29,6 +35,9 @@ pub fn host_side(plan: &Plan, observed: &[ObservedContainer]) -> IndexMap<String
         let key = env_name(name);
         if let Some(conn) = &svc.connection {
             out.insert(format!("DEVENV_{key}_URL"), conn.url(&host, published.host_port));
+        } else if http_port.is_some() {
+            let authority = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+            out.insert(format!("DEVENV_{key}_URL"), format!("http://{authority}:{}", published.host_port));
         }
         out.insert(format!("DEVENV_{key}_HOST"), host);
         out.insert(format!("DEVENV_{key}_PORT"), published.host_port.to_string());

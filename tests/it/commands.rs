@@ -105,3 +105,26 @@ print("valid")
         .expect("python3");
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
 }
+
+/// An app whose readiness is an HTTP probe gets `DEVENV_<SERVICE>_URL` too
+/// (`http://127.0.0.1:PORT`), in `devenv env` and in `devenv run`'s command
+/// (issue 18 item 6; the README promises a URL per service).
+#[test]
+fn http_apps_get_a_url_in_env_and_run() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("httpurl", "name: {project}\nservices:\n  api:\n    image: devenv-test/app:1\n    ports: [\"8080\"]\n    health: {http: /health, port: 8080}\n");
+    p.run(&["--ports", "random", "up", "-d"]).ok();
+    let vars = env_json(&p);
+    let url = vars.get("DEVENV_API_URL").unwrap_or_else(|| panic!("no DEVENV_API_URL in {vars:?}"));
+    assert_eq!(url, &format!("http://127.0.0.1:{}", vars["DEVENV_API_PORT"]));
+    let port: u16 = vars["DEVENV_API_PORT"].parse().expect("port");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    use std::io::{Read, Write};
+    s.write_all(b"GET /health HTTP/1.0\r\n\r\n").expect("write");
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body);
+    assert!(body.starts_with("HTTP/1.") && body.contains(" 200 "), "{body}");
+    p.run(&["--ports", "random", "run", "--", "sh", "-c", "test -n \"$DEVENV_API_URL\" && echo \"url=$DEVENV_API_URL\""]).ok().stdout_has(&format!("url={url}"));
+}
