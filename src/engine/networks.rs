@@ -2,16 +2,37 @@
 //! created: `external` networks must exist (a pre-flight failure otherwise,
 //! with nothing created yet); the project's own networks and the named volumes
 //! the services use are created with the project's labels (`down` removes
-//! them). An object of the same name without those labels is never reused.
+//! them), and with the owner's labels when a process will tear them down
+//! (`devenv run`), so `devenv gc` finds them if it dies before any container
+//! exists. An object of the same name without those labels is never reused.
+//! The project's networks are handed on by id (Docker allows two networks of
+//! one name; a name is then ambiguous).
+
+use std::collections::HashMap;
 
 use super::Journal;
 use crate::diff::{Changes, ObjectAction};
 use crate::docker::{Docker, Ensured, NetworkSpec};
 use crate::error::Error;
+use crate::labels;
 use crate::plan::Plan;
 
-/// Check the external networks, then create the project's own networks and volumes.
-pub async fn prepare(docker: &Docker, plan: &Plan, changes: &Changes, journal: &Journal) -> Result<(), Error> {
+/// The labels of an object `owner` will remove (none when no process owns the
+/// environment), with its creation time.
+pub(super) fn owner_labels(owner: Option<u32>) -> Vec<(String, String)> {
+    let mut l = vec![(labels::CREATED_AT.to_string(), chrono::Utc::now().to_rfc3339())];
+    if let Some(pid) = owner {
+        l.push((labels::OWNER_PID.to_string(), pid.to_string()));
+        l.push((labels::OWNER_HOST.to_string(), labels::hostname()));
+    }
+    l
+}
+
+/// Check the external networks, then create the project's own networks and
+/// volumes. Returns the id of each of the project's networks, by Docker name.
+pub async fn prepare(docker: &Docker, plan: &Plan, changes: &Changes, journal: &Journal, owner: Option<u32>) -> Result<HashMap<String, String>, Error> {
+    let extra = owner_labels(owner);
+    let mut ids = HashMap::new();
     for step in changes.networks.iter().filter(|s| s.action == ObjectAction::UseExternal) {
         if !docker.network_exists(&step.name).await? {
             let (key, name) = (&step.key, &step.name);
@@ -25,12 +46,17 @@ pub async fn prepare(docker: &Docker, plan: &Plan, changes: &Changes, journal: &
     }
     for step in changes.networks.iter().filter(|s| s.action != ObjectAction::UseExternal) {
         let Some(net) = plan.networks.get(&step.key) else { continue };
-        let spec = NetworkSpec { name: net.name.clone(), driver: net.driver.clone(), internal: net.internal, labels: net.labels.clone().into_iter().collect() };
+        let mut labels: Vec<(String, String)> = net.labels.clone().into_iter().collect();
+        labels.extend(extra.iter().cloned());
+        let spec = NetworkSpec { name: net.name.clone(), driver: net.driver.clone(), internal: net.internal, labels };
         let ensured = docker.ensure_project_network(&spec, &plan.project).await?;
-        if ensured == Ensured::Created {
-            journal.network_created(&net.name);
+        if let Some(id) = &ensured.id {
+            if ensured.ensured == Ensured::Created {
+                journal.network_created(id);
+            }
+            ids.insert(net.name.clone(), id.clone());
         }
-        if ensured == Ensured::Foreign {
+        if ensured.ensured == Ensured::Foreign {
             let (name, project) = (&net.name, &plan.project);
             return Err(Error::Preflight {
                 message: format!("a network named `{name}` exists but was not created by devenv for project `{project}`"),
@@ -39,7 +65,7 @@ pub async fn prepare(docker: &Docker, plan: &Plan, changes: &Changes, journal: &
         }
     }
     for step in &changes.volumes {
-        let ensured = docker.ensure_volume(&step.name, &plan.project, &step.key).await?;
+        let ensured = docker.ensure_volume(&step.name, &plan.project, &step.key, &extra).await?;
         if ensured == Ensured::Created {
             journal.volume_created(&step.name);
         }
@@ -51,5 +77,5 @@ pub async fn prepare(docker: &Docker, plan: &Plan, changes: &Changes, journal: &
             });
         }
     }
-    Ok(())
+    Ok(ids)
 }
