@@ -99,6 +99,22 @@ impl Docker {
         Ok(out)
     }
 
+    /// Whether a network named exactly `name` exists without `project`'s label.
+    pub async fn foreign_network_named(&self, name: &str, project: &str) -> Result<bool, DockerError> {
+        Ok(self.networks_named(name, project).await?.iter().any(|(_, ours)| !ours))
+    }
+
+    /// Whether a volume named `name` exists without `project`'s label.
+    pub async fn foreign_volume_named(&self, name: &str, project: &str) -> Result<bool, DockerError> {
+        match self.api.inspect_volume(name).await {
+            Ok(v) => Ok(v.labels.get(labels::PROJECT).is_none_or(|p| p != project)),
+            Err(e) => match classify(format!("inspect volume `{name}`"), e) {
+                e if e.is_not_found() => Ok(false),
+                e => Err(e),
+            },
+        }
+    }
+
     /// Create the project network `net` (driver, `internal`, its labels plus
     /// the project's) unless one of the project's exists; returns its id.
     /// `Foreign`: one of that name exists without the project's label. Of

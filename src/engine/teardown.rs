@@ -207,3 +207,22 @@ async fn network_left(docker: &Docker, project: &str, name: &str, id: &str, e: &
         _ => format!("network `{name}` ({}): {e}", short(id)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Removed;
+
+    #[test]
+    fn what_could_not_be_removed_is_named_in_the_summary_and_the_error() {
+        let all = Removed { containers: 2, networks: 1, volumes: 1, images: 0, left: vec![] };
+        assert_eq!(all.describe("p", true, false), "removed 2 containers, 1 network, 1 volume");
+        assert!(all.into_result("p").is_ok());
+        let some = Removed { containers: 2, networks: 0, volumes: 1, images: 0, left: vec!["network `p_default` (abc): still used by `x`".into()] };
+        assert_eq!(some.describe("p", true, false), "removed 2 containers, 0 networks, 1 volume; 1 object could not be removed");
+        let e = some.into_result("p").expect_err("something was left");
+        assert_eq!(e.exit_code(), crate::error::exit::FAILURE);
+        assert_eq!(e.to_string(), "1 object of project `p` could not be removed (everything else was)");
+        assert_eq!(e.detail(), ["network `p_default` (abc): still used by `x`".to_string()]);
+        assert_eq!(e.docs(), Some("README.md#exit-codes"));
+    }
+}

@@ -99,3 +99,18 @@ fn a_duplicate_labelled_network_is_recovered_by_down_and_tolerated_by_up() {
     p.run(&["down", "-v"]).ok();
     assert!(p.docker_objects("network").is_empty());
 }
+
+#[test]
+fn a_devenv_started_by_runs_command_works_under_the_runs_lock() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("nested", &format!("name: {{project}}\nservices:\n  cache:\n    image: {REDIS}\n"));
+    let bin = crate::harness::bin();
+    let bin = bin.to_str().expect("utf-8 path");
+    // Without the run's lock passed on, the inner `up` would wait for its own parent.
+    let r = Run::from(p.cmd(&["run", "--", bin, "up", "-d"]).env("DEVENV_LOCK_TIMEOUT", "3s").output().expect("run"));
+    r.ok().stderr_has("nothing to do");
+    assert!(!r.stderr.contains("waiting for another devenv"), "{}", r.stderr);
+    assert!(p.docker_objects("container").is_empty(), "the run tore down afterwards");
+}

@@ -133,3 +133,20 @@ fn the_first_up_after_a_sigkill_mid_recreate_does_not_blame_another_process_for_
     assert!(!r.stderr.contains("another process"), "{}", r.stderr);
     assert_eq!(inspect(&format!("{}-web", p.name), "{{.State.Running}}"), "true");
 }
+
+#[test]
+fn a_volume_name_taken_by_someone_else_is_found_before_the_network_is_created() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("foreignvol", &format!("name: {{project}}\nservices:\n  cache:\n    image: {REDIS}\n    volumes: [\"data:/data\"]\nvolumes:\n  data: {{}}\n"));
+    let taken = format!("{}_data", p.name);
+    docker(&["volume", "create", &taken]);
+    let r = p.run(&["up", "-d"]);
+    let still_there = Command::new("docker").args(["volume", "inspect", &taken]).output().expect("docker").status.success();
+    let _ = Command::new("docker").args(["volume", "rm", "-f", &taken]).output();
+    r.code(4).stderr_has(&format!("a volume named `{taken}` exists but does not belong to devenv project"));
+    assert!(p.docker_objects("network").is_empty(), "nothing was created, no network either:\n{}", r.stderr);
+    assert!(p.docker_objects("container").is_empty());
+    assert!(still_there, "the foreign volume is not touched");
+}
