@@ -13,10 +13,9 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::{parse_duration_arg, Global};
-use crate::docker::Docker;
+use crate::docker::{Docker, ObservedObject};
 use crate::engine;
 use crate::error::{exit, Error};
-use crate::docker::ObservedObject;
 use crate::observe::ObservedContainer;
 use crate::ui::Ui;
 
@@ -150,7 +149,7 @@ mod tests {
 
     #[test]
     fn only_projects_whose_owner_is_gone_here_are_collected() {
-        let cs = vec![
+        let cs = [
             c("dead", Some((10, "me")), 100),
             c("dead", Some((10, "me")), 150),
             c("live", Some((20, "me")), 100),
@@ -170,9 +169,9 @@ mod tests {
     #[test]
     fn networks_and_volumes_have_a_say_too() {
         // A `run` killed before its first container: only its network and volume are left.
-        let objects = vec![o("no-container", Some((10, "me")), Some(100)), o("no-container", Some((10, "me")), Some(120))];
+        let objects = [o("no-container", Some((10, "me")), Some(100)), o("no-container", Some((10, "me")), Some(120))];
         // `up -d` made the network (no owner); a `run` added a container with an owner.
-        let cs = vec![c("shared", Some((10, "me")), 100)];
+        let cs = [c("shared", Some((10, "me")), 100)];
         let shared = vec![o("shared", None, Some(90))];
         let claims = cs.iter().map(Claim::from).chain(objects.iter().chain(&shared).map(Claim::from));
         assert_eq!(abandoned(claims, "me", Duration::ZERO, 1000, |_| false), vec!["no-container".to_string()]);

@@ -41,7 +41,9 @@ pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_p
             *n = id.clone();
         }
     };
-    spec.network_mode.as_mut().map(by_id);
+    if let Some(mode) = spec.network_mode.as_mut() {
+        by_id(mode);
+    }
     spec.networks.iter_mut().for_each(|e| by_id(&mut e.network));
     add_image_volumes(&mut spec, docker.image_volumes(&svc.image).await?);
     match docker.create_container(&spec).await {
