@@ -88,7 +88,7 @@ pub async fn run(_global: &Global, args: GcArgs, ui: &Ui) -> Result<u8, Error> {
     let docker = Docker::connect().await?;
     let containers = docker.all_devenv_containers().await?;
     let networks = docker.all_devenv_networks().await?;
-    let volumes = docker.all_devenv_volumes().await?;
+    let volumes = docker.all_devenv_named_volumes().await?;
     let claims = containers.iter().map(Claim::from).chain(networks.iter().chain(&volumes).map(Claim::from));
     let host = crate::labels::hostname();
     let projects = abandoned(claims, &host, args.older_than, chrono::Utc::now().timestamp(), alive);

@@ -63,10 +63,13 @@ impl Docker {
         self.networks_labelled(labels::PROJECT).await
     }
 
-    /// Every volume of every devenv project on this engine (a volume's id is its name).
-    pub async fn all_devenv_volumes(&self) -> Result<Vec<ObservedObject>, DockerError> {
+    /// Every named volume of every devenv project on this engine (a volume's
+    /// id is its name). Anonymous ones (an image's `VOLUME`s) are left out:
+    /// they go with their container.
+    pub async fn all_devenv_named_volumes(&self) -> Result<Vec<ObservedObject>, DockerError> {
         let mut f = HashMap::new();
-        f.insert("label".to_string(), vec![labels::PROJECT.to_string()]);
+        // Both labels (Docker ANDs them): the volume label marks named volumes.
+        f.insert("label".to_string(), vec![labels::PROJECT.to_string(), labels::VOLUME.to_string()]);
         let opts = qp::ListVolumesOptionsBuilder::new().filters(&f).build();
         let res = self.api.list_volumes(Some(opts)).await.map_err(op("list volumes"))?;
         Ok(res.volumes.unwrap_or_default().into_iter().map(|v| object(v.name.clone(), v.name, &v.labels)).collect())

@@ -150,3 +150,20 @@ fn a_volume_name_taken_by_someone_else_is_found_before_the_network_is_created() 
     assert!(p.docker_objects("container").is_empty());
     assert!(still_there, "the foreign volume is not touched");
 }
+
+#[test]
+fn a_killed_run_whose_image_declares_a_volume_is_collected_with_that_volume() {
+    if !docker_ready() {
+        return;
+    }
+    // The image's `VOLUME /data` becomes an anonymous volume with the project's label (no owner: it goes with its container).
+    let p = Project::new("gcanon", &format!("name: {{project}}\nservices:\n  cache:\n    image: {REDIS}\n"));
+    let r = p.run(&["run", "--", "sh", "-c", "kill -9 $PPID; sleep 1"]);
+    assert_ne!(r.code, 0);
+    assert_eq!(p.docker_objects("volume").len(), 1, "the anonymous volume is there:\n{}", r.stderr);
+    let r = p.run(&["gc"]);
+    r.ok().stderr_has(&format!("project `{}`", p.name));
+    assert!(p.docker_objects("container").is_empty(), "{}", r.stderr);
+    assert!(p.docker_objects("network").is_empty(), "{}", r.stderr);
+    assert!(p.docker_objects("volume").is_empty(), "{}", r.stderr);
+}
