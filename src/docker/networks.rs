@@ -128,15 +128,17 @@ impl Docker {
         if named.iter().any(|(_, ours)| !ours) {
             return Ok(EnsuredNetwork { ensured: Ensured::Foreign, id: None, removed_duplicates: vec![] });
         }
-        let (ensured, ids) = if named.is_empty() {
-            self.create_network(net, project).await?;
+        let (created, ids) = if named.is_empty() {
+            let created = self.create_network(net, project).await?;
             // Re-read: a devenv without the project lock may have raced us.
             let ids: Vec<String> = self.networks_named(&net.name, project).await?.into_iter().map(|(id, _)| id).collect();
-            (Ensured::Created, ids)
+            (created, ids)
         } else {
-            (Ensured::Exists, named.into_iter().map(|(id, _)| id).collect())
+            (None, named.into_iter().map(|(id, _)| id).collect())
         };
         let (id, removed_duplicates) = self.keep_one(&net.name, ids).await?;
+        // Created only if the one kept is the one this call made (an undo removes it).
+        let ensured = if created.as_ref() == Some(&id) { Ensured::Created } else { Ensured::Exists };
         Ok(EnsuredNetwork { ensured, id: Some(id), removed_duplicates })
     }
 
@@ -163,7 +165,8 @@ impl Docker {
         Ok((keep, removed))
     }
 
-    async fn create_network(&self, net: &NetworkSpec, project: &str) -> Result<(), DockerError> {
+    /// Create the network; its id (None when another one of that name won the race).
+    async fn create_network(&self, net: &NetworkSpec, project: &str) -> Result<Option<String>, DockerError> {
         let name = net.name.as_str();
         let mut l: HashMap<String, String> = net.labels.iter().cloned().collect();
         l.insert(labels::PROJECT.to_string(), project.to_string());
@@ -176,10 +179,10 @@ impl Docker {
             ..Default::default()
         };
         match self.api.create_network(req).await {
-            Ok(_) => Ok(()),
+            Ok(r) => Ok(Some(r.id)),
             Err(e) => match classify(format!("create network `{name}`"), e) {
                 // Lost a race with a parallel devenv on the same project: fine.
-                e if e.is_conflict() => Ok(()),
+                e if e.is_conflict() => Ok(None),
                 e => Err(e),
             },
         }
