@@ -51,6 +51,10 @@ pub enum Error {
     Service { message: String, logs: Vec<String>, hint: Option<String> },
     #[error("{message}")]
     Seed { message: String, hint: Option<String> },
+    /// `down`/`gc`/`run`'s teardown removed all it could; `left` names each
+    /// object that remains and why (exit 1).
+    #[error("{message}")]
+    Incomplete { message: String, left: Vec<String>, hint: Option<String> },
     #[error("interrupted")]
     Interrupted,
     #[error("{0}")]
@@ -67,7 +71,7 @@ impl Error {
             Error::Service { .. } => exit::SERVICE,
             Error::Seed { .. } => exit::SEED,
             Error::Interrupted => exit::INTERRUPTED,
-            Error::Other(_) => exit::FAILURE,
+            Error::Incomplete { .. } | Error::Other(_) => exit::FAILURE,
         }
     }
 
@@ -79,7 +83,8 @@ impl Error {
             | Error::Tool { hint, .. }
             | Error::Image { hint, .. }
             | Error::Service { hint, .. }
-            | Error::Seed { hint, .. } => hint.clone(),
+            | Error::Seed { hint, .. }
+            | Error::Incomplete { hint, .. } => hint.clone(),
             Error::Docker(d) => docker_hint(d),
             Error::Interrupted => None,
             Error::Other(_) => None,
@@ -104,7 +109,7 @@ impl Error {
             Error::Image { .. } => Some("README.md#image-map"),
             Error::Service { .. } => Some("README.md#reference"),
             Error::Seed { .. } => Some("README.md#seed-data"),
-            Error::Interrupted => Some("README.md#exit-codes"),
+            Error::Interrupted | Error::Incomplete { .. } => Some("README.md#exit-codes"),
             Error::Other(_) => None,
         }
     }
@@ -114,6 +119,7 @@ impl Error {
         match self {
             Error::Image { detail, .. } => detail,
             Error::Service { logs, .. } => logs,
+            Error::Incomplete { left, .. } => left,
             Error::Docker(d) => match &**d {
                 DockerError::Build { failure, .. } => &failure.detail,
                 _ => &[],
@@ -212,6 +218,7 @@ mod tests {
             Error::Service { message: String::new(), logs: vec![], hint: None },
             Error::Seed { message: String::new(), hint: None },
             Error::Interrupted,
+            Error::Incomplete { message: String::new(), left: vec![], hint: None },
         ];
         for e in &errors {
             let docs = e.docs().unwrap_or_else(|| panic!("{e:?} has no README reference"));

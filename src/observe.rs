@@ -36,7 +36,8 @@ pub async fn snapshot(docker: &Docker, plan: &Plan, wanted: &[String]) -> Result
             image_ids.insert(svc.image.clone(), id);
         }
     }
-    let networks = docker.project_networks(&plan.project).await?;
+    let mut networks: Vec<String> = docker.project_networks(&plan.project).await?.into_iter().map(|n| n.name).collect();
+    networks.dedup();
     let volumes = docker.project_volumes(&plan.project).await?;
     Ok(Snapshot { containers, image_ids, networks, volumes })
 }

@@ -34,6 +34,7 @@ pub enum Rmi {
 pub async fn run(global: &Global, args: DownArgs, ui: &Ui) -> Result<u8, Error> {
     let t0 = Instant::now();
     let (project, plan) = project_and_plan(global, ui)?;
+    let _lock = engine::lock_project_until(&project, ui, super::interrupted()).await?;
     let docker = Docker::connect().await?;
     let deps: HashMap<String, Vec<String>> = plan
         .as_ref()
@@ -52,5 +53,7 @@ pub async fn run(global: &Global, args: DownArgs, ui: &Ui) -> Result<u8, Error> 
         removed.images = engine::remove_project_images(&docker, &project, &also).await?;
     }
     ui.done(removed.describe(&project, args.volumes, args.rmi.is_some()), t0.elapsed());
+    // What could not be removed is reported after everything else was (exit 1).
+    removed.into_result(&project)?;
     Ok(exit::OK)
 }

@@ -33,6 +33,9 @@ pub struct RunArgs {
 pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
     let (env, mut plan) = load_plan(global, ui)?;
     let ready_timeout = super::apply_timeout(&mut plan, args.timeout);
+    // Held until this run has torn down what it made: a second `run` (or an
+    // `up`, a `down`) of the project waits for it.
+    let _lock = crate::engine::lock_project_until(&plan.project, ui, super::interrupted()).await?;
     let docker = Docker::connect().await?;
     let opts = UpOptions { remove_orphans: false, build: false, ready_timeout, owner: (!args.keep).then(std::process::id) };
     // A project that already exists (e.g. from `devenv up -d`) is reused and
@@ -91,7 +94,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
     };
     ui.clear();
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(rest).envs(&vars).kill_on_drop(true);
+    cmd.args(rest).envs(&vars).env(crate::engine::HELD_BY_PARENT, &session.plan().project).kill_on_drop(true);
     let code: u8 = match cmd.spawn() {
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };

@@ -70,6 +70,7 @@ pub async fn run(global: &Global, args: SeedArgs, ui: &Ui) -> Result<u8, Error> 
             return Ok(exit::OK);
         }
     }
+    let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
     let docker = Docker::connect().await?;
     let observed = docker.project_containers(&plan.project).await?;
     let mut applied = 0;

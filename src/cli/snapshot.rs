@@ -1,7 +1,8 @@
 //! `devenv snapshot save|ls|restore|rm`: copies of the project's data volumes
 //! (see `engine::snapshot` for what a snapshot holds and how it is made).
 //!
-//! Ctrl-C while copies run: a copy is never stopped half-way (it runs in the
+//! `save` and `restore` hold the project's lock (one devenv per project at a
+//! time). Ctrl-C while copies run: a copy is never stopped half-way (it runs in the
 //! engine); devenv says so, waits for it, brings the services back and exits
 //! 130. A second Ctrl-C stops waiting: the copy still completes in the engine,
 //! and the stopped services stay stopped until `devenv up`.
@@ -61,6 +62,7 @@ pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Err
         Action::Ls { json } => ls(&docker, &plan.project, json).await,
         Action::Rm { name } => rm(&docker, &plan.project, &name, ui).await,
         Action::Save { name, services } => {
+            let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
             let name = name.unwrap_or_else(|| chrono::Local::now().format("%Y%m%d-%H%M%S").to_string());
             let t0 = Instant::now();
             let session = session(docker, plan, ui);
@@ -69,6 +71,7 @@ pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Err
             Ok(exit::OK)
         }
         Action::Restore { name, services } => {
+            let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
             let t0 = Instant::now();
             let session = session(docker, plan, ui);
             let restored = finish_first(session.snapshot_restore(&name, &services), ui).await?;

@@ -55,11 +55,14 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
     if let Some(w) = super::doctor::max_map_count_warning(&plan) {
         ui.warn(w);
     }
+    // One devenv at a time changes a project (a second `up` waits, then finds it up).
+    let lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
     let docker = Docker::connect().await?;
     let opts = UpOptions { remove_orphans: args.remove_orphans, build: args.build, ready_timeout: super::apply_timeout(&mut plan, args.timeout), owner: None };
     let session = Session::new(docker.clone(), plan, ui.clone(), opts);
     // On failure, failed services' containers are left for inspection (`devenv logs`), like compose; nothing else is touched.
     let report = session.up_until(&args.services, interrupted(), "interrupted: stopping what this run started").await?;
+    drop(lock);
     if args.watch {
         // Up, then watch: Ctrl-C stops watching only; the services keep running.
         let timeout = args.timeout.unwrap_or(crate::plan::resolve::DEFAULT_READY_TIMEOUT);

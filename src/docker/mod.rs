@@ -13,6 +13,7 @@ mod create;
 mod engine_info;
 mod error;
 mod files;
+mod networks;
 mod observed;
 mod snapshot;
 mod sync;
@@ -29,7 +30,8 @@ pub use create::{create_request, whole_seconds, ContainerSpec, CreateRequest, En
 pub use engine_info::{EngineResources, RegistryAnswer};
 pub use error::{BuildFailure, DockerError};
 use error::{classify, op};
-pub use observed::{ContainerState, ObservedContainer, ObservedPort};
+pub use networks::EnsuredNetwork;
+pub use observed::{ContainerState, ObservedContainer, ObservedObject, ObservedPort};
 pub use snapshot::{LabelledVolume, VolumeCopy};
 
 use crate::labels;
@@ -207,6 +209,19 @@ impl Docker {
         Ok(out)
     }
 
+    /// The container named exactly `name` (any owner), as (id, its project label if any).
+    pub async fn container_named(&self, name: &str) -> Result<Option<(String, Option<String>)>, DockerError> {
+        let mut filters = HashMap::new();
+        // The name filter matches substrings: keep the exact match.
+        filters.insert("name".to_string(), vec![name.to_string()]);
+        let opts = qp::ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+        let list = self.api.list_containers(Some(opts)).await.map_err(op(format!("list containers named `{name}`")))?;
+        Ok(list.into_iter().find_map(|c| {
+            let exact = c.names.as_ref().is_some_and(|ns| ns.iter().any(|n| n.trim_start_matches('/') == name));
+            exact.then(|| (c.id.unwrap_or_default(), c.labels.and_then(|mut l| l.remove(labels::PROJECT))))
+        }))
+    }
+
     /// The local image id for `reference`, or None when the image is not present.
     pub async fn image_id(&self, reference: &str) -> Result<Option<String>, DockerError> {
         match self.api.inspect_image(reference).await {
@@ -332,41 +347,6 @@ impl Docker {
         Ok(())
     }
 
-    /// Create the project network `net` (driver, `internal`, its labels plus the project's) unless
-    /// it exists. `Foreign`: one of that name exists without the project's label.
-    pub async fn ensure_project_network(&self, net: &NetworkSpec, project: &str) -> Result<Ensured, DockerError> {
-        let name = net.name.as_str();
-        match self.api.inspect_network(name, None::<qp::InspectNetworkOptions>).await {
-            Ok(n) => {
-                let ours = n.labels.unwrap_or_default().get(labels::PROJECT).is_some_and(|p| p == project);
-                Ok(if ours { Ensured::Exists } else { Ensured::Foreign })
-            }
-            Err(e) => match classify(format!("inspect network `{name}`"), e) {
-                e if e.is_not_found() => {
-                    let mut l: HashMap<String, String> = net.labels.iter().cloned().collect();
-                    l.insert(labels::PROJECT.to_string(), project.to_string());
-                    l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
-                    let req = bollard::models::NetworkCreateRequest {
-                        name: name.to_string(),
-                        driver: Some(net.driver.clone().unwrap_or_else(|| "bridge".into())),
-                        internal: net.internal.then_some(true),
-                        labels: Some(l),
-                        ..Default::default()
-                    };
-                    match self.api.create_network(req).await {
-                        Ok(_) => Ok(Ensured::Created),
-                        Err(e) => match classify(format!("create network `{name}`"), e) {
-                            // Lost a race with a parallel devenv on the same project: fine.
-                            e if e.is_conflict() => Ok(Ensured::Exists),
-                            e => Err(e),
-                        },
-                    }
-                }
-                e => Err(e),
-            },
-        }
-    }
-
     /// Whether a network named `name` exists (any owner).
     pub async fn network_exists(&self, name: &str) -> Result<bool, DockerError> {
         match self.api.inspect_network(name, None::<qp::InspectNetworkOptions>).await {
@@ -378,14 +358,15 @@ impl Docker {
         }
     }
 
-    /// Create a named volume with the project's labels, unless it exists.
-    /// `Foreign`: one of that name exists without the project's label.
-    pub async fn ensure_volume(&self, docker_name: &str, project: &str, volume: &str) -> Result<Ensured, DockerError> {
+    /// Create a named volume with the project's labels (and `extra` ones: the
+    /// owner's), unless it exists. `Foreign`: one of that name exists without
+    /// the project's label.
+    pub async fn ensure_volume(&self, docker_name: &str, project: &str, volume: &str, extra: &[(String, String)]) -> Result<Ensured, DockerError> {
         match self.api.inspect_volume(docker_name).await {
             Ok(v) => Ok(if v.labels.get(labels::PROJECT).is_some_and(|p| p == project) { Ensured::Exists } else { Ensured::Foreign }),
             Err(e) => match classify(format!("inspect volume `{docker_name}`"), e) {
                 e if e.is_not_found() => {
-                    let mut l = HashMap::new();
+                    let mut l: HashMap<String, String> = extra.iter().cloned().collect();
                     l.insert(labels::PROJECT.to_string(), project.to_string());
                     l.insert(labels::VOLUME.to_string(), volume.to_string());
                     l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
@@ -483,6 +464,21 @@ impl Docker {
             restarting: state.restarting.unwrap_or(false),
             restart_count: c.restart_count.unwrap_or(0),
         })
+    }
+
+    /// The host ports a container is configured to publish (its port
+    /// bindings, whatever its state: a container Docker is still starting
+    /// holds them before it is listed as running).
+    pub async fn configured_host_ports(&self, id: &str) -> Result<Vec<u16>, DockerError> {
+        let c = match self.api.inspect_container(id, None::<qp::InspectContainerOptions>).await {
+            Ok(c) => c,
+            Err(e) => match classify(format!("inspect container {}", short(id)), e) {
+                e if e.is_not_found() => return Ok(Vec::new()),
+                e => return Err(e),
+            },
+        };
+        let bindings = c.host_config.and_then(|h| h.port_bindings).unwrap_or_default();
+        Ok(bindings.into_values().flatten().flatten().filter_map(|b| b.host_port?.parse().ok()).collect())
     }
 
     /// The last `n` lines of a container's output.
@@ -657,17 +653,11 @@ impl Docker {
         }
     }
 
-    /// Names of the project's networks.
-    pub async fn project_networks(&self, project: &str) -> Result<Vec<String>, DockerError> {
-        let opts = qp::ListNetworksOptionsBuilder::new().filters(&label_filter(&[(labels::PROJECT, project)])).build();
-        let res = self.api.list_networks(Some(opts)).await.map_err(op("list networks"))?;
-        Ok(res.into_iter().filter_map(|n| n.name).collect())
-    }
-
-    pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
-        match self.api.remove_network(name).await {
+    /// Remove a network by id (or by a name no other network has).
+    pub async fn remove_network(&self, id: &str) -> Result<(), DockerError> {
+        match self.api.remove_network(id).await {
             Ok(()) => Ok(()),
-            Err(e) => match classify(format!("remove network `{name}`"), e) {
+            Err(e) => match classify(format!("remove network {}", short(id)), e) {
                 e if e.is_not_found() => Ok(()),
                 e => Err(e),
             },

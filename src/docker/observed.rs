@@ -77,3 +77,17 @@ pub struct ObservedContainer {
     /// The project label.
     pub project: String,
 }
+
+/// A network or volume carrying devenv's project label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObservedObject {
+    /// A network's id; a volume's name (which is its id).
+    pub id: String,
+    pub name: String,
+    /// The project label.
+    pub project: String,
+    /// The process that owns it (`devenv run`, the library), and its host.
+    pub owner: Option<(u32, String)>,
+    /// Unix seconds, from devenv's `created-at` label (absent on objects made by older versions).
+    pub created: Option<i64>,
+}

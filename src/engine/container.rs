@@ -7,6 +7,8 @@
 //! cases the engine acts on into user-facing errors.
 //! Must not: call bollard or print.
 
+use std::collections::HashMap;
+
 use crate::config::runtime::RestartName;
 use crate::config::VolumeSpec;
 use crate::docker::{whole_seconds, ContainerSpec, Docker, DockerError, EndpointSpec, HealthSpec, MountKind, MountSpec, PortSpec, RestartKind, RestartSpec};
@@ -29,10 +31,20 @@ pub struct CreateContext<'a> {
 /// Create (not start) the container for `svc`. Returns its id.
 /// `host_ports`: (container port, host port) chosen by the engine for ports
 /// written without a host side; also fills `preset::host_port_placeholder`s in env.
-pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_pid: Option<u32>, host_ports: &[(u16, u16)]) -> Result<String, Error> {
+/// `network_ids`: the project's networks are joined by id (a name may be ambiguous).
+pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_pid: Option<u32>, host_ports: &[(u16, u16)], network_ids: &HashMap<String, String>) -> Result<String, Error> {
     let created_at = chrono::Utc::now().to_rfc3339();
     let ctx = CreateContext { owner_pid, host_ports, created_at: &created_at };
     let mut spec = container_spec(plan, svc, &ctx);
+    let by_id = |n: &mut String| {
+        if let Some(id) = network_ids.get(n.as_str()) {
+            *n = id.clone();
+        }
+    };
+    if let Some(mode) = spec.network_mode.as_mut() {
+        by_id(mode);
+    }
+    spec.networks.iter_mut().for_each(|e| by_id(&mut e.network));
     add_image_volumes(&mut spec, docker.image_volumes(&svc.image).await?);
     match docker.create_container(&spec).await {
         Ok(id) => Ok(id),

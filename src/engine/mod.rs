@@ -3,10 +3,12 @@
 //! Owns: the `Session` (one plan, one Docker connection, one journal) that
 //! `up`s, rolls back an interrupted `up`, tears down and removes some
 //! services' containers (`seed --reset`'s jobs); executing a diff's
-//! steps in phases — orphans, pre-flight port check, networks and volumes,
+//! steps in phases — orphans, pre-flight checks (host ports, container,
+//! network and volume names), networks and volumes,
 //! then the services in dependency order, in parallel where the graph allows
 //! (`schedule`, `service`); teardown (`teardown`); container specs
-//! (`container`); images (`images`).
+//! (`container`); images (`images`); the per-project lock that keeps two
+//! devenvs from changing one project at once (`lock`).
 //! Must not: print (it emits `ui` events), parse configuration, or decide
 //! what to change (`diff` does).
 
@@ -14,6 +16,7 @@ pub mod binds;
 mod container;
 pub mod health;
 mod images;
+mod lock;
 mod networks;
 mod preflight;
 mod schedule;
@@ -36,6 +39,7 @@ use crate::plan::Plan;
 use crate::ui::{Status, Ui};
 
 pub use images::{build_image, remove_project_images};
+pub use lock::{lock_project, lock_project_until, lock_timeout, try_lock_project, ProjectLock, DEFAULT_LOCK_TIMEOUT, HELD_BY_PARENT};
 pub use preflight::{check_ports, free_port, port_in_use};
 pub use teardown::{stop_in_order, teardown, Removed};
 
@@ -72,7 +76,7 @@ pub struct Undo {
     pub created: Vec<String>,
     /// Containers that existed stopped and were started (stopped again).
     pub started: Vec<String>,
-    /// Networks and volumes created, by Docker name (removed after the containers).
+    /// Networks created, by id, and volumes created, by name (removed after the containers).
     pub networks: Vec<String>,
     pub volumes: Vec<String>,
 }
@@ -89,8 +93,8 @@ impl Journal {
     pub(super) fn started(&self, id: &str) {
         self.record(|j| j.started.push(id.to_string()));
     }
-    pub(super) fn network_created(&self, name: &str) {
-        self.record(|j| j.networks.push(name.to_string()));
+    pub(super) fn network_created(&self, id: &str) {
+        self.record(|j| j.networks.push(id.to_string()));
     }
     pub(super) fn volume_created(&self, name: &str) {
         self.record(|j| j.volumes.push(name.to_string()));
@@ -180,9 +184,10 @@ impl Session {
     }
 
     /// Remove the project (containers in reverse dependency order, networks,
-    /// with `volumes` its volumes); see `teardown`.
+    /// with `volumes` its volumes); see `teardown`. `Error::Incomplete` when
+    /// something could not be removed (everything else was).
     pub async fn teardown(&self, timeout: impl Into<Option<Duration>>, volumes: bool) -> Result<Removed, Error> {
-        teardown(&self.docker, &self.plan.project, &self.dependencies(), timeout, volumes, &self.ui).await
+        teardown(&self.docker, &self.plan.project, &self.dependencies(), timeout, volumes, &self.ui).await?.into_result(&self.plan.project)
     }
 
     /// Remove the containers of `services` (whatever their state): a finished
@@ -234,10 +239,12 @@ impl Session {
             return Ok(self.done(changes.services, containers, 0, 0, started_at));
         }
         // Nothing is created before the host ports are known to be free.
-        check_ports(&self.plan, &changes.services, &snapshot.containers)?;
+        check_ports(&self.plan, &changes.services, &preflight::our_ports(&self.docker, &snapshot.containers).await?)?;
+        preflight::check_names(&self.docker, &self.plan, &changes.services).await?;
         binds::ensure_bind_sources(&self.plan)?;
-        networks::prepare(&self.docker, &self.plan, &changes, &self.journal).await?;
+        let network_ids = networks::prepare(&self.docker, &self.plan, &changes, &self.journal, self.opts.owner).await?;
         let run = Arc::new(service::Run {
+            network_ids,
             docker: self.docker.clone(),
             plan: self.plan.clone(),
             ui: self.ui.clone(),

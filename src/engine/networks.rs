@@ -1,55 +1,104 @@
 //! The network and volume steps of a diff, run before any container is
-//! created: `external` networks must exist (a pre-flight failure otherwise,
-//! with nothing created yet); the project's own networks and the named volumes
+//! created: `external` networks must exist and no name the project would
+//! create may be taken by someone else's network or volume (pre-flight
+//! failures, checked before anything is created); the project's own networks and the named volumes
 //! the services use are created with the project's labels (`down` removes
-//! them). An object of the same name without those labels is never reused.
+//! them), and with the owner's labels when a process will tear them down
+//! (`devenv run`), so `devenv gc` finds them if it dies before any container
+//! exists. An object of the same name without those labels is never reused.
+//! The project's networks are handed on by id (Docker allows two networks of
+//! one name; a name is then ambiguous).
+
+use std::collections::HashMap;
 
 use super::Journal;
 use crate::diff::{Changes, ObjectAction};
 use crate::docker::{Docker, Ensured, NetworkSpec};
 use crate::error::Error;
+use crate::labels;
 use crate::plan::Plan;
 
-/// Check the external networks, then create the project's own networks and volumes.
-pub async fn prepare(docker: &Docker, plan: &Plan, changes: &Changes, journal: &Journal) -> Result<(), Error> {
-    for step in changes.networks.iter().filter(|s| s.action == ObjectAction::UseExternal) {
-        if !docker.network_exists(&step.name).await? {
-            let (key, name) = (&step.key, &step.name);
-            return Err(Error::Preflight {
-                message: format!("network `{key}` is declared `external: true`, but no Docker network named `{name}` exists"),
-                hint: Some(format!(
-                    "create it first (`docker network create {name}`), or remove `external: true` from `networks.{key}` to let devenv create and remove it"
-                )),
-            });
-        }
+/// The labels of an object `owner` will remove (none when no process owns the
+/// environment), with its creation time.
+pub(super) fn owner_labels(owner: Option<u32>) -> Vec<(String, String)> {
+    let mut l = vec![(labels::CREATED_AT.to_string(), chrono::Utc::now().to_rfc3339())];
+    if let Some(pid) = owner {
+        l.push((labels::OWNER_PID.to_string(), pid.to_string()));
+        l.push((labels::OWNER_HOST.to_string(), labels::hostname()));
     }
-    for step in changes.networks.iter().filter(|s| s.action != ObjectAction::UseExternal) {
-        let Some(net) = plan.networks.get(&step.key) else { continue };
-        let spec = NetworkSpec { name: net.name.clone(), driver: net.driver.clone(), internal: net.internal, labels: net.labels.clone().into_iter().collect() };
-        let ensured = docker.ensure_project_network(&spec, &plan.project).await?;
-        if ensured == Ensured::Created {
-            journal.network_created(&net.name);
-        }
-        if ensured == Ensured::Foreign {
-            let (name, project) = (&net.name, &plan.project);
-            return Err(Error::Preflight {
-                message: format!("a network named `{name}` exists but was not created by devenv for project `{project}`"),
-                hint: Some("devenv never touches objects without its labels: remove or rename that network, pick another project name with -p, or declare it `external: true` to use it as it is".into()),
-            });
+    l
+}
+
+fn foreign_network(name: &str, project: &str) -> Error {
+    Error::Preflight {
+        message: format!("a network named `{name}` exists but was not created by devenv for project `{project}`"),
+        hint: Some("devenv never touches objects without its labels: remove or rename that network, pick another project name with -p, or declare it `external: true` to use it as it is".into()),
+    }
+}
+
+pub(super) fn foreign_volume(name: &str, project: &str) -> Error {
+    Error::Preflight {
+        message: format!("a volume named `{name}` exists but does not belong to devenv project `{project}`"),
+        hint: Some("devenv will not reuse data it did not create: remove that volume yourself, or choose another project name with -p".into()),
+    }
+}
+
+/// Before anything is created: the external networks exist, and no network
+/// or volume the project would create has its name taken by someone else's.
+async fn check(docker: &Docker, plan: &Plan, changes: &Changes) -> Result<(), Error> {
+    for step in &changes.networks {
+        let (key, name) = (&step.key, &step.name);
+        if step.action == ObjectAction::UseExternal {
+            if !docker.network_exists(name).await? {
+                return Err(Error::Preflight {
+                    message: format!("network `{key}` is declared `external: true`, but no Docker network named `{name}` exists"),
+                    hint: Some(format!(
+                        "create it first (`docker network create {name}`), or remove `external: true` from `networks.{key}` to let devenv create and remove it"
+                    )),
+                });
+            }
+        } else if docker.foreign_network_named(name, &plan.project).await? {
+            return Err(foreign_network(name, &plan.project));
         }
     }
     for step in &changes.volumes {
-        let ensured = docker.ensure_volume(&step.name, &plan.project, &step.key).await?;
+        if docker.foreign_volume_named(&step.name, &plan.project).await? {
+            return Err(foreign_volume(&step.name, &plan.project));
+        }
+    }
+    Ok(())
+}
+
+/// Check (see `check`), then create the project's own networks and volumes.
+/// Returns the id of each of the project's networks, by Docker name.
+pub async fn prepare(docker: &Docker, plan: &Plan, changes: &Changes, journal: &Journal, owner: Option<u32>) -> Result<HashMap<String, String>, Error> {
+    check(docker, plan, changes).await?;
+    let extra = owner_labels(owner);
+    let mut ids = HashMap::new();
+    for step in changes.networks.iter().filter(|s| s.action != ObjectAction::UseExternal) {
+        let Some(net) = plan.networks.get(&step.key) else { continue };
+        let mut labels: Vec<(String, String)> = net.labels.clone().into_iter().collect();
+        labels.extend(extra.iter().cloned());
+        let spec = NetworkSpec { name: net.name.clone(), driver: net.driver.clone(), internal: net.internal, labels };
+        let ensured = docker.ensure_project_network(&spec, &plan.project).await?;
+        if let Some(id) = &ensured.id {
+            if ensured.ensured == Ensured::Created {
+                journal.network_created(id);
+            }
+            ids.insert(net.name.clone(), id.clone());
+        }
+        if ensured.ensured == Ensured::Foreign {
+            return Err(foreign_network(&net.name, &plan.project));
+        }
+    }
+    for step in &changes.volumes {
+        let ensured = docker.ensure_volume(&step.name, &plan.project, &step.key, &extra).await?;
         if ensured == Ensured::Created {
             journal.volume_created(&step.name);
         }
         if ensured == Ensured::Foreign {
-            let (name, project) = (&step.name, &plan.project);
-            return Err(Error::Preflight {
-                message: format!("a volume named `{name}` exists but does not belong to devenv project `{project}`"),
-                hint: Some("devenv will not reuse data it did not create: remove that volume yourself, or choose another project name with -p".into()),
-            });
+            return Err(foreign_volume(&step.name, &plan.project));
         }
     }
-    Ok(())
+    Ok(ids)
 }

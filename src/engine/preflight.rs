@@ -1,16 +1,28 @@
-//! Pre-flight checks run before anything is created.
+//! Pre-flight checks run before anything is created: host ports, container names.
 
 use std::net::TcpListener;
 
+use crate::docker::Docker;
 use crate::error::Error;
-use crate::observe::ObservedContainer;
+use crate::observe::{ContainerState, ObservedContainer};
 use crate::diff::{Step, StepKind};
 use crate::plan::Plan;
 
+/// The host ports this project's own containers hold: those they publish, and
+/// those the ones not (yet) running are configured with — a container whose
+/// start was cut short (its `up` killed) may hold them while Docker lists it
+/// as `created`. It is kept, started or replaced by this run anyway.
+pub async fn our_ports(docker: &Docker, observed: &[ObservedContainer]) -> Result<Vec<u16>, Error> {
+    let mut ours: Vec<u16> = observed.iter().flat_map(|c| c.ports.iter().map(|p| p.host_port)).collect();
+    for c in observed.iter().filter(|c| matches!(c.state, ContainerState::Created | ContainerState::Restarting)) {
+        ours.extend(docker.configured_host_ports(&c.id).await?);
+    }
+    Ok(ours)
+}
+
 /// Every host port a step will publish must be free, unless one of this
-/// project's own containers holds it (it is kept, or about to be replaced).
-pub fn check_ports(plan: &Plan, steps: &[Step], observed: &[ObservedContainer]) -> Result<(), Error> {
-    let ours: Vec<u16> = observed.iter().flat_map(|c| c.ports.iter().map(|p| p.host_port)).collect();
+/// project's own containers holds it (`ours`: it is kept, or about to be replaced).
+pub fn check_ports(plan: &Plan, steps: &[Step], ours: &[u16]) -> Result<(), Error> {
     for step in steps {
         if !matches!(step.kind, StepKind::Create | StepKind::Recreate { .. } | StepKind::Start) {
             continue;
@@ -32,6 +44,27 @@ pub fn check_ports(plan: &Plan, steps: &[Step], observed: &[ObservedContainer]) 
                 });
             }
         }
+    }
+    Ok(())
+}
+
+/// No container that is not this project's holds the name of a container a
+/// step will create (found now, not half-way through the services).
+pub async fn check_names(docker: &Docker, plan: &Plan, steps: &[Step]) -> Result<(), Error> {
+    for step in steps.iter().filter(|s| matches!(s.kind, StepKind::Create | StepKind::Recreate { .. })) {
+        let Some(svc) = plan.services.get(&step.service) else { continue };
+        let Some((id, owner)) = docker.container_named(&svc.container_name).await? else { continue };
+        if owner.as_deref() == Some(plan.project.as_str()) {
+            continue;
+        }
+        let whose = match owner {
+            Some(p) => format!("belongs to devenv project `{p}`"),
+            None => "is not managed by devenv".into(),
+        };
+        return Err(Error::Preflight {
+            message: format!("a container named `{}` ({}) already exists and {whose}: `{}` cannot be created", svc.container_name, crate::docker::short(&id), step.service),
+            hint: Some("devenv never touches containers without its labels: remove or rename it (`docker rm -f NAME`), or use another project name with -p".into()),
+        });
     }
     Ok(())
 }

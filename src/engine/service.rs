@@ -86,6 +86,8 @@ pub(super) struct Run {
     pub ui: Ui,
     pub journal: Journal,
     pub opts: UpOptions,
+    /// The id of each of the project's networks, by Docker name (containers join by id).
+    pub network_ids: std::collections::HashMap<String, String>,
     pub images: Images,
     /// The first service of this run that failed: after it, nothing new starts.
     pub first_failure: OnceLock<String>,
@@ -185,7 +187,7 @@ impl ServiceRun {
 
     async fn create(&self, svc: &ResolvedService) -> Result<String, Error> {
         let host_ports = self.choose_host_ports()?;
-        let id = container::create(&self.run.docker, &self.run.plan, svc, self.run.opts.owner, &host_ports).await?;
+        let id = container::create(&self.run.docker, &self.run.plan, svc, self.run.opts.owner, &host_ports, &self.run.network_ids).await?;
         self.run.journal.created(&id);
         Ok(id)
     }

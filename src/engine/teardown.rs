@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::Undo;
-use crate::docker::Docker;
+use crate::docker::{short, Docker, DockerError};
 use crate::error::Error;
 use crate::observe::ObservedContainer;
 use crate::ui::{Status, Ui};
@@ -111,20 +111,22 @@ pub async fn stop_in_order(
     first.map_or(Ok(()), Err)
 }
 
-/// What `teardown` removed.
-#[derive(Debug, Default, Clone, Copy)]
+/// What `teardown` removed, and what it could not.
+#[derive(Debug, Default, Clone)]
 pub struct Removed {
     pub containers: usize,
     pub networks: usize,
     pub volumes: usize,
     /// Set by `down --rmi` (`teardown` removes no image).
     pub images: usize,
+    /// Each object that could not be removed, with why (everything else was).
+    pub left: Vec<String>,
 }
 
 impl Removed {
     pub fn describe(&self, project: &str, volumes_asked: bool, images_asked: bool) -> String {
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        if self.containers + self.networks + self.volumes + self.images == 0 {
+        if self.containers + self.networks + self.volumes + self.images == 0 && self.left.is_empty() {
             return format!("nothing to remove for project `{project}`");
         }
         let mut parts = vec![plural(self.containers, "container"), plural(self.networks, "network")];
@@ -134,15 +136,31 @@ impl Removed {
         if images_asked {
             parts.push(plural(self.images, "image"));
         }
-        format!("removed {}", parts.join(", "))
+        let left = if self.left.is_empty() { String::new() } else { format!("; {} could not be removed", plural(self.left.len(), "object")) };
+        format!("removed {}{left}", parts.join(", "))
+    }
+
+    /// `Err` naming what was left, when something was.
+    pub fn into_result(self, project: &str) -> Result<Removed, Error> {
+        if self.left.is_empty() {
+            return Ok(self);
+        }
+        let n = self.left.len();
+        Err(Error::Incomplete {
+            message: format!("{n} object{} of project `{project}` could not be removed (everything else was)", if n == 1 { "" } else { "s" }),
+            left: self.left,
+            hint: Some(format!("remove what holds them (named above), then run `devenv -p {project} down -v` again")),
+        })
     }
 }
 
 /// Remove a project: containers (reverse dependency order, graceful stop then
 /// kill after `timeout`, or each container's own stop grace period when `None`),
-/// its networks, and with `volumes` its volumes (named, and the anonymous ones
-/// devenv labels; the others go with their container).
-/// Only objects carrying the project's label are touched (never `external` networks).
+/// its networks (every one with its label, by id: duplicates of one name too),
+/// and with `volumes` its volumes (named, and the anonymous ones devenv
+/// labels; the others go with their container). Only objects carrying the
+/// project's label are touched (never `external` networks). An object that
+/// cannot be removed does not stop the others: it is listed in `left`.
 pub async fn teardown(
     docker: &Docker,
     project: &str,
@@ -152,18 +170,59 @@ pub async fn teardown(
     ui: &Ui,
 ) -> Result<Removed, Error> {
     let containers = docker.project_containers(project).await?;
-    stop_in_order(docker, &containers, deps, timeout, true, ui).await?;
-    let networks = docker.project_networks(project).await?;
-    for n in &networks {
-        docker.remove_network(n).await?;
+    let mut removed = Removed::default();
+    if let Err(e) = stop_in_order(docker, &containers, deps, timeout, true, ui).await {
+        // The others were stopped and removed: count what is still there.
+        let still = docker.project_containers(project).await?;
+        removed.left.extend(still.iter().map(|c| format!("container `{}`: {e}", c.name)));
     }
-    let mut removed = Removed { containers: containers.len(), networks: networks.len(), volumes: 0, images: 0 };
+    removed.containers = containers.len().saturating_sub(removed.left.len());
+    for n in docker.project_networks(project).await? {
+        match docker.remove_network(&n.id).await {
+            Ok(()) => removed.networks += 1,
+            Err(e) => removed.left.push(network_left(docker, project, &n.name, &n.id, &e).await),
+        }
+    }
     if volumes {
         for v in docker.project_volumes(project).await? {
-            docker.remove_volume(&v).await?;
-            removed.volumes += 1;
+            match docker.remove_volume(&v).await {
+                Ok(()) => removed.volumes += 1,
+                Err(e) => removed.left.push(format!("volume `{v}`: {e}")),
+            }
         }
     }
     Ok(removed)
 }
 
+/// Why network `name` could not be removed: the containers still attached
+/// (of another project, or none), else Docker's error.
+async fn network_left(docker: &Docker, project: &str, name: &str, id: &str, e: &DockerError) -> String {
+    match docker.network_endpoints(id).await {
+        Ok(users) if !users.is_empty() => format!(
+            "network `{name}` ({}): still used by {} not part of project `{project}` (`docker network disconnect {} CONTAINER` frees it)",
+            short(id),
+            users.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
+            short(id)
+        ),
+        _ => format!("network `{name}` ({}): {e}", short(id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Removed;
+
+    #[test]
+    fn what_could_not_be_removed_is_named_in_the_summary_and_the_error() {
+        let all = Removed { containers: 2, networks: 1, volumes: 1, images: 0, left: vec![] };
+        assert_eq!(all.describe("p", true, false), "removed 2 containers, 1 network, 1 volume");
+        assert!(all.into_result("p").is_ok());
+        let some = Removed { containers: 2, networks: 0, volumes: 1, images: 0, left: vec!["network `p_default` (abc): still used by `x`".into()] };
+        assert_eq!(some.describe("p", true, false), "removed 2 containers, 0 networks, 1 volume; 1 object could not be removed");
+        let e = some.into_result("p").expect_err("something was left");
+        assert_eq!(e.exit_code(), crate::error::exit::FAILURE);
+        assert_eq!(e.to_string(), "1 object of project `p` could not be removed (everything else was)");
+        assert_eq!(e.detail(), ["network `p_default` (abc): still used by `x`".to_string()]);
+        assert_eq!(e.docs(), Some("README.md#exit-codes"));
+    }
+}

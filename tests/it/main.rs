@@ -4,10 +4,12 @@
 mod bad_input;
 mod commands;
 mod compose;
+mod concurrency;
 mod config_file;
 mod docs;
 mod doctor;
 mod examples;
+mod faults;
 mod harness;
 mod init;
 mod k8s;
