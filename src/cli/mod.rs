@@ -14,6 +14,7 @@ mod k8s;
 mod logs;
 mod ps;
 mod run;
+mod secrets;
 mod seed;
 mod up;
 mod warnings;
@@ -177,7 +178,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::K8s(a) => k8s::run(&cli.global, a, &ui).await,
     };
     if let Some(path) = junit {
-        let xml = ui::junit::report(&suite, started, &ui.events(), result.as_ref().err());
+        let xml = ui::junit::report(&suite, started, &ui.events(), result.as_ref().err(), &ui.secrets());
         if let Err(e) = std::fs::write(&path, xml) {
             ui.warn(format!("cannot write the JUnit report {}: {e}", path.display()));
         }
@@ -212,6 +213,7 @@ pub fn load(global: &Global) -> Result<LoadedEnv, Error> {
 /// Load and plan.
 pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
     let env = load(global)?;
+    ui.add_secrets(&secrets::known(&env, None));
     if global.verbose || warnings::first_time(&env.file, &env.warnings) {
         for w in &env.warnings {
             ui.warn(w.clone());
@@ -223,6 +225,7 @@ pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
     if global.ports == PortsMode::Random {
         plan::randomize_ports(&mut plan);
     }
+    ui.add_secrets(&secrets::known(&env, Some(&plan)));
     Ok((env, plan))
 }
 

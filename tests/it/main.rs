@@ -16,5 +16,6 @@ mod presets;
 mod readme_commands;
 mod run;
 mod runtime_opts;
+mod secrets;
 mod seeding;
 mod watch;
