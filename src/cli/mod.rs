@@ -214,13 +214,20 @@ pub fn load(global: &Global) -> Result<LoadedEnv, Error> {
 pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
     let env = load(global)?;
     ui.add_secrets(&secrets::known(&env, None));
-    if global.verbose || warnings::first_time(&env.file, &env.warnings) {
-        for w in &env.warnings {
+    let planned = plan::ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), plan::ImageMap::user_file())
+        .and_then(|images| Ok((plan::resolve(&env, &images)?, images)));
+    // The file's warnings, and its mounts of the host root or the Docker socket: once per change.
+    let mut shown = env.warnings.clone();
+    if let Ok((plan, _)) = &planned {
+        let sockets = warnings::docker_sockets(std::env::var("DOCKER_HOST").ok().as_deref());
+        shown.extend(warnings::risky_mounts(plan, &sockets).iter().map(ToString::to_string));
+    }
+    if global.verbose || warnings::first_time(&env.file, &shown) {
+        for w in &shown {
             ui.warn(w.clone());
         }
     }
-    let images = plan::ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), plan::ImageMap::user_file())?;
-    let mut plan = plan::resolve(&env, &images)?;
+    let (mut plan, images) = planned?;
     map_build_bases(&mut plan, &images);
     if global.ports == PortsMode::Random {
         plan::randomize_ports(&mut plan);

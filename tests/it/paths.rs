@@ -53,3 +53,37 @@ fn a_watch_path_that_is_a_symlink_out_of_the_project_is_refused() {
     std::os::unix::fs::symlink(outside.path(), p.dir.path().join("src")).expect("symlink");
     refused(&p, "devenv.yaml:6:9", "services.api.watch[0].path", "outside the project directory");
 }
+
+/// Bind mounts of the host root and the Docker socket (issue 14 item 14):
+/// allowed, as compose allows them, with a warning shown once per change of
+/// the file's warnings, and listed by `devenv doctor`.
+#[test]
+fn mounting_the_host_root_or_the_docker_socket_warns_once_and_doctor_lists_it() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = "name: {project}\nservices:\n  api:\n    image: devenv-test/app:1\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n      - /:/host:ro\n";
+    let p = Project::new("mounts-risky", yaml);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| Run::from(p.cmd(args).env("XDG_CACHE_HOME", cache.path()).env_remove("DOCKER_HOST").output().expect("run devenv"));
+    let socket = "warning: services.api.volumes: the Docker socket /var/run/docker.sock is mounted into `api` at /var/run/docker.sock";
+    let root = "warning: services.api.volumes: the host's root directory / is mounted into `api` at /host: it can read every file";
+
+    let up = run(&["up", "-d"]);
+    up.ok().stderr_has(socket).stderr_has(root);
+    assert_eq!(up.lines_with("the Docker socket").len(), 1, "once:\n{}", up.stderr);
+    assert_eq!(inspect(&format!("{}-api", p.name), "{{range .Mounts}}{{.Source}} {{end}}").split_whitespace().count(), 2, "both mounts are made");
+
+    let again = run(&["ps"]);
+    again.ok();
+    assert!(!again.stderr.contains("is mounted into"), "shown once per change, not again:\n{}", again.stderr);
+    run(&["config"]).ok().stderr_has(socket);
+
+    let doctor = run(&["doctor", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&doctor.stdout).unwrap_or_else(|e| panic!("doctor --json: {e}\n{}", doctor.stdout));
+    let mounts: Vec<&serde_json::Value> = v["checks"].as_array().expect("checks").iter().filter(|c| c["check"] == "mounts").collect();
+    assert_eq!(mounts.len(), 2, "{v}");
+    assert!(mounts.iter().all(|m| m["level"] == "warn" && m["fix"].is_string()), "{v}");
+    assert!(mounts.iter().any(|m| m["message"].as_str().is_some_and(|s| s.contains("the Docker socket"))), "{v}");
+    run(&["doctor"]).stdout_has("! mounts: services.api.volumes: the host's root directory /");
+}
