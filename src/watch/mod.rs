@@ -145,6 +145,19 @@ fn ms(d: Duration) -> u128 {
     d.as_millis()
 }
 
+/// The warning for a failed sync: a directory under `target` that the container
+/// holds as a symlink (or a file) is named, with what to do; else the error.
+fn sync_failed(service: &str, error: &str) -> String {
+    match sync::not_a_directory_in_container(error) {
+        Some(path) => format!(
+            "{service}: not synced: {path} is a symlink or a file in the container, not a directory; \
+             devenv never writes through it (nothing was written there). Remove it in the container \
+             (`devenv exec {service} -- rm {path}`) or recreate the service, then save again"
+        ),
+        None => format!("{service}: sync failed: {error}"),
+    }
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -300,7 +313,7 @@ impl Watching {
                 }
                 Err(e) => {
                     self.containers.remove(service);
-                    self.ui.warn(format!("{service}: sync failed: {e}"));
+                    self.ui.warn(sync_failed(service, &e.to_string()));
                     return;
                 }
             }

@@ -20,3 +20,4 @@ mod runtime_opts;
 mod secrets;
 mod seeding;
 mod watch;
+mod watch_symlink;
