@@ -90,3 +90,22 @@ fn an_empty_url_password_is_shown_as_written() {
     r.ok().stdout_has("redis://:@redis:6379/0");
     assert!(!r.stdout.contains("redis://:***@"), "{}", r.stdout);
 }
+
+/// `devenv env` exists to print connection values: it still prints the secret
+/// (stdout), while `config` masks the same value.
+#[test]
+fn env_still_prints_the_values_it_exists_to_print() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("secret-env", &format!("services:\n  api:\n    image: devenv-test/app:1\nexport:\n  API_TOKEN: {SECRET}\n  GREETING_COPY: {SECRET}-and-more\n"));
+    let r = p.run(&["env", "--format", "json"]);
+    r.ok();
+    let vars: std::collections::HashMap<String, String> = serde_json::from_str(&r.stdout).expect("env --format json");
+    assert_eq!(vars.get("API_TOKEN").map(String::as_str), Some(SECRET), "{}", r.stdout);
+    assert_eq!(vars.get("GREETING_COPY").map(String::as_str), Some(format!("{SECRET}-and-more").as_str()));
+    hides_secret("stderr of env", &r.stderr);
+    let c = p.run(&["config"]);
+    c.ok().stdout_has("GREETING_COPY: '***-and-more'");
+    hides_secret("config", &c.stdout);
+}
