@@ -213,7 +213,8 @@ pub fn load(global: &Global) -> Result<LoadedEnv, Error> {
 /// Load and plan.
 pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
     let env = load(global)?;
-    ui.add_secrets(&secrets::known(&env, None));
+    // Known before planning (its errors), refined once the plan says what is shown openly.
+    ui.set_secrets(secrets::known(&env, None));
     let planned = plan::ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), plan::ImageMap::user_file())
         .and_then(|images| Ok((plan::resolve(&env, &images)?, images)));
     // The file's warnings, and its mounts of the host root or the Docker socket: once per change.
@@ -232,7 +233,7 @@ pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
     if global.ports == PortsMode::Random {
         plan::randomize_ports(&mut plan);
     }
-    ui.add_secrets(&secrets::known(&env, Some(&plan)));
+    ui.set_secrets(secrets::known(&env, Some(&plan)));
     Ok((env, plan))
 }
 

@@ -52,3 +52,25 @@ fn public<'a>(env: &'a LoadedEnv, plan: Option<&'a Plan>) -> Vec<&'a str> {
     out.extend(written.chain(resolved).filter(|(k, _)| !is_secret_key(k)).map(|(_, v)| v));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::known;
+
+    #[test]
+    fn what_the_file_sets_is_secret_what_it_shows_openly_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let yaml = "name: shop\nservices:\n  db:\n    preset: postgres\n    env:\n      POSTGRES_PASSWORD: devenv\n  api:\n    image: x\n    env:\n      DB_PASSWORD: s3cret-1\n      API_TOKEN:\n      DATABASE_URL: postgres://app:url-pw-9@db/shop\n      LINK: ${db.url}\n    build:\n      context: .\n      args: {NPM_TOKEN: npm-tok-1}\nexport:\n  SENTRY_SECRET: sentry-9\n";
+        std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
+        std::fs::write(dir.path().join("Dockerfile"), "FROM x\n").expect("write");
+        let environ = [("API_TOKEN".to_string(), "from-the-shell".to_string())].into_iter().collect();
+        let opts = crate::config::LoadOptions { file: Some(dir.path().join("devenv.yaml")), cwd: dir.path().to_path_buf(), environ, ..Default::default() };
+        let env = crate::config::load(&opts).unwrap_or_else(|e| panic!("{e}"));
+        let plan = crate::plan::resolve(&env, &crate::plan::ImageMap::default()).unwrap_or_else(|e| panic!("{e}"));
+        let s = known(&env, Some(&plan));
+        let text = "s3cret-1 from-the-shell url-pw-9 npm-tok-1 sentry-9 | user devenv, project shop";
+        assert_eq!(s.mask(text), "*** *** *** *** *** | user devenv, project shop");
+        let before_plan = known(&env, None);
+        assert_eq!(before_plan.mask("s3cret-1 from-the-shell"), "*** from-the-shell", "a shell value is known once planned");
+    }
+}

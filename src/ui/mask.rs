@@ -102,13 +102,6 @@ impl Secrets {
         }
     }
 
-    /// Every secret of `other` too.
-    pub fn extend(&mut self, other: &Secrets) {
-        for v in &other.values {
-            self.add(v);
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

@@ -146,10 +146,11 @@ impl Ui {
         }
     }
 
-    /// Mask these secret values too in everything shown from now on (and in `secrets()`).
-    pub fn add_secrets(&self, secrets: &mask::Secrets) {
+    /// Mask these secret values in everything shown from now on (and in `secrets()`),
+    /// instead of the ones set before.
+    pub fn set_secrets(&self, secrets: mask::Secrets) {
         if let Ok(mut r) = self.inner.lock() {
-            r.secrets.extend(secrets);
+            r.secrets = secrets;
         }
     }
 
