@@ -10,7 +10,7 @@
 //! holds there: uploaded with `noOverwriteDirNonDir`, Docker refuses to put a
 //! directory where the container has a symlink or file (see `docker::sync`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
@@ -43,6 +43,10 @@ pub struct SyncPlan {
     /// The directories strictly between a rule's `target` and its entries
     /// (name → host directory), written as directory entries before them.
     pub parents: BTreeMap<String, PathBuf>,
+    /// The directories strictly between a rule's `target` and each deletion
+    /// (absolute container paths): a deletion below one that is a symlink in
+    /// the container is not made (`rm` would follow it).
+    pub delete_guards: BTreeSet<String>,
 }
 
 impl SyncPlan {
@@ -65,6 +69,7 @@ impl SyncPlan {
         }
         self.skipped.extend(other.skipped);
         self.parents.extend(other.parents);
+        self.delete_guards.extend(other.delete_guards);
     }
 }
 
@@ -149,7 +154,31 @@ pub fn plan(rule: &Rule, changed: &[PathBuf], since: Option<SystemTime>) -> Sync
     let all = out.deletes.clone();
     out.deletes.retain(|d| !all.iter().any(|o| o != d && d.starts_with(&format!("{o}/"))));
     out.parents = parents(&out.entries, target);
+    out.delete_guards = delete_guards(&out.deletes, target);
     out
+}
+
+/// The directories strictly between `target` and each deletion.
+fn delete_guards(deletes: &[String], target: &str) -> BTreeSet<String> {
+    let base = format!("{}/", target.trim_end_matches('/'));
+    let mut out = BTreeSet::new();
+    for d in deletes {
+        let mut path = d.as_str();
+        while let Some((parent, _)) = path.rsplit_once('/') {
+            if !parent.starts_with(&base) {
+                break;
+            }
+            out.insert(parent.to_string());
+            path = parent;
+        }
+    }
+    out
+}
+
+/// `deletes` split into those to make and those below one of `links`
+/// (directories the container holds as symlinks): (kept, refused).
+pub fn split_deletes(deletes: &[String], links: &[String]) -> (Vec<String>, Vec<String>) {
+    deletes.iter().cloned().partition(|d| !links.iter().any(|l| d.starts_with(&format!("{l}/"))))
 }
 
 /// Every directory strictly below `target` that holds an entry: name → host directory.
@@ -509,5 +538,17 @@ mod tests {
         let e = "copy files into container ba11475b4a5e: Error processing tar file(exit status 1): cannot overwrite non-directory \"/srv/site/sub\" with directory \"/\"";
         assert_eq!(not_a_directory_in_container(e), Some("/srv/site/sub"));
         assert_eq!(not_a_directory_in_container("no such container"), None);
+    }
+
+    #[test]
+    fn deletions_below_a_directory_are_guarded_against_container_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = canonical(dir.path());
+        let r = rule(&root, "/srv/site", &[]);
+        let p = plan(&r, &[root.join("sub/deeper/x.txt"), root.join("top.txt")], None);
+        assert_eq!(p.deletes, vec!["/srv/site/sub/deeper/x.txt", "/srv/site/top.txt"]);
+        assert_eq!(p.delete_guards.iter().collect::<Vec<_>>(), vec!["/srv/site/sub", "/srv/site/sub/deeper"]);
+        let (kept, refused) = split_deletes(&p.deletes, &["/srv/site/sub".to_string()]);
+        assert_eq!((kept, refused), (vec!["/srv/site/top.txt".to_string()], vec!["/srv/site/sub/deeper/x.txt".to_string()]));
     }
 }

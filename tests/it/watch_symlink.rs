@@ -1,7 +1,7 @@
 //! Watch sync never writes through a symlink the *container* holds (issue 14
 //! item 12): a directory under `target` that is a symlink in the container to
-//! somewhere else is not followed — nothing lands outside `target`, and the
-//! user is told.
+//! somewhere else is not followed — nothing is written or deleted outside
+//! `target`, and the user is told.
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -63,7 +63,7 @@ fn sync_never_writes_through_a_symlink_in_the_container() {
 services:
   app:
     image: devenv-test/app:1
-    command: ["sh", "-c", "mkdir -p /tmp/x /srv/site && ln -s /tmp/x /srv/site/sub && sleep 1000"]
+    command: ["sh", "-c", "mkdir -p /tmp/x /srv/site && echo precious > /tmp/x/keep.txt && ln -s /tmp/x /srv/site/sub && sleep 1000"]
     watch:
       - path: ./site
         target: /srv/site
@@ -81,8 +81,13 @@ services:
     assert!(log.contains("/srv/site/sub is a symlink or a file in the container"), "the user is told which path and why:\n{log}");
 
     let (code, listing) = sh(&p, "ls -A /tmp/x");
-    assert_eq!((code, listing.as_str()), (0, ""), "nothing was written under /tmp/x:\n{log}");
+    assert_eq!((code, listing.as_str()), (0, "keep.txt\n"), "nothing was written under /tmp/x:\n{log}");
     assert_eq!(sh(&p, "readlink /srv/site/sub").1, "/tmp/x\n", "the container's symlink is left as it was");
+
+    // Deleting on the host never deletes through the container's symlink either.
+    std::fs::remove_file(p.dir.path().join("site/sub/keep.txt")).expect("rm");
+    w.wait_log("app: not deleted: /srv/site/sub/keep.txt");
+    assert_eq!(sh(&p, "cat /tmp/x/keep.txt").1, "precious\n", "the file behind the link is untouched:\n{}", w.log());
 
     // Files elsewhere under target still sync.
     p.write("site/top.txt", "new\n");
