@@ -1,4 +1,5 @@
-//! `devenv config`: the resolved environment file, with secrets masked —
+//! `devenv config`: the resolved environment file, with secrets masked (by
+//! key, URL passwords, and every known secret value wherever it occurs) —
 //! a devenv.yaml for devenv.yaml (loads again to the same output), compose's
 //! normalized model for compose files; `--plan` prints the internal plan.
 
@@ -60,7 +61,7 @@ pub async fn run(global: &Global, args: ConfigArgs, ui: &Ui) -> Result<u8, Error
                 *v = mask::mask_env_value(k, v);
             }
         }
-        return print(&file, args.format);
+        return print(&file, args.format, &ui.secrets());
     }
     for svc in plan.services.values_mut() {
         for (k, v) in svc.env.iter_mut() {
@@ -72,7 +73,7 @@ pub async fn run(global: &Global, args: ConfigArgs, ui: &Ui) -> Result<u8, Error
             }
         }
     }
-    print(&plan, args.format)
+    print(&plan, args.format, &ui.secrets())
 }
 
 /// Secrets in an env map masked (`***`, URL passwords).
@@ -84,13 +85,49 @@ fn mask_map(m: &mut config::EnvMap) {
     }
 }
 
-fn print<T: serde::Serialize>(value: &T, format: Format) -> Result<u8, Error> {
+/// Print `value` with every string masked by `secrets` (as a YAML value: the order is kept).
+fn print<T: serde::Serialize>(value: &T, format: Format, secrets: &mask::Secrets) -> Result<u8, Error> {
+    let mut value = serde_yaml::to_value(value).map_err(|e| Error::Other(e.to_string()))?;
+    secrets.mask_yaml(&mut value);
     let out = match format {
-        Format::Yaml => serde_yaml::to_string(value).map_err(|e| Error::Other(e.to_string()))?,
-        Format::Json => serde_json::to_string_pretty(value).map_err(|e| Error::Other(e.to_string()))? + "\n",
+        Format::Yaml => serde_yaml::to_string(&value).map_err(|e| Error::Other(e.to_string()))?,
+        Format::Json => serde_json::to_string_pretty(&JsonView(&value)).map_err(|e| Error::Other(e.to_string()))? + "\n",
     };
     print!("{out}");
     Ok(exit::OK)
+}
+
+/// A YAML value serialized as JSON the way the value it came from serializes:
+/// in order, and an enum variant (a YAML tag `!name`) as `{"name": …}`.
+struct JsonView<'a>(&'a serde_yaml::Value);
+
+impl serde::Serialize for JsonView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        use serde_yaml::Value;
+        match self.0 {
+            Value::Sequence(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    seq.serialize_element(&JsonView(v))?;
+                }
+                seq.end()
+            }
+            Value::Mapping(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(&JsonView(k), &JsonView(v))?;
+                }
+                map.end()
+            }
+            Value::Tagged(t) => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry(t.tag.to_string().trim_start_matches('!'), &JsonView(&t.value))?;
+                map.end()
+            }
+            other => other.serialize(s),
+        }
+    }
 }
 
 /// A compose project: compose's normalized model, service by service, as
@@ -119,5 +156,5 @@ fn compose(global: &Global, files: &[PathBuf], opts: &LoadOptions, args: &Config
             }
         }
     }
-    print(&v, args.format)
+    print(&v, args.format, &ui.secrets())
 }

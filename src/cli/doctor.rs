@@ -4,7 +4,8 @@
 //! (or given with `-f`), the file: it loads, its images are present or
 //! buildable or pullable, its fixed host ports are free, its bind mounts and
 //! the project directory are writable, the engine has the memory its presets
-//! want, and `vm.max_map_count` suits Elasticsearch. Each problem comes with a
+//! want, and `vm.max_map_count` suits Elasticsearch; mounts of the host root
+//! or the Docker socket are listed as warnings. Each problem comes with a
 //! fix. Exit 1 when a check fails, 0 with warnings only.
 
 mod checks;
@@ -152,6 +153,23 @@ async fn check_file(global: &Global, ui: &Ui, engine: Option<&(Docker, Option<u6
         None => None,
     };
     out.extend(check_plan(&plan, facts.as_ref(), &RealHost));
+    out.extend(risky_mount_findings(&plan));
+}
+
+/// A warning per bind mount of the host root or the Docker socket (allowed, as compose allows them).
+fn risky_mount_findings(plan: &Plan) -> Vec<Finding> {
+    use super::warnings::{docker_sockets, risky_mounts, Risk};
+    let sockets = docker_sockets(std::env::var("DOCKER_HOST").ok().as_deref());
+    risky_mounts(plan, &sockets)
+        .into_iter()
+        .map(|m| {
+            let fix = match m.risk {
+                Risk::HostRoot => "mount only the directories the service needs (`:ro` where it only reads)",
+                Risk::DockerSocket => "keep it only for a service that must drive Docker (a CI runner, a proxy); otherwise remove the mount",
+            };
+            Finding::new("mounts", Level::Warn, m.to_string()).fix(fix)
+        })
+        .collect()
 }
 
 fn print_text(findings: &[Finding]) {

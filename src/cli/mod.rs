@@ -14,6 +14,7 @@ mod k8s;
 mod logs;
 mod ps;
 mod run;
+mod secrets;
 mod seed;
 mod snapshot;
 mod up;
@@ -182,7 +183,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::K8s(a) => k8s::run(&cli.global, a, &ui).await,
     };
     if let Some(path) = junit {
-        let xml = ui::junit::report(&suite, started, &ui.events(), result.as_ref().err());
+        let xml = ui::junit::report(&suite, started, &ui.events(), result.as_ref().err(), &ui.secrets());
         if let Err(e) = std::fs::write(&path, xml) {
             ui.warn(format!("cannot write the JUnit report {}: {e}", path.display()));
         }
@@ -217,17 +218,27 @@ pub fn load(global: &Global) -> Result<LoadedEnv, Error> {
 /// Load and plan.
 pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
     let env = load(global)?;
-    if global.verbose || warnings::first_time(&env.file, &env.warnings) {
-        for w in &env.warnings {
+    // Known before planning (its errors), refined once the plan says what is shown openly.
+    ui.set_secrets(secrets::known(&env, None));
+    let planned = plan::ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), plan::ImageMap::user_file())
+        .and_then(|images| Ok((plan::resolve(&env, &images)?, images)));
+    // The file's warnings, and its mounts of the host root or the Docker socket: once per change.
+    let mut shown = env.warnings.clone();
+    if let Ok((plan, _)) = &planned {
+        let sockets = warnings::docker_sockets(std::env::var("DOCKER_HOST").ok().as_deref());
+        shown.extend(warnings::risky_mounts(plan, &sockets).iter().map(ToString::to_string));
+    }
+    if global.verbose || warnings::first_time(&env.file, &shown) {
+        for w in &shown {
             ui.warn(w.clone());
         }
     }
-    let images = plan::ImageMap::load(std::env::var("DEVENV_IMAGE_MAP").ok().as_deref(), plan::ImageMap::user_file())?;
-    let mut plan = plan::resolve(&env, &images)?;
+    let (mut plan, images) = planned?;
     map_build_bases(&mut plan, &images);
     if global.ports == PortsMode::Random {
         plan::randomize_ports(&mut plan);
     }
+    ui.set_secrets(secrets::known(&env, Some(&plan)));
     Ok((env, plan))
 }
 

@@ -4,8 +4,16 @@
 //! `<file digest> <warnings digest>` line per environment file). `devenv
 //! config` and `--verbose` always show them. When the state cannot be read or
 //! written, the warnings are shown (never lost).
+//!
+//! Also here: the bind mounts worth a warning although compose allows them —
+//! the host's root directory and the Docker socket (`risky_mounts`), warned
+//! about with the load warnings and listed by `devenv doctor`.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+
+use crate::plan::Plan;
+use crate::values::VolumeSpec;
 
 use sha2::{Digest, Sha256};
 
@@ -48,6 +56,75 @@ pub fn first_time_in(state: &Path, file: &Path, warnings: &[String]) -> bool {
     true
 }
 
+/// What a risky bind mount hands the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Risk {
+    /// The host's root directory `/`.
+    HostRoot,
+    /// The Docker engine's socket.
+    DockerSocket,
+}
+
+/// A bind mount of the host root or the Docker socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiskyMount {
+    pub service: String,
+    pub source: PathBuf,
+    pub target: String,
+    pub read_only: bool,
+    pub risk: Risk,
+}
+
+impl fmt::Display for RiskyMount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, means) = match (self.risk, self.read_only) {
+            (Risk::HostRoot, true) => ("the host's root directory", "it can read every file of this machine"),
+            (Risk::HostRoot, false) => ("the host's root directory", "it can read and write every file of this machine"),
+            (Risk::DockerSocket, _) => ("the Docker socket", "it controls the Docker engine, which is root on this machine"),
+        };
+        write!(f, "services.{}.volumes: {what} {} is mounted into `{}` at {}: {means}", self.service, self.source.display(), self.service, self.target)
+    }
+}
+
+/// The Docker sockets of this machine: the usual paths and `DOCKER_HOST`'s (`unix:///…`).
+pub fn docker_sockets(docker_host: Option<&str>) -> Vec<PathBuf> {
+    let mut out = vec![PathBuf::from("/var/run/docker.sock"), PathBuf::from("/run/docker.sock")];
+    if let Some(path) = docker_host.and_then(|h| h.strip_prefix("unix://")).filter(|p| !p.is_empty()) {
+        out.push(PathBuf::from(path));
+    }
+    out
+}
+
+/// Are `a` and `b` the same path, as written or once symlinks are resolved?
+fn same_path(a: &Path, b: &Path) -> bool {
+    let clean = |p: &Path| crate::values::volumes::normalize(p);
+    clean(a) == clean(b) || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// What mounting `source` hands a container, if it is the host root or one of `sockets`.
+pub fn risk_of(source: &Path, sockets: &[PathBuf]) -> Option<Risk> {
+    if same_path(source, Path::new("/")) {
+        Some(Risk::HostRoot)
+    } else if sockets.iter().any(|s| same_path(source, s)) {
+        Some(Risk::DockerSocket)
+    } else {
+        None
+    }
+}
+
+/// Every bind mount of the plan of the host root or of one of `sockets`.
+pub fn risky_mounts(plan: &Plan, sockets: &[PathBuf]) -> Vec<RiskyMount> {
+    let mut out = Vec::new();
+    for (service, svc) in &plan.services {
+        for v in &svc.volumes {
+            let VolumeSpec::Bind { source, target, read_only } = v else { continue };
+            let Some(risk) = risk_of(source, sockets) else { continue };
+            out.push(RiskyMount { service: service.clone(), source: source.clone(), target: target.clone(), read_only: *read_only, risk });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::first_time_in;
@@ -77,5 +154,31 @@ mod tests {
         let under_a_file = state.join("warnings-shown");
         assert!(first_time_in(&under_a_file, &dir.path().join("f"), &w));
         assert!(first_time_in(&under_a_file, &dir.path().join("f"), &w), "nothing remembered: shown again");
+    }
+
+    #[test]
+    fn the_host_root_and_docker_sockets_are_risky_mounts() {
+        use super::{docker_sockets, risk_of, Risk, RiskyMount};
+        use std::path::{Path, PathBuf};
+        let sockets = docker_sockets(Some("unix:///home/me/.docker/run/docker.sock"));
+        assert_eq!(sockets.len(), 3);
+        assert_eq!(risk_of(Path::new("/"), &sockets), Some(Risk::HostRoot));
+        assert_eq!(risk_of(Path::new("/./"), &sockets), Some(Risk::HostRoot));
+        assert_eq!(risk_of(Path::new("/var/run/docker.sock"), &sockets), Some(Risk::DockerSocket));
+        assert_eq!(risk_of(Path::new("/run/docker.sock"), &sockets), Some(Risk::DockerSocket));
+        assert_eq!(risk_of(Path::new("/home/me/.docker/run/docker.sock"), &sockets), Some(Risk::DockerSocket));
+        assert_eq!(risk_of(Path::new("/var/run"), &sockets), None);
+        assert_eq!(risk_of(Path::new("/home/me/project/src"), &sockets), None);
+        assert_eq!(docker_sockets(Some("tcp://10.0.0.1:2375")).len(), 2, "a TCP engine has no socket to mount");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let link = dir.path().join("root");
+        std::os::unix::fs::symlink("/", &link).expect("symlink");
+        assert_eq!(risk_of(&link, &sockets), Some(Risk::HostRoot), "a symlink to / is /");
+
+        let m = RiskyMount { service: "ci".into(), source: PathBuf::from("/var/run/docker.sock"), target: "/var/run/docker.sock".into(), read_only: false, risk: Risk::DockerSocket };
+        assert_eq!(m.to_string(), "services.ci.volumes: the Docker socket /var/run/docker.sock is mounted into `ci` at /var/run/docker.sock: it controls the Docker engine, which is root on this machine");
+        let m = RiskyMount { service: "x".into(), source: PathBuf::from("/"), target: "/host".into(), read_only: true, risk: Risk::HostRoot };
+        assert!(m.to_string().contains("the host's root directory / is mounted into `x` at /host: it can read every file"), "{m}");
     }
 }

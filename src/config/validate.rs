@@ -5,7 +5,7 @@
 
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
@@ -385,6 +385,13 @@ fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
                 Some(format!("create it or fix the path (relative paths start from {})", ctx.dir.display())),
             ));
         }
+        if let Some(real) = outside_once_resolved(&host, ctx.dir) {
+            return Err(ctx.error(
+                &at("path"),
+                format!("watch path {} is a symlink to {}, outside the project directory", host.display(), real.display()),
+                Some("devenv watches files of this project only; watch the directory itself, inside the project".into()),
+            ));
+        }
         match (&rule.target, rule.action) {
             (None, WatchAction::Sync | WatchAction::Restart) => {
                 return Err(ctx.error(
@@ -429,6 +436,13 @@ fn check_watch(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
         }
     }
     Ok(())
+}
+
+/// Where `path` really is, if that (symlinks resolved) is outside `dir` (symlinks resolved).
+fn outside_once_resolved(path: &Path, dir: &Path) -> Option<PathBuf> {
+    let real = path.canonicalize().ok()?;
+    let root = dir.canonicalize().ok()?;
+    (!real.starts_with(&root)).then_some(real)
 }
 
 /// Checks `health`; returns its `protocol` as a kind.
@@ -730,6 +744,20 @@ mod tests {
         let e = f.check(rebuild).unwrap_err();
         assert!(e.message.contains("needs a service with `build`"), "{e}");
         assert_eq!(at(&e).0, "services.api.watch[0].action");
+    }
+
+    #[test]
+    fn a_watch_path_that_is_a_symlink_out_of_the_project_is_refused() {
+        let f = Fixture::new();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), f.dir.path().join("src")).unwrap();
+        let yaml = "services:\n  api:\n    image: x\n    watch:\n      - path: ./src\n        target: /app/src\n";
+        let e = f.check(yaml).unwrap_err();
+        assert!(e.message.contains("is a symlink to") && e.message.contains("outside the project"), "{e}");
+        assert_eq!(at(&e), ("services.api.watch[0].path".into(), 5, 9));
+        std::fs::create_dir_all(f.dir.path().join("real")).unwrap();
+        std::os::unix::fs::symlink(f.dir.path().join("real"), f.dir.path().join("inside")).unwrap();
+        f.check(&yaml.replace("./src", "./inside")).expect("a symlink within the project is fine");
     }
 
     #[test]

@@ -11,8 +11,12 @@ use super::{short, Docker, DockerError};
 impl Docker {
     /// Extract a tar stream (entry names relative to `path`) into the container.
     /// The stream is sent as it is produced: a huge file never sits in memory.
+    /// With `noOverwriteDirNonDir`: a directory entry where the container has a
+    /// symlink (or a file) fails the upload instead of replacing it, and a
+    /// directory is never replaced by a file — so an archive with a directory
+    /// entry for every parent never writes through a link the container holds.
     pub async fn upload_tar(&self, id: &str, path: &str, tar: impl Stream<Item = bytes::Bytes> + Send + 'static) -> Result<(), DockerError> {
-        let opts = qp::UploadToContainerOptions { path: path.to_string(), ..Default::default() };
+        let opts = qp::UploadToContainerOptions { path: path.to_string(), no_overwrite_dir_non_dir: Some("true".into()), ..Default::default() };
         self.api.upload_to_container(id, Some(opts), bollard::body_stream(tar)).await.map_err(op(format!("copy files into container {}", short(id))))
     }
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use super::mask::Secrets;
 use super::{Event, Status};
 
 #[derive(Debug, Default)]
@@ -35,8 +36,9 @@ fn logs_of<'a>(service: &str, error: Option<&'a crate::error::Error>) -> Vec<&'a
 }
 
 /// Render the events of a run (`started` = when it began) as JUnit XML;
-/// `error` is how the run failed, if it did (its detail holds the log lines).
-pub fn report(suite: &str, started: Instant, events: &[(Instant, Event)], error: Option<&crate::error::Error>) -> String {
+/// `error` is how the run failed, if it did (its detail holds the log lines);
+/// every message and log line is masked with `secrets`.
+pub fn report(suite: &str, started: Instant, events: &[(Instant, Event)], error: Option<&crate::error::Error>, secrets: &Secrets) -> String {
     let mut ready: BTreeMap<String, Case> = BTreeMap::new();
     let mut seed: BTreeMap<String, Case> = BTreeMap::new();
     for (at, ev) in events {
@@ -99,11 +101,12 @@ pub fn report(suite: &str, started: Instant, events: &[(Instant, Event)], error:
                 let mut body = f.clone();
                 for line in logs_of(&service, error) {
                     body.push('\n');
-                    body.push_str(&crate::ui::mask::mask_url_passwords(line));
+                    body.push_str(line);
                 }
-                out.push_str(&format!(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n", esc(f.lines().next().unwrap_or("")), esc(&body)))
+                let (message, body) = (secrets.mask(f.lines().next().unwrap_or("")), secrets.mask(&body));
+                out.push_str(&format!(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n", esc(&message), esc(&body)))
             }
-            (None, Some(s)) => out.push_str(&format!(">\n      <skipped message=\"{}\"/>\n    </testcase>\n", esc(s))),
+            (None, Some(s)) => out.push_str(&format!(">\n      <skipped message=\"{}\"/>\n    </testcase>\n", esc(&secrets.mask(s)))),
             (None, None) => out.push_str("/>\n"),
         }
     }
@@ -128,7 +131,7 @@ mod tests {
             ev("cache", Status::Failed { error: "`cache` exited with code 1 <boom> & more".into() }),
             ev("api", Status::Skipped { reason: "dependency `cache` failed".into() }),
         ];
-        let xml = report("shop", t0, &events, None);
+        let xml = report("shop", t0, &events, None, &Secrets::default());
         assert!(xml.contains("<testsuite name=\"shop\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\""), "{xml}");
         assert!(xml.contains("name=\"db ready\" time=\"2.100\"/>"), "{xml}");
         assert!(xml.contains("name=\"db seeded\" time=\"0.040\"/>"), "{xml}");
@@ -156,12 +159,28 @@ mod tests {
             ],
             hint: None,
         };
-        let xml = report("ci", t0, &events, Some(&error));
+        let xml = report("ci", t0, &events, Some(&error), &Secrets::default());
         assert!(xml.contains("tests=\"4\" failures=\"2\" errors=\"0\" skipped=\"1\""), "{xml}");
         assert!(xml.contains("<failure message=\"`bad` exited with code 3 while starting\">`bad` exited with code 3 while starting\nbad | config missing</failure>"), "{xml}");
         assert!(xml.contains("<failure message=\"`slow` was not ready after 3s: image HEALTHCHECK status: unhealthy\">"), "{xml}");
         assert!(xml.contains("slow | postgres://u:***@db:5432/x unreachable</failure>"), "passwords masked, only slow's lines: {xml}");
         assert_eq!(xml.matches("config missing").count(), 1, "{xml}");
         assert!(xml.contains("name=\"db ready\" time=\"0.900\"/>"), "{xml}");
+    }
+
+    #[test]
+    fn known_secret_values_are_masked_in_messages_and_log_lines() {
+        let t0 = Instant::now();
+        let events = vec![(t0, Event::Service { service: "api".into(), status: Status::Failed { error: "`api` exited with code 1 (pw=s3cr3t-pw)".into() } })];
+        let error = crate::error::Error::Service {
+            message: "1 service failed: api".into(),
+            logs: vec!["api | DB_PASSWORD=s3cr3t-pw".into(), "api | connecting as s3cr3t-pw".into()],
+            hint: None,
+        };
+        let secrets = Secrets::from_pairs([("DB_PASSWORD", "s3cr3t-pw")]);
+        let xml = report("ci", t0, &events, Some(&error), &secrets);
+        assert!(!xml.contains("s3cr3t-pw"), "{xml}");
+        assert!(xml.contains("<failure message=\"`api` exited with code 1 (pw=***)\">"), "{xml}");
+        assert!(xml.contains("api | DB_PASSWORD=***\napi | connecting as ***</failure>"), "{xml}");
     }
 }

@@ -3,6 +3,7 @@
 //! Owns: the event type every stage emits, and three renderers chosen by a
 //! printer policy: progress bars on a terminal, timestamped plain lines for
 //! CI (non-TTY or `--progress plain`), JSON lines (`--progress json`).
+//! Every line is masked with the secrets it knows (`mask::Secrets`).
 //! Must not: make decisions about the environment.
 
 mod render;
@@ -143,6 +144,19 @@ impl Ui {
         if let Ok(mut r) = self.inner.lock() {
             r.error(err);
         }
+    }
+
+    /// Mask these secret values in everything shown from now on (and in `secrets()`),
+    /// instead of the ones set before.
+    pub fn set_secrets(&self, secrets: mask::Secrets) {
+        if let Ok(mut r) = self.inner.lock() {
+            r.secrets = secrets;
+        }
+    }
+
+    /// The secret values masked in output (for reports written to files, e.g. JUnit).
+    pub fn secrets(&self) -> mask::Secrets {
+        self.inner.lock().map(|r| r.secrets.clone()).unwrap_or_default()
     }
 
     /// Stop drawing bars (before handing the terminal to something else).

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use console::{style, Style};
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::mask::Secrets;
 use super::{Event, ProgressMode, Status};
 use crate::error::Error;
 
@@ -16,6 +17,8 @@ pub struct Renderer {
     multi: Option<MultiProgress>,
     bars: HashMap<String, ProgressBar>,
     started: Instant,
+    /// Masked in every line rendered.
+    pub secrets: Secrets,
 }
 
 const PALETTE: [u8; 6] = [6, 3, 2, 5, 4, 1];
@@ -101,7 +104,7 @@ impl Renderer {
         let multi = (mode == ProgressMode::Tty).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(12)));
         console::set_colors_enabled(color);
         console::set_colors_enabled_stderr(color);
-        Renderer { mode, color, multi, bars: HashMap::new(), started: Instant::now() }
+        Renderer { mode, color, multi, bars: HashMap::new(), started: Instant::now(), secrets: Secrets::default() }
     }
 
     pub fn mode(&self) -> ProgressMode {
@@ -112,6 +115,7 @@ impl Renderer {
         match self.mode {
             ProgressMode::Json => {
                 let mut v = serde_json::to_value(ev).unwrap_or_default();
+                self.secrets.mask_json(&mut v);
                 if let Some(o) = v.as_object_mut() {
                     o.insert("ts".into(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true).into());
                 }
@@ -144,7 +148,7 @@ impl Renderer {
             Event::Warn { message } => format!("{ts} {} {message}", style("warning:").yellow().bold()),
             Event::Done { message, elapsed_ms } => format!("{ts} {message} ({})", secs(*elapsed_ms)),
         };
-        eprintln!("{line}");
+        eprintln!("{}", self.secrets.mask(&line));
     }
 
     fn tty(&mut self, ev: &Event) {
@@ -178,21 +182,22 @@ impl Renderer {
                             _ => style("✓").green().bold(),
                         };
                         bar.set_style(done_style());
-                        bar.finish_with_message(format!("{mark} {}", describe(s)));
+                        bar.finish_with_message(format!("{mark} {}", self.secrets.mask(&describe(s))));
                     }
                     s => {
                         bar.set_style(spinner_style());
-                        bar.set_message(describe(s));
+                        bar.set_message(self.secrets.mask(&describe(s)));
                     }
                 }
             }
             Event::Info { message } => {
-                let _ = multi.println(message);
+                let _ = multi.println(self.secrets.mask(message));
             }
             Event::Warn { message } => {
-                let _ = multi.println(format!("{} {message}", style("warning:").yellow().bold()));
+                let _ = multi.println(format!("{} {}", style("warning:").yellow().bold(), self.secrets.mask(message)));
             }
             Event::Done { message, elapsed_ms } => {
+                let message = self.secrets.mask(message);
                 let _ = multi.println(format!("{} {message} {}", style("✓").green().bold(), style(format!("({})", secs(*elapsed_ms))).dim()));
             }
         }
@@ -200,7 +205,7 @@ impl Renderer {
 
     pub fn log_line(&mut self, service: &str, width: usize, line: &str) {
         let prefix = format!("{:width$} |", service, width = width);
-        let text = format!("{} {line}", service_style(service).apply_to(prefix));
+        let text = format!("{} {}", service_style(service).apply_to(prefix), self.secrets.mask(line));
         match &self.multi {
             Some(m) if !m.is_hidden() && !self.bars.is_empty() => {
                 let _ = m.println(text);
@@ -215,7 +220,7 @@ impl Renderer {
     pub fn error(&mut self, err: &Error) {
         self.clear();
         if self.mode == ProgressMode::Json {
-            let v = serde_json::json!({
+            let mut v = serde_json::json!({
                 "event": "error",
                 "message": err.to_string(),
                 "detail": err.detail(),
@@ -223,18 +228,19 @@ impl Renderer {
                 "see": err.docs(),
                 "exit_code": err.exit_code(),
             });
+            self.secrets.mask_json(&mut v);
             println!("{v}");
         }
         let mut e = std::io::stderr().lock();
-        let _ = writeln!(e, "{} {err}", style("error:").red().bold());
+        let _ = writeln!(e, "{} {}", style("error:").red().bold(), self.secrets.mask(&err.to_string()));
         let detail = err.detail();
         if !detail.is_empty() {
             for l in detail {
-                let _ = writeln!(e, "  {} {}", style("│").dim(), crate::ui::mask::mask_url_passwords(l));
+                let _ = writeln!(e, "  {} {}", style("│").dim(), self.secrets.mask(l));
             }
         }
         if let Some(h) = err.hint() {
-            let _ = writeln!(e, "{} {h}", style("hint:").cyan().bold());
+            let _ = writeln!(e, "{} {}", style("hint:").cyan().bold(), self.secrets.mask(&h));
         }
         if let Some(docs) = err.docs() {
             let _ = writeln!(e, "{} {docs}", style("see:").dim());

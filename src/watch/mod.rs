@@ -145,6 +145,19 @@ fn ms(d: Duration) -> u128 {
     d.as_millis()
 }
 
+/// The warning for a failed sync: a directory under `target` that the container
+/// holds as a symlink (or a file) is named, with what to do; else the error.
+fn sync_failed(service: &str, error: &str) -> String {
+    match sync::not_a_directory_in_container(error) {
+        Some(path) => format!(
+            "{service}: not synced: {path} is a symlink or a file in the container, not a directory; \
+             devenv never writes through it (nothing was written there). Remove it in the container \
+             (`devenv exec {service} -- rm {path}`) or recreate the service, then save again"
+        ),
+        None => format!("{service}: sync failed: {error}"),
+    }
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -300,7 +313,7 @@ impl Watching {
                 }
                 Err(e) => {
                     self.containers.remove(service);
-                    self.ui.warn(format!("{service}: sync failed: {e}"));
+                    self.ui.warn(sync_failed(service, &e.to_string()));
                     return;
                 }
             }
@@ -325,16 +338,47 @@ impl Watching {
             plan.entries.keys().any(|k| k == d || k.starts_with(&format!("{d}/")) || d.starts_with(&format!("{k}/")))
         });
         let deletes = plan.deletes.clone();
+        let guards: Vec<String> = plan.delete_guards.iter().cloned().collect();
         if conflict {
-            self.delete(service, id, &deletes).await;
+            self.delete(service, id, &deletes, &guards).await;
             return self.upload(service, id, plan).await;
         }
-        let (_, copied) = tokio::join!(self.delete(service, id, &deletes), self.upload(service, id, plan));
+        let (_, copied) = tokio::join!(self.delete(service, id, &deletes, &guards), self.upload(service, id, plan));
         copied
     }
 
-    /// `rm -rf --` the paths in the container.
-    async fn delete(&self, service: &str, id: &str, paths: &[String]) {
+    /// Which of `dirs` the container holds as symlinks (all of them when it cannot tell).
+    async fn symlinks_in_container(&self, service: &str, id: &str, dirs: &[String]) -> Vec<String> {
+        if dirs.is_empty() {
+            return Vec::new();
+        }
+        let mut cmd: Vec<String> = ["sh", "-c", "for p; do if [ -L \"$p\" ]; then echo \"$p\"; fi; done", "sh"].map(String::from).to_vec();
+        cmd.extend(dirs.iter().cloned());
+        match self.docker.exec_capture(id, &cmd).await {
+            Ok((0, out)) => out.lines().map(str::to_string).filter(|l| dirs.contains(l)).collect(),
+            Ok((code, out)) => {
+                self.ui.warn(format!("{service}: cannot check the container for symlinks (exit {code}): {}", out.trim()));
+                dirs.to_vec()
+            }
+            Err(e) => {
+                self.ui.warn(format!("{service}: cannot check the container for symlinks (does it have `sh`?): {e}"));
+                dirs.to_vec()
+            }
+        }
+    }
+
+    /// `rm -rf --` the paths in the container, except below a directory of
+    /// `guards` that the container holds as a symlink (`rm` would follow it).
+    async fn delete(&self, service: &str, id: &str, paths: &[String], guards: &[String]) {
+        let links = self.symlinks_in_container(service, id, guards).await;
+        let (paths, refused) = sync::split_deletes(paths, &links);
+        if !refused.is_empty() {
+            self.ui.warn(format!(
+                "{service}: not deleted: {} (below {}: a symlink in the container, or not checkable; devenv never deletes through a symlink)",
+                refused.join(" "),
+                links.join(", ")
+            ));
+        }
         if paths.is_empty() {
             return;
         }

@@ -4,9 +4,13 @@
 //! Safety: every tar entry name is the rule's `target` joined with a path
 //! made only of normal components, checked again when the tar is written, so
 //! nothing can land outside `target`. Symlinks are stored as links (never
-//! followed); a link pointing outside the watched tree is skipped.
+//! followed); a link pointing outside the watched tree is skipped. Every
+//! directory between `target` and an entry is written as its own directory
+//! entry before it, so extraction never follows a symlink the *container*
+//! holds there: uploaded with `noOverwriteDirNonDir`, Docker refuses to put a
+//! directory where the container has a symlink or file (see `docker::sync`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
@@ -36,6 +40,13 @@ pub struct SyncPlan {
     pub deletes: Vec<String>,
     /// Warnings: paths not synced and why.
     pub skipped: Vec<String>,
+    /// The directories strictly between a rule's `target` and its entries
+    /// (name → host directory), written as directory entries before them.
+    pub parents: BTreeMap<String, PathBuf>,
+    /// The directories strictly between a rule's `target` and each deletion
+    /// (absolute container paths): a deletion below one that is a symlink in
+    /// the container is not made (`rm` would follow it).
+    pub delete_guards: BTreeSet<String>,
 }
 
 impl SyncPlan {
@@ -57,6 +68,8 @@ impl SyncPlan {
             }
         }
         self.skipped.extend(other.skipped);
+        self.parents.extend(other.parents);
+        self.delete_guards.extend(other.delete_guards);
     }
 }
 
@@ -140,6 +153,48 @@ pub fn plan(rule: &Rule, changed: &[PathBuf], since: Option<SystemTime>) -> Sync
     // A deletion inside a deleted directory is implied.
     let all = out.deletes.clone();
     out.deletes.retain(|d| !all.iter().any(|o| o != d && d.starts_with(&format!("{o}/"))));
+    out.parents = parents(&out.entries, target);
+    out.delete_guards = delete_guards(&out.deletes, target);
+    out
+}
+
+/// The directories strictly between `target` and each deletion.
+fn delete_guards(deletes: &[String], target: &str) -> BTreeSet<String> {
+    let base = format!("{}/", target.trim_end_matches('/'));
+    let mut out = BTreeSet::new();
+    for d in deletes {
+        let mut path = d.as_str();
+        while let Some((parent, _)) = path.rsplit_once('/') {
+            if !parent.starts_with(&base) {
+                break;
+            }
+            out.insert(parent.to_string());
+            path = parent;
+        }
+    }
+    out
+}
+
+/// `deletes` split into those to make and those below one of `links`
+/// (directories the container holds as symlinks): (kept, refused).
+pub fn split_deletes(deletes: &[String], links: &[String]) -> (Vec<String>, Vec<String>) {
+    deletes.iter().cloned().partition(|d| !links.iter().any(|l| d.starts_with(&format!("{l}/"))))
+}
+
+/// Every directory strictly below `target` that holds an entry: name → host directory.
+fn parents(entries: &BTreeMap<String, Entry>, target: &str) -> BTreeMap<String, PathBuf> {
+    let base = format!("{}/", target.trim_matches('/'));
+    let mut out = BTreeMap::new();
+    for e in entries.values() {
+        let (mut name, mut host) = (e.name.as_str(), e.host.as_path());
+        while let (Some((parent, _)), Some(host_parent)) = (name.rsplit_once('/'), host.parent()) {
+            if !parent.starts_with(&base) || !safe_name(parent) {
+                break;
+            }
+            out.insert(parent.to_string(), host_parent.to_path_buf());
+            (name, host) = (parent, host_parent);
+        }
+    }
     out
 }
 
@@ -188,6 +243,14 @@ fn add(rule: &Rule, path: &Path, dest: &str, m: &std::fs::Metadata, since: Optio
     }
 }
 
+/// The container path Docker refused to replace with a directory (a symlink
+/// or a file where the tar has a directory), from its upload error
+/// (`cannot overwrite non-directory "/srv/site/sub" with directory "/"`).
+pub fn not_a_directory_in_container(error: &str) -> Option<&str> {
+    let rest = &error[error.find("cannot overwrite non-directory \"")? + "cannot overwrite non-directory \"".len()..];
+    rest.split_once('"').map(|(path, _)| path)
+}
+
 /// What went into a tar stream.
 #[derive(Debug, Clone, Default)]
 pub struct Written {
@@ -222,20 +285,31 @@ impl<R: Read> Read for Exact<R> {
     }
 }
 
-/// Write the plan's entries as a tar stream (names relative to `/`), keeping modes.
+/// The plan's entries and their parent directories, parents first (a name sorts before the names it prefixes).
+fn with_parents(plan: &SyncPlan) -> Vec<Entry> {
+    let mut all: BTreeMap<&str, Entry> = plan.parents.iter().map(|(n, h)| (n.as_str(), Entry { host: h.clone(), name: n.clone(), kind: EntryKind::Dir })).collect();
+    all.extend(plan.entries.iter().map(|(n, e)| (n.as_str(), e.clone())));
+    all.into_values().collect()
+}
+
+/// Write the plan's entries as a tar stream (names relative to `/`), keeping
+/// modes; every directory between `target` and an entry is a directory entry.
 pub fn write_tar<W: Write>(plan: &SyncPlan, w: W) -> std::io::Result<Written> {
     let mut b = tar::Builder::new(w);
     b.follow_symlinks(false);
     let mut out = Written::default();
-    for e in plan.entries.values() {
+    for e in with_parents(plan) {
         if !safe_name(&e.name) {
             continue;
         }
         let mut h = tar::Header::new_gnu();
         match &e.kind {
             EntryKind::Dir => {
-                let Ok(m) = std::fs::metadata(&e.host) else { continue };
-                h.set_metadata_in_mode(&m, tar::HeaderMode::Complete);
+                match std::fs::metadata(&e.host) {
+                    Ok(m) => h.set_metadata_in_mode(&m, tar::HeaderMode::Complete),
+                    // Gone from the host meanwhile: still a directory entry, so nothing below follows a link.
+                    Err(_) => h.set_mode(0o755),
+                }
                 h.set_entry_type(tar::EntryType::Directory);
                 h.set_size(0);
                 h.set_uid(0);
@@ -422,5 +496,59 @@ mod tests {
         let r = rule(&root.join("conf.ini"), "/etc/app.ini", &[]);
         let p = plan(&r, &[root.join("conf.ini")], None);
         assert_eq!(p.entries.keys().collect::<Vec<_>>(), vec!["etc/app.ini"]);
+    }
+
+    #[test]
+    fn every_directory_between_target_and_an_entry_is_a_directory_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = canonical(dir.path());
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/c.py"), "x").unwrap();
+        std::os::unix::fs::symlink("c.py", root.join("a/b/l")).unwrap();
+        let r = rule(&root, "/srv/site", &[]);
+        let p = plan(&r, &[root.join("a/b/c.py"), root.join("a/b/l")], None);
+        assert_eq!(p.entries.keys().collect::<Vec<_>>(), vec!["srv/site/a/b/c.py", "srv/site/a/b/l"]);
+        assert_eq!(p.parents.keys().collect::<Vec<_>>(), vec!["srv/site/a", "srv/site/a/b"], "not target itself, nor above it");
+        let mut buf = Vec::new();
+        write_tar(&p, &mut buf).unwrap();
+        let n: Vec<(String, tar::EntryType)> = names(&buf).into_iter().map(|(name, _, t)| (name, t)).collect();
+        assert_eq!(
+            n,
+            vec![
+                ("srv/site/a".into(), tar::EntryType::Directory),
+                ("srv/site/a/b".into(), tar::EntryType::Directory),
+                ("srv/site/a/b/c.py".into(), tar::EntryType::Regular),
+                ("srv/site/a/b/l".into(), tar::EntryType::Symlink),
+            ],
+            "parents come first, as directories"
+        );
+        // A parent that vanished from the host is still a directory entry.
+        std::fs::remove_dir_all(root.join("a")).unwrap();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/c.py"), "x").unwrap();
+        let mut p = plan(&r, &[root.join("a/b/c.py")], None);
+        p.parents.insert("srv/site/gone".into(), root.join("gone"));
+        let mut buf = Vec::new();
+        write_tar(&p, &mut buf).unwrap();
+        assert!(names(&buf).contains(&("srv/site/gone".into(), 0o755, tar::EntryType::Directory)));
+    }
+
+    #[test]
+    fn docker_refusing_to_replace_a_symlink_names_the_path() {
+        let e = "copy files into container ba11475b4a5e: Error processing tar file(exit status 1): cannot overwrite non-directory \"/srv/site/sub\" with directory \"/\"";
+        assert_eq!(not_a_directory_in_container(e), Some("/srv/site/sub"));
+        assert_eq!(not_a_directory_in_container("no such container"), None);
+    }
+
+    #[test]
+    fn deletions_below_a_directory_are_guarded_against_container_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = canonical(dir.path());
+        let r = rule(&root, "/srv/site", &[]);
+        let p = plan(&r, &[root.join("sub/deeper/x.txt"), root.join("top.txt")], None);
+        assert_eq!(p.deletes, vec!["/srv/site/sub/deeper/x.txt", "/srv/site/top.txt"]);
+        assert_eq!(p.delete_guards.iter().collect::<Vec<_>>(), vec!["/srv/site/sub", "/srv/site/sub/deeper"]);
+        let (kept, refused) = split_deletes(&p.deletes, &["/srv/site/sub".to_string()]);
+        assert_eq!((kept, refused), (vec!["/srv/site/top.txt".to_string()], vec!["/srv/site/sub/deeper/x.txt".to_string()]));
     }
 }
