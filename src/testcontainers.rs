@@ -187,7 +187,7 @@ preset::for_each_preset!(constructors);
 
 fn context(kind: Kind, version: Option<&str>) -> Context<'_> {
     // No data volume: a testcontainers container is throwaway.
-    Context { project: PROJECT, service: kind.name(), version, persist: Some(false) }
+    Context { project: PROJECT, service: kind.name(), version, persist: Some(false), image: None, image_config: None }
 }
 
 /// testcontainers joins name and tag with `:`; a digest reference

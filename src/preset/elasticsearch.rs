@@ -31,6 +31,16 @@ impl Preset for Elasticsearch {
     fn image_repos(&self) -> &'static [&'static str] {
         &["elasticsearch"]
     }
+    /// Elastic's registry publishes full `x.y.z` versions only (no `latest`).
+    fn image_for(&self, version: &str) -> Result<String, String> {
+        if super::is_full_version(version) {
+            return Ok(format!("docker.elastic.co/elasticsearch/elasticsearch:{version}"));
+        }
+        Err(format!("docker.elastic.co publishes full versions only, e.g. `8.15.3`, `8.19.0`, `9.1.0` (no `latest`); `{version}` is not a tag"))
+    }
+    fn tag_forms(&self) -> &'static str {
+        "full versions only, such as `8.15.3` or `9.1.0` (no `latest`, no `8`)"
+    }
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
     }
@@ -144,7 +154,7 @@ fn defaults(ctx: &Context) -> Defaults {
     let version = ctx.version.unwrap_or(DEFAULT_VERSION);
     let persist = ctx.persist.unwrap_or(true);
     Defaults {
-        image: format!("docker.elastic.co/elasticsearch/elasticsearch:{version}"),
+        image: Elasticsearch.image_for(version).unwrap_or_else(|_| format!("docker.elastic.co/elasticsearch/elasticsearch:{version}")),
         env: env_of(&[
             ("discovery.type", "single-node".into()),
             ("xpack.security.enabled", "false".into()),
@@ -157,6 +167,7 @@ fn defaults(ctx: &Context) -> Defaults {
         volumes: if persist { vec![named_volume(ctx, "/usr/share/elasticsearch/data")] } else { vec![] },
         ulimits: vec![("memlock".into(), -1, -1), ("nofile".into(), 65_536, 65_536)],
         data_dir: "/usr/share/elasticsearch/data".into(),
+        data_root: None,
     }
 }
 

@@ -28,6 +28,16 @@ impl Preset for Kafka {
     fn image_repos(&self) -> &'static [&'static str] {
         &["kafka", "cp-kafka"]
     }
+    /// apache/kafka publishes full `x.y.z` versions (and `latest`) only.
+    fn image_for(&self, version: &str) -> Result<String, String> {
+        if version == "latest" || super::is_full_version(version) {
+            return Ok(format!("apache/kafka:{version}"));
+        }
+        Err(format!("apache/kafka publishes full versions only, e.g. `3.9.0`, `3.9.1`, `4.0.0`, `4.1.0` (or `latest`); `{version}` is not a tag"))
+    }
+    fn tag_forms(&self) -> &'static str {
+        "full versions such as `3.9.0`, `3.9.1`, `4.0.0`, `4.1.0`, and `latest`"
+    }
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
     }
@@ -175,7 +185,7 @@ fn defaults(ctx: &Context) -> Defaults {
     let svc = ctx.service;
     let host = host_port_placeholder(HOST_PORT);
     Defaults {
-        image: format!("apache/kafka:{version}"),
+        image: Kafka.image_for(version).unwrap_or_else(|_| format!("apache/kafka:{version}")),
         env: env_of(&[
             ("KAFKA_NODE_ID", "1".into()),
             ("KAFKA_PROCESS_ROLES", "broker,controller".into()),
@@ -198,6 +208,7 @@ fn defaults(ctx: &Context) -> Defaults {
         volumes: if persist { vec![named_volume(ctx, "/var/lib/kafka/data")] } else { vec![] },
         ulimits: vec![],
         data_dir: "/var/lib/kafka/data".into(),
+        data_root: None,
     }
 }
 

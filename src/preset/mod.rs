@@ -23,7 +23,7 @@ use futures_util::future::BoxFuture;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::values::{PortSpec, VolumeSpec};
+use crate::values::{ImageConfig, PortSpec, VolumeSpec};
 use crate::seed::entry::SeedKind;
 use crate::seed::{Applied, Progress, SeedError, Target};
 
@@ -98,7 +98,7 @@ impl Kind {
 
     /// Host ports its defaults publish.
     pub fn published_ports(self) -> Vec<u16> {
-        let ctx = Context { project: "", service: "", version: None, persist: None };
+        let ctx = Context { project: "", service: "", version: None, persist: None, image: None, image_config: None };
         self.preset().defaults(&ctx).ports.iter().filter_map(|p| p.host_port).collect()
     }
 }
@@ -118,6 +118,11 @@ pub trait Preset: Send + Sync {
     }
     /// Last path segments of image repositories that run this service.
     fn image_repos(&self) -> &'static [&'static str];
+    /// The image `version:` names (`latest` in the preset's own form);
+    /// Err: that tag does not exist upstream, and which forms do.
+    fn image_for(&self, version: &str) -> Result<String, String>;
+    /// The tag forms its repository publishes, for a failed pull (`16-alpine`, `16`, `alpine`).
+    fn tag_forms(&self) -> &'static str;
     /// Its defaults for one service.
     fn defaults(&self, ctx: &Context) -> Defaults;
     /// Connection info from the service's final environment.
@@ -249,6 +254,11 @@ pub struct Context<'a> {
     pub version: Option<&'a str>,
     /// `persist:` if written (default: the preset's).
     pub persist: Option<bool>,
+    /// `image:` if written (else the preset's default image runs).
+    pub image: Option<&'a str>,
+    /// What the image that will run declares, when it is present locally:
+    /// image-dependent facts come from it first, from the tag otherwise.
+    pub image_config: Option<&'a ImageConfig>,
 }
 
 /// A preset's defaults for one service.
@@ -265,6 +275,11 @@ pub struct Defaults {
     pub ulimits: Vec<(String, i64, i64)>,
     /// Where the service keeps its data (the seed ledger lives there too).
     pub data_dir: String,
+    /// A user mount at or below this directory holds the data the user's way:
+    /// the preset then adds no data volume (Postgres: `/var/lib/postgresql`,
+    /// whatever the layout). A user mount at or above the data volume's
+    /// target always replaces it.
+    pub data_root: Option<String>,
 }
 
 /// Credentials and addresses a probe and a URL need, read from the final env
@@ -319,6 +334,12 @@ fn enc(s: &str) -> String {
         }
     }
     out
+}
+
+/// `x.y.z`: the only version form some repositories publish.
+fn is_full_version(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// The defaults of `kind` for a service.

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::seed::entry::SeedKind;
 use crate::seed::{self, Applied, Progress, SeedError, Target};
+use crate::values::{split_reference, ImageConfig};
 
 pub struct Postgres;
 
@@ -24,6 +25,12 @@ impl Preset for Postgres {
     }
     fn image_repos(&self) -> &'static [&'static str] {
         &["postgres", "postgis", "postgresql"]
+    }
+    fn image_for(&self, version: &str) -> Result<String, String> {
+        Ok(if version == "latest" { "postgres:alpine".into() } else { format!("postgres:{version}-alpine") })
+    }
+    fn tag_forms(&self) -> &'static str {
+        "`16-alpine`, `16`, `16.10-alpine`, `16-bookworm`, `alpine`, `latest`"
     }
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
@@ -124,19 +131,48 @@ impl Preset for Postgres {
 
 pub const DEFAULT_VERSION: &str = "16";
 pub const PORT: u16 = 5432;
+/// The newest major: what `latest`, an untagged reference and a tag naming
+/// no version (`alpine`, `bookworm`) run.
+pub const LATEST_MAJOR: u32 = 18;
+/// The directory every layout keeps its data under (18+: the `VOLUME` itself).
+pub const DATA_ROOT: &str = "/var/lib/postgresql";
+/// Before 18: the `VOLUME` and `PGDATA`.
+const DATA_DIR_BEFORE_18: &str = "/var/lib/postgresql/data";
 
-/// Postgres 18 images keep data under /var/lib/postgresql/<major>/docker and
-/// expect the volume at /var/lib/postgresql; older ones at .../data.
-pub fn data_dir(version: &str) -> &'static str {
-    let major: u32 = version.split(|c: char| !c.is_ascii_digit()).next().and_then(|m| m.parse().ok()).unwrap_or(16);
-    if major >= 18 { "/var/lib/postgresql" } else { "/var/lib/postgresql/data" }
+/// The major version a tag names: its leading number (`16-alpine`,
+/// `18.1-bookworm`, postgis `18-3.5`); `latest`, `alpine`, a digest → the newest.
+pub fn tag_major(tag: &str) -> u32 {
+    let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or(LATEST_MAJOR)
+}
+
+/// The major version `reference` runs: the image's `PG_MAJOR` when it is
+/// present locally, else its tag's.
+pub fn major(config: Option<&ImageConfig>, reference: &str) -> u32 {
+    config.and_then(|c| c.env("PG_MAJOR")).and_then(|m| m.trim().parse().ok()).unwrap_or_else(|| tag_major(&split_reference(reference).1))
+}
+
+/// Where the data volume goes: the image's own `VOLUME` holding its `PGDATA`
+/// when the image is present locally, else the layout of its major.
+pub fn data_volume(config: Option<&ImageConfig>, reference: &str) -> String {
+    let declared = config.and_then(|c| {
+        let pgdata = c.env("PGDATA")?.trim_end_matches('/');
+        let holds = |v: &&String| {
+            let v = v.trim_end_matches('/');
+            pgdata == v || pgdata.strip_prefix(v).is_some_and(|rest| rest.starts_with('/'))
+        };
+        c.volumes.iter().filter(holds).max_by_key(|v| v.len()).map(|v| v.trim_end_matches('/').to_string())
+    });
+    declared.unwrap_or_else(|| if major(config, reference) >= 18 { DATA_ROOT.into() } else { DATA_DIR_BEFORE_18.into() })
 }
 
 fn defaults(ctx: &Context) -> Defaults {
     let version = ctx.version.unwrap_or(DEFAULT_VERSION);
     let persist = ctx.persist.unwrap_or(true);
+    let image = Postgres.image_for(version).unwrap_or_else(|_| format!("postgres:{version}-alpine"));
+    let dir = data_volume(ctx.image_config, ctx.image.unwrap_or(&image));
     Defaults {
-        image: format!("postgres:{version}-alpine"),
+        image,
         env: env_of(&[
             ("POSTGRES_USER", "devenv".into()),
             ("POSTGRES_PASSWORD", "devenv".into()),
@@ -144,9 +180,10 @@ fn defaults(ctx: &Context) -> Defaults {
         ]),
         command: None,
         ports: vec![tcp_port(PORT)],
-        volumes: if persist { vec![named_volume(ctx, data_dir(version))] } else { vec![] },
+        volumes: if persist { vec![named_volume(ctx, &dir)] } else { vec![] },
         ulimits: vec![],
-        data_dir: data_dir(version).into(),
+        data_dir: dir,
+        data_root: Some(DATA_ROOT.into()),
     }
 }
 

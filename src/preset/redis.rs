@@ -22,6 +22,12 @@ impl Preset for Redis {
     fn image_repos(&self) -> &'static [&'static str] {
         &["redis", "redis-stack-server", "valkey"]
     }
+    fn image_for(&self, version: &str) -> Result<String, String> {
+        Ok(if version == "latest" { "redis:alpine".into() } else { format!("redis:{version}-alpine") })
+    }
+    fn tag_forms(&self) -> &'static str {
+        "`7-alpine`, `7`, `7.4-alpine`, `7.4.2`, `alpine`, `latest`"
+    }
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
     }
@@ -98,13 +104,14 @@ fn defaults(ctx: &Context) -> Defaults {
     let version = ctx.version.unwrap_or(DEFAULT_VERSION);
     let persist = ctx.persist.unwrap_or(false);
     Defaults {
-        image: format!("redis:{version}-alpine"),
+        image: Redis.image_for(version).unwrap_or_else(|_| format!("redis:{version}-alpine")),
         env: IndexMap::new(),
         command: persist.then(|| vec!["redis-server".into(), "--appendonly".into(), "yes".into()]),
         ports: vec![tcp_port(PORT)],
         volumes: if persist { vec![named_volume(ctx, "/data")] } else { vec![] },
         ulimits: vec![],
         data_dir: "/data".into(),
+        data_root: None,
     }
 }
 

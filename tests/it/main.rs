@@ -12,6 +12,7 @@ mod harness;
 mod init;
 mod k8s;
 mod lifecycle;
+mod official_contracts;
 mod presets;
 mod readme_commands;
 mod run;

@@ -1,0 +1,131 @@
+//! Presets against stand-ins as strict as the official images (issue 15):
+//! each test here failed before its fix with the strict stand-in and passes now.
+//! Tests that need another mapping than `fixtures/images/map.yaml` write their
+//! own image map into the project directory.
+
+use std::process::Command;
+
+use crate::harness::*;
+
+/// The stand-in with the official postgres 18+ layout (see fixtures/images/README.md).
+const POSTGRES_18: &str = "devenv-test/postgres:18";
+
+/// Write `map` (YAML `reference: replacement`) next to the project and run devenv with it.
+fn run_mapped(p: &Project, map: &str, args: &[&str]) -> Run {
+    p.write("images.yaml", map);
+    let out = p.cmd(args).env("DEVENV_IMAGE_MAP", p.dir.path().join("images.yaml")).output().expect("run devenv");
+    Run::from(out)
+}
+
+/// Is the stand-in `image` built? (Missing: a failure under DEVENV_REQUIRE_DOCKER=1, else a skip.)
+fn image_ready(image: &str) -> bool {
+    if !docker_ready() {
+        return false;
+    }
+    let ok = Command::new("docker").args(["image", "inspect", image]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+            panic!("test image {image} is missing: run fixtures/images/build.sh");
+        }
+        eprintln!("SKIPPED: {image} missing (fixtures/images/build.sh)");
+    }
+    ok
+}
+
+/// Mount targets of a container, sorted.
+fn mount_targets(container: &str) -> Vec<String> {
+    let mut t: Vec<String> = inspect(container, "{{range .Mounts}}{{.Destination}} {{end}}").split_whitespace().map(str::to_string).collect();
+    t.sort();
+    t
+}
+
+/// The data volume targets `devenv config --plan` shows for service `db`.
+fn planned_targets(r: &Run) -> Vec<String> {
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).expect("config --plan --format json is JSON");
+    let vols = plan.pointer("/services/db/volumes").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    vols.iter().filter_map(|v| v.get("target").and_then(|t| t.as_str()).map(str::to_string)).collect()
+}
+
+/// Item 1: `image: postgres:18` (and `latest`, untagged) mounts the data volume
+/// at the image's `VOLUME /var/lib/postgresql`, as the 18+ entrypoint demands;
+/// `postgres:16` and `version: "18"` keep their layouts.
+#[test]
+fn postgres_18_images_get_their_volume_at_the_layout_root() {
+    if !image_ready(POSTGRES_18) {
+        return;
+    }
+    let port = free_port();
+    let yaml = format!("name: {{project}}\nservices:\n  db:\n    preset: postgres\n    image: postgres:18\n    ports: ['{port}:5432']\n");
+    let p = Project::new("pg18", &yaml);
+    let map = format!("postgres:18: {POSTGRES_18}\n");
+    let cfg = run_mapped(&p, &map, &["config", "--plan", "--format", "json"]);
+    cfg.ok();
+    assert_eq!(planned_targets(&cfg), vec!["/var/lib/postgresql".to_string()]);
+    // The 18 stand-in refuses a mount at /var/lib/postgresql/data (exit 1), as the official entrypoint does.
+    run_mapped(&p, &map, &["up", "-d", "--timeout", "90s"]).ok();
+    let container = format!("{}-db", p.name);
+    assert_eq!(mount_targets(&container), vec!["/var/lib/postgresql".to_string()]);
+    // The data lives in the versioned PGDATA inside that volume.
+    let out = Command::new("docker").args(["exec", &container, "ls", "/var/lib/postgresql/18/docker/PG_VERSION"]).output().expect("docker exec");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Without the image locally the tag decides: `latest`/untagged = 18; 16 and a quoted version keep theirs.
+    for (image_line, expected) in [
+        ("    image: postgres:latest\n", "/var/lib/postgresql"),
+        ("    image: postgres\n", "/var/lib/postgresql"),
+        ("    image: postgres:16\n", "/var/lib/postgresql/data"),
+        ("    version: \"18\"\n", "/var/lib/postgresql"),
+        ("    version: \"16\"\n", "/var/lib/postgresql/data"),
+    ] {
+        let q = Project::new("pg18cfg", &format!("services:\n  db:\n    preset: postgres\n{image_line}"));
+        let r = run_mapped(&q, "{}\n", &["config", "--plan", "--format", "json"]);
+        r.ok();
+        assert_eq!(planned_targets(&r), vec![expected.to_string()], "{image_line}");
+        let shown = q.run(&["config"]);
+        shown.ok();
+        assert!(shown.stdout.contains(expected), "`devenv config` shows {expected} for {image_line}:\n{}", shown.stdout);
+    }
+}
+
+/// Item 1: what the local image declares wins over its tag: a `postgres:18`
+/// tag that runs a 15-layout image (PGDATA=/var/lib/postgresql/data) mounts there.
+#[test]
+fn postgres_data_path_comes_from_the_local_image() {
+    if !image_ready(POSTGRES_18) {
+        return;
+    }
+    let p = Project::new("pgfacts", "services:\n  db:\n    preset: postgres\n    image: postgres:18\n");
+    let to_15 = format!("postgres:18: {POSTGRES}\n");
+    let r = run_mapped(&p, &to_15, &["config", "--plan", "--format", "json"]);
+    r.ok();
+    assert_eq!(planned_targets(&r), vec!["/var/lib/postgresql/data".to_string()]);
+    let q = Project::new("pgfacts", "services:\n  db:\n    preset: postgres\n    version: \"16\"\n");
+    let to_18 = format!("postgres: {POSTGRES_18}\n");
+    let r = run_mapped(&q, &to_18, &["config", "--plan", "--format", "json"]);
+    r.ok();
+    assert_eq!(planned_targets(&r), vec!["/var/lib/postgresql".to_string()]);
+}
+
+/// Item 1: an imported compose file that already mounts /var/lib/postgresql gets
+/// that one mount only (before: the preset's /var/lib/postgresql/data too, which
+/// the 18 entrypoint refuses).
+#[test]
+fn an_imported_postgres_18_volume_is_the_only_data_mount() {
+    if !image_ready(POSTGRES_18) {
+        return;
+    }
+    let port = free_port();
+    let p = Project::new("pgimport", "");
+    let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
+    p.write(
+        "compose.yaml",
+        &format!(
+            "name: {}\nservices:\n  db:\n    image: postgres:18\n    environment:\n      POSTGRES_PASSWORD: pw\n    ports: ['{port}:5432']\n    volumes: ['pgdata:/var/lib/postgresql']\nvolumes:\n  pgdata: {{}}\n",
+            p.name
+        ),
+    );
+    let map = format!("postgres:18: {POSTGRES_18}\n");
+    run_mapped(&p, &map, &["import"]).ok();
+    run_mapped(&p, &map, &["up", "-d", "--timeout", "90s"]).ok();
+    assert_eq!(mount_targets(&format!("{}-db", p.name)), vec!["/var/lib/postgresql".to_string()]);
+}
