@@ -153,7 +153,7 @@ impl Preset {
 
     /// What the probe and the URL need (credentials, database, port).
     pub fn connection(&self) -> Connection {
-        preset::connection(self.kind, &self.env())
+        preset::connection(self.kind, &self.env(), self.defaults.command.as_deref().unwrap_or_default())
     }
 
     /// Recompute the defaults and the image after a change.

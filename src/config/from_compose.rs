@@ -146,6 +146,8 @@ fn service(
         preset: kind.filter(|_| ctx.mode == Mode::Import && build.is_none()).map(|k| k.name().to_string()),
         version: None,
         persist: None,
+        // A compose file runs as written: the preset adds a probe, a URL and seeds only.
+        preset_defaults: kind.filter(|_| ctx.mode == Mode::Import && build.is_none()).map(|_| false),
         parsed: Default::default(),
         container_healthcheck,
         image: image.clone(),

@@ -119,7 +119,9 @@ fn drafts(env: &LoadedEnv, images: &ImageMap) -> IndexMap<String, Draft> {
                 }
             }
         }
-        let connection = kind.map(|k| preset::connection(k, &final_env));
+        let command: Vec<String> =
+            spec.command.as_ref().map(CommandSpec::argv).or_else(|| defaults.as_ref().and_then(|d| d.command.clone())).unwrap_or_default();
+        let connection = kind.map(|k| preset::connection(k, &final_env, &command));
         drafts.insert(name.clone(), Draft { kind, defaults, env: final_env, ports, volumes: vols, connection });
     }
     drafts
@@ -138,7 +140,12 @@ fn preset_defaults(env: &LoadedEnv, images: &ImageMap, name: &str, spec: &Servic
     };
     let runs = images.apply(spec.image.clone().unwrap_or_else(|| preset::defaults(kind, &ctx).image).as_str());
     ctx.image_config = images.config(&runs);
-    preset::defaults(kind, &ctx)
+    let mut d = preset::defaults(kind, &ctx);
+    if spec.preset_defaults == Some(false) {
+        // As written: the image and where the data is (the seed ledger) only.
+        (d.env, d.ports, d.volumes, d.command, d.ulimits) = (IndexMap::new(), Vec::new(), Vec::new(), None, Vec::new());
+    }
+    d
 }
 
 /// Whether the user's mount at `user` takes the place of the preset's data
@@ -404,7 +411,7 @@ fn resolve_health(
         // Parsed (and checked) at load.
         let kind = spec.parsed.health_protocol
             .ok_or_else(|| (format!("services.{name}.health.protocol"), format!("unknown probe protocol `{protocol}`")))?;
-        let mut conn = preset::connection(kind, env);
+        let mut conn = preset::connection(kind, env, &spec.command.as_ref().map(CommandSpec::argv).unwrap_or_default());
         if let Some(port) = h.port {
             conn.port = port;
         }

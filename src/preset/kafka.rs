@@ -41,7 +41,7 @@ impl Preset for Kafka {
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
     }
-    fn connection(&self, env: &IndexMap<String, String>) -> Connection {
+    fn connection(&self, env: &IndexMap<String, String>, _command: &[String]) -> Connection {
         connection(env)
     }
     fn url(&self, _auth: &str, host: &str, port: u16, _database: &str) -> String {

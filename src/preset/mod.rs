@@ -125,8 +125,9 @@ pub trait Preset: Send + Sync {
     fn tag_forms(&self) -> &'static str;
     /// Its defaults for one service.
     fn defaults(&self, ctx: &Context) -> Defaults;
-    /// Connection info from the service's final environment.
-    fn connection(&self, env: &IndexMap<String, String>) -> Connection;
+    /// Connection info from the service's final environment and command
+    /// (what the image reads: Redis' password is `--requirepass`, not an env).
+    fn connection(&self, env: &IndexMap<String, String>, command: &[String]) -> Connection;
     /// The URL for `host:port`; `auth` is `user:password@` (encoded) or empty, `database` encoded.
     fn url(&self, auth: &str, host: &str, port: u16, database: &str) -> String;
     /// One readiness check of the service behind `addr` (`host:port`).
@@ -347,9 +348,9 @@ pub fn defaults(kind: Kind, ctx: &Context) -> Defaults {
     kind.preset().defaults(ctx)
 }
 
-/// Connection info from the service's final environment.
-pub fn connection(kind: Kind, env: &IndexMap<String, String>) -> Connection {
-    kind.preset().connection(env)
+/// Connection info from the service's final environment and command.
+pub fn connection(kind: Kind, env: &IndexMap<String, String>, command: &[String]) -> Connection {
+    kind.preset().connection(env, command)
 }
 
 /// The seed kinds a service with `preset` takes, as written in `seed:` (`exec` only without one).

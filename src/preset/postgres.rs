@@ -35,7 +35,7 @@ impl Preset for Postgres {
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
     }
-    fn connection(&self, env: &IndexMap<String, String>) -> Connection {
+    fn connection(&self, env: &IndexMap<String, String>, _command: &[String]) -> Connection {
         connection(env)
     }
     fn url(&self, auth: &str, host: &str, port: u16, database: &str) -> String {

@@ -129,3 +129,104 @@ fn an_imported_postgres_18_volume_is_the_only_data_mount() {
     run_mapped(&p, &map, &["up", "-d", "--timeout", "90s"]).ok();
     assert_eq!(mount_targets(&format!("{}-db", p.name)), vec!["/var/lib/postgresql".to_string()]);
 }
+
+/// Item 3: `version: 16.10` unquoted is the YAML number 16.1: refused at its
+/// position with a quote-it hint (before: `postgres:16.1-alpine` ran silently);
+/// short Elasticsearch/Kafka versions name no upstream tag: refused with the forms.
+#[test]
+fn unquoted_float_and_short_versions_are_refused_where_written() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("pgfloat", "services:\n  db:\n    preset: postgres\n    version: 16.10\n");
+    p.run(&["config"]).code(2).stderr_has("devenv.yaml:4:5").stderr_has("quote it: version: \"16.10\"");
+    let q = Project::new("esshort", "services:\n  search:\n    preset: elasticsearch\n    version: 8\n");
+    q.run(&["config"]).code(2).stderr_has("devenv.yaml:4:5").stderr_has("full versions only");
+    let r = Project::new("pglatest", "services:\n  db:\n    preset: postgres\n    version: latest\n");
+    let out = r.run(&["config", "--plan", "--format", "json"]);
+    out.ok();
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(plan.pointer("/services/db/image").and_then(|v| v.as_str()), Some("devenv-test/postgres:15"), "mapped from postgres:alpine");
+    let unmapped = run_mapped(&r, "{}\n", &["config", "--plan", "--format", "json"]);
+    assert!(unmapped.stdout.contains("\"postgres:alpine\""), "{}", unmapped.stdout);
+}
+
+/// A check job's script: AUTH with `$URL`'s password, then PING, over RESP
+/// (redis-cli 7.0 sends `AUTH "" pw` for `redis://:pw@`, so it cannot check the URL).
+const AUTH_PING: &str = r"
+        import os, socket, time, urllib.parse as u
+        r = u.urlsplit(os.environ['URL'])
+        s = socket.create_connection((r.hostname, r.port))
+        s.sendall(b'AUTH ' + u.unquote(r.password).encode() + b'\r\nPING\r\n')
+        time.sleep(0.5)
+        d = s.recv(100)
+        print(d)
+        assert d == b'+OK\r\n+PONG\r\n', d
+";
+
+/// Item 4: the official redis image reads no env, so `REDIS_PASSWORD` sets no
+/// password: devenv must not send AUTH (before: "called without any password
+/// configured" until the deadline) nor put it in URLs. `--requirepass` does.
+#[test]
+fn redis_password_is_the_command_s_requirepass_not_an_env() {
+    if !docker_ready() {
+        return;
+    }
+    let port = free_port();
+    let yaml = format!("name: {{project}}\nservices:\n  cache:\n    preset: redis\n    env: {{REDIS_PASSWORD: pw}}\n    ports: ['{port}:6379']\n");
+    let p = Project::new("redisenv", &yaml);
+    p.run(&["up", "-d", "--timeout", "20s"]).ok();
+    let env = env_json(&p);
+    let url = env.values().find(|v| v.starts_with("redis://")).cloned().unwrap_or_default();
+    assert_eq!(url, format!("redis://127.0.0.1:{port}/0"), "{env:?}");
+
+    let port = free_port();
+    let yaml = format!(
+        "name: {{project}}\nservices:\n  cache:\n    preset: redis\n    command: [redis-server, --requirepass, s3cret]\n    ports: ['{port}:6379']\n  check:\n    image: {APP}\n    command:\n      - python3\n      - -c\n      - |{AUTH_PING}    env: {{URL: '${{cache.url}}'}}\n    run: once\n    depends_on: [cache]\n"
+    );
+    let q = Project::new("redisreq", &yaml);
+    q.run(&["up", "-d", "--timeout", "30s"]).ok();
+    let env = env_json(&q);
+    assert!(env.values().any(|v| v == &format!("redis://:s3cret@127.0.0.1:{port}/0")), "{env:?}");
+    assert_eq!(inspect(&format!("{}-check", q.name), "{{.State.ExitCode}}"), "0", "the in-network URL authenticates");
+}
+
+/// Item 2: `devenv import` runs the compose file as written: the imported
+/// postgres preset adds its probe and URL, never `POSTGRES_USER=devenv` (apps
+/// logging in as `postgres` failed) nor a published 5432.
+#[test]
+fn an_imported_compose_file_gets_no_preset_env_or_ports() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("asimport", "");
+    let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
+    p.write(
+        "compose.yaml",
+        &format!(
+            "name: {}\nservices:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: pw\n",
+            p.name
+        ),
+    );
+    p.run(&["import"]).ok();
+    let _ = std::fs::remove_file(p.dir.path().join("compose.yaml"));
+    let written = std::fs::read_to_string(p.dir.path().join("devenv.yaml")).expect("devenv.yaml");
+    assert!(written.contains("preset: postgres") && written.contains("preset_defaults: false"), "{written}");
+    p.run(&["up", "-d", "--timeout", "60s"]).ok();
+    let db = format!("{}-db", p.name);
+    let env = inspect(&db, "{{range .Config.Env}}{{println .}}{{end}}");
+    assert!(!env.contains("POSTGRES_USER") && !env.contains("POSTGRES_DB"), "{env}");
+    assert_eq!(inspect(&db, "{{json .HostConfig.PortBindings}}"), "{}");
+    // An app of the compose file logs in as the image's default user.
+    let network = format!("{}_default", p.name);
+    let label = format!("dev.devenv.project={}", p.name);
+    let out = Command::new("docker")
+        .args(["run", "--rm", "--label", &label, "--network", &network, "--entrypoint", "psql", POSTGRES, "postgres://postgres:pw@db:5432/postgres", "-tAc", "select 40 + 2"])
+        .output()
+        .expect("docker run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42", "{}", String::from_utf8_lossy(&out.stderr));
+    let plan = p.run(&["config", "--plan", "--format", "json"]);
+    plan.ok();
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).expect("JSON");
+    assert_eq!(plan.pointer("/services/db/connection/user").and_then(|v| v.as_str()), Some("postgres"));
+}
