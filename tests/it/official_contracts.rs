@@ -230,3 +230,63 @@ fn an_imported_compose_file_gets_no_preset_env_or_ports() {
     let plan: serde_json::Value = serde_json::from_str(&plan.stdout).expect("JSON");
     assert_eq!(plan.pointer("/services/db/connection/user").and_then(|v| v.as_str()), Some("postgres"));
 }
+
+/// A project holding only `compose.yaml` (`{project}` replaced), imported with `map`.
+fn imported(test: &str, compose: &str, map: &str) -> Project {
+    let p = Project::new(test, "");
+    let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
+    p.write("compose.yaml", &compose.replace("{project}", &p.name));
+    run_mapped(&p, map, &["import"]).ok();
+    let _ = std::fs::remove_file(p.dir.path().join("compose.yaml"));
+    p
+}
+
+/// Item 2 (ClickHouse): with `CLICKHOUSE_SKIP_USER_SETUP=1` the official
+/// entrypoint creates no user, so the preset's `devenv` credentials (before)
+/// named a user that never existed and the probe failed; as written, the probe
+/// logs in as the image's `default` user.
+#[test]
+fn an_imported_clickhouse_keeps_the_file_s_user_setup() {
+    const STRICT: &str = "devenv-test/clickhouse:18-strict";
+    if !image_ready(STRICT) {
+        return;
+    }
+    let compose = "name: {project}\nservices:\n  olap:\n    image: clickhouse/clickhouse-server:24.8\n    environment:\n      CLICKHOUSE_SKIP_USER_SETUP: '1'\n";
+    let map = format!("clickhouse/clickhouse-server: {STRICT}\n");
+    let p = imported("chimport", compose, &map);
+    run_mapped(&p, &map, &["up", "-d", "--timeout", "60s"]).ok();
+    let env = inspect(&format!("{}-olap", p.name), "{{range .Config.Env}}{{println .}}{{end}}");
+    assert!(!env.contains("CLICKHOUSE_USER") && !env.contains("CLICKHOUSE_PASSWORD"), "{env}");
+}
+
+/// Item 2 (Kafka): the file's own `PLAINTEXT` listeners, without the preset's
+/// `KAFKA_INTER_BROKER_LISTENER_NAME=INTERNAL` (which a broker refuses when no
+/// such listener is advertised: the strict stand-in exits 1 like Kafka).
+#[test]
+fn an_imported_kafka_keeps_the_file_s_listeners() {
+    if !docker_ready() {
+        return;
+    }
+    let compose = "name: {project}\nservices:\n  kafka:\n    image: apache/kafka:3.9.0\n    environment:\n      KAFKA_NODE_ID: '1'\n      KAFKA_PROCESS_ROLES: broker,controller\n      KAFKA_LISTENERS: PLAINTEXT://:9092,CONTROLLER://:9093\n      KAFKA_ADVERTISED_LISTENERS: PLAINTEXT://localhost:9092\n      KAFKA_CONTROLLER_LISTENER_NAMES: CONTROLLER\n      KAFKA_CONTROLLER_QUORUM_VOTERS: 1@localhost:9093\n";
+    let map = format!("apache/kafka: {KAFKA}\n");
+    let p = imported("kafkaimport", compose, &map);
+    run_mapped(&p, &map, &["up", "-d", "--timeout", "60s"]).ok();
+    let env = inspect(&format!("{}-kafka", p.name), "{{range .Config.Env}}{{println .}}{{end}}");
+    assert!(!env.contains("KAFKA_INTER_BROKER_LISTENER_NAME") && env.contains("KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://localhost:9092"), "{env}");
+    assert_eq!(inspect(&format!("{}-kafka", p.name), "{{json .HostConfig.PortBindings}}"), "{}");
+}
+
+/// The strict Kafka stand-in refuses an inter-broker listener it does not advertise, as Kafka does.
+#[test]
+fn the_kafka_stand_in_refuses_an_unadvertised_inter_broker_listener() {
+    if !docker_ready() {
+        return;
+    }
+    let out = Command::new("docker")
+        .args(["run", "--rm", "-e", "KAFKA_LISTENERS=PLAINTEXT://:9092", "-e", "KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://localhost:9092"])
+        .args(["-e", "KAFKA_INTER_BROKER_LISTENER_NAME=INTERNAL", KAFKA])
+        .output()
+        .expect("docker run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inter.broker.listener.name must be a listener name defined in advertised.listeners"));
+}
