@@ -165,7 +165,9 @@ fn defaults(ctx: &Context) -> Defaults {
         command: None,
         ports: vec![tcp_port(PORT)],
         volumes: if persist { vec![named_volume(ctx, "/usr/share/elasticsearch/data")] } else { vec![] },
-        ulimits: vec![("memlock".into(), -1, -1), ("nofile".into(), 65_536, 65_536)],
+        // No `memlock` ulimit: memory locking is off (`bootstrap.memory_lock`
+        // unset), and an unlimited memlock fails on rootless Docker and Podman.
+        ulimits: vec![("nofile".into(), 65_536, 65_536)],
         data_dir: "/usr/share/elasticsearch/data".into(),
         data_root: None,
     }

@@ -75,10 +75,17 @@ impl Preset for Kafka {
     fn k8s_requests(&self) -> Resources {
         Resources { cpu: "200m", memory: "1Gi" }
     }
-    /// Other pods reach the in-network listener by the Service's DNS name.
+    /// Other pods reach the in-network listener by the Service's DNS name; the
+    /// log dir is a subdirectory of the claim (a volume's root may hold
+    /// `lost+found`, which the broker refuses as "not in the form of topic-partition").
     fn k8s_env(&self, cx: &ClusterEnv, env: &mut BTreeMap<String, String>) {
         if let Some(v) = env.get_mut("KAFKA_ADVERTISED_LISTENERS") {
             *v = v.replace(&format!("INTERNAL://{}:", cx.service), &format!("INTERNAL://{}:", cx.fqdn));
+        }
+        if let (Some(mount), Some(dirs)) = (cx.data_mount, env.get_mut("KAFKA_LOG_DIRS"))
+            && dirs.trim_end_matches('/') == mount.trim_end_matches('/')
+        {
+            *dirs = format!("{}/logs", mount.trim_end_matches('/'));
         }
     }
     /// The official image runs as uid 1000: let it write its volume.

@@ -156,6 +156,7 @@ fn clickhouse_and_elasticsearch_defaults() {
     assert_eq!(es.env["discovery.type"], "single-node");
     assert_eq!(es.env["xpack.security.enabled"], "false");
     assert_eq!(es.env["ES_JAVA_OPTS"], "-Xms512m -Xmx512m");
+    assert!(!es.ulimits.iter().any(|(n, _, _)| n == "memlock"), "no memlock ulimit: memory locking is off, and it fails rootless");
 }
 
 #[test]
