@@ -135,6 +135,17 @@ pub trait Preset: Send + Sync {
     /// The probe in a few words, for the UI (`postgres SELECT 1`).
     fn probe_description(&self) -> &'static str;
 
+    /// Files that tell what wrote a data volume, relative to where it is
+    /// mounted (`data_dir`); read before the container first starts.
+    fn data_markers(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether `image` (what it declares, when present) can run on the data
+    /// `found` (marker → content) in `volume`; Err: (what happened, the ways out).
+    fn check_data(&self, _image: &str, _config: Option<&ImageConfig>, _volume: &str, _found: &[(String, String)]) -> Result<(), (String, String)> {
+        Ok(())
+    }
+
     /// The seed kinds it takes, as written in `seed:` (`exec` included).
     fn seed_kinds(&self) -> &'static [&'static str];
     /// Apply one seed entry; None when it takes no such entry (`exec` is the engine's).

@@ -48,6 +48,17 @@ impl Preset for Postgres {
         "postgres SELECT 1"
     }
 
+    /// `PG_VERSION` of either layout: at the volume root (before 18), in `data/`
+    /// (a pre-18 volume mounted one level up), in `<major>/docker` (18+).
+    fn data_markers(&self) -> Vec<String> {
+        let mut m = vec!["PG_VERSION".to_string(), "data/PG_VERSION".to_string()];
+        m.extend((13..=LATEST_MAJOR + 2).map(|major| format!("{major}/docker/PG_VERSION")));
+        m
+    }
+    fn check_data(&self, image: &str, config: Option<&ImageConfig>, volume: &str, found: &[(String, String)]) -> Result<(), (String, String)> {
+        check_major(major(config, image), volume, found)
+    }
+
     fn seed_kinds(&self) -> &'static [&'static str] {
         &["sql", "csv", "exec"]
     }
@@ -164,6 +175,24 @@ pub fn data_volume(config: Option<&ImageConfig>, reference: &str) -> String {
         c.volumes.iter().filter(holds).max_by_key(|v| v.len()).map(|v| v.trim_end_matches('/').to_string())
     });
     declared.unwrap_or_else(|| if major(config, reference) >= 18 { DATA_ROOT.into() } else { DATA_DIR_BEFORE_18.into() })
+}
+
+/// A data volume written by another major cannot be opened (16 → 18 refuses
+/// to start, 18 → 17 runs initdb over a non-empty directory): say so first.
+pub fn check_major(image_major: u32, volume: &str, found: &[(String, String)]) -> Result<(), (String, String)> {
+    // `<major>/docker/PG_VERSION` is the 18+ layout's own claim; elsewhere the file's content says.
+    let major_of = |(path, content): &(String, String)| match path.strip_suffix("/docker/PG_VERSION") {
+        Some(dir) => dir.parse::<u32>().ok(),
+        None => content.trim().split('.').next()?.parse::<u32>().ok(),
+    };
+    let old = found.iter().filter_map(major_of).find(|m| *m != image_major);
+    let Some(old) = old else { return Ok(()) };
+    let message = format!("the data volume `{volume}` holds PostgreSQL {old} data, but the image runs PostgreSQL {image_major}: a server opens only its own major's data");
+    let hint = format!(
+        "keep the old data: give each major its own volume (e.g. `volumes: [\"pg{image_major}-data:{DATA_ROOT}\"]`, or `version: \"{old}\"` back); \
+         or start empty: `devenv down -v` (deletes the data); or move it: run {old}, `pg_dumpall` it, then restore the dump into {image_major}"
+    );
+    Err((message, hint))
 }
 
 fn defaults(ctx: &Context) -> Defaults {

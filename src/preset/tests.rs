@@ -223,3 +223,17 @@ fn latest_is_each_preset_s_own_latest_form() {
     assert!(Kind::Elasticsearch.preset().image_for("8").is_err());
     assert!(Kind::Kafka.preset().image_for("3.9").is_err());
 }
+
+#[test]
+fn postgres_data_of_another_major_is_refused_with_the_ways_out() {
+    let f = |p: &str, c: &str| (p.to_string(), c.to_string());
+    assert!(postgres::check_major(18, "db-data", &[f("18/docker/PG_VERSION", "18\n")]).is_ok());
+    assert!(postgres::check_major(16, "db-data", &[f("PG_VERSION", "16\n")]).is_ok());
+    let (message, hint) = postgres::check_major(18, "db-data", &[f("PG_VERSION", "16\n")]).expect_err("16 data under 18");
+    assert!(message.contains("`db-data` holds PostgreSQL 16 data") && message.contains("runs PostgreSQL 18"), "{message}");
+    assert!(hint.contains("own volume") && hint.contains("devenv down -v") && hint.contains("pg_dumpall"), "{hint}");
+    let (message, _) = postgres::check_major(17, "v", &[f("18/docker/PG_VERSION", "18")]).expect_err("18 data under 17");
+    assert!(message.contains("PostgreSQL 18 data"), "{message}");
+    let markers = Kind::Postgres.preset().data_markers();
+    assert!(markers.contains(&"PG_VERSION".to_string()) && markers.contains(&"18/docker/PG_VERSION".to_string()));
+}

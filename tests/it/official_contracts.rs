@@ -290,3 +290,20 @@ fn the_kafka_stand_in_refuses_an_unadvertised_inter_broker_listener() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("inter.broker.listener.name must be a listener name defined in advertised.listeners"));
 }
+
+/// Item 5: one data volume, the major changed (15-layout data, then an 18
+/// image): before, the 18 entrypoint refused with its own message after
+/// start; now devenv says what happened and the three ways out, before starting.
+#[test]
+fn a_major_version_change_on_one_volume_is_explained_before_start() {
+    if !image_ready(POSTGRES_18) {
+        return;
+    }
+    let p = Project::new("pgmajor", "name: {project}\nservices:\n  db:\n    preset: postgres\n    image: postgres:16\n");
+    let map = format!("postgres:16: {POSTGRES}\npostgres:18: {POSTGRES_18}\n");
+    run_mapped(&p, &map, &["up", "-d", "--timeout", "60s"]).ok();
+    p.write("devenv.yaml", &format!("name: {}\nservices:\n  db:\n    preset: postgres\n    image: postgres:18\n", p.name));
+    let r = run_mapped(&p, &map, &["up", "-d", "--timeout", "60s"]);
+    r.code(4).stderr_has("holds PostgreSQL 15 data").stderr_has("runs PostgreSQL 18").stderr_has("devenv down -v").stderr_has("pg_dumpall");
+    assert!(!r.stderr.contains("pg_ctlcluster"), "devenv spoke before the image's entrypoint did:\n{}", r.stderr);
+}
