@@ -124,6 +124,10 @@ fn check_references(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), Conf
     if let Some(version) = &svc.version {
         check_version(svc, version, &format!("{base}.version"), ctx)?;
     }
+    if svc.preset_defaults.is_some() && svc.preset.is_none() {
+        let hint = Some("remove it, or add `preset: NAME`".to_string());
+        return Err(ctx.error(&format!("{base}.preset_defaults"), "`preset_defaults` applies to a `preset` service only", hint));
+    }
     if let Some((i, _)) = svc.env.0.keys().enumerate().find(|(_, k)| k.trim().is_empty()) {
         return Err(ctx.error(&entry_path(&format!("{base}.env"), "", i, ctx), "an env variable has an empty name", Some("give it a name, or remove the entry".into())));
     }
@@ -854,6 +858,9 @@ mod tests {
         }
         f.check("services:\n  s:\n    preset: kafka\n    version: 3.9.1\n").unwrap();
         f.check("services:\n  s:\n    preset: elasticsearch\n    version: 8.15.3\n").unwrap();
+        let e = f.check("services:\n  api:\n    image: x\n    preset_defaults: false\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.preset_defaults".into(), 4, 5));
+        f.check("services:\n  db:\n    preset: postgres\n    preset_defaults: false\n").unwrap();
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! owner), mounts, networks with their DNS aliases, the Docker healthcheck.
 //!
 //! `container_spec` is pure (tested without Docker); `create` adds the
-//! image's `VOLUME`s as labelled anonymous volumes, sends it and turns the
-//! cases the engine acts on into user-facing errors.
+//! image's `VOLUME`s as labelled anonymous volumes, sends it, asks the preset
+//! whether the data already in its volume suits the image (before the first
+//! start) and turns the cases the engine acts on into user-facing errors.
 //! Must not: call bollard or print.
 
 use crate::config::runtime::RestartName;

@@ -1,5 +1,6 @@
 //! Elasticsearch: the official image, single node, security off for local
-//! use, 512 MB heap, disk-threshold allocation off.
+//! use, 512 MB heap, disk-threshold allocation off; memory locking off, so
+//! no `memlock` ulimit. Tags are full `x.y.z` versions only.
 //! Probe: `/_cluster/health` status yellow or green. Seeds: indices with
 //! mappings, settings and documents; reset deletes the seeded indices.
 //! In Kubernetes: the same health check, mmap off (no node sysctl needed),

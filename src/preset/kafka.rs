@@ -6,7 +6,8 @@
 //! other containers. Replication factors 1, rebalance delay 0.
 //! Probe: ApiVersions + Metadata with a real Kafka client. Seeds: topics
 //! with messages; reset deletes the seeded topics. In Kubernetes: a TCP check
-//! of the in-cluster listener, advertised as the Service's DNS name; seed Jobs
+//! of the in-cluster listener, advertised as the Service's DNS name, the log
+//! dir in a subdirectory of the claim; seed Jobs
 //! use `kafka-topics.sh` / `kafka-console-producer.sh`.
 
 use std::collections::BTreeMap;

@@ -11,7 +11,9 @@
 //! unit struct implementing `Preset`, one line in `for_each_preset!`.
 //!
 //! Defaults are pure data; `plan::resolve` merges them with what the user
-//! wrote (the user always wins). What other layers render (Kubernetes probes
+//! wrote (the user always wins). Image-dependent facts come from what the
+//! image declares when the caller found it locally (`Context::image_config`),
+//! else from its tag. What other layers render (Kubernetes probes
 //! and resources, `init` text) is plain data defined here.
 //! Must not: import config (but the value types `PortSpec`/`VolumeSpec`),
 //! plan (but `SeedKind`, until it moves to `seed`), engine, k8s, init or cli.

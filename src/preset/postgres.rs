@@ -1,5 +1,9 @@
 //! Postgres: the official `postgres` image's contract (POSTGRES_USER,
-//! POSTGRES_PASSWORD, POSTGRES_DB, PGDATA). Probe: connect with the
+//! POSTGRES_PASSWORD, POSTGRES_DB, PGDATA). The data volume goes where the
+//! image keeps its data: from its config when present locally (PG_MAJOR,
+//! PGDATA, VOLUME), else from the tag (18+: /var/lib/postgresql, before:
+//! .../data; `latest` is the newest major); data of another major in that
+//! volume is refused before start. Probe: connect with the
 //! configured credentials and `SELECT 1`. Seeds: SQL files (one
 //! transaction), CSV through `COPY`; reset drops and recreates the database.
 //! In Kubernetes: `pg_isready`, `psql` seed Jobs, PGDATA below the volume root.
