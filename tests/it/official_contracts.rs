@@ -81,9 +81,9 @@ fn postgres_18_images_get_their_volume_at_the_layout_root() {
         let r = run_mapped(&q, "{}\n", &["config", "--plan", "--format", "json"]);
         r.ok();
         assert_eq!(planned_targets(&r), vec![expected.to_string()], "{image_line}");
-        let shown = q.run(&["config"]);
+        let shown = run_mapped(&q, "{}\n", &["config"]);
         shown.ok();
-        assert!(shown.stdout.contains(expected), "`devenv config` shows {expected} for {image_line}:\n{}", shown.stdout);
+        assert!(shown.stdout.contains(&format!("- db-data:{expected}\n")), "`devenv config` shows {expected} for {image_line}:\n{}", shown.stdout);
     }
 }
 
