@@ -220,8 +220,37 @@ fn defaults(ctx: &Context) -> Defaults {
     }
 }
 
-fn connection(_env: &IndexMap<String, String>) -> Connection {
-    Connection { kind: Kind::Kafka, port: HOST_PORT, internal_port: Some(INTERNAL_PORT), user: None, password: None, database: None }
+/// The listeners the env declares: clients from the host use the one
+/// advertised on loopback, other containers the one advertised under another
+/// name (a compose file's own `PLAINTEXT://kafka:9092`, or the preset's).
+fn connection(env: &IndexMap<String, String>) -> Connection {
+    let (port, internal) = listener_ports(env).unwrap_or((HOST_PORT, INTERNAL_PORT));
+    Connection { kind: Kind::Kafka, port, internal_port: Some(internal), user: None, password: None, database: None }
+}
+
+/// (host listener's container port, in-network listener's port) from
+/// `KAFKA_LISTENERS` / `KAFKA_ADVERTISED_LISTENERS`; None when they say nothing usable.
+fn listener_ports(env: &IndexMap<String, String>) -> Option<(u16, u16)> {
+    let split = |v: &str| -> Vec<(String, String, Option<u16>)> {
+        v.split(',')
+            .filter_map(|l| {
+                let (name, addr) = l.trim().split_once("://")?;
+                let (host, port) = addr.rsplit_once(':').unwrap_or((addr, ""));
+                Some((name.to_string(), host.to_string(), port.parse().ok()))
+            })
+            .collect()
+    };
+    let controllers = env.get("KAFKA_CONTROLLER_LISTENER_NAMES").map(String::as_str).unwrap_or("CONTROLLER");
+    let listeners = split(env.get("KAFKA_LISTENERS")?);
+    let advertised: Vec<_> = split(env.get("KAFKA_ADVERTISED_LISTENERS")?).into_iter().filter(|(n, _, _)| !controllers.split(',').any(|c| c == n)).collect();
+    let container_port = |name: &str, fallback: Option<u16>| listeners.iter().find(|(n, _, _)| n == name).and_then(|l| l.2).or(fallback);
+    let loopback = |h: &str| matches!(h, "localhost" | "127.0.0.1" | "[::1]");
+    let internal = advertised.iter().find(|(_, h, _)| !loopback(h)).and_then(|(n, _, p)| container_port(n, *p));
+    let host = advertised.iter().find(|(_, h, _)| loopback(h)).and_then(|(n, _, p)| container_port(n, *p));
+    match (host, internal) {
+        (None, None) => None,
+        (h, i) => Some((h.or(i)?, i.or(h)?)),
+    }
 }
 
 /// An ApiVersions + Metadata round trip with a real Kafka client (rskafka).

@@ -237,3 +237,22 @@ fn postgres_data_of_another_major_is_refused_with_the_ways_out() {
     let markers = Kind::Postgres.preset().data_markers();
     assert!(markers.contains(&"PG_VERSION".to_string()) && markers.contains(&"18/docker/PG_VERSION".to_string()));
 }
+
+#[test]
+fn kafka_connection_follows_the_file_s_listeners() {
+    let env = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<indexmap::IndexMap<_, _>>();
+    let c = connection(Kind::Kafka, &env(&[("KAFKA_LISTENERS", "PLAINTEXT://:29092,CONTROLLER://:9093"), ("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://kafka:29092")]), &[]);
+    assert_eq!((c.port, c.network_port()), (29092, 29092));
+    let two = env(&[
+        ("KAFKA_LISTENERS", "PLAINTEXT://:9092,PLAINTEXT_HOST://:29092,CONTROLLER://:9093"),
+        ("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://kafka:9092,PLAINTEXT_HOST://localhost:29092"),
+    ]);
+    let c = connection(Kind::Kafka, &two, &[]);
+    assert_eq!((c.port, c.network_port()), (29092, 9092));
+    // The preset's own listeners, and none at all, give the preset's ports.
+    let p = plan_of("services:\n  events: {preset: kafka}\n");
+    let c = p.services["events"].connection.clone().expect("connection");
+    assert_eq!((c.port, c.network_port()), (9092, 19092));
+    let c = connection(Kind::Kafka, &env(&[]), &[]);
+    assert_eq!((c.port, c.network_port()), (9092, 19092));
+}

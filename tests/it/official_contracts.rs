@@ -259,7 +259,7 @@ fn an_imported_clickhouse_keeps_the_file_s_user_setup() {
     assert!(!env.contains("CLICKHOUSE_USER") && !env.contains("CLICKHOUSE_PASSWORD"), "{env}");
 }
 
-/// Item 2 (Kafka): the file's own `PLAINTEXT` listeners, without the preset's
+/// Item 2 (Kafka): the file's own `PLAINTEXT` listener (on 29092), without the preset's
 /// `KAFKA_INTER_BROKER_LISTENER_NAME=INTERNAL` (which a broker refuses when no
 /// such listener is advertised: the strict stand-in exits 1 like Kafka).
 #[test]
@@ -267,12 +267,18 @@ fn an_imported_kafka_keeps_the_file_s_listeners() {
     if !docker_ready() {
         return;
     }
-    let compose = "name: {project}\nservices:\n  kafka:\n    image: apache/kafka:3.9.0\n    environment:\n      KAFKA_NODE_ID: '1'\n      KAFKA_PROCESS_ROLES: broker,controller\n      KAFKA_LISTENERS: PLAINTEXT://:9092,CONTROLLER://:9093\n      KAFKA_ADVERTISED_LISTENERS: PLAINTEXT://localhost:9092\n      KAFKA_CONTROLLER_LISTENER_NAMES: CONTROLLER\n      KAFKA_CONTROLLER_QUORUM_VOTERS: 1@localhost:9093\n";
+    let compose = "name: {project}\nservices:\n  kafka:\n    image: apache/kafka:3.9.0\n    environment:\n      KAFKA_NODE_ID: '1'\n      KAFKA_PROCESS_ROLES: broker,controller\n      KAFKA_LISTENERS: PLAINTEXT://:29092,CONTROLLER://:9093\n      KAFKA_ADVERTISED_LISTENERS: PLAINTEXT://kafka:29092\n      KAFKA_CONTROLLER_LISTENER_NAMES: CONTROLLER\n      KAFKA_CONTROLLER_QUORUM_VOTERS: 1@localhost:9093\n";
     let map = format!("apache/kafka: {KAFKA}\n");
     let p = imported("kafkaimport", compose, &map);
     run_mapped(&p, &map, &["up", "-d", "--timeout", "60s"]).ok();
     let env = inspect(&format!("{}-kafka", p.name), "{{range .Config.Env}}{{println .}}{{end}}");
-    assert!(!env.contains("KAFKA_INTER_BROKER_LISTENER_NAME") && env.contains("KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://localhost:9092"), "{env}");
+    assert!(!env.contains("KAFKA_INTER_BROKER_LISTENER_NAME") && env.contains("KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://kafka:29092"), "{env}");
+    // The probe and `${kafka.url}` follow the file's listener, not the preset's 9092/19092.
+    let plan = run_mapped(&p, &map, &["config", "--plan", "--format", "json"]);
+    plan.ok();
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).expect("JSON");
+    assert_eq!(plan.pointer("/services/kafka/connection/port").and_then(|v| v.as_u64()), Some(29092));
+    assert_eq!(plan.pointer("/services/kafka/connection/internal_port").and_then(|v| v.as_u64()), Some(29092));
     assert_eq!(inspect(&format!("{}-kafka", p.name), "{{json .HostConfig.PortBindings}}"), "{}");
 }
 
