@@ -153,7 +153,7 @@ impl Preset {
 
     /// What the probe and the URL need (credentials, database, port).
     pub fn connection(&self) -> Connection {
-        preset::connection(self.kind, &self.env())
+        preset::connection(self.kind, &self.env(), self.defaults.command.as_deref().unwrap_or_default())
     }
 
     /// Recompute the defaults and the image after a change.
@@ -187,7 +187,7 @@ preset::for_each_preset!(constructors);
 
 fn context(kind: Kind, version: Option<&str>) -> Context<'_> {
     // No data volume: a testcontainers container is throwaway.
-    Context { project: PROJECT, service: kind.name(), version, persist: Some(false) }
+    Context { project: PROJECT, service: kind.name(), version, persist: Some(false), image: None, image_config: None }
 }
 
 /// testcontainers joins name and tag with `:`; a digest reference

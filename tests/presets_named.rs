@@ -26,7 +26,7 @@ fn patterns() -> Vec<String> {
     let mut out: Vec<String> = PREFIXES.iter().map(|s| s.to_string()).collect();
     for kind in preset::ALL {
         out.push(format!("Kind::{kind:?}"));
-        let ctx = Context { project: "p", service: "s", version: None, persist: Some(true) };
+        let ctx = Context { project: "p", service: "s", version: None, persist: Some(true), image: None, image_config: None };
         for key in preset::defaults(*kind, &ctx).env.keys() {
             if !out.iter().any(|p| key.contains(p.as_str())) {
                 out.push(key.clone());

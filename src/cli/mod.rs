@@ -233,13 +233,49 @@ pub fn load_plan(global: &Global, ui: &Ui) -> Result<(LoadedEnv, Plan), Error> {
             ui.warn(w.clone());
         }
     }
-    let (mut plan, images) = planned?;
+    let (mut plan, mut images) = planned?;
+    // Presets decide image-dependent facts (Postgres' data path) from the image
+    // itself when it is present locally: plan again, told what it declares.
+    if add_local_image_configs(&plan, &mut images) {
+        plan = plan::resolve(&env, &images)?;
+    }
     map_build_bases(&mut plan, &images);
     if global.ports == PortsMode::Random {
         plan::randomize_ports(&mut plan);
     }
     ui.set_secrets(secrets::known(&env, Some(&plan)));
     Ok((env, plan))
+}
+
+/// Record in `images` what the local images of the preset services declare
+/// (their config); false when there is none to record. Best effort: without
+/// an engine answering within 3 s, presets go by the image's tag.
+fn add_local_image_configs(plan: &Plan, images: &mut plan::ImageMap) -> bool {
+    let mut refs: Vec<String> = plan.services.values().filter(|s| s.preset.is_some()).map(|s| s.image.clone()).collect();
+    refs.sort();
+    refs.dedup();
+    // Blocking on the runtime needs its multi-threaded flavour (the binary's).
+    let Ok(handle) = tokio::runtime::Handle::try_current() else { return false };
+    if refs.is_empty() || handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return false;
+    }
+    let inspect = async {
+        let docker = crate::docker::Docker::connect().await.ok()?;
+        let mut found = Vec::new();
+        for r in refs {
+            if let Ok(Some(config)) = docker.image_config(&r).await {
+                found.push((r, config));
+            }
+        }
+        Some(found)
+    };
+    let found = tokio::task::block_in_place(|| handle.block_on(tokio::time::timeout(Duration::from_secs(3), inspect)));
+    let found = found.ok().flatten().unwrap_or_default();
+    let any = !found.is_empty();
+    for (reference, config) in found {
+        images.add_config(&reference, config);
+    }
+    any
 }
 
 /// The image map applied to build base images named through a build arg

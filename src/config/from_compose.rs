@@ -7,8 +7,9 @@
 //!   on a service without a healthcheck probed over its protocol when the image
 //!   is one of the five backing services (`health.protocol`).
 //! - [`Mode::Import`] writes what a devenv user would: the five backing services
-//!   become presets (image, env and volumes kept), so they get devenv's probes,
-//!   connection URLs and seed support.
+//!   become presets (image, env and volumes kept) with `preset_defaults: false`,
+//!   so they get devenv's probes, connection URLs and seed support and nothing
+//!   else: no preset env, ports or volumes the file did not ask for.
 //!
 //! Owns: the mapping of every compose field onto devenv's. [`service`]
 //! destructures the whole `ComposeService`, so a field added to the compose
@@ -146,6 +147,8 @@ fn service(
         preset: kind.filter(|_| ctx.mode == Mode::Import && build.is_none()).map(|k| k.name().to_string()),
         version: None,
         persist: None,
+        // A compose file runs as written: the preset adds a probe, a URL and seeds only.
+        preset_defaults: kind.filter(|_| ctx.mode == Mode::Import && build.is_none()).map(|_| false),
         parsed: Default::default(),
         container_healthcheck,
         image: image.clone(),

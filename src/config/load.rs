@@ -174,7 +174,7 @@ const COMPOSE_ONLY_SERVICE_KEYS: &[&str] = &[
     "environment", "healthcheck", "develop", "deploy", "network_mode", "links", "volumes_from", "logging", "secrets", "configs",
     "pull_policy", "mem_limit", "cpus", "dns", "sysctls", "security_opt", "extends", "platform", "scale",
 ];
-const DEVENV_ONLY_SERVICE_KEYS: &[&str] = &["preset", "env", "health", "seed", "watch", "run", "persist", "k8s"];
+const DEVENV_ONLY_SERVICE_KEYS: &[&str] = &["preset", "env", "health", "seed", "watch", "run", "persist", "preset_defaults", "k8s"];
 
 /// A `-f` file whose name does not say (`ci.yaml`): compose's when it uses keys
 /// only compose has and none only devenv has. Unreadable or invalid files are

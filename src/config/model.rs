@@ -81,6 +81,11 @@ pub struct ServiceSpec {
     /// Presets: keep data in a named volume (default: on, except redis).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persist: Option<bool>,
+    /// Presets: `false` runs the service as written (what `devenv import`
+    /// writes): the preset adds its probe, URL and seeds, never env, ports,
+    /// volumes, command or ulimits. Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset_defaults: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -814,7 +819,7 @@ fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 
 /// Keys every struct accepts, for did-you-mean hints.
 pub const SERVICE_KEYS: &[&str] = &[
-    "preset", "version", "persist", "image", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "depends_on",
+    "preset", "version", "persist", "preset_defaults", "image", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
     "cap_add", "cap_drop", "shm_size",

@@ -79,6 +79,36 @@ fn check_name(name: &str, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `version:`: a valid tag, not a YAML number that lost its text (`16.10` is
+/// read as 16.1), and one the preset's repository publishes.
+fn check_version(svc: &ServiceSpec, version: &str, path: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    if let Some(text) = ctx.locations.plain_text(path).filter(|t| reads_as_float(t)) {
+        return Err(ctx.error(
+            path,
+            format!("`version: {text}` is a number to YAML ({version}), not the tag `{text}`"),
+            Some(format!("quote it: version: \"{text}\"")),
+        ));
+    }
+    if let Some(problem) = crate::values::tag_problem(version) {
+        return Err(ctx.error(path, format!("invalid `version`: {problem}"), Some("write an image tag, e.g. `version: \"16\"`".into())));
+    }
+    if let Some(kind) = svc.preset.as_deref().and_then(Kind::parse)
+        && let Err(problem) = kind.preset().image_for(version)
+    {
+        let hint = format!("the {} tags upstream: {}", kind.name(), kind.preset().tag_forms());
+        return Err(ctx.error(path, format!("no such {} version `{version}`: {problem}", kind.name()), Some(hint)));
+    }
+    Ok(())
+}
+
+/// A plain scalar YAML reads as a floating-point number (`16.10`, `1e3`), not an integer.
+fn reads_as_float(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_digit())
+        && text.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_'))
+        && text.parse::<i64>().is_err()
+        && text.replace('_', "").parse::<f64>().is_ok()
+}
+
 /// A service name is its hostname and DNS alias: one DNS label.
 const MAX_SERVICE_NAME: usize = 63;
 
@@ -91,10 +121,12 @@ fn check_references(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), Conf
         let hint = Some("write e.g. `redis:7-alpine` or `registry.example.com/team/app:1.2`".into());
         return Err(ctx.error(&format!("{base}.image"), format!("invalid image reference {image:?}: {problem}"), hint));
     }
-    if let Some(version) = &svc.version
-        && let Some(problem) = crate::values::tag_problem(version)
-    {
-        return Err(ctx.error(&format!("{base}.version"), format!("invalid `version`: {problem}"), Some("write an image tag, e.g. `version: \"16\"`".into())));
+    if let Some(version) = &svc.version {
+        check_version(svc, version, &format!("{base}.version"), ctx)?;
+    }
+    if svc.preset_defaults.is_some() && svc.preset.is_none() {
+        let hint = Some("remove it, or add `preset: NAME`".to_string());
+        return Err(ctx.error(&format!("{base}.preset_defaults"), "`preset_defaults` applies to a `preset` service only", hint));
     }
     if let Some((i, _)) = svc.env.0.keys().enumerate().find(|(_, k)| k.trim().is_empty()) {
         return Err(ctx.error(&entry_path(&format!("{base}.env"), "", i, ctx), "an env variable has an empty name", Some("give it a name, or remove the entry".into())));
@@ -832,6 +864,31 @@ mod tests {
         let e = f.check("services:\n  api:\n    image: x\n    shm_size: huge\n").unwrap_err();
         assert_eq!(at(&e), ("services.api.shm_size".into(), 4, 5));
         f.check("services:\n  api:\n    image: x\n    container_name: api-1\n    hostname: api.local\n    stop_signal: SIGINT\n    shm_size: 1g\n").unwrap();
+    }
+
+    #[test]
+    fn versions_are_tags_the_preset_repository_publishes() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  db:\n    preset: postgres\n    version: 16.10\n").unwrap_err();
+        assert_eq!(at(&e), ("services.db.version".into(), 4, 5));
+        assert!(e.message.contains("16.10") && e.message.contains("16.1)"), "{}", e.message);
+        assert_eq!(e.hint.as_deref(), Some("quote it: version: \"16.10\""));
+        let e = f.check("services:\n  olap:\n    preset: clickhouse\n    version: 24.10\n").unwrap_err();
+        assert_eq!(e.hint.as_deref(), Some("quote it: version: \"24.10\""));
+        f.check("services:\n  db:\n    preset: postgres\n    version: 16\n").unwrap();
+        f.check("services:\n  db:\n    preset: postgres\n    version: \"16.10\"\n").unwrap();
+        f.check("services:\n  db:\n    preset: postgres\n    version: latest\n").unwrap();
+        for (preset, version) in [("elasticsearch", "8"), ("elasticsearch", "latest"), ("kafka", "\"3.9\""), ("kafka", "4")] {
+            let e = f.check(&format!("services:\n  s:\n    preset: {preset}\n    version: {version}\n")).unwrap_err();
+            assert_eq!(at(&e), ("services.s.version".into(), 4, 5), "{preset} {version}");
+            assert!(e.message.contains("full versions only"), "{}", e.message);
+            assert!(e.hint.as_deref().is_some_and(|h| h.contains("tags upstream")), "{:?}", e.hint);
+        }
+        f.check("services:\n  s:\n    preset: kafka\n    version: 3.9.1\n").unwrap();
+        f.check("services:\n  s:\n    preset: elasticsearch\n    version: 8.15.3\n").unwrap();
+        let e = f.check("services:\n  api:\n    image: x\n    preset_defaults: false\n").unwrap_err();
+        assert_eq!(at(&e), ("services.api.preset_defaults".into(), 4, 5));
+        f.check("services:\n  db:\n    preset: postgres\n    preset_defaults: false\n").unwrap();
     }
 
     #[test]

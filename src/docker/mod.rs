@@ -244,6 +244,24 @@ impl Docker {
         }
     }
 
+    /// What the local image `reference` declares (env, `VOLUME`s); None when it is not present.
+    pub async fn image_config(&self, reference: &str) -> Result<Option<crate::values::ImageConfig>, DockerError> {
+        match self.api.inspect_image(reference).await {
+            Ok(i) => {
+                let config = i.config.unwrap_or_default();
+                let env = config.env.unwrap_or_default().into_iter().map(|kv| match kv.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (kv, String::new()),
+                });
+                Ok(Some(crate::values::ImageConfig { env: env.collect(), volumes: config.volumes.unwrap_or_default() }))
+            }
+            Err(e) => match classify(format!("inspect image `{reference}`"), e) {
+                e if e.is_not_found() => Ok(None),
+                e => Err(e),
+            },
+        }
+    }
+
     /// Pull `reference`, reporting per-layer progress.
     pub async fn pull(&self, reference: &str, mut progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
         let (repo, tag) = split_reference(reference);

@@ -3,8 +3,9 @@
 //! owner), mounts, networks with their DNS aliases, the Docker healthcheck.
 //!
 //! `container_spec` is pure (tested without Docker); `create` adds the
-//! image's `VOLUME`s as labelled anonymous volumes, sends it and turns the
-//! cases the engine acts on into user-facing errors.
+//! image's `VOLUME`s as labelled anonymous volumes, sends it, asks the preset
+//! whether the data already in its volume suits the image (before the first
+//! start) and turns the cases the engine acts on into user-facing errors.
 //! Must not: call bollard or print.
 
 use std::collections::HashMap;
@@ -47,7 +48,7 @@ pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_p
     spec.networks.iter_mut().for_each(|e| by_id(&mut e.network));
     add_image_volumes(&mut spec, docker.image_volumes(&svc.image).await?);
     match docker.create_container(&spec).await {
-        Ok(id) => Ok(id),
+        Ok(id) => check_data(docker, svc, &id).await.map(|()| id),
         Err(DockerError::Conflict { .. }) => Err(Error::Preflight {
             message: format!("a container named `{}` already exists and is not managed by devenv for this project", svc.container_name),
             hint: Some("devenv never touches containers without its labels: remove or rename it (`docker rm -f NAME`), or use another project name with -p".into()),
@@ -58,6 +59,36 @@ pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_p
             hint: Some("the pull may have failed silently; run `docker pull` on it to see why".into()),
         }),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Before a preset's container first starts: does its data volume hold data
+/// the image can run (Postgres: the same major)? If not, the container is
+/// removed and the error says what happened and the ways out.
+async fn check_data(docker: &Docker, svc: &ResolvedService, id: &str) -> Result<(), Error> {
+    let (Some(kind), Some(dir)) = (svc.preset, svc.data_dir.as_deref()) else { return Ok(()) };
+    let Some(volume) = svc.volumes.iter().find_map(|v| match v {
+        crate::values::VolumeSpec::Named { name, target, .. } if target.trim_end_matches('/') == dir.trim_end_matches('/') => Some(name),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let mut found = Vec::new();
+    for marker in kind.preset().data_markers() {
+        if let Some(bytes) = docker.read_file(id, &format!("{}/{marker}", dir.trim_end_matches('/'))).await? {
+            found.push((marker, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    let config = docker.image_config(&svc.image).await?;
+    match kind.preset().check_data(&svc.image, config.as_ref(), volume, &found) {
+        Ok(()) => Ok(()),
+        Err((message, hint)) => {
+            let _ = docker.remove_container(id).await;
+            Err(Error::Preflight { message: format!("`{}`: {message}", svc.name), hint: Some(hint) })
+        }
     }
 }
 

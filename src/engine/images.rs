@@ -70,9 +70,15 @@ async fn pull(docker: &Docker, svc: &ResolvedService, ui: &Ui) -> Result<(), Err
 }
 
 /// A failed pull; when the file's image came from variables
-/// (`${REDIS_IMAGE:-redis:7-alpine}`), the hint names them first.
+/// (`${REDIS_IMAGE:-redis:7-alpine}`), the hint names them first; a preset's
+/// image, the tag forms its repository publishes.
 pub(super) fn pull_error(err: Error, svc: &ResolvedService) -> Error {
-    let Some(first) = svc.image_vars.first() else { return err };
+    let tags = svc.preset.map(|k| format!("the {} tags upstream: {}", k.name(), k.preset().tag_forms()));
+    let Some(first) = svc.image_vars.first() else {
+        let Some(tags) = tags else { return err };
+        let hint = format!("{tags}; {}", err.hint().unwrap_or_default());
+        return Error::Image { message: err.to_string(), detail: err.detail().to_vec(), hint: Some(hint) };
+    };
     let names = svc.image_vars.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
     let hint = format!(
         "`{}` comes from {names} in the file: set it to an image you have or can pull (`{first}=IMAGE devenv up`){}",
@@ -177,5 +183,11 @@ mod tests {
         assert!(svc.image_vars.is_empty());
         let e = super::pull_error(pull_failed("redis:7-alpine"), &svc);
         assert!(matches!(e, Error::Docker(_)) && !e.hint().unwrap_or_default().contains("comes from"));
+        // A preset's image: which tag forms exist upstream.
+        let svc = service("services:\n  cache:\n    preset: redis\n    version: '7.9'\n", &[]);
+        let e = super::pull_error(pull_failed("redis:7.9-alpine"), &svc);
+        assert_eq!(e.exit_code(), exit::IMAGE);
+        let hint = e.hint().unwrap_or_default();
+        assert!(hint.contains("the redis tags upstream: `7-alpine`, `7`") && hint.contains("docker login"), "{hint}");
     }
 }

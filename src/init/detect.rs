@@ -35,7 +35,7 @@ pub(super) fn backing_ports() -> Vec<u16> {
     let mut ports: Vec<u16> = OTHER_BACKING_PORTS.to_vec();
     for kind in preset::ALL {
         ports.extend(kind.published_ports());
-        ports.push(kind.preset().connection(&Default::default()).network_port());
+        ports.push(kind.preset().connection(&Default::default(), &[]).network_port());
     }
     ports
 }

@@ -121,7 +121,7 @@ mod tests {
 
     fn conn(kind: Kind) -> Connection {
         let env = indexmap::IndexMap::from([("POSTGRES_USER".to_string(), "app".to_string()), ("POSTGRES_DB".to_string(), "shop".to_string())]);
-        crate::preset::connection(kind, &env)
+        crate::preset::connection(kind, &env, &[])
     }
 
     #[test]

@@ -399,6 +399,8 @@ fn in_cluster_addresses() {
     assert!(text.contains("KAFKA_ADVERTISED_LISTENERS: \"HOST://127.0.0.1:9092,INTERNAL://events.shop.svc.cluster.local:19092\""), "{text}");
     // `${events.url}` is the Service's short name: the same namespace resolves it.
     assert!(text.contains("BROKERS: \"events:19092\""), "{text}");
+    // The log dir is below the claim's root (which may hold `lost+found`).
+    assert!(text.contains("KAFKA_LOG_DIRS: /var/lib/kafka/data/logs"), "{text}");
     let svc = r.service("events").expect("events");
     assert!(svc.objects.iter().any(|o| o["kind"] == "Service" && o["metadata"]["name"] == "events" && o["spec"]["ports"].as_array().is_some_and(|p| p.iter().any(|p| p["port"] == 19092))));
     // Secrets: keys that look secret, and URLs with a password.

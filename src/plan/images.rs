@@ -6,11 +6,16 @@
 //! repository — a replacement without a tag then keeps the original tag.
 //! Read from `DEVENV_IMAGE_MAP=FILE`, then the user-level
 //! `<config dir>/devenv/images.yaml`; the first file's entries win.
+//!
+//! It also carries what the caller found in the local images before planning
+//! (their config: env, declared `VOLUME`s), keyed by the reference as run, so
+//! presets decide image-dependent facts from the image itself; the plan reads
+//! them as data (it inspects nothing).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::values::split_reference;
+use crate::values::{split_reference, ImageConfig};
 use crate::error::Error;
 
 #[derive(Debug, Clone, Default)]
@@ -18,6 +23,8 @@ pub struct ImageMap {
     entries: HashMap<String, String>,
     /// Files read, for messages.
     pub sources: Vec<PathBuf>,
+    /// The config of local images, by reference as run (after mapping).
+    configs: HashMap<String, ImageConfig>,
 }
 
 impl ImageMap {
@@ -83,7 +90,17 @@ impl ImageMap {
     }
 
     pub fn from_entries(entries: impl IntoIterator<Item = (String, String)>) -> ImageMap {
-        ImageMap { entries: entries.into_iter().collect(), sources: vec![] }
+        ImageMap { entries: entries.into_iter().collect(), ..ImageMap::default() }
+    }
+
+    /// Record what the local image `reference` (as run) declares.
+    pub fn add_config(&mut self, reference: &str, config: ImageConfig) {
+        self.configs.insert(reference.to_string(), config);
+    }
+
+    /// What the local image `reference` (as run) declares, if the caller looked.
+    pub fn config(&self, reference: &str) -> Option<&ImageConfig> {
+        self.configs.get(reference)
     }
 
     /// The reference to use for `image`.

@@ -26,7 +26,7 @@ use crate::preset::{self, Connection, Kind};
 pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> {
     let project = env.project.clone();
     let graph = dependency_graph(env)?;
-    let drafts = drafts(env);
+    let drafts = drafts(env, images);
     let networks = resolve_networks(env, &project);
     let cx = Cx { env, project: &project, drafts: &drafts, networks: &networks, images };
     let mut volumes: Vec<(String, String)> = Vec::new();
@@ -97,14 +97,12 @@ fn dependency_graph(env: &LoadedEnv) -> Result<Graph, ConfigError> {
 }
 
 /// Pass 1: presets merged with what the user wrote (the user wins).
-fn drafts(env: &LoadedEnv) -> IndexMap<String, Draft> {
+fn drafts(env: &LoadedEnv, images: &ImageMap) -> IndexMap<String, Draft> {
     let mut drafts: IndexMap<String, Draft> = IndexMap::new();
     for (name, spec) in &env.spec.services {
         let parsed = &spec.parsed;
         let kind = parsed.preset;
-        let defaults = kind.map(|k| {
-            preset::defaults(k, &preset::Context { project: &env.project, service: name, version: spec.version.as_deref(), persist: spec.persist })
-        });
+        let defaults = kind.map(|k| preset_defaults(env, images, name, spec, k));
         let mut final_env: IndexMap<String, String> = defaults.as_ref().map(|d| d.env.clone()).unwrap_or_default();
         for (k, v) in &parsed.env {
             final_env.insert(k.clone(), v.clone());
@@ -116,16 +114,49 @@ fn drafts(env: &LoadedEnv) -> IndexMap<String, Draft> {
         let mut vols = parsed.volumes.clone();
         if let Some(d) = &defaults {
             for v in &d.volumes {
-                // A volume the user mounted at the same place replaces the preset's.
-                if !vols.iter().any(|u| u.target() == v.target()) {
+                if !vols.iter().any(|u| holds_data(u.target(), v.target(), d.data_root.as_deref())) {
                     vols.push(v.clone());
                 }
             }
         }
-        let connection = kind.map(|k| preset::connection(k, &final_env));
+        let command: Vec<String> =
+            spec.command.as_ref().map(CommandSpec::argv).or_else(|| defaults.as_ref().and_then(|d| d.command.clone())).unwrap_or_default();
+        let connection = kind.map(|k| preset::connection(k, &final_env, &command));
         drafts.insert(name.clone(), Draft { kind, defaults, env: final_env, ports, volumes: vols, connection });
     }
     drafts
+}
+
+/// The preset's defaults, told what the image that will run declares (when
+/// the caller found it locally: `ImageMap::config`).
+fn preset_defaults(env: &LoadedEnv, images: &ImageMap, name: &str, spec: &ServiceSpec, kind: Kind) -> preset::Defaults {
+    let mut ctx = preset::Context {
+        project: &env.project,
+        service: name,
+        version: spec.version.as_deref(),
+        persist: spec.persist,
+        image: spec.image.as_deref(),
+        image_config: None,
+    };
+    let runs = images.apply(spec.image.clone().unwrap_or_else(|| preset::defaults(kind, &ctx).image).as_str());
+    ctx.image_config = images.config(&runs);
+    let mut d = preset::defaults(kind, &ctx);
+    if spec.preset_defaults == Some(false) {
+        // As written: the image and where the data is (the seed ledger) only.
+        (d.env, d.ports, d.volumes, d.command, d.ulimits) = (IndexMap::new(), Vec::new(), Vec::new(), None, Vec::new());
+    }
+    d
+}
+
+/// Whether the user's mount at `user` takes the place of the preset's data
+/// volume at `target`: it is mounted there or above it, or at or below the
+/// preset's data root.
+fn holds_data(user: &str, target: &str, data_root: Option<&str>) -> bool {
+    let at_or_under = |path: &str, dir: &str| {
+        let (path, dir) = (path.trim_end_matches('/'), dir.trim_end_matches('/'));
+        path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+    };
+    at_or_under(target, user) || data_root.is_some_and(|root| at_or_under(user, root))
 }
 
 /// Pass 2, one service: references, image, health, options, hash.
@@ -380,7 +411,7 @@ fn resolve_health(
         // Parsed (and checked) at load.
         let kind = spec.parsed.health_protocol
             .ok_or_else(|| (format!("services.{name}.health.protocol"), format!("unknown probe protocol `{protocol}`")))?;
-        let mut conn = preset::connection(kind, env);
+        let mut conn = preset::connection(kind, env, &spec.command.as_ref().map(CommandSpec::argv).unwrap_or_default());
         if let Some(port) = h.port {
             conn.port = port;
         }

@@ -24,10 +24,16 @@ impl Preset for Clickhouse {
     fn image_repos(&self) -> &'static [&'static str] {
         &["clickhouse-server", "clickhouse"]
     }
+    fn image_for(&self, version: &str) -> Result<String, String> {
+        Ok(format!("clickhouse/clickhouse-server:{version}"))
+    }
+    fn tag_forms(&self) -> &'static str {
+        "`24.8`, `25.3`, `24` (its newest release), full versions, `latest`"
+    }
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
     }
-    fn connection(&self, env: &IndexMap<String, String>) -> Connection {
+    fn connection(&self, env: &IndexMap<String, String>, _command: &[String]) -> Connection {
         connection(env)
     }
     fn url(&self, auth: &str, host: &str, port: u16, database: &str) -> String {
@@ -130,6 +136,7 @@ fn defaults(ctx: &Context) -> Defaults {
         volumes: if persist { vec![named_volume(ctx, "/var/lib/clickhouse")] } else { vec![] },
         ulimits: vec![("nofile".into(), 262_144, 262_144)],
         data_dir: "/var/lib/clickhouse".into(),
+        data_root: None,
     }
 }
 

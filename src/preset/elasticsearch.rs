@@ -1,5 +1,6 @@
 //! Elasticsearch: the official image, single node, security off for local
-//! use, 512 MB heap, disk-threshold allocation off.
+//! use, 512 MB heap, disk-threshold allocation off; memory locking off, so
+//! no `memlock` ulimit. Tags are full `x.y.z` versions only.
 //! Probe: `/_cluster/health` status yellow or green. Seeds: indices with
 //! mappings, settings and documents; reset deletes the seeded indices.
 //! In Kubernetes: the same health check, mmap off (no node sysctl needed),
@@ -31,10 +32,20 @@ impl Preset for Elasticsearch {
     fn image_repos(&self) -> &'static [&'static str] {
         &["elasticsearch"]
     }
+    /// Elastic's registry publishes full `x.y.z` versions only (no `latest`).
+    fn image_for(&self, version: &str) -> Result<String, String> {
+        if super::is_full_version(version) {
+            return Ok(format!("docker.elastic.co/elasticsearch/elasticsearch:{version}"));
+        }
+        Err(format!("docker.elastic.co publishes full versions only, e.g. `8.15.3`, `8.19.0`, `9.1.0` (no `latest`); `{version}` is not a tag"))
+    }
+    fn tag_forms(&self) -> &'static str {
+        "full versions only, such as `8.15.3` or `9.1.0` (no `latest`, no `8`)"
+    }
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
     }
-    fn connection(&self, env: &IndexMap<String, String>) -> Connection {
+    fn connection(&self, env: &IndexMap<String, String>, _command: &[String]) -> Connection {
         connection(env)
     }
     fn url(&self, _auth: &str, host: &str, port: u16, _database: &str) -> String {
@@ -144,7 +155,7 @@ fn defaults(ctx: &Context) -> Defaults {
     let version = ctx.version.unwrap_or(DEFAULT_VERSION);
     let persist = ctx.persist.unwrap_or(true);
     Defaults {
-        image: format!("docker.elastic.co/elasticsearch/elasticsearch:{version}"),
+        image: Elasticsearch.image_for(version).unwrap_or_else(|_| format!("docker.elastic.co/elasticsearch/elasticsearch:{version}")),
         env: env_of(&[
             ("discovery.type", "single-node".into()),
             ("xpack.security.enabled", "false".into()),
@@ -155,8 +166,11 @@ fn defaults(ctx: &Context) -> Defaults {
         command: None,
         ports: vec![tcp_port(PORT)],
         volumes: if persist { vec![named_volume(ctx, "/usr/share/elasticsearch/data")] } else { vec![] },
-        ulimits: vec![("memlock".into(), -1, -1), ("nofile".into(), 65_536, 65_536)],
+        // No `memlock` ulimit: memory locking is off (`bootstrap.memory_lock`
+        // unset), and an unlimited memlock fails on rootless Docker and Podman.
+        ulimits: vec![("nofile".into(), 65_536, 65_536)],
         data_dir: "/usr/share/elasticsearch/data".into(),
+        data_root: None,
     }
 }
 

@@ -6,7 +6,8 @@
 //! other containers. Replication factors 1, rebalance delay 0.
 //! Probe: ApiVersions + Metadata with a real Kafka client. Seeds: topics
 //! with messages; reset deletes the seeded topics. In Kubernetes: a TCP check
-//! of the in-cluster listener, advertised as the Service's DNS name; seed Jobs
+//! of the in-cluster listener, advertised as the Service's DNS name, the log
+//! dir in a subdirectory of the claim; seed Jobs
 //! use `kafka-topics.sh` / `kafka-console-producer.sh`.
 
 use std::collections::BTreeMap;
@@ -28,10 +29,20 @@ impl Preset for Kafka {
     fn image_repos(&self) -> &'static [&'static str] {
         &["kafka", "cp-kafka"]
     }
+    /// apache/kafka publishes full `x.y.z` versions (and `latest`) only.
+    fn image_for(&self, version: &str) -> Result<String, String> {
+        if version == "latest" || super::is_full_version(version) {
+            return Ok(format!("apache/kafka:{version}"));
+        }
+        Err(format!("apache/kafka publishes full versions only, e.g. `3.9.0`, `3.9.1`, `4.0.0`, `4.1.0` (or `latest`); `{version}` is not a tag"))
+    }
+    fn tag_forms(&self) -> &'static str {
+        "full versions such as `3.9.0`, `3.9.1`, `4.0.0`, `4.1.0`, and `latest`"
+    }
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
     }
-    fn connection(&self, env: &IndexMap<String, String>) -> Connection {
+    fn connection(&self, env: &IndexMap<String, String>, _command: &[String]) -> Connection {
         connection(env)
     }
     fn url(&self, _auth: &str, host: &str, port: u16, _database: &str) -> String {
@@ -65,10 +76,17 @@ impl Preset for Kafka {
     fn k8s_requests(&self) -> Resources {
         Resources { cpu: "200m", memory: "1Gi" }
     }
-    /// Other pods reach the in-network listener by the Service's DNS name.
+    /// Other pods reach the in-network listener by the Service's DNS name; the
+    /// log dir is a subdirectory of the claim (a volume's root may hold
+    /// `lost+found`, which the broker refuses as "not in the form of topic-partition").
     fn k8s_env(&self, cx: &ClusterEnv, env: &mut BTreeMap<String, String>) {
         if let Some(v) = env.get_mut("KAFKA_ADVERTISED_LISTENERS") {
             *v = v.replace(&format!("INTERNAL://{}:", cx.service), &format!("INTERNAL://{}:", cx.fqdn));
+        }
+        if let (Some(mount), Some(dirs)) = (cx.data_mount, env.get_mut("KAFKA_LOG_DIRS"))
+            && dirs.trim_end_matches('/') == mount.trim_end_matches('/')
+        {
+            *dirs = format!("{}/logs", mount.trim_end_matches('/'));
         }
     }
     /// The official image runs as uid 1000: let it write its volume.
@@ -175,7 +193,7 @@ fn defaults(ctx: &Context) -> Defaults {
     let svc = ctx.service;
     let host = host_port_placeholder(HOST_PORT);
     Defaults {
-        image: format!("apache/kafka:{version}"),
+        image: Kafka.image_for(version).unwrap_or_else(|_| format!("apache/kafka:{version}")),
         env: env_of(&[
             ("KAFKA_NODE_ID", "1".into()),
             ("KAFKA_PROCESS_ROLES", "broker,controller".into()),
@@ -198,11 +216,41 @@ fn defaults(ctx: &Context) -> Defaults {
         volumes: if persist { vec![named_volume(ctx, "/var/lib/kafka/data")] } else { vec![] },
         ulimits: vec![],
         data_dir: "/var/lib/kafka/data".into(),
+        data_root: None,
     }
 }
 
-fn connection(_env: &IndexMap<String, String>) -> Connection {
-    Connection { kind: Kind::Kafka, port: HOST_PORT, internal_port: Some(INTERNAL_PORT), user: None, password: None, database: None }
+/// The listeners the env declares: clients from the host use the one
+/// advertised on loopback, other containers the one advertised under another
+/// name (a compose file's own `PLAINTEXT://kafka:9092`, or the preset's).
+fn connection(env: &IndexMap<String, String>) -> Connection {
+    let (port, internal) = listener_ports(env).unwrap_or((HOST_PORT, INTERNAL_PORT));
+    Connection { kind: Kind::Kafka, port, internal_port: Some(internal), user: None, password: None, database: None }
+}
+
+/// (host listener's container port, in-network listener's port) from
+/// `KAFKA_LISTENERS` / `KAFKA_ADVERTISED_LISTENERS`; None when they say nothing usable.
+fn listener_ports(env: &IndexMap<String, String>) -> Option<(u16, u16)> {
+    let split = |v: &str| -> Vec<(String, String, Option<u16>)> {
+        v.split(',')
+            .filter_map(|l| {
+                let (name, addr) = l.trim().split_once("://")?;
+                let (host, port) = addr.rsplit_once(':').unwrap_or((addr, ""));
+                Some((name.to_string(), host.to_string(), port.parse().ok()))
+            })
+            .collect()
+    };
+    let controllers = env.get("KAFKA_CONTROLLER_LISTENER_NAMES").map(String::as_str).unwrap_or("CONTROLLER");
+    let listeners = split(env.get("KAFKA_LISTENERS")?);
+    let advertised: Vec<_> = split(env.get("KAFKA_ADVERTISED_LISTENERS")?).into_iter().filter(|(n, _, _)| !controllers.split(',').any(|c| c == n)).collect();
+    let container_port = |name: &str, fallback: Option<u16>| listeners.iter().find(|(n, _, _)| n == name).and_then(|l| l.2).or(fallback);
+    let loopback = |h: &str| matches!(h, "localhost" | "127.0.0.1" | "[::1]");
+    let internal = advertised.iter().find(|(_, h, _)| !loopback(h)).and_then(|(n, _, p)| container_port(n, *p));
+    let host = advertised.iter().find(|(_, h, _)| loopback(h)).and_then(|(n, _, p)| container_port(n, *p));
+    match (host, internal) {
+        (None, None) => None,
+        (h, i) => Some((h.or(i)?, i.or(h)?)),
+    }
 }
 
 /// An ApiVersions + Metadata round trip with a real Kafka client (rskafka).

@@ -11,7 +11,9 @@
 //! unit struct implementing `Preset`, one line in `for_each_preset!`.
 //!
 //! Defaults are pure data; `plan::resolve` merges them with what the user
-//! wrote (the user always wins). What other layers render (Kubernetes probes
+//! wrote (the user always wins). Image-dependent facts come from what the
+//! image declares when the caller found it locally (`Context::image_config`),
+//! else from its tag. What other layers render (Kubernetes probes
 //! and resources, `init` text) is plain data defined here.
 //! Must not: import config (but the value types `PortSpec`/`VolumeSpec`),
 //! plan (but `SeedKind`, until it moves to `seed`), engine, k8s, init or cli.
@@ -23,7 +25,7 @@ use futures_util::future::BoxFuture;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::values::{PortSpec, VolumeSpec};
+use crate::values::{ImageConfig, PortSpec, VolumeSpec};
 use crate::seed::entry::SeedKind;
 use crate::seed::{Applied, Progress, SeedError, Target};
 
@@ -98,7 +100,7 @@ impl Kind {
 
     /// Host ports its defaults publish.
     pub fn published_ports(self) -> Vec<u16> {
-        let ctx = Context { project: "", service: "", version: None, persist: None };
+        let ctx = Context { project: "", service: "", version: None, persist: None, image: None, image_config: None };
         self.preset().defaults(&ctx).ports.iter().filter_map(|p| p.host_port).collect()
     }
 }
@@ -118,16 +120,33 @@ pub trait Preset: Send + Sync {
     }
     /// Last path segments of image repositories that run this service.
     fn image_repos(&self) -> &'static [&'static str];
+    /// The image `version:` names (`latest` in the preset's own form);
+    /// Err: that tag does not exist upstream, and which forms do.
+    fn image_for(&self, version: &str) -> Result<String, String>;
+    /// The tag forms its repository publishes, for a failed pull (`16-alpine`, `16`, `alpine`).
+    fn tag_forms(&self) -> &'static str;
     /// Its defaults for one service.
     fn defaults(&self, ctx: &Context) -> Defaults;
-    /// Connection info from the service's final environment.
-    fn connection(&self, env: &IndexMap<String, String>) -> Connection;
+    /// Connection info from the service's final environment and command
+    /// (what the image reads: Redis' password is `--requirepass`, not an env).
+    fn connection(&self, env: &IndexMap<String, String>, command: &[String]) -> Connection;
     /// The URL for `host:port`; `auth` is `user:password@` (encoded) or empty, `database` encoded.
     fn url(&self, auth: &str, host: &str, port: u16, database: &str) -> String;
     /// One readiness check of the service behind `addr` (`host:port`).
     fn probe<'a>(&'a self, conn: &'a Connection, addr: &'a str, http: &'a reqwest::Client) -> BoxFuture<'a, Result<(), ProbeError>>;
     /// The probe in a few words, for the UI (`postgres SELECT 1`).
     fn probe_description(&self) -> &'static str;
+
+    /// Files that tell what wrote a data volume, relative to where it is
+    /// mounted (`data_dir`); read before the container first starts.
+    fn data_markers(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether `image` (what it declares, when present) can run on the data
+    /// `found` (marker → content) in `volume`; Err: (what happened, the ways out).
+    fn check_data(&self, _image: &str, _config: Option<&ImageConfig>, _volume: &str, _found: &[(String, String)]) -> Result<(), (String, String)> {
+        Ok(())
+    }
 
     /// The seed kinds it takes, as written in `seed:` (`exec` included).
     fn seed_kinds(&self) -> &'static [&'static str];
@@ -249,6 +268,11 @@ pub struct Context<'a> {
     pub version: Option<&'a str>,
     /// `persist:` if written (default: the preset's).
     pub persist: Option<bool>,
+    /// `image:` if written (else the preset's default image runs).
+    pub image: Option<&'a str>,
+    /// What the image that will run declares, when it is present locally:
+    /// image-dependent facts come from it first, from the tag otherwise.
+    pub image_config: Option<&'a ImageConfig>,
 }
 
 /// A preset's defaults for one service.
@@ -265,6 +289,11 @@ pub struct Defaults {
     pub ulimits: Vec<(String, i64, i64)>,
     /// Where the service keeps its data (the seed ledger lives there too).
     pub data_dir: String,
+    /// A user mount at or below this directory holds the data the user's way:
+    /// the preset then adds no data volume (Postgres: `/var/lib/postgresql`,
+    /// whatever the layout). A user mount at or above the data volume's
+    /// target always replaces it.
+    pub data_root: Option<String>,
 }
 
 /// Credentials and addresses a probe and a URL need, read from the final env
@@ -321,14 +350,20 @@ fn enc(s: &str) -> String {
     out
 }
 
+/// `x.y.z`: the only version form some repositories publish.
+fn is_full_version(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// The defaults of `kind` for a service.
 pub fn defaults(kind: Kind, ctx: &Context) -> Defaults {
     kind.preset().defaults(ctx)
 }
 
-/// Connection info from the service's final environment.
-pub fn connection(kind: Kind, env: &IndexMap<String, String>) -> Connection {
-    kind.preset().connection(env)
+/// Connection info from the service's final environment and command.
+pub fn connection(kind: Kind, env: &IndexMap<String, String>, command: &[String]) -> Connection {
+    kind.preset().connection(env, command)
 }
 
 /// The seed kinds a service with `preset` takes, as written in `seed:` (`exec` only without one).

@@ -1,5 +1,9 @@
 //! Postgres: the official `postgres` image's contract (POSTGRES_USER,
-//! POSTGRES_PASSWORD, POSTGRES_DB, PGDATA). Probe: connect with the
+//! POSTGRES_PASSWORD, POSTGRES_DB, PGDATA). The data volume goes where the
+//! image keeps its data: from its config when present locally (PG_MAJOR,
+//! PGDATA, VOLUME), else from the tag (18+: /var/lib/postgresql, before:
+//! .../data; `latest` is the newest major); data of another major in that
+//! volume is refused before start. Probe: connect with the
 //! configured credentials and `SELECT 1`. Seeds: SQL files (one
 //! transaction), CSV through `COPY`; reset drops and recreates the database.
 //! In Kubernetes: `pg_isready`, `psql` seed Jobs, PGDATA below the volume root.
@@ -15,6 +19,7 @@ use super::{
 };
 use crate::seed::entry::SeedKind;
 use crate::seed::{self, Applied, Progress, SeedError, Target};
+use crate::values::{split_reference, ImageConfig};
 
 pub struct Postgres;
 
@@ -25,10 +30,16 @@ impl Preset for Postgres {
     fn image_repos(&self) -> &'static [&'static str] {
         &["postgres", "postgis", "postgresql"]
     }
+    fn image_for(&self, version: &str) -> Result<String, String> {
+        Ok(if version == "latest" { "postgres:alpine".into() } else { format!("postgres:{version}-alpine") })
+    }
+    fn tag_forms(&self) -> &'static str {
+        "`16-alpine`, `16`, `16.10-alpine`, `16-bookworm`, `alpine`, `latest`"
+    }
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
     }
-    fn connection(&self, env: &IndexMap<String, String>) -> Connection {
+    fn connection(&self, env: &IndexMap<String, String>, _command: &[String]) -> Connection {
         connection(env)
     }
     fn url(&self, auth: &str, host: &str, port: u16, database: &str) -> String {
@@ -39,6 +50,17 @@ impl Preset for Postgres {
     }
     fn probe_description(&self) -> &'static str {
         "postgres SELECT 1"
+    }
+
+    /// `PG_VERSION` of either layout: at the volume root (before 18), in `data/`
+    /// (a pre-18 volume mounted one level up), in `<major>/docker` (18+).
+    fn data_markers(&self) -> Vec<String> {
+        let mut m = vec!["PG_VERSION".to_string(), "data/PG_VERSION".to_string()];
+        m.extend((13..=LATEST_MAJOR + 2).map(|major| format!("{major}/docker/PG_VERSION")));
+        m
+    }
+    fn check_data(&self, image: &str, config: Option<&ImageConfig>, volume: &str, found: &[(String, String)]) -> Result<(), (String, String)> {
+        check_major(major(config, image), volume, found)
     }
 
     fn seed_kinds(&self) -> &'static [&'static str] {
@@ -124,19 +146,66 @@ impl Preset for Postgres {
 
 pub const DEFAULT_VERSION: &str = "16";
 pub const PORT: u16 = 5432;
+/// The newest major: what `latest`, an untagged reference and a tag naming
+/// no version (`alpine`, `bookworm`) run.
+pub const LATEST_MAJOR: u32 = 18;
+/// The directory every layout keeps its data under (18+: the `VOLUME` itself).
+pub const DATA_ROOT: &str = "/var/lib/postgresql";
+/// Before 18: the `VOLUME` and `PGDATA`.
+const DATA_DIR_BEFORE_18: &str = "/var/lib/postgresql/data";
 
-/// Postgres 18 images keep data under /var/lib/postgresql/<major>/docker and
-/// expect the volume at /var/lib/postgresql; older ones at .../data.
-pub fn data_dir(version: &str) -> &'static str {
-    let major: u32 = version.split(|c: char| !c.is_ascii_digit()).next().and_then(|m| m.parse().ok()).unwrap_or(16);
-    if major >= 18 { "/var/lib/postgresql" } else { "/var/lib/postgresql/data" }
+/// The major version a tag names: its leading number (`16-alpine`,
+/// `18.1-bookworm`, postgis `18-3.5`); `latest`, `alpine`, a digest → the newest.
+pub fn tag_major(tag: &str) -> u32 {
+    let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or(LATEST_MAJOR)
+}
+
+/// The major version `reference` runs: the image's `PG_MAJOR` when it is
+/// present locally, else its tag's.
+pub fn major(config: Option<&ImageConfig>, reference: &str) -> u32 {
+    config.and_then(|c| c.env("PG_MAJOR")).and_then(|m| m.trim().parse().ok()).unwrap_or_else(|| tag_major(&split_reference(reference).1))
+}
+
+/// Where the data volume goes: the image's own `VOLUME` holding its `PGDATA`
+/// when the image is present locally, else the layout of its major.
+pub fn data_volume(config: Option<&ImageConfig>, reference: &str) -> String {
+    let declared = config.and_then(|c| {
+        let pgdata = c.env("PGDATA")?.trim_end_matches('/');
+        let holds = |v: &&String| {
+            let v = v.trim_end_matches('/');
+            pgdata == v || pgdata.strip_prefix(v).is_some_and(|rest| rest.starts_with('/'))
+        };
+        c.volumes.iter().filter(holds).max_by_key(|v| v.len()).map(|v| v.trim_end_matches('/').to_string())
+    });
+    declared.unwrap_or_else(|| if major(config, reference) >= 18 { DATA_ROOT.into() } else { DATA_DIR_BEFORE_18.into() })
+}
+
+/// A data volume written by another major cannot be opened (16 → 18 refuses
+/// to start, 18 → 17 runs initdb over a non-empty directory): say so first.
+pub fn check_major(image_major: u32, volume: &str, found: &[(String, String)]) -> Result<(), (String, String)> {
+    // `<major>/docker/PG_VERSION` is the 18+ layout's own claim; elsewhere the file's content says.
+    let major_of = |(path, content): &(String, String)| match path.strip_suffix("/docker/PG_VERSION") {
+        Some(dir) => dir.parse::<u32>().ok(),
+        None => content.trim().split('.').next()?.parse::<u32>().ok(),
+    };
+    let old = found.iter().filter_map(major_of).find(|m| *m != image_major);
+    let Some(old) = old else { return Ok(()) };
+    let message = format!("the data volume `{volume}` holds PostgreSQL {old} data, but the image runs PostgreSQL {image_major}: a server opens only its own major's data");
+    let hint = format!(
+        "keep the old data: give each major its own volume (e.g. `volumes: [\"pg{image_major}-data:{DATA_ROOT}\"]`, or `version: \"{old}\"` back); \
+         or start empty: `devenv down -v` (deletes the data); or move it: run {old}, `pg_dumpall` it, then restore the dump into {image_major}"
+    );
+    Err((message, hint))
 }
 
 fn defaults(ctx: &Context) -> Defaults {
     let version = ctx.version.unwrap_or(DEFAULT_VERSION);
     let persist = ctx.persist.unwrap_or(true);
+    let image = Postgres.image_for(version).unwrap_or_else(|_| format!("postgres:{version}-alpine"));
+    let dir = data_volume(ctx.image_config, ctx.image.unwrap_or(&image));
     Defaults {
-        image: format!("postgres:{version}-alpine"),
+        image,
         env: env_of(&[
             ("POSTGRES_USER", "devenv".into()),
             ("POSTGRES_PASSWORD", "devenv".into()),
@@ -144,9 +213,10 @@ fn defaults(ctx: &Context) -> Defaults {
         ]),
         command: None,
         ports: vec![tcp_port(PORT)],
-        volumes: if persist { vec![named_volume(ctx, data_dir(version))] } else { vec![] },
+        volumes: if persist { vec![named_volume(ctx, &dir)] } else { vec![] },
         ulimits: vec![],
-        data_dir: data_dir(version).into(),
+        data_dir: dir,
+        data_root: Some(DATA_ROOT.into()),
     }
 }
 

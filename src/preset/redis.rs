@@ -1,6 +1,8 @@
-//! Redis: the official `redis` image. Persistence (`persist: true`) turns on
-//! the append-only file with a data volume. Probe: `PING` → `PONG`
-//! (with `AUTH` when `REDIS_PASSWORD` is set). Seeds: redis-cli command
+//! Redis: the official `redis` image, which reads no environment: a password
+//! is `redis-server --requirepass PASSWORD` in `command` (`REDIS_PASSWORD` is
+//! not read by the image, so not by devenv). Persistence (`persist: true`)
+//! turns on the append-only file with a data volume. Probe: `PING` → `PONG`
+//! (with `AUTH` when the command sets a password). Seeds: redis-cli command
 //! files; reset is `FLUSHALL`. In Kubernetes: `redis-cli ping`.
 
 use futures_util::future::BoxFuture;
@@ -15,18 +17,26 @@ use crate::seed::{self, Applied, Progress, SeedError, Target};
 
 pub struct Redis;
 
-/// redis-cli's password option, read from the container's environment.
-const CLI_AUTH: &str = " -a \"$REDIS_PASSWORD\" --no-auth-warning";
+/// redis-cli's password, given as `REDISCLI_AUTH` (redis-cli reads it; the image does not).
+fn cli_auth(c: &Connection) -> String {
+    c.password.as_deref().map(|p| format!("REDISCLI_AUTH={} ", q(p))).unwrap_or_default()
+}
 
 impl Preset for Redis {
     fn image_repos(&self) -> &'static [&'static str] {
         &["redis", "redis-stack-server", "valkey"]
     }
+    fn image_for(&self, version: &str) -> Result<String, String> {
+        Ok(if version == "latest" { "redis:alpine".into() } else { format!("redis:{version}-alpine") })
+    }
+    fn tag_forms(&self) -> &'static str {
+        "`7-alpine`, `7`, `7.4-alpine`, `7.4.2`, `alpine`, `latest`"
+    }
     fn defaults(&self, ctx: &Context) -> Defaults {
         defaults(ctx)
     }
-    fn connection(&self, env: &IndexMap<String, String>) -> Connection {
-        connection(env)
+    fn connection(&self, _env: &IndexMap<String, String>, command: &[String]) -> Connection {
+        connection(command)
     }
     fn url(&self, auth: &str, host: &str, port: u16, _database: &str) -> String {
         format!("redis://{auth}{host}:{port}/0")
@@ -52,17 +62,16 @@ impl Preset for Redis {
     }
 
     fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe) {
-        let auth = if c.password.is_some() { CLI_AUTH } else { "" };
-        (K8sProbe::shell(format!("redis-cli -p {}{auth} ping | grep -q PONG", c.port)), K8sProbe::Tcp { port: c.port })
+        (K8sProbe::shell(format!("{}redis-cli -p {} ping | grep -q PONG", cli_auth(c), c.port)), K8sProbe::Tcp { port: c.port })
     }
     fn k8s_requests(&self) -> Resources {
         Resources { cpu: "50m", memory: "64Mi" }
     }
     fn k8s_seed_client(&self, c: &Connection, host: &str) -> SeedClient {
-        let auth = if c.password.is_some() { CLI_AUTH } else { "" };
-        let command = format!("redis-cli -h {} -p {}{auth}", q(host), c.network_port());
+        let command = format!("redis-cli -h {} -p {}", q(host), c.network_port());
         let check = format!("{command} ping 2>/dev/null | grep -q PONG");
-        SeedClient { command, check, env: vec![] }
+        let env = c.password.iter().map(|p| ("REDISCLI_AUTH".to_string(), p.clone())).collect();
+        SeedClient { command, check, env }
     }
     fn k8s_seed(&self, s: &mut dyn SeedScript, kind: &SeedKind, id: &str, cli: &str) -> Result<(), String> {
         match kind {
@@ -98,25 +107,34 @@ fn defaults(ctx: &Context) -> Defaults {
     let version = ctx.version.unwrap_or(DEFAULT_VERSION);
     let persist = ctx.persist.unwrap_or(false);
     Defaults {
-        image: format!("redis:{version}-alpine"),
+        image: Redis.image_for(version).unwrap_or_else(|_| format!("redis:{version}-alpine")),
         env: IndexMap::new(),
         command: persist.then(|| vec!["redis-server".into(), "--appendonly".into(), "yes".into()]),
         ports: vec![tcp_port(PORT)],
         volumes: if persist { vec![named_volume(ctx, "/data")] } else { vec![] },
         ulimits: vec![],
         data_dir: "/data".into(),
+        data_root: None,
     }
 }
 
-fn connection(env: &IndexMap<String, String>) -> Connection {
-    Connection {
-        kind: Kind::Redis,
-        port: PORT,
-        internal_port: None,
-        user: None,
-        password: env.get("REDIS_PASSWORD").cloned().filter(|p| !p.is_empty()),
-        database: None,
+/// The official image reads no environment: a password is set only by
+/// `redis-server --requirepass PASSWORD` (or `--requirepass=PASSWORD`) in the command.
+fn connection(command: &[String]) -> Connection {
+    Connection { kind: Kind::Redis, port: PORT, internal_port: None, user: None, password: requirepass(command), database: None }
+}
+
+/// The `--requirepass` the command gives `redis-server`, if any (the last one wins, as in redis).
+pub fn requirepass(command: &[String]) -> Option<String> {
+    let mut found = None;
+    for (i, arg) in command.iter().enumerate() {
+        if let Some(v) = arg.strip_prefix("--requirepass=") {
+            found = Some(v.to_string());
+        } else if arg == "--requirepass" {
+            found = command.get(i + 1).cloned();
+        }
     }
+    found.filter(|p| !p.is_empty())
 }
 
 /// `AUTH` (if a password is set), then `PING` → `+PONG`, over raw RESP.

@@ -27,7 +27,78 @@ fn postgres_18_mounts_the_parent_directory() {
     let p = plan_of("services:\n  db:\n    preset: postgres\n    version: '18'\n");
     assert_eq!(p.services["db"].image, "postgres:18-alpine");
     assert!(p.services["db"].volumes.iter().any(|v| v.target() == "/var/lib/postgresql"));
-    assert_eq!(postgres::data_dir("17.2"), "/var/lib/postgresql/data");
+    assert_eq!(postgres::data_volume(None, "postgres:17.2"), "/var/lib/postgresql/data");
+}
+
+fn plan_with(yaml: &str, images: &ImageMap) -> Plan {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
+    let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
+    resolve(&env, images).expect("resolve")
+}
+
+fn pg_targets(p: &Plan) -> Vec<String> {
+    p.services["db"].volumes.iter().map(|v| v.target().to_string()).collect()
+}
+
+#[test]
+fn postgres_data_path_follows_the_image_tag() {
+    for (image, target) in [
+        ("postgres:18", "/var/lib/postgresql"),
+        ("postgres:latest", "/var/lib/postgresql"),
+        ("postgres", "/var/lib/postgresql"),
+        ("postgres:alpine", "/var/lib/postgresql"),
+        ("postgres:18.1-bookworm", "/var/lib/postgresql"),
+        ("postgis/postgis:18-3.5", "/var/lib/postgresql"),
+        ("postgres:16", "/var/lib/postgresql/data"),
+        ("postgres:17-alpine", "/var/lib/postgresql/data"),
+        ("postgis/postgis:17-3.5", "/var/lib/postgresql/data"),
+    ] {
+        let p = plan_of(&format!("services:\n  db:\n    preset: postgres\n    image: {image}\n"));
+        assert_eq!(pg_targets(&p), vec![target.to_string()], "{image}");
+        assert_eq!(p.services["db"].data_dir.as_deref(), Some(target), "{image}");
+    }
+}
+
+#[test]
+fn postgres_data_path_comes_from_the_image_when_it_is_present() {
+    let yaml = "services:\n  db:\n    preset: postgres\n    image: registry.corp/pg:stable\n";
+    let mut images = ImageMap::default();
+    images.add_config(
+        "registry.corp/pg:stable",
+        crate::values::ImageConfig {
+            env: vec![("PG_MAJOR".into(), "17".into()), ("PGDATA".into(), "/var/lib/postgresql/data".into())],
+            volumes: vec!["/var/lib/postgresql/data".into()],
+        },
+    );
+    assert_eq!(pg_targets(&plan_with(yaml, &ImageMap::default())), vec!["/var/lib/postgresql".to_string()], "no image: the tag names no version");
+    assert_eq!(pg_targets(&plan_with(yaml, &images)), vec!["/var/lib/postgresql/data".to_string()]);
+    // The image looked at is the one that runs (after the image map).
+    let mut mapped = ImageMap::from_entries([("postgres".to_string(), "mirror/pg:18".to_string())]);
+    let eighteen = crate::values::ImageConfig {
+        env: vec![("PG_MAJOR".into(), "18".into()), ("PGDATA".into(), "/var/lib/postgresql/18/docker".into())],
+        volumes: vec!["/var/lib/postgresql".into()],
+    };
+    mapped.add_config("mirror/pg:18", eighteen);
+    let p = plan_with("services:\n  db:\n    preset: postgres\n", &mapped);
+    assert_eq!(p.services["db"].image, "mirror/pg:18");
+    assert_eq!(pg_targets(&p), vec!["/var/lib/postgresql".to_string()]);
+}
+
+#[test]
+fn a_user_mount_under_the_data_root_replaces_the_preset_volume() {
+    for (image, mount) in [
+        ("postgres:18", "pgdata:/var/lib/postgresql"),
+        ("postgres:16", "pgdata:/var/lib/postgresql"),
+        ("postgres:18", "pgdata:/var/lib/postgresql/data"),
+        ("postgres:16", "pgdata:/var/lib/postgresql/data/pgdata"),
+    ] {
+        let p = plan_of(&format!("services:\n  db:\n    preset: postgres\n    image: {image}\n    volumes: ['{mount}']\n"));
+        assert_eq!(pg_targets(&p).len(), 1, "{image} with {mount}: {:?}", pg_targets(&p));
+    }
+    // A mount elsewhere keeps the data volume.
+    let p = plan_of("services:\n  db:\n    preset: postgres\n    image: postgres:18\n    volumes: ['scripts:/docker-entrypoint-initdb.d']\n");
+    assert_eq!(pg_targets(&p), vec!["/docker-entrypoint-initdb.d".to_string(), "/var/lib/postgresql".to_string()]);
 }
 
 #[test]
@@ -85,6 +156,7 @@ fn clickhouse_and_elasticsearch_defaults() {
     assert_eq!(es.env["discovery.type"], "single-node");
     assert_eq!(es.env["xpack.security.enabled"], "false");
     assert_eq!(es.env["ES_JAVA_OPTS"], "-Xms512m -Xmx512m");
+    assert!(!es.ulimits.iter().any(|(n, _, _)| n == "memlock"), "no memlock ulimit: memory locking is off, and it fails rootless");
 }
 
 #[test]
@@ -119,7 +191,7 @@ fn the_registry_is_consistent() {
         words.extend(p.aliases());
         services.push(p.init_text().service);
         assert!(!kind.published_ports().is_empty(), "{}", kind.name());
-        assert_eq!(Kind::from_image(&p.defaults(&Context { project: "p", service: "s", version: None, persist: None }).image), Some(*kind));
+        assert_eq!(Kind::from_image(&p.defaults(&Context { project: "p", service: "s", version: None, persist: None, image: None, image_config: None }).image), Some(*kind));
         for alias in p.aliases() {
             assert_eq!(Kind::parse_alias(alias), Some(*kind));
         }
@@ -137,4 +209,50 @@ fn the_registry_is_consistent() {
 #[test]
 fn kind_serialises_as_its_name() {
     assert_eq!(serde_json::to_string(&Kind::Elasticsearch).ok().as_deref(), Some("\"elasticsearch\""));
+}
+
+#[test]
+fn latest_is_each_preset_s_own_latest_form() {
+    let p = plan_of("services:\n  db: {preset: postgres, version: latest}\n  cache: {preset: redis, version: latest}\n  events: {preset: kafka, version: latest}\n  olap: {preset: clickhouse, version: latest}\n");
+    assert_eq!(p.services["db"].image, "postgres:alpine");
+    assert_eq!(pg_targets(&p), vec!["/var/lib/postgresql".to_string()], "latest is 18");
+    assert_eq!(p.services["cache"].image, "redis:alpine");
+    assert_eq!(p.services["events"].image, "apache/kafka:latest");
+    assert_eq!(p.services["olap"].image, "clickhouse/clickhouse-server:latest");
+    assert!(Kind::Elasticsearch.preset().image_for("latest").is_err());
+    assert!(Kind::Elasticsearch.preset().image_for("8").is_err());
+    assert!(Kind::Kafka.preset().image_for("3.9").is_err());
+}
+
+#[test]
+fn postgres_data_of_another_major_is_refused_with_the_ways_out() {
+    let f = |p: &str, c: &str| (p.to_string(), c.to_string());
+    assert!(postgres::check_major(18, "db-data", &[f("18/docker/PG_VERSION", "18\n")]).is_ok());
+    assert!(postgres::check_major(16, "db-data", &[f("PG_VERSION", "16\n")]).is_ok());
+    let (message, hint) = postgres::check_major(18, "db-data", &[f("PG_VERSION", "16\n")]).expect_err("16 data under 18");
+    assert!(message.contains("`db-data` holds PostgreSQL 16 data") && message.contains("runs PostgreSQL 18"), "{message}");
+    assert!(hint.contains("own volume") && hint.contains("devenv down -v") && hint.contains("pg_dumpall"), "{hint}");
+    let (message, _) = postgres::check_major(17, "v", &[f("18/docker/PG_VERSION", "18")]).expect_err("18 data under 17");
+    assert!(message.contains("PostgreSQL 18 data"), "{message}");
+    let markers = Kind::Postgres.preset().data_markers();
+    assert!(markers.contains(&"PG_VERSION".to_string()) && markers.contains(&"18/docker/PG_VERSION".to_string()));
+}
+
+#[test]
+fn kafka_connection_follows_the_file_s_listeners() {
+    let env = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<indexmap::IndexMap<_, _>>();
+    let c = connection(Kind::Kafka, &env(&[("KAFKA_LISTENERS", "PLAINTEXT://:29092,CONTROLLER://:9093"), ("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://kafka:29092")]), &[]);
+    assert_eq!((c.port, c.network_port()), (29092, 29092));
+    let two = env(&[
+        ("KAFKA_LISTENERS", "PLAINTEXT://:9092,PLAINTEXT_HOST://:29092,CONTROLLER://:9093"),
+        ("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://kafka:9092,PLAINTEXT_HOST://localhost:29092"),
+    ]);
+    let c = connection(Kind::Kafka, &two, &[]);
+    assert_eq!((c.port, c.network_port()), (29092, 9092));
+    // The preset's own listeners, and none at all, give the preset's ports.
+    let p = plan_of("services:\n  events: {preset: kafka}\n");
+    let c = p.services["events"].connection.clone().expect("connection");
+    assert_eq!((c.port, c.network_port()), (9092, 19092));
+    let c = connection(Kind::Kafka, &env(&[]), &[]);
+    assert_eq!((c.port, c.network_port()), (9092, 19092));
 }

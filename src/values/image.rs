@@ -1,4 +1,23 @@
-//! Image references: `redis`, `redis:7-alpine`, `localhost:5000/app:1`, `a/b@sha256:…`.
+//! Image references: `redis`, `redis:7-alpine`, `localhost:5000/app:1`, `a/b@sha256:…`;
+//! and what a local image's config declares ([`ImageConfig`]).
+
+/// What a locally present image's config declares that presets decide by
+/// (Postgres: `PG_MAJOR`, `PGDATA`, its `VOLUME`). Read by `docker`, passed
+/// to the plan as data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageConfig {
+    /// `Config.Env`, as `NAME=value` pairs split at the first `=`.
+    pub env: Vec<(String, String)>,
+    /// `Config.Volumes`: the declared `VOLUME` paths.
+    pub volumes: Vec<String>,
+}
+
+impl ImageConfig {
+    /// The value of the image's env variable `name`.
+    pub fn env(&self, name: &str) -> Option<&str> {
+        self.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
 
 /// `repo[:tag][@digest]` → (repo, tag-or-digest); default tag `latest`.
 pub fn split_reference(reference: &str) -> (String, String) {

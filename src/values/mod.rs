@@ -15,7 +15,7 @@ pub mod runtime;
 pub mod volumes;
 
 pub use duration::{format_duration, parse_duration};
-pub use image::{reference_problem, split_reference, tag_problem};
+pub use image::{reference_problem, split_reference, tag_problem, ImageConfig};
 pub use names::normalize_project_name;
 pub use ports::{PortSpec, parse_port};
 pub use runtime::RestartPolicy;

@@ -3,11 +3,14 @@
 //! Built from the file text with yaml-rust2's event parser (serde_yaml's
 //! `Value` has no positions). Paths look like `services.api.depends_on.db2`
 //! and `services.api.ports[1]`; a map entry maps to the position of its KEY,
-//! a sequence item to the position of the item.
+//! a sequence item to the position of the item. The text of plain
+//! (unquoted) scalar values is kept as written too, since serde_yaml's
+//! `Value` has already read `16.10` as the number 16.1.
 
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::TScalarStyle;
 
 use super::error::Pos;
 
@@ -19,6 +22,8 @@ pub struct Locations {
     duplicates: Vec<(String, Pos)>,
     /// Where a second YAML document starts, if any.
     second_document: Option<Pos>,
+    /// Plain (unquoted) scalar values as written, by path.
+    plain: HashMap<String, String>,
 }
 
 /// Where the walker is inside a collection.
@@ -80,8 +85,12 @@ impl Locations {
                     }
                 }
                 Event::Nothing | Event::StreamStart | Event::DocumentEnd => {}
-                Event::Scalar(ref s, ..) if skip_depth == 0 => {
-                    self.node(&mut stack, pos, Some(s.as_str()), None);
+                Event::Scalar(ref s, style, ..) if skip_depth == 0 => {
+                    if let Some(path) = self.node(&mut stack, pos, Some(s.as_str()), None)
+                        && style == TScalarStyle::Plain
+                    {
+                        self.plain.insert(path, s.clone());
+                    }
                 }
                 Event::Alias(_) if skip_depth == 0 => {
                     self.node(&mut stack, pos, None, None);
@@ -127,7 +136,8 @@ impl Locations {
     }
 
     /// A node starts (a scalar/alias, or a collection when `child` is given).
-    fn node(&mut self, stack: &mut Vec<Frame>, pos: Pos, scalar: Option<&str>, child: Option<Frame>) {
+    /// Returns the path of a value node that is not a collection (None for a key).
+    fn node(&mut self, stack: &mut Vec<Frame>, pos: Pos, scalar: Option<&str>, child: Option<Frame>) -> Option<String> {
         let defer = matches!(child, Some(Frame::Map { .. }));
         let my_path = match stack.last_mut() {
             None => {
@@ -163,16 +173,26 @@ impl Locations {
                 Some(p)
             }
         };
-        if let (Some(mut frame), Some(p)) = (child, my_path) {
-            match &mut frame {
-                Frame::Map { path, unplaced, .. } => {
-                    *unplaced = Some((p.clone(), pos));
-                    *path = p;
+        match (child, my_path) {
+            (Some(mut frame), Some(p)) => {
+                match &mut frame {
+                    Frame::Map { path, unplaced, .. } => {
+                        *unplaced = Some((p.clone(), pos));
+                        *path = p;
+                    }
+                    Frame::Seq { path, .. } => *path = p,
                 }
-                Frame::Seq { path, .. } => *path = p,
+                stack.push(frame);
+                None
             }
-            stack.push(frame);
+            (None, p) => p,
+            (Some(_), None) => None,
         }
+    }
+
+    /// The text of the plain (unquoted) scalar value at `path`, as written.
+    pub fn plain_text(&self, path: &str) -> Option<&str> {
+        self.plain.get(path).map(String::as_str)
     }
 
     /// The position recorded for `path`, else for its nearest recorded ancestor.

@@ -14,6 +14,7 @@ mod harness;
 mod init;
 mod k8s;
 mod lifecycle;
+mod official_contracts;
 mod paths;
 mod presets;
 mod readme_commands;
