@@ -94,6 +94,7 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 pub use discover::{COMPOSE_FILES, OVERRIDE_FILES, discover, looks_like_compose};
+pub use schema::{is_service_key, is_top_key};
 pub use model::*;
 pub use source::ComposeLocations;
 pub use unsupported::SUPPORTED as SUPPORTED_SERVICE_KEYS;

@@ -8,7 +8,7 @@
 use serde_yaml::Value;
 
 use super::tree::{YPath, kind};
-use crate::yaml::hint_for;
+use crate::yaml::hints::hint_nearest;
 
 /// An expected shape.
 #[derive(Debug, Clone, Copy)]
@@ -265,6 +265,21 @@ pub const TOP: Shape = Obj(&[
     ("configs", Any),
 ]);
 
+/// Whether `key` is a key of `shape` (an `Obj`) or an `x-*` extension.
+fn has_key(shape: &Shape, key: &str) -> bool {
+    key.starts_with("x-") || matches!(shape, Obj(fields) if fields.iter().any(|(k, _)| *k == key))
+}
+
+/// Whether `key` is a top-level key of the compose specification (or `x-*`).
+pub fn is_top_key(key: &str) -> bool {
+    has_key(&TOP, key)
+}
+
+/// Whether `key` is a service key of the compose specification (or `x-*`).
+pub fn is_service_key(key: &str) -> bool {
+    has_key(&SERVICE, key)
+}
+
 /// A shape violation: path, message, hint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShapeError {
@@ -365,7 +380,7 @@ pub fn check(v: &Value, shape: &Shape, p: &YPath) -> Result<(), ShapeError> {
                             return Err(ShapeError {
                                 path: p.key(key).to_string(),
                                 message: format!("unknown key `{key}` {at}: the compose specification has no such key"),
-                                hint: hint_for(key, &names, "valid keys here"),
+                                hint: hint_nearest(key, &names, "valid keys here"),
                             });
                         }
                     }
@@ -418,6 +433,11 @@ mod tests {
         assert_eq!(e.hint.as_deref(), Some("did you mean `services`?"));
         let e = run("services:\n  web:\n    healthcheck: {intervall: 5s}\n").unwrap_err();
         assert_eq!(e.path, "services.web.healthcheck.intervall");
+        // Nothing close: the three nearest of compose's ~90 service keys, not all of them.
+        let e = run("services:\n  web:\n    zzzzzzzzzz_port: 1\n").unwrap_err();
+        let hint = e.hint.unwrap_or_default();
+        assert!(hint.starts_with("valid keys here nearest to `zzzzzzzzzz_port`: "), "{hint}");
+        assert_eq!(hint.matches('`').count(), 8, "{hint}");
     }
 
     #[test]

@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 
 use super::model::{
-    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, HealthcheckTiming, NetworkSpec, RunMode, ServiceNetwork,
-    ServiceNetworks, ServiceSpec, UlimitSpec, WatchAction, WatchSpec,
+    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, HealthcheckTiming, LongVolume, LongVolumeKind,
+    NetworkSpec, RunMode, ServiceNetwork, ServiceNetworks, ServiceSpec, UlimitSpec, VolumeEntry, WatchAction, WatchSpec,
 };
 use crate::compose::{
     self, ComposeBuild, ComposeNetwork, ComposeProject, ComposeService, ComposeVolume, Dependency, Develop, GoDuration, Healthcheck, Port,
@@ -235,7 +235,8 @@ fn duration(d: GoDuration, path: &str) -> Result<DurationSpec, ConvertError> {
     Ok(DurationSpec(d.to_std()))
 }
 
-/// Compose's long port form → devenv's `ip:host:container/proto` strings.
+/// Compose's long port form → devenv's `ip:host:container/proto` strings
+/// (`:container` when no host port is written: a random one).
 fn published(ports: &[Port], path: &str) -> Result<Vec<String>, ConvertError> {
     let mut out = Vec::new();
     for (i, p) in ports.iter().enumerate() {
@@ -253,6 +254,10 @@ fn published(ports: &[Port], path: &str) -> Result<Vec<String>, ConvertError> {
         } else if let Some(h) = &p.published {
             s.push_str(h);
             s.push(':');
+        } else {
+            // Only the container port: Docker picks the host port (compose's
+            // `"3100"`); devenv's bare `"3100"` would publish 3100 itself.
+            s.push(':');
         }
         s.push_str(&p.target.to_string());
         if proto != "tcp" {
@@ -264,20 +269,34 @@ fn published(ports: &[Port], path: &str) -> Result<Vec<String>, ConvertError> {
     Ok(out)
 }
 
-/// Compose's long volume form → devenv's `source:target[:ro]` strings, plus tmpfs mounts.
-fn mounts(vols: &[ServiceVolume], path: &str) -> Result<(Vec<String>, Vec<String>), ConvertError> {
+/// Compose's long volume form → devenv's `source:target[:ro]` strings (the long
+/// form when a path has a `:`, which the short one would split), plus tmpfs mounts.
+fn mounts(vols: &[ServiceVolume], path: &str) -> Result<(Vec<VolumeEntry>, Vec<String>), ConvertError> {
     let (mut out, mut tmpfs) = (Vec::new(), Vec::new());
     for (i, m) in vols.iter().enumerate() {
         let at = format!("{path}[{i}]");
         let (target, suffix) = (&m.target, if m.read_only { ":ro" } else { "" });
+        let source = m.source.as_deref().filter(|s| !s.is_empty());
+        let kind = match m.kind.as_str() {
+            "volume" => Some(LongVolumeKind::Volume),
+            "bind" => Some(LongVolumeKind::Bind),
+            _ => None,
+        };
+        if let Some(kind) = kind
+            && (source.is_some_and(|s| s.contains(':')) || target.contains(':'))
+        {
+            let long = LongVolume { kind, source: source.map(str::to_string), target: target.clone(), read_only: m.read_only };
+            out.push(VolumeEntry::Long(long));
+            continue;
+        }
         match m.kind.as_str() {
-            "volume" => match m.source.as_deref().filter(|s| !s.is_empty()) {
-                Some(src) => out.push(format!("{src}:{target}{suffix}")),
-                None => out.push(target.clone()),
+            "volume" => match source {
+                Some(src) => out.push(VolumeEntry::Short(format!("{src}:{target}{suffix}"))),
+                None => out.push(VolumeEntry::Short(target.clone())),
             },
             "bind" => {
                 let src = m.source.as_deref().ok_or_else(|| err(at, "a bind mount without a `source`"))?;
-                out.push(format!("{src}:{target}{suffix}"));
+                out.push(VolumeEntry::Short(format!("{src}:{target}{suffix}")));
             }
             "tmpfs" => tmpfs.push(tmpfs_mount(m)),
             other => return Err(err(at, format!("volume type `{other}` is not supported by devenv (use volume, bind or tmpfs)"))),

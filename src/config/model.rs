@@ -96,9 +96,10 @@ pub struct ServiceSpec {
     /// `"8080:80"`, `"127.0.0.1:8080:80"`, `"80"`, `80`, `"53:53/udp"`; parsed by `values::ports` (onto `parsed.ports`).
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "scalar_strings")]
     pub ports: Vec<String>,
-    /// `"name:/path[:ro]"` (named) or `"./dir:/path[:ro]"` (bind).
+    /// `"name:/path[:ro]"` (named) or `"./dir:/path[:ro]"` (bind), or the long
+    /// form `{type: bind, source: ./data:v1, target: /data}` (a path with `:`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub volumes: Vec<String>,
+    pub volumes: Vec<VolumeEntry>,
     #[serde(default, skip_serializing_if = "DependsOn::is_empty")]
     pub depends_on: DependsOn,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -427,6 +428,66 @@ impl fmt::Display for WatchAction {
     }
 }
 
+/// One `volumes:` entry: the short string, or compose's long form, whose
+/// `source` and `target` are taken whole (never split at `:`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum VolumeEntry {
+    Short(String),
+    Long(LongVolume),
+}
+
+/// `{type: volume | bind, source, target, read_only}`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LongVolume {
+    #[serde(rename = "type")]
+    pub kind: LongVolumeKind,
+    /// A volume name, or a host path (relative to the file); none: an anonymous volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LongVolumeKind {
+    Volume,
+    Bind,
+}
+
+/// Keys of a long-form `volumes:` entry.
+pub const VOLUME_KEYS: &[&str] = &["type", "source", "target", "read_only"];
+
+impl From<&str> for VolumeEntry {
+    fn from(s: &str) -> Self {
+        VolumeEntry::Short(s.to_string())
+    }
+}
+
+impl PartialEq<&str> for VolumeEntry {
+    fn eq(&self, other: &&str) -> bool {
+        matches!(self, VolumeEntry::Short(s) if s == other)
+    }
+}
+
+impl<'de> Deserialize<'de> for VolumeEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Through Value, like `BuildSpec`: an untagged enum would swallow the inner error.
+        let v = serde_yaml::Value::deserialize(d)?;
+        match v {
+            serde_yaml::Value::String(s) => Ok(VolumeEntry::Short(s)),
+            serde_yaml::Value::Mapping(_) => serde_yaml::from_value(v).map(VolumeEntry::Long).map_err(de::Error::custom),
+            other => Err(de::Error::custom(format!(
+                "expected a volume (\"data:/var/lib/data\", \"./src:/app\") or a map with type/source/target/read_only, found {}",
+                kind_of(&other)
+            ))),
+        }
+    }
+}
+
 /// `build: ./dir` or `build: {context, dockerfile, args, target}`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BuildSpec {
@@ -464,7 +525,9 @@ impl<'de> Deserialize<'de> for BuildSpec {
             serde_yaml::Value::String(s) => Ok(BuildSpec { context: s, dockerfile: None, args: EnvMap::default(), target: None }),
             serde_yaml::Value::Mapping(_) => {
                 let l: BuildLong = serde_yaml::from_value(v).map_err(de::Error::custom)?;
-                Ok(BuildSpec { context: l.context, dockerfile: l.dockerfile, args: l.args, target: l.target })
+                // `dockerfile: ""` is compose's default `Dockerfile`, not the context itself.
+                let dockerfile = l.dockerfile.filter(|d| !d.is_empty());
+                Ok(BuildSpec { context: l.context, dockerfile, args: l.args, target: l.target })
             }
             other => {
                 Err(de::Error::custom(format!(

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use super::model::{Condition, EnvSpec, RunMode, ServiceSpec};
+use super::model::{Condition, EnvSpec, LongVolume, LongVolumeKind, RunMode, ServiceSpec, VolumeEntry};
 use super::parsed::Parsed;
 use crate::preset::Kind;
 use crate::seed::entry::ResolvedSeed;
@@ -225,18 +225,21 @@ fn check_ports(
 
 fn check_volumes(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumeSpec>, ConfigError> {
     let mut out = Vec::new();
-    for (i, raw) in svc.volumes.iter().enumerate() {
+    for (i, entry) in svc.volumes.iter().enumerate() {
         let path = format!("{base}.volumes[{i}]");
-        let v = parse_volume_with_home(raw, ctx.dir, ctx.home).map_err(|e| {
-            ctx.error(
-                &path,
-                format!("invalid volume {raw:?}: {e}"),
-                Some(
-                    "write NAME:/container/path (named), ./host/path:/container/path (bind) or /container/path; add `:ro` for read-only"
-                        .into(),
-                ),
-            )
-        })?;
+        let v = match entry {
+            VolumeEntry::Short(raw) => parse_volume_with_home(raw, ctx.dir, ctx.home).map_err(|e| {
+                ctx.error(
+                    &path,
+                    format!("invalid volume {raw:?}: {e}"),
+                    Some(
+                        "write NAME:/container/path (named), ./host/path:/container/path (bind) or /container/path; add `:ro` for read-only"
+                            .into(),
+                    ),
+                )
+            })?,
+            VolumeEntry::Long(long) => long_volume(long, ctx).map_err(|e| ctx.error(&path, format!("invalid volume: {e}"), None))?,
+        };
         if let VolumeSpec::Bind { source, .. } = &v
             && !ctx.creatable.contains(source)
             && !source.exists()
@@ -256,13 +259,30 @@ fn check_volumes(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumeS
     Ok(out)
 }
 
+/// The long form: `source` and `target` taken whole (a `:` in them is part of the path).
+fn long_volume(l: &LongVolume, ctx: &Ctx) -> Result<VolumeSpec, String> {
+    crate::values::volumes::check_target(&l.target)?;
+    let (target, read_only) = (l.target.clone(), l.read_only);
+    match (l.kind, l.source.as_deref().filter(|s| !s.is_empty())) {
+        (LongVolumeKind::Bind, None) => Err("a bind mount needs a `source`".into()),
+        (LongVolumeKind::Bind, Some(src)) => {
+            Ok(VolumeSpec::Bind { source: crate::values::volumes::host_path(src, ctx.dir, ctx.home)?, target, read_only })
+        }
+        (LongVolumeKind::Volume, None) => Ok(VolumeSpec::Anonymous { target }),
+        (LongVolumeKind::Volume, Some(name)) if valid_name(name) => {
+            Ok(VolumeSpec::Named { name: name.to_string(), target, read_only })
+        }
+        (LongVolumeKind::Volume, Some(name)) => Err(format!("invalid volume name {name:?}: names use letters, digits, `_`, `.` and `-`")),
+    }
+}
+
 fn is_remote_context(ctx: &str) -> bool {
     ctx.contains("://") || ctx.starts_with("git@") || ctx.starts_with("github.com/")
 }
 
 fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
     let Some(build) = &svc.build else { return Ok(()) };
-    if is_remote_context(&build.context) {
+    if ctx.compose || is_remote_context(&build.context) {
         return Ok(());
     }
     let long = format!("{base}.build.context");
@@ -539,7 +559,7 @@ mod tests {
             let spec: EnvSpec = serde_yaml::from_str(yaml).unwrap();
             let locs = Locations::from_text(yaml);
             let file = self.dir.path().join("devenv.yaml");
-            let ctx = Ctx { file: &file, dir: self.dir.path(), locations: &locs, disabled, home: None, creatable: &[] };
+            let ctx = Ctx { file: &file, dir: self.dir.path(), locations: &locs, disabled, home: None, creatable: &[], compose: false };
             validate(&spec, &ctx)
         }
     }

@@ -103,6 +103,7 @@ pub(super) async fn rebuild(docker: &Docker, plan: &Plan, wanted: &[String], ui:
 /// the build output as UI events. Errors name the service.
 pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, build: &ResolvedBuild, ui: &Ui) -> Result<(), Error> {
     let name = &svc.name;
+    check_build_inputs(name, build)?;
     ui.service(name, Status::Building { line: format!("context {}", build.context.display()) });
     let ctx = build.context.clone();
     let dockerfile = build.dockerfile.clone();
@@ -120,6 +121,26 @@ pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, 
         })
         .await
         .map_err(|e| e.for_service(name).into())
+}
+
+/// The build context and its Dockerfile must exist by the time the image is
+/// built: compose files may name a Dockerfile a script writes later, so (like
+/// compose) they are only checked here, not when the file is loaded.
+fn check_build_inputs(name: &str, build: &ResolvedBuild) -> Result<(), Error> {
+    let ctx = &build.context;
+    let (message, hint) = if !ctx.is_dir() {
+        let what = if ctx.exists() { "is not a directory" } else { "does not exist" };
+        (format!("`{name}`: build context {} {what}", ctx.display()), "fix `build.context` (relative to the file's directory), or create it".to_string())
+    } else if !ctx.join(&build.dockerfile).is_file() {
+        let df = crate::values::volumes::normalize(&ctx.join(&build.dockerfile));
+        (
+            format!("`{name}`: Dockerfile {} not found", df.display()),
+            format!("add it, or set `build.dockerfile` (relative to the build context {})", ctx.display()),
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::Image { message, detail: Vec::new(), hint: Some(hint) })
 }
 
 /// `down --rmi`: remove the images devenv built for `project` (they carry its
@@ -177,5 +198,24 @@ mod tests {
         assert!(svc.image_vars.is_empty());
         let e = super::pull_error(pull_failed("redis:7-alpine"), &svc);
         assert!(matches!(e, Error::Docker(_)) && !e.hint().unwrap_or_default().contains("comes from"));
+    }
+
+    #[test]
+    fn a_missing_context_or_dockerfile_is_an_error_when_building() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let build = |context: std::path::PathBuf, dockerfile: &str| crate::plan::ResolvedBuild {
+            context,
+            dockerfile: dockerfile.into(),
+            args: Default::default(),
+            target: None,
+        };
+        let e = super::check_build_inputs("api", &build(dir.path().join("nope"), "Dockerfile")).unwrap_err();
+        assert_eq!(e.exit_code(), exit::IMAGE);
+        assert!(e.to_string().contains("`api`: build context") && e.to_string().contains("does not exist"), "{e}");
+        let e = super::check_build_inputs("api", &build(dir.path().to_path_buf(), "Dev.Dockerfile")).unwrap_err();
+        assert!(e.to_string().contains("Dev.Dockerfile not found"), "{e}");
+        assert!(e.hint().is_some_and(|h| h.contains("build.dockerfile")));
+        std::fs::write(dir.path().join("Dev.Dockerfile"), "FROM scratch\n").expect("write");
+        super::check_build_inputs("api", &build(dir.path().to_path_buf(), "Dev.Dockerfile")).unwrap();
     }
 }

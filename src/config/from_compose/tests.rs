@@ -110,7 +110,9 @@ fn a_compose_project_keeps_its_semantics_in_run_mode() {
     let db = &s.services["db"];
     assert_eq!(db.preset, None, "run mode never turns images into presets");
     assert_eq!(db.image.as_deref(), Some("postgres:16"));
-    assert_eq!(db.ports, ["127.0.0.1:5432:5432", "6000:7000/udp", "8080"]);
+    // Issue 16: compose's `"8080"` is the container port only, on a random host
+    // port (`:8080` in devenv's syntax); `"8080"` would publish host port 8080.
+    assert_eq!(db.ports, ["127.0.0.1:5432:5432", "6000:7000/udp", ":8080"]);
     assert_eq!(db.volumes, ["pgdata:/var/lib/postgresql/data", "/src/init:/docker-entrypoint-initdb.d:ro", "/anon"]);
     assert_eq!(db.tmpfs, ["/tmp:size=1048576"]);
     assert_eq!(db.restart, "unless-stopped");
