@@ -4,6 +4,7 @@
 mod bad_input;
 mod commands;
 mod compose;
+mod compose_parity;
 mod config_file;
 mod docs;
 mod doctor;

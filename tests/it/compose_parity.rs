@@ -1,0 +1,183 @@
+//! Issue 16: compose files whose keys devenv used to refuse or misread, run by
+//! `docker compose -p <p1>` and by `devenv -p <p2>` and compared through
+//! `docker inspect` and from inside the containers; bad input refused with a
+//! compose-like, positioned error and nothing created.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output};
+
+use crate::harness::*;
+
+/// Compose v2 is the oracle; in CI (`DEVENV_REQUIRE_DOCKER=1`) it must be there.
+fn compose_ready() -> bool {
+    if !docker_ready() {
+        return false;
+    }
+    let ok = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+            panic!("`docker compose` (v2) is required (DEVENV_REQUIRE_DOCKER=1) but not usable");
+        }
+        eprintln!("SKIPPED: docker compose v2 not available");
+    }
+    ok
+}
+
+/// A project directory with `compose.yaml` = `yaml` and no devenv.yaml.
+fn compose_project(test: &str, yaml: &str) -> Project {
+    let p = Project::new(test, "");
+    let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
+    p.write("compose.yaml", yaml);
+    p
+}
+
+/// `docker compose -p <name>-compose ARGS` in the project's directory; the
+/// compose project is removed when the guard drops.
+struct Compose<'a> {
+    p: &'a Project,
+    name: String,
+}
+
+impl<'a> Compose<'a> {
+    fn new(p: &'a Project) -> Self {
+        Compose { p, name: format!("{}-compose", p.name) }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("docker").current_dir(self.p.dir.path()).args(["compose", "-p", &self.name]).args(args).output().expect("docker compose")
+    }
+
+    fn up(&self) {
+        let up = self.run(&["up", "-d"]);
+        assert!(up.status.success(), "docker compose up failed: {}", String::from_utf8_lossy(&up.stderr));
+    }
+
+    fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.name)
+    }
+}
+
+impl Drop for Compose<'_> {
+    fn drop(&mut self) {
+        let _ = self.run(&["down", "-v", "-t", "1"]);
+    }
+}
+
+/// `docker inspect` of one container, as JSON.
+fn inspect_json(container: &str) -> serde_json::Value {
+    let out = Command::new("docker").args(["inspect", container]).output().expect("docker inspect");
+    assert!(out.status.success(), "docker inspect {container}: {}", String::from_utf8_lossy(&out.stderr));
+    let mut all: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("inspect JSON");
+    all.pop().expect("one container")
+}
+
+/// (type, source's file name, destination, read-write) of every mount.
+fn mounts(c: &serde_json::Value) -> BTreeSet<(String, String, String, bool)> {
+    let s = |m: &serde_json::Value, k: &str| m.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    c.pointer("/Mounts").and_then(|m| m.as_array()).into_iter().flatten().map(|m| {
+        let source = s(m, "Source");
+        let name = source.rsplit('/').next().unwrap_or_default().to_string();
+        (s(m, "Type"), name, s(m, "Destination"), m.get("RW").and_then(|v| v.as_bool()).unwrap_or(true))
+    }).collect()
+}
+
+/// container port → the host ports published for it ("" = none).
+fn bindings(c: &serde_json::Value) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (cport, binds) in c.pointer("/HostConfig/PortBindings").and_then(|b| b.as_object()).into_iter().flatten() {
+        for b in binds.as_array().into_iter().flatten() {
+            let s = |k: &str| b.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            out.push((cport.clone(), s("HostIp"), s("HostPort")));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn exec(container: &str, cmd: &[&str]) -> String {
+    let out = Command::new("docker").args(["exec", container]).args(cmd).output().expect("docker exec");
+    assert!(out.status.success(), "docker exec {container} {cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Container-only ports (`"8080"` twice, in two services), an empty host IP
+/// (`${BIND:-}:PORT:9090`) and a `:` in a long-syntax bind source.
+#[test]
+fn ports_and_colon_sources_run_like_docker_compose() {
+    if !compose_ready() {
+        return;
+    }
+    let host_port = free_port().to_string();
+    let yaml = "services:\n  a:\n    image: devenv-test/app:1\n    ports:\n      - \"8080\"\n      - \"${BIND:-}:HP:9090\"\n    volumes:\n      - type: bind\n        source: ./data:v1\n        target: /data\n        read_only: true\n  b:\n    image: devenv-test/app:1\n    ports: [\"8080\"]\n"
+        .replace("HP", &host_port);
+    let p = compose_project("c16ports", &yaml);
+    p.write("data:v1/greeting.txt", "from a colon dir\n");
+
+    let compose = Compose::new(&p);
+    compose.up();
+    let (ca, cb) = (inspect_json(&compose.container("a")), inspect_json(&compose.container("b")));
+    let compose_read = exec(&compose.container("a"), &["cat", "/data/greeting.txt"]);
+    let (compose_a, compose_b, compose_mounts) = (bindings(&ca), bindings(&cb), mounts(&ca));
+    drop(compose);
+
+    let r = p.run(&["-p", &p.name, "up", "-d"]);
+    r.ok().stderr_has("empty host IP");
+    let (da, db) = (inspect_json(&format!("{}-a", p.name)), inspect_json(&format!("{}-b", p.name)));
+    assert_eq!(mounts(&da), compose_mounts, "the bind mount with a `:` in its source, read-only");
+    assert_eq!(exec(&format!("{}-a", p.name), &["cat", "/data/greeting.txt"]), compose_read);
+    // Container-only ports: a random host port each, never 8080 itself (compose
+    // leaves it to the engine; devenv picks a free one before creating, to
+    // check it and to know it for `ps`/`env`), so `a` and `b` do not clash.
+    let eighty = |who: &str, b: &[(String, String, String)]| {
+        b.iter().find(|(c, ..)| c == "8080/tcp").map(|(_, _, h)| h.clone()).unwrap_or_else(|| panic!("{who}: 8080 not published: {b:?}"))
+    };
+    assert_eq!((eighty("compose a", &compose_a), eighty("compose b", &compose_b)), (String::new(), String::new()));
+    let (dev_a, dev_b) = (eighty("devenv a", &bindings(&da)), eighty("devenv b", &bindings(&db)));
+    assert!(dev_a != "8080" && dev_b != "8080" && dev_a != dev_b, "devenv: {dev_a}, {dev_b}");
+    assert_eq!(compose_b.len(), bindings(&db).len());
+    // The empty host IP: the same host port; compose binds every interface,
+    // devenv its default loopback (said in the warning above).
+    let ninety = |b: &[(String, String, String)]| b.iter().find(|(c, ..)| c == "9090/tcp").cloned();
+    assert_eq!(ninety(&compose_a), Some(("9090/tcp".into(), "".into(), host_port.clone())));
+    assert_eq!(ninety(&bindings(&da)), Some(("9090/tcp".into(), "127.0.0.1".into(), host_port.clone())));
+}
+
+/// A Dockerfile that does not exist yet: `config` works, `up` fails when it
+/// builds (creating nothing), and runs once the file is there; `dockerfile: ""`
+/// builds the context's `Dockerfile`.
+#[test]
+fn a_missing_dockerfile_is_an_error_when_building_not_when_loading() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = "services:\n  api:\n    build:\n      context: ./app\n      dockerfile: \"\"\n    command: [\"sh\", \"-c\", \"cat /marker; sleep 60\"]\n  later:\n    build:\n      context: ./app\n      dockerfile: gen/Later.Dockerfile\n    command: [\"sleep\", \"60\"]\n";
+    let p = compose_project("c16build", yaml);
+    p.write("app/Dockerfile", "FROM devenv-test/app:1\nRUN echo default-dockerfile > /marker\n");
+    p.run(&["-p", &p.name, "config", "--services"]).ok().stdout_has("later");
+    let r = p.run(&["-p", &p.name, "up", "-d"]);
+    r.code(5).stderr_has("`later`: Dockerfile").stderr_has("gen/Later.Dockerfile not found");
+    assert!(p.docker_objects("container").iter().all(|c| !c.ends_with("-later")), "{:?}", p.docker_objects("container"));
+    p.write("app/gen/Later.Dockerfile", "FROM devenv-test/app:1\n");
+    p.run(&["-p", &p.name, "up", "-d"]).ok();
+    assert_eq!(exec(&format!("{}-api", p.name), &["cat", "/marker"]), "default-dockerfile");
+}
+
+/// `-f` a file whose name does not say compose: its content decides, and the
+/// choice is said; a compose error links to README.md#compose-files with the
+/// nearest keys as the hint.
+#[test]
+fn dash_f_reads_a_compose_shaped_file_as_compose_and_says_so() {
+    let p = Project::new("c16dashf", "");
+    p.write("stack.yaml", "x-common: &common\n  image: devenv-test/app:1\nservices:\n  web:\n    <<: *common\n    ports: [\"8080\"]\n");
+    let r = p.run(&["-f", "stack.yaml", "config", "--format", "json"]);
+    r.ok().stderr_has("stack.yaml: read as a compose file");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("compose's normalized model");
+    assert_eq!(v.pointer("/services/web/ports/0/target").and_then(|t| t.as_u64()), Some(8080));
+    assert!(v.pointer("/services/web/ports/0/published").is_none(), "a container-only port: {}", r.stdout);
+
+    p.write("compose.bad.yaml", "services:\n  web:\n    image: devenv-test/app:1\n    zzzzzzzz: 1\n");
+    let r = p.run(&["-f", "compose.bad.yaml", "config"]);
+    r.code(2).stderr_has("compose.bad.yaml:4:5").stderr_has("see: README.md#compose-files").stderr_has("nearest to `zzzzzzzz`");
+    let hint = r.lines_with("hint:").join("\n");
+    assert_eq!(hint.matches('`').count(), 8, "three keys, not ~90: {hint}");
+}
