@@ -176,8 +176,8 @@ fn normalize_compose(mut v: Value) -> Value {
     //    devenv's model holds the values themselves.
     unescape_dollars(&mut v);
     let Value::Object(top) = &mut v else { return v };
-    // 2. Top-level sections outside the subset (`secrets`, `configs`).
-    top.retain(|k, _| matches!(k.as_str(), "name" | "services" | "networks" | "volumes") || k.starts_with("x-"));
+    // 2. Top-level sections outside the subset (none left: `secrets` and `configs` are in).
+    top.retain(|k, _| matches!(k.as_str(), "name" | "services" | "networks" | "volumes" | "secrets" | "configs") || k.starts_with("x-"));
     if let Some(Value::Object(services)) = top.get_mut("services") {
         for svc in services.values_mut() {
             let Value::Object(svc) = svc else { continue };

@@ -27,6 +27,12 @@ pub struct ComposeProject {
     /// Named volumes some enabled service mounts.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, ComposeVolume>,
+    /// Secrets some enabled service uses.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, FileObject>,
+    /// Configs some enabled service uses.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, FileObject>,
     /// Top-level `x-*` fields, interpolated (compose prints them as written).
     #[serde(flatten)]
     pub extensions: BTreeMap<String, serde_yaml::Value>,
@@ -121,6 +127,12 @@ pub struct ComposeService {
     pub volumes: Vec<ServiceVolume>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
+    /// Secrets mounted in the container (`target` defaults to `/run/secrets/<source>`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
+    /// Configs mounted in the container (`target` defaults to `/<source>` at run time).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileRef>,
     /// The env files read into `environment`, in order (compose's `config` does not print them).
     #[serde(skip)]
     pub env_files: Vec<EnvFileRef>,
@@ -356,6 +368,43 @@ pub struct Ipam {
     pub driver: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub config: Vec<serde_yaml::Value>,
+}
+
+/// A top-level secret or config (compose-go `FileObjectConfig`): its value
+/// comes from a file, a variable of the project's environment, or (configs)
+/// is written inline.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FileObject {
+    /// `<project>_<key>` unless set (the key when external).
+    pub name: String,
+    /// Absolute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `driver` / `template_driver` were written (swarm only; compose refuses them at `up`).
+    #[serde(skip)]
+    pub driver: Option<String>,
+}
+
+/// A service's use of a secret or config (compose-go `FileReferenceConfig`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FileRef {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }
 
 /// A top-level named volume some service mounts.

@@ -130,6 +130,12 @@ const ULIMITS: Shape = Map(&OneOf(&[Int, Str, Obj(&[("hard", INT_OR_STR), ("soft
 const DEVELOP: Shape =
     OneOf(&[Null, Obj(&[("watch", List(&Obj(&[("ignore", STR_LIST), ("path", Str), ("action", Str), ("target", Str), ("exec", Any)])))])]);
 
+/// A service's `secrets` / `configs`: names, or `{source, target, uid, gid, mode}`.
+const FILE_REFS: Shape = List(&OneOf(&[
+    Str,
+    Obj(&[("source", Str), ("target", Str), ("uid", Str), ("gid", Str), ("mode", OneOf(&[Num, Str]))]),
+]));
+
 const EXTENDS: Shape = OneOf(&[Str, Obj(&[("service", Str), ("file", Str)])]);
 
 /// Every service key of the compose specification; the ones devenv reads have a shape.
@@ -143,7 +149,7 @@ pub const SERVICE: Shape = Obj(&[
     ("cgroup", Any),
     ("cgroup_parent", Any),
     ("command", COMMAND),
-    ("configs", Any),
+    ("configs", FILE_REFS),
     ("container_name", Str),
     ("cpu_count", Any),
     ("cpu_percent", Any),
@@ -205,7 +211,7 @@ pub const SERVICE: Shape = Obj(&[
     ("restart", Str),
     ("runtime", Any),
     ("scale", Any),
-    ("secrets", Any),
+    ("secrets", FILE_REFS),
     ("security_opt", Any),
     ("shm_size", OneOf(&[Num, Str])),
     ("stdin_open", BOOL_OR_STR),
@@ -253,6 +259,37 @@ const TOP_NETWORK: Shape = OneOf(&[
     ]),
 ]);
 
+const EXTERNAL: Shape = OneOf(&[Bool, Str, Obj(&[("name", Str)])]);
+
+/// A top-level secret (compose 2.26: no `content`).
+const TOP_SECRET: Shape = OneOf(&[
+    Null,
+    Obj(&[
+        ("name", Str),
+        ("file", Str),
+        ("environment", Str),
+        ("external", EXTERNAL),
+        ("labels", LIST_OR_DICT),
+        ("driver", Str),
+        ("driver_opts", Map(&OneOf(&[Str, Num]))),
+        ("template_driver", Str),
+    ]),
+]);
+
+/// A top-level config.
+const TOP_CONFIG: Shape = OneOf(&[
+    Null,
+    Obj(&[
+        ("name", Str),
+        ("file", Str),
+        ("environment", Str),
+        ("content", Str),
+        ("external", EXTERNAL),
+        ("labels", LIST_OR_DICT),
+        ("template_driver", Str),
+    ]),
+]);
+
 /// A whole compose file.
 pub const TOP: Shape = Obj(&[
     ("version", Any),
@@ -261,8 +298,8 @@ pub const TOP: Shape = Obj(&[
     ("services", Map(&SERVICE)),
     ("volumes", Map(&TOP_VOLUME)),
     ("networks", Map(&TOP_NETWORK)),
-    ("secrets", Any),
-    ("configs", Any),
+    ("secrets", Map(&TOP_SECRET)),
+    ("configs", Map(&TOP_CONFIG)),
 ]);
 
 /// Whether `key` is a key of `shape` (an `Obj`) or an `x-*` extension.

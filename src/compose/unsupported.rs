@@ -42,6 +42,8 @@ pub const SUPPORTED: &[&str] = &[
     "shm_size",
     "develop",
     "extends",
+    "secrets",
+    "configs",
 ];
 
 const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "args", "target"];
@@ -136,12 +138,6 @@ pub fn review(svc: &Mapping, host: &str) -> Review {
                 key,
                 "`volumes_from` is not supported: devenv does not share one container's volumes with another".into(),
                 "mount the same named volume in both services instead (`volumes: [\"data:/path\"]`)",
-            ),
-            "secrets" | "configs" if !is_empty(v) => refuse(
-                &mut r,
-                key,
-                format!("`{key}` is not supported: devenv does not mount compose {key} into containers"),
-                "mount the file with a bind volume (`volumes: [\"./secret.txt:/run/secrets/name:ro\"]`) or pass it in `environment`",
             ),
             "scale" if as_int(v).is_some_and(|n| n > 1) => refuse(
                 &mut r,
@@ -353,8 +349,6 @@ mod tests {
             ("pid: host\n", "pid"),
             ("ipc: service:db\n", "ipc"),
             ("volumes_from: [db]\n", "volumes_from"),
-            ("secrets: [token]\n", "secrets"),
-            ("configs: [{source: c}]\n", "configs"),
             ("scale: 3\n", "scale"),
             ("deploy: {replicas: 2}\n", "deploy.replicas"),
             ("deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n", "deploy.resources.reservations.devices"),

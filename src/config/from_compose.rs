@@ -61,7 +61,9 @@ pub fn to_env_spec(project: &ComposeProject, mode: Mode) -> Result<Converted, Co
     let mut services = IndexMap::new();
     for (name, svc) in &project.services {
         let ctx = Svc { name, wants_healthy: wants_healthy.contains(name.as_str()), job: wants_completed.contains(name.as_str()), mode };
-        services.insert(name.clone(), service(&ctx, svc, &project.services, &mut notes)?);
+        let mut spec = service(&ctx, svc, &project.services, &mut notes)?;
+        spec.volumes.extend(file_mounts(project, name, svc, &mut notes)?);
+        services.insert(name.clone(), spec);
     }
     let volumes = volumes(&project.volumes, &project.name, &mut notes)?;
     let networks = networks(&project.networks, &project.name);
@@ -132,6 +134,8 @@ fn service(
         stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, working_dir,
         // The loader's: env files are already merged into `environment`; ignored keys are its warnings.
         env_files: _, ignored_keys: _,
+        // Mounted by `file_mounts`.
+        secrets: _, configs: _,
     } = svc;
     let base = format!("services.{}", ctx.name);
     // In the order compose prints the keys, so the first error is the same as ever.
@@ -186,6 +190,37 @@ fn service(
     };
     probe_awaited(ctx, kind, &mut spec, notes);
     Ok(spec)
+}
+
+/// A service's `secrets` and `configs` where compose puts them (compose
+/// v2.26, local engine): a `file:` one is bind-mounted read-only at its target
+/// (`uid`/`gid`/`mode` ignored, as compose ignores them); secrets at
+/// `/run/secrets/<source>` (a relative `target` under `/run/secrets/`),
+/// configs at `/<source>` (a relative `target` under `/`).
+fn file_mounts(project: &ComposeProject, name: &str, svc: &ComposeService, notes: &mut Vec<String>) -> Result<Vec<VolumeEntry>, ConvertError> {
+    let mut out = Vec::new();
+    let uses = [("secrets", "/run/secrets/", &svc.secrets, &project.secrets), ("configs", "/", &svc.configs, &project.configs)];
+    for (top, dir, refs, defined) in uses {
+        for (i, r) in refs.iter().enumerate() {
+            let at = format!("services.{name}.{top}[{i}]");
+            let Some(obj) = defined.get(&r.source) else {
+                return Err(err(at, format!("`{}` is not defined under the top-level `{top}`", r.source)));
+            };
+            let Some(file) = &obj.file else {
+                return Err(err(format!("{top}.{}", r.source), format!("only `file:` {top} are supported by devenv (`environment` and `content` are not yet)")));
+            };
+            let target = match r.target.as_deref() {
+                None | Some("") => format!("{dir}{}", r.source),
+                Some(t) if t.starts_with('/') => t.to_string(),
+                Some(t) => format!("{dir}{t}"),
+            };
+            if r.uid.is_some() || r.gid.is_some() || r.mode.is_some() {
+                notes.push(format!("{at}: `uid`, `gid` and `mode` are ignored for a `file:` {} (bind-mounted read-only), as compose ignores them", &top[..top.len() - 1]));
+            }
+            out.push(VolumeEntry::Long(LongVolume { kind: LongVolumeKind::Bind, source: Some(file.clone()), target, read_only: true }));
+        }
+    }
+    Ok(out)
 }
 
 /// `service_healthy` on a service with no healthcheck: compose would refuse; devenv
