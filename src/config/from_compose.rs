@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 
 use super::model::{
-    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, HealthcheckTiming, LongVolume, LongVolumeKind,
+    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, HealthcheckTiming, InjectedFile, LongVolume, LongVolumeKind,
     NetworkSpec, RunMode, ServiceNetwork, ServiceNetworks, ServiceSpec, UlimitSpec, VolumeEntry, WatchAction, WatchSpec,
 };
 use crate::compose::{
@@ -62,7 +62,9 @@ pub fn to_env_spec(project: &ComposeProject, mode: Mode) -> Result<Converted, Co
     for (name, svc) in &project.services {
         let ctx = Svc { name, wants_healthy: wants_healthy.contains(name.as_str()), job: wants_completed.contains(name.as_str()), mode };
         let mut spec = service(&ctx, svc, &project.services, &mut notes)?;
-        spec.volumes.extend(file_mounts(project, name, svc, &mut notes)?);
+        let (mounts, files) = file_mounts(project, name, svc, mode, &mut notes)?;
+        spec.volumes.extend(mounts);
+        spec.files = files;
         services.insert(name.clone(), spec);
     }
     let volumes = volumes(&project.volumes, &project.name, &mut notes)?;
@@ -187,6 +189,7 @@ fn service(
         cap_add: cap_add.clone(),
         cap_drop: cap_drop.clone(),
         shm_size: shm_size.map(|b| b.0.to_string()),
+        files: Vec::new(),
     };
     probe_awaited(ctx, kind, &mut spec, notes);
     Ok(spec)
@@ -194,33 +197,57 @@ fn service(
 
 /// A service's `secrets` and `configs` where compose puts them (compose
 /// v2.26, local engine): a `file:` one is bind-mounted read-only at its target
-/// (`uid`/`gid`/`mode` ignored, as compose ignores them); secrets at
+/// (`uid`/`gid`/`mode` ignored, as compose ignores them); one from
+/// `environment:` or `content:` is written into the container before it starts
+/// (mode 0444 unless set, owned by `uid`/`gid`). Secrets go to
 /// `/run/secrets/<source>` (a relative `target` under `/run/secrets/`),
-/// configs at `/<source>` (a relative `target` under `/`).
-fn file_mounts(project: &ComposeProject, name: &str, svc: &ComposeService, notes: &mut Vec<String>) -> Result<Vec<VolumeEntry>, ConvertError> {
-    let mut out = Vec::new();
+/// configs to `/<source>` (a relative `target` under `/`).
+fn file_mounts(
+    project: &ComposeProject,
+    name: &str,
+    svc: &ComposeService,
+    mode: Mode,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<VolumeEntry>, Vec<InjectedFile>), ConvertError> {
+    let (mut mounts, mut files) = (Vec::new(), Vec::new());
     let uses = [("secrets", "/run/secrets/", &svc.secrets, &project.secrets), ("configs", "/", &svc.configs, &project.configs)];
     for (top, dir, refs, defined) in uses {
+        let what = &top[..top.len() - 1];
         for (i, r) in refs.iter().enumerate() {
             let at = format!("services.{name}.{top}[{i}]");
             let Some(obj) = defined.get(&r.source) else {
                 return Err(err(at, format!("`{}` is not defined under the top-level `{top}`", r.source)));
-            };
-            let Some(file) = &obj.file else {
-                return Err(err(format!("{top}.{}", r.source), format!("only `file:` {top} are supported by devenv (`environment` and `content` are not yet)")));
             };
             let target = match r.target.as_deref() {
                 None | Some("") => format!("{dir}{}", r.source),
                 Some(t) if t.starts_with('/') => t.to_string(),
                 Some(t) => format!("{dir}{t}"),
             };
-            if r.uid.is_some() || r.gid.is_some() || r.mode.is_some() {
-                notes.push(format!("{at}: `uid`, `gid` and `mode` are ignored for a `file:` {} (bind-mounted read-only), as compose ignores them", &top[..top.len() - 1]));
+            if let Some(file) = &obj.file {
+                if r.uid.is_some() || r.gid.is_some() || r.mode.is_some() {
+                    notes.push(format!("{at}: `uid`, `gid` and `mode` are ignored for a `file:` {what} (bind-mounted read-only), as compose ignores them"));
+                }
+                mounts.push(VolumeEntry::Long(LongVolume { kind: LongVolumeKind::Bind, source: Some(file.clone()), target, read_only: true }));
+                continue;
             }
-            out.push(VolumeEntry::Long(LongVolume { kind: LongVolumeKind::Bind, source: Some(file.clone()), target, read_only: true }));
+            let content = match (&obj.environment, &obj.content) {
+                (Some(var), _) => project.environment.get(var).cloned().ok_or_else(|| {
+                    err(format!("{top}.{}.environment", r.source), format!("environment variable {var:?} required by {what} {:?} is not set", r.source))
+                })?,
+                (None, Some(c)) => c.clone(),
+                (None, None) => continue, // compose writes nothing either
+            };
+            if mode == Mode::Import {
+                notes.push(format!("{at}: a {what} from `environment`/`content` is not written to devenv.yaml (devenv's own format has no `{top}`)"));
+                continue;
+            }
+            let id = |v: &Option<String>, key: &str| {
+                v.as_deref().map(|n| n.parse::<u32>().map_err(|_| err(format!("{at}.{key}"), format!("`{key}` must be a number, found {n:?}")))).transpose()
+            };
+            files.push(InjectedFile { target, content, uid: id(&r.uid, "uid")?, gid: id(&r.gid, "gid")?, mode: r.mode.unwrap_or(0o444), secret: top == "secrets" });
         }
     }
-    Ok(out)
+    Ok((mounts, files))
 }
 
 /// `service_healthy` on a service with no healthcheck: compose would refuse; devenv

@@ -171,6 +171,10 @@ pub struct ServiceSpec {
     /// Size of /dev/shm: bytes, or `64m`, `1g`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
     pub shm_size: Option<String>,
+    /// Files written into the container before it starts: a compose file's
+    /// `secrets` / `configs` from `environment:` or `content:` (compose files only).
+    #[serde(skip)]
+    pub files: Vec<InjectedFile>,
     /// Everything above that needs parsing, parsed once at load (never written in the file).
     #[serde(skip)]
     pub parsed: super::parsed::Parsed,
@@ -425,6 +429,36 @@ impl fmt::Display for WatchAction {
             WatchAction::Restart => "restart",
             WatchAction::Rebuild => "rebuild",
         })
+    }
+}
+
+/// A file written into the container before it starts (compose: a secret or
+/// config whose value is a variable, `environment:`, or inline, `content:`).
+/// A secret's content is never printed (`***`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedFile {
+    /// Absolute path in the container.
+    pub target: String,
+    pub content: String,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Permission bits (compose's default: 0o444).
+    pub mode: u32,
+    pub secret: bool,
+}
+
+impl Serialize for InjectedFile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("InjectedFile", 6)?;
+        st.serialize_field("target", &self.target)?;
+        let shown = if self.secret && !self.content.is_empty() { "***" } else { self.content.as_str() };
+        st.serialize_field("content", shown)?;
+        st.serialize_field("uid", &self.uid)?;
+        st.serialize_field("gid", &self.gid)?;
+        st.serialize_field("mode", &format!("{:04o}", self.mode))?;
+        st.serialize_field("secret", &self.secret)?;
+        st.end()
     }
 }
 

@@ -35,7 +35,14 @@ pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_p
     let mut spec = container_spec(plan, svc, &ctx);
     add_image_volumes(&mut spec, docker.image_volumes(&svc.image).await?);
     match docker.create_container(&spec).await {
-        Ok(id) => Ok(id),
+        Ok(id) => match put_files(docker, &id, svc).await {
+            Ok(()) => Ok(id),
+            Err(e) => {
+                // Not started and not recorded yet: leave nothing half-made behind.
+                let _ = docker.remove_container(&id).await;
+                Err(e.into())
+            }
+        },
         Err(DockerError::Conflict { .. }) => Err(Error::Preflight {
             message: format!("a container named `{}` already exists and is not managed by devenv for this project", svc.container_name),
             hint: Some("devenv never touches containers without its labels: remove or rename it (`docker rm -f NAME`), or use another project name with -p".into()),
@@ -47,6 +54,15 @@ pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_p
         }),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The service's written files (compose secrets and configs from a variable
+/// or inline), put into the created container before it starts, like compose.
+async fn put_files(docker: &Docker, id: &str, svc: &ResolvedService) -> Result<(), DockerError> {
+    for f in &svc.files {
+        docker.put_file(id, &f.target, f.content.as_bytes(), f.mode, f.uid, f.gid).await?;
+    }
+    Ok(())
 }
 
 /// The container `svc` runs in, every value final.

@@ -173,6 +173,10 @@ pub struct ResolvedService {
     pub env: IndexMap<String, String>,
     pub ports: Vec<PortSpec>,
     pub volumes: Vec<VolumeSpec>,
+    /// Files written into the container before it starts (compose secrets and
+    /// configs from a variable or inline); a secret's content prints as `***`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::config::InjectedFile>,
     /// (name, soft, hard)
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ulimits: Vec<(String, i64, i64)>,

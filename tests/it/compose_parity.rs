@@ -234,3 +234,56 @@ fn a_missing_secret_file_is_refused_at_its_position_and_nothing_is_created() {
     r.code(2).stderr_has("compose.yaml:18:5").stderr_has("secret `db_password`: file").stderr_has("does not exist").stderr_has("see: README.md#compose-files");
     assert!(p.docker_objects("container").is_empty() && p.docker_objects("network").is_empty(), "nothing is created");
 }
+
+const WRITTEN: &str = "services:\n  web:\n    image: devenv-test/app:1\n    secrets:\n      - source: token\n        target: token_t\n        uid: \"1000\"\n        gid: \"1000\"\n        mode: 0400\n      - envsec\n    configs:\n      - source: inline\n        target: /etc/app/inline.conf\n        mode: 0440\n      - inline\nsecrets:\n  token:\n    environment: TOKEN\n  envsec:\n    environment: TOKEN\nconfigs:\n  inline:\n    content: |\n      hello ${WHO:-world}\n";
+
+/// Secrets from a variable and configs written inline: copied into the
+/// container before it starts, with compose's paths, modes and owners.
+#[test]
+fn written_secrets_and_configs_match_compose_inside_the_container() {
+    if !compose_ready() {
+        return;
+    }
+    let p = compose_project("c16written", WRITTEN);
+    p.write(".env", "TOKEN=tok-s3cret-value\n");
+    let paths = ["/run/secrets/token_t", "/run/secrets/envsec", "/etc/app/inline.conf", "/inline"];
+    let seen = |container: &str| paths.map(|f| (exec(container, &["stat", "-c", "%a %u %g", f]), exec(container, &["cat", f])));
+
+    let compose = Compose::new(&p);
+    compose.up();
+    let by_compose = seen(&compose.container("web"));
+    drop(compose);
+
+    let r = p.run(&["-p", &p.name, "up", "-d"]);
+    r.ok();
+    let by_devenv = seen(&format!("{}-web", p.name));
+    assert_eq!(by_devenv, by_compose);
+    assert_eq!(by_compose[0], ("400 1000 1000".to_string(), "tok-s3cret-value".to_string()));
+    assert_eq!(by_compose[2].1, "hello world");
+    // Never printed: not by `up`, not by `config --plan`.
+    let plan = p.run(&["-p", &p.name, "config", "--plan"]);
+    plan.ok().stdout_has("/run/secrets/token_t").stdout_has("***");
+    for out in [&r.stdout, &r.stderr, &plan.stdout, &plan.stderr] {
+        assert!(!out.contains("tok-s3cret-value"), "a secret was printed:\n{out}");
+    }
+    // Up again, unchanged: nothing recreated; a changed value recreates it.
+    let id = inspect(&format!("{}-web", p.name), "{{.Id}}");
+    p.run(&["-p", &p.name, "up", "-d"]).ok();
+    assert_eq!(inspect(&format!("{}-web", p.name), "{{.Id}}"), id);
+    p.write(".env", "TOKEN=rotated\n");
+    p.run(&["-p", &p.name, "up", "-d"]).ok();
+    assert_eq!(exec(&format!("{}-web", p.name), &["cat", "/run/secrets/envsec"]), "rotated");
+}
+
+/// A secret whose variable is not set: compose's message, at the
+/// `environment:` line, nothing created.
+#[test]
+fn a_secret_from_an_unset_variable_is_refused_and_nothing_is_created() {
+    if !docker_ready() {
+        return;
+    }
+    let p = compose_project("c16unset", WRITTEN);
+    let r = p.cmd(&["-p", &p.name, "up", "-d"]).env_remove("TOKEN").output().map(Run::from).expect("devenv up");
+    r.code(2).stderr_has("compose.yaml:18:5").stderr_has("environment variable \"TOKEN\" required by secret \"token\" is not set");
+    assert!(p.docker_objects("container").is_empty() && p.docker_objects("network").is_empty(), "nothing is created");
+}

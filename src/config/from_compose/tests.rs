@@ -301,3 +301,13 @@ fn top_level_networks_and_volumes() {
     assert!(c.spec.volumes.contains_key("v"));
     assert!(c.notes.iter().any(|n| n == "volumes.v: devenv ignores `driver`, `labels`"), "{:?}", c.notes);
 }
+
+#[test]
+fn written_files_mask_a_secret_but_not_an_empty_one_or_a_config() {
+    let f = |content: &str, secret: bool| crate::config::InjectedFile { target: "/run/secrets/t".into(), content: content.into(), uid: Some(1000), gid: None, mode: 0o400, secret };
+    let json = |f: crate::config::InjectedFile| serde_json::to_value(f).unwrap();
+    assert_eq!(json(f("s3cret", true))["content"], "***");
+    assert_eq!(json(f("", true))["content"], "", "nothing to hide: no `***` for a value that is not there");
+    assert_eq!(json(f("listen 80;", false))["content"], "listen 80;");
+    assert_eq!(json(f("x", true))["mode"], "0400");
+}
