@@ -277,6 +277,7 @@ impl Decoder<'_> {
             let kp = p.key(key);
             match key {
                 "image" => svc.image = self.string(v, &kp)?,
+                "platform" => svc.platform = self.string(v, &kp)?,
                 "build" => svc.build = self.build(v, &kp)?,
                 "command" => svc.command = self.command(v, &kp, name)?,
                 "entrypoint" => svc.entrypoint = self.command(v, &kp, name)?,

@@ -94,6 +94,9 @@ pub struct ComposeService {
     pub healthcheck: Option<Healthcheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// `os/arch[/variant]` the image and container are for (`linux/arm64`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

@@ -81,6 +81,7 @@ pub fn assemble(mut dict: Mapping, loader: Loader, a: Assembly) -> R<ComposeProj
         if !r.ignored.is_empty() {
             warnings.push(format!("service `{name}`: devenv ignores {}", r.ignored.join(", ")));
         }
+        warnings.extend(r.notes.iter().map(|n| format!("service `{name}`: {n}")));
         svc.ignored_keys = r.ignored;
     }
 

@@ -200,7 +200,7 @@ pub const SERVICE: Shape = Obj(&[
     ("oom_score_adj", Any),
     ("pid", Any),
     ("pids_limit", Any),
-    ("platform", Any),
+    ("platform", Str),
     ("ports", PORTS),
     ("post_start", Any),
     ("pre_stop", Any),

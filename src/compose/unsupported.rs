@@ -44,6 +44,7 @@ pub const SUPPORTED: &[&str] = &[
     "extends",
     "secrets",
     "configs",
+    "platform",
 ];
 
 const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "args", "target"];
@@ -63,6 +64,8 @@ pub struct Review {
     /// Keys devenv ignores, in file order (`logging`, `build.ssh`, `deploy.resources`…).
     pub ignored: Vec<String>,
     pub refused: Option<Refusal>,
+    /// What the user should know about keys devenv runs (a foreign `platform`).
+    pub notes: Vec<String>,
 }
 
 fn refuse(review: &mut Review, key: &str, message: String, hint: &str) {
@@ -108,6 +111,13 @@ pub fn review(svc: &Mapping, host: &str) -> Review {
         let Some(key) = k.as_str() else { continue };
         if key.starts_with("x-") {
             continue;
+        }
+        if key == "platform"
+            && let Some(text) = go_scalar_string(v).filter(|t| !t.is_empty() && !same_platform(t, host))
+        {
+            r.notes.push(format!(
+                "`platform: {text}` differs from this machine ({host}): the engine runs it only with emulation (binfmt/QEMU) and an image for {text}"
+            ));
         }
         if SUPPORTED.contains(&key) {
             nested(&mut r, key, v);
@@ -175,12 +185,6 @@ pub fn review(svc: &Mapping, host: &str) -> Review {
                 key,
                 format!("`runtime: {text}` is not supported: devenv runs containers with the engine's default runtime"),
                 "remove it, or keep running this file with docker compose",
-            ),
-            "platform" if !text.is_empty() && !same_platform(&text, host) => refuse(
-                &mut r,
-                key,
-                format!("`platform: {text}` differs from this machine ({host}): devenv does not run other platforms"),
-                "remove it to use the image for this machine's platform",
             ),
             "post_start" => refuse(
                 &mut r,
@@ -336,7 +340,6 @@ mod tests {
                 "networks.front.ipv4_address",
                 "pull_policy",
                 "ipc",
-                "platform",
                 "links"
             ]
         );
@@ -357,7 +360,6 @@ mod tests {
             ("devices: [\"/dev/ttyUSB0:/dev/ttyUSB0\"]\n", "devices"),
             ("gpus: all\n", "gpus"),
             ("runtime: nvidia\n", "runtime"),
-            ("platform: linux/arm64\n", "platform"),
             ("post_start: [{command: x}]\n", "post_start"),
             ("build: {context: ., dockerfile_inline: 'FROM x'}\n", "build.dockerfile_inline"),
             ("volumes: [{type: npipe, source: x, target: /x}]\n", "volumes[0].type"),

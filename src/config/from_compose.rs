@@ -132,7 +132,7 @@ fn service(
 ) -> Result<ServiceSpec, ConvertError> {
     let ComposeService {
         profiles, build, develop, cap_add, cap_drop, command, container_name, depends_on, entrypoint, environment, expose,
-        extra_hosts, hostname, healthcheck, image, init, labels, networks, ports, privileged, restart, shm_size, stdin_open,
+        extra_hosts, hostname, healthcheck, image, platform, init, labels, networks, ports, privileged, restart, shm_size, stdin_open,
         stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, working_dir,
         // The loader's: env files are already merged into `environment`; ignored keys are its warnings.
         env_files: _, ignored_keys: _,
@@ -155,6 +155,7 @@ fn service(
         parsed: Default::default(),
         container_healthcheck,
         image: image.clone(),
+        platform: platform.clone(),
         build: build.as_ref().map(build_spec),
         command: command.clone().map(CommandSpec::Exec),
         entrypoint: entrypoint.clone().map(CommandSpec::Exec),

@@ -83,6 +83,10 @@ pub struct ServiceSpec {
     pub persist: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// `os/arch[/variant]` the image is pulled/built and the container run for
+    /// (`linux/arm64`); default: the engine's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -911,7 +915,7 @@ fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 
 /// Keys every struct accepts, for did-you-mean hints.
 pub const SERVICE_KEYS: &[&str] = &[
-    "preset", "version", "persist", "image", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "depends_on",
+    "preset", "version", "persist", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
     "cap_add", "cap_drop", "shm_size",

@@ -28,6 +28,8 @@ pub struct ContainerSpec {
     /// The container's name.
     pub name: String,
     pub image: String,
+    /// `os/arch[/variant]` to run the image for (`None`: the engine's own).
+    pub platform: Option<String>,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     /// `KEY=value`.
@@ -136,7 +138,7 @@ impl Docker {
     pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
         let v = self.api.client_version();
         let req = create_request(spec, (v.major_version, v.minor_version) >= MULTI_NETWORK_CREATE_API);
-        let opts = qp::CreateContainerOptionsBuilder::new().name(&spec.name).build();
+        let opts = qp::CreateContainerOptionsBuilder::new().name(&spec.name).platform(spec.platform.as_deref().unwrap_or_default()).build();
         let id = self.api.create_container(Some(opts), req.body).await.map_err(op(format!("create container for `{}`", spec.service)))?.id;
         for (network, endpoint) in req.connect_later {
             let connect = NetworkConnectRequest { container: id.clone(), endpoint_config: Some(endpoint) };

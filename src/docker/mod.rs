@@ -228,9 +228,14 @@ impl Docker {
     }
 
     /// Pull `reference`, reporting per-layer progress.
-    pub async fn pull(&self, reference: &str, mut progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
+    pub async fn pull(&self, reference: &str, progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
+        self.pull_for(reference, None, progress).await
+    }
+
+    /// Pull `reference` for `platform` (`linux/arm64`; `None`: the engine's), reporting per-layer progress.
+    pub async fn pull_for(&self, reference: &str, platform: Option<&str>, mut progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
         let (repo, tag) = split_reference(reference);
-        let opts = qp::CreateImageOptionsBuilder::new().from_image(&repo).tag(&tag).build();
+        let opts = qp::CreateImageOptionsBuilder::new().from_image(&repo).tag(&tag).platform(platform.unwrap_or_default()).build();
         let mut stream = self.api.create_image(Some(opts), None, None);
         while let Some(item) = stream.next().await {
             match item {

@@ -47,12 +47,26 @@ pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_p
             message: format!("a container named `{}` already exists and is not managed by devenv for this project", svc.container_name),
             hint: Some("devenv never touches containers without its labels: remove or rename it (`docker rm -f NAME`), or use another project name with -p".into()),
         }),
+        Err(DockerError::NotFound { message, .. }) if svc.platform.is_some() => Err(platform_error(svc, &message)),
         Err(DockerError::NotFound { .. }) => Err(Error::Image {
             message: format!("image `{}` for `{}` is not available locally", svc.image, svc.name),
             detail: vec![],
             hint: Some("the pull may have failed silently; run `docker pull` on it to see why".into()),
         }),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The engine has the image, but not for the service's `platform` (or cannot run it).
+fn platform_error(svc: &ResolvedService, engine: &str) -> Error {
+    let platform = svc.platform.as_deref().unwrap_or_default();
+    Error::Image {
+        message: format!("`{}`: image `{}` is not available for platform {platform}: {engine}", svc.name, svc.image),
+        detail: vec![],
+        hint: Some(format!(
+            "pull or build `{}` for {platform} (running another architecture needs binfmt/QEMU emulation on the engine), or remove `platform`",
+            svc.image
+        )),
     }
 }
 
@@ -71,6 +85,7 @@ pub fn container_spec(plan: &Plan, svc: &ResolvedService, ctx: &CreateContext) -
         service: svc.name.clone(),
         name: svc.container_name.clone(),
         image: svc.image.clone(),
+        platform: svc.platform.clone(),
         command: svc.command.clone(),
         entrypoint: svc.entrypoint.clone(),
         env: svc.env.iter().map(|(k, v)| format!("{k}={}", crate::preset::fill_host_ports(v, ctx.host_ports))).collect(),

@@ -52,7 +52,7 @@ async fn pull(docker: &Docker, svc: &ResolvedService, ui: &Ui) -> Result<(), Err
     let mut layers: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     ui.service(name, Status::Pulling { current: 0, total: 0 });
     docker
-        .pull(&svc.image, |p| {
+        .pull_for(&svc.image, svc.platform.as_deref(), |p| {
             if p.total > 0 {
                 layers.insert(p.layer.clone(), (p.current, p.total));
             } else if (p.status.starts_with("Pull complete") || p.status.starts_with("Already exists"))

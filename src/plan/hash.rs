@@ -72,6 +72,8 @@ struct Runtime<'a> {
     shm_size: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     healthcheck: Option<&'a DockerHealthcheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<&'a str>,
     /// Written files: (target, mode, uid, gid, sha256 of the content).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     files: Vec<(&'a str, u32, Option<u32>, Option<u32>, String)>,
@@ -98,6 +100,7 @@ impl<'a> Runtime<'a> {
             cap_drop: &s.cap_drop,
             shm_size: s.shm_size,
             healthcheck: s.docker_healthcheck.as_ref(),
+            platform: s.platform.as_deref(),
             files: s.files.iter().map(|f| (f.target.as_str(), f.mode, f.uid, f.gid, hex(&Sha256::digest(f.content.as_bytes())))).collect(),
         }
     }

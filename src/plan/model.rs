@@ -156,6 +156,9 @@ pub struct ResolvedService {
     pub name: String,
     pub container_name: String,
     pub image: String,
+    /// `os/arch[/variant]` to pull, build and run for; `None`: the engine's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// The variables `image` was interpolated from in the file (`${REDIS_IMAGE:-…}`), for hints.
     #[serde(skip)]
     pub image_vars: Vec<String>,

@@ -182,6 +182,7 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         name: name.to_string(),
         container_name: spec.container_name.clone().unwrap_or_else(|| format!("{}-{name}", cx.project)),
         image: r.image,
+        platform: spec.platform.clone(),
         image_vars: cx.env.interpolated.get(&format!("services.{name}.image")).cloned().unwrap_or_default(),
         build: r.build,
         preset: draft.kind,

@@ -287,3 +287,31 @@ fn a_secret_from_an_unset_variable_is_refused_and_nothing_is_created() {
     r.code(2).stderr_has("compose.yaml:18:5").stderr_has("environment variable \"TOKEN\" required by secret \"token\" is not set");
     assert!(p.docker_objects("container").is_empty() && p.docker_objects("network").is_empty(), "nothing is created");
 }
+
+/// `platform`: passed to the engine when creating (and pulling). This
+/// machine's platform runs as under compose; one the engine has no image for
+/// is a clear error, and that service's container is not left behind.
+#[test]
+fn platform_is_passed_to_the_engine() {
+    if !compose_ready() {
+        return;
+    }
+    let native = "services:\n  web:\n    image: devenv-test/app:1\n    platform: linux/amd64\n";
+    let p = compose_project("c16platform", native);
+    let compose = Compose::new(&p);
+    compose.up();
+    let by_compose = inspect_json(&compose.container("web"));
+    drop(compose);
+    p.run(&["-p", &p.name, "up", "-d"]).ok();
+    let by_devenv = inspect_json(&format!("{}-web", p.name));
+    for field in ["/Platform", "/Image"] {
+        assert_eq!(by_devenv.pointer(field), by_compose.pointer(field), "{field}");
+    }
+    let plan = p.run(&["-p", &p.name, "config", "--plan", "--format", "json"]);
+    plan.ok().stdout_has("\"platform\": \"linux/amd64\"");
+
+    p.write("compose.yaml", "services:\n  arm:\n    image: devenv-test/app:1\n    platform: linux/arm64\n");
+    let r = p.run(&["-p", &p.name, "up", "-d"]);
+    r.code(5).stderr_has("`arm`: image `devenv-test/app:1` is not available for platform linux/arm64").stderr_has("emulation");
+    assert!(p.docker_objects("container").iter().all(|c| !c.ends_with("-arm")), "{:?}", p.docker_objects("container"));
+}

@@ -736,3 +736,9 @@ fn devenv_files_take_the_long_volume_form_too() {
     let e = Project::new("services:\n  api:\n    image: x\n    volumes:\n      - {type: bind, source: ., target: /x, mode: 1}\n").load().unwrap_err();
     assert!(e.message.contains("mode"), "{e}");
 }
+
+#[test]
+fn devenv_files_take_a_platform() {
+    let env = Project::new("services:\n  api:\n    image: x\n    platform: linux/arm64\n").load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.spec.services["api"].platform.as_deref(), Some("linux/arm64"));
+}
