@@ -184,9 +184,9 @@ fn normalize_compose(mut v: Value) -> Value {
             // 3. Service keys devenv does not model (`logging`, `deploy`, `links`,
             //    `dns`…): devenv reports them as ignored or refused instead.
             svc.retain(|k, _| compose::SUPPORTED_SERVICE_KEYS.contains(&k.as_str()));
-            // 4. `build` keys other than context/dockerfile/args/target (ignored, with a warning).
+            // 4. `build` keys other than context/dockerfile(_inline)/args/target (ignored, with a warning).
             if let Some(Value::Object(b)) = svc.get_mut("build") {
-                b.retain(|k, _| matches!(k.as_str(), "context" | "dockerfile" | "args" | "target"));
+                b.retain(|k, _| matches!(k.as_str(), "context" | "dockerfile" | "dockerfile_inline" | "args" | "target"));
             }
             // 5. Per-network settings other than `aliases` (`ipv4_address`…, ignored).
             if let Some(Value::Object(nets)) = svc.get_mut("networks") {

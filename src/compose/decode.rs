@@ -326,6 +326,7 @@ impl Decoder<'_> {
             match key {
                 "context" => b.context = self.string(v, &kp)?.unwrap_or_default(),
                 "dockerfile" => b.dockerfile = self.string(v, &kp)?,
+                "dockerfile_inline" => b.dockerfile_inline = self.string(v, &kp)?,
                 "args" => b.args = self.mapping_with_equals(v, &kp)?,
                 "target" => b.target = self.string(v, &kp)?,
                 _ => {}

@@ -47,7 +47,7 @@ pub const SUPPORTED: &[&str] = &[
     "platform",
 ];
 
-const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "args", "target"];
+const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
 
 /// A key devenv refuses: where (relative to the service), why, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,16 +262,7 @@ fn nested(r: &mut Review, key: &str, v: &Value) {
                 if bk.starts_with("x-") || BUILD_SUPPORTED.contains(&bk) {
                     continue;
                 }
-                if bk == "dockerfile_inline" {
-                    refuse(
-                        r,
-                        "build.dockerfile_inline",
-                        "`build.dockerfile_inline` is not supported: devenv builds from a Dockerfile in the build context".into(),
-                        "write the Dockerfile into the context and set `build.dockerfile`",
-                    );
-                } else {
-                    r.ignored.push(format!("build.{bk}"));
-                }
+                r.ignored.push(format!("build.{bk}"));
             }
         }
         "networks" => {
@@ -361,7 +352,6 @@ mod tests {
             ("gpus: all\n", "gpus"),
             ("runtime: nvidia\n", "runtime"),
             ("post_start: [{command: x}]\n", "post_start"),
-            ("build: {context: ., dockerfile_inline: 'FROM x'}\n", "build.dockerfile_inline"),
             ("volumes: [{type: npipe, source: x, target: /x}]\n", "volumes[0].type"),
         ];
         for (yaml, key) in cases {

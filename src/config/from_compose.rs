@@ -269,10 +269,11 @@ fn probe_awaited(ctx: &Svc, kind: Option<Kind>, spec: &mut ServiceSpec, notes: &
 
 /// `build:`; the default `Dockerfile` is implied.
 fn build_spec(b: &ComposeBuild) -> BuildSpec {
-    let ComposeBuild { context, dockerfile, args, target } = b;
+    let ComposeBuild { context, dockerfile, dockerfile_inline, args, target } = b;
     BuildSpec {
         context: context.clone(),
         dockerfile: dockerfile.clone().filter(|d| d != "Dockerfile"),
+        dockerfile_inline: dockerfile_inline.clone(),
         args: EnvMap(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         target: target.clone(),
     }

@@ -532,6 +532,9 @@ pub struct BuildSpec {
     pub context: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<String>,
+    /// The Dockerfile's text itself (instead of a file in the context).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
     #[serde(skip_serializing_if = "EnvMap::is_empty")]
     pub args: EnvMap,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -545,6 +548,8 @@ struct BuildLong {
     context: String,
     #[serde(default)]
     dockerfile: Option<String>,
+    #[serde(default)]
+    dockerfile_inline: Option<String>,
     #[serde(default)]
     args: EnvMap,
     #[serde(default)]
@@ -560,12 +565,12 @@ impl<'de> Deserialize<'de> for BuildSpec {
         // Untagged enums swallow inner errors; go through Value to keep them.
         let v = serde_yaml::Value::deserialize(d)?;
         match v {
-            serde_yaml::Value::String(s) => Ok(BuildSpec { context: s, dockerfile: None, args: EnvMap::default(), target: None }),
+            serde_yaml::Value::String(s) => Ok(BuildSpec { context: s, dockerfile: None, dockerfile_inline: None, args: EnvMap::default(), target: None }),
             serde_yaml::Value::Mapping(_) => {
                 let l: BuildLong = serde_yaml::from_value(v).map_err(de::Error::custom)?;
                 // `dockerfile: ""` is compose's default `Dockerfile`, not the context itself.
                 let dockerfile = l.dockerfile.filter(|d| !d.is_empty());
-                Ok(BuildSpec { context: l.context, dockerfile, args: l.args, target: l.target })
+                Ok(BuildSpec { context: l.context, dockerfile, dockerfile_inline: l.dockerfile_inline, args: l.args, target: l.target })
             }
             other => {
                 Err(de::Error::custom(format!(
@@ -931,7 +936,7 @@ pub const SERVICE_NETWORK_KEYS: &[&str] = &["aliases", "ipv4_address"];
 pub const SEED_KEYS: &[&str] = &[
     "sql", "csv", "jsonl", "table", "redis", "topic", "partitions", "config", "messages", "index", "mappings", "settings", "documents", "exec",
 ];
-pub const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];
+pub const BUILD_KEYS: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
 pub const WATCH_KEYS: &[&str] = &["path", "target", "action", "ignore", "exec"];
 
 #[cfg(test)]

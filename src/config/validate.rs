@@ -298,7 +298,7 @@ fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
     }
     let dockerfile = build.dockerfile.as_deref().unwrap_or("Dockerfile");
     let df = crate::values::volumes::normalize(&dir.join(dockerfile));
-    if !df.is_file() {
+    if build.dockerfile_inline.is_none() && !df.is_file() {
         let df_path = format!("{base}.build.dockerfile");
         let path = if ctx.locations.contains(&df_path) { df_path } else { ctx_path };
         return Err(ctx.error(

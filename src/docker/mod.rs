@@ -23,7 +23,7 @@ use std::time::Duration;
 use bollard::query_parameters as qp;
 use futures_util::{Stream, StreamExt};
 
-pub use context::{build_context_tar, ignored as dockerignored};
+pub use context::{build_context_tar, build_context_tar_with, ignored as dockerignored};
 pub use create::{create_request, whole_seconds, ContainerSpec, CreateRequest, EndpointSpec, HealthSpec, MountKind, MountSpec, PortSpec, RestartKind, RestartSpec};
 pub use engine_info::{EngineResources, RegistryAnswer};
 pub use error::{BuildFailure, DockerError};

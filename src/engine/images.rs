@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use crate::docker::{build_context_tar, Docker};
+use crate::docker::{build_context_tar_with, Docker};
 use crate::error::Error;
 use crate::plan::{Plan, ResolvedBuild, ResolvedService};
 use crate::ui::{Status, Ui};
@@ -107,7 +107,8 @@ pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, 
     ui.service(name, Status::Building { line: format!("context {}", build.context.display()) });
     let ctx = build.context.clone();
     let dockerfile = build.dockerfile.clone();
-    let tar = tokio::task::spawn_blocking(move || build_context_tar(&ctx, &dockerfile))
+    let inline = build.dockerfile_inline.clone();
+    let tar = tokio::task::spawn_blocking(move || build_context_tar_with(&ctx, &dockerfile, inline.as_deref()))
         .await
         .map_err(|e| Error::Other(format!("build context task: {e}")))??;
     let mut labels = HashMap::new();
@@ -131,7 +132,7 @@ fn check_build_inputs(name: &str, build: &ResolvedBuild) -> Result<(), Error> {
     let (message, hint) = if !ctx.is_dir() {
         let what = if ctx.exists() { "is not a directory" } else { "does not exist" };
         (format!("`{name}`: build context {} {what}", ctx.display()), "fix `build.context` (relative to the file's directory), or create it".to_string())
-    } else if !ctx.join(&build.dockerfile).is_file() {
+    } else if build.dockerfile_inline.is_none() && !ctx.join(&build.dockerfile).is_file() {
         let df = crate::values::volumes::normalize(&ctx.join(&build.dockerfile));
         (
             format!("`{name}`: Dockerfile {} not found", df.display()),
@@ -206,6 +207,7 @@ mod tests {
         let build = |context: std::path::PathBuf, dockerfile: &str| crate::plan::ResolvedBuild {
             context,
             dockerfile: dockerfile.into(),
+            dockerfile_inline: None,
             args: Default::default(),
             target: None,
         };

@@ -95,6 +95,10 @@ pub struct DockerHealthcheck {
 pub struct ResolvedBuild {
     pub context: PathBuf,
     pub dockerfile: String,
+    /// The Dockerfile's text, written in the file: built as `dockerfile` (a name
+    /// no file of the context has), added to the context sent to the engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
     pub args: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,

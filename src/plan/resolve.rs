@@ -19,6 +19,9 @@ use crate::values::{PortSpec, VolumeSpec};
 use crate::yaml::ConfigError;
 use crate::preset::{self, Connection, Kind};
 
+/// The name an inline Dockerfile (`build.dockerfile_inline`) is sent under, in the context.
+pub const INLINE_DOCKERFILE: &str = ".devenv.inline.Dockerfile";
+
 /// Resolve a loaded file into a plan. Errors point into the file.
 ///
 /// Pure: every value was parsed (and every seed glob expanded) by `config`;
@@ -138,7 +141,11 @@ fn resolve_service(
 ) -> Result<ResolvedService, ConfigError> {
     let build = spec.build.as_ref().map(|b| ResolvedBuild {
         context: crate::values::volumes::normalize(&cx.env.dir.join(&b.context)),
-        dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+        dockerfile: match (&b.dockerfile_inline, &b.dockerfile) {
+            (Some(_), _) => INLINE_DOCKERFILE.into(),
+            (None, d) => d.clone().unwrap_or_else(|| "Dockerfile".into()),
+        },
+        dockerfile_inline: b.dockerfile_inline.clone(),
         args: spec.parsed.build_args.clone(),
         target: b.target.clone(),
     });

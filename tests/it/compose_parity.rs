@@ -59,7 +59,7 @@ impl<'a> Compose<'a> {
 
 impl Drop for Compose<'_> {
     fn drop(&mut self) {
-        let _ = self.run(&["down", "-v", "-t", "1"]);
+        let _ = self.run(&["down", "-v", "-t", "1", "--rmi", "local"]);
     }
 }
 
@@ -314,4 +314,23 @@ fn platform_is_passed_to_the_engine() {
     let r = p.run(&["-p", &p.name, "up", "-d"]);
     r.code(5).stderr_has("`arm`: image `devenv-test/app:1` is not available for platform linux/arm64").stderr_has("emulation");
     assert!(p.docker_objects("container").iter().all(|c| !c.ends_with("-arm")), "{:?}", p.docker_objects("container"));
+}
+
+/// `build.dockerfile_inline`: the Dockerfile written in the compose file is
+/// what both build; the same file comes out of the image.
+#[test]
+fn an_inline_dockerfile_builds_like_compose_builds_it() {
+    if !compose_ready() {
+        return;
+    }
+    let yaml = "services:\n  app:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM devenv-test/app:1\n        RUN echo built-inline > /marker\n    command: [\"sleep\", \"60\"]\n";
+    let p = compose_project("c16inline", yaml);
+    p.write("Dockerfile", "FROM scratch\n"); // not the one built
+    let compose = Compose::new(&p);
+    compose.up();
+    let by_compose = exec(&compose.container("app"), &["cat", "/marker"]);
+    drop(compose);
+    p.run(&["-p", &p.name, "up", "-d"]).ok();
+    assert_eq!(exec(&format!("{}-app", p.name), &["cat", "/marker"]), by_compose);
+    assert_eq!(by_compose, "built-inline");
 }
