@@ -309,6 +309,7 @@ impl Decoder<'_> {
                 "privileged" => svc.privileged = self.bool(v, &kp)?.unwrap_or(false),
                 "shm_size" => svc.shm_size = self.bytes(v, &kp)?,
                 "develop" => svc.develop = self.develop(v, &kp)?,
+                "volumes_from" => svc.volumes_from = self.string_list(v, &kp)?,
                 "secrets" => svc.secrets = self.file_refs(v, &kp, Some("/run/secrets/"))?,
                 "configs" => svc.configs = self.file_refs(v, &kp, None)?,
                 _ => {}

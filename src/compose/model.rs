@@ -130,6 +130,9 @@ pub struct ComposeService {
     pub volumes: Vec<ServiceVolume>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
+    /// `service[:ro|:rw]` or `container:NAME[:ro|:rw]`: every volume of that container.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
     /// Secrets mounted in the container (`target` defaults to `/run/secrets/<source>`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<FileRef>,

@@ -226,7 +226,7 @@ pub const SERVICE: Shape = Obj(&[
     ("userns_mode", Any),
     ("uts", Any),
     ("volumes", VOLUMES),
-    ("volumes_from", Any),
+    ("volumes_from", STR_LIST),
     ("working_dir", Str),
 ]);
 

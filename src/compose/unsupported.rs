@@ -45,6 +45,7 @@ pub const SUPPORTED: &[&str] = &[
     "secrets",
     "configs",
     "platform",
+    "volumes_from",
 ];
 
 const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
@@ -143,12 +144,6 @@ pub fn review(svc: &Mapping, host: &str) -> Review {
                     r.ignored.push(key.to_string());
                 }
             }
-            "volumes_from" => refuse(
-                &mut r,
-                key,
-                "`volumes_from` is not supported: devenv does not share one container's volumes with another".into(),
-                "mount the same named volume in both services instead (`volumes: [\"data:/path\"]`)",
-            ),
             "scale" if as_int(v).is_some_and(|n| n > 1) => refuse(
                 &mut r,
                 key,
@@ -342,7 +337,6 @@ mod tests {
             ("network_mode: host\n", "network_mode"),
             ("pid: host\n", "pid"),
             ("ipc: service:db\n", "ipc"),
-            ("volumes_from: [db]\n", "volumes_from"),
             ("scale: 3\n", "scale"),
             ("deploy: {replicas: 2}\n", "deploy.replicas"),
             ("deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n", "deploy.resources.reservations.devices"),

@@ -104,6 +104,10 @@ pub struct ServiceSpec {
     /// form `{type: bind, source: ./data:v1, target: /data}` (a path with `:`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<VolumeEntry>,
+    /// Every volume of another service's container (`db`, `db:ro`) or of any
+    /// container (`container:NAME[:ro]`); a service named here starts first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
     #[serde(default, skip_serializing_if = "DependsOn::is_empty")]
     pub depends_on: DependsOn,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -920,7 +924,7 @@ fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 
 /// Keys every struct accepts, for did-you-mean hints.
 pub const SERVICE_KEYS: &[&str] = &[
-    "preset", "version", "persist", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "depends_on",
+    "preset", "version", "persist", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
     "cap_add", "cap_drop", "shm_size",

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 
 use super::model::{Condition, EnvSpec, LongVolume, LongVolumeKind, RunMode, ServiceSpec, VolumeEntry};
-use super::parsed::Parsed;
+use super::parsed::{Parsed, VolumesFrom, VolumesFromSource};
 use crate::preset::Kind;
 use crate::seed::entry::ResolvedSeed;
 use crate::values::ports::{PortSpec, parse_port};
@@ -49,13 +49,14 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         check_depends_on(name, svc, spec, &base, ctx)?;
         let ports = check_ports(name, svc, &base, ctx, &mut published)?;
         let volumes = check_volumes(svc, &base, ctx)?;
+        let volumes_from = check_volumes_from(name, svc, spec, &base, ctx)?;
         check_build(svc, &base, ctx)?;
         let health_protocol = check_health(svc, &base, ctx)?;
         let seeds = check_seeds(svc, &base, ctx)?;
         check_watch(svc, &base, ctx)?;
         options::check_service_networks(name, svc, spec, &base, ctx)?;
         let options = options::check_options(name, svc, spec, &base, ctx)?;
-        let parsed = Parsed { preset, health_protocol, ports, volumes, seeds, options, ..Parsed::default() };
+        let parsed = Parsed { preset, health_protocol, ports, volumes, volumes_from, seeds, options, ..Parsed::default() };
         out.services.insert(name.clone(), parsed);
     }
     Ok(out)
@@ -169,6 +170,40 @@ fn check_depends_on(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, c
         }
     }
     Ok(())
+}
+
+/// `volumes_from`: `SERVICE[:ro|:rw]` (an enabled service of the file, not
+/// itself) or `container:NAME[:ro|:rw]`.
+fn check_volumes_from(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumesFrom>, ConfigError> {
+    let mut out = Vec::new();
+    for (i, raw) in svc.volumes_from.iter().enumerate() {
+        let path = format!("{base}.volumes_from[{i}]");
+        let (rest, read_only) = match raw.rsplit_once(':') {
+            Some((r, "ro")) => (r, Some(true)),
+            Some((r, "rw")) => (r, Some(false)),
+            _ => (raw.as_str(), None),
+        };
+        let source = match rest.strip_prefix("container:") {
+            Some(c) if !c.is_empty() && !c.contains(':') => VolumesFromSource::Container(c.to_string()),
+            Some(_) => {
+                let hint = Some("write `container:NAME`, `container:NAME:ro` or `SERVICE[:ro]`".into());
+                return Err(ctx.error(&path, format!("invalid volumes_from {raw:?}"), hint));
+            }
+            None if rest == name => return Err(ctx.error(&path, format!("`{name}` cannot take volumes from itself"), None)),
+            None if ctx.disabled.contains_key(rest) => {
+                let hint = Some(format!("enable `{rest}`'s profile, or add `{name}` to it"));
+                return Err(ctx.error(&path, format!("`{name}` takes volumes from `{rest}`, which is disabled by profile"), hint));
+            }
+            None if !spec.services.contains_key(rest) => {
+                let names: Vec<&str> = spec.services.keys().map(String::as_str).filter(|n| *n != name).collect();
+                let hint = did_you_mean(rest, names.iter().copied()).map(|c| format!("did you mean `{c}`? (another container: `container:{rest}`)"));
+                return Err(ctx.error(&path, format!("service \"{name}\" depends on undefined service \"{rest}\" (volumes_from)"), hint));
+            }
+            None => VolumesFromSource::Service(rest.to_string()),
+        };
+        out.push(VolumesFrom { source, read_only });
+    }
+    Ok(out)
 }
 
 fn is_unspecified(ip: &str) -> bool {

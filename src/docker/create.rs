@@ -49,6 +49,8 @@ pub struct ContainerSpec {
     pub stop_timeout: Option<i64>,
     pub healthcheck: Option<HealthSpec>,
     pub mounts: Vec<MountSpec>,
+    /// `<container>[:ro|:rw]`: every volume of those containers.
+    pub volumes_from: Vec<String>,
     /// The network the container is created on.
     pub network_mode: Option<String>,
     /// Every network it joins, in order (the first one at create time at least).
@@ -177,6 +179,7 @@ pub fn create_request(spec: &ContainerSpec, all_networks_at_create: bool) -> Cre
             port_bindings: Some(bindings),
             mounts: Some(spec.mounts.iter().map(|m| mount(m, spec.labels.get(crate::labels::PROJECT))).collect()),
             network_mode: spec.network_mode.clone(),
+            volumes_from: some_vec(&spec.volumes_from),
             ulimits: (!spec.ulimits.is_empty()).then(|| {
                 spec.ulimits
                     .iter()

@@ -101,6 +101,7 @@ pub fn container_spec(plan: &Plan, svc: &ResolvedService, ctx: &CreateContext) -
         stop_timeout: svc.stop_grace_period.map(whole_seconds),
         healthcheck: svc.docker_healthcheck.as_ref().map(health),
         mounts: mounts(plan, svc),
+        volumes_from: svc.volumes_from.clone(),
         network_mode: svc.networks.first().map(|n| n.docker_name.clone()).or_else(|| Some(plan.network.clone())),
         networks: endpoints(svc),
         ulimits: svc.ulimits.clone(),

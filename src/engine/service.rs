@@ -151,6 +151,10 @@ impl ServiceRun {
     /// dependencies are still starting; only the start waits for them.
     async fn bring_up(&self) -> ServiceOutcome {
         let created = matches!(self.step.kind, StepKind::Create | StepKind::Recreate { .. });
+        // `volumes_from` names containers that must exist when this one is created.
+        if created && !self.svc.volumes_from.is_empty() {
+            self.wait_for_dependencies().await?;
+        }
         let id = if created { self.prepare_container().await? } else { self.step.container.clone().unwrap_or_default() };
         if let Err(e) = self.wait_for_dependencies().await {
             // Never started: leave nothing half-made behind.

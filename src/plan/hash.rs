@@ -74,6 +74,8 @@ struct Runtime<'a> {
     healthcheck: Option<&'a DockerHealthcheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     platform: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    volumes_from: &'a [String],
     /// Written files: (target, mode, uid, gid, sha256 of the content).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     files: Vec<(&'a str, u32, Option<u32>, Option<u32>, String)>,
@@ -101,6 +103,7 @@ impl<'a> Runtime<'a> {
             shm_size: s.shm_size,
             healthcheck: s.docker_healthcheck.as_ref(),
             platform: s.platform.as_deref(),
+            volumes_from: &s.volumes_from,
             files: s.files.iter().map(|f| (f.target.as_str(), f.mode, f.uid, f.gid, hex(&Sha256::digest(f.content.as_bytes())))).collect(),
         }
     }

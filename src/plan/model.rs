@@ -180,6 +180,9 @@ pub struct ResolvedService {
     pub env: IndexMap<String, String>,
     pub ports: Vec<PortSpec>,
     pub volumes: Vec<VolumeSpec>,
+    /// `volumes_from`, as Docker takes it: `<container>[:ro|:rw]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
     /// Files written into the container before it starts (compose secrets and
     /// configs from a variable or inline); a secret's content prints as `***`.
     #[serde(skip_serializing_if = "Vec::is_empty")]

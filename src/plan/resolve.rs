@@ -14,7 +14,7 @@ use super::hash::config_hash;
 use super::images::ImageMap;
 // The plan's types live in `model`; their old paths (`plan::resolve::…`) stay valid.
 pub use super::model::*;
-use crate::config::{CommandSpec, Condition, HealthSpec, HealthcheckTiming, LoadedEnv, RunMode, ServiceSpec};
+use crate::config::{CommandSpec, Condition, HealthSpec, HealthcheckTiming, LoadedEnv, RunMode, ServiceSpec, VolumesFromSource};
 use crate::values::{PortSpec, VolumeSpec};
 use crate::yaml::ConfigError;
 use crate::preset::{self, Connection, Kind};
@@ -82,7 +82,7 @@ impl Cx<'_> {
 /// The `depends_on` graph; a cycle is an error at the first edge of it.
 fn dependency_graph(env: &LoadedEnv) -> Result<Graph, ConfigError> {
     let graph = Graph::new(
-        env.spec.services.iter().map(|(name, s)| (name.as_str(), s.depends_on.0.keys().map(String::as_str).collect())),
+        env.spec.services.iter().map(|(name, s)| (name.as_str(), s.depends_on.0.keys().map(String::as_str).chain(volumes_from_services(s)).collect())),
     );
     if let Some(cycle) = graph.find_cycle() {
         let first = cycle.0.first().cloned().unwrap_or_default();
@@ -199,6 +199,7 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         env: r.env,
         ports: draft.ports.clone(),
         volumes: draft.volumes.clone(),
+        volumes_from: volumes_from(cx, spec),
         files: spec.files.clone(),
         ulimits: merge_ulimits(draft.defaults.as_ref().map(|d| d.ulimits.as_slice()).unwrap_or_default(), spec),
         depends_on: conditions(cx.env, spec),
@@ -271,6 +272,30 @@ fn health_for(spec: &ServiceSpec, draft: &Draft, name: &str) -> Result<Option<Re
 
 /// `depends_on` with the default condition made explicit: `healthy` when the
 /// dependency has a probe, else `started`.
+/// `volumes_from` as Docker takes it: a service's container name, or the container's.
+fn volumes_from(cx: &Cx, spec: &ServiceSpec) -> Vec<String> {
+    let container = |s: &str| match cx.env.spec.services.get(s).and_then(|t| t.container_name.clone()) {
+        Some(n) => n,
+        None => format!("{}-{s}", cx.project),
+    };
+    spec.parsed
+        .volumes_from
+        .iter()
+        .map(|v| {
+            let name = match &v.source {
+                VolumesFromSource::Service(s) => container(s),
+                VolumesFromSource::Container(c) => c.clone(),
+            };
+            match v.read_only {
+                Some(true) => format!("{name}:ro"),
+                Some(false) => format!("{name}:rw"),
+                None => name,
+            }
+        })
+        .collect()
+}
+
+/// `depends_on` with conditions settled; a service `volumes_from` names starts first.
 fn conditions(env: &LoadedEnv, spec: &ServiceSpec) -> IndexMap<String, Condition> {
     let probed = |d: &str| {
         env.spec.services.get(d).is_some_and(|s| !s.health.as_ref().is_some_and(HealthSpec::disabled) && (s.preset.is_some() || s.health.is_some()))
@@ -286,7 +311,16 @@ fn conditions(env: &LoadedEnv, spec: &ServiceSpec) -> IndexMap<String, Condition
             };
             (d.clone(), cond)
         })
+        .chain(volumes_from_services(spec).filter(|s| !spec.depends_on.0.contains_key(*s)).map(|s| (s.to_string(), Condition::Started)))
         .collect()
+}
+
+/// The services a service's `volumes_from` names (they must be created first).
+fn volumes_from_services(spec: &ServiceSpec) -> impl Iterator<Item = &str> {
+    spec.parsed.volumes_from.iter().filter_map(|v| match &v.source {
+        VolumesFromSource::Service(s) => Some(s.as_str()),
+        VolumesFromSource::Container(_) => None,
+    })
 }
 
 /// `watch:` rules with the host path made absolute.

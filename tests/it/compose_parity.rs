@@ -334,3 +334,53 @@ fn an_inline_dockerfile_builds_like_compose_builds_it() {
     assert_eq!(exec(&format!("{}-app", p.name), &["cat", "/marker"]), by_compose);
     assert_eq!(by_compose, "built-inline");
 }
+
+/// `volumes_from`: the source service starts first, and its volumes appear
+/// in the other container, as under compose. One documented difference:
+/// compose 2.26 drops the `:ro` of `service:ro` (it passes the container id
+/// alone, so the share is writable); devenv keeps it, as the compose
+/// specification and Docker's `--volumes-from` define it.
+#[test]
+fn volumes_from_shares_a_services_volumes_like_compose() {
+    if !compose_ready() {
+        return;
+    }
+    let yaml = "services:\n  app:\n    image: devenv-test/app:1\n    command: [\"sleep\", \"60\"]\n    volumes_from: [\"data:ro\"]\n  data:\n    image: devenv-test/app:1\n    command: [\"sh\", \"-c\", \"echo shared-bytes > /shared/f; sleep 60\"]\n    volumes: [\"shared:/shared\", \"/anon\"]\nvolumes:\n  shared:\n";
+    let p = compose_project("c16volfrom", yaml);
+    let dests = |c: &serde_json::Value| mounts(c).into_iter().map(|(kind, _, dest, _)| (kind, dest)).collect::<BTreeSet<_>>();
+    let compose = Compose::new(&p);
+    compose.up();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let app = inspect_json(&compose.container("app"));
+    let (by_compose, read_compose) = (dests(&app), exec(&compose.container("app"), &["cat", "/shared/f"]));
+    let data_id = inspect_json(&compose.container("data")).pointer("/Id").cloned();
+    assert_eq!(app.pointer("/HostConfig/VolumesFrom/0").cloned(), data_id, "compose passes the container id, without `:ro`");
+    drop(compose);
+
+    p.run(&["-p", &p.name, "up", "-d"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let web = format!("{}-app", p.name);
+    let app = inspect_json(&web);
+    assert_eq!(dests(&app), by_compose, "the same volumes at the same places");
+    assert_eq!(by_compose.len(), 2, "{by_compose:?}");
+    assert_eq!(exec(&web, &["cat", "/shared/f"]), read_compose);
+    assert_eq!(read_compose, "shared-bytes");
+    assert_eq!(app.pointer("/HostConfig/VolumesFrom").cloned(), Some(serde_json::json!([format!("{}-data:ro", p.name)])));
+    assert!(mounts(&app).iter().all(|(_, _, _, rw)| !rw), "`:ro` is kept: {:?}", mounts(&app));
+    let out = Command::new("docker").args(["exec", &web, "sh", "-c", "echo x > /shared/g"]).output().expect("exec");
+    assert!(!out.status.success(), "a write through the read-only share fails");
+}
+
+/// A `volumes_from` service disabled by a profile: compose-like error at its position, nothing created.
+#[test]
+fn volumes_from_a_disabled_service_is_refused() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = "services:\n  app:\n    image: devenv-test/app:1\n    volumes_from:\n      - data\n  data:\n    image: devenv-test/app:1\n    profiles: [seed]\n";
+    let p = compose_project("c16volfromoff", yaml);
+    let r = p.run(&["-p", &p.name, "up", "-d"]);
+    // compose's own check (volumes_from implies depends_on), at the service.
+    r.code(2).stderr_has("compose.yaml:2:3").stderr_has("depends on undefined service \"data\"").stderr_has("--profile seed");
+    assert!(p.docker_objects("container").is_empty() && p.docker_objects("network").is_empty());
+}

@@ -742,3 +742,22 @@ fn devenv_files_take_a_platform() {
     let env = Project::new("services:\n  api:\n    image: x\n    platform: linux/arm64\n").load().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(env.spec.services["api"].platform.as_deref(), Some("linux/arm64"));
 }
+
+#[test]
+fn volumes_from_is_parsed_once_and_checked() {
+    use crate::config::{VolumesFrom, VolumesFromSource};
+    let env = Project::new("services:\n  data:\n    image: x\n  app:\n    image: x\n    volumes_from: [\"data:ro\", \"container:legacy\", \"data:rw\"]\n").load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        env.spec.services["app"].parsed.volumes_from,
+        [
+            VolumesFrom { source: VolumesFromSource::Service("data".into()), read_only: Some(true) },
+            VolumesFrom { source: VolumesFromSource::Container("legacy".into()), read_only: None },
+            VolumesFrom { source: VolumesFromSource::Service("data".into()), read_only: Some(false) },
+        ]
+    );
+    let e = Project::new("services:\n  data:\n    image: x\n  app:\n    image: x\n    volumes_from: [dta]\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.app.volumes_from[0]", 6, 20));
+    assert!(e.hint.unwrap_or_default().contains("did you mean `data`?"));
+    let e = Project::new("services:\n  app:\n    image: x\n    volumes_from: [app]\n").load().unwrap_err();
+    assert!(e.message.contains("from itself"), "{e}");
+}
