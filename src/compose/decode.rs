@@ -310,6 +310,8 @@ impl Decoder<'_> {
                 "shm_size" => svc.shm_size = self.bytes(v, &kp)?,
                 "develop" => svc.develop = self.develop(v, &kp)?,
                 "volumes_from" => svc.volumes_from = self.string_list(v, &kp)?,
+                "ipc" => svc.ipc = self.string(v, &kp)?,
+                "pid" => svc.pid = self.string(v, &kp)?,
                 "secrets" => svc.secrets = self.file_refs(v, &kp, Some("/run/secrets/"))?,
                 "configs" => svc.configs = self.file_refs(v, &kp, None)?,
                 _ => {}

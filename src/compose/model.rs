@@ -130,6 +130,12 @@ pub struct ComposeService {
     pub volumes: Vec<ServiceVolume>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
+    /// IPC namespace: `host`, `shareable`, `private`, `none`, `service:NAME`, `container:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    /// PID namespace: `host`, `service:NAME`, `container:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
     /// `service[:ro|:rw]` or `container:NAME[:ro|:rw]`: every volume of that container.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,

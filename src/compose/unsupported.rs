@@ -46,6 +46,8 @@ pub const SUPPORTED: &[&str] = &[
     "configs",
     "platform",
     "volumes_from",
+    "ipc",
+    "pid",
 ];
 
 const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
@@ -132,7 +134,7 @@ pub fn review(svc: &Mapping, host: &str) -> Review {
                 format!("`network_mode: {text}` is not supported: devenv attaches every service to the project network"),
                 "remove it: services reach each other by name on the project network, and published ports reach the host",
             ),
-            "pid" | "ipc" | "uts" | "cgroup" | "userns_mode" => {
+            "uts" | "cgroup" | "userns_mode" => {
                 if text == "host" || text.starts_with("service:") || text.starts_with("container:") {
                     refuse(
                         &mut r,
@@ -325,7 +327,6 @@ mod tests {
                 "build.ssh",
                 "networks.front.ipv4_address",
                 "pull_policy",
-                "ipc",
                 "links"
             ]
         );
@@ -335,8 +336,8 @@ mod tests {
     fn behaviour_changing_keys_are_refused() {
         let cases = [
             ("network_mode: host\n", "network_mode"),
-            ("pid: host\n", "pid"),
-            ("ipc: service:db\n", "ipc"),
+            ("uts: host\n", "uts"),
+            ("cgroup: host\n", "cgroup"),
             ("scale: 3\n", "scale"),
             ("deploy: {replicas: 2}\n", "deploy.replicas"),
             ("deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n", "deploy.resources.reservations.devices"),

@@ -133,7 +133,7 @@ fn service(
     let ComposeService {
         profiles, build, develop, cap_add, cap_drop, command, container_name, depends_on, entrypoint, environment, expose,
         extra_hosts, hostname, healthcheck, image, platform, init, labels, networks, ports, privileged, restart, shm_size, stdin_open,
-        stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, volumes_from, working_dir,
+        stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, volumes_from, working_dir, ipc, pid,
         // The loader's: env files are already merged into `environment`; ignored keys are its warnings.
         env_files: _, ignored_keys: _,
         // Mounted by `file_mounts`.
@@ -164,6 +164,8 @@ fn service(
         ports,
         volumes,
         volumes_from: volumes_from.clone(),
+        ipc: ipc.clone(),
+        pid: pid.clone(),
         depends_on: dependencies(depends_on, all, &format!("{base}.depends_on"), notes),
         health,
         run: ctx.job.then_some(RunMode::Once),

@@ -108,6 +108,13 @@ pub struct ServiceSpec {
     /// container (`container:NAME[:ro]`); a service named here starts first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
+    /// IPC namespace: `host`, `shareable`, `private`, `none`, `service:NAME`
+    /// (that service's, which starts first) or `container:NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    /// PID namespace: `host`, `service:NAME` or `container:NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
     #[serde(default, skip_serializing_if = "DependsOn::is_empty")]
     pub depends_on: DependsOn,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -924,7 +931,7 @@ fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 
 /// Keys every struct accepts, for did-you-mean hints.
 pub const SERVICE_KEYS: &[&str] = &[
-    "preset", "version", "persist", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "depends_on",
+    "preset", "version", "persist", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "ipc", "pid", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
     "cap_add", "cap_drop", "shm_size",

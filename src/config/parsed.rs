@@ -25,6 +25,8 @@ pub struct Parsed {
     pub ports: Vec<PortSpec>,
     pub volumes: Vec<VolumeSpec>,
     pub volumes_from: Vec<VolumesFrom>,
+    pub ipc: Option<Namespace>,
+    pub pid: Option<Namespace>,
     /// Seed entries: globs expanded (one entry per file), paths absolute.
     pub seeds: Vec<ResolvedSeed>,
     /// `build.args`, a bare key taken from the process environment or a service's env.
@@ -45,6 +47,17 @@ pub enum VolumesFromSource {
     /// Another service of the file (it starts first).
     Service(String),
     /// Any container, by name (`container:NAME`).
+    Container(String),
+}
+
+/// An IPC or PID namespace mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespace {
+    /// `host`, `shareable`, `private`, `none` (as Docker takes them).
+    Mode(String),
+    /// Another service's container (it starts first).
+    Service(String),
+    /// Any container, by name.
     Container(String),
 }
 

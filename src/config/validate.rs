@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 
 use super::model::{Condition, EnvSpec, LongVolume, LongVolumeKind, RunMode, ServiceSpec, VolumeEntry};
-use super::parsed::{Parsed, VolumesFrom, VolumesFromSource};
+use super::parsed::{Namespace, Parsed, VolumesFrom, VolumesFromSource};
 use crate::preset::Kind;
 use crate::seed::entry::ResolvedSeed;
 use crate::values::ports::{PortSpec, parse_port};
@@ -50,13 +50,15 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         let ports = check_ports(name, svc, &base, ctx, &mut published)?;
         let volumes = check_volumes(svc, &base, ctx)?;
         let volumes_from = check_volumes_from(name, svc, spec, &base, ctx)?;
+        let ipc = check_namespace(name, "ipc", svc.ipc.as_deref(), &["host", "shareable", "private", "none"], spec, &base, ctx)?;
+        let pid = check_namespace(name, "pid", svc.pid.as_deref(), &["host"], spec, &base, ctx)?;
         check_build(svc, &base, ctx)?;
         let health_protocol = check_health(svc, &base, ctx)?;
         let seeds = check_seeds(svc, &base, ctx)?;
         check_watch(svc, &base, ctx)?;
         options::check_service_networks(name, svc, spec, &base, ctx)?;
         let options = options::check_options(name, svc, spec, &base, ctx)?;
-        let parsed = Parsed { preset, health_protocol, ports, volumes, volumes_from, seeds, options, ..Parsed::default() };
+        let parsed = Parsed { preset, health_protocol, ports, volumes, volumes_from, ipc, pid, seeds, options, ..Parsed::default() };
         out.services.insert(name.clone(), parsed);
     }
     Ok(out)
@@ -204,6 +206,40 @@ fn check_volumes_from(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str,
         out.push(VolumesFrom { source, read_only });
     }
     Ok(out)
+}
+
+/// `ipc` / `pid`: one of `modes`, `service:NAME` (an enabled service, not
+/// itself) or `container:NAME`.
+fn check_namespace(
+    name: &str,
+    key: &str,
+    value: Option<&str>,
+    modes: &[&str],
+    spec: &EnvSpec,
+    base: &str,
+    ctx: &Ctx,
+) -> Result<Option<Namespace>, ConfigError> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
+    let path = format!("{base}.{key}");
+    if let Some(c) = v.strip_prefix("container:").filter(|c| !c.is_empty()) {
+        return Ok(Some(Namespace::Container(c.to_string())));
+    }
+    if let Some(s) = v.strip_prefix("service:") {
+        if s == name {
+            return Err(ctx.error(&path, format!("`{name}` cannot share its own {key} namespace"), None));
+        }
+        if ctx.disabled.contains_key(s) || !spec.services.contains_key(s) {
+            let why = if ctx.disabled.contains_key(s) { "disabled by profile" } else { "not defined" };
+            return Err(ctx.error(&path, format!("`{key}: {v}`: service `{s}` is {why}"), Some("name an enabled service of this file, or `container:NAME`".into())));
+        }
+        return Ok(Some(Namespace::Service(s.to_string())));
+    }
+    if modes.contains(&v) {
+        return Ok(Some(Namespace::Mode(v.to_string())));
+    }
+    let mut valid: Vec<String> = modes.iter().map(|m| format!("`{m}`")).collect();
+    valid.extend(["`service:NAME`".to_string(), "`container:NAME`".to_string()]);
+    Err(ctx.error(&path, format!("invalid {key} mode {v:?}"), Some(format!("one of {}", valid.join(", ")))))
 }
 
 fn is_unspecified(ip: &str) -> bool {

@@ -51,6 +51,9 @@ pub struct ContainerSpec {
     pub mounts: Vec<MountSpec>,
     /// `<container>[:ro|:rw]`: every volume of those containers.
     pub volumes_from: Vec<String>,
+    /// `host`, `shareable`, `container:NAME`…
+    pub ipc_mode: Option<String>,
+    pub pid_mode: Option<String>,
     /// The network the container is created on.
     pub network_mode: Option<String>,
     /// Every network it joins, in order (the first one at create time at least).
@@ -180,6 +183,8 @@ pub fn create_request(spec: &ContainerSpec, all_networks_at_create: bool) -> Cre
             mounts: Some(spec.mounts.iter().map(|m| mount(m, spec.labels.get(crate::labels::PROJECT))).collect()),
             network_mode: spec.network_mode.clone(),
             volumes_from: some_vec(&spec.volumes_from),
+            ipc_mode: spec.ipc_mode.clone(),
+            pid_mode: spec.pid_mode.clone(),
             ulimits: (!spec.ulimits.is_empty()).then(|| {
                 spec.ulimits
                     .iter()

@@ -102,6 +102,8 @@ pub fn container_spec(plan: &Plan, svc: &ResolvedService, ctx: &CreateContext) -
         healthcheck: svc.docker_healthcheck.as_ref().map(health),
         mounts: mounts(plan, svc),
         volumes_from: svc.volumes_from.clone(),
+        ipc_mode: svc.ipc_mode.clone(),
+        pid_mode: svc.pid_mode.clone(),
         network_mode: svc.networks.first().map(|n| n.docker_name.clone()).or_else(|| Some(plan.network.clone())),
         networks: endpoints(svc),
         ulimits: svc.ulimits.clone(),

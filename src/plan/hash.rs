@@ -76,6 +76,10 @@ struct Runtime<'a> {
     platform: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     volumes_from: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipc_mode: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid_mode: Option<&'a str>,
     /// Written files: (target, mode, uid, gid, sha256 of the content).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     files: Vec<(&'a str, u32, Option<u32>, Option<u32>, String)>,
@@ -104,6 +108,8 @@ impl<'a> Runtime<'a> {
             healthcheck: s.docker_healthcheck.as_ref(),
             platform: s.platform.as_deref(),
             volumes_from: &s.volumes_from,
+            ipc_mode: s.ipc_mode.as_deref(),
+            pid_mode: s.pid_mode.as_deref(),
             files: s.files.iter().map(|f| (f.target.as_str(), f.mode, f.uid, f.gid, hex(&Sha256::digest(f.content.as_bytes())))).collect(),
         }
     }

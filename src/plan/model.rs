@@ -180,6 +180,11 @@ pub struct ResolvedService {
     pub env: IndexMap<String, String>,
     pub ports: Vec<PortSpec>,
     pub volumes: Vec<VolumeSpec>,
+    /// IPC / PID mode as Docker takes it (`host`, `shareable`, `container:NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid_mode: Option<String>,
     /// `volumes_from`, as Docker takes it: `<container>[:ro|:rw]`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,

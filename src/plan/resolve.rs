@@ -14,7 +14,7 @@ use super::hash::config_hash;
 use super::images::ImageMap;
 // The plan's types live in `model`; their old paths (`plan::resolve::…`) stay valid.
 pub use super::model::*;
-use crate::config::{CommandSpec, Condition, HealthSpec, HealthcheckTiming, LoadedEnv, RunMode, ServiceSpec, VolumesFromSource};
+use crate::config::{CommandSpec, Condition, HealthSpec, HealthcheckTiming, LoadedEnv, Namespace, RunMode, ServiceSpec, VolumesFromSource};
 use crate::values::{PortSpec, VolumeSpec};
 use crate::yaml::ConfigError;
 use crate::preset::{self, Connection, Kind};
@@ -200,6 +200,8 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         ports: draft.ports.clone(),
         volumes: draft.volumes.clone(),
         volumes_from: volumes_from(cx, spec),
+        ipc_mode: spec.parsed.ipc.as_ref().map(|n| namespace(cx, n)),
+        pid_mode: spec.parsed.pid.as_ref().map(|n| namespace(cx, n)),
         files: spec.files.clone(),
         ulimits: merge_ulimits(draft.defaults.as_ref().map(|d| d.ulimits.as_slice()).unwrap_or_default(), spec),
         depends_on: conditions(cx.env, spec),
@@ -272,12 +274,26 @@ fn health_for(spec: &ServiceSpec, draft: &Draft, name: &str) -> Result<Option<Re
 
 /// `depends_on` with the default condition made explicit: `healthy` when the
 /// dependency has a probe, else `started`.
+/// The container a service runs in, by name.
+fn container_of(cx: &Cx, service: &str) -> String {
+    match cx.env.spec.services.get(service).and_then(|t| t.container_name.clone()) {
+        Some(n) => n,
+        None => format!("{}-{service}", cx.project),
+    }
+}
+
+/// An IPC / PID mode as Docker takes it: `service:NAME` → `container:<its container>`.
+fn namespace(cx: &Cx, n: &Namespace) -> String {
+    match n {
+        Namespace::Mode(m) => m.clone(),
+        Namespace::Service(s) => format!("container:{}", container_of(cx, s)),
+        Namespace::Container(c) => format!("container:{c}"),
+    }
+}
+
 /// `volumes_from` as Docker takes it: a service's container name, or the container's.
 fn volumes_from(cx: &Cx, spec: &ServiceSpec) -> Vec<String> {
-    let container = |s: &str| match cx.env.spec.services.get(s).and_then(|t| t.container_name.clone()) {
-        Some(n) => n,
-        None => format!("{}-{s}", cx.project),
-    };
+    let container = |s: &str| container_of(cx, s);
     spec.parsed
         .volumes_from
         .iter()
@@ -315,12 +331,17 @@ fn conditions(env: &LoadedEnv, spec: &ServiceSpec) -> IndexMap<String, Condition
         .collect()
 }
 
-/// The services a service's `volumes_from` names (they must be created first).
+/// The services a service's `volumes_from`, `ipc` and `pid` name (they must be created first).
 fn volumes_from_services(spec: &ServiceSpec) -> impl Iterator<Item = &str> {
-    spec.parsed.volumes_from.iter().filter_map(|v| match &v.source {
+    let from = spec.parsed.volumes_from.iter().filter_map(|v| match &v.source {
         VolumesFromSource::Service(s) => Some(s.as_str()),
         VolumesFromSource::Container(_) => None,
-    })
+    });
+    let shared = [&spec.parsed.ipc, &spec.parsed.pid].into_iter().filter_map(|n| match n {
+        Some(Namespace::Service(s)) => Some(s.as_str()),
+        _ => None,
+    });
+    from.chain(shared)
 }
 
 /// `watch:` rules with the host path made absolute.

@@ -384,3 +384,45 @@ fn volumes_from_a_disabled_service_is_refused() {
     r.code(2).stderr_has("compose.yaml:2:3").stderr_has("depends on undefined service \"data\"").stderr_has("--profile seed");
     assert!(p.docker_objects("container").is_empty() && p.docker_objects("network").is_empty());
 }
+
+/// `ipc` / `pid`: `shareable` + `service:NAME` share one namespace (the
+/// target created first), `host` is the host's — as under compose, seen from
+/// inside the containers.
+#[test]
+fn ipc_and_pid_namespaces_are_shared_like_compose() {
+    if !compose_ready() {
+        return;
+    }
+    let yaml = "services:\n  side:\n    image: devenv-test/app:1\n    command: [\"sleep\", \"60\"]\n    ipc: \"service:main\"\n    pid: \"service:main\"\n  main:\n    image: devenv-test/app:1\n    command: [\"sleep\", \"60\"]\n    ipc: shareable\n  tools:\n    image: devenv-test/app:1\n    command: [\"sleep\", \"60\"]\n    pid: host\n";
+    let p = compose_project("c16ns", yaml);
+    // Seen from inside: a file in main's /dev/shm, main's processes, and whether PID 1 is the host's init.
+    let seen = |main: &str, side: &str, tools: &str| {
+        exec(main, &["sh", "-c", "echo ipc-shared > /dev/shm/probe"]);
+        let shm = exec(side, &["cat", "/dev/shm/probe"]);
+        let sleeps = exec(side, &["sh", "-c", "ls /proc | grep -c '^[0-9]'"]).parse::<u32>().unwrap_or(0) >= 2;
+        let host_pid1 = exec(tools, &["cat", "/proc/1/comm"]) != "sleep";
+        (shm, sleeps, host_pid1)
+    };
+    let compose = Compose::new(&p);
+    compose.up();
+    let by_compose = seen(&compose.container("main"), &compose.container("side"), &compose.container("tools"));
+    let modes_compose: Vec<String> = ["main", "side", "tools"].iter().map(|s| {
+        let c = inspect_json(&compose.container(s));
+        let m = |k: &str| c.pointer(&format!("/HostConfig/{k}")).and_then(|v| v.as_str()).unwrap_or_default().split(':').next().unwrap_or_default().to_string();
+        format!("{} {}", m("IpcMode"), m("PidMode"))
+    }).collect();
+    drop(compose);
+
+    let r = p.run(&["-p", &p.name, "up", "-d"]);
+    r.ok();
+    let c = |s: &str| format!("{}-{s}", p.name);
+    let by_devenv = seen(&c("main"), &c("side"), &c("tools"));
+    assert_eq!(by_devenv, by_compose);
+    assert_eq!(by_compose, ("ipc-shared".to_string(), true, true));
+    let modes_devenv: Vec<String> = ["main", "side", "tools"].iter().map(|s| {
+        let m = |k: &str| inspect(&c(s), &format!("{{{{.HostConfig.{k}}}}}")).split(':').next().unwrap_or_default().to_string();
+        format!("{} {}", m("IpcMode"), m("PidMode"))
+    }).collect();
+    assert_eq!(modes_devenv, modes_compose);
+    assert_eq!(inspect(&c("side"), "{{.HostConfig.IpcMode}}"), format!("container:{}", inspect(&c("main"), "{{.Id}}")));
+}

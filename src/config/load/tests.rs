@@ -761,3 +761,17 @@ fn volumes_from_is_parsed_once_and_checked() {
     let e = Project::new("services:\n  app:\n    image: x\n    volumes_from: [app]\n").load().unwrap_err();
     assert!(e.message.contains("from itself"), "{e}");
 }
+
+#[test]
+fn ipc_and_pid_modes_are_checked() {
+    use crate::config::Namespace;
+    let env = Project::new("services:\n  main:\n    image: x\n    ipc: shareable\n  side:\n    image: x\n    ipc: service:main\n    pid: container:other\n").load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.spec.services["main"].parsed.ipc, Some(Namespace::Mode("shareable".into())));
+    assert_eq!(env.spec.services["side"].parsed.ipc, Some(Namespace::Service("main".into())));
+    assert_eq!(env.spec.services["side"].parsed.pid, Some(Namespace::Container("other".into())));
+    let e = Project::new("services:\n  side:\n    image: x\n    ipc: service:nope\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.side.ipc", 4, 5));
+    assert!(e.message.contains("not defined"), "{e}");
+    let e = Project::new("services:\n  side:\n    image: x\n    pid: shareable\n").load().unwrap_err();
+    assert!(e.message.contains("invalid pid mode") && e.hint.as_deref().unwrap_or_default().contains("`host`"), "{e}");
+}
