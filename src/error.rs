@@ -95,6 +95,8 @@ impl Error {
     /// `see: README.md#…` under the hint (the README is devenv's documentation).
     pub fn docs(&self) -> Option<&'static str> {
         match self {
+            // Read from a compose file (by name, else by its shape): what devenv runs from one.
+            Error::Config(c) if crate::config::load::is_compose_file(&c.file) => Some("README.md#compose-files"),
             Error::Config(_) => Some("README.md#the-environment-file"),
             Error::Usage { .. } => Some("README.md#commands"),
             Error::Preflight { .. } => Some("README.md#devenv-doctor"),
@@ -248,6 +250,13 @@ mod tests {
         assert_eq!(build.docs(), Some("README.md#exit-codes"));
         let pull = Error::from(DockerError::Pull { service: None, reference: String::new(), message: String::new(), source: None });
         assert_eq!(pull.docs(), Some("README.md#image-map"));
+        // A compose file's errors link to what devenv runs from one.
+        let config = |file: &str| {
+            Error::Config(crate::config::ConfigError { file: file.into(), pos: None, yaml_path: String::new(), message: String::new(), hint: None })
+        };
+        assert_eq!(config("/p/docker-compose.yml").docs(), Some("README.md#compose-files"));
+        assert_eq!(config("/p/compose.yaml").docs(), Some("README.md#compose-files"));
+        assert_eq!(config("/p/devenv.yaml").docs(), Some("README.md#the-environment-file"));
     }
 
     /// Every `.rs` file under `dir`, recursively.

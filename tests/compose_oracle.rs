@@ -176,17 +176,17 @@ fn normalize_compose(mut v: Value) -> Value {
     //    devenv's model holds the values themselves.
     unescape_dollars(&mut v);
     let Value::Object(top) = &mut v else { return v };
-    // 2. Top-level sections outside the subset (`secrets`, `configs`).
-    top.retain(|k, _| matches!(k.as_str(), "name" | "services" | "networks" | "volumes") || k.starts_with("x-"));
+    // 2. Top-level sections outside the subset (none left: `secrets` and `configs` are in).
+    top.retain(|k, _| matches!(k.as_str(), "name" | "services" | "networks" | "volumes" | "secrets" | "configs") || k.starts_with("x-"));
     if let Some(Value::Object(services)) = top.get_mut("services") {
         for svc in services.values_mut() {
             let Value::Object(svc) = svc else { continue };
             // 3. Service keys devenv does not model (`logging`, `deploy`, `links`,
             //    `dns`…): devenv reports them as ignored or refused instead.
             svc.retain(|k, _| compose::SUPPORTED_SERVICE_KEYS.contains(&k.as_str()));
-            // 4. `build` keys other than context/dockerfile/args/target (ignored, with a warning).
+            // 4. `build` keys other than context/dockerfile(_inline)/args/target (ignored, with a warning).
             if let Some(Value::Object(b)) = svc.get_mut("build") {
-                b.retain(|k, _| matches!(k.as_str(), "context" | "dockerfile" | "args" | "target"));
+                b.retain(|k, _| matches!(k.as_str(), "context" | "dockerfile" | "dockerfile_inline" | "args" | "target"));
             }
             // 5. Per-network settings other than `aliases` (`ipv4_address`…, ignored).
             if let Some(Value::Object(nets)) = svc.get_mut("networks") {

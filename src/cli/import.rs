@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::Global;
 use crate::config::from_compose::{self, Mode};
-use crate::config::{self, EnvSpec, LoadOptions};
+use crate::config::{self, EnvSpec, LoadOptions, VolumeEntry};
 use crate::error::{exit, Error};
 use crate::ui::Ui;
 
@@ -100,11 +100,20 @@ fn relativize(spec: &mut EnvSpec, base: &Path) {
             b.context = r;
         }
         for v in &mut svc.volumes {
-            if v.starts_with('/')
-                && let Some((src, rest)) = v.split_once(':')
-                && let Some(r) = rel(src)
-            {
-                *v = format!("{r}:{rest}");
+            match v {
+                VolumeEntry::Short(v) => {
+                    if v.starts_with('/')
+                        && let Some((src, rest)) = v.split_once(':')
+                        && let Some(r) = rel(src)
+                    {
+                        *v = format!("{r}:{rest}");
+                    }
+                }
+                VolumeEntry::Long(l) => {
+                    if let Some(r) = l.source.as_deref().and_then(rel) {
+                        l.source = Some(r);
+                    }
+                }
             }
         }
         for w in &mut svc.watch {

@@ -22,7 +22,7 @@ pub fn canonical(dict: &mut Mapping, warnings: &mut Vec<String>) -> TResult<()> 
     if let Some(Value::Mapping(services)) = dict.get_mut("services") {
         for name in keys(services) {
             if let Some(Value::Mapping(svc)) = services.get_mut(name.as_str()) {
-                service(svc, &YPath::of("services").key(&name))?;
+                service(svc, &YPath::of("services").key(&name), warnings)?;
             }
         }
     }
@@ -47,7 +47,7 @@ pub fn canonical(dict: &mut Mapping, warnings: &mut Vec<String>) -> TResult<()> 
     Ok(())
 }
 
-fn service(svc: &mut Mapping, p: &YPath) -> TResult<()> {
+fn service(svc: &mut Mapping, p: &YPath, warnings: &mut Vec<String>) -> TResult<()> {
     if let Some(b) = svc.get_mut("build") {
         match b {
             Value::String(ctx) => {
@@ -98,7 +98,7 @@ fn service(svc: &mut Mapping, p: &YPath) -> TResult<()> {
         }
     }
     if let Some(ports) = svc.get_mut("ports") {
-        *ports = self::ports(std::mem::take(ports), &p.key("ports"))?;
+        *ports = self::ports(std::mem::take(ports), &p.key("ports"), warnings)?;
     }
     if let Some(Value::Mapping(ulimits)) = svc.get("ulimits") {
         for (k, v) in ulimits {
@@ -201,7 +201,7 @@ fn env_file(v: Value, p: &YPath) -> TResult<Value> {
     }
 }
 
-fn ports(v: Value, p: &YPath) -> TResult<Value> {
+fn ports(v: Value, p: &YPath, warnings: &mut Vec<String>) -> TResult<Value> {
     let Value::Sequence(entries) = v else {
         return Err(err(p, format!("invalid type {} for port", kind(&v))));
     };
@@ -209,12 +209,28 @@ fn ports(v: Value, p: &YPath) -> TResult<Value> {
     for (i, e) in entries.into_iter().enumerate() {
         match e {
             Value::Number(n) => out.extend(parse_short_port(&n.to_string()).map_err(|m| err(&p.index(i), m))?),
-            Value::String(spec) => out.extend(parse_short_port(&spec).map_err(|m| err(&p.index(i), m))?),
+            Value::String(spec) => {
+                if split_port(&spec).is_ok_and(|parts| parts.blank_ip) {
+                    blank_ip_warning(&spec, p, warnings);
+                }
+                out.extend(parse_short_port(&spec).map_err(|m| err(&p.index(i), m))?)
+            }
             Value::Mapping(m) => out.push(Value::Mapping(m)),
             other => return Err(err(&p.index(i), format!("invalid type {} for port", kind(&other)))),
         }
     }
     Ok(Value::Sequence(out))
+}
+
+/// `":443:443"` (usually `${BIND:-}:443:443` with BIND unset): compose reads no
+/// address and binds every interface; devenv applies its own default, 127.0.0.1.
+fn blank_ip_warning(spec: &str, p: &YPath, warnings: &mut Vec<String>) {
+    let w = format!(
+        "{p}: {spec:?} has an empty host IP: devenv publishes it on 127.0.0.1 (its default), where compose would use every interface; write `0.0.0.0:` for that"
+    );
+    if !warnings.contains(&w) {
+        warnings.push(w);
+    }
 }
 
 /// compose-go `types.ParsePortConfig` (docker's `nat.ParsePortSpec`): a short port
@@ -397,6 +413,17 @@ mod tests {
         let r = port("9999-10000");
         assert!(r[0].contains("10000") && r[1].contains("9999"), "{r:?}");
         assert!(port("53:53/sctp")[0].contains("sctp"));
+        // An empty host IP: no address (compose prints no `host_ip`).
+        assert_eq!(port(":443:443"), [r#"{"mode":"ingress","target":443,"published":"443","protocol":"tcp"}"#]);
+    }
+
+    #[test]
+    fn an_empty_host_ip_is_said_once() {
+        let mut warnings = Vec::new();
+        let v: Value = serde_yaml::from_str(r#"[":443:443", ":443:443", "80:80"]"#).unwrap();
+        ports(v, &YPath::of("services").key("web").key("ports"), &mut warnings).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("127.0.0.1") && warnings[0].contains("every interface"), "{warnings:?}");
     }
 
     #[test]

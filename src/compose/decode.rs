@@ -277,6 +277,7 @@ impl Decoder<'_> {
             let kp = p.key(key);
             match key {
                 "image" => svc.image = self.string(v, &kp)?,
+                "platform" => svc.platform = self.string(v, &kp)?,
                 "build" => svc.build = self.build(v, &kp)?,
                 "command" => svc.command = self.command(v, &kp, name)?,
                 "entrypoint" => svc.entrypoint = self.command(v, &kp, name)?,
@@ -308,6 +309,11 @@ impl Decoder<'_> {
                 "privileged" => svc.privileged = self.bool(v, &kp)?.unwrap_or(false),
                 "shm_size" => svc.shm_size = self.bytes(v, &kp)?,
                 "develop" => svc.develop = self.develop(v, &kp)?,
+                "volumes_from" => svc.volumes_from = self.string_list(v, &kp)?,
+                "ipc" => svc.ipc = self.string(v, &kp)?,
+                "pid" => svc.pid = self.string(v, &kp)?,
+                "secrets" => svc.secrets = self.file_refs(v, &kp, Some("/run/secrets/"))?,
+                "configs" => svc.configs = self.file_refs(v, &kp, None)?,
                 _ => {}
             }
         }
@@ -323,6 +329,7 @@ impl Decoder<'_> {
             match key {
                 "context" => b.context = self.string(v, &kp)?.unwrap_or_default(),
                 "dockerfile" => b.dockerfile = self.string(v, &kp)?,
+                "dockerfile_inline" => b.dockerfile_inline = self.string(v, &kp)?,
                 "args" => b.args = self.mapping_with_equals(v, &kp)?,
                 "target" => b.target = self.string(v, &kp)?,
                 _ => {}
@@ -615,6 +622,68 @@ impl Decoder<'_> {
             }
         }
         Ok(n)
+    }
+
+    /// A service's `secrets` / `configs`: `name` or `{source, target, uid, gid, mode}`.
+    /// Secrets get compose's default target (`/run/secrets/<source>`).
+    fn file_refs(&self, v: &Value, p: &YPath, default_dir: Option<&str>) -> R<Vec<FileRef>> {
+        let Value::Sequence(items) = v else { return Err(self.type_err(p, "a list", v)) };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ip = p.index(i);
+            let mut r = FileRef::default();
+            match item {
+                Value::Mapping(m) => {
+                    for (k, v) in m {
+                        let Some(key) = k.as_str() else { continue };
+                        let kp = ip.key(key);
+                        match key {
+                            "source" => r.source = self.string(v, &kp)?.unwrap_or_default(),
+                            "target" => r.target = self.string(v, &kp)?,
+                            "uid" => r.uid = self.string(v, &kp)?,
+                            "gid" => r.gid = self.string(v, &kp)?,
+                            "mode" => r.mode = Some(self.file_mode(v, &kp)?),
+                            _ => {}
+                        }
+                    }
+                }
+                other => r.source = self.string(other, &ip)?.unwrap_or_default(),
+            }
+            if let Some(dir) = default_dir
+                && r.target.is_none()
+            {
+                r.target = Some(format!("{dir}{}", r.source));
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// A file mode (interpolation already cast `0440` to its octal value).
+    fn file_mode(&self, v: &Value, p: &YPath) -> R<u32> {
+        v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| self.type_err(p, "a file mode (e.g. 0440)", v))
+    }
+
+    /// A top-level secret or config.
+    pub fn file_object(&self, top: &str, name: &str, v: &Value) -> R<FileObject> {
+        let p = YPath::of(top).key(name);
+        let mut f = FileObject::default();
+        let Some(m) = self.map(v, &p)? else { return Ok(f) };
+        for (k, v) in m {
+            let Some(key) = k.as_str() else { continue };
+            let kp = p.key(key);
+            match key {
+                "name" => f.name = self.string(v, &kp)?.unwrap_or_default(),
+                "file" => f.file = self.string(v, &kp)?,
+                "environment" => f.environment = self.string(v, &kp)?,
+                "content" => f.content = self.string(v, &kp)?,
+                "external" => f.external = self.bool(v, &kp)?.unwrap_or(false),
+                "labels" => f.labels = self.labels(v, &kp)?,
+                "driver" | "template_driver" => f.driver = self.string(v, &kp)?,
+                _ => {}
+            }
+        }
+        Ok(f)
     }
 
     pub fn volume(&self, name: &str, v: &Value) -> R<ComposeVolume> {

@@ -14,11 +14,14 @@ enum Cast {
     Int,
     Float,
     Bool,
+    /// A file mode: `0440` (a leading zero) is octal, as compose's YAML 1.1
+    /// parser reads it unquoted (serde_yaml keeps it a string); else decimal.
+    Mode,
 }
 
 /// compose-go `loader/interpolate.go` `interpolateTypeCastMapping`.
 const CASTS: &[(&str, Cast)] = &[
-    ("services.*.configs.[].mode", Cast::Int),
+    ("services.*.configs.[].mode", Cast::Mode),
     ("services.*.cpu_count", Cast::Int),
     ("services.*.cpu_percent", Cast::Float),
     ("services.*.cpu_period", Cast::Int),
@@ -44,7 +47,7 @@ const CASTS: &[(&str, Cast)] = &[
     ("services.*.privileged", Cast::Bool),
     ("services.*.read_only", Cast::Bool),
     ("services.*.scale", Cast::Int),
-    ("services.*.secrets.[].mode", Cast::Int),
+    ("services.*.secrets.[].mode", Cast::Mode),
     ("services.*.stdin_open", Cast::Bool),
     ("services.*.tty", Cast::Bool),
     ("services.*.ulimits.*", Cast::Int),
@@ -127,6 +130,10 @@ fn cast(s: &str, c: Cast, path: &YPath, warnings: &mut Vec<String>) -> Result<Va
         |what: &str| InterpError { path: path.to_string(), message: format!("failed to cast to expected type: {what} {s:?}"), hint: None };
     match c {
         Cast::Int => s.parse::<i64>().map(|n| Value::Number(n.into())).map_err(|_| fail("not an integer:")),
+        Cast::Mode if s.len() > 1 && s.starts_with('0') && !s.starts_with("0o") => {
+            i64::from_str_radix(&s[1..], 8).map(|n| Value::Number(n.into())).map_err(|_| fail("not an octal file mode:"))
+        }
+        Cast::Mode => s.parse::<i64>().map(|n| Value::Number(n.into())).map_err(|_| fail("not an integer:")),
         Cast::Float => s.parse::<f64>().map(|f| Value::Number(Number::from(f))).map_err(|_| fail("not a number:")),
         Cast::Bool => match s.to_ascii_lowercase().as_str() {
             "true" => Ok(Value::Bool(true)),

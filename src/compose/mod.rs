@@ -21,7 +21,8 @@
 //! consistency checks and `env_file`s merged into `environment` (`project.rs`).
 //!
 //! # The supported subset
-//! Service keys: `image`, `build` (`context`, `dockerfile`, `args`, `target`),
+//! Service keys: `image`, `platform`, `build` (`context`, `dockerfile`,
+//! `dockerfile_inline`, `args`, `target`),
 //! `command`, `entrypoint` (a string is split like compose: go-shellwords, no
 //! shell — `a && b` runs `a`, with a warning), `environment`, `env_file`
 //! (merged into `environment`, like `config` prints it), `ports` (expanded to
@@ -30,8 +31,13 @@
 //! `working_dir`, `user`, `hostname`, `extra_hosts`, `networks` (with
 //! `aliases`), `container_name`, `stop_grace_period`, `stop_signal`,
 //! `ulimits`, `init`, `tty`, `stdin_open`, `tmpfs`, `privileged`, `cap_add`,
-//! `cap_drop`, `shm_size`, `develop.watch`. Top level: `name`, `services`,
-//! `volumes`, `networks`, `include`, `x-*` (`x-*` keys anywhere are allowed;
+//! `cap_drop`, `shm_size`, `develop.watch`, `volumes_from`, `ipc` and `pid`
+//! (`host`, `shareable`, `service:…`, `container:…`), `secrets` and
+//! `configs` (short and long syntax; secrets get compose's default target
+//! `/run/secrets/<source>`). Top level: `name`, `services`, `volumes`,
+//! `networks`, `secrets` and `configs` (the ones enabled services use; a `file:`
+//! must exist; `external` and `driver` are refused, as compose refuses them at
+//! `up`), `include`, `x-*` (`x-*` keys anywhere are allowed;
 //! top-level ones are kept in [`ComposeProject::extensions`], as compose prints
 //! them).
 //!
@@ -39,17 +45,17 @@
 //! Refused — an error at the key's file:line:column, because running the
 //! service without them would change its behaviour in a way devenv cannot honour:
 //! - `network_mode` (any value: devenv attaches every service to the project network);
-//! - `pid`, `ipc`, `uts`, `cgroup`, `userns_mode` set to `host`, `service:…` or
+//! - `uts`, `cgroup`, `userns_mode` set to `host`, `service:…` or
 //!   `container:…` (shared namespaces; other values are only ignored);
-//! - `volumes_from`; `secrets` and `configs` used by a service (not mounted);
 //! - `scale` > 1, `deploy.replicas` > 1 (one container per service);
 //! - `deploy.resources.reservations.devices`, `devices`, `device_cgroup_rules`,
 //!   `gpus` (host devices), `runtime` (e.g. nvidia);
 //! - `links` with an alias (`db:database`: the alias would not resolve; plain
 //!   `links` only add the dependency compose adds, and are ignored otherwise);
-//! - `external_links`; `platform` other than this machine's;
-//! - `post_start` hooks; `build.dockerfile_inline`; volume types other than
-//!   `volume`, `bind`, `tmpfs`.
+//! - `external_links`;
+//! - `post_start` hooks; volume types other than `volume`, `bind`, `tmpfs`.
+//!
+//! Noted: a `platform` other than this machine's (it needs emulation).
 //!
 //! Ignored — one warning per service listing them (`service `api`: devenv
 //! ignores logging, mem_limit, build.cache_from`), kept in
@@ -59,10 +65,12 @@
 //! keys (`ssh`, `secrets`, `cache_from`…), per-network settings other than
 //! `aliases` (`ipv4_address`…), other `deploy` keys, and the rest of the
 //! compose specification. Top-level `version` is obsolete (a warning, as
-//! compose gives); top-level `secrets` / `configs` are ignored with a warning.
+//! compose gives).
 //! Keys the compose specification does not have are errors, with a "did you mean".
 //!
 //! # Where devenv's reading differs from compose's
+//! - A secret's or config's `mode: "0440"` (quoted) is octal, as unquoted;
+//!   compose reads the quoted form as decimal.
 //! - `.env` and `env_file` lines devenv cannot parse are warnings, not errors;
 //!   devenv's `.env` parser (`yaml::interpolate`) is used for both.
 //! - `-p` and `COMPOSE_PROJECT_NAME` must already be valid names (as in compose);
@@ -94,6 +102,7 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 pub use discover::{COMPOSE_FILES, OVERRIDE_FILES, discover, looks_like_compose};
+pub use schema::{is_service_key, is_top_key};
 pub use model::*;
 pub use source::ComposeLocations;
 pub use unsupported::SUPPORTED as SUPPORTED_SERVICE_KEYS;

@@ -27,6 +27,12 @@ pub struct ComposeProject {
     /// Named volumes some enabled service mounts.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, ComposeVolume>,
+    /// Secrets some enabled service uses.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, FileObject>,
+    /// Configs some enabled service uses.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, FileObject>,
     /// Top-level `x-*` fields, interpolated (compose prints them as written).
     #[serde(flatten)]
     pub extensions: BTreeMap<String, serde_yaml::Value>,
@@ -88,6 +94,9 @@ pub struct ComposeService {
     pub healthcheck: Option<Healthcheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// `os/arch[/variant]` the image and container are for (`linux/arm64`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -121,6 +130,21 @@ pub struct ComposeService {
     pub volumes: Vec<ServiceVolume>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
+    /// IPC namespace: `host`, `shareable`, `private`, `none`, `service:NAME`, `container:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    /// PID namespace: `host`, `service:NAME`, `container:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    /// `service[:ro|:rw]` or `container:NAME[:ro|:rw]`: every volume of that container.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
+    /// Secrets mounted in the container (`target` defaults to `/run/secrets/<source>`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
+    /// Configs mounted in the container (`target` defaults to `/<source>` at run time).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileRef>,
     /// The env files read into `environment`, in order (compose's `config` does not print them).
     #[serde(skip)]
     pub env_files: Vec<EnvFileRef>,
@@ -152,6 +176,9 @@ pub struct ComposeBuild {
     /// Relative to the context (default `Dockerfile`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<String>,
+    /// The Dockerfile itself, written in the compose file (instead of `dockerfile`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub args: BTreeMap<String, Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -356,6 +383,43 @@ pub struct Ipam {
     pub driver: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub config: Vec<serde_yaml::Value>,
+}
+
+/// A top-level secret or config (compose-go `FileObjectConfig`): its value
+/// comes from a file, a variable of the project's environment, or (configs)
+/// is written inline.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FileObject {
+    /// `<project>_<key>` unless set (the key when external).
+    pub name: String,
+    /// Absolute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `driver` / `template_driver` were written (swarm only; compose refuses them at `up`).
+    #[serde(skip)]
+    pub driver: Option<String>,
+}
+
+/// A service's use of a secret or config (compose-go `FileReferenceConfig`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FileRef {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }
 
 /// A top-level named volume some service mounts.

@@ -251,6 +251,10 @@ pub fn normalize(dict: &mut Mapping, env: &Env, project: &str) {
             }
             if b.get("dockerfile").is_none_or(Value::is_null) && b.get("dockerfile_inline").is_none_or(Value::is_null) {
                 b.insert(s("dockerfile"), s("Dockerfile"));
+            } else if b.get("dockerfile").and_then(Value::as_str) == Some("") {
+                // compose-go keeps the key but prints nothing for it (`omitempty`),
+                // and builds the default `Dockerfile`.
+                b.remove("dockerfile");
             }
             if let Some(args) = b.get_mut("args") {
                 *args = resolve_values(std::mem::take(args), env, false);
@@ -448,6 +452,9 @@ mod tests {
         assert_eq!(a["environment"], serde_yaml::from_str::<Value>("[SET=v, UNSET, X=1]").unwrap());
         assert_eq!(a["build"]["args"], serde_yaml::from_str::<Value>("[ARG=a, B=2]").unwrap());
         assert_eq!(a["build"]["dockerfile"], s("Dockerfile"));
+        let mut empty = y("services:\n  a:\n    build: {context: ., dockerfile: \"\"}\n");
+        normalize(&mut empty, &e, "proj");
+        assert_eq!(empty["services"]["a"]["build"].get("dockerfile"), None, "an empty dockerfile is the default, printed as nothing");
         let b = &d["services"]["b"]["environment"];
         assert_eq!(b["SET"], s("v"));
         assert!(b["UNSET"].is_null());

@@ -11,7 +11,7 @@ use serde_yaml::{Mapping, Value};
 
 use super::decode::Decoder;
 use super::loader::Loader;
-use super::model::{ComposeProject, ComposeService};
+use super::model::{ComposeProject, ComposeService, FileObject, FileRef};
 use super::normalize::Env;
 use super::source::ComposeLocations;
 use super::unsupported::{host_platform, review};
@@ -81,6 +81,7 @@ pub fn assemble(mut dict: Mapping, loader: Loader, a: Assembly) -> R<ComposeProj
         if !r.ignored.is_empty() {
             warnings.push(format!("service `{name}`: devenv ignores {}", r.ignored.join(", ")));
         }
+        warnings.extend(r.notes.iter().map(|n| format!("service `{name}`: {n}")));
         svc.ignored_keys = r.ignored;
     }
 
@@ -103,11 +104,10 @@ pub fn assemble(mut dict: Mapping, loader: Loader, a: Assembly) -> R<ComposeProj
             volumes.insert(n.to_string(), dec.volume(n, v)?);
         }
     }
-    for top in ["secrets", "configs"] {
-        if dict.get(top).is_some_and(|v| v.as_mapping().is_some_and(|m| !m.is_empty())) {
-            warnings.push(format!("top-level `{top}` are ignored (devenv does not mount compose {top})"));
-        }
-    }
+    let secrets = file_objects(&dict, "secrets", &services, |s| &s.secrets, &dec, &locs)?;
+    let configs = file_objects(&dict, "configs", &services, |s| &s.configs, &dec, &locs)?;
+    check_file_objects("secrets", &secrets, &locs)?;
+    check_file_objects("configs", &configs, &locs)?;
     let extensions: BTreeMap<String, Value> =
         dict.iter().filter_map(|(k, v)| k.as_str().filter(|k| k.starts_with("x-")).map(|k| (k.to_string(), v.clone()))).collect();
     warnings.extend(unset.into_messages());
@@ -117,6 +117,8 @@ pub fn assemble(mut dict: Mapping, loader: Loader, a: Assembly) -> R<ComposeProj
         services,
         networks,
         volumes,
+        secrets,
+        configs,
         extensions,
         warnings,
         files: a.files,
@@ -125,6 +127,63 @@ pub fn assemble(mut dict: Mapping, loader: Loader, a: Assembly) -> R<ComposeProj
         environment: a.env,
         disabled_services: disabled.into_keys().collect(),
     })
+}
+
+/// The top-level `secrets` or `configs` the enabled services use (like
+/// `docker compose config`); a service naming one that is not defined is
+/// compose's "refers to undefined secret" error.
+fn file_objects(
+    dict: &Mapping,
+    top: &str,
+    services: &IndexMap<String, ComposeService>,
+    refs: impl Fn(&ComposeService) -> &Vec<FileRef>,
+    dec: &Decoder,
+    locs: &ComposeLocations,
+) -> R<BTreeMap<String, FileObject>> {
+    let raw = dict.get(top).and_then(Value::as_mapping).cloned().unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for (name, svc) in services {
+        for (i, r) in refs(svc).iter().enumerate() {
+            if out.contains_key(&r.source) {
+                continue;
+            }
+            let Some(v) = raw.get(r.source.as_str()) else {
+                let what = top.trim_end_matches('s');
+                let message = format!("service \"{name}\" refers to undefined {what} {}: invalid compose project", r.source);
+                let hint = format!("define it under the top-level `{top}:` (e.g. `{top}: {{{}: {{file: ./{}.txt}}}}`)", r.source, r.source);
+                return Err(locs.error(&format!("services.{name}.{top}[{i}]"), message, Some(hint)));
+            };
+            out.insert(r.source.clone(), dec.file_object(top, &r.source, v)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The secrets and configs services use, checked before anything is created:
+/// a `file:` must exist (compose would fail creating the container: "bind
+/// source path does not exist"); external ones and drivers are swarm's, which
+/// compose refuses too.
+fn check_file_objects(top: &str, objects: &BTreeMap<String, FileObject>, locs: &ComposeLocations) -> R<()> {
+    let see = |hint: &str| Some(hint.to_string());
+    let what = &top[..top.len() - 1];
+    for (name, obj) in objects {
+        let at = format!("{top}.{name}");
+        if obj.external {
+            let message = format!("unsupported external {what} {}: external {top} belong to swarm", obj.name);
+            return Err(locs.error(&format!("{at}.external"), message, see("use `file:` with a local file")));
+        }
+        if obj.driver.is_some() {
+            let message = format!("Docker Compose does not support {top}.*.driver (swarm only), nor does devenv");
+            return Err(locs.error(&at, message, see("remove `driver` / `template_driver`")));
+        }
+        if let Some(file) = &obj.file
+            && !std::path::Path::new(file).is_file()
+        {
+            let message = format!("{what} `{name}`: file {file} does not exist");
+            return Err(locs.error(&format!("{at}.file"), message, see(&format!("create it, or fix `{at}.file` (relative to the compose file)"))));
+        }
+    }
+    Ok(())
 }
 
 /// compose-go `checkConsistency` (the checks that apply to devenv's subset).

@@ -8,7 +8,7 @@
 use serde_yaml::Value;
 
 use super::tree::{YPath, kind};
-use crate::yaml::hint_for;
+use crate::yaml::hints::hint_nearest;
 
 /// An expected shape.
 #[derive(Debug, Clone, Copy)]
@@ -130,6 +130,12 @@ const ULIMITS: Shape = Map(&OneOf(&[Int, Str, Obj(&[("hard", INT_OR_STR), ("soft
 const DEVELOP: Shape =
     OneOf(&[Null, Obj(&[("watch", List(&Obj(&[("ignore", STR_LIST), ("path", Str), ("action", Str), ("target", Str), ("exec", Any)])))])]);
 
+/// A service's `secrets` / `configs`: names, or `{source, target, uid, gid, mode}`.
+const FILE_REFS: Shape = List(&OneOf(&[
+    Str,
+    Obj(&[("source", Str), ("target", Str), ("uid", Str), ("gid", Str), ("mode", OneOf(&[Num, Str]))]),
+]));
+
 const EXTENDS: Shape = OneOf(&[Str, Obj(&[("service", Str), ("file", Str)])]);
 
 /// Every service key of the compose specification; the ones devenv reads have a shape.
@@ -143,7 +149,7 @@ pub const SERVICE: Shape = Obj(&[
     ("cgroup", Any),
     ("cgroup_parent", Any),
     ("command", COMMAND),
-    ("configs", Any),
+    ("configs", FILE_REFS),
     ("container_name", Str),
     ("cpu_count", Any),
     ("cpu_percent", Any),
@@ -177,7 +183,7 @@ pub const SERVICE: Shape = Obj(&[
     ("hostname", Str),
     ("image", Str),
     ("init", BOOL_OR_STR),
-    ("ipc", Any),
+    ("ipc", Str),
     ("isolation", Any),
     ("label_file", Any),
     ("labels", LIST_OR_DICT),
@@ -192,9 +198,9 @@ pub const SERVICE: Shape = Obj(&[
     ("networks", SERVICE_NETWORKS),
     ("oom_kill_disable", Any),
     ("oom_score_adj", Any),
-    ("pid", Any),
+    ("pid", OneOf(&[Str, Null])),
     ("pids_limit", Any),
-    ("platform", Any),
+    ("platform", Str),
     ("ports", PORTS),
     ("post_start", Any),
     ("pre_stop", Any),
@@ -205,7 +211,7 @@ pub const SERVICE: Shape = Obj(&[
     ("restart", Str),
     ("runtime", Any),
     ("scale", Any),
-    ("secrets", Any),
+    ("secrets", FILE_REFS),
     ("security_opt", Any),
     ("shm_size", OneOf(&[Num, Str])),
     ("stdin_open", BOOL_OR_STR),
@@ -220,7 +226,7 @@ pub const SERVICE: Shape = Obj(&[
     ("userns_mode", Any),
     ("uts", Any),
     ("volumes", VOLUMES),
-    ("volumes_from", Any),
+    ("volumes_from", STR_LIST),
     ("working_dir", Str),
 ]);
 
@@ -253,6 +259,37 @@ const TOP_NETWORK: Shape = OneOf(&[
     ]),
 ]);
 
+const EXTERNAL: Shape = OneOf(&[Bool, Str, Obj(&[("name", Str)])]);
+
+/// A top-level secret (compose 2.26: no `content`).
+const TOP_SECRET: Shape = OneOf(&[
+    Null,
+    Obj(&[
+        ("name", Str),
+        ("file", Str),
+        ("environment", Str),
+        ("external", EXTERNAL),
+        ("labels", LIST_OR_DICT),
+        ("driver", Str),
+        ("driver_opts", Map(&OneOf(&[Str, Num]))),
+        ("template_driver", Str),
+    ]),
+]);
+
+/// A top-level config.
+const TOP_CONFIG: Shape = OneOf(&[
+    Null,
+    Obj(&[
+        ("name", Str),
+        ("file", Str),
+        ("environment", Str),
+        ("content", Str),
+        ("external", EXTERNAL),
+        ("labels", LIST_OR_DICT),
+        ("template_driver", Str),
+    ]),
+]);
+
 /// A whole compose file.
 pub const TOP: Shape = Obj(&[
     ("version", Any),
@@ -261,9 +298,24 @@ pub const TOP: Shape = Obj(&[
     ("services", Map(&SERVICE)),
     ("volumes", Map(&TOP_VOLUME)),
     ("networks", Map(&TOP_NETWORK)),
-    ("secrets", Any),
-    ("configs", Any),
+    ("secrets", Map(&TOP_SECRET)),
+    ("configs", Map(&TOP_CONFIG)),
 ]);
+
+/// Whether `key` is a key of `shape` (an `Obj`) or an `x-*` extension.
+fn has_key(shape: &Shape, key: &str) -> bool {
+    key.starts_with("x-") || matches!(shape, Obj(fields) if fields.iter().any(|(k, _)| *k == key))
+}
+
+/// Whether `key` is a top-level key of the compose specification (or `x-*`).
+pub fn is_top_key(key: &str) -> bool {
+    has_key(&TOP, key)
+}
+
+/// Whether `key` is a service key of the compose specification (or `x-*`).
+pub fn is_service_key(key: &str) -> bool {
+    has_key(&SERVICE, key)
+}
 
 /// A shape violation: path, message, hint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,7 +417,7 @@ pub fn check(v: &Value, shape: &Shape, p: &YPath) -> Result<(), ShapeError> {
                             return Err(ShapeError {
                                 path: p.key(key).to_string(),
                                 message: format!("unknown key `{key}` {at}: the compose specification has no such key"),
-                                hint: hint_for(key, &names, "valid keys here"),
+                                hint: hint_nearest(key, &names, "valid keys here"),
                             });
                         }
                     }
@@ -418,6 +470,11 @@ mod tests {
         assert_eq!(e.hint.as_deref(), Some("did you mean `services`?"));
         let e = run("services:\n  web:\n    healthcheck: {intervall: 5s}\n").unwrap_err();
         assert_eq!(e.path, "services.web.healthcheck.intervall");
+        // Nothing close: the three nearest of compose's ~90 service keys, not all of them.
+        let e = run("services:\n  web:\n    zzzzzzzzzz_port: 1\n").unwrap_err();
+        let hint = e.hint.unwrap_or_default();
+        assert!(hint.starts_with("valid keys here nearest to `zzzzzzzzzz_port`: "), "{hint}");
+        assert_eq!(hint.matches('`').count(), 8, "{hint}");
     }
 
     #[test]

@@ -42,9 +42,15 @@ pub const SUPPORTED: &[&str] = &[
     "shm_size",
     "develop",
     "extends",
+    "secrets",
+    "configs",
+    "platform",
+    "volumes_from",
+    "ipc",
+    "pid",
 ];
 
-const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "args", "target"];
+const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
 
 /// A key devenv refuses: where (relative to the service), why, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +67,8 @@ pub struct Review {
     /// Keys devenv ignores, in file order (`logging`, `build.ssh`, `deploy.resources`…).
     pub ignored: Vec<String>,
     pub refused: Option<Refusal>,
+    /// What the user should know about keys devenv runs (a foreign `platform`).
+    pub notes: Vec<String>,
 }
 
 fn refuse(review: &mut Review, key: &str, message: String, hint: &str) {
@@ -107,6 +115,13 @@ pub fn review(svc: &Mapping, host: &str) -> Review {
         if key.starts_with("x-") {
             continue;
         }
+        if key == "platform"
+            && let Some(text) = go_scalar_string(v).filter(|t| !t.is_empty() && !same_platform(t, host))
+        {
+            r.notes.push(format!(
+                "`platform: {text}` differs from this machine ({host}): the engine runs it only with emulation (binfmt/QEMU) and an image for {text}"
+            ));
+        }
         if SUPPORTED.contains(&key) {
             nested(&mut r, key, v);
             continue;
@@ -119,7 +134,7 @@ pub fn review(svc: &Mapping, host: &str) -> Review {
                 format!("`network_mode: {text}` is not supported: devenv attaches every service to the project network"),
                 "remove it: services reach each other by name on the project network, and published ports reach the host",
             ),
-            "pid" | "ipc" | "uts" | "cgroup" | "userns_mode" => {
+            "uts" | "cgroup" | "userns_mode" => {
                 if text == "host" || text.starts_with("service:") || text.starts_with("container:") {
                     refuse(
                         &mut r,
@@ -131,18 +146,6 @@ pub fn review(svc: &Mapping, host: &str) -> Review {
                     r.ignored.push(key.to_string());
                 }
             }
-            "volumes_from" => refuse(
-                &mut r,
-                key,
-                "`volumes_from` is not supported: devenv does not share one container's volumes with another".into(),
-                "mount the same named volume in both services instead (`volumes: [\"data:/path\"]`)",
-            ),
-            "secrets" | "configs" if !is_empty(v) => refuse(
-                &mut r,
-                key,
-                format!("`{key}` is not supported: devenv does not mount compose {key} into containers"),
-                "mount the file with a bind volume (`volumes: [\"./secret.txt:/run/secrets/name:ro\"]`) or pass it in `environment`",
-            ),
             "scale" if as_int(v).is_some_and(|n| n > 1) => refuse(
                 &mut r,
                 key,
@@ -179,12 +182,6 @@ pub fn review(svc: &Mapping, host: &str) -> Review {
                 key,
                 format!("`runtime: {text}` is not supported: devenv runs containers with the engine's default runtime"),
                 "remove it, or keep running this file with docker compose",
-            ),
-            "platform" if !text.is_empty() && !same_platform(&text, host) => refuse(
-                &mut r,
-                key,
-                format!("`platform: {text}` differs from this machine ({host}): devenv does not run other platforms"),
-                "remove it to use the image for this machine's platform",
             ),
             "post_start" => refuse(
                 &mut r,
@@ -262,16 +259,7 @@ fn nested(r: &mut Review, key: &str, v: &Value) {
                 if bk.starts_with("x-") || BUILD_SUPPORTED.contains(&bk) {
                     continue;
                 }
-                if bk == "dockerfile_inline" {
-                    refuse(
-                        r,
-                        "build.dockerfile_inline",
-                        "`build.dockerfile_inline` is not supported: devenv builds from a Dockerfile in the build context".into(),
-                        "write the Dockerfile into the context and set `build.dockerfile`",
-                    );
-                } else {
-                    r.ignored.push(format!("build.{bk}"));
-                }
+                r.ignored.push(format!("build.{bk}"));
             }
         }
         "networks" => {
@@ -339,8 +327,6 @@ mod tests {
                 "build.ssh",
                 "networks.front.ipv4_address",
                 "pull_policy",
-                "ipc",
-                "platform",
                 "links"
             ]
         );
@@ -350,11 +336,8 @@ mod tests {
     fn behaviour_changing_keys_are_refused() {
         let cases = [
             ("network_mode: host\n", "network_mode"),
-            ("pid: host\n", "pid"),
-            ("ipc: service:db\n", "ipc"),
-            ("volumes_from: [db]\n", "volumes_from"),
-            ("secrets: [token]\n", "secrets"),
-            ("configs: [{source: c}]\n", "configs"),
+            ("uts: host\n", "uts"),
+            ("cgroup: host\n", "cgroup"),
             ("scale: 3\n", "scale"),
             ("deploy: {replicas: 2}\n", "deploy.replicas"),
             ("deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n", "deploy.resources.reservations.devices"),
@@ -363,9 +346,7 @@ mod tests {
             ("devices: [\"/dev/ttyUSB0:/dev/ttyUSB0\"]\n", "devices"),
             ("gpus: all\n", "gpus"),
             ("runtime: nvidia\n", "runtime"),
-            ("platform: linux/arm64\n", "platform"),
             ("post_start: [{command: x}]\n", "post_start"),
-            ("build: {context: ., dockerfile_inline: 'FROM x'}\n", "build.dockerfile_inline"),
             ("volumes: [{type: npipe, source: x, target: /x}]\n", "volumes[0].type"),
         ];
         for (yaml, key) in cases {

@@ -26,8 +26,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 
 use super::model::{
-    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, HealthcheckTiming, NetworkSpec, RunMode, ServiceNetwork,
-    ServiceNetworks, ServiceSpec, UlimitSpec, WatchAction, WatchSpec,
+    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, HealthcheckTiming, InjectedFile, LongVolume, LongVolumeKind,
+    NetworkSpec, RunMode, ServiceNetwork, ServiceNetworks, ServiceSpec, UlimitSpec, VolumeEntry, WatchAction, WatchSpec,
 };
 use crate::compose::{
     self, ComposeBuild, ComposeNetwork, ComposeProject, ComposeService, ComposeVolume, Dependency, Develop, GoDuration, Healthcheck, Port,
@@ -62,7 +62,11 @@ pub fn to_env_spec(project: &ComposeProject, mode: Mode) -> Result<Converted, Co
     let mut services = IndexMap::new();
     for (name, svc) in &project.services {
         let ctx = Svc { name, wants_healthy: wants_healthy.contains(name.as_str()), job: wants_completed.contains(name.as_str()), mode };
-        services.insert(name.clone(), service(&ctx, svc, &project.services, &mut notes)?);
+        let mut spec = service(&ctx, svc, &project.services, &mut notes)?;
+        let (mounts, files) = file_mounts(project, name, svc, mode, &mut notes)?;
+        spec.volumes.extend(mounts);
+        spec.files = files;
+        services.insert(name.clone(), spec);
     }
     let volumes = volumes(&project.volumes, &project.name, &mut notes)?;
     let networks = networks(&project.networks, &project.name);
@@ -129,10 +133,12 @@ fn service(
 ) -> Result<ServiceSpec, ConvertError> {
     let ComposeService {
         profiles, build, develop, cap_add, cap_drop, command, container_name, depends_on, entrypoint, environment, expose,
-        extra_hosts, hostname, healthcheck, image, init, labels, networks, ports, privileged, restart, shm_size, stdin_open,
-        stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, working_dir,
+        extra_hosts, hostname, healthcheck, image, platform, init, labels, networks, ports, privileged, restart, shm_size, stdin_open,
+        stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, volumes_from, working_dir, ipc, pid,
         // The loader's: env files are already merged into `environment`; ignored keys are its warnings.
         env_files: _, ignored_keys: _,
+        // Mounted by `file_mounts`.
+        secrets: _, configs: _,
     } = svc;
     let base = format!("services.{}", ctx.name);
     // In the order compose prints the keys, so the first error is the same as ever.
@@ -152,6 +158,7 @@ fn service(
         parsed: Default::default(),
         container_healthcheck,
         image: image.clone(),
+        platform: platform.clone(),
         build: build.as_ref().map(build_spec),
         command: command.clone().map(CommandSpec::Exec),
         entrypoint: entrypoint.clone().map(CommandSpec::Exec),
@@ -159,6 +166,9 @@ fn service(
         env_file: Vec::new(),
         ports,
         volumes,
+        volumes_from: volumes_from.clone(),
+        ipc: ipc.clone(),
+        pid: pid.clone(),
         depends_on: dependencies(depends_on, all, &format!("{base}.depends_on"), notes),
         health,
         run: ctx.job.then_some(RunMode::Once),
@@ -186,9 +196,65 @@ fn service(
         cap_add: cap_add.clone(),
         cap_drop: cap_drop.clone(),
         shm_size: shm_size.map(|b| b.0.to_string()),
+        files: Vec::new(),
     };
     probe_awaited(ctx, kind, &mut spec, notes);
     Ok(spec)
+}
+
+/// A service's `secrets` and `configs` where compose puts them (compose
+/// v2.26, local engine): a `file:` one is bind-mounted read-only at its target
+/// (`uid`/`gid`/`mode` ignored, as compose ignores them); one from
+/// `environment:` or `content:` is written into the container before it starts
+/// (mode 0444 unless set, owned by `uid`/`gid`). Secrets go to
+/// `/run/secrets/<source>` (a relative `target` under `/run/secrets/`),
+/// configs to `/<source>` (a relative `target` under `/`).
+fn file_mounts(
+    project: &ComposeProject,
+    name: &str,
+    svc: &ComposeService,
+    mode: Mode,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<VolumeEntry>, Vec<InjectedFile>), ConvertError> {
+    let (mut mounts, mut files) = (Vec::new(), Vec::new());
+    let uses = [("secrets", "/run/secrets/", &svc.secrets, &project.secrets), ("configs", "/", &svc.configs, &project.configs)];
+    for (top, dir, refs, defined) in uses {
+        let what = &top[..top.len() - 1];
+        for (i, r) in refs.iter().enumerate() {
+            let at = format!("services.{name}.{top}[{i}]");
+            let Some(obj) = defined.get(&r.source) else {
+                return Err(err(at, format!("`{}` is not defined under the top-level `{top}`", r.source)));
+            };
+            let target = match r.target.as_deref() {
+                None | Some("") => format!("{dir}{}", r.source),
+                Some(t) if t.starts_with('/') => t.to_string(),
+                Some(t) => format!("{dir}{t}"),
+            };
+            if let Some(file) = &obj.file {
+                if r.uid.is_some() || r.gid.is_some() || r.mode.is_some() {
+                    notes.push(format!("{at}: `uid`, `gid` and `mode` are ignored for a `file:` {what} (bind-mounted read-only), as compose ignores them"));
+                }
+                mounts.push(VolumeEntry::Long(LongVolume { kind: LongVolumeKind::Bind, source: Some(file.clone()), target, read_only: true }));
+                continue;
+            }
+            let content = match (&obj.environment, &obj.content) {
+                (Some(var), _) => project.environment.get(var).cloned().ok_or_else(|| {
+                    err(format!("{top}.{}.environment", r.source), format!("environment variable {var:?} required by {what} {:?} is not set", r.source))
+                })?,
+                (None, Some(c)) => c.clone(),
+                (None, None) => continue, // compose writes nothing either
+            };
+            if mode == Mode::Import {
+                notes.push(format!("{at}: a {what} from `environment`/`content` is not written to devenv.yaml (devenv's own format has no `{top}`)"));
+                continue;
+            }
+            let id = |v: &Option<String>, key: &str| {
+                v.as_deref().map(|n| n.parse::<u32>().map_err(|_| err(format!("{at}.{key}"), format!("`{key}` must be a number, found {n:?}")))).transpose()
+            };
+            files.push(InjectedFile { target, content, uid: id(&r.uid, "uid")?, gid: id(&r.gid, "gid")?, mode: r.mode.unwrap_or(0o444), secret: top == "secrets" });
+        }
+    }
+    Ok((mounts, files))
 }
 
 /// `service_healthy` on a service with no healthcheck: compose would refuse; devenv
@@ -209,10 +275,11 @@ fn probe_awaited(ctx: &Svc, kind: Option<Kind>, spec: &mut ServiceSpec, notes: &
 
 /// `build:`; the default `Dockerfile` is implied.
 fn build_spec(b: &ComposeBuild) -> BuildSpec {
-    let ComposeBuild { context, dockerfile, args, target } = b;
+    let ComposeBuild { context, dockerfile, dockerfile_inline, args, target } = b;
     BuildSpec {
         context: context.clone(),
         dockerfile: dockerfile.clone().filter(|d| d != "Dockerfile"),
+        dockerfile_inline: dockerfile_inline.clone(),
         args: EnvMap(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         target: target.clone(),
     }
@@ -238,7 +305,8 @@ fn duration(d: GoDuration, path: &str) -> Result<DurationSpec, ConvertError> {
     Ok(DurationSpec(d.to_std()))
 }
 
-/// Compose's long port form → devenv's `ip:host:container/proto` strings.
+/// Compose's long port form → devenv's `ip:host:container/proto` strings
+/// (`:container` when no host port is written: a random one).
 fn published(ports: &[Port], path: &str) -> Result<Vec<String>, ConvertError> {
     let mut out = Vec::new();
     for (i, p) in ports.iter().enumerate() {
@@ -256,6 +324,10 @@ fn published(ports: &[Port], path: &str) -> Result<Vec<String>, ConvertError> {
         } else if let Some(h) = &p.published {
             s.push_str(h);
             s.push(':');
+        } else {
+            // Only the container port: Docker picks the host port (compose's
+            // `"3100"`); devenv's bare `"3100"` would publish 3100 itself.
+            s.push(':');
         }
         s.push_str(&p.target.to_string());
         if proto != "tcp" {
@@ -267,20 +339,34 @@ fn published(ports: &[Port], path: &str) -> Result<Vec<String>, ConvertError> {
     Ok(out)
 }
 
-/// Compose's long volume form → devenv's `source:target[:ro]` strings, plus tmpfs mounts.
-fn mounts(vols: &[ServiceVolume], path: &str) -> Result<(Vec<String>, Vec<String>), ConvertError> {
+/// Compose's long volume form → devenv's `source:target[:ro]` strings (the long
+/// form when a path has a `:`, which the short one would split), plus tmpfs mounts.
+fn mounts(vols: &[ServiceVolume], path: &str) -> Result<(Vec<VolumeEntry>, Vec<String>), ConvertError> {
     let (mut out, mut tmpfs) = (Vec::new(), Vec::new());
     for (i, m) in vols.iter().enumerate() {
         let at = format!("{path}[{i}]");
         let (target, suffix) = (&m.target, if m.read_only { ":ro" } else { "" });
+        let source = m.source.as_deref().filter(|s| !s.is_empty());
+        let kind = match m.kind.as_str() {
+            "volume" => Some(LongVolumeKind::Volume),
+            "bind" => Some(LongVolumeKind::Bind),
+            _ => None,
+        };
+        if let Some(kind) = kind
+            && (source.is_some_and(|s| s.contains(':')) || target.contains(':'))
+        {
+            let long = LongVolume { kind, source: source.map(str::to_string), target: target.clone(), read_only: m.read_only };
+            out.push(VolumeEntry::Long(long));
+            continue;
+        }
         match m.kind.as_str() {
-            "volume" => match m.source.as_deref().filter(|s| !s.is_empty()) {
-                Some(src) => out.push(format!("{src}:{target}{suffix}")),
-                None => out.push(target.clone()),
+            "volume" => match source {
+                Some(src) => out.push(VolumeEntry::Short(format!("{src}:{target}{suffix}"))),
+                None => out.push(VolumeEntry::Short(target.clone())),
             },
             "bind" => {
                 let src = m.source.as_deref().ok_or_else(|| err(at, "a bind mount without a `source`"))?;
-                out.push(format!("{src}:{target}{suffix}"));
+                out.push(VolumeEntry::Short(format!("{src}:{target}{suffix}")));
             }
             "tmpfs" => tmpfs.push(tmpfs_mount(m)),
             other => return Err(err(at, format!("volume type `{other}` is not supported by devenv (use volume, bind or tmpfs)"))),

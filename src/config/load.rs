@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde_yaml::{Mapping, Value};
 
-use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SEED_KEYS, SERVICE_KEYS, TOP_KEYS, WATCH_KEYS};
+use super::model::{BUILD_KEYS, EnvSpec, HEALTH_KEYS, SEED_KEYS, SERVICE_KEYS, TOP_KEYS, VOLUME_KEYS, WATCH_KEYS};
 use super::validate::{self, Ctx};
 use super::from_compose;
 use crate::compose::LoadOptions;
@@ -73,7 +73,7 @@ fn load_compose(files: &[PathBuf], opts: &LoadOptions, mut notes: Vec<String>) -
     // Later errors (validation, planning) point into the first file; errors found
     // now are placed in whichever file (override, include, extends) defined the value.
     let first_locations = std::fs::read_to_string(&first).map(|t| Locations::from_text(&t)).unwrap_or_default();
-    let source = Source { file: first.clone(), dir: project.dir.clone(), locations: first_locations, creatable_binds, interpolated: Default::default() };
+    let source = Source { file: first.clone(), dir: project.dir.clone(), locations: first_locations, creatable_binds, interpolated: Default::default(), compose: true };
     finish(spec, source, opts, &vars, notes).map_err(|e| {
         if e.yaml_path.is_empty() {
             return e;
@@ -120,8 +120,8 @@ pub struct LoadedEnv {
     pub interpolated: std::collections::BTreeMap<String, Vec<String>>,
 }
 
-/// Which file(s) `load` reads: `-f` files as given (several, or a compose file
-/// name, mean compose); else devenv.yaml in the directory; else a compose file
+/// Which file(s) `load` reads: `-f` files as given (several, a compose file
+/// name, or one file with compose's shape mean compose); else devenv.yaml in the directory; else a compose file
 /// found the way compose finds it (plus its override file).
 pub fn find_input(opts: &LoadOptions, notes: &mut Vec<String>) -> Result<Input, ConfigError> {
     let cwd = if opts.cwd.is_absolute() {
@@ -136,7 +136,7 @@ pub fn find_input(opts: &LoadOptions, notes: &mut Vec<String>) -> Result<Input, 
             files.push(check_file(&cwd, more)?);
         }
         let is_devenv = |p: &PathBuf| p.file_name().is_some_and(|n| DEFAULT_FILES.iter().any(|d| n == *d));
-        if files.len() == 1 && !crate::compose::looks_like_compose(&files[0]) && !compose_by_content(&files[0]) {
+        if files.len() == 1 && !single_file_is_compose(&files[0], notes) {
             return Ok(Input::Devenv(files.remove(0)));
         }
         if let Some(d) = files.iter().find(|p| is_devenv(p)) {
@@ -169,28 +169,91 @@ pub fn find_input(opts: &LoadOptions, notes: &mut Vec<String>) -> Result<Input, 
     }
 }
 
-/// Service keys only compose files have, and keys only devenv files have.
-const COMPOSE_ONLY_SERVICE_KEYS: &[&str] = &[
-    "environment", "healthcheck", "develop", "deploy", "network_mode", "links", "volumes_from", "logging", "secrets", "configs",
-    "pull_policy", "mem_limit", "cpus", "dns", "sysctls", "security_opt", "extends", "platform", "scale",
-];
+/// Keys only devenv files have: top-level, and in a service.
+const DEVENV_ONLY_TOP_KEYS: &[&str] = &["export", "k8s"];
 const DEVENV_ONLY_SERVICE_KEYS: &[&str] = &["preset", "env", "health", "seed", "watch", "run", "persist", "preset_defaults", "k8s"];
 
-/// A `-f` file whose name does not say (`ci.yaml`): compose's when it uses keys
-/// only compose has and none only devenv has. Unreadable or invalid files are
-/// left to the devenv loader, which reports them.
-fn compose_by_content(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else { return false };
-    let Ok(Value::Mapping(top)) = serde_yaml::from_str::<Value>(&text) else { return false };
-    let has = |m: &Mapping, keys: &[&str]| keys.iter().any(|k| m.contains_key(*k));
-    let services: Vec<&Mapping> = match top.get("services") {
-        Some(Value::Mapping(s)) => s.values().filter_map(Value::as_mapping).collect(),
-        _ => vec![],
-    };
-    if services.iter().any(|s| has(s, DEVENV_ONLY_SERVICE_KEYS)) || top.contains_key("export") {
-        return false;
+/// Which format a file's content has, and why (said to the user when `-f`
+/// names a file whose name does not decide).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentFormat {
+    /// Compose's shape: a top-level `services:` (or `include:`), only keys of
+    /// the compose specification, and at least one that devenv's format lacks.
+    Compose,
+    /// Devenv's: the reason is the first key that is not compose's.
+    Devenv(String),
+}
+
+/// A file's format by its content; `None` when it cannot be read as a YAML
+/// map (the devenv loader then reports what is wrong with it).
+pub fn format_by_content(path: &Path) -> Option<ContentFormat> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut doc = serde_yaml::from_str::<Value>(&text).ok()?;
+    apply_merges(&mut doc).ok()?;
+    let Value::Mapping(top) = doc else { return None };
+    let devenv = |why: String| Some(ContentFormat::Devenv(why));
+    // The first key that is not compose's, and whether one is compose's only.
+    let (mut foreign, mut compose_only): (Option<String>, bool) = (None, false);
+    for key in top.keys().filter_map(Value::as_str) {
+        if DEVENV_ONLY_TOP_KEYS.contains(&key) {
+            return devenv(format!("top-level `{key}` is devenv's"));
+        }
+        if !crate::compose::is_top_key(key) {
+            foreign.get_or_insert_with(|| format!("top-level `{key}` is not a compose key"));
+        }
+        compose_only |= !TOP_KEYS.contains(&key);
     }
-    has(&top, &["include", "version", "secrets", "configs"]) || services.iter().any(|s| has(s, COMPOSE_ONLY_SERVICE_KEYS))
+    let services: Vec<(&str, &Mapping)> = match top.get("services") {
+        Some(Value::Mapping(s)) => s.iter().filter_map(|(k, v)| Some((k.as_str()?, v.as_mapping()?))).collect(),
+        _ => Vec::new(),
+    };
+    for (name, svc) in &services {
+        for key in svc.keys().filter_map(Value::as_str) {
+            if DEVENV_ONLY_SERVICE_KEYS.contains(&key) {
+                return devenv(format!("`services.{name}.{key}` is devenv's"));
+            }
+            if !crate::compose::is_service_key(key) {
+                foreign.get_or_insert_with(|| format!("`services.{name}.{key}` is not a compose key"));
+            }
+            compose_only |= !SERVICE_KEYS.contains(&key);
+        }
+    }
+    if let Some(why) = foreign {
+        return devenv(why);
+    }
+    if !(top.get("services").is_some_and(Value::is_mapping) || top.contains_key("include")) {
+        return devenv("it has no top-level `services:`".into());
+    }
+    // Keys both formats have (`image`, `ports`…) read the same either way: devenv's.
+    Some(if compose_only { ContentFormat::Compose } else { ContentFormat::Devenv("its keys are valid in both formats".into()) })
+}
+
+/// Whether errors in `file` are about a compose file (by name, else by content):
+/// they link to README.md#compose-files.
+pub fn is_compose_file(file: &Path) -> bool {
+    let named_devenv = file.file_name().is_some_and(|n| DEFAULT_FILES.iter().any(|d| n == *d));
+    !named_devenv && (crate::compose::looks_like_compose(file) || format_by_content(file) == Some(ContentFormat::Compose))
+}
+
+/// One `-f` file: compose's when its name says so, else by its content; a
+/// choice made by content is said (`notes`).
+fn single_file_is_compose(file: &Path, notes: &mut Vec<String>) -> bool {
+    let named_devenv = file.file_name().is_some_and(|n| DEFAULT_FILES.iter().any(|d| n == *d));
+    if named_devenv || crate::compose::looks_like_compose(file) {
+        return !named_devenv;
+    }
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match format_by_content(file) {
+        Some(ContentFormat::Compose) => {
+            notes.push(format!("{name}: read as a compose file (it has keys only compose files have); see README.md#compose-files"));
+            true
+        }
+        Some(ContentFormat::Devenv(why)) => {
+            notes.push(format!("{name}: read as a devenv file ({why}); see README.md#the-environment-file"));
+            false
+        }
+        None => false,
+    }
 }
 
 /// An existing file named by `-f`, made absolute.
@@ -298,7 +361,7 @@ pub fn load_str(text: &str, file: &Path, dir: &Path, opts: &LoadOptions) -> Resu
 
     let spec: EnvSpec = serde_path_to_error::deserialize(value).map_err(|e| deserialize_error(&e, file, &locations))?;
 
-    let source = Source { file: file.to_path_buf(), dir: dir.to_path_buf(), locations, creatable_binds: Vec::new(), interpolated };
+    let source = Source { file: file.to_path_buf(), dir: dir.to_path_buf(), locations, creatable_binds: Vec::new(), interpolated, compose: false };
     finish(spec, source, opts, &vars, warnings)
 }
 
@@ -327,6 +390,8 @@ pub struct Source {
     pub creatable_binds: Vec<PathBuf>,
     /// YAML path → the variables its value was interpolated from.
     pub interpolated: std::collections::BTreeMap<String, Vec<String>>,
+    /// Read from compose files (compose's load-time rules: see `Ctx::compose`).
+    pub compose: bool,
 }
 
 /// The common tail of loading, whatever the input format: profiles, validation
@@ -341,6 +406,7 @@ pub fn finish(mut spec: EnvSpec, src: Source, opts: &LoadOptions, vars: &Vars, m
         disabled: &disabled,
         home: home_env.as_deref(),
         creatable: &src.creatable_binds,
+        compose: src.compose,
     };
     let validated = validate::validate(&spec, &ctx)?;
     let project = project_name(opts, &spec, &src.dir, &ctx)?;
@@ -442,6 +508,7 @@ fn keys_for(path: &str) -> &'static [&'static str] {
         ["services", _, "build"] => BUILD_KEYS,
         ["services", _, s] if s.starts_with("seed[") => SEED_KEYS,
         ["services", _, s] if s.starts_with("watch[") => WATCH_KEYS,
+        ["services", _, s] if s.starts_with("volumes[") => VOLUME_KEYS,
         _ => &[],
     }
 }

@@ -18,7 +18,7 @@ pub mod validate;
 
 pub use load::{LoadedEnv, load};
 pub use model::*;
-pub use parsed::{Parsed, RuntimeOptions};
+pub use parsed::{Namespace, Parsed, RuntimeOptions, VolumesFrom, VolumesFromSource};
 // Moved to the rank-0 modules `yaml` and `values`; the old paths stay valid.
 pub use crate::values::{ports, runtime, volumes};
 pub use crate::values::{parse_port, PortSpec, VolumeSpec};

@@ -88,6 +88,10 @@ pub struct ServiceSpec {
     pub preset_defaults: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// `os/arch[/variant]` the image is pulled/built and the container run for
+    /// (`linux/arm64`); default: the engine's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,9 +105,21 @@ pub struct ServiceSpec {
     /// `"8080:80"`, `"127.0.0.1:8080:80"`, `"80"`, `80`, `"53:53/udp"`; parsed by `values::ports` (onto `parsed.ports`).
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "scalar_strings")]
     pub ports: Vec<String>,
-    /// `"name:/path[:ro]"` (named) or `"./dir:/path[:ro]"` (bind).
+    /// `"name:/path[:ro]"` (named) or `"./dir:/path[:ro]"` (bind), or the long
+    /// form `{type: bind, source: ./data:v1, target: /data}` (a path with `:`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub volumes: Vec<String>,
+    pub volumes: Vec<VolumeEntry>,
+    /// Every volume of another service's container (`db`, `db:ro`) or of any
+    /// container (`container:NAME[:ro]`); a service named here starts first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
+    /// IPC namespace: `host`, `shareable`, `private`, `none`, `service:NAME`
+    /// (that service's, which starts first) or `container:NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    /// PID namespace: `host`, `service:NAME` or `container:NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
     #[serde(default, skip_serializing_if = "DependsOn::is_empty")]
     pub depends_on: DependsOn,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,6 +191,10 @@ pub struct ServiceSpec {
     /// Size of /dev/shm: bytes, or `64m`, `1g`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
     pub shm_size: Option<String>,
+    /// Files written into the container before it starts: a compose file's
+    /// `secrets` / `configs` from `environment:` or `content:` (compose files only).
+    #[serde(skip)]
+    pub files: Vec<InjectedFile>,
     /// Everything above that needs parsing, parsed once at load (never written in the file).
     #[serde(skip)]
     pub parsed: super::parsed::Parsed,
@@ -432,12 +452,105 @@ impl fmt::Display for WatchAction {
     }
 }
 
+/// A file written into the container before it starts (compose: a secret or
+/// config whose value is a variable, `environment:`, or inline, `content:`).
+/// A secret's content is never printed (`***`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedFile {
+    /// Absolute path in the container.
+    pub target: String,
+    pub content: String,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Permission bits (compose's default: 0o444).
+    pub mode: u32,
+    pub secret: bool,
+}
+
+impl Serialize for InjectedFile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("InjectedFile", 6)?;
+        st.serialize_field("target", &self.target)?;
+        let shown = if self.secret && !self.content.is_empty() { "***" } else { self.content.as_str() };
+        st.serialize_field("content", shown)?;
+        st.serialize_field("uid", &self.uid)?;
+        st.serialize_field("gid", &self.gid)?;
+        st.serialize_field("mode", &format!("{:04o}", self.mode))?;
+        st.serialize_field("secret", &self.secret)?;
+        st.end()
+    }
+}
+
+/// One `volumes:` entry: the short string, or compose's long form, whose
+/// `source` and `target` are taken whole (never split at `:`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum VolumeEntry {
+    Short(String),
+    Long(LongVolume),
+}
+
+/// `{type: volume | bind, source, target, read_only}`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LongVolume {
+    #[serde(rename = "type")]
+    pub kind: LongVolumeKind,
+    /// A volume name, or a host path (relative to the file); none: an anonymous volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LongVolumeKind {
+    Volume,
+    Bind,
+}
+
+/// Keys of a long-form `volumes:` entry.
+pub const VOLUME_KEYS: &[&str] = &["type", "source", "target", "read_only"];
+
+impl From<&str> for VolumeEntry {
+    fn from(s: &str) -> Self {
+        VolumeEntry::Short(s.to_string())
+    }
+}
+
+impl PartialEq<&str> for VolumeEntry {
+    fn eq(&self, other: &&str) -> bool {
+        matches!(self, VolumeEntry::Short(s) if s == other)
+    }
+}
+
+impl<'de> Deserialize<'de> for VolumeEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Through Value, like `BuildSpec`: an untagged enum would swallow the inner error.
+        let v = serde_yaml::Value::deserialize(d)?;
+        match v {
+            serde_yaml::Value::String(s) => Ok(VolumeEntry::Short(s)),
+            serde_yaml::Value::Mapping(_) => serde_yaml::from_value(v).map(VolumeEntry::Long).map_err(de::Error::custom),
+            other => Err(de::Error::custom(format!(
+                "expected a volume (\"data:/var/lib/data\", \"./src:/app\") or a map with type/source/target/read_only, found {}",
+                kind_of(&other)
+            ))),
+        }
+    }
+}
+
 /// `build: ./dir` or `build: {context, dockerfile, args, target}`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BuildSpec {
     pub context: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<String>,
+    /// The Dockerfile's text itself (instead of a file in the context).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
     #[serde(skip_serializing_if = "EnvMap::is_empty")]
     pub args: EnvMap,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -451,6 +564,8 @@ struct BuildLong {
     context: String,
     #[serde(default)]
     dockerfile: Option<String>,
+    #[serde(default)]
+    dockerfile_inline: Option<String>,
     #[serde(default)]
     args: EnvMap,
     #[serde(default)]
@@ -466,10 +581,12 @@ impl<'de> Deserialize<'de> for BuildSpec {
         // Untagged enums swallow inner errors; go through Value to keep them.
         let v = serde_yaml::Value::deserialize(d)?;
         match v {
-            serde_yaml::Value::String(s) => Ok(BuildSpec { context: s, dockerfile: None, args: EnvMap::default(), target: None }),
+            serde_yaml::Value::String(s) => Ok(BuildSpec { context: s, dockerfile: None, dockerfile_inline: None, args: EnvMap::default(), target: None }),
             serde_yaml::Value::Mapping(_) => {
                 let l: BuildLong = serde_yaml::from_value(v).map_err(de::Error::custom)?;
-                Ok(BuildSpec { context: l.context, dockerfile: l.dockerfile, args: l.args, target: l.target })
+                // `dockerfile: ""` is compose's default `Dockerfile`, not the context itself.
+                let dockerfile = l.dockerfile.filter(|d| !d.is_empty());
+                Ok(BuildSpec { context: l.context, dockerfile, dockerfile_inline: l.dockerfile_inline, args: l.args, target: l.target })
             }
             other => {
                 Err(de::Error::custom(format!(
@@ -819,7 +936,7 @@ fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 
 /// Keys every struct accepts, for did-you-mean hints.
 pub const SERVICE_KEYS: &[&str] = &[
-    "preset", "version", "persist", "preset_defaults", "image", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "depends_on",
+    "preset", "version", "persist", "preset_defaults", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "ipc", "pid", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
     "cap_add", "cap_drop", "shm_size",
@@ -835,7 +952,7 @@ pub const SERVICE_NETWORK_KEYS: &[&str] = &["aliases", "ipv4_address"];
 pub const SEED_KEYS: &[&str] = &[
     "sql", "csv", "jsonl", "table", "redis", "topic", "partitions", "config", "messages", "index", "mappings", "settings", "documents", "exec",
 ];
-pub const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];
+pub const BUILD_KEYS: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
 pub const WATCH_KEYS: &[&str] = &["path", "target", "action", "ignore", "exec"];
 
 #[cfg(test)]

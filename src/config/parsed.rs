@@ -24,11 +24,41 @@ pub struct Parsed {
     pub env: IndexMap<String, String>,
     pub ports: Vec<PortSpec>,
     pub volumes: Vec<VolumeSpec>,
+    pub volumes_from: Vec<VolumesFrom>,
+    pub ipc: Option<Namespace>,
+    pub pid: Option<Namespace>,
     /// Seed entries: globs expanded (one entry per file), paths absolute.
     pub seeds: Vec<ResolvedSeed>,
     /// `build.args`, a bare key taken from the process environment or a service's env.
     pub build_args: BTreeMap<String, String>,
     pub options: RuntimeOptions,
+}
+
+/// One `volumes_from` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumesFrom {
+    pub source: VolumesFromSource,
+    /// `Some(true)`: `:ro`, `Some(false)`: `:rw`, `None`: as the source mounts them.
+    pub read_only: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumesFromSource {
+    /// Another service of the file (it starts first).
+    Service(String),
+    /// Any container, by name (`container:NAME`).
+    Container(String),
+}
+
+/// An IPC or PID namespace mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespace {
+    /// `host`, `shareable`, `private`, `none` (as Docker takes them).
+    Mode(String),
+    /// Another service's container (it starts first).
+    Service(String),
+    /// Any container, by name.
+    Container(String),
 }
 
 /// Runtime options parsed from their written form.

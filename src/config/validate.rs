@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-use super::model::{Condition, EnvSpec, RunMode, ServiceSpec};
-use super::parsed::Parsed;
+use super::model::{Condition, EnvSpec, LongVolume, LongVolumeKind, RunMode, ServiceSpec, VolumeEntry};
+use super::parsed::{Namespace, Parsed, VolumesFrom, VolumesFromSource};
 use crate::preset::Kind;
 use crate::seed::entry::ResolvedSeed;
 use crate::values::ports::{PortSpec, parse_port};
@@ -49,13 +49,16 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         check_depends_on(name, svc, spec, &base, ctx)?;
         let ports = check_ports(name, svc, &base, ctx, &mut published)?;
         let volumes = check_volumes(svc, &base, ctx)?;
+        let volumes_from = check_volumes_from(name, svc, spec, &base, ctx)?;
+        let ipc = check_namespace(name, "ipc", svc.ipc.as_deref(), &["host", "shareable", "private", "none"], spec, &base, ctx)?;
+        let pid = check_namespace(name, "pid", svc.pid.as_deref(), &["host"], spec, &base, ctx)?;
         check_build(svc, &base, ctx)?;
         let health_protocol = check_health(svc, &base, ctx)?;
         let seeds = check_seeds(svc, &base, ctx)?;
         check_watch(svc, &base, ctx)?;
         options::check_service_networks(name, svc, spec, &base, ctx)?;
         let options = options::check_options(name, svc, spec, &base, ctx)?;
-        let parsed = Parsed { preset, health_protocol, ports, volumes, seeds, options, ..Parsed::default() };
+        let parsed = Parsed { preset, health_protocol, ports, volumes, volumes_from, ipc, pid, seeds, options, ..Parsed::default() };
         out.services.insert(name.clone(), parsed);
     }
     Ok(out)
@@ -203,6 +206,74 @@ fn check_depends_on(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, c
     Ok(())
 }
 
+/// `volumes_from`: `SERVICE[:ro|:rw]` (an enabled service of the file, not
+/// itself) or `container:NAME[:ro|:rw]`.
+fn check_volumes_from(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumesFrom>, ConfigError> {
+    let mut out = Vec::new();
+    for (i, raw) in svc.volumes_from.iter().enumerate() {
+        let path = format!("{base}.volumes_from[{i}]");
+        let (rest, read_only) = match raw.rsplit_once(':') {
+            Some((r, "ro")) => (r, Some(true)),
+            Some((r, "rw")) => (r, Some(false)),
+            _ => (raw.as_str(), None),
+        };
+        let source = match rest.strip_prefix("container:") {
+            Some(c) if !c.is_empty() && !c.contains(':') => VolumesFromSource::Container(c.to_string()),
+            Some(_) => {
+                let hint = Some("write `container:NAME`, `container:NAME:ro` or `SERVICE[:ro]`".into());
+                return Err(ctx.error(&path, format!("invalid volumes_from {raw:?}"), hint));
+            }
+            None if rest == name => return Err(ctx.error(&path, format!("`{name}` cannot take volumes from itself"), None)),
+            None if ctx.disabled.contains_key(rest) => {
+                let hint = Some(format!("enable `{rest}`'s profile, or add `{name}` to it"));
+                return Err(ctx.error(&path, format!("`{name}` takes volumes from `{rest}`, which is disabled by profile"), hint));
+            }
+            None if !spec.services.contains_key(rest) => {
+                let names: Vec<&str> = spec.services.keys().map(String::as_str).filter(|n| *n != name).collect();
+                let hint = did_you_mean(rest, names.iter().copied()).map(|c| format!("did you mean `{c}`? (another container: `container:{rest}`)"));
+                return Err(ctx.error(&path, format!("service \"{name}\" depends on undefined service \"{rest}\" (volumes_from)"), hint));
+            }
+            None => VolumesFromSource::Service(rest.to_string()),
+        };
+        out.push(VolumesFrom { source, read_only });
+    }
+    Ok(out)
+}
+
+/// `ipc` / `pid`: one of `modes`, `service:NAME` (an enabled service, not
+/// itself) or `container:NAME`.
+fn check_namespace(
+    name: &str,
+    key: &str,
+    value: Option<&str>,
+    modes: &[&str],
+    spec: &EnvSpec,
+    base: &str,
+    ctx: &Ctx,
+) -> Result<Option<Namespace>, ConfigError> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
+    let path = format!("{base}.{key}");
+    if let Some(c) = v.strip_prefix("container:").filter(|c| !c.is_empty()) {
+        return Ok(Some(Namespace::Container(c.to_string())));
+    }
+    if let Some(s) = v.strip_prefix("service:") {
+        if s == name {
+            return Err(ctx.error(&path, format!("`{name}` cannot share its own {key} namespace"), None));
+        }
+        if ctx.disabled.contains_key(s) || !spec.services.contains_key(s) {
+            let why = if ctx.disabled.contains_key(s) { "disabled by profile" } else { "not defined" };
+            return Err(ctx.error(&path, format!("`{key}: {v}`: service `{s}` is {why}"), Some("name an enabled service of this file, or `container:NAME`".into())));
+        }
+        return Ok(Some(Namespace::Service(s.to_string())));
+    }
+    if modes.contains(&v) {
+        return Ok(Some(Namespace::Mode(v.to_string())));
+    }
+    let mut valid: Vec<String> = modes.iter().map(|m| format!("`{m}`")).collect();
+    valid.extend(["`service:NAME`".to_string(), "`container:NAME`".to_string()]);
+    Err(ctx.error(&path, format!("invalid {key} mode {v:?}"), Some(format!("one of {}", valid.join(", ")))))
+}
+
 fn is_unspecified(ip: &str) -> bool {
     ip.parse::<IpAddr>().map(|a| a.is_unspecified()).unwrap_or(false)
 }
@@ -257,18 +328,21 @@ fn check_ports(
 
 fn check_volumes(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumeSpec>, ConfigError> {
     let mut out = Vec::new();
-    for (i, raw) in svc.volumes.iter().enumerate() {
+    for (i, entry) in svc.volumes.iter().enumerate() {
         let path = format!("{base}.volumes[{i}]");
-        let v = parse_volume_with_home(raw, ctx.dir, ctx.home).map_err(|e| {
-            ctx.error(
-                &path,
-                format!("invalid volume {raw:?}: {e}"),
-                Some(
-                    "write NAME:/container/path (named), ./host/path:/container/path (bind) or /container/path; add `:ro` for read-only"
-                        .into(),
-                ),
-            )
-        })?;
+        let v = match entry {
+            VolumeEntry::Short(raw) => parse_volume_with_home(raw, ctx.dir, ctx.home).map_err(|e| {
+                ctx.error(
+                    &path,
+                    format!("invalid volume {raw:?}: {e}"),
+                    Some(
+                        "write NAME:/container/path (named), ./host/path:/container/path (bind) or /container/path; add `:ro` for read-only"
+                            .into(),
+                    ),
+                )
+            })?,
+            VolumeEntry::Long(long) => long_volume(long, ctx).map_err(|e| ctx.error(&path, format!("invalid volume: {e}"), None))?,
+        };
         if let VolumeSpec::Bind { source, .. } = &v
             && !ctx.creatable.contains(source)
             && !source.exists()
@@ -288,13 +362,30 @@ fn check_volumes(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumeS
     Ok(out)
 }
 
+/// The long form: `source` and `target` taken whole (a `:` in them is part of the path).
+fn long_volume(l: &LongVolume, ctx: &Ctx) -> Result<VolumeSpec, String> {
+    crate::values::volumes::check_target(&l.target)?;
+    let (target, read_only) = (l.target.clone(), l.read_only);
+    match (l.kind, l.source.as_deref().filter(|s| !s.is_empty())) {
+        (LongVolumeKind::Bind, None) => Err("a bind mount needs a `source`".into()),
+        (LongVolumeKind::Bind, Some(src)) => {
+            Ok(VolumeSpec::Bind { source: crate::values::volumes::host_path(src, ctx.dir, ctx.home)?, target, read_only })
+        }
+        (LongVolumeKind::Volume, None) => Ok(VolumeSpec::Anonymous { target }),
+        (LongVolumeKind::Volume, Some(name)) if valid_name(name) => {
+            Ok(VolumeSpec::Named { name: name.to_string(), target, read_only })
+        }
+        (LongVolumeKind::Volume, Some(name)) => Err(format!("invalid volume name {name:?}: names use letters, digits, `_`, `.` and `-`")),
+    }
+}
+
 fn is_remote_context(ctx: &str) -> bool {
     ctx.contains("://") || ctx.starts_with("git@") || ctx.starts_with("github.com/")
 }
 
 fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
     let Some(build) = &svc.build else { return Ok(()) };
-    if is_remote_context(&build.context) {
+    if ctx.compose || is_remote_context(&build.context) {
         return Ok(());
     }
     let long = format!("{base}.build.context");
@@ -310,7 +401,7 @@ fn check_build(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<(), ConfigErr
     }
     let dockerfile = build.dockerfile.as_deref().unwrap_or("Dockerfile");
     let df = crate::values::volumes::normalize(&dir.join(dockerfile));
-    if !df.is_file() {
+    if build.dockerfile_inline.is_none() && !df.is_file() {
         let df_path = format!("{base}.build.dockerfile");
         let path = if ctx.locations.contains(&df_path) { df_path } else { ctx_path };
         return Err(ctx.error(
@@ -585,7 +676,7 @@ mod tests {
             let spec: EnvSpec = serde_yaml::from_str(yaml).unwrap();
             let locs = Locations::from_text(yaml);
             let file = self.dir.path().join("devenv.yaml");
-            let ctx = Ctx { file: &file, dir: self.dir.path(), locations: &locs, disabled, home: None, creatable: &[] };
+            let ctx = Ctx { file: &file, dir: self.dir.path(), locations: &locs, disabled, home: None, creatable: &[], compose: false };
             validate(&spec, &ctx)
         }
     }

@@ -82,6 +82,12 @@ fn is_ignored(rules: &[Rule], rel: &str) -> bool {
 /// Tar the context directory (uncompressed), skipping `.dockerignore`d paths
 /// but always keeping the Dockerfile. Symlinks are stored as links, not followed.
 pub fn build_context_tar(context: &Path, dockerfile: &str) -> Result<Vec<u8>, DockerError> {
+    build_context_tar_with(context, dockerfile, None)
+}
+
+/// [`build_context_tar`], plus an inline Dockerfile's `text` as the entry named
+/// `dockerfile` (replacing a context file of that name).
+pub fn build_context_tar_with(context: &Path, dockerfile: &str, inline: Option<&str>) -> Result<Vec<u8>, DockerError> {
     let rules = std::fs::read_to_string(context.join(".dockerignore")).map(|t| parse_dockerignore(&t)).unwrap_or_default();
     let mut builder = tar::Builder::new(Vec::new());
     builder.follow_symlinks(false);
@@ -95,6 +101,9 @@ pub fn build_context_tar(context: &Path, dockerfile: &str) -> Result<Vec<u8>, Do
             let Ok(rel) = path.strip_prefix(context) else { continue };
             let rel_s = rel.to_string_lossy().replace('\\', "/");
             let is_dockerfile = rel_s == dockerfile.trim_start_matches("./");
+            if is_dockerfile && inline.is_some() {
+                continue;
+            }
             let ft = entry.file_type().map_err(|e| ctx_err(e, &path))?;
             if !is_dockerfile && is_ignored(&rules, &rel_s) {
                 // A negated rule may re-include something below an ignored directory.
@@ -110,12 +119,37 @@ pub fn build_context_tar(context: &Path, dockerfile: &str) -> Result<Vec<u8>, Do
             }
         }
     }
+    if let Some(text) = inline {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, dockerfile.trim_start_matches("./"), text.as_bytes()).map_err(|e| ctx_err(e, context))?;
+    }
     builder.into_inner().map_err(|e| ctx_err(e, context))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_inline_dockerfile_is_added_under_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "a").unwrap();
+        std::fs::write(dir.path().join(".inline.Dockerfile"), "stale").unwrap();
+        let tar = build_context_tar_with(dir.path(), ".inline.Dockerfile", Some("FROM x\n")).unwrap();
+        let mut archive = tar::Archive::new(&tar[..]);
+        let mut files = std::collections::BTreeMap::new();
+        for e in archive.entries().unwrap() {
+            let mut e = e.unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut e, &mut text).unwrap();
+            files.insert(e.path().unwrap().display().to_string(), text);
+        }
+        assert_eq!(files.get(".inline.Dockerfile").map(String::as_str), Some("FROM x\n"), "{files:?}");
+        assert_eq!(files.len(), 2, "the context file of that name is replaced: {files:?}");
+    }
 
     #[test]
     fn dockerignore_rules() {

@@ -28,6 +28,8 @@ pub struct ContainerSpec {
     /// The container's name.
     pub name: String,
     pub image: String,
+    /// `os/arch[/variant]` to run the image for (`None`: the engine's own).
+    pub platform: Option<String>,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     /// `KEY=value`.
@@ -47,6 +49,11 @@ pub struct ContainerSpec {
     pub stop_timeout: Option<i64>,
     pub healthcheck: Option<HealthSpec>,
     pub mounts: Vec<MountSpec>,
+    /// `<container>[:ro|:rw]`: every volume of those containers.
+    pub volumes_from: Vec<String>,
+    /// `host`, `shareable`, `container:NAME`…
+    pub ipc_mode: Option<String>,
+    pub pid_mode: Option<String>,
     /// The network the container is created on.
     pub network_mode: Option<String>,
     /// Every network it joins, in order (the first one at create time at least).
@@ -136,7 +143,7 @@ impl Docker {
     pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
         let v = self.api.client_version();
         let req = create_request(spec, (v.major_version, v.minor_version) >= MULTI_NETWORK_CREATE_API);
-        let opts = qp::CreateContainerOptionsBuilder::new().name(&spec.name).build();
+        let opts = qp::CreateContainerOptionsBuilder::new().name(&spec.name).platform(spec.platform.as_deref().unwrap_or_default()).build();
         let id = self.api.create_container(Some(opts), req.body).await.map_err(op(format!("create container for `{}`", spec.service)))?.id;
         for (network, endpoint) in req.connect_later {
             let connect = NetworkConnectRequest { container: id.clone(), endpoint_config: Some(endpoint) };
@@ -175,6 +182,9 @@ pub fn create_request(spec: &ContainerSpec, all_networks_at_create: bool) -> Cre
             port_bindings: Some(bindings),
             mounts: Some(spec.mounts.iter().map(|m| mount(m, spec.labels.get(crate::labels::PROJECT))).collect()),
             network_mode: spec.network_mode.clone(),
+            volumes_from: some_vec(&spec.volumes_from),
+            ipc_mode: spec.ipc_mode.clone(),
+            pid_mode: spec.pid_mode.clone(),
             ulimits: (!spec.ulimits.is_empty()).then(|| {
                 spec.ulimits
                     .iter()

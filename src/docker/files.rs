@@ -40,6 +40,29 @@ impl Docker {
         Ok(None)
     }
 
+    /// Write `content` to the absolute `path` in the container with `mode`, owned
+    /// by `uid`:`gid` when one is given (else by the container's root); missing
+    /// directories are created (what compose does for secrets and configs).
+    pub async fn put_file(&self, id: &str, path: &str, content: &[u8], mode: u32, uid: Option<u32>, gid: Option<u32>) -> Result<(), DockerError> {
+        let name = path.trim_start_matches('/');
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(mode);
+        header.set_uid(u64::from(uid.unwrap_or(0)));
+        header.set_gid(u64::from(gid.unwrap_or(0)));
+        header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
+        header.set_cksum();
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.append_data(&mut header, name, content).map_err(archive_err(format!("write {path}")))?;
+        let tar_bytes = builder.into_inner().map_err(archive_err(format!("write {path}")))?;
+        let copy_uid_gid = (uid.is_some() || gid.is_some()).then(|| "true".to_string());
+        let opts = bollard::query_parameters::UploadToContainerOptions { path: "/".to_string(), copy_uidgid: copy_uid_gid, ..Default::default() };
+        self.api
+            .upload_to_container(id, Some(opts), bollard::body_full(bytes::Bytes::from(tar_bytes)))
+            .await
+            .map_err(op(format!("write {path} in container {}", short(id))))
+    }
+
     /// Write `content` to the absolute `path` in the container (mode 0644); its directory must exist.
     pub async fn write_file(&self, id: &str, path: &str, content: &[u8]) -> Result<(), DockerError> {
         let (dir, name) = path.rsplit_once('/').ok_or_else(|| DockerError::Other { operation: "not an absolute path".into(), message: path.to_string(), source: None })?;

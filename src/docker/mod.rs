@@ -25,7 +25,7 @@ use std::time::Duration;
 use bollard::query_parameters as qp;
 use futures_util::{Stream, StreamExt};
 
-pub use context::{build_context_tar, ignored as dockerignored};
+pub use context::{build_context_tar, build_context_tar_with, ignored as dockerignored};
 pub use create::{create_request, whole_seconds, ContainerSpec, CreateRequest, EndpointSpec, HealthSpec, MountKind, MountSpec, PortSpec, RestartKind, RestartSpec};
 pub use engine_info::{EngineResources, RegistryAnswer};
 pub use error::{BuildFailure, DockerError};
@@ -263,9 +263,14 @@ impl Docker {
     }
 
     /// Pull `reference`, reporting per-layer progress.
-    pub async fn pull(&self, reference: &str, mut progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
+    pub async fn pull(&self, reference: &str, progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
+        self.pull_for(reference, None, progress).await
+    }
+
+    /// Pull `reference` for `platform` (`linux/arm64`; `None`: the engine's), reporting per-layer progress.
+    pub async fn pull_for(&self, reference: &str, platform: Option<&str>, mut progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
         let (repo, tag) = split_reference(reference);
-        let opts = qp::CreateImageOptionsBuilder::new().from_image(&repo).tag(&tag).build();
+        let opts = qp::CreateImageOptionsBuilder::new().from_image(&repo).tag(&tag).platform(platform.unwrap_or_default()).build();
         let mut stream = self.api.create_image(Some(opts), None, None);
         while let Some(item) = stream.next().await {
             match item {

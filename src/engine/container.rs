@@ -48,11 +48,19 @@ pub async fn create(docker: &Docker, plan: &Plan, svc: &ResolvedService, owner_p
     spec.networks.iter_mut().for_each(|e| by_id(&mut e.network));
     add_image_volumes(&mut spec, docker.image_volumes(&svc.image).await?);
     match docker.create_container(&spec).await {
-        Ok(id) => check_data(docker, svc, &id).await.map(|()| id),
+        Ok(id) => match put_files(docker, &id, svc).await {
+            Ok(()) => check_data(docker, svc, &id).await.map(|()| id),
+            Err(e) => {
+                // Not started and not recorded yet: leave nothing half-made behind.
+                let _ = docker.remove_container(&id).await;
+                Err(e.into())
+            }
+        },
         Err(DockerError::Conflict { .. }) => Err(Error::Preflight {
             message: format!("a container named `{}` already exists and is not managed by devenv for this project", svc.container_name),
             hint: Some("devenv never touches containers without its labels: remove or rename it (`docker rm -f NAME`), or use another project name with -p".into()),
         }),
+        Err(DockerError::NotFound { message, .. }) if svc.platform.is_some() => Err(platform_error(svc, &message)),
         Err(DockerError::NotFound { .. }) => Err(Error::Image {
             message: format!("image `{}` for `{}` is not available locally", svc.image, svc.name),
             detail: vec![],
@@ -92,12 +100,35 @@ async fn check_data(docker: &Docker, svc: &ResolvedService, id: &str) -> Result<
     }
 }
 
+/// The engine has the image, but not for the service's `platform` (or cannot run it).
+fn platform_error(svc: &ResolvedService, engine: &str) -> Error {
+    let platform = svc.platform.as_deref().unwrap_or_default();
+    Error::Image {
+        message: format!("`{}`: image `{}` is not available for platform {platform}: {engine}", svc.name, svc.image),
+        detail: vec![],
+        hint: Some(format!(
+            "pull or build `{}` for {platform} (running another architecture needs binfmt/QEMU emulation on the engine), or remove `platform`",
+            svc.image
+        )),
+    }
+}
+
+/// The service's written files (compose secrets and configs from a variable
+/// or inline), put into the created container before it starts, like compose.
+async fn put_files(docker: &Docker, id: &str, svc: &ResolvedService) -> Result<(), DockerError> {
+    for f in &svc.files {
+        docker.put_file(id, &f.target, f.content.as_bytes(), f.mode, f.uid, f.gid).await?;
+    }
+    Ok(())
+}
+
 /// The container `svc` runs in, every value final.
 pub fn container_spec(plan: &Plan, svc: &ResolvedService, ctx: &CreateContext) -> ContainerSpec {
     ContainerSpec {
         service: svc.name.clone(),
         name: svc.container_name.clone(),
         image: svc.image.clone(),
+        platform: svc.platform.clone(),
         command: svc.command.clone(),
         entrypoint: svc.entrypoint.clone(),
         env: svc.env.iter().map(|(k, v)| format!("{k}={}", crate::preset::fill_host_ports(v, ctx.host_ports))).collect(),
@@ -113,6 +144,9 @@ pub fn container_spec(plan: &Plan, svc: &ResolvedService, ctx: &CreateContext) -
         stop_timeout: svc.stop_grace_period.map(whole_seconds),
         healthcheck: svc.docker_healthcheck.as_ref().map(health),
         mounts: mounts(plan, svc),
+        volumes_from: svc.volumes_from.clone(),
+        ipc_mode: svc.ipc_mode.clone(),
+        pid_mode: svc.pid_mode.clone(),
         network_mode: svc.networks.first().map(|n| n.docker_name.clone()).or_else(|| Some(plan.network.clone())),
         networks: endpoints(svc),
         ulimits: svc.ulimits.clone(),

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use crate::docker::{build_context_tar, Docker};
+use crate::docker::{build_context_tar_with, Docker};
 use crate::error::Error;
 use crate::plan::{Plan, ResolvedBuild, ResolvedService};
 use crate::ui::{Status, Ui};
@@ -52,7 +52,7 @@ async fn pull(docker: &Docker, svc: &ResolvedService, ui: &Ui) -> Result<(), Err
     let mut layers: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     ui.service(name, Status::Pulling { current: 0, total: 0 });
     docker
-        .pull(&svc.image, |p| {
+        .pull_for(&svc.image, svc.platform.as_deref(), |p| {
             if p.total > 0 {
                 layers.insert(p.layer.clone(), (p.current, p.total));
             } else if (p.status.starts_with("Pull complete") || p.status.starts_with("Already exists"))
@@ -109,10 +109,12 @@ pub(super) async fn rebuild(docker: &Docker, plan: &Plan, wanted: &[String], ui:
 /// the build output as UI events. Errors name the service.
 pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, build: &ResolvedBuild, ui: &Ui) -> Result<(), Error> {
     let name = &svc.name;
+    check_build_inputs(name, build)?;
     ui.service(name, Status::Building { line: format!("context {}", build.context.display()) });
     let ctx = build.context.clone();
     let dockerfile = build.dockerfile.clone();
-    let tar = tokio::task::spawn_blocking(move || build_context_tar(&ctx, &dockerfile))
+    let inline = build.dockerfile_inline.clone();
+    let tar = tokio::task::spawn_blocking(move || build_context_tar_with(&ctx, &dockerfile, inline.as_deref()))
         .await
         .map_err(|e| Error::Other(format!("build context task: {e}")))??;
     let mut labels = HashMap::new();
@@ -126,6 +128,26 @@ pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, 
         })
         .await
         .map_err(|e| e.for_service(name).into())
+}
+
+/// The build context and its Dockerfile must exist by the time the image is
+/// built: compose files may name a Dockerfile a script writes later, so (like
+/// compose) they are only checked here, not when the file is loaded.
+fn check_build_inputs(name: &str, build: &ResolvedBuild) -> Result<(), Error> {
+    let ctx = &build.context;
+    let (message, hint) = if !ctx.is_dir() {
+        let what = if ctx.exists() { "is not a directory" } else { "does not exist" };
+        (format!("`{name}`: build context {} {what}", ctx.display()), "fix `build.context` (relative to the file's directory), or create it".to_string())
+    } else if build.dockerfile_inline.is_none() && !ctx.join(&build.dockerfile).is_file() {
+        let df = crate::values::volumes::normalize(&ctx.join(&build.dockerfile));
+        (
+            format!("`{name}`: Dockerfile {} not found", df.display()),
+            format!("add it, or set `build.dockerfile` (relative to the build context {})", ctx.display()),
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::Image { message, detail: Vec::new(), hint: Some(hint) })
 }
 
 /// `down --rmi`: remove the images devenv built for `project` (they carry its
@@ -189,5 +211,25 @@ mod tests {
         assert_eq!(e.exit_code(), exit::IMAGE);
         let hint = e.hint().unwrap_or_default();
         assert!(hint.contains("the redis tags upstream: `7-alpine`, `7`") && hint.contains("docker login"), "{hint}");
+    }
+
+    #[test]
+    fn a_missing_context_or_dockerfile_is_an_error_when_building() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let build = |context: std::path::PathBuf, dockerfile: &str| crate::plan::ResolvedBuild {
+            context,
+            dockerfile: dockerfile.into(),
+            dockerfile_inline: None,
+            args: Default::default(),
+            target: None,
+        };
+        let e = super::check_build_inputs("api", &build(dir.path().join("nope"), "Dockerfile")).unwrap_err();
+        assert_eq!(e.exit_code(), exit::IMAGE);
+        assert!(e.to_string().contains("`api`: build context") && e.to_string().contains("does not exist"), "{e}");
+        let e = super::check_build_inputs("api", &build(dir.path().to_path_buf(), "Dev.Dockerfile")).unwrap_err();
+        assert!(e.to_string().contains("Dev.Dockerfile not found"), "{e}");
+        assert!(e.hint().is_some_and(|h| h.contains("build.dockerfile")));
+        std::fs::write(dir.path().join("Dev.Dockerfile"), "FROM scratch\n").expect("write");
+        super::check_build_inputs("api", &build(dir.path().to_path_buf(), "Dev.Dockerfile")).unwrap();
     }
 }

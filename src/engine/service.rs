@@ -153,6 +153,12 @@ impl ServiceRun {
     /// dependencies are still starting; only the start waits for them.
     async fn bring_up(&self) -> ServiceOutcome {
         let created = matches!(self.step.kind, StepKind::Create | StepKind::Recreate { .. });
+        // `volumes_from` and `container:` namespaces name containers that must
+        // exist when this one is created.
+        let shares = [&self.svc.ipc_mode, &self.svc.pid_mode].iter().any(|m| m.as_deref().is_some_and(|m| m.starts_with("container:")));
+        if created && (shares || !self.svc.volumes_from.is_empty()) {
+            self.wait_for_dependencies().await?;
+        }
         let id = if created { self.prepare_container().await? } else { self.step.container.clone().unwrap_or_default() };
         if let Err(e) = self.wait_for_dependencies().await {
             // Never started: leave nothing half-made behind.

@@ -72,6 +72,17 @@ struct Runtime<'a> {
     shm_size: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     healthcheck: Option<&'a DockerHealthcheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    volumes_from: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipc_mode: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid_mode: Option<&'a str>,
+    /// Written files: (target, mode, uid, gid, sha256 of the content).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<(&'a str, u32, Option<u32>, Option<u32>, String)>,
 }
 
 impl<'a> Runtime<'a> {
@@ -95,6 +106,11 @@ impl<'a> Runtime<'a> {
             cap_drop: &s.cap_drop,
             shm_size: s.shm_size,
             healthcheck: s.docker_healthcheck.as_ref(),
+            platform: s.platform.as_deref(),
+            volumes_from: &s.volumes_from,
+            ipc_mode: s.ipc_mode.as_deref(),
+            pid_mode: s.pid_mode.as_deref(),
+            files: s.files.iter().map(|f| (f.target.as_str(), f.mode, f.uid, f.gid, hex(&Sha256::digest(f.content.as_bytes())))).collect(),
         }
     }
 }
@@ -128,8 +144,11 @@ pub fn config_hash(s: &ResolvedService, project: &str) -> String {
         runtime: Runtime::of(s, project),
     };
     let json = serde_json::to_vec(&h).unwrap_or_default();
-    let digest = Sha256::digest(&json);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(&json))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -95,6 +95,10 @@ pub struct DockerHealthcheck {
 pub struct ResolvedBuild {
     pub context: PathBuf,
     pub dockerfile: String,
+    /// The Dockerfile's text, written in the file: built as `dockerfile` (a name
+    /// no file of the context has), added to the context sent to the engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
     pub args: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
@@ -156,6 +160,9 @@ pub struct ResolvedService {
     pub name: String,
     pub container_name: String,
     pub image: String,
+    /// `os/arch[/variant]` to pull, build and run for; `None`: the engine's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// The variables `image` was interpolated from in the file (`${REDIS_IMAGE:-…}`), for hints.
     #[serde(skip)]
     pub image_vars: Vec<String>,
@@ -173,6 +180,18 @@ pub struct ResolvedService {
     pub env: IndexMap<String, String>,
     pub ports: Vec<PortSpec>,
     pub volumes: Vec<VolumeSpec>,
+    /// IPC / PID mode as Docker takes it (`host`, `shareable`, `container:NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid_mode: Option<String>,
+    /// `volumes_from`, as Docker takes it: `<container>[:ro|:rw]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
+    /// Files written into the container before it starts (compose secrets and
+    /// configs from a variable or inline); a secret's content prints as `***`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::config::InjectedFile>,
     /// (name, soft, hard)
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ulimits: Vec<(String, i64, i64)>,

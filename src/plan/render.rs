@@ -11,7 +11,9 @@ use std::path::Path;
 use indexmap::IndexMap;
 
 use super::model::{Plan, Probe, ResolvedHealth, ResolvedService};
-use crate::config::{CommandSpec, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, LoadedEnv, ServiceSpec, UlimitSpec};
+use crate::config::{
+    CommandSpec, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, LoadedEnv, LongVolume, LongVolumeKind, ServiceSpec, UlimitSpec, VolumeEntry,
+};
 use crate::values::{PortSpec, VolumeSpec};
 
 /// The environment file `plan` resolves from, written out in full. Literal
@@ -49,7 +51,7 @@ fn service(spec: &ServiceSpec, svc: &ResolvedService, dir: &Path) -> ServiceSpec
         b.args = EnvMap(svc.build.iter().flat_map(|rb| &rb.args).map(|(k, v)| (k.clone(), Some(escape(v)))).collect());
     }
     out.ports = svc.ports.iter().map(port).collect();
-    out.volumes = svc.volumes.iter().map(|v| volume(v, dir)).collect();
+    out.volumes = svc.volumes.iter().map(|v| volume_entry(v, dir)).collect();
     out.depends_on = DependsOn(svc.depends_on.clone());
     out.health = health(spec.health.as_ref(), svc);
     out.labels = EnvMap(svc.labels.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect());
@@ -71,8 +73,11 @@ pub fn port(p: &PortSpec) -> String {
             s.push(':');
         }
     }
-    if let Some(h) = p.host_port {
-        s.push_str(&format!("{h}:"));
+    match p.host_port {
+        Some(h) => s.push_str(&format!("{h}:")),
+        // A random host port: `:80` (a bare `80` would publish 80 itself).
+        None if p.host_ip.is_none() => s.push(':'),
+        None => {}
     }
     s.push_str(&p.container_port.to_string());
     if p.protocol != "tcp" {
@@ -83,19 +88,36 @@ pub fn port(p: &PortSpec) -> String {
 
 /// `name:/path[:ro]`, `./dir:/path[:ro]` (relative to the file when under its
 /// directory), or `/path` (anonymous).
+/// A volume as `volumes:` takes it: the short string, or the long form when a
+/// path has a `:` the short one would split at.
+fn volume_entry(v: &VolumeSpec, dir: &Path) -> VolumeEntry {
+    match v {
+        VolumeSpec::Bind { source, target, read_only } => {
+            let src = host_source(source, dir);
+            if src.contains(':') || target.contains(':') {
+                return VolumeEntry::Long(LongVolume { kind: LongVolumeKind::Bind, source: Some(src), target: target.clone(), read_only: *read_only });
+            }
+            VolumeEntry::Short(volume(v, dir))
+        }
+        _ => VolumeEntry::Short(volume(v, dir)),
+    }
+}
+
 pub fn volume(v: &VolumeSpec, dir: &Path) -> String {
     let ro = |r: bool| if r { ":ro" } else { "" };
     match v {
         VolumeSpec::Named { name, target, read_only } => format!("{name}:{target}{}", ro(*read_only)),
-        VolumeSpec::Bind { source, target, read_only } => {
-            let src = match source.strip_prefix(dir) {
-                Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
-                Ok(rel) => format!("./{}", rel.display()),
-                Err(_) => source.display().to_string(),
-            };
-            format!("{src}:{target}{}", ro(*read_only))
-        }
+        VolumeSpec::Bind { source, target, read_only } => format!("{}:{target}{}", host_source(source, dir), ro(*read_only)),
         VolumeSpec::Anonymous { target } => target.clone(),
+    }
+}
+
+/// A bind source relative to the file's directory (`./x`) when it is under it.
+fn host_source(source: &Path, dir: &Path) -> String {
+    match source.strip_prefix(dir) {
+        Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
+        Ok(rel) => format!("./{}", rel.display()),
+        Err(_) => source.display().to_string(),
     }
 }
 
@@ -137,7 +159,9 @@ mod tests {
         };
         assert_eq!(port(&p(Some("127.0.0.1"), Some(5432), 5432, "tcp")), "127.0.0.1:5432:5432");
         assert_eq!(port(&p(None, Some(8080), 80, "tcp")), "8080:80");
-        assert_eq!(port(&p(None, None, 53, "udp")), "53/udp");
+        // A random host port: `:53/udp` (`53/udp` would load back as host port 53).
+        assert_eq!(port(&p(None, None, 53, "udp")), ":53/udp");
+        assert_eq!(crate::values::parse_port(&port(&p(None, None, 53, "udp"))).unwrap(), [p(None, None, 53, "udp")]);
         assert_eq!(port(&p(Some("127.0.0.1"), None, 80, "tcp")), "127.0.0.1::80");
         let dir = Path::new("/p");
         let named = VolumeSpec::Named { name: "db-data".into(), target: "/data".into(), read_only: false };
@@ -147,6 +171,11 @@ mod tests {
         let outside = VolumeSpec::Bind { source: "/etc/x".into(), target: "/x".into(), read_only: false };
         assert_eq!(volume(&outside, dir), "/etc/x:/x");
         assert_eq!(volume(&VolumeSpec::Anonymous { target: "/cache".into() }, dir), "/cache");
+        // A `:` in the path: the long form, which is never split.
+        let colon = VolumeSpec::Bind { source: "/p/data:v1".into(), target: "/data".into(), read_only: false };
+        let long = LongVolume { kind: LongVolumeKind::Bind, source: Some("./data:v1".into()), target: "/data".into(), read_only: false };
+        assert_eq!(volume_entry(&colon, dir), VolumeEntry::Long(long));
+        assert_eq!(volume_entry(&bind, dir), "./app:/app:ro");
         assert_eq!(escape("a$b"), "a$$b");
     }
 }

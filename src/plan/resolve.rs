@@ -14,10 +14,13 @@ use super::hash::config_hash;
 use super::images::ImageMap;
 // The plan's types live in `model`; their old paths (`plan::resolve::…`) stay valid.
 pub use super::model::*;
-use crate::config::{CommandSpec, Condition, HealthSpec, HealthcheckTiming, LoadedEnv, RunMode, ServiceSpec};
+use crate::config::{CommandSpec, Condition, HealthSpec, HealthcheckTiming, LoadedEnv, Namespace, RunMode, ServiceSpec, VolumesFromSource};
 use crate::values::{PortSpec, VolumeSpec};
 use crate::yaml::ConfigError;
 use crate::preset::{self, Connection, Kind};
+
+/// The name an inline Dockerfile (`build.dockerfile_inline`) is sent under, in the context.
+pub const INLINE_DOCKERFILE: &str = ".devenv.inline.Dockerfile";
 
 /// Resolve a loaded file into a plan. Errors point into the file.
 ///
@@ -79,7 +82,7 @@ impl Cx<'_> {
 /// The `depends_on` graph; a cycle is an error at the first edge of it.
 fn dependency_graph(env: &LoadedEnv) -> Result<Graph, ConfigError> {
     let graph = Graph::new(
-        env.spec.services.iter().map(|(name, s)| (name.as_str(), s.depends_on.0.keys().map(String::as_str).collect())),
+        env.spec.services.iter().map(|(name, s)| (name.as_str(), s.depends_on.0.keys().map(String::as_str).chain(volumes_from_services(s)).collect())),
     );
     if let Some(cycle) = graph.find_cycle() {
         let first = cycle.0.first().cloned().unwrap_or_default();
@@ -169,7 +172,11 @@ fn resolve_service(
 ) -> Result<ResolvedService, ConfigError> {
     let build = spec.build.as_ref().map(|b| ResolvedBuild {
         context: crate::values::volumes::normalize(&cx.env.dir.join(&b.context)),
-        dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+        dockerfile: match (&b.dockerfile_inline, &b.dockerfile) {
+            (Some(_), _) => INLINE_DOCKERFILE.into(),
+            (None, d) => d.clone().unwrap_or_else(|| "Dockerfile".into()),
+        },
+        dockerfile_inline: b.dockerfile_inline.clone(),
         args: spec.parsed.build_args.clone(),
         target: b.target.clone(),
     });
@@ -213,6 +220,7 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         name: name.to_string(),
         container_name: spec.container_name.clone().unwrap_or_else(|| format!("{}-{name}", cx.project)),
         image: r.image,
+        platform: spec.platform.clone(),
         image_vars: cx.env.interpolated.get(&format!("services.{name}.image")).cloned().unwrap_or_default(),
         build: r.build,
         preset: draft.kind,
@@ -222,6 +230,10 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         env: r.env,
         ports: draft.ports.clone(),
         volumes: draft.volumes.clone(),
+        volumes_from: volumes_from(cx, spec),
+        ipc_mode: spec.parsed.ipc.as_ref().map(|n| namespace(cx, n)),
+        pid_mode: spec.parsed.pid.as_ref().map(|n| namespace(cx, n)),
+        files: spec.files.clone(),
         ulimits: merge_ulimits(draft.defaults.as_ref().map(|d| d.ulimits.as_slice()).unwrap_or_default(), spec),
         depends_on: conditions(cx.env, spec),
         health: r.health,
@@ -293,6 +305,44 @@ fn health_for(spec: &ServiceSpec, draft: &Draft, name: &str) -> Result<Option<Re
 
 /// `depends_on` with the default condition made explicit: `healthy` when the
 /// dependency has a probe, else `started`.
+/// The container a service runs in, by name.
+fn container_of(cx: &Cx, service: &str) -> String {
+    match cx.env.spec.services.get(service).and_then(|t| t.container_name.clone()) {
+        Some(n) => n,
+        None => format!("{}-{service}", cx.project),
+    }
+}
+
+/// An IPC / PID mode as Docker takes it: `service:NAME` → `container:<its container>`.
+fn namespace(cx: &Cx, n: &Namespace) -> String {
+    match n {
+        Namespace::Mode(m) => m.clone(),
+        Namespace::Service(s) => format!("container:{}", container_of(cx, s)),
+        Namespace::Container(c) => format!("container:{c}"),
+    }
+}
+
+/// `volumes_from` as Docker takes it: a service's container name, or the container's.
+fn volumes_from(cx: &Cx, spec: &ServiceSpec) -> Vec<String> {
+    let container = |s: &str| container_of(cx, s);
+    spec.parsed
+        .volumes_from
+        .iter()
+        .map(|v| {
+            let name = match &v.source {
+                VolumesFromSource::Service(s) => container(s),
+                VolumesFromSource::Container(c) => c.clone(),
+            };
+            match v.read_only {
+                Some(true) => format!("{name}:ro"),
+                Some(false) => format!("{name}:rw"),
+                None => name,
+            }
+        })
+        .collect()
+}
+
+/// `depends_on` with conditions settled; a service `volumes_from` names starts first.
 fn conditions(env: &LoadedEnv, spec: &ServiceSpec) -> IndexMap<String, Condition> {
     let probed = |d: &str| {
         env.spec.services.get(d).is_some_and(|s| !s.health.as_ref().is_some_and(HealthSpec::disabled) && (s.preset.is_some() || s.health.is_some()))
@@ -308,7 +358,21 @@ fn conditions(env: &LoadedEnv, spec: &ServiceSpec) -> IndexMap<String, Condition
             };
             (d.clone(), cond)
         })
+        .chain(volumes_from_services(spec).filter(|s| !spec.depends_on.0.contains_key(*s)).map(|s| (s.to_string(), Condition::Started)))
         .collect()
+}
+
+/// The services a service's `volumes_from`, `ipc` and `pid` name (they must be created first).
+fn volumes_from_services(spec: &ServiceSpec) -> impl Iterator<Item = &str> {
+    let from = spec.parsed.volumes_from.iter().filter_map(|v| match &v.source {
+        VolumesFromSource::Service(s) => Some(s.as_str()),
+        VolumesFromSource::Container(_) => None,
+    });
+    let shared = [&spec.parsed.ipc, &spec.parsed.pid].into_iter().filter_map(|n| match n {
+        Some(Namespace::Service(s)) => Some(s.as_str()),
+        _ => None,
+    });
+    from.chain(shared)
 }
 
 /// `watch:` rules with the host path made absolute.

@@ -29,6 +29,9 @@ pub struct PortParts<'a> {
     pub container: &'a str,
     /// Lower-case protocol after `/` (`tcp` when absent); not validated here.
     pub protocol: String,
+    /// An empty host IP was written (`":443:443"`, usually `${BIND:-}:443:443`):
+    /// read as no address written (`host_ip` is `None`).
+    pub blank_ip: bool,
 }
 
 /// Splits `[HOST_IP:][HOST:]CONTAINER[/PROTOCOL]` (IPv6 in brackets, or unbracketed
@@ -56,6 +59,7 @@ pub fn split_port(spec: &str) -> Result<PortParts<'_>, String> {
         let parts: Vec<&str> = body.split(':').collect();
         match parts.len() {
             0..=2 => (None, body),
+            3 if parts[0].trim().is_empty() => (None, &body[parts[0].len() + 1..]),
             3 => (Some(check_ip(parts[0])?), &body[parts[0].len() + 1..]),
             n => {
                 // Unbracketed IPv6: everything before the last two parts.
@@ -76,12 +80,13 @@ pub fn split_port(spec: &str) -> Result<PortParts<'_>, String> {
     if container.contains(':') {
         return Err("too many `:`: expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]".into());
     }
-    Ok(PortParts { host_ip, host, container, protocol })
+    let blank_ip = host_ip.is_none() && body.split(':').count() == 3 && !body.starts_with('[');
+    Ok(PortParts { host_ip, host, container, protocol, blank_ip })
 }
 
 /// Parses one `ports:` entry. A bare `"5432"` publishes the same port on both sides.
 pub fn parse_port(spec: &str) -> Result<Vec<PortSpec>, String> {
-    let PortParts { host_ip, host, container, protocol } = split_port(spec)?;
+    let PortParts { host_ip, host, container, protocol, blank_ip: _ } = split_port(spec)?;
     if protocol != "tcp" && protocol != "udp" {
         return Err(format!("unknown protocol {protocol:?}: expected tcp or udp"));
     }
@@ -178,6 +183,11 @@ mod tests {
         assert_eq!(parse_port("127.0.0.1::80").unwrap(), vec![one(Some("127.0.0.1"), None, 80, "tcp")]);
         assert_eq!(parse_port(":80").unwrap(), vec![one(None, None, 80, "tcp")]);
         assert_eq!(parse_port(" 65535 ").unwrap(), vec![one(None, Some(65535), 65535, "tcp")]);
+        // An empty host IP (`${BIND:-}:443:443`) is no address written.
+        assert_eq!(parse_port(":443:443").unwrap(), vec![one(None, Some(443), 443, "tcp")]);
+        assert!(split_port(":443:443").unwrap().blank_ip);
+        assert!(!split_port("443:443").unwrap().blank_ip && !split_port("127.0.0.1::443").unwrap().blank_ip);
+        assert!(!split_port("[::1]:443:443").unwrap().blank_ip);
     }
 
     #[test]

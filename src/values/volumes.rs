@@ -57,17 +57,7 @@ pub fn parse_volume_with_home(spec: &str, base_dir: &Path, home: Option<&Path>) 
         return Err("empty volume source before `:`".into());
     }
     if source.starts_with('.') || source.starts_with('/') || source.starts_with('~') {
-        let path = if source == "~" || source.starts_with("~/") {
-            let Some(home) = home else {
-                return Err(format!("cannot expand {source:?}: HOME is not set"));
-            };
-            home.join(source.trim_start_matches('~').trim_start_matches('/'))
-        } else if source.starts_with('~') {
-            return Err(format!("cannot expand {source:?}: only `~/…` (the current user's home) is supported"));
-        } else {
-            base_dir.join(source)
-        };
-        return Ok(VolumeSpec::Bind { source: normalize(&path), target: target.to_string(), read_only });
+        return Ok(VolumeSpec::Bind { source: host_path(source, base_dir, home)?, target: target.to_string(), read_only });
     }
     if !valid_name(source) {
         return Err(format!(
@@ -75,6 +65,22 @@ pub fn parse_volume_with_home(spec: &str, base_dir: &Path, home: Option<&Path>) 
         ));
     }
     Ok(VolumeSpec::Named { name: source.to_string(), target: target.to_string(), read_only })
+}
+
+/// A bind mount's host path, absolute: `~/…` against `home`, a relative path
+/// against `base_dir` (the path is taken whole: a `:` in it is part of the name).
+pub fn host_path(source: &str, base_dir: &Path, home: Option<&Path>) -> Result<PathBuf, String> {
+    let path = if source == "~" || source.starts_with("~/") {
+        let Some(home) = home else {
+            return Err(format!("cannot expand {source:?}: HOME is not set"));
+        };
+        home.join(source.trim_start_matches('~').trim_start_matches('/'))
+    } else if source.starts_with('~') {
+        return Err(format!("cannot expand {source:?}: only `~/…` (the current user's home) is supported"));
+    } else {
+        base_dir.join(source)
+    };
+    Ok(normalize(&path))
 }
 
 /// Splits a short-syntax volume entry into `(SOURCE, TARGET, OPTIONS)`: `/path`
@@ -94,7 +100,8 @@ pub fn split_volume(spec: &str) -> Result<(Option<&str>, &str, Option<&str>), St
     }
 }
 
-fn check_target(target: &str) -> Result<(), String> {
+/// A container path: present and absolute.
+pub fn check_target(target: &str) -> Result<(), String> {
     if target.is_empty() {
         return Err("missing container path".into());
     }

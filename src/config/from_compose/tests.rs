@@ -110,7 +110,9 @@ fn a_compose_project_keeps_its_semantics_in_run_mode() {
     let db = &s.services["db"];
     assert_eq!(db.preset, None, "run mode never turns images into presets");
     assert_eq!(db.image.as_deref(), Some("postgres:16"));
-    assert_eq!(db.ports, ["127.0.0.1:5432:5432", "6000:7000/udp", "8080"]);
+    // Issue 16: compose's `"8080"` is the container port only, on a random host
+    // port (`:8080` in devenv's syntax); `"8080"` would publish host port 8080.
+    assert_eq!(db.ports, ["127.0.0.1:5432:5432", "6000:7000/udp", ":8080"]);
     assert_eq!(db.volumes, ["pgdata:/var/lib/postgresql/data", "/src/init:/docker-entrypoint-initdb.d:ro", "/anon"]);
     assert_eq!(db.tmpfs, ["/tmp:size=1048576"]);
     assert_eq!(db.restart, "unless-stopped");
@@ -298,4 +300,14 @@ fn top_level_networks_and_volumes() {
     assert!(!c.spec.networks.contains_key("default"), "the default network with its default name is implied");
     assert!(c.spec.volumes.contains_key("v"));
     assert!(c.notes.iter().any(|n| n == "volumes.v: devenv ignores `driver`, `labels`"), "{:?}", c.notes);
+}
+
+#[test]
+fn written_files_mask_a_secret_but_not_an_empty_one_or_a_config() {
+    let f = |content: &str, secret: bool| crate::config::InjectedFile { target: "/run/secrets/t".into(), content: content.into(), uid: Some(1000), gid: None, mode: 0o400, secret };
+    let json = |f: crate::config::InjectedFile| serde_json::to_value(f).unwrap();
+    assert_eq!(json(f("s3cret", true))["content"], "***");
+    assert_eq!(json(f("", true))["content"], "", "nothing to hide: no `***` for a value that is not there");
+    assert_eq!(json(f("listen 80;", false))["content"], "listen 80;");
+    assert_eq!(json(f("x", true))["mode"], "0400");
 }

@@ -630,11 +630,30 @@ fn a_dash_f_file_is_compose_by_name_or_by_content() {
     write("dev.yaml", "services:\n  db:\n    preset: postgres\n");
     write("plain.yaml", "services:\n  web:\n    image: nginx\n");
     write("stack-compose.yml", "services:\n  web:\n    image: nginx\n");
+    write("odd.yaml", "services:\n  web:\n    image: nginx\n    mystery: 1\n");
+    // Keys neither old list named: compose's (`read_only`, `x-*`), so compose.
+    write("stack.yaml", "x-common: &c {restart: always}\nservices:\n  web:\n    <<: *c\n    image: nginx\n    read_only: true\n");
     let input = |f: &str| super::find_input(&opts(f), &mut Vec::new()).unwrap();
     assert!(matches!(input("ci.yaml"), super::Input::Compose(_)), "compose-only keys");
     assert!(matches!(input("dev.yaml"), super::Input::Devenv(_)), "devenv-only keys");
     assert!(matches!(input("plain.yaml"), super::Input::Devenv(_)), "nothing says compose: devenv's");
+    // Issue 16: compose's shape (every key a compose key, one only compose has)
+    // is compose whatever the name.
+    assert!(matches!(input("stack.yaml"), super::Input::Compose(_)), "compose's shape");
+    assert!(matches!(input("odd.yaml"), super::Input::Devenv(_)), "a key compose does not know: devenv's");
     assert!(matches!(input("stack-compose.yml"), super::Input::Compose(_)), "the name says compose");
+    // The choice is said when the content made it, not when the name did.
+    let notes = |f: &str| {
+        let mut notes = Vec::new();
+        super::find_input(&opts(f), &mut notes).unwrap();
+        notes
+    };
+    assert_eq!(notes("stack.yaml"), ["stack.yaml: read as a compose file (it has keys only compose files have); see README.md#compose-files"]);
+    assert_eq!(notes("plain.yaml"), ["plain.yaml: read as a devenv file (its keys are valid in both formats); see README.md#the-environment-file"]);
+    assert_eq!(notes("dev.yaml"), ["dev.yaml: read as a devenv file (`services.db.preset` is devenv's); see README.md#the-environment-file"]);
+    assert!(notes("odd.yaml")[0].contains("`services.web.mystery` is not a compose key"), "{:?}", notes("odd.yaml"));
+    assert!(notes("stack-compose.yml").is_empty());
+    assert!(super::is_compose_file(&dir.path().join("stack.yaml")) && !super::is_compose_file(&dir.path().join("plain.yaml")));
 }
 
 #[test]
@@ -674,4 +693,98 @@ fn loading_parses_runtime_options_and_seeds_once() {
     assert_eq!(parsed.options.shm_size, Some(1024 * 1024));
     let ids: Vec<&str> = parsed.seeds.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["sql seeds/a.sql", "sql seeds/b.sql"]);
+}
+
+/// Loads `compose.yaml` (written into a fresh directory, with `files`) the way `devenv up` does.
+fn load_compose_text(yaml: &str, files: &[&str]) -> (tempfile::TempDir, Result<LoadedEnv, ConfigError>) {
+    let dir = tempfile::Builder::new().prefix("proj").tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    for f in files {
+        std::fs::create_dir_all(dir.path().join(f)).unwrap();
+    }
+    let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..LoadOptions::default() });
+    (dir, env)
+}
+
+#[test]
+fn compose_issue_16_small_bugs() {
+    // A Dockerfile (or context) that does not exist yet: compose only fails when it builds.
+    let (_d, env) = load_compose_text("services:\n  api:\n    build: {context: ./app, dockerfile: Later.Dockerfile}\n  web:\n    build: ./gen\n", &[]);
+    let env = env.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.spec.services["api"].build.as_ref().and_then(|b| b.dockerfile.as_deref()), Some("Later.Dockerfile"));
+    // `dockerfile: ""` is the default Dockerfile, not the context.
+    let (_d, env) = load_compose_text("services:\n  api:\n    build: {context: ., dockerfile: \"\"}\n", &[]);
+    assert_eq!(env.unwrap().spec.services["api"].build.as_ref().map(|b| b.dockerfile.clone()), Some(None));
+    // A `:` in a long-syntax bind source is part of the path.
+    let (d, env) = load_compose_text("services:\n  api:\n    image: x\n    volumes:\n      - {type: bind, source: ./data:v1, target: /data, read_only: true}\n", &["data:v1"]);
+    let env = env.unwrap_or_else(|e| panic!("{e}"));
+    let want = VolumeSpec::Bind { source: normalize(d.path()).join("data:v1"), target: "/data".into(), read_only: true };
+    assert_eq!(env.spec.services["api"].parsed.volumes, [want]);
+    // Container-only ports never clash: Docker picks each host port.
+    let (_d, env) = load_compose_text("services:\n  a:\n    image: x\n    ports: [\"3100\"]\n  b:\n    image: x\n    ports: [\"3100\", \"3100:3100\"]\n", &[]);
+    let env = env.unwrap_or_else(|e| panic!("{e}"));
+    let random = PortSpec { host_ip: None, host_port: None, container_port: 3100, protocol: "tcp".into() };
+    assert_eq!(env.spec.services["a"].parsed.ports, [random.clone()]);
+    assert_eq!(env.spec.services["b"].parsed.ports[0], random);
+    // An empty host IP: devenv's default address, said once.
+    let (_d, env) = load_compose_text("services:\n  a:\n    image: x\n    ports: [\":443:443\", \":8443:8443\"]\n", &[]);
+    let env = env.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.spec.services["a"].parsed.ports[0].host_ip, None);
+    assert_eq!(env.spec.services["a"].parsed.ports[0].host_port, Some(443));
+    assert_eq!(env.warnings.iter().filter(|w| w.contains("empty host IP")).count(), 2, "one per entry: {:?}", env.warnings);
+}
+
+#[test]
+fn devenv_files_take_the_long_volume_form_too() {
+    let p = Project::new("services:\n  api:\n    image: x\n    volumes:\n      - {type: volume, source: data, target: /d}\n      - {type: bind, source: \"./a:b\", target: /ab}\n      - {type: volume, target: /anon}\n");
+    std::fs::create_dir(p.dir.path().join("a:b")).unwrap();
+    let env = p.load().unwrap_or_else(|e| panic!("{e}"));
+    let vols = &env.spec.services["api"].parsed.volumes;
+    assert!(matches!(&vols[0], VolumeSpec::Named { name, .. } if name == "data"), "{vols:?}");
+    assert!(matches!(&vols[1], VolumeSpec::Bind { source, .. } if source.ends_with("a:b")), "{vols:?}");
+    assert!(matches!(&vols[2], VolumeSpec::Anonymous { .. }), "{vols:?}");
+    let e = Project::new("services:\n  api:\n    image: x\n    volumes:\n      - {type: bind, target: /x}\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.api.volumes[0]", 5, 10));
+    assert!(e.message.contains("needs a `source`"), "{e}");
+    let e = Project::new("services:\n  api:\n    image: x\n    volumes:\n      - {type: bind, source: ., target: /x, mode: 1}\n").load().unwrap_err();
+    assert!(e.message.contains("mode"), "{e}");
+}
+
+#[test]
+fn devenv_files_take_a_platform() {
+    let env = Project::new("services:\n  api:\n    image: x\n    platform: linux/arm64\n").load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.spec.services["api"].platform.as_deref(), Some("linux/arm64"));
+}
+
+#[test]
+fn volumes_from_is_parsed_once_and_checked() {
+    use crate::config::{VolumesFrom, VolumesFromSource};
+    let env = Project::new("services:\n  data:\n    image: x\n  app:\n    image: x\n    volumes_from: [\"data:ro\", \"container:legacy\", \"data:rw\"]\n").load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        env.spec.services["app"].parsed.volumes_from,
+        [
+            VolumesFrom { source: VolumesFromSource::Service("data".into()), read_only: Some(true) },
+            VolumesFrom { source: VolumesFromSource::Container("legacy".into()), read_only: None },
+            VolumesFrom { source: VolumesFromSource::Service("data".into()), read_only: Some(false) },
+        ]
+    );
+    let e = Project::new("services:\n  data:\n    image: x\n  app:\n    image: x\n    volumes_from: [dta]\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.app.volumes_from[0]", 6, 20));
+    assert!(e.hint.unwrap_or_default().contains("did you mean `data`?"));
+    let e = Project::new("services:\n  app:\n    image: x\n    volumes_from: [app]\n").load().unwrap_err();
+    assert!(e.message.contains("from itself"), "{e}");
+}
+
+#[test]
+fn ipc_and_pid_modes_are_checked() {
+    use crate::config::Namespace;
+    let env = Project::new("services:\n  main:\n    image: x\n    ipc: shareable\n  side:\n    image: x\n    ipc: service:main\n    pid: container:other\n").load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.spec.services["main"].parsed.ipc, Some(Namespace::Mode("shareable".into())));
+    assert_eq!(env.spec.services["side"].parsed.ipc, Some(Namespace::Service("main".into())));
+    assert_eq!(env.spec.services["side"].parsed.pid, Some(Namespace::Container("other".into())));
+    let e = Project::new("services:\n  side:\n    image: x\n    ipc: service:nope\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.side.ipc", 4, 5));
+    assert!(e.message.contains("not defined"), "{e}");
+    let e = Project::new("services:\n  side:\n    image: x\n    pid: shareable\n").load().unwrap_err();
+    assert!(e.message.contains("invalid pid mode") && e.hint.as_deref().unwrap_or_default().contains("`host`"), "{e}");
 }

@@ -21,6 +21,9 @@ pub struct Ctx<'a> {
     pub home: Option<&'a Path>,
     /// Bind-mount sources that may be missing (compose: `up` creates them).
     pub creatable: &'a [PathBuf],
+    /// Read from compose files: the build context and Dockerfile are checked
+    /// when the image is built (at `up`), as compose does, not when loading.
+    pub compose: bool,
 }
 
 impl Ctx<'_> {
