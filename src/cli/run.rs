@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use indexmap::IndexMap;
 
 use super::{load_plan, parse_duration_arg, Global};
 use crate::docker::Docker;
@@ -93,9 +94,17 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
         return Err(Error::Usage { message: "no command given".into(), hint: None });
     };
     ui.clear();
+    let code = run_command(program, rest, &vars, &session.plan().project, ui).await;
+    teardown().await?;
+    Ok(code)
+}
+
+/// Run the user's command with the environment's variables; its exit code
+/// (127/126 when it cannot be started). Ctrl-C/SIGTERM is passed on to it.
+async fn run_command(program: &str, rest: &[String], vars: &IndexMap<String, String>, project: &str, ui: &Ui) -> u8 {
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(rest).envs(&vars).env(crate::engine::HELD_BY_PARENT, &session.plan().project).kill_on_drop(true);
-    let code: u8 = match cmd.spawn() {
+    cmd.args(rest).envs(vars).env(crate::engine::HELD_BY_PARENT, project).kill_on_drop(true);
+    match cmd.spawn() {
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
             ui.error(&Error::Usage {
@@ -131,9 +140,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
                 }
             }
         }
-    };
-    teardown().await?;
-    Ok(code)
+    }
 }
 
 fn exit_code_of(s: std::process::ExitStatus) -> u8 {
