@@ -24,8 +24,9 @@ pub struct EnvSpec {
     #[serde(default)]
     pub services: IndexMap<String, ServiceSpec>,
     /// Top-level named volumes (optional: volumes used by services are created anyway).
+    /// A value may be empty (`data:`).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub volumes: IndexMap<String, Option<serde_yaml::Value>>,
+    pub volumes: IndexMap<String, Option<NamedVolumeSpec>>,
     /// Host-side variables for `devenv env` / `devenv run`: NAME → template with `${svc.url|host|port}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export: Option<IndexMap<String, String>>,
@@ -56,6 +57,25 @@ pub struct NetworkSpec {
     /// No route to the outside world.
     #[serde(default, skip_serializing_if = "is_false")]
     pub internal: bool,
+}
+
+/// One top-level named volume: created as `{project}_{key}` (or `name:`) with
+/// the project's labels and its `driver`, `driver_opts` and `labels`, removed
+/// by `down -v`; unless `external: true` (must exist, never created or removed).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NamedVolumeSpec {
+    /// The Docker volume's name (default: `{project}_{key}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(default, skip_serializing_if = "EnvMap::is_empty")]
+    pub driver_opts: EnvMap,
+    #[serde(default, skip_serializing_if = "EnvMap::is_empty")]
+    pub labels: EnvMap,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -43,6 +43,10 @@ pub struct Plan {
     pub services: IndexMap<String, ResolvedService>,
     /// Project-scoped named volumes: (name in the file, Docker name).
     pub volumes: Vec<(String, String)>,
+    /// What the top-level `volumes:` sets beyond the name, by name in the file
+    /// (a volume not listed is created with the engine's defaults).
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub volume_options: IndexMap<String, ResolvedVolume>,
     #[serde(skip)]
     pub graph: Graph,
 }
@@ -59,6 +63,20 @@ pub struct ResolvedNetwork {
     pub driver: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub internal: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// How one named volume is created: `external` ones must exist and are never
+/// created or removed; the others get `driver`, `driver_opts` and `labels`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ResolvedVolume {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
 }

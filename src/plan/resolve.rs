@@ -41,16 +41,17 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             if let VolumeSpec::Named { name: vname, .. } = v
                 && !volumes.iter().any(|(n, _)| n == vname)
             {
-                volumes.push((vname.clone(), format!("{project}_{vname}")));
+                volumes.push((vname.clone(), volume_docker_name(env, &project, vname)));
             }
         }
         services.insert(name.clone(), svc);
     }
     for name in env.spec.volumes.keys() {
         if !volumes.iter().any(|(n, _)| n == name) {
-            volumes.push((name.clone(), format!("{project}_{name}")));
+            volumes.push((name.clone(), volume_docker_name(env, &project, name)));
         }
     }
+    let volume_options = resolve_volume_options(env);
     Ok(Plan {
         network: networks.get(DEFAULT_NETWORK).map(|n| n.name.clone()).unwrap_or_else(|| format!("{project}_{DEFAULT_NETWORK}")),
         networks,
@@ -59,6 +60,7 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
         dir: env.dir.clone(),
         services,
         volumes,
+        volume_options,
         graph,
     })
 }
@@ -547,6 +549,31 @@ fn resolve_networks(env: &LoadedEnv, project: &str) -> IndexMap<String, Resolved
         );
     }
     out
+}
+
+/// A named volume's Docker name: its `name:`, else `{project}_{key}` (an
+/// external one without `name:` is found by its key, compose's rule).
+fn volume_docker_name(env: &LoadedEnv, project: &str, key: &str) -> String {
+    match env.spec.volumes.get(key).and_then(Option::as_ref) {
+        Some(v) if v.name.is_some() => v.name.clone().unwrap_or_default(),
+        Some(v) if v.external => key.to_string(),
+        _ => format!("{project}_{key}"),
+    }
+}
+
+/// The top-level volumes that set more than a name (external, driver, options, labels).
+fn resolve_volume_options(env: &LoadedEnv) -> IndexMap<String, ResolvedVolume> {
+    let strings = |m: &crate::config::EnvMap| m.0.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect();
+    env.spec
+        .volumes
+        .iter()
+        .filter_map(|(key, spec)| spec.as_ref().map(|s| (key, s)))
+        .map(|(key, s)| {
+            let v = ResolvedVolume { external: s.external, driver: s.driver.clone(), driver_opts: strings(&s.driver_opts), labels: strings(&s.labels) };
+            (key.clone(), v)
+        })
+        .filter(|(_, v)| *v != ResolvedVolume::default())
+        .collect()
 }
 
 /// The networks a service joins: those it lists, else the default network.

@@ -129,3 +129,27 @@ fn resolve_is_pure_seed_globs_were_expanded_at_load() {
     assert_eq!(p.services["db"].seeds.len(), 1);
     assert_eq!(p.services["db"].seeds[0].id, "sql seeds/1.sql");
 }
+
+#[test]
+fn named_volumes_custom_name_external_and_driver() {
+    let p = plan_of(
+        "name: shop\nvolumes:\n  plain:\n  custom: {name: shop-data, driver: local, driver_opts: {type: tmpfs, device: tmpfs}, labels: {tier: data}}\n  shared: {external: true}\n  ci: {external: true, name: ci-cache}\nservices:\n  web:\n    image: x\n    volumes: [plain:/a, custom:/b, shared:/c, ci:/d]\n",
+    );
+    let names: Vec<(&str, &str)> = p.volumes.iter().map(|(k, d)| (k.as_str(), d.as_str())).collect();
+    assert_eq!(names, [("plain", "shop_plain"), ("custom", "shop-data"), ("shared", "shared"), ("ci", "ci-cache")]);
+    assert!(!p.volume_options.contains_key("plain"));
+    let custom = &p.volume_options["custom"];
+    assert!(!custom.external);
+    assert_eq!(custom.driver.as_deref(), Some("local"));
+    assert_eq!(custom.driver_opts.get("type").map(String::as_str), Some("tmpfs"));
+    assert_eq!(custom.labels.get("tier").map(String::as_str), Some("data"));
+    assert!(p.volume_options["shared"].external && p.volume_options["ci"].external);
+}
+
+#[test]
+fn an_unknown_key_under_a_named_volume_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("devenv.yaml"), "volumes:\n  data: {drivr: local}\nservices:\n  web: {image: x}\n").expect("write");
+    let e = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).unwrap_err();
+    assert!(e.to_string().contains("drivr"), "{e}");
+}
