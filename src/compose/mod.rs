@@ -34,8 +34,8 @@
 //! `cap_drop`, `shm_size`, `develop.watch`, `volumes_from`, `ipc` and `pid`
 //! (`host`, `shareable`, `service:…`, `container:…`), `secrets` and
 //! `configs` (short and long syntax; secrets get compose's default target
-//! `/run/secrets/<source>`). Top level: `name`, `services`, `volumes`,
-//! `networks`, `secrets` and `configs` (the ones enabled services use; a `file:`
+//! `/run/secrets/<source>`). Top level: `name`, `services`, `volumes` (with
+//! `name`, `external`, `driver`, `driver_opts`, `labels`), `networks`, `secrets` and `configs` (the ones enabled services use; a `file:`
 //! must exist; `external` and `driver` are refused, as compose refuses them at
 //! `up`), `include`, `x-*` (`x-*` keys anywhere are allowed;
 //! top-level ones are kept in [`ComposeProject::extensions`], as compose prints
