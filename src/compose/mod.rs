@@ -106,6 +106,7 @@ pub use schema::{is_service_key, is_top_key};
 pub use model::*;
 pub use source::ComposeLocations;
 pub use unsupported::SUPPORTED as SUPPORTED_SERVICE_KEYS;
+pub use unsupported::network_mode_conflict;
 
 pub use options::LoadOptions;
 

@@ -134,7 +134,7 @@ fn service(
     let ComposeService {
         profiles, build, develop, cap_add, cap_drop, command, container_name, depends_on, entrypoint, environment, expose,
         extra_hosts, hostname, healthcheck, image, platform, init, labels, networks, ports, privileged, restart, shm_size, stdin_open,
-        stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, volumes_from, working_dir, ipc, pid,
+        stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, volumes_from, working_dir, ipc, pid, network_mode,
         // The loader's: env files are already merged into `environment`; ignored keys are its warnings.
         env_files: _, ignored_keys: _,
         // Mounted by `file_mounts`.
@@ -168,6 +168,7 @@ fn service(
         volumes,
         volumes_from: volumes_from.clone(),
         ipc: ipc.clone(),
+        network_mode: network_mode.clone(),
         pid: pid.clone(),
         depends_on: dependencies(depends_on, all, &format!("{base}.depends_on"), notes),
         health,

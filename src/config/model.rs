@@ -133,6 +133,11 @@ pub struct ServiceSpec {
     /// container (`container:NAME[:ro]`); a service named here starts first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
+    /// Network mode: `host`, `none`, `bridge`, `service:NAME` (that service's
+    /// network namespace; it starts first) or `container:NAME`; excludes
+    /// `networks` (and `ports`, except with `bridge`/`none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
     /// IPC namespace: `host`, `shareable`, `private`, `none`, `service:NAME`
     /// (that service's, which starts first) or `container:NAME`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -956,7 +961,7 @@ fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 
 /// Keys every struct accepts, for did-you-mean hints.
 pub const SERVICE_KEYS: &[&str] = &[
-    "preset", "version", "persist", "preset_defaults", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "ipc", "pid", "depends_on",
+    "preset", "version", "persist", "preset_defaults", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "network_mode", "ipc", "pid", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
     "cap_add", "cap_drop", "shm_size",

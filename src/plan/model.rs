@@ -203,6 +203,10 @@ pub struct ResolvedService {
     pub ipc_mode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid_mode: Option<String>,
+    /// `network_mode` as Docker takes it (`host`, `none`, `bridge`,
+    /// `container:NAME`); the service then joins none of the project's networks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
     /// `volumes_from`, as Docker takes it: `<container>[:ro|:rw]`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
@@ -230,7 +234,8 @@ pub struct ResolvedService {
     /// Hot-reload rules (not part of the config hash: editing them never recreates).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<ResolvedWatch>,
-    /// The container's hostname (default: the service name).
+    /// The container's hostname (default: the service name; empty, the
+    /// engine's, with `network_mode` `host`, `service:` or `container:`).
     pub hostname: String,
     /// Docker's restart policy (never on `run: once` jobs).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -235,6 +235,7 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         volumes_from: volumes_from(cx, spec),
         ipc_mode: spec.parsed.ipc.as_ref().map(|n| namespace(cx, n)),
         pid_mode: spec.parsed.pid.as_ref().map(|n| namespace(cx, n)),
+        network_mode: spec.parsed.network_mode.as_ref().map(|n| namespace(cx, n)),
         files: spec.files.clone(),
         ulimits: merge_ulimits(draft.defaults.as_ref().map(|d| d.ulimits.as_slice()).unwrap_or_default(), spec),
         depends_on: conditions(cx.env, spec),
@@ -246,10 +247,10 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         working_dir: spec.working_dir.clone(),
         user: spec.user.clone(),
         watch: watch_rules(cx.env, spec),
-        hostname: spec.hostname.clone().unwrap_or_else(|| name.to_string()),
+        hostname: spec.hostname.clone().unwrap_or_else(|| default_hostname(name, spec)),
         restart: if once { None } else { opts.restart },
         expose: opts.expose.clone(),
-        networks: r.networks,
+        networks: if spec.parsed.network_mode.is_some() { Vec::new() } else { r.networks },
         extra_hosts: opts.extra_hosts.clone(),
         stop_grace_period: spec.stop_grace_period.map(|d| d.0),
         stop_signal: spec.stop_signal.clone(),
@@ -364,13 +365,24 @@ fn conditions(env: &LoadedEnv, spec: &ServiceSpec) -> IndexMap<String, Condition
         .collect()
 }
 
-/// The services a service's `volumes_from`, `ipc` and `pid` name (they must be created first).
+/// The service name, except with a network stack shared with the host or a
+/// container (`network_mode: host`, `service:`, `container:`): none, the
+/// engine's (it refuses a hostname with a container's network).
+fn default_hostname(name: &str, spec: &ServiceSpec) -> String {
+    match &spec.parsed.network_mode {
+        Some(Namespace::Mode(m)) if m != "host" => name.to_string(),
+        Some(_) => String::new(),
+        None => name.to_string(),
+    }
+}
+
+/// The services a service's `volumes_from`, `ipc`, `pid` and `network_mode` name (they must be created first).
 fn volumes_from_services(spec: &ServiceSpec) -> impl Iterator<Item = &str> {
     let from = spec.parsed.volumes_from.iter().filter_map(|v| match &v.source {
         VolumesFromSource::Service(s) => Some(s.as_str()),
         VolumesFromSource::Container(_) => None,
     });
-    let shared = [&spec.parsed.ipc, &spec.parsed.pid].into_iter().filter_map(|n| match n {
+    let shared = [&spec.parsed.ipc, &spec.parsed.pid, &spec.parsed.network_mode].into_iter().filter_map(|n| match n {
         Some(Namespace::Service(s)) => Some(s.as_str()),
         _ => None,
     });
