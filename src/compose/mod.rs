@@ -31,7 +31,8 @@
 //! `working_dir`, `user`, `hostname`, `extra_hosts`, `networks` (with
 //! `aliases`), `container_name`, `stop_grace_period`, `stop_signal`,
 //! `ulimits`, `init`, `tty`, `stdin_open`, `tmpfs`, `privileged`, `cap_add`,
-//! `cap_drop`, `shm_size`, `develop.watch`, `volumes_from`, `ipc` and `pid`
+//! `cap_drop`, `shm_size`, `develop.watch`, `volumes_from`, `network_mode`
+//! (`ports` with a shared network stack and `networks` beside it refused), `ipc` and `pid`
 //! (`host`, `shareable`, `service:…`, `container:…`), `secrets` and
 //! `configs` (short and long syntax; secrets get compose's default target
 //! `/run/secrets/<source>`). Top level: `name`, `services`, `volumes` (with
@@ -44,7 +45,6 @@
 //! # Keys outside the subset
 //! Refused — an error at the key's file:line:column, because running the
 //! service without them would change its behaviour in a way devenv cannot honour:
-//! - `network_mode` (any value: devenv attaches every service to the project network);
 //! - `uts`, `cgroup`, `userns_mode` set to `host`, `service:…` or
 //!   `container:…` (shared namespaces; other values are only ignored);
 //! - `scale` > 1, `deploy.replicas` > 1 (one container per service);

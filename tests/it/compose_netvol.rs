@@ -134,3 +134,79 @@ fn a_missing_external_volume_is_refused_and_nothing_is_created() {
     assert!(p.docker_objects("container").is_empty() && p.docker_objects("network").is_empty(), "nothing is created");
     assert!(!volume_exists(&vol), "never created");
 }
+
+const NETWORK_MODES: &str = "services:\n  web:\n    image: devenv-test/app:1\n  side:\n    image: devenv-test/app:1\n    command: [\"sh\", \"-c\", \"sleep 300\"]\n    network_mode: \"service:web\"\n  hosted:\n    image: devenv-test/app:1\n    command: [\"sh\", \"-c\", \"sleep 300\"]\n    network_mode: host\n  isolated:\n    image: devenv-test/app:1\n    command: [\"sh\", \"-c\", \"sleep 300\"]\n    network_mode: none\n";
+
+/// HostConfig.NetworkMode with a `container:` target resolved to its service
+/// (compose passes the id, devenv the name), plus the networks joined.
+fn network_mode(container: &str) -> String {
+    let mode = inspect(container, "{{.HostConfig.NetworkMode}}");
+    let mode = match mode.strip_prefix("container:") {
+        Some(target) => {
+            let name = inspect(target, "{{.Name}}");
+            format!("container:{}", if name.ends_with("-web") || name.ends_with("-web-1") { "web" } else { name.as_str() })
+        }
+        // The project network: compose passes its name, devenv its id.
+        None if !["host", "none", "bridge", "default"].contains(&mode.as_str()) => "<project network>".to_string(),
+        None => mode,
+    };
+    let nets = inspect(container, "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}");
+    let nets = nets.split_whitespace().map(|n| if n.ends_with("_default") { "<project>_default" } else { n }).collect::<Vec<_>>().join(",");
+    format!("{mode} [{nets}]")
+}
+
+/// What `side` (sharing `web`'s network namespace) sees on localhost:8080: `web`'s server.
+fn localhost_from(container: &str) -> String {
+    // The stand-in image has a minimal Python (no `http`): a raw request.
+    let code = "import socket; s = socket.create_connection(('localhost', 8080), 5); s.sendall(b'GET /health HTTP/1.0\\r\\n\\r\\n'); print(s.makefile('rb').read().decode().split('\\r\\n\\r\\n')[-1])";
+    let mut last = String::new();
+    for _ in 0..50 {
+        let out = docker(&["exec", container, "python3", "-c", code]);
+        last = String::from_utf8_lossy(&out.stdout).trim().to_string() + &String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            return String::from_utf8_lossy(&out.stdout).trim().to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    last
+}
+
+/// `network_mode` host, none and `service:web`: the same NetworkMode and
+/// networks as compose gives, and `side` reaches `web` on localhost.
+#[test]
+fn network_modes_run_like_compose() {
+    if !compose_ready() {
+        return;
+    }
+    let p = compose_project("c16netmode", NETWORK_MODES);
+    let cname = format!("{}-compose", p.name);
+    let up = compose(&p, &["up", "-d"]);
+    assert!(up.status.success(), "docker compose up: {}", String::from_utf8_lossy(&up.stderr));
+    let services = ["web", "side", "hosted", "isolated"];
+    let by_compose: Vec<String> = services.iter().map(|s| network_mode(&format!("{cname}-{s}-1"))).collect();
+    let compose_localhost = localhost_from(&format!("{cname}-side-1"));
+    let _ = compose(&p, &["down", "-t", "1"]);
+
+    p.run(&["-p", &p.name, "up", "-d"]).ok();
+    let ours = p.docker_objects("container");
+    let of = |s: &str| ours.iter().find(|c| c.ends_with(&format!("-{s}")) || c.ends_with(&format!("-{s}-1"))).cloned().unwrap_or_else(|| panic!("{s} in {ours:?}"));
+    let by_devenv: Vec<String> = services.iter().map(|s| network_mode(&of(s))).collect();
+    assert_eq!(by_devenv, by_compose);
+    assert_eq!(by_compose[2], "host [host]");
+    assert_eq!(by_compose[3], "none [none]");
+    assert_eq!(compose_localhost, "ok");
+    assert_eq!(localhost_from(&of("side")), "ok", "`service:web` shares web's localhost");
+    p.run(&["-p", &p.name, "down", "-t", "1"]).ok();
+}
+
+/// `ports` with `network_mode: host`: refused at `ports` with file:line:col, nothing created.
+#[test]
+fn ports_with_host_network_mode_are_refused_and_nothing_is_created() {
+    if !docker_ready() {
+        return;
+    }
+    let p = compose_project("c16nethostports", "services:\n  web:\n    image: devenv-test/app:1\n    network_mode: host\n    ports:\n      - \"8080:8080\"\n");
+    let r = p.run(&["-p", &p.name, "up", "-d"]);
+    r.code(2).stderr_has("compose.yaml:5:5").stderr_has("published ports are discarded when using host network mode").stderr_has("see: README.md#compose-files");
+    assert!(p.docker_objects("container").is_empty() && p.docker_objects("network").is_empty(), "nothing is created");
+}
