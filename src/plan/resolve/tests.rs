@@ -153,3 +153,14 @@ fn an_unknown_key_under_a_named_volume_is_refused() {
     let e = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).unwrap_err();
     assert!(e.to_string().contains("drivr"), "{e}");
 }
+
+#[test]
+fn network_mode_service_target_starts_first_and_no_network_is_joined() {
+    let p = plan_of("name: shop\nservices:\n  web:\n    image: x\n  side:\n    image: x\n    network_mode: service:web\n  h:\n    image: x\n    network_mode: host\n  n:\n    image: x\n    network_mode: none\n");
+    let side = &p.services["side"];
+    assert_eq!(side.network_mode.as_deref(), Some(format!("container:{}", p.services["web"].container_name).as_str()));
+    assert!(side.depends_on.contains_key("web"), "the target is created first");
+    assert!(side.networks.is_empty() && p.services["h"].networks.is_empty());
+    assert_eq!((side.hostname.as_str(), p.services["h"].hostname.as_str(), p.services["n"].hostname.as_str()), ("", "", "n"));
+    assert_eq!(p.services["web"].network_mode, None);
+}
