@@ -99,7 +99,7 @@ pub enum ObjectAction {
     Create,
     /// There with the project's label.
     Keep,
-    /// An `external: true` network: it must exist; never created.
+    /// An `external: true` network or volume: it must exist; never created.
     UseExternal,
 }
 
@@ -184,7 +184,7 @@ pub fn changes(plan: &Plan, wanted: &[String], snapshot: &Snapshot) -> Changes {
         .volumes
         .iter()
         .filter(|(key, _)| uses_volume(plan, wanted, key))
-        .map(|(key, name)| object(ObjectKind::Volume, key, name, false, &snapshot.volumes))
+        .map(|(key, name)| object(ObjectKind::Volume, key, name, plan.volume_options.get(key).is_some_and(|v| v.external), &snapshot.volumes))
         .collect();
     Changes { services: diff(plan, wanted, &snapshot.containers, &snapshot.image_ids), networks, volumes }
 }

@@ -312,6 +312,7 @@ impl Decoder<'_> {
                 "volumes_from" => svc.volumes_from = self.string_list(v, &kp)?,
                 "ipc" => svc.ipc = self.string(v, &kp)?,
                 "pid" => svc.pid = self.string(v, &kp)?,
+                "network_mode" => svc.network_mode = self.string(v, &kp)?,
                 "secrets" => svc.secrets = self.file_refs(v, &kp, Some("/run/secrets/"))?,
                 "configs" => svc.configs = self.file_refs(v, &kp, None)?,
                 _ => {}

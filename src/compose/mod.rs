@@ -31,11 +31,12 @@
 //! `working_dir`, `user`, `hostname`, `extra_hosts`, `networks` (with
 //! `aliases`), `container_name`, `stop_grace_period`, `stop_signal`,
 //! `ulimits`, `init`, `tty`, `stdin_open`, `tmpfs`, `privileged`, `cap_add`,
-//! `cap_drop`, `shm_size`, `develop.watch`, `volumes_from`, `ipc` and `pid`
+//! `cap_drop`, `shm_size`, `develop.watch`, `volumes_from`, `network_mode`
+//! (`ports` with a shared network stack and `networks` beside it refused), `ipc` and `pid`
 //! (`host`, `shareable`, `service:…`, `container:…`), `secrets` and
 //! `configs` (short and long syntax; secrets get compose's default target
-//! `/run/secrets/<source>`). Top level: `name`, `services`, `volumes`,
-//! `networks`, `secrets` and `configs` (the ones enabled services use; a `file:`
+//! `/run/secrets/<source>`). Top level: `name`, `services`, `volumes` (with
+//! `name`, `external`, `driver`, `driver_opts`, `labels`), `networks`, `secrets` and `configs` (the ones enabled services use; a `file:`
 //! must exist; `external` and `driver` are refused, as compose refuses them at
 //! `up`), `include`, `x-*` (`x-*` keys anywhere are allowed;
 //! top-level ones are kept in [`ComposeProject::extensions`], as compose prints
@@ -44,7 +45,6 @@
 //! # Keys outside the subset
 //! Refused — an error at the key's file:line:column, because running the
 //! service without them would change its behaviour in a way devenv cannot honour:
-//! - `network_mode` (any value: devenv attaches every service to the project network);
 //! - `uts`, `cgroup`, `userns_mode` set to `host`, `service:…` or
 //!   `container:…` (shared namespaces; other values are only ignored);
 //! - `scale` > 1, `deploy.replicas` > 1 (one container per service);
@@ -106,6 +106,7 @@ pub use schema::{is_service_key, is_top_key};
 pub use model::*;
 pub use source::ComposeLocations;
 pub use unsupported::SUPPORTED as SUPPORTED_SERVICE_KEYS;
+pub use unsupported::network_mode_conflict;
 
 pub use options::LoadOptions;
 

@@ -136,6 +136,9 @@ pub struct ComposeService {
     /// PID namespace: `host`, `service:NAME`, `container:NAME`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Network mode: `host`, `none`, `bridge`, `service:NAME`, `container:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
     /// `service[:ro|:rw]` or `container:NAME[:ro|:rw]`: every volume of that container.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,

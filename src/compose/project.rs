@@ -69,7 +69,7 @@ pub fn assemble(mut dict: Mapping, loader: Loader, a: Assembly) -> R<ComposeProj
     for (name, svc) in services.iter_mut() {
         resolve_env(name, svc, &a.env, &locs, &mut warnings)?;
         let raw = services_raw.get(name.as_str()).and_then(Value::as_mapping).unwrap_or(&empty);
-        let r = review(raw, &host);
+        let r = review(name, raw, &host);
         if let Some(refusal) = r.refused {
             let path = if refusal.key.starts_with('[') {
                 format!("services.{name}{}", refusal.key)

@@ -355,10 +355,11 @@ fn unsupported_keys() {
     assert_eq!(w, [&"service `web`: devenv ignores logging, mem_limit, build.cache_from".to_string()]);
 
     let t = Tmp::new();
-    t.write("compose.yaml", "services:\n  web:\n    image: x\n  proxy:\n    image: y\n    network_mode: host\n");
+    // Issue 16: `network_mode` runs now; published ports with `host` are what is refused.
+    t.write("compose.yaml", "services:\n  web:\n    image: x\n  proxy:\n    image: y\n    network_mode: host\n    ports: [\"80:80\"]\n");
     let e = t.load(&["compose.yaml"]).unwrap_err();
-    assert!(e.message.contains("network_mode: host"), "{}", e.message);
-    assert_eq!(at(&e), ("compose.yaml".into(), Some(Pos { line: 6, col: 5 }), "services.proxy.network_mode".into()));
+    assert!(e.message.contains("host network mode"), "{}", e.message);
+    assert_eq!(at(&e), ("compose.yaml".into(), Some(Pos { line: 7, col: 5 }), "services.proxy.ports".into()));
     assert!(e.hint.is_some());
 
     // A disabled service is not reviewed.

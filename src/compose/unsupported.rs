@@ -48,6 +48,7 @@ pub const SUPPORTED: &[&str] = &[
     "volumes_from",
     "ipc",
     "pid",
+    "network_mode",
 ];
 
 const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
@@ -107,9 +108,35 @@ fn same_platform(wanted: &str, host: &str) -> bool {
     norm(wanted) == norm(host)
 }
 
-/// Sorts the keys of one enabled service (its merged, normalized map).
-pub fn review(svc: &Mapping, host: &str) -> Review {
+/// Published ports with a `network_mode` that shares another network stack:
+/// the engine discards them (`host`) or refuses the container (`service:`,
+/// `container:`), so they are refused here, at the `ports` key.
+pub fn network_mode_conflict(mode: &str) -> Option<String> {
+    if mode == "host" {
+        Some("published ports are discarded when using host network mode: the service listens on the host's ports directly".to_string())
+    } else if mode.starts_with("service:") || mode.starts_with("container:") {
+        Some(format!("conflicting options: port publishing and the container type network mode (`network_mode: {mode}`)"))
+    } else {
+        None
+    }
+}
+
+fn check_network_mode(r: &mut Review, name: &str, svc: &Mapping) {
+    let mode = svc.get("network_mode").and_then(go_scalar_string).unwrap_or_default();
+    if !mode.is_empty() && svc.get("networks").is_some_and(|n| !n.is_null()) {
+        let message = format!("service {name} declares mutually exclusive `network_mode` and `networks`: invalid compose project");
+        refuse(r, "network_mode", message, "keep one of them");
+    }
+    let has_ports = svc.get("ports").and_then(Value::as_sequence).is_some_and(|p| !p.is_empty());
+    if let Some(message) = network_mode_conflict(&mode).filter(|_| has_ports) {
+        refuse(r, "ports", message, "remove `ports` (or `network_mode`): publish the ports on the service whose network is shared");
+    }
+}
+
+/// Sorts the keys of one enabled service `name` (its merged, normalized map).
+pub fn review(name: &str, svc: &Mapping, host: &str) -> Review {
     let mut r = Review::default();
+    check_network_mode(&mut r, name, svc);
     for (k, v) in svc {
         let Some(key) = k.as_str() else { continue };
         if key.starts_with("x-") {
@@ -128,12 +155,6 @@ pub fn review(svc: &Mapping, host: &str) -> Review {
         }
         let text = go_scalar_string(v).unwrap_or_default();
         match key {
-            "network_mode" => refuse(
-                &mut r,
-                key,
-                format!("`network_mode: {text}` is not supported: devenv attaches every service to the project network"),
-                "remove it: services reach each other by name on the project network, and published ports reach the host",
-            ),
             "uts" | "cgroup" | "userns_mode" => {
                 if text == "host" || text.starts_with("service:") || text.starts_with("container:") {
                     refuse(
@@ -307,7 +328,7 @@ mod tests {
 
     fn review_of(yaml: &str) -> Review {
         let m: Mapping = serde_yaml::from_str(yaml).unwrap();
-        review(&m, "linux/amd64")
+        review("a", &m, "linux/amd64")
     }
 
     #[test]
@@ -333,9 +354,23 @@ mod tests {
     }
 
     #[test]
+    fn ports_with_a_shared_network_stack_are_refused_at_ports() {
+        for mode in ["host", "\"service:db\"", "\"container:x\""] {
+            let svc: Mapping = serde_yaml::from_str(&format!("network_mode: {mode}\nports: [\"80:80\"]\n")).unwrap();
+            let r = review("a", &svc, "linux/amd64");
+            assert_eq!(r.refused.as_ref().map(|f| f.key.as_str()), Some("ports"), "{mode}");
+        }
+        for mode in ["bridge", "none"] {
+            let svc: Mapping = serde_yaml::from_str(&format!("network_mode: {mode}\nports: [\"80:80\"]\n")).unwrap();
+            assert!(review("a", &svc, "linux/amd64").refused.is_none(), "{mode}");
+        }
+        let svc: Mapping = serde_yaml::from_str("network_mode: host\n").unwrap();
+        assert_eq!(review("a", &svc, "linux/amd64"), Review::default());
+    }
+
+    #[test]
     fn behaviour_changing_keys_are_refused() {
         let cases = [
-            ("network_mode: host\n", "network_mode"),
             ("uts: host\n", "uts"),
             ("cgroup: host\n", "cgroup"),
             ("scale: 3\n", "scale"),

@@ -27,7 +27,7 @@ use indexmap::IndexMap;
 
 use super::model::{
     BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, HealthcheckTiming, InjectedFile, LongVolume, LongVolumeKind,
-    NetworkSpec, RunMode, ServiceNetwork, ServiceNetworks, ServiceSpec, UlimitSpec, VolumeEntry, WatchAction, WatchSpec,
+    NamedVolumeSpec, NetworkSpec, RunMode, ServiceNetwork, ServiceNetworks, ServiceSpec, UlimitSpec, VolumeEntry, WatchAction, WatchSpec,
 };
 use crate::compose::{
     self, ComposeBuild, ComposeNetwork, ComposeProject, ComposeService, ComposeVolume, Dependency, Develop, GoDuration, Healthcheck, Port,
@@ -68,7 +68,7 @@ pub fn to_env_spec(project: &ComposeProject, mode: Mode) -> Result<Converted, Co
         spec.files = files;
         services.insert(name.clone(), spec);
     }
-    let volumes = volumes(&project.volumes, &project.name, &mut notes)?;
+    let volumes = volumes(&project.volumes, &project.name);
     let networks = networks(&project.networks, &project.name);
     // The loader keeps only `x-*` extensions; anything else is said, not dropped.
     for key in project.extensions.keys().filter(|k| !k.starts_with("x-")) {
@@ -134,7 +134,7 @@ fn service(
     let ComposeService {
         profiles, build, develop, cap_add, cap_drop, command, container_name, depends_on, entrypoint, environment, expose,
         extra_hosts, hostname, healthcheck, image, platform, init, labels, networks, ports, privileged, restart, shm_size, stdin_open,
-        stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, volumes_from, working_dir, ipc, pid,
+        stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, volumes_from, working_dir, ipc, pid, network_mode,
         // The loader's: env files are already merged into `environment`; ignored keys are its warnings.
         env_files: _, ignored_keys: _,
         // Mounted by `file_mounts`.
@@ -168,6 +168,7 @@ fn service(
         volumes,
         volumes_from: volumes_from.clone(),
         ipc: ipc.clone(),
+        network_mode: network_mode.clone(),
         pid: pid.clone(),
         depends_on: dependencies(depends_on, all, &format!("{base}.depends_on"), notes),
         health,
@@ -483,31 +484,22 @@ fn watch_rules(d: &Develop, path: &str) -> Result<Vec<WatchSpec>, ConvertError> 
     Ok(rules)
 }
 
-/// Top-level volumes: devenv names them `{project}_{key}` like compose; other names,
-/// external volumes and drivers cannot be expressed.
-fn volumes(
-    vols: &BTreeMap<String, ComposeVolume>,
-    project: &str,
-    notes: &mut Vec<String>,
-) -> Result<IndexMap<String, Option<serde_yaml::Value>>, ConvertError> {
+/// Top-level volumes: `{project}_{key}` like compose unless `name:` or `external`
+/// (then written out); `driver`, `driver_opts` and `labels` are carried over.
+fn volumes(vols: &BTreeMap<String, ComposeVolume>, project: &str) -> IndexMap<String, Option<NamedVolumeSpec>> {
     let mut out = IndexMap::new();
     for (k, v) in vols {
         let ComposeVolume { name, driver, driver_opts, external, labels } = v;
-        let path = format!("volumes.{k}");
-        if *external {
-            return Err(err(path, "external volumes are not supported by devenv: it only manages volumes it creates and labels"));
-        }
-        if *name != format!("{project}_{k}") {
-            return Err(err(format!("{path}.name"), format!("devenv names volumes `{project}_{k}`; a custom name ({name:?}) is not supported")));
-        }
-        let set = [("driver", driver.is_some()), ("driver_opts", !driver_opts.is_empty()), ("labels", !labels.is_empty())];
-        let extra: Vec<String> = set.iter().filter(|(_, on)| *on).map(|(k, _)| format!("`{k}`")).collect();
-        if !extra.is_empty() {
-            notes.push(format!("{path}: devenv ignores {}", extra.join(", ")));
-        }
-        out.insert(k.clone(), None);
+        let spec = NamedVolumeSpec {
+            name: (*external || *name != format!("{project}_{k}")).then(|| name.clone()),
+            external: *external,
+            driver: driver.clone(),
+            driver_opts: string_map(driver_opts),
+            labels: string_map(labels),
+        };
+        out.insert(k.clone(), (spec != NamedVolumeSpec::default()).then_some(spec));
     }
-    Ok(out)
+    out
 }
 
 /// Top-level networks; the default network with its default name is implied.

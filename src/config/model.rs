@@ -24,8 +24,9 @@ pub struct EnvSpec {
     #[serde(default)]
     pub services: IndexMap<String, ServiceSpec>,
     /// Top-level named volumes (optional: volumes used by services are created anyway).
+    /// A value may be empty (`data:`).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub volumes: IndexMap<String, Option<serde_yaml::Value>>,
+    pub volumes: IndexMap<String, Option<NamedVolumeSpec>>,
     /// Host-side variables for `devenv env` / `devenv run`: NAME → template with `${svc.url|host|port}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export: Option<IndexMap<String, String>>,
@@ -56,6 +57,25 @@ pub struct NetworkSpec {
     /// No route to the outside world.
     #[serde(default, skip_serializing_if = "is_false")]
     pub internal: bool,
+}
+
+/// One top-level named volume: created as `{project}_{key}` (or `name:`) with
+/// the project's labels and its `driver`, `driver_opts` and `labels`, removed
+/// by `down -v`; unless `external: true` (must exist, never created or removed).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NamedVolumeSpec {
+    /// The Docker volume's name (default: `{project}_{key}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(default, skip_serializing_if = "EnvMap::is_empty")]
+    pub driver_opts: EnvMap,
+    #[serde(default, skip_serializing_if = "EnvMap::is_empty")]
+    pub labels: EnvMap,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -113,6 +133,11 @@ pub struct ServiceSpec {
     /// container (`container:NAME[:ro]`); a service named here starts first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
+    /// Network mode: `host`, `none`, `bridge`, `service:NAME` (that service's
+    /// network namespace; it starts first) or `container:NAME`; excludes
+    /// `networks` (and `ports`, except with `bridge`/`none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
     /// IPC namespace: `host`, `shareable`, `private`, `none`, `service:NAME`
     /// (that service's, which starts first) or `container:NAME`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -936,7 +961,7 @@ fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 
 /// Keys every struct accepts, for did-you-mean hints.
 pub const SERVICE_KEYS: &[&str] = &[
-    "preset", "version", "persist", "preset_defaults", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "ipc", "pid", "depends_on",
+    "preset", "version", "persist", "preset_defaults", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "network_mode", "ipc", "pid", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
     "cap_add", "cap_drop", "shm_size",

@@ -26,6 +26,7 @@ pub struct Parsed {
     pub volumes: Vec<VolumeSpec>,
     pub volumes_from: Vec<VolumesFrom>,
     pub ipc: Option<Namespace>,
+    pub network_mode: Option<Namespace>,
     pub pid: Option<Namespace>,
     /// Seed entries: globs expanded (one entry per file), paths absolute.
     pub seeds: Vec<ResolvedSeed>,

@@ -52,13 +52,14 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         let volumes_from = check_volumes_from(name, svc, spec, &base, ctx)?;
         let ipc = check_namespace(name, "ipc", svc.ipc.as_deref(), &["host", "shareable", "private", "none"], spec, &base, ctx)?;
         let pid = check_namespace(name, "pid", svc.pid.as_deref(), &["host"], spec, &base, ctx)?;
+        let network_mode = check_network_mode(name, svc, spec, &base, ctx)?;
         check_build(svc, &base, ctx)?;
         let health_protocol = check_health(svc, &base, ctx)?;
         let seeds = check_seeds(svc, &base, ctx)?;
         check_watch(svc, &base, ctx)?;
         options::check_service_networks(name, svc, spec, &base, ctx)?;
         let options = options::check_options(name, svc, spec, &base, ctx)?;
-        let parsed = Parsed { preset, health_protocol, ports, volumes, volumes_from, ipc, pid, seeds, options, ..Parsed::default() };
+        let parsed = Parsed { preset, health_protocol, ports, volumes, volumes_from, ipc, pid, network_mode, seeds, options, ..Parsed::default() };
         out.services.insert(name.clone(), parsed);
     }
     Ok(out)
@@ -238,6 +239,22 @@ fn check_volumes_from(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str,
         out.push(VolumesFrom { source, read_only });
     }
     Ok(out)
+}
+
+/// `network_mode`: `host`, `none`, `bridge`, `service:NAME`, `container:NAME`;
+/// with compose's conflicts (`networks`; `ports` with a shared network stack).
+fn check_network_mode(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base: &str, ctx: &Ctx) -> Result<Option<Namespace>, ConfigError> {
+    let mode = check_namespace(name, "network_mode", svc.network_mode.as_deref(), &["host", "none", "bridge"], spec, base, ctx)?;
+    let Some(text) = svc.network_mode.as_deref().filter(|_| mode.is_some()) else { return Ok(mode) };
+    if !svc.networks.0.is_empty() {
+        let message = format!("service {name} declares mutually exclusive `network_mode` and `networks`");
+        return Err(ctx.error(&format!("{base}.network_mode"), message, Some("keep one of them".into())));
+    }
+    if let Some(message) = crate::compose::network_mode_conflict(text).filter(|_| !svc.ports.is_empty()) {
+        let hint = "remove `ports` (or `network_mode`): publish the ports on the service whose network is shared";
+        return Err(ctx.error(&format!("{base}.ports"), message, Some(hint.into())));
+    }
+    Ok(mode)
 }
 
 /// `ipc` / `pid`: one of `modes`, `service:NAME` (an enabled service, not

@@ -171,7 +171,7 @@ pub fn create_request(spec: &ContainerSpec, all_networks_at_create: bool) -> Cre
         labels: Some(spec.labels.clone()),
         working_dir: spec.working_dir.clone(),
         user: spec.user.clone(),
-        hostname: Some(spec.hostname.clone()),
+        hostname: (!spec.hostname.is_empty()).then(|| spec.hostname.clone()),
         exposed_ports: Some(exposed),
         tty: spec.tty,
         open_stdin: spec.open_stdin,

@@ -99,6 +99,13 @@ pub enum Ensured {
     Foreign,
 }
 
+/// The driver of a volume to create (`Docker::ensure_volume`); default: the engine's `local`.
+#[derive(Debug, Clone, Default)]
+pub struct VolumeDriver {
+    pub driver: Option<String>,
+    pub options: HashMap<String, String>,
+}
+
 /// A network to create for a project (`Docker::ensure_project_network`).
 #[derive(Debug, Clone)]
 pub struct NetworkSpec {
@@ -382,9 +389,16 @@ impl Docker {
     }
 
     /// Create a named volume with the project's labels (and `extra` ones: the
-    /// owner's), unless it exists. `Foreign`: one of that name exists without
-    /// the project's label.
-    pub async fn ensure_volume(&self, docker_name: &str, project: &str, volume: &str, extra: &[(String, String)]) -> Result<Ensured, DockerError> {
+    /// owner's, the file's) and `driver`, unless it exists. `Foreign`: one of
+    /// that name exists without the project's label.
+    pub async fn ensure_volume(
+        &self,
+        docker_name: &str,
+        project: &str,
+        volume: &str,
+        extra: &[(String, String)],
+        driver: &VolumeDriver,
+    ) -> Result<Ensured, DockerError> {
         match self.api.inspect_volume(docker_name).await {
             Ok(v) => Ok(if v.labels.get(labels::PROJECT).is_some_and(|p| p == project) { Ensured::Exists } else { Ensured::Foreign }),
             Err(e) => match classify(format!("inspect volume `{docker_name}`"), e) {
@@ -393,7 +407,13 @@ impl Docker {
                     l.insert(labels::PROJECT.to_string(), project.to_string());
                     l.insert(labels::VOLUME.to_string(), volume.to_string());
                     l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
-                    let req = bollard::models::VolumeCreateRequest { name: Some(docker_name.to_string()), labels: Some(l), ..Default::default() };
+                    let req = bollard::models::VolumeCreateRequest {
+                        name: Some(docker_name.to_string()),
+                        labels: Some(l),
+                        driver: driver.driver.clone(),
+                        driver_opts: (!driver.options.is_empty()).then(|| driver.options.clone()),
+                        ..Default::default()
+                    };
                     self.api.create_volume(req).await.map_err(op(format!("create volume `{docker_name}`")))?;
                     Ok(Ensured::Created)
                 }

@@ -147,7 +147,7 @@ pub fn container_spec(plan: &Plan, svc: &ResolvedService, ctx: &CreateContext) -
         volumes_from: svc.volumes_from.clone(),
         ipc_mode: svc.ipc_mode.clone(),
         pid_mode: svc.pid_mode.clone(),
-        network_mode: svc.networks.first().map(|n| n.docker_name.clone()).or_else(|| Some(plan.network.clone())),
+        network_mode: svc.network_mode.clone().or_else(|| svc.networks.first().map(|n| n.docker_name.clone())).or_else(|| Some(plan.network.clone())),
         networks: endpoints(svc),
         ulimits: svc.ulimits.clone(),
         restart: svc.restart.map(|r| RestartSpec {

@@ -1,9 +1,9 @@
 //! The network and volume steps of a diff, run before any container is
-//! created: `external` networks must exist and no name the project would
+//! created: `external` networks and volumes must exist and no name the project would
 //! create may be taken by someone else's network or volume (pre-flight
 //! failures, checked before anything is created); the project's own networks and the named volumes
 //! the services use are created with the project's labels (`down` removes
-//! them), and with the owner's labels when a process will tear them down
+//! them; a volume also with its `driver`, `driver_opts` and `labels`), and with the owner's labels when a process will tear them down
 //! (`devenv run`), so `devenv gc` finds them if it dies before any container
 //! exists. An object of the same name without those labels is never reused.
 //! The project's networks are handed on by id (Docker allows two networks of
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use super::Journal;
 use crate::diff::{Changes, ObjectAction};
-use crate::docker::{Docker, Ensured, NetworkSpec};
+use crate::docker::{Docker, Ensured, NetworkSpec, VolumeDriver};
 use crate::error::Error;
 use crate::labels;
 use crate::plan::Plan;
@@ -43,6 +43,27 @@ pub(super) fn foreign_volume(name: &str, project: &str) -> Error {
     }
 }
 
+/// compose's words for an `external: true` volume that does not exist.
+fn missing_external_volume(plan: &Plan, key: &str, name: &str) -> Error {
+    Error::Preflight {
+        message: format!("external volume \"{name}\" not found (`volumes.{key}` in {} is declared `external: true`)", plan.file.display()),
+        hint: Some(format!("create it first (`docker volume create {name}`), or remove `external: true` from `volumes.{key}` to let devenv create it")),
+    }
+}
+
+/// The labels (the file's, then the owner's) and driver a project volume is
+/// created with; `key` is its name in the file.
+pub(super) fn volume_create(plan: &Plan, key: &str, owner: Option<u32>) -> (Vec<(String, String)>, VolumeDriver) {
+    let opts = plan.volume_options.get(key);
+    let mut labels: Vec<(String, String)> = opts.map(|v| v.labels.clone().into_iter().collect()).unwrap_or_default();
+    labels.extend(owner_labels(owner));
+    let driver = VolumeDriver {
+        driver: opts.and_then(|v| v.driver.clone()),
+        options: opts.map(|v| v.driver_opts.clone().into_iter().collect()).unwrap_or_default(),
+    };
+    (labels, driver)
+}
+
 /// Before anything is created: the external networks exist, and no network
 /// or volume the project would create has its name taken by someone else's.
 async fn check(docker: &Docker, plan: &Plan, changes: &Changes) -> Result<(), Error> {
@@ -62,7 +83,11 @@ async fn check(docker: &Docker, plan: &Plan, changes: &Changes) -> Result<(), Er
         }
     }
     for step in &changes.volumes {
-        if docker.foreign_volume_named(&step.name, &plan.project).await? {
+        if step.action == ObjectAction::UseExternal {
+            if !docker.volume_exists(&step.name).await? {
+                return Err(missing_external_volume(plan, &step.key, &step.name));
+            }
+        } else if docker.foreign_volume_named(&step.name, &plan.project).await? {
             return Err(foreign_volume(&step.name, &plan.project));
         }
     }
@@ -91,8 +116,9 @@ pub async fn prepare(docker: &Docker, plan: &Plan, changes: &Changes, journal: &
             return Err(foreign_network(&net.name, &plan.project));
         }
     }
-    for step in &changes.volumes {
-        let ensured = docker.ensure_volume(&step.name, &plan.project, &step.key, &extra).await?;
+    for step in changes.volumes.iter().filter(|s| s.action != ObjectAction::UseExternal) {
+        let (labels, driver) = volume_create(plan, &step.key, owner);
+        let ensured = docker.ensure_volume(&step.name, &plan.project, &step.key, &labels, &driver).await?;
         if ensured == Ensured::Created {
             journal.volume_created(&step.name);
         }

@@ -202,8 +202,8 @@ impl Session {
 
     async fn ensure_project_volume(&self, part: &Part) -> Result<(), Error> {
         let file_name = self.plan().volumes.iter().find(|(_, d)| *d == part.volume).map(|(n, _)| n.clone()).unwrap_or_default();
-        let extra = super::networks::owner_labels(self.opts.owner);
-        match self.docker().ensure_volume(&part.volume, &self.plan().project, &file_name, &extra).await? {
+        let (extra, driver) = super::networks::volume_create(self.plan(), &file_name, self.opts.owner);
+        match self.docker().ensure_volume(&part.volume, &self.plan().project, &file_name, &extra, &driver).await? {
             // Never empty a volume devenv did not create for this project.
             crate::docker::Ensured::Foreign => Err(super::networks::foreign_volume(&part.volume, &self.plan().project)),
             _ => Ok(()),

@@ -80,6 +80,8 @@ struct Runtime<'a> {
     ipc_mode: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pid_mode: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_mode: Option<&'a str>,
     /// Written files: (target, mode, uid, gid, sha256 of the content).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     files: Vec<(&'a str, u32, Option<u32>, Option<u32>, String)>,
@@ -110,6 +112,7 @@ impl<'a> Runtime<'a> {
             volumes_from: &s.volumes_from,
             ipc_mode: s.ipc_mode.as_deref(),
             pid_mode: s.pid_mode.as_deref(),
+            network_mode: s.network_mode.as_deref(),
             files: s.files.iter().map(|f| (f.target.as_str(), f.mode, f.uid, f.gid, hex(&Sha256::digest(f.content.as_bytes())))).collect(),
         }
     }

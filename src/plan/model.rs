@@ -43,6 +43,10 @@ pub struct Plan {
     pub services: IndexMap<String, ResolvedService>,
     /// Project-scoped named volumes: (name in the file, Docker name).
     pub volumes: Vec<(String, String)>,
+    /// What the top-level `volumes:` sets beyond the name, by name in the file
+    /// (a volume not listed is created with the engine's defaults).
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub volume_options: IndexMap<String, ResolvedVolume>,
     #[serde(skip)]
     pub graph: Graph,
 }
@@ -59,6 +63,20 @@ pub struct ResolvedNetwork {
     pub driver: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub internal: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// How one named volume is created: `external` ones must exist and are never
+/// created or removed; the others get `driver`, `driver_opts` and `labels`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ResolvedVolume {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
 }
@@ -185,6 +203,10 @@ pub struct ResolvedService {
     pub ipc_mode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid_mode: Option<String>,
+    /// `network_mode` as Docker takes it (`host`, `none`, `bridge`,
+    /// `container:NAME`); the service then joins none of the project's networks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
     /// `volumes_from`, as Docker takes it: `<container>[:ro|:rw]`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
@@ -212,7 +234,8 @@ pub struct ResolvedService {
     /// Hot-reload rules (not part of the config hash: editing them never recreates).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<ResolvedWatch>,
-    /// The container's hostname (default: the service name).
+    /// The container's hostname (default: the service name; empty, the
+    /// engine's, with `network_mode` `host`, `service:` or `container:`).
     pub hostname: String,
     /// Docker's restart policy (never on `run: once` jobs).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -30,7 +30,7 @@ pub fn to_file(env: &LoadedEnv, plan: &Plan) -> EnvSpec {
     // `volumes: {data: }` loads as null; write an empty map instead.
     for v in out.volumes.values_mut() {
         if v.is_none() {
-            *v = Some(serde_yaml::Value::Mapping(Default::default()));
+            *v = Some(crate::config::NamedVolumeSpec::default());
         }
     }
     out

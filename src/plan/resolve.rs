@@ -41,16 +41,17 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
             if let VolumeSpec::Named { name: vname, .. } = v
                 && !volumes.iter().any(|(n, _)| n == vname)
             {
-                volumes.push((vname.clone(), format!("{project}_{vname}")));
+                volumes.push((vname.clone(), volume_docker_name(env, &project, vname)));
             }
         }
         services.insert(name.clone(), svc);
     }
     for name in env.spec.volumes.keys() {
         if !volumes.iter().any(|(n, _)| n == name) {
-            volumes.push((name.clone(), format!("{project}_{name}")));
+            volumes.push((name.clone(), volume_docker_name(env, &project, name)));
         }
     }
+    let volume_options = resolve_volume_options(env);
     Ok(Plan {
         network: networks.get(DEFAULT_NETWORK).map(|n| n.name.clone()).unwrap_or_else(|| format!("{project}_{DEFAULT_NETWORK}")),
         networks,
@@ -59,6 +60,7 @@ pub fn resolve(env: &LoadedEnv, images: &ImageMap) -> Result<Plan, ConfigError> 
         dir: env.dir.clone(),
         services,
         volumes,
+        volume_options,
         graph,
     })
 }
@@ -233,6 +235,7 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         volumes_from: volumes_from(cx, spec),
         ipc_mode: spec.parsed.ipc.as_ref().map(|n| namespace(cx, n)),
         pid_mode: spec.parsed.pid.as_ref().map(|n| namespace(cx, n)),
+        network_mode: spec.parsed.network_mode.as_ref().map(|n| namespace(cx, n)),
         files: spec.files.clone(),
         ulimits: merge_ulimits(draft.defaults.as_ref().map(|d| d.ulimits.as_slice()).unwrap_or_default(), spec),
         depends_on: conditions(cx.env, spec),
@@ -244,10 +247,10 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         working_dir: spec.working_dir.clone(),
         user: spec.user.clone(),
         watch: watch_rules(cx.env, spec),
-        hostname: spec.hostname.clone().unwrap_or_else(|| name.to_string()),
+        hostname: spec.hostname.clone().unwrap_or_else(|| default_hostname(name, spec)),
         restart: if once { None } else { opts.restart },
         expose: opts.expose.clone(),
-        networks: r.networks,
+        networks: if spec.parsed.network_mode.is_some() { Vec::new() } else { r.networks },
         extra_hosts: opts.extra_hosts.clone(),
         stop_grace_period: spec.stop_grace_period.map(|d| d.0),
         stop_signal: spec.stop_signal.clone(),
@@ -362,13 +365,24 @@ fn conditions(env: &LoadedEnv, spec: &ServiceSpec) -> IndexMap<String, Condition
         .collect()
 }
 
-/// The services a service's `volumes_from`, `ipc` and `pid` name (they must be created first).
+/// The service name, except with a network stack shared with the host or a
+/// container (`network_mode: host`, `service:`, `container:`): none, the
+/// engine's (it refuses a hostname with a container's network).
+fn default_hostname(name: &str, spec: &ServiceSpec) -> String {
+    match &spec.parsed.network_mode {
+        Some(Namespace::Mode(m)) if m != "host" => name.to_string(),
+        Some(_) => String::new(),
+        None => name.to_string(),
+    }
+}
+
+/// The services a service's `volumes_from`, `ipc`, `pid` and `network_mode` name (they must be created first).
 fn volumes_from_services(spec: &ServiceSpec) -> impl Iterator<Item = &str> {
     let from = spec.parsed.volumes_from.iter().filter_map(|v| match &v.source {
         VolumesFromSource::Service(s) => Some(s.as_str()),
         VolumesFromSource::Container(_) => None,
     });
-    let shared = [&spec.parsed.ipc, &spec.parsed.pid].into_iter().filter_map(|n| match n {
+    let shared = [&spec.parsed.ipc, &spec.parsed.pid, &spec.parsed.network_mode].into_iter().filter_map(|n| match n {
         Some(Namespace::Service(s)) => Some(s.as_str()),
         _ => None,
     });
@@ -547,6 +561,31 @@ fn resolve_networks(env: &LoadedEnv, project: &str) -> IndexMap<String, Resolved
         );
     }
     out
+}
+
+/// A named volume's Docker name: its `name:`, else `{project}_{key}` (an
+/// external one without `name:` is found by its key, compose's rule).
+fn volume_docker_name(env: &LoadedEnv, project: &str, key: &str) -> String {
+    match env.spec.volumes.get(key).and_then(Option::as_ref) {
+        Some(v) if v.name.is_some() => v.name.clone().unwrap_or_default(),
+        Some(v) if v.external => key.to_string(),
+        _ => format!("{project}_{key}"),
+    }
+}
+
+/// The top-level volumes that set more than a name (external, driver, options, labels).
+fn resolve_volume_options(env: &LoadedEnv) -> IndexMap<String, ResolvedVolume> {
+    let strings = |m: &crate::config::EnvMap| m.0.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect();
+    env.spec
+        .volumes
+        .iter()
+        .filter_map(|(key, spec)| spec.as_ref().map(|s| (key, s)))
+        .map(|(key, s)| {
+            let v = ResolvedVolume { external: s.external, driver: s.driver.clone(), driver_opts: strings(&s.driver_opts), labels: strings(&s.labels) };
+            (key.clone(), v)
+        })
+        .filter(|(_, v)| *v != ResolvedVolume::default())
+        .collect()
 }
 
 /// The networks a service joins: those it lists, else the default network.

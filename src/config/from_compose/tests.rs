@@ -220,10 +220,6 @@ fn healthcheck_forms_from_yaml() {
 
 #[test]
 fn what_devenv_cannot_express_is_an_error_with_its_path() {
-    let p = load(&SAMPLE.replace("  pgdata: {}", "  pgdata: {external: true}"));
-    let e = to_env_spec(&p, Mode::Run).unwrap_err();
-    assert_eq!(e.path, "volumes.pgdata");
-
     // The loader refuses other volume types itself; the translation still says where.
     let mut p = sample();
     let npipe = ServiceVolume { kind: "npipe".into(), source: Some("x".into()), target: "/y".into(), ..ServiceVolume::default() };
@@ -299,7 +295,11 @@ fn top_level_networks_and_volumes() {
     assert_eq!((back.name.as_deref(), back.external), (Some("back"), true), "an external network keeps its name");
     assert!(!c.spec.networks.contains_key("default"), "the default network with its default name is implied");
     assert!(c.spec.volumes.contains_key("v"));
-    assert!(c.notes.iter().any(|n| n == "volumes.v: devenv ignores `driver`, `labels`"), "{:?}", c.notes);
+    // Issue 16: a volume's driver and labels are applied now, not ignored with a note.
+    let v = c.spec.volumes["v"].clone().unwrap();
+    assert_eq!((v.name, v.driver.as_deref()), (None, Some("local")), "the default name `{{project}}_v` is implied");
+    assert_eq!(v.labels.0.get("x"), Some(&Some("y".to_string())));
+    assert!(!c.notes.iter().any(|n| n.starts_with("volumes.v")), "{:?}", c.notes);
 }
 
 #[test]
@@ -310,4 +310,19 @@ fn written_files_mask_a_secret_but_not_an_empty_one_or_a_config() {
     assert_eq!(json(f("", true))["content"], "", "nothing to hide: no `***` for a value that is not there");
     assert_eq!(json(f("listen 80;", false))["content"], "listen 80;");
     assert_eq!(json(f("x", true))["mode"], "0400");
+}
+
+#[test]
+fn top_level_volumes_keep_name_external_driver_and_labels() {
+    let p = load(&SAMPLE.replace(
+        "  pgdata: {}",
+        "  pgdata: {name: custom, driver: local, driver_opts: {type: tmpfs, device: tmpfs}, labels: {a.b: c}}\n  ext: {external: true}",
+    ));
+    let c = to_env_spec(&p, Mode::Run).unwrap();
+    let v = c.spec.volumes["pgdata"].clone().unwrap();
+    assert_eq!(v.name.as_deref(), Some("custom"));
+    assert!(!v.external);
+    assert_eq!(v.driver.as_deref(), Some("local"));
+    assert_eq!(v.driver_opts.0.get("type").cloned().flatten().as_deref(), Some("tmpfs"));
+    assert_eq!(v.labels.0.get("a.b").cloned().flatten().as_deref(), Some("c"));
 }

@@ -788,3 +788,23 @@ fn ipc_and_pid_modes_are_checked() {
     let e = Project::new("services:\n  side:\n    image: x\n    pid: shareable\n").load().unwrap_err();
     assert!(e.message.contains("invalid pid mode") && e.hint.as_deref().unwrap_or_default().contains("`host`"), "{e}");
 }
+
+#[test]
+fn network_modes_and_their_conflicts_are_checked() {
+    use crate::config::Namespace;
+    let env = Project::new("services:\n  main:\n    image: x\n    ports: [\"8080:80\"]\n  side:\n    image: x\n    network_mode: service:main\n  h:\n    image: x\n    network_mode: host\n  b:\n    image: x\n    network_mode: bridge\n    ports: [\"8081:80\"]\n").load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.spec.services["side"].parsed.network_mode, Some(Namespace::Service("main".into())));
+    assert_eq!(env.spec.services["h"].parsed.network_mode, Some(Namespace::Mode("host".into())));
+    let e = Project::new("services:\n  h:\n    image: x\n    network_mode: host\n    ports: [\"8080:80\"]\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.h.ports", 5, 5));
+    assert!(e.message.contains("discarded when using host network mode"), "{e}");
+    let e = Project::new("services:\n  a:\n    image: x\n  s:\n    image: x\n    network_mode: service:a\n    ports: [\"8080:80\"]\n").load().unwrap_err();
+    assert!(e.message.contains("port publishing and the container type network mode"), "{e}");
+    let e = Project::new("services:\n  h:\n    image: x\n    network_mode: host\n    networks: [default]\n").load().unwrap_err();
+    assert_eq!(at(&e), loc("services.h.network_mode", 4, 5));
+    assert!(e.message.contains("mutually exclusive `network_mode` and `networks`"), "{e}");
+    let e = Project::new("services:\n  s:\n    image: x\n    network_mode: service:nope\n").load().unwrap_err();
+    assert!(e.message.contains("not defined"), "{e}");
+    let e = Project::new("services:\n  s:\n    image: x\n    network_mode: overlay\n").load().unwrap_err();
+    assert!(e.message.contains("invalid network_mode mode"), "{e}");
+}

@@ -199,3 +199,17 @@ fn anonymous_volumes_and_the_images_volumes_carry_the_project_label() {
     assert_eq!(label("/cache").as_deref(), Some("shop"));
     assert_eq!(label("/var/lib/pg"), None, "a named volume is created (and labelled) by devenv itself");
 }
+
+#[test]
+fn a_network_mode_is_passed_with_no_endpoint_and_no_hostname() {
+    let plan = plan_of("name: shop\nservices:\n  web:\n    image: x\n  side:\n    image: x\n    network_mode: service:web\n  h:\n    image: x\n    network_mode: host\n");
+    for (svc, mode) in [("side", format!("container:{}", plan.services["web"].container_name)), ("h", "host".to_string())] {
+        for all_at_create in [true, false] {
+            let req = request(&plan, svc, all_at_create);
+            assert_eq!(req.body.host_config.clone().unwrap_or_default().network_mode.as_deref(), Some(mode.as_str()));
+            let endpoints = req.body.networking_config.clone().and_then(|n| n.endpoints_config).unwrap_or_default();
+            assert!(endpoints.is_empty() && req.connect_later.is_empty(), "{svc}: joins no network");
+            assert_eq!(req.body.hostname, None, "{svc}: the engine refuses a hostname with a shared network stack");
+        }
+    }
+}

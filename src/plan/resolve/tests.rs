@@ -129,3 +129,38 @@ fn resolve_is_pure_seed_globs_were_expanded_at_load() {
     assert_eq!(p.services["db"].seeds.len(), 1);
     assert_eq!(p.services["db"].seeds[0].id, "sql seeds/1.sql");
 }
+
+#[test]
+fn named_volumes_custom_name_external_and_driver() {
+    let p = plan_of(
+        "name: shop\nvolumes:\n  plain:\n  custom: {name: shop-data, driver: local, driver_opts: {type: tmpfs, device: tmpfs}, labels: {tier: data}}\n  shared: {external: true}\n  ci: {external: true, name: ci-cache}\nservices:\n  web:\n    image: x\n    volumes: [plain:/a, custom:/b, shared:/c, ci:/d]\n",
+    );
+    let names: Vec<(&str, &str)> = p.volumes.iter().map(|(k, d)| (k.as_str(), d.as_str())).collect();
+    assert_eq!(names, [("plain", "shop_plain"), ("custom", "shop-data"), ("shared", "shared"), ("ci", "ci-cache")]);
+    assert!(!p.volume_options.contains_key("plain"));
+    let custom = &p.volume_options["custom"];
+    assert!(!custom.external);
+    assert_eq!(custom.driver.as_deref(), Some("local"));
+    assert_eq!(custom.driver_opts.get("type").map(String::as_str), Some("tmpfs"));
+    assert_eq!(custom.labels.get("tier").map(String::as_str), Some("data"));
+    assert!(p.volume_options["shared"].external && p.volume_options["ci"].external);
+}
+
+#[test]
+fn an_unknown_key_under_a_named_volume_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("devenv.yaml"), "volumes:\n  data: {drivr: local}\nservices:\n  web: {image: x}\n").expect("write");
+    let e = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).unwrap_err();
+    assert!(e.to_string().contains("drivr"), "{e}");
+}
+
+#[test]
+fn network_mode_service_target_starts_first_and_no_network_is_joined() {
+    let p = plan_of("name: shop\nservices:\n  web:\n    image: x\n  side:\n    image: x\n    network_mode: service:web\n  h:\n    image: x\n    network_mode: host\n  n:\n    image: x\n    network_mode: none\n");
+    let side = &p.services["side"];
+    assert_eq!(side.network_mode.as_deref(), Some(format!("container:{}", p.services["web"].container_name).as_str()));
+    assert!(side.depends_on.contains_key("web"), "the target is created first");
+    assert!(side.networks.is_empty() && p.services["h"].networks.is_empty());
+    assert_eq!((side.hostname.as_str(), p.services["h"].hostname.as_str(), p.services["n"].hostname.as_str()), ("", "", "n"));
+    assert_eq!(p.services["web"].network_mode, None);
+}
