@@ -288,6 +288,9 @@ fn resources(r: &mut Review, v: &Value) {
     }
 }
 
+/// Why `build.additional_contexts` is not applied.
+const ADDITIONAL_CONTEXTS: &str = "`build.additional_contexts` is not applied: devenv builds with the engine's classic builder, which takes one build context (named contexts need BuildKit); a `COPY --from=<context>` of one fails when the image is built";
+
 /// Keys inside supported keys that devenv does not carry.
 fn nested(r: &mut Review, key: &str, v: &Value) {
     match key {
@@ -300,6 +303,9 @@ fn nested(r: &mut Review, key: &str, v: &Value) {
                     continue;
                 }
                 r.ignored.push(format!("build.{bk}"));
+                if bk == "additional_contexts" {
+                    r.notes.push(ADDITIONAL_CONTEXTS.to_string());
+                }
             }
         }
         "networks" => {
@@ -377,6 +383,8 @@ mod tests {
         );
         assert_eq!(r.refused, None);
         assert_eq!(r.ignored, ["deploy.resources.reservations.cpus", "deploy.restart_policy.delay", "deploy.restart_policy.window"]);
+        let r = review_of("build: {context: ., additional_contexts: {base: ../base}}\n");
+        assert_eq!((r.ignored.as_slice(), r.notes.as_slice()), (["build.additional_contexts".to_string()].as_slice(), [ADDITIONAL_CONTEXTS.to_string()].as_slice()));
     }
 
     #[test]
