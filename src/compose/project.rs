@@ -291,7 +291,7 @@ fn check_resources(name: &str, svc: &ComposeService, locs: &ComposeLocations) ->
     if let Some((key, twin, _)) = pairs.into_iter().find(|p| p.2) {
         return Err(locs.error(
             &format!("services.{name}.deploy.resources.{twin}"),
-            format!("services.{name}: can't set distinct values on '{key}' and 'deploy.resources.{twin}'"),
+            format!("can't set distinct values on '{key}' and 'deploy.resources.{twin}'"),
             Some(format!("keep one of them (`{key}` or `deploy.resources.{twin}`), or give both the same value")),
         ));
     }
@@ -300,8 +300,8 @@ fn check_resources(name: &str, svc: &ComposeService, locs: &ComposeLocations) ->
     {
         return Err(locs.error(
             &format!("services.{name}.deploy.restart_policy.condition"),
-            format!("services.{name}.deploy.restart_policy.condition: unknown condition {c:?}"),
-            Some("use none, on-failure or any".into()),
+            format!("unknown restart condition {c:?}"),
+            Some("use none, on-failure or any (compose also maps no, always and unless-stopped)".into()),
         ));
     }
     Ok(())
