@@ -188,6 +188,24 @@ fn normalize_compose(mut v: Value) -> Value {
             if let Some(Value::Object(b)) = svc.get_mut("build") {
                 b.retain(|k, _| matches!(k.as_str(), "context" | "dockerfile" | "dockerfile_inline" | "args" | "target"));
             }
+            // 6. `deploy` keys other than the resource amounts and `restart_policy`
+            //    (`replicas`, `placement`…, ignored or refused), and what is empty once they are gone.
+            if let Some(Value::Object(d)) = svc.get_mut("deploy") {
+                d.retain(|k, _| matches!(k.as_str(), "resources" | "restart_policy"));
+                if let Some(Value::Object(r)) = d.get_mut("resources") {
+                    r.retain(|k, _| matches!(k.as_str(), "limits" | "reservations"));
+                    for amounts in r.values_mut() {
+                        if let Value::Object(a) = amounts {
+                            a.retain(|k, _| matches!(k.as_str(), "cpus" | "memory" | "pids"));
+                        }
+                    }
+                    r.retain(|_, a| a.as_object().is_none_or(|a| !a.is_empty()));
+                }
+                d.retain(|_, v| v.as_object().is_none_or(|o| !o.is_empty()));
+            }
+            if svc.get("deploy").and_then(Value::as_object).is_some_and(|d| d.is_empty()) {
+                svc.remove("deploy");
+            }
             // 5. Per-network settings other than `aliases` (`ipv4_address`…, ignored).
             if let Some(Value::Object(nets)) = svc.get_mut("networks") {
                 for n in nets.values_mut() {
@@ -389,8 +407,17 @@ fn warnings_on_fixture_cases() {
     let p = load("ignored-keys");
     assert_eq!(
         p.warnings.iter().filter(|w| w.contains("devenv ignores")).collect::<Vec<_>>(),
-        ["service `api`: devenv ignores logging, deploy.resources, deploy.restart_policy, mem_limit, pull_policy, dns, sysctls, \
+        ["service `api`: devenv ignores logging, pull_policy, dns, sysctls, \
           security_opt, read_only, build.cache_from, build.labels, networks.default.ipv4_address, links"]
+    );
+    // Resource limits and restart policies run; what compose gives no engine setting is named.
+    let p = load("resources");
+    assert_eq!(
+        p.warnings.iter().filter(|w| w.contains("devenv ignores")).collect::<Vec<_>>(),
+        [
+            "service `both`: devenv ignores deploy.replicas",
+            "service `deployed`: devenv ignores deploy.resources.reservations.cpus, deploy.restart_policy.delay, deploy.restart_policy.window"
+        ]
     );
     let p = load("legacy-names");
     assert_eq!(p.warnings.iter().filter(|w| w.contains("`version` is obsolete")).count(), 2, "{:?}", p.warnings);

@@ -16,6 +16,8 @@ use super::tree::{YPath, kind};
 use super::values::{go_scalar_string, parse_go_duration, ram_in_bytes};
 use crate::yaml::ConfigError;
 
+mod deploy;
+
 type R<T> = Result<T, ConfigError>;
 
 /// Decodes with error positions from `locs`; collects warnings.
@@ -310,6 +312,11 @@ impl Decoder<'_> {
                 "shm_size" => svc.shm_size = self.bytes(v, &kp)?,
                 "develop" => svc.develop = self.develop(v, &kp)?,
                 "volumes_from" => svc.volumes_from = self.string_list(v, &kp)?,
+                "cpus" => svc.cpus = self.float(v, &kp)?,
+                "mem_limit" => svc.mem_limit = self.bytes(v, &kp)?,
+                "mem_reservation" => svc.mem_reservation = self.bytes(v, &kp)?,
+                "pids_limit" => svc.pids_limit = self.int(v, &kp)?,
+                "deploy" => svc.deploy = self.deploy(v, &kp)?,
                 "ipc" => svc.ipc = self.string(v, &kp)?,
                 "pid" => svc.pid = self.string(v, &kp)?,
                 "network_mode" => svc.network_mode = self.string(v, &kp)?,

@@ -31,7 +31,10 @@
 //! `working_dir`, `user`, `hostname`, `extra_hosts`, `networks` (with
 //! `aliases`), `container_name`, `stop_grace_period`, `stop_signal`,
 //! `ulimits`, `init`, `tty`, `stdin_open`, `tmpfs`, `privileged`, `cap_add`,
-//! `cap_drop`, `shm_size`, `develop.watch`, `volumes_from`, `network_mode`
+//! `cap_drop`, `shm_size`, `cpus`, `mem_limit`, `mem_reservation`,
+//! `pids_limit`, `deploy.resources` (limits: `cpus`, `memory`, `pids`;
+//! reservations: `cpus`, `memory`; compose's "can't set distinct values" check
+//! on twins), `deploy.restart_policy`, `develop.watch`, `volumes_from`, `network_mode`
 //! (`ports` with a shared network stack and `networks` beside it refused), `ipc` and `pid`
 //! (`host`, `shareable`, `service:…`, `container:…`), `secrets` and
 //! `configs` (short and long syntax; secrets get compose's default target
@@ -58,11 +61,15 @@
 //! Noted: a `platform` other than this machine's (it needs emulation).
 //!
 //! Ignored — one warning per service listing them (`service `api`: devenv
-//! ignores logging, mem_limit, build.cache_from`), kept in
-//! [`ComposeService::ignored_keys`]: resource limits (`mem_limit`, `cpus`,
-//! `deploy.resources`…), `logging`, `pull_policy`, `dns*`, `sysctls`,
+//! ignores logging, cpuset, build.cache_from`), kept in
+//! [`ComposeService::ignored_keys`]: the other resource keys (`cpuset`,
+//! `cpu_shares`, `memswap_limit`…, which compose applies and devenv does not),
+//! `deploy.resources.reservations.cpus` and `deploy.restart_policy.delay` /
+//! `window` (compose gives the engine nothing for them either), `logging`,
+//! `pull_policy`, `dns*`, `sysctls`,
 //! `security_opt`, `read_only`, `group_add`, `pre_stop`, the other `build`
-//! keys (`ssh`, `secrets`, `cache_from`…), per-network settings other than
+//! keys (`ssh`, `secrets`, `cache_from`…; `additional_contexts` with a note:
+//! the classic builder takes one context), per-network settings other than
 //! `aliases` (`ipv4_address`…), other `deploy` keys, and the rest of the
 //! compose specification. Top-level `version` is obsolete (a warning, as
 //! compose gives).

@@ -139,6 +139,18 @@ pub struct ComposeService {
     /// Network mode: `host`, `none`, `bridge`, `service:NAME`, `container:NAME`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
+    /// `cpus`: CPUs the container may use (a fraction of one is allowed).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
+    pub cpus: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_limit: Option<ByteSize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<ByteSize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    /// `deploy`: the parts devenv applies (`resources`, `restart_policy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
     /// `service[:ro|:rw]` or `container:NAME[:ro|:rw]`: every volume of that container.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
@@ -500,4 +512,56 @@ mod tests {
         let n = ComposeNetwork { name: "p_default".into(), ..Default::default() };
         assert_eq!(serde_json::to_value(&n).unwrap(), serde_json::json!({"name": "p_default", "ipam": {}}));
     }
+}
+
+/// A float as Go's JSON encoder writes it: `2`, not `2.0`.
+fn go_float<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => s.serialize_i64(*f as i64),
+        Some(f) => s.serialize_f64(*f),
+        None => s.serialize_none(),
+    }
+}
+
+/// The `deploy` keys devenv applies at run time; the others are reported as ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Deploy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<DeployResources>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<DeployRestartPolicy>,
+}
+
+/// `deploy.resources`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeployResources {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ResourceAmounts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservations: Option<ResourceAmounts>,
+}
+
+/// `limits` / `reservations` (`pids` is a limit only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ResourceAmounts {
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
+    pub cpus: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<ByteSize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+}
+
+/// `deploy.restart_policy`: compose applies `condition` and `max_attempts`;
+/// `delay` and `window` are Swarm's (read, not applied).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeployRestartPolicy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<GoDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<GoDuration>,
 }

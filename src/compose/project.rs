@@ -253,6 +253,7 @@ fn check_consistency(
                 ));
             }
         }
+        check_resources(name, svc, locs)?;
         if let Some(d) = &svc.develop {
             for (i, w) in d.watch.iter().enumerate() {
                 if w.action != "rebuild" && w.target.is_none() {
@@ -269,6 +270,50 @@ fn check_consistency(
 }
 
 /// compose-go `graph.CheckCycle`: `dependency cycle detected: a -> b -> a`.
+/// compose-go's checks on the resource keys: a service-level key and its
+/// `deploy.resources` twin may both be written only with the same value; a
+/// `restart_policy.condition` must be one the engine knows (compose passes an
+/// unknown one to the engine, which refuses it at `up`).
+fn check_resources(name: &str, svc: &ComposeService, locs: &ComposeLocations) -> R<()> {
+    let res = svc.deploy.as_ref().and_then(|d| d.resources.as_ref());
+    let limits = res.and_then(|r| r.limits.as_ref());
+    let reservations = res.and_then(|r| r.reservations.as_ref());
+    let pairs = [
+        ("cpus", "limits.cpus", differ(svc.cpus, limits.and_then(|l| l.cpus))),
+        ("mem_limit", "limits.memory", differ(svc.mem_limit.map(|b| b.0), limits.and_then(|l| l.memory.map(|b| b.0)))),
+        (
+            "mem_reservation",
+            "reservations.memory",
+            differ(svc.mem_reservation.map(|b| b.0), reservations.and_then(|l| l.memory.map(|b| b.0))),
+        ),
+        ("pids_limit", "limits.pids", differ(svc.pids_limit, limits.and_then(|l| l.pids))),
+    ];
+    if let Some((key, twin, _)) = pairs.into_iter().find(|p| p.2) {
+        return Err(locs.error(
+            &format!("services.{name}.deploy.resources.{twin}"),
+            format!("can't set distinct values on '{key}' and 'deploy.resources.{twin}'"),
+            Some(format!("keep one of them (`{key}` or `deploy.resources.{twin}`), or give both the same value")),
+        ));
+    }
+    if let Some(c) = svc.deploy.as_ref().and_then(|d| d.restart_policy.as_ref()).and_then(|r| r.condition.as_deref())
+        && !RESTART_CONDITIONS.contains(&c)
+    {
+        return Err(locs.error(
+            &format!("services.{name}.deploy.restart_policy.condition"),
+            format!("unknown restart condition {c:?}"),
+            Some("use none, on-failure or any (compose also maps no, always and unless-stopped)".into()),
+        ));
+    }
+    Ok(())
+}
+
+/// What compose maps to the engine's restart policies (`none`/`no` → no, `any`/`always` → always).
+const RESTART_CONDITIONS: &[&str] = &["none", "no", "on-failure", "unless-stopped", "any", "always"];
+
+fn differ<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a != b)
+}
+
 fn check_cycles(services: &IndexMap<String, ComposeService>, locs: &ComposeLocations) -> R<()> {
     fn visit<'a>(
         name: &'a str,

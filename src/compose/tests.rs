@@ -350,9 +350,9 @@ fn unsupported_keys() {
     let t = Tmp::new();
     t.write("compose.yaml", "services:\n  web:\n    image: x\n    logging: {driver: json-file}\n    mem_limit: 1g\n    build: {context: ., cache_from: [x]}\n  db:\n    image: y\n");
     let p = t.load(&["compose.yaml"]).unwrap();
-    assert_eq!(p.services["web"].ignored_keys, ["logging", "mem_limit", "build.cache_from"]);
+    assert_eq!(p.services["web"].ignored_keys, ["logging", "build.cache_from"]);
     let w: Vec<&String> = p.warnings.iter().filter(|w| w.contains("devenv ignores")).collect();
-    assert_eq!(w, [&"service `web`: devenv ignores logging, mem_limit, build.cache_from".to_string()]);
+    assert_eq!(w, [&"service `web`: devenv ignores logging, build.cache_from".to_string()]);
 
     let t = Tmp::new();
     // Issue 16: `network_mode` runs now; published ports with `host` are what is refused.

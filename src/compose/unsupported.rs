@@ -49,6 +49,11 @@ pub const SUPPORTED: &[&str] = &[
     "ipc",
     "pid",
     "network_mode",
+    "cpus",
+    "mem_limit",
+    "mem_reservation",
+    "pids_limit",
+    "deploy",
 ];
 
 const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
@@ -173,7 +178,6 @@ pub fn review(name: &str, svc: &Mapping, host: &str) -> Review {
                 format!("`scale: {text}` is not supported: devenv runs one container per service"),
                 "remove it (or set it to 1)",
             ),
-            "deploy" => deploy(&mut r, v),
             "links" => {
                 let aliased = v.as_sequence().into_iter().flatten().filter_map(Value::as_str).find(|l| l.contains(':'));
                 match aliased {
@@ -252,17 +256,14 @@ fn deploy(r: &mut Review, v: &Value) {
                 ),
                 "remove it (or set it to 1)",
             ),
-            "resources" => {
-                let devices = dv.get("reservations").and_then(|res| res.get("devices")).is_some_and(|d| !is_empty(d));
-                if devices {
-                    refuse(
-                        r,
-                        "deploy.resources.reservations.devices",
-                        "device reservations (GPUs) are not supported: devenv does not give containers access to host devices".into(),
-                        "remove them, or keep running this file with docker compose",
-                    );
-                } else {
-                    r.ignored.push(path);
+            "resources" => resources(r, dv),
+            "restart_policy" => {
+                // Compose gives the engine `condition` and `max_attempts`; `delay` and `window` are Swarm's.
+                for (pk, _) in dv.as_mapping().into_iter().flatten() {
+                    let pk = pk.as_str().unwrap_or_default();
+                    if !pk.starts_with("x-") && !matches!(pk, "condition" | "max_attempts") {
+                        r.ignored.push(format!("{path}.{pk}"));
+                    }
                 }
             }
             _ => r.ignored.push(path),
@@ -270,9 +271,51 @@ fn deploy(r: &mut Review, v: &Value) {
     }
 }
 
+/// `deploy.resources`: limits (`cpus`, `memory`, `pids`) and the memory
+/// reservation are applied; compose gives the engine nothing for the rest.
+fn resources(r: &mut Review, v: &Value) {
+    for (part, amounts) in v.as_mapping().into_iter().flatten() {
+        let part = part.as_str().unwrap_or_default();
+        if part.starts_with("x-") {
+            continue;
+        }
+        let applied: &[&str] = match part {
+            "limits" => &["cpus", "memory", "pids"],
+            "reservations" => &["memory"],
+            _ => &[],
+        };
+        let Some(m) = amounts.as_mapping() else {
+            if applied.is_empty() && !amounts.is_null() {
+                r.ignored.push(format!("deploy.resources.{part}"));
+            }
+            continue;
+        };
+        for (k, kv) in m {
+            let k = k.as_str().unwrap_or_default();
+            if k.starts_with("x-") || applied.contains(&k) {
+                continue;
+            }
+            if part == "reservations" && k == "devices" && !is_empty(kv) {
+                refuse(
+                    r,
+                    "deploy.resources.reservations.devices",
+                    "device reservations (GPUs) are not supported: devenv does not give containers access to host devices".into(),
+                    "remove them, or keep running this file with docker compose",
+                );
+            } else if !(part == "reservations" && k == "devices") {
+                r.ignored.push(format!("deploy.resources.{part}.{k}"));
+            }
+        }
+    }
+}
+
+/// Why `build.additional_contexts` is not applied.
+const ADDITIONAL_CONTEXTS: &str = "`build.additional_contexts` is not applied: devenv builds with the engine's classic builder, which takes one build context (named contexts need BuildKit); a `COPY --from=<context>` of one fails when the image is built";
+
 /// Keys inside supported keys that devenv does not carry.
 fn nested(r: &mut Review, key: &str, v: &Value) {
     match key {
+        "deploy" => deploy(r, v),
         "build" => {
             let Some(b) = v.as_mapping() else { return };
             for (k, _) in b {
@@ -281,6 +324,9 @@ fn nested(r: &mut Review, key: &str, v: &Value) {
                     continue;
                 }
                 r.ignored.push(format!("build.{bk}"));
+                if bk == "additional_contexts" {
+                    r.notes.push(ADDITIONAL_CONTEXTS.to_string());
+                }
             }
         }
         "networks" => {
@@ -341,8 +387,6 @@ mod tests {
             r.ignored,
             [
                 "logging",
-                "mem_limit",
-                "deploy.resources",
                 "deploy.replicas",
                 "build.cache_from",
                 "build.ssh",
@@ -366,6 +410,17 @@ mod tests {
         }
         let svc: Mapping = serde_yaml::from_str("network_mode: host\n").unwrap();
         assert_eq!(review("a", &svc, "linux/amd64"), Review::default());
+    }
+
+    #[test]
+    fn applied_resources_are_not_reported_and_the_rest_is() {
+        let r = review_of(
+            "image: x\ncpus: 1\nmem_limit: 1g\nmem_reservation: 1m\npids_limit: 3\ndeploy:\n  resources:\n    limits: {cpus: '1', memory: 1g, pids: 3}\n    reservations: {cpus: '1', memory: 1m, devices: []}\n  restart_policy: {condition: any, max_attempts: 2, delay: 1s, window: 1m}\n",
+        );
+        assert_eq!(r.refused, None);
+        assert_eq!(r.ignored, ["deploy.resources.reservations.cpus", "deploy.restart_policy.delay", "deploy.restart_policy.window"]);
+        let r = review_of("build: {context: ., additional_contexts: {base: ../base}}\n");
+        assert_eq!((r.ignored.as_slice(), r.notes.as_slice()), (["build.additional_contexts".to_string()].as_slice(), [ADDITIONAL_CONTEXTS.to_string()].as_slice()));
     }
 
     #[test]

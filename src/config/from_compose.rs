@@ -133,8 +133,10 @@ fn service(
 ) -> Result<ServiceSpec, ConvertError> {
     let ComposeService {
         profiles, build, develop, cap_add, cap_drop, command, container_name, depends_on, entrypoint, environment, expose,
-        extra_hosts, hostname, healthcheck, image, platform, init, labels, networks, ports, privileged, restart, shm_size, stdin_open,
+        extra_hosts, hostname, healthcheck, image, platform, init, labels, networks, ports, privileged, restart: _, shm_size, stdin_open,
         stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, volumes_from, working_dir, ipc, pid, network_mode,
+        // Read by `deploy::resources` and `deploy::restart`.
+        cpus: _, mem_limit: _, mem_reservation: _, pids_limit: _, deploy: _,
         // The loader's: env files are already merged into `environment`; ignored keys are its warnings.
         env_files: _, ignored_keys: _,
         // Mounted by `file_mounts`.
@@ -180,7 +182,7 @@ fn service(
         seed: Vec::new(),
         watch,
         k8s: None,
-        restart: restart.clone().unwrap_or_default(),
+        restart: deploy::restart(svc, notes, &base),
         expose: expose.clone(),
         networks: service_networks(networks),
         extra_hosts: extra_hosts.clone(),
@@ -197,6 +199,7 @@ fn service(
         cap_add: cap_add.clone(),
         cap_drop: cap_drop.clone(),
         shm_size: shm_size.map(|b| b.0.to_string()),
+        resources: deploy::resources(svc),
         files: Vec::new(),
     };
     probe_awaited(ctx, kind, &mut spec, notes);
@@ -526,3 +529,5 @@ fn networks(nets: &BTreeMap<String, ComposeNetwork>, project: &str) -> IndexMap<
 
 #[cfg(test)]
 mod tests;
+
+mod deploy;

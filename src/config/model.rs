@@ -216,6 +216,10 @@ pub struct ServiceSpec {
     /// Size of /dev/shm: bytes, or `64m`, `1g`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
     pub shm_size: Option<String>,
+    /// CPU, memory and process limits (a compose file's `cpus`, `mem_limit`,
+    /// `mem_reservation`, `pids_limit` and `deploy.resources`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourcesSpec>,
     /// Files written into the container before it starts: a compose file's
     /// `secrets` / `configs` from `environment:` or `content:` (compose files only).
     #[serde(skip)]
@@ -959,12 +963,30 @@ fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
     }
 }
 
+/// `resources:` of a service, as written (parsed by `config::validate`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesSpec {
+    /// CPUs the container may use: `0.5`, `2`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
+    pub cpus: Option<String>,
+    /// Memory limit: bytes, or `512m`, `1g`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
+    pub memory: Option<String>,
+    /// Memory the container is guaranteed (a soft limit): bytes, or `256m`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
+    pub memory_reservation: Option<String>,
+    /// Most processes the container may run (`-1`: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+}
+
 /// Keys every struct accepts, for did-you-mean hints.
 pub const SERVICE_KEYS: &[&str] = &[
     "preset", "version", "persist", "preset_defaults", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "network_mode", "ipc", "pid", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
-    "cap_add", "cap_drop", "shm_size",
+    "cap_add", "cap_drop", "shm_size", "resources",
 ];
 pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s", "networks"];
 pub const HEALTH_KEYS: &[&str] = &[

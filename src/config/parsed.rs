@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 
 use crate::preset::Kind;
 use crate::seed::entry::ResolvedSeed;
-use crate::values::runtime::RestartPolicy;
+use crate::values::runtime::{Resources, RestartPolicy};
 use crate::values::{PortSpec, VolumeSpec};
 
 /// One service's values, parsed and validated (attached to `ServiceSpec::parsed`).
@@ -77,4 +77,6 @@ pub struct RuntimeOptions {
     pub cap_drop: Vec<String>,
     /// /dev/shm size in bytes.
     pub shm_size: Option<i64>,
+    /// CPU, memory and process limits.
+    pub resources: Resources,
 }

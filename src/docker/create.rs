@@ -69,6 +69,8 @@ pub struct ContainerSpec {
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub shm_size: Option<i64>,
+    /// `NanoCpus`, `Memory`, `MemoryReservation`, `PidsLimit`.
+    pub resources: crate::values::runtime::Resources,
 }
 
 /// A published port.
@@ -199,6 +201,10 @@ pub fn create_request(spec: &ContainerSpec, all_networks_at_create: bool) -> Cre
             cap_add: some_vec(&spec.cap_add),
             cap_drop: some_vec(&spec.cap_drop),
             shm_size: spec.shm_size,
+            nano_cpus: spec.resources.nano_cpus,
+            memory: spec.resources.memory,
+            memory_reservation: spec.resources.memory_reservation,
+            pids_limit: spec.resources.pids,
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig { endpoints_config: Some(endpoints) }),

@@ -166,6 +166,7 @@ pub fn container_spec(plan: &Plan, svc: &ResolvedService, ctx: &CreateContext) -
         cap_add: svc.cap_add.clone(),
         cap_drop: svc.cap_drop.clone(),
         shm_size: svc.shm_size,
+        resources: svc.resources,
     }
 }
 

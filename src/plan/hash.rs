@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::model::{DEFAULT_NETWORK, DockerHealthcheck, NetworkAttachment, ResolvedService};
-use crate::values::runtime::RestartPolicy;
+use crate::values::runtime::{Resources, RestartPolicy};
 
 #[derive(Serialize)]
 struct Hashed<'a> {
@@ -78,6 +78,8 @@ struct Runtime<'a> {
     volumes_from: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     ipc_mode: Option<&'a str>,
+    #[serde(skip_serializing_if = "Resources::is_empty")]
+    resources: Resources,
     #[serde(skip_serializing_if = "Option::is_none")]
     pid_mode: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,6 +113,7 @@ impl<'a> Runtime<'a> {
             platform: s.platform.as_deref(),
             volumes_from: &s.volumes_from,
             ipc_mode: s.ipc_mode.as_deref(),
+            resources: s.resources,
             pid_mode: s.pid_mode.as_deref(),
             network_mode: s.network_mode.as_deref(),
             files: s.files.iter().map(|f| (f.target.as_str(), f.mode, f.uid, f.gid, hex(&Sha256::digest(f.content.as_bytes())))).collect(),

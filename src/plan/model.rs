@@ -15,7 +15,7 @@ use super::graph::Graph;
 use crate::config::{Condition, WatchAction};
 use crate::preset::{Connection, Kind};
 pub use crate::seed::entry::{ResolvedSeed, SeedKind};
-use crate::values::runtime::RestartPolicy;
+use crate::values::runtime::{Resources, RestartPolicy};
 use crate::values::{PortSpec, VolumeSpec};
 
 /// Default deadline for a service to become ready.
@@ -272,6 +272,9 @@ pub struct ResolvedService {
     /// /dev/shm size in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<i64>,
+    /// CPU, memory and process limits.
+    #[serde(skip_serializing_if = "Resources::is_empty")]
+    pub resources: Resources,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub docker_healthcheck: Option<DockerHealthcheck>,
     pub config_hash: String,

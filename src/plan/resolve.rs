@@ -262,6 +262,7 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         cap_add: opts.cap_add.clone(),
         cap_drop: opts.cap_drop.clone(),
         shm_size: opts.shm_size,
+        resources: opts.resources,
         docker_healthcheck: docker_healthcheck(spec.health.as_ref(), spec.container_healthcheck.as_ref()),
         config_hash: String::new(),
     }

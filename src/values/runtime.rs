@@ -1,6 +1,6 @@
 //! Runtime options of a service as Docker takes them: restart policy, exposed
 //! ports, extra `/etc/hosts` entries, tmpfs mounts, sizes, stop signals,
-//! capabilities, ulimit names, container and host names.
+//! capabilities, ulimit names, container and host names, resource limits.
 //!
 //! Pure parsing and normalizing of the strings the environment file holds:
 //! `config::validate` parses each once (onto `ServiceSpec::parsed`) and turns
@@ -29,6 +29,37 @@ pub struct RestartPolicy {
     pub name: RestartName,
     /// `on-failure:N`: give up after N restarts.
     pub max_retries: Option<u32>,
+}
+
+/// CPU, memory and process limits as Docker's HostConfig takes them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Resources {
+    /// CPUs × 10⁹ (`NanoCpus`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nano_cpus: Option<i64>,
+    /// Bytes (`Memory`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i64>,
+    /// Bytes (`MemoryReservation`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+    /// `PidsLimit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+}
+
+impl Resources {
+    pub fn is_empty(&self) -> bool {
+        *self == Resources::default()
+    }
+}
+
+/// A CPU count (`0.5`, `2`) as nano-CPUs.
+pub fn parse_cpus(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && n < 1e9 => Ok((n * 1e9).round() as i64),
+        _ => Err(format!("invalid CPU count {s:?}: expected a number such as 0.5 or 2")),
+    }
 }
 
 /// The values `restart:` takes (for hints).

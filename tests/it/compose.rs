@@ -186,10 +186,10 @@ fn config_prints_what_devenv_understood_of_a_compose_file() {
 fn unsupported_compose_keys_are_listed_not_dropped() {
     let p = Project::new("unsupported", "");
     let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
-    p.write("docker-compose.yml", "services:\n  web:\n    image: devenv-test/app:1\n    logging:\n      driver: json-file\n    mem_limit: 1g\n");
+    p.write("docker-compose.yml", "services:\n  web:\n    image: devenv-test/app:1\n    logging:\n      driver: json-file\n    cpuset: \"0\"\n");
     let r = p.run(&["config", "--services"]);
     r.ok().stdout_has("web");
-    let warned = r.stderr.lines().any(|l| l.contains("logging") && l.contains("mem_limit"));
+    let warned = r.stderr.lines().any(|l| l.contains("logging") && l.contains("cpuset"));
     assert!(warned, "one warning lists the ignored keys:\n{}", r.stderr);
 }
 
@@ -266,7 +266,7 @@ fn compose_warnings_are_shown_once_per_change() {
     assert_eq!(run(&["ps"]), 0, "not again while the file's warnings are the same");
     assert_eq!(run(&["config"]), 1, "config always shows them");
     assert_eq!(run(&["--verbose", "ps"]), 1, "--verbose shows them");
-    p.write("docker-compose.yml", &compose.replace("logging:", "mem_limit: 1g\n    logging:"));
+    p.write("docker-compose.yml", &compose.replace("logging:", "cpuset: \"0\"\n    logging:"));
     assert_eq!(run(&["ps"]), 1, "shown again after the change");
     assert_eq!(run(&["ps"]), 0);
 }

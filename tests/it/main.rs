@@ -4,6 +4,7 @@
 mod bad_input;
 mod commands;
 mod compose;
+mod compose_deploy;
 mod compose_netvol;
 mod compose_parity;
 mod concurrency;

@@ -326,3 +326,25 @@ fn top_level_volumes_keep_name_external_driver_and_labels() {
     assert_eq!(v.driver_opts.0.get("type").cloned().flatten().as_deref(), Some("tmpfs"));
     assert_eq!(v.labels.0.get("a.b").cloned().flatten().as_deref(), Some("c"));
 }
+
+#[test]
+fn resource_keys_and_restart_policies_become_resources_and_restart() {
+    let p = load(
+        "services:\n  a:\n    image: x\n    cpus: 0.5\n    mem_limit: 1g\n    pids_limit: 7\n    restart: always\n    deploy:\n      resources:\n        limits: {memory: 1g}\n        reservations: {memory: 64m}\n      restart_policy: {condition: on-failure, max_attempts: 3}\n  b:\n    image: x\n    restart: always\n    deploy: {restart_policy: {condition: none}}\n  c:\n    image: x\n    deploy: {restart_policy: {condition: any, max_attempts: 2}}\n",
+    );
+    let c = run(&p);
+    let a = &c.spec.services["a"];
+    let r = a.resources.clone().unwrap_or_default();
+    assert_eq!(
+        (r.cpus.as_deref(), r.memory.as_deref(), r.memory_reservation.as_deref(), r.pids),
+        (Some("0.5"), Some("1073741824"), Some("67108864"), Some(7))
+    );
+    assert_eq!(a.restart, "on-failure:3");
+    assert_eq!(c.spec.services["b"].restart, "no");
+    assert_eq!(c.spec.services["c"].restart, "always");
+    assert!(c.notes.iter().any(|n| n.contains("services.c.deploy.restart_policy.max_attempts")), "{:?}", c.notes);
+    assert_eq!(c.spec.services["b"].resources, None);
+    // `devenv import` writes them in devenv's words.
+    let yaml = serde_yaml::to_string(&c.spec).unwrap();
+    assert!(yaml.contains("resources:") && yaml.contains("memory_reservation: '67108864'"), "{yaml}");
+}

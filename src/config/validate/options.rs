@@ -1,6 +1,6 @@
 //! Checks of the runtime options: top-level and service `networks`, `restart`,
 //! `expose`, `extra_hosts`, `hostname`, `container_name`, `stop_signal`,
-//! `ulimits`, `tmpfs`, `cap_add`/`cap_drop` and `shm_size`.
+//! `ulimits`, `tmpfs`, `cap_add`/`cap_drop`, `shm_size` and `resources`.
 
 use super::ctx::{Ctx, entry_path};
 use crate::yaml::{did_you_mean, hint_for};
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::config::model::{EnvMap, EnvSpec, ServiceSpec};
 use crate::labels::RESERVED_PREFIX;
 use crate::config::parsed::RuntimeOptions;
-use crate::values::runtime::RestartPolicy;
+use crate::values::runtime::{Resources, RestartPolicy};
 use crate::values::runtime;
 use crate::values::volumes::valid_name;
 use crate::yaml::ConfigError;
@@ -104,7 +104,27 @@ pub(super) fn check_options(name: &str, svc: &ServiceSpec, spec: &EnvSpec, base:
         ),
         None => None,
     };
-    Ok(RuntimeOptions { restart, expose, extra_hosts, tmpfs, cap_add, cap_drop, shm_size })
+    let resources = check_resources(svc, base, ctx)?;
+    Ok(RuntimeOptions { restart, expose, extra_hosts, tmpfs, cap_add, cap_drop, shm_size, resources })
+}
+
+/// `resources:`: CPUs, memory sizes and a process count, parsed.
+fn check_resources(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Resources, ConfigError> {
+    let Some(r) = &svc.resources else { return Ok(Resources::default()) };
+    let size = |v: &Option<String>, key: &str| -> Result<Option<i64>, ConfigError> {
+        v.as_deref()
+            .map(|s| {
+                runtime::parse_size(s)
+                    .map_err(|e| ctx.error(&format!("{base}.resources.{key}"), e, Some("write bytes or e.g. `512m`, `1g`".into())))
+            })
+            .transpose()
+    };
+    let nano_cpus = r
+        .cpus
+        .as_deref()
+        .map(|c| runtime::parse_cpus(c).map_err(|e| ctx.error(&format!("{base}.resources.cpus"), e, Some("e.g. `cpus: 0.5`".into()))))
+        .transpose()?;
+    Ok(Resources { nano_cpus, memory: size(&r.memory, "memory")?, memory_reservation: size(&r.memory_reservation, "memory_reservation")?, pids: r.pids })
 }
 
 /// `dev.devenv.*` labels are devenv's own (project, owner, config hash): a file may not set them.
