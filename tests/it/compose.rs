@@ -10,20 +10,6 @@ use crate::harness::*;
 
 const PARITY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/compose/parity");
 
-/// Compose v2 is the oracle; in CI (`DEVENV_REQUIRE_DOCKER=1`) it must be there.
-fn compose_ready() -> bool {
-    if !docker_ready() {
-        return false;
-    }
-    let ok = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-            panic!("`docker compose` (v2) is required (DEVENV_REQUIRE_DOCKER=1) but not usable: ./test.sh installs it");
-        }
-        eprintln!("SKIPPED: docker compose v2 not available");
-    }
-    ok
-}
 
 /// A project directory holding a copy of `src` (and no devenv.yaml).
 fn project_from(test: &str, src: &str) -> Project {

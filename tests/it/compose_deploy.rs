@@ -8,19 +8,6 @@ use std::process::{Command, Output};
 
 use crate::harness::*;
 
-fn compose_ready() -> bool {
-    if !docker_ready() {
-        return false;
-    }
-    let ok = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-            panic!("`docker compose` (v2) is required (DEVENV_REQUIRE_DOCKER=1) but not usable");
-        }
-        eprintln!("SKIPPED: docker compose v2 not available");
-    }
-    ok
-}
 
 /// `docker compose -p <name>` in the project's directory, taken down on drop.
 struct Compose<'a> {

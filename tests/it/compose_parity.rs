@@ -8,28 +8,7 @@ use std::process::{Command, Output};
 
 use crate::harness::*;
 
-/// Compose v2 is the oracle; in CI (`DEVENV_REQUIRE_DOCKER=1`) it must be there.
-fn compose_ready() -> bool {
-    if !docker_ready() {
-        return false;
-    }
-    let ok = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-            panic!("`docker compose` (v2) is required (DEVENV_REQUIRE_DOCKER=1) but not usable");
-        }
-        eprintln!("SKIPPED: docker compose v2 not available");
-    }
-    ok
-}
 
-/// A project directory with `compose.yaml` = `yaml` and no devenv.yaml.
-fn compose_project(test: &str, yaml: &str) -> Project {
-    let p = Project::new(test, "");
-    let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
-    p.write("compose.yaml", yaml);
-    p
-}
 
 /// `docker compose -p <name>-compose ARGS` in the project's directory; the
 /// compose project is removed when the guard drops.

@@ -194,3 +194,27 @@ pub fn env_json(p: &Project) -> std::collections::HashMap<String, String> {
     r.ok();
     serde_json::from_str(&r.stdout).expect("env --format json is a flat JSON object")
 }
+
+/// Compose v2 is the oracle of the compose tests; in CI (`DEVENV_REQUIRE_DOCKER=1`) it must be there.
+pub fn compose_ready() -> bool {
+    if !docker_ready() {
+        return false;
+    }
+    let ok = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+            panic!("`docker compose` (v2) is required (DEVENV_REQUIRE_DOCKER=1) but not usable: ./test.sh installs it");
+        }
+        eprintln!("SKIPPED: docker compose v2 not available");
+    }
+    ok
+}
+
+/// A project directory with `compose.yaml` = `yaml` (`{project}` replaced by
+/// the project's name) and no devenv.yaml.
+pub fn compose_project(test: &str, yaml: &str) -> Project {
+    let p = Project::new(test, "");
+    let _ = std::fs::remove_file(p.dir.path().join("devenv.yaml"));
+    p.write("compose.yaml", &yaml.replace("{project}", &p.name));
+    p
+}
