@@ -176,11 +176,11 @@ impl Session {
             let copy = VolumeCopy { project: project.clone(), image: part.image.clone(), from: from.clone(), to: part.volume.clone(), replace: true };
             self.docker().copy_volume(&copy).await?;
         }
+        // `stopped` holds only services being restored: bring them back.
+        self.up(&stopped).await?;
         let mut names: Vec<String> = restored.iter().map(|p| p.service.clone()).collect();
+        names.sort();
         names.dedup();
-        let mut bring_back = stopped;
-        bring_back.retain(|s| names.contains(s));
-        self.up(&bring_back).await?;
         Ok(names)
     }
 
