@@ -1,16 +1,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::config::{load, LoadOptions};
 use crate::observe::{ContainerState, ObservedContainer, Snapshot};
-use crate::plan::resolve;
-
-fn plan_of(yaml: &str) -> Plan {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
-    let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
-    resolve(&env, &crate::plan::ImageMap::default()).expect("resolve")
-}
+use crate::plan::plan_of;
 
 fn observed(plan: &Plan, svc: &str, state: ContainerState, status: &str) -> ObservedContainer {
     ObservedContainer {

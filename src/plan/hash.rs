@@ -159,15 +159,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{LoadOptions, load};
-    use crate::plan::{ImageMap, Plan, resolve};
-
-    fn plan_of(yaml: &str) -> Plan {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
-        let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
-        resolve(&env, &ImageMap::default()).expect("resolve")
-    }
+    use crate::plan::plan_of;
 
     const BASE: &str = "name: hashfix\nservices:\n  db:\n    preset: postgres\n  web:\n    image: devenv-test/app:1\n    env: {A: \"1\"}\n    ports: [\"8080:8080\"]\n    health: {http: /health, port: 8080}\n    depends_on: [db]\n";
 

@@ -18,3 +18,13 @@ pub mod resolve;
 pub use graph::{Cycle, Graph};
 pub use images::ImageMap;
 pub use resolve::{randomize_ports, resolve, Plan, Probe, ResolvedBuild, ResolvedHealth, ResolvedSeed, ResolvedService, SeedKind};
+
+/// Test helper: `yaml` written as a devenv.yaml in a temporary directory,
+/// loaded and planned with no image map (one copy for every module's tests).
+#[cfg(test)]
+pub(crate) fn plan_of(yaml: &str) -> Plan {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
+    let env = crate::config::load(&crate::config::LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
+    resolve(&env, &ImageMap::default()).expect("resolve")
+}

@@ -1,13 +1,6 @@
 use super::*;
 use crate::config::{load, LoadOptions};
-use crate::plan::{resolve, ImageMap, Plan, Probe};
-
-fn plan_of(yaml: &str) -> Plan {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
-    let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
-    resolve(&env, &ImageMap::default()).expect("resolve")
-}
+use crate::plan::{plan_of, resolve, ImageMap, Plan, Probe};
 
 #[test]
 fn postgres_defaults_follow_the_official_contract() {

@@ -3,16 +3,8 @@ use std::time::Duration;
 use bollard::models::RestartPolicyNameEnum;
 
 use super::*;
-use crate::config::{LoadOptions, load};
 use crate::docker::{create_request, CreateRequest};
-use crate::plan::{ImageMap, resolve};
-
-fn plan_of(yaml: &str) -> Plan {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
-    let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
-    resolve(&env, &ImageMap::default()).expect("resolve")
-}
+use crate::plan::plan_of;
 
 fn request(plan: &Plan, service: &str, all_networks_at_create: bool) -> CreateRequest {
     let ctx = CreateContext { owner_pid: None, host_ports: &[], created_at: "2026-01-01T00:00:00Z" };

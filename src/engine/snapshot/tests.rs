@@ -1,4 +1,5 @@
 use super::*;
+use crate::plan::plan_of;
 
 #[test]
 fn snapshot_names_are_volume_safe() {
@@ -43,15 +44,6 @@ fn the_manifest_round_trips_through_its_labels() {
     assert_eq!(info_of(&v), info);
     assert_eq!(v.labels.get(labels::SNAPSHOT_OF).map(String::as_str), Some("p"));
     assert!(v.labels.get(labels::PROJECT).is_none(), "`down -v` removes by the project label: snapshots must not carry it");
-}
-
-fn plan_of(yaml: &str) -> Plan {
-    use crate::config::{load, LoadOptions};
-    use crate::plan::{resolve, ImageMap};
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("devenv.yaml"), yaml).expect("write");
-    let env = load(&LoadOptions { cwd: dir.path().to_path_buf(), ..Default::default() }).expect("load");
-    resolve(&env, &ImageMap::default()).expect("resolve")
 }
 
 #[test]
