@@ -29,9 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-timed() { local t0; t0=$(now); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; "$@" >&2 || true; exit 1; }; awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# shellcheck source=benches/timing.sh
+source "$REPO/benches/timing.sh"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 
 python3 - "$WORK" "$ROWS" <<'PY'

@@ -72,12 +72,5 @@ cleanup() {
 }
 
 
-now() { date +%s.%N; }
-timed() {  # timed CMD...: prints seconds; fails if CMD fails
-  local t0 t1
-  t0=$(now)
-  if ! "$@" >"$WORK/last.log" 2>&1; then cat "$WORK/last.log" >&2; echo "benchmark command failed: $*" >&2; exit 1; fi
-  t1=$(now)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# shellcheck source=benches/timing.sh
+source "$REPO/benches/timing.sh"
