@@ -90,6 +90,16 @@ fn save_restore_ls_rm_and_snapshots_outlive_down_v() {
     dv(&p, &["snapshot", "restore", "base", "db"]).ok();
     assert_eq!(sql(&p, "SELECT count(*) FROM items"), "3");
 
+    // Without a name, `save` names the snapshot after the time; `list` is `ls`.
+    dv(&p, &["snapshot", "save"]).ok();
+    let listed = dv(&p, &["snapshot", "list", "--json"]);
+    listed.ok();
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).expect("list --json");
+    let names: Vec<&str> = listed.as_array().expect("array").iter().filter_map(|s| s["name"].as_str()).collect();
+    let timed: Vec<&str> = names.iter().copied().filter(|n| n.len() == 15 && n.chars().enumerate().all(|(i, c)| if i == 8 { c == '-' } else { c.is_ascii_digit() })).collect();
+    assert_eq!(timed.len(), 1, "one snapshot named YYYYMMDD-HHMMSS besides base: {names:?}");
+    dv(&p, &["snapshot", "rm", timed[0]]).ok();
+
     dv(&p, &["snapshot", "restore", "nope"]).code(2).stderr_has("no snapshot `nope`").stderr_has("snapshots: base");
     dv(&p, &["snapshot", "save", "base"]).code(2).stderr_has("snapshot `base` exists");
     dv(&p, &["snapshot", "save", "Bad Name"]).code(2).stderr_has("invalid snapshot name");
