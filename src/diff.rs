@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::observe::{ContainerState, ObservedContainer, Snapshot};
 use crate::plan::resolve::ResolvedNetwork;
-use crate::plan::Plan;
+use crate::plan::{Plan, ResolvedService};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -26,6 +26,8 @@ pub enum StepKind {
     Keep,
     /// A container whose service is gone from the file.
     RemoveOrphan,
+    /// A replica beyond the service's count (scaled down): removed.
+    Remove,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +35,9 @@ pub struct Step {
     pub service: String,
     #[serde(flatten)]
     pub kind: StepKind,
+    /// The replica (services with `replicas`; `None`: the service's one container).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica: Option<u32>,
     /// Existing container id (for Recreate/Start/Keep/RemoveOrphan).
     #[serde(skip)]
     pub container: Option<String>,
@@ -40,13 +45,30 @@ pub struct Step {
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.label();
         match &self.kind {
-            StepKind::Create => write!(f, "create {}", self.service),
-            StepKind::Recreate { cause } => write!(f, "recreate {} ({cause})", self.service),
-            StepKind::Start => write!(f, "start {}", self.service),
-            StepKind::Keep => write!(f, "keep {}", self.service),
-            StepKind::RemoveOrphan => write!(f, "orphan {}", self.service),
+            StepKind::Create => write!(f, "create {name}"),
+            StepKind::Recreate { cause } => write!(f, "recreate {name} ({cause})"),
+            StepKind::Start => write!(f, "start {name}"),
+            StepKind::Keep => write!(f, "keep {name}"),
+            StepKind::RemoveOrphan => write!(f, "orphan {name}"),
+            StepKind::Remove => write!(f, "remove {name} (scaled down)"),
         }
+    }
+}
+
+impl Step {
+    /// The service, or `service-n` for replica n (as `ps` and `logs` name it).
+    pub fn label(&self) -> String {
+        replica_label(&self.service, self.replica)
+    }
+}
+
+/// `service`, or `service-n` for replica n.
+pub fn replica_label(service: &str, replica: Option<u32>) -> String {
+    match replica {
+        Some(n) => format!("{service}-{n}"),
+        None => service.to_string(),
     }
 }
 
@@ -62,33 +84,51 @@ pub fn diff(
     let mut steps = Vec::new();
     for name in selected {
         let Some(svc) = plan.services.get(name) else { continue };
-        let existing = observed.iter().find(|c| c.service.as_deref() == Some(name.as_str()));
-        let kind = match existing {
-            None => StepKind::Create,
-            Some(c) => {
-                if c.config_hash.as_deref() != Some(svc.config_hash.as_str()) {
-                    StepKind::Recreate { cause: "configuration changed".into() }
-                } else if image_ids.get(&svc.image).is_some_and(|id| !id.is_empty() && *id != c.image_id) {
-                    StepKind::Recreate { cause: "image changed".into() }
-                } else {
-                    match c.state {
-                        ContainerState::Running => StepKind::Keep,
-                        ContainerState::Exited if svc.once && exited_ok(c) => StepKind::Keep,
-                        ContainerState::Dead | ContainerState::Removing => StepKind::Recreate { cause: format!("container is {}", c.state.as_str()) },
-                        _ => StepKind::Start,
-                    }
-                }
-            }
-        };
-        steps.push(Step { service: name.clone(), kind, container: existing.map(|c| c.id.clone()) });
+        let mine: Vec<&ObservedContainer> = observed.iter().filter(|c| c.service.as_deref() == Some(name.as_str())).collect();
+        let wanted = svc.replica_numbers();
+        for &n in &wanted {
+            // A container without the replica label is the service's first (it ran without replicas).
+            let existing = mine.iter().copied().find(|c| c.replica.unwrap_or(1) == n.unwrap_or(1));
+            let kind = step_kind(svc, existing, &svc.replica_container_name(&plan.project, n), image_ids);
+            steps.push(Step { service: name.clone(), kind, replica: n, container: existing.map(|c| c.id.clone()) });
+        }
+        // Scaled down: the highest-numbered replicas go.
+        let mut surplus: Vec<&&ObservedContainer> = mine.iter().filter(|c| c.replica.unwrap_or(1) > wanted.len() as u32).collect();
+        surplus.sort_by_key(|c| std::cmp::Reverse(c.replica.unwrap_or(1)));
+        for c in surplus {
+            steps.push(Step { service: name.clone(), kind: StepKind::Remove, replica: c.replica, container: Some(c.id.clone()) });
+        }
     }
     for c in observed {
         let svc = c.service.clone().unwrap_or_else(|| c.name.clone());
         if !plan.services.contains_key(&svc) {
-            steps.push(Step { service: svc, kind: StepKind::RemoveOrphan, container: Some(c.id.clone()) });
+            steps.push(Step { service: svc, kind: StepKind::RemoveOrphan, replica: c.replica, container: Some(c.id.clone()) });
         }
     }
     steps
+}
+
+/// What to do with one container of `svc` (the one to be named `name`), if it exists.
+fn step_kind(svc: &ResolvedService, existing: Option<&ObservedContainer>, name: &str, image_ids: &BTreeMap<String, String>) -> StepKind {
+    match existing {
+        None => StepKind::Create,
+        Some(c) => {
+            if c.name != name {
+                StepKind::Recreate { cause: format!("renamed to {name}") }
+            } else if c.config_hash.as_deref() != Some(svc.config_hash.as_str()) {
+                StepKind::Recreate { cause: "configuration changed".into() }
+            } else if image_ids.get(&svc.image).is_some_and(|id| !id.is_empty() && *id != c.image_id) {
+                StepKind::Recreate { cause: "image changed".into() }
+            } else {
+                match c.state {
+                    ContainerState::Running => StepKind::Keep,
+                    ContainerState::Exited if svc.once && exited_ok(c) => StepKind::Keep,
+                    ContainerState::Dead | ContainerState::Removing => StepKind::Recreate { cause: format!("container is {}", c.state.as_str()) },
+                    _ => StepKind::Start,
+                }
+            }
+        }
+    }
 }
 
 /// What to do about one network or volume.
@@ -145,7 +185,7 @@ pub struct Changes {
 }
 
 impl Changes {
-    /// Steps that change a container (not `Keep`, not an orphan).
+    /// Steps that change a container (not `Keep`, not an orphan; a scale-down's removals count).
     pub fn work(&self) -> impl Iterator<Item = &Step> {
         self.services.iter().filter(|s| !matches!(s.kind, StepKind::Keep | StepKind::RemoveOrphan))
     }

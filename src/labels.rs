@@ -11,6 +11,10 @@ pub const RESERVED_PREFIX: &str = "dev.devenv.";
 pub const PROJECT: &str = "dev.devenv.project";
 /// The service a container belongs to.
 pub const SERVICE: &str = "dev.devenv.service";
+/// The replica's number (1, 2, …) on a service with `replicas`/`scale`
+/// (compose's `com.docker.compose.container-number`); absent on a service
+/// that runs one container without them.
+pub const REPLICA: &str = "dev.devenv.replica";
 /// Hash of the service's container-affecting configuration.
 pub const CONFIG_HASH: &str = "dev.devenv.config-hash";
 /// The environment file the object was created from.

@@ -133,6 +133,7 @@ mod tests {
             id: format!("{project}-{created}"),
             name: project.into(),
             service: Some("s".into()),
+            replica: None,
             config_hash: None,
             image: String::new(),
             image_id: String::new(),

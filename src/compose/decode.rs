@@ -317,6 +317,7 @@ impl Decoder<'_> {
                 "mem_reservation" => svc.mem_reservation = self.bytes(v, &kp)?,
                 "pids_limit" => svc.pids_limit = self.int(v, &kp)?,
                 "deploy" => svc.deploy = self.deploy(v, &kp)?,
+                "scale" => svc.scale = self.int(v, &kp)?,
                 "ipc" => svc.ipc = self.string(v, &kp)?,
                 "pid" => svc.pid = self.string(v, &kp)?,
                 "network_mode" => svc.network_mode = self.string(v, &kp)?,

@@ -34,7 +34,8 @@
 //! `cap_drop`, `shm_size`, `cpus`, `mem_limit`, `mem_reservation`,
 //! `pids_limit`, `deploy.resources` (limits: `cpus`, `memory`, `pids`;
 //! reservations: `cpus`, `memory`; compose's "can't set distinct values" check
-//! on twins), `deploy.restart_policy`, `develop.watch`, `volumes_from`, `network_mode`
+//! on twins), `deploy.restart_policy`, `deploy.replicas` and `scale`
+//! (compose's "can't set distinct values" check between them), `develop.watch`, `volumes_from`, `network_mode`
 //! (`ports` with a shared network stack and `networks` beside it refused), `ipc` and `pid`
 //! (`host`, `shareable`, `service:…`, `container:…`), `secrets` and
 //! `configs` (short and long syntax; secrets get compose's default target
@@ -50,7 +51,6 @@
 //! service without them would change its behaviour in a way devenv cannot honour:
 //! - `uts`, `cgroup`, `userns_mode` set to `host`, `service:…` or
 //!   `container:…` (shared namespaces; other values are only ignored);
-//! - `scale` > 1, `deploy.replicas` > 1 (one container per service);
 //! - `deploy.resources.reservations.devices`, `devices`, `device_cgroup_rules`,
 //!   `gpus` (host devices), `runtime` (e.g. nvidia);
 //! - `links` with an alias (`db:database`: the alias would not resolve; plain

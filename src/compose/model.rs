@@ -148,9 +148,13 @@ pub struct ComposeService {
     pub mem_reservation: Option<ByteSize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
-    /// `deploy`: the parts devenv applies (`resources`, `restart_policy`).
+    /// `deploy`: the parts devenv applies (`resources`, `restart_policy`, `replicas`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deploy: Option<Deploy>,
+    /// `scale`: how many containers (compose keeps it beside `deploy.replicas`;
+    /// the loader refuses the two with different values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<i64>,
     /// `service[:ro|:rw]` or `container:NAME[:ro|:rw]`: every volume of that container.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
@@ -530,6 +534,9 @@ pub struct Deploy {
     pub resources: Option<DeployResources>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<DeployRestartPolicy>,
+    /// How many containers run the service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i64>,
 }
 
 /// `deploy.resources`.

@@ -51,6 +51,20 @@ fn for_each_service(dict: &mut Mapping, mut f: impl FnMut(&str, &mut Mapping)) {
     }
 }
 
+/// compose-go's loader: `scale` and `deploy.replicas` may both be written,
+/// with the same value.
+fn distinct_scale(name: &str, svc: &Value) -> TResult<()> {
+    let int = |v: Option<&Value>| v.and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
+    let scale = int(svc.get("scale"));
+    let replicas = int(svc.get("deploy").and_then(|d| d.get("replicas")));
+    match (scale, replicas) {
+        (Some(a), Some(b)) if a != b => {
+            Err((format!("services.{name}.scale"), format!("services.{name}: can't set distinct values on 'scale' and 'deploy.replicas'")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// compose-go `validation.Validate` (the parts that apply here).
 pub fn validate(dict: &Mapping) -> TResult<()> {
     if let Some(Value::Mapping(vols)) = dict.get("volumes") {
@@ -70,6 +84,7 @@ pub fn validate(dict: &Mapping) -> TResult<()> {
     if let Some(Value::Mapping(services)) = dict.get("services") {
         for (k, svc) in services {
             let name = k.as_str().unwrap_or_default();
+            distinct_scale(name, svc)?;
             let Some(Value::Sequence(watch)) = svc.get("develop").and_then(|d| d.get("watch")) else { continue };
             for (i, w) in watch.iter().enumerate() {
                 if w.get("path").and_then(Value::as_str) == Some("") {

@@ -54,6 +54,7 @@ pub const SUPPORTED: &[&str] = &[
     "mem_reservation",
     "pids_limit",
     "deploy",
+    "scale",
 ];
 
 const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
@@ -172,12 +173,6 @@ pub fn review(name: &str, svc: &Mapping, host: &str) -> Review {
                     r.ignored.push(key.to_string());
                 }
             }
-            "scale" if as_int(v).is_some_and(|n| n > 1) => refuse(
-                &mut r,
-                key,
-                format!("`scale: {text}` is not supported: devenv runs one container per service"),
-                "remove it (or set it to 1)",
-            ),
             "links" => {
                 let aliased = v.as_sequence().into_iter().flatten().filter_map(Value::as_str).find(|l| l.contains(':'));
                 match aliased {
@@ -229,10 +224,6 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-fn as_int(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-}
-
 fn deploy(r: &mut Review, v: &Value) {
     let Some(m) = v.as_mapping() else {
         if !v.is_null() {
@@ -247,15 +238,7 @@ fn deploy(r: &mut Review, v: &Value) {
         }
         let path = format!("deploy.{key}");
         match key {
-            "replicas" if as_int(dv).is_some_and(|n| n > 1) => refuse(
-                r,
-                &path,
-                format!(
-                    "`deploy.replicas: {}` is not supported: devenv runs one container per service",
-                    go_scalar_string(dv).unwrap_or_default()
-                ),
-                "remove it (or set it to 1)",
-            ),
+            "replicas" => {}
             "resources" => resources(r, dv),
             "restart_policy" => {
                 // Compose gives the engine `condition` and `max_attempts`; `delay` and `window` are Swarm's.
@@ -387,7 +370,6 @@ mod tests {
             r.ignored,
             [
                 "logging",
-                "deploy.replicas",
                 "build.cache_from",
                 "build.ssh",
                 "networks.front.ipv4_address",
@@ -428,8 +410,6 @@ mod tests {
         let cases = [
             ("uts: host\n", "uts"),
             ("cgroup: host\n", "cgroup"),
-            ("scale: 3\n", "scale"),
-            ("deploy: {replicas: 2}\n", "deploy.replicas"),
             ("deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n", "deploy.resources.reservations.devices"),
             ("links: [\"db:database\"]\n", "links"),
             ("external_links: [redis]\n", "external_links"),

@@ -137,6 +137,8 @@ fn service(
         stop_grace_period, stop_signal, tmpfs, tty, ulimits, user, volumes, volumes_from, working_dir, ipc, pid, network_mode,
         // Read by `deploy::resources` and `deploy::restart`.
         cpus: _, mem_limit: _, mem_reservation: _, pids_limit: _, deploy: _,
+        // Read by `deploy::replicas`.
+        scale: _,
         // The loader's: env files are already merged into `environment`; ignored keys are its warnings.
         env_files: _, ignored_keys: _,
         // Mounted by `file_mounts`.
@@ -188,6 +190,7 @@ fn service(
         extra_hosts: extra_hosts.clone(),
         hostname: hostname.clone(),
         container_name: container_name.clone(),
+        replicas: deploy::replicas(svc, &base)?,
         stop_grace_period,
         stop_signal: stop_signal.clone(),
         ulimits: ulimits.iter().map(|(k, u)| (k.clone(), ulimit(*u))).collect(),

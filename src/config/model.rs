@@ -188,6 +188,11 @@ pub struct ServiceSpec {
     /// The Docker container name (default: `{project}-{service}`).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_scalar_string")]
     pub container_name: Option<String>,
+    /// How many containers run the service (compose's `deploy.replicas` /
+    /// `scale`), named `{project}-{service}-{n}`; `0` creates none. Unset: one
+    /// container named `{project}-{service}` (or `container_name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
     /// How long `down`/stop/recreate wait after the stop signal before killing (default 10s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_grace_period: Option<DurationSpec>,
@@ -986,7 +991,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "preset", "version", "persist", "preset_defaults", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "network_mode", "ipc", "pid", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
-    "cap_add", "cap_drop", "shm_size", "resources",
+    "cap_add", "cap_drop", "shm_size", "resources", "replicas",
 ];
 pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s", "networks"];
 pub const HEALTH_KEYS: &[&str] = &[

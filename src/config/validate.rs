@@ -48,6 +48,7 @@ pub fn validate(spec: &EnvSpec, ctx: &Ctx) -> Result<Validated, ConfigError> {
         check_references(svc, &base, ctx)?;
         check_depends_on(name, svc, spec, &base, ctx)?;
         let ports = check_ports(name, svc, &base, ctx, &mut published)?;
+        check_replicas(name, svc, &ports, &base, ctx)?;
         let volumes = check_volumes(svc, &base, ctx)?;
         let volumes_from = check_volumes_from(name, svc, spec, &base, ctx)?;
         let ipc = check_namespace(name, "ipc", svc.ipc.as_deref(), &["host", "shareable", "private", "none"], spec, &base, ctx)?;
@@ -322,8 +323,7 @@ fn check_ports(
                 Some("write HOST:CONTAINER (\"8080:80\"), a single port (\"5432\"), or IP:HOST:CONTAINER".into()),
             )
         })?;
-        for p in &specs {
-            let Some(hp) = p.host_port else { continue };
+        for (p, hp) in specs.iter().flat_map(|p| host_ports(p).map(move |h| (p, h))) {
             // Unset host IP = devenv's default, 127.0.0.1.
             let ip = p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
             if let Some((_, _, _, other, other_path)) =
@@ -341,6 +341,49 @@ fn check_ports(
         out.extend(specs);
     }
     Ok(out)
+}
+
+/// Every host port `p` publishes (a range: each of its ports).
+fn host_ports(p: &PortSpec) -> impl Iterator<Item = u16> {
+    p.host_port.into_iter().flat_map(|lo| lo..=p.host_port_end.unwrap_or(lo))
+}
+
+/// More than one replica: no `container_name` (compose refuses it: names are
+/// unique), no fixed host port (each replica would publish the same one), and
+/// a host port range with a port for each replica.
+fn check_replicas(name: &str, svc: &ServiceSpec, ports: &[PortSpec], base: &str, ctx: &Ctx) -> Result<(), ConfigError> {
+    let n = svc.replicas.unwrap_or(1);
+    if n <= 1 {
+        return Ok(());
+    }
+    if let Some(c) = &svc.container_name {
+        return Err(ctx.error(
+            &format!("{base}.container_name"),
+            format!("`{name}` has {n} replicas and `container_name: {c}`: a container name must be unique"),
+            Some(format!("remove `container_name` (the replicas are named `<project>-{name}-<n>`), or run one replica")),
+        ));
+    }
+    let index = |spec: &PortSpec| svc.ports.iter().position(|raw| parse_port(raw).is_ok_and(|v| v.contains(spec))).unwrap_or(0);
+    for p in ports {
+        let Some(lo) = p.host_port else { continue };
+        let at = format!("{base}.ports[{}]", index(p));
+        let available = usize::from(p.host_port_end.unwrap_or(lo) - lo) + 1;
+        if available == 1 {
+            return Err(ctx.error(
+                &at,
+                format!("`{name}` specifies host port {lo} and has {n} replicas: the replicas would clash on the port"),
+                Some(format!("publish the container port only (\":{}\"), or a host port range with a port for each replica (\"{lo}-{}:{}\")", p.container_port, u32::from(lo) + n - 1, p.container_port)),
+            ));
+        }
+        if available < n as usize {
+            return Err(ctx.error(
+                &at,
+                format!("`{name}` has {n} replicas but the host port range {lo}-{} has {available} port(s): one is needed for each replica", lo + (available as u16 - 1)),
+                Some("widen the range, or publish the container port only".into()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_volumes(svc: &ServiceSpec, base: &str, ctx: &Ctx) -> Result<Vec<VolumeSpec>, ConfigError> {

@@ -9,6 +9,7 @@ fn observed(plan: &Plan, svc: &str, state: ContainerState, status: &str) -> Obse
         id: format!("id-{svc}"),
         name: format!("{}-{svc}", plan.project),
         service: Some(svc.into()),
+        replica: None,
         config_hash: plan.services.get(svc).map(|s| s.config_hash.clone()),
         image: String::new(),
         image_id: "sha256:1".into(),

@@ -183,6 +183,7 @@ impl Docker {
                     id: c.id.unwrap_or_default(),
                     name: c.names.unwrap_or_default().first().map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default(),
                     service: lbl.get(labels::SERVICE).cloned(),
+                    replica: lbl.get(labels::REPLICA).and_then(|n| n.parse().ok()),
                     config_hash: lbl.get(labels::CONFIG_HASH).cloned(),
                     image: c.image.unwrap_or_default(),
                     image_id: c.image_id.unwrap_or_default(),

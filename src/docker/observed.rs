@@ -60,6 +60,8 @@ pub struct ObservedContainer {
     pub name: String,
     /// `None` when the service label is missing (should not happen for our containers).
     pub service: Option<String>,
+    /// The replica number label (`None`: a service without replicas).
+    pub replica: Option<u32>,
     pub config_hash: Option<String>,
     pub image: String,
     pub image_id: String,

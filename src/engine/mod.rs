@@ -201,11 +201,11 @@ impl Session {
         Ok(())
     }
 
-    /// Stop (not remove) the containers of `services`, in reverse dependency
-    /// order, each with its own stop timeout.
+    /// Stop (not remove) the containers `up` reported (label → id), in
+    /// reverse dependency order, each with its own stop timeout.
     pub async fn stop(&self, services: &BTreeMap<String, String>) -> Result<(), Error> {
         let containers = self.docker.project_containers(&self.plan.project).await?;
-        let selected: Vec<_> = containers.into_iter().filter(|c| c.service.as_ref().is_some_and(|s| services.contains_key(s))).collect();
+        let selected: Vec<_> = containers.into_iter().filter(|c| services.values().any(|id| *id == c.id)).collect();
         stop_in_order(&self.docker, &selected, &self.dependencies(), None, false, &self.ui).await
     }
 
@@ -228,14 +228,15 @@ impl Session {
     /// networks and volumes, the services; then the summary.
     async fn execute(&self, changes: Changes, snapshot: &Snapshot, started_at: Instant) -> Result<UpReport, Error> {
         self.orphans(&changes).await?;
+        self.scale_down(&changes).await?;
         let work = changes.work().count();
         let has_seeds = changes.services.iter().any(|s| self.plan.services.get(&s.service).is_some_and(|svc| !svc.seeds.is_empty()));
         if work == 0 && !has_seeds {
             for s in changes.services.iter().filter(|s| s.kind == diff::StepKind::Keep) {
                 let once = self.plan.services.get(&s.service).is_some_and(|svc| svc.once);
-                self.ui.service(&s.service, if once { Status::CompletedUnchanged } else { Status::Unchanged });
+                self.ui.service(&s.label(), if once { Status::CompletedUnchanged } else { Status::Unchanged });
             }
-            let containers = changes.services.iter().filter_map(|s| Some((s.service.clone(), s.container.clone()?))).collect();
+            let containers = changes.services.iter().filter(|s| s.kind != diff::StepKind::Remove).filter_map(|s| Some((s.label(), s.container.clone()?))).collect();
             return Ok(self.done(changes.services, containers, 0, 0, started_at));
         }
         // Nothing is created before the host ports are known to be free.
@@ -268,6 +269,19 @@ impl Session {
                 self.docker.remove_container(id).await?;
             }
             self.ui.service(&s.service, Status::Orphan { removed: self.opts.remove_orphans });
+        }
+        Ok(())
+    }
+
+    /// Replicas beyond a service's count (highest numbers first): stopped and removed.
+    async fn scale_down(&self, changes: &Changes) -> Result<(), Error> {
+        for s in changes.services.iter().filter(|s| s.kind == diff::StepKind::Remove) {
+            if let Some(id) = &s.container {
+                let grace = self.plan.services.get(&s.service).and_then(|svc| svc.stop_grace_period);
+                self.docker.stop(id, grace).await?;
+                self.docker.remove_container(id).await?;
+                self.ui.service(&s.label(), Status::Removed);
+            }
         }
         Ok(())
     }

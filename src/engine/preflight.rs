@@ -27,7 +27,7 @@ pub fn check_ports(plan: &Plan, steps: &[Step], ours: &[u16]) -> Result<(), Erro
         if !matches!(step.kind, StepKind::Create | StepKind::Recreate { .. } | StepKind::Start) {
             continue;
         }
-        let Some(svc) = plan.services.get(&step.service) else { continue };
+        let Some(svc) = plan.services.get(&step.service).map(|s| s.as_replica(&plan.project, step.replica)) else { continue };
         for p in &svc.ports {
             let Some(host_port) = p.host_port else { continue };
             if p.protocol != "tcp" || ours.contains(&host_port) {
@@ -36,7 +36,7 @@ pub fn check_ports(plan: &Plan, steps: &[Step], ours: &[u16]) -> Result<(), Erro
             let ip = p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
             if let Some(addr) = port_in_use(&ip, host_port) {
                 return Err(Error::Preflight {
-                    message: format!("host port {host_port} ({addr}) for `{}` is already in use by another process", step.service),
+                    message: format!("host port {host_port} ({addr}) for `{}` is already in use by another process", step.label()),
                     hint: Some(format!(
                         "stop whatever listens there (`ss -ltnp 'sport = :{host_port}'` shows it) or change the host side of `services.{}.ports`",
                         step.service
@@ -52,8 +52,8 @@ pub fn check_ports(plan: &Plan, steps: &[Step], ours: &[u16]) -> Result<(), Erro
 /// step will create (found now, not half-way through the services).
 pub async fn check_names(docker: &Docker, plan: &Plan, steps: &[Step]) -> Result<(), Error> {
     for step in steps.iter().filter(|s| matches!(s.kind, StepKind::Create | StepKind::Recreate { .. })) {
-        let Some(svc) = plan.services.get(&step.service) else { continue };
-        let Some((id, owner)) = docker.container_named(&svc.container_name).await? else { continue };
+        let Some(name) = plan.services.get(&step.service).map(|s| s.replica_container_name(&plan.project, step.replica)) else { continue };
+        let Some((id, owner)) = docker.container_named(&name).await? else { continue };
         if owner.as_deref() == Some(plan.project.as_str()) {
             continue;
         }
@@ -62,7 +62,7 @@ pub async fn check_names(docker: &Docker, plan: &Plan, steps: &[Step]) -> Result
             None => "is not managed by devenv".into(),
         };
         return Err(Error::Preflight {
-            message: format!("a container named `{}` ({}) already exists and {whose}: `{}` cannot be created", svc.container_name, crate::docker::short(&id), step.service),
+            message: format!("a container named `{name}` ({}) already exists and {whose}: `{}` cannot be created", crate::docker::short(&id), step.label()),
             hint: Some("devenv never touches containers without its labels: remove or rename it (`docker rm -f NAME`), or use another project name with -p".into()),
         });
     }

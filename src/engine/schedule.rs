@@ -25,52 +25,62 @@ pub(super) struct Outcome {
     pub seeded: usize,
 }
 
-/// Run every service step (not orphans) to its end.
+/// Whether a step is run by a task (not an orphan, not a scaled-down replica).
+fn runs(step: &Step) -> bool {
+    !matches!(step.kind, StepKind::RemoveOrphan | StepKind::Remove)
+}
+
+/// Run every service step (one per replica; not orphans) to its end.
 pub(super) async fn run_services(run: Arc<Run>, steps: &[Step], observed: &[ObservedContainer]) -> Result<Outcome, Error> {
     let plan = run.plan.clone();
     let (mut senders, receivers) = channels(steps);
     let mut set: JoinSet<(String, ServiceOutcome)> = JoinSet::new();
-    for step in steps.iter().filter(|s| s.kind != StepKind::RemoveOrphan) {
-        let (Some(svc), Some(tx)) = (plan.services.get(&step.service), senders.remove(&step.service)) else { continue };
+    for step in steps.iter().filter(|s| runs(s)) {
+        let label = step.label();
+        let (Some(svc), Some(tx)) = (plan.services.get(&step.service), senders.remove(&label)) else { continue };
+        let same = |c: &&ObservedContainer| c.service.as_deref() == Some(step.service.as_str()) && c.replica.unwrap_or(1) == step.replica.unwrap_or(1);
         let task = ServiceRun {
             run: run.clone(),
-            svc: svc.clone(),
+            svc: svc.as_replica(&plan.project, step.replica),
+            label: label.clone(),
             step: step.clone(),
             deps: dependencies(&plan, &step.service, &receivers),
             tx,
             probe_if_kept: needed_by_changed(&plan, steps, &step.service),
-            observed_ports: observed.iter().find(|c| c.service.as_deref() == Some(step.service.as_str())).map(|c| c.ports.clone()).unwrap_or_default(),
+            observed_ports: observed.iter().find(same).map(|c| c.ports.clone()).unwrap_or_default(),
         };
-        let name = step.service.clone();
-        set.spawn(async move { (name, task.run().await) });
+        set.spawn(async move { (label, task.run().await) });
     }
     join(set).await
 }
 
-type Channels = (HashMap<String, watch::Sender<Reached>>, HashMap<String, watch::Receiver<Reached>>);
+/// Senders by step label (`web`, `web-2`); receivers by service, one per replica.
+type Channels = (HashMap<String, watch::Sender<Reached>>, HashMap<String, Vec<(String, watch::Receiver<Reached>)>>);
 
-/// One watch channel per service; dependents wait on them.
+/// One watch channel per container to start; dependents wait on every replica's.
 fn channels(steps: &[Step]) -> Channels {
     let mut senders = HashMap::new();
-    let mut receivers = HashMap::new();
-    for step in steps.iter().filter(|s| s.kind != StepKind::RemoveOrphan) {
+    let mut receivers: HashMap<String, Vec<_>> = HashMap::new();
+    for step in steps.iter().filter(|s| runs(s)) {
         let (tx, rx) = watch::channel(Reached::Pending);
-        senders.insert(step.service.clone(), tx);
-        receivers.insert(step.service.clone(), rx);
+        senders.insert(step.label(), tx);
+        receivers.entry(step.service.clone()).or_default().push((step.label(), rx));
     }
     (senders, receivers)
 }
 
-/// The dependencies of `service` that are part of this run.
-fn dependencies(plan: &Plan, service: &str, receivers: &HashMap<String, watch::Receiver<Reached>>) -> Vec<Dependency> {
+/// The dependencies of `service` that are part of this run: every replica of
+/// each (compose waits for all of them; a service scaled to 0 is not waited on).
+fn dependencies(plan: &Plan, service: &str, receivers: &HashMap<String, Vec<(String, watch::Receiver<Reached>)>>) -> Vec<Dependency> {
     let Some(svc) = plan.services.get(service) else { return vec![] };
-    svc.depends_on
-        .iter()
-        .filter_map(|(d, c)| {
-            let once = plan.services.get(d).is_some_and(|s| s.once);
-            Some(Dependency { service: d.clone(), condition: *c, once, reached: receivers.get(d)?.clone() })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (d, c) in &svc.depends_on {
+        let once = plan.services.get(d).is_some_and(|s| s.once);
+        for (label, rx) in receivers.get(d).into_iter().flatten() {
+            out.push(Dependency { service: label.clone(), condition: *c, once, reached: rx.clone() });
+        }
+    }
+    out
 }
 
 /// Whether a service that changes in this run depends on `service`.

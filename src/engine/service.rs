@@ -95,7 +95,10 @@ pub(super) struct Run {
 
 pub(super) struct ServiceRun {
     pub run: Arc<Run>,
+    /// The service as this container is created (one replica of it: `ResolvedService::as_replica`).
     pub svc: ResolvedService,
+    /// How it is shown: the service, or `service-n` for replica n.
+    pub label: String,
     pub step: Step,
     pub deps: Vec<Dependency>,
     pub tx: watch::Sender<Reached>,
@@ -107,10 +110,10 @@ pub(super) struct ServiceRun {
 
 impl ServiceRun {
     pub(super) async fn run(self) -> ServiceOutcome {
-        let name = self.svc.name.clone();
+        let name = self.label.clone();
         let result = match self.step.kind {
             StepKind::Keep => self.keep().await,
-            StepKind::RemoveOrphan => Ok((None, 0)),
+            StepKind::RemoveOrphan | StepKind::Remove => Ok((None, 0)),
             _ => self.bring_up().await,
         };
         match &result {
@@ -144,7 +147,7 @@ impl ServiceRun {
         }
         let _ = self.tx.send(if self.svc.once { Reached::Completed } else { Reached::Healthy });
         if seeded == 0 {
-            ui.service(&self.svc.name, if self.svc.once { Status::CompletedUnchanged } else { Status::Unchanged });
+            ui.service(&self.label, if self.svc.once { Status::CompletedUnchanged } else { Status::Unchanged });
         }
         Ok((self.step.container.clone(), seeded))
     }
@@ -168,7 +171,7 @@ impl ServiceRun {
             return Err(e);
         }
         let t0 = Instant::now();
-        self.run.ui.service(&self.svc.name, Status::Starting);
+        self.run.ui.service(&self.label, Status::Starting);
         let id = self.start(id).await?;
         self.run.journal.started(&id);
         let _ = self.tx.send(Reached::Started);
@@ -178,7 +181,7 @@ impl ServiceRun {
     /// The image, then the new container (replacing the old one on Recreate).
     async fn prepare_container(&self) -> Result<String, Error> {
         let Run { docker, plan, ui, .. } = &*self.run;
-        let name = &self.svc.name;
+        let name = &self.label;
         self.run.images.ensure(docker, &plan.project, &self.svc, ui).await?;
         if let (StepKind::Recreate { cause }, Some(old)) = (&self.step.kind, &self.step.container) {
             ui.service(name, Status::Recreating { cause: cause.clone() });
@@ -201,7 +204,7 @@ impl ServiceRun {
     /// Start the container; returns its id (a new one when it had to be recreated).
     async fn start(&self, id: String) -> Result<String, Error> {
         let Run { docker, ui, .. } = &*self.run;
-        let name = &self.svc.name;
+        let name = &self.label;
         match docker.start(&id, name).await {
             Ok(()) => Ok(id),
             Err(DockerError::RlimitRefused { .. }) if !self.svc.ulimits.is_empty() => {
@@ -227,7 +230,7 @@ impl ServiceRun {
     /// (after it is ready, before its dependents start).
     async fn until_ready(&self, id: String, t0: Instant) -> ServiceOutcome {
         let Run { docker, ui, .. } = &*self.run;
-        let name = &self.svc.name;
+        let name = &self.label;
         if self.svc.once {
             let code = docker.wait_exit(&id).await?;
             if code == 0 {
@@ -239,7 +242,7 @@ impl ServiceRun {
             return Err(Failure::Failed(Error::Service {
                 message: format!("one-shot job `{name}` exited with code {code}"),
                 logs,
-                hint: Some(format!("its last {FAILURE_LOG_LINES} log lines are above (`devenv logs {name}` shows all): fix `services.{name}.command` or what it reads; the job did not complete, so the next `up` runs it again")),
+                hint: Some(format!("its last {FAILURE_LOG_LINES} log lines are above (`devenv logs {name}` shows all): fix `services.{}.command` or what it reads; the job did not complete, so the next `up` runs it again", self.svc.name)),
             }));
         }
         self.wait_ready(&id, t0).await?;
@@ -269,7 +272,7 @@ impl ServiceRun {
         let ui = &self.run.ui;
         let mut waited = false;
         let mut pending: Vec<String> = self.deps.iter().map(|d| d.service.clone()).collect();
-        ui.service(&self.svc.name, Status::Waiting { on: pending.clone() });
+        ui.service(&self.label, Status::Waiting { on: pending.clone() });
         for Dependency { service: dep, condition: cond, once, reached } in &self.deps {
             let mut rx = reached.clone();
             loop {
@@ -294,7 +297,7 @@ impl ServiceRun {
             }
             pending.retain(|p| p != dep);
             if !pending.is_empty() {
-                ui.service(&self.svc.name, Status::Waiting { on: pending.clone() });
+                ui.service(&self.label, Status::Waiting { on: pending.clone() });
             }
         }
         Ok(waited)
@@ -320,12 +323,12 @@ impl ServiceRun {
 
     /// The container's last log lines, as `<service> | line` (`devenv logs`' format).
     async fn failure_logs(&self, id: &str) -> Vec<String> {
-        let name = &self.svc.name;
+        let name = &self.label;
         self.run.docker.tail_logs(id, FAILURE_LOG_LINES).await.into_iter().map(|l| format!("{name} | {l}")).collect()
     }
 
     async fn wait_ready(&self, id: &str, t0: Instant) -> Result<(), Failure> {
-        let name = &self.svc.name;
+        let name = &self.label;
         let health: Option<ResolvedHealth> = match &self.svc.health {
             Some(h) => Some(h.clone()),
             None => {
@@ -361,7 +364,7 @@ impl ServiceRun {
                 Err(Failure::Failed(Error::Service {
                     message: format!("`{name}` cannot become ready: {error}"),
                     logs,
-                    hint: Some(format!("check the credentials in `services.{name}.env`")),
+                    hint: Some(format!("check the credentials in `services.{}.env`", self.svc.name)),
                 }))
             }
             Err(health::NotReady::Timeout { last_error, after }) => {
@@ -369,7 +372,7 @@ impl ServiceRun {
                 Err(Failure::TimedOut(Error::Service {
                     message: format!("`{name}` was not ready after {}: {last_error}", crate::config::format_duration(after)),
                     logs,
-                    hint: Some(format!("raise `services.{name}.health.timeout` if it is just slow, or check the probe; `devenv logs {name}` shows its output")),
+                    hint: Some(format!("raise `services.{}.health.timeout` if it is just slow, or check the probe; `devenv logs {name}` shows its output", self.svc.name)),
                 }))
             }
         }

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod images;
 pub mod model;
 pub mod render;
+pub mod replicas;
 pub mod resolve;
 
 pub use graph::{Cycle, Graph};

@@ -277,6 +277,11 @@ pub struct ResolvedService {
     pub resources: Resources,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub docker_healthcheck: Option<DockerHealthcheck>,
+    /// How many containers run the service (`plan::replicas`); `None`: one,
+    /// named as before replicas existed. Not in the config hash: scaling
+    /// never recreates the replicas that stay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
     pub config_hash: String,
 }
 

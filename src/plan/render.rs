@@ -73,11 +73,12 @@ pub fn port(p: &PortSpec) -> String {
             s.push(':');
         }
     }
-    match p.host_port {
-        Some(h) => s.push_str(&format!("{h}:")),
+    match (p.host_port, p.host_port_end) {
+        (Some(h), Some(end)) => s.push_str(&format!("{h}-{end}:")),
+        (Some(h), None) => s.push_str(&format!("{h}:")),
         // A random host port: `:80` (a bare `80` would publish 80 itself).
-        None if p.host_ip.is_none() => s.push(':'),
-        None => {}
+        (None, _) if p.host_ip.is_none() => s.push(':'),
+        (None, _) => {}
     }
     s.push_str(&p.container_port.to_string());
     if p.protocol != "tcp" {
@@ -154,10 +155,13 @@ mod tests {
         let p = |ip: Option<&str>, h: Option<u16>, c: u16, proto: &str| PortSpec {
             host_ip: ip.map(String::from),
             host_port: h,
+            host_port_end: None,
             container_port: c,
             protocol: proto.into(),
         };
         assert_eq!(port(&p(Some("127.0.0.1"), Some(5432), 5432, "tcp")), "127.0.0.1:5432:5432");
+        let range = PortSpec { host_port_end: Some(8010), ..p(None, Some(8000), 80, "tcp") };
+        assert_eq!(port(&range), "8000-8010:80");
         assert_eq!(port(&p(None, Some(8080), 80, "tcp")), "8080:80");
         // A random host port: `:53/udp` (`53/udp` would load back as host port 53).
         assert_eq!(port(&p(None, None, 53, "udp")), ":53/udp");

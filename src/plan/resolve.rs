@@ -199,6 +199,9 @@ fn resolve_service(
     let health = health_for(spec, draft, name).map_err(|(p, m)| cx.error(p, m, None))?;
     let networks = attachments(spec, cx.networks).map_err(|(p, m)| cx.error(format!("services.{name}.{p}"), m, None))?;
     let mut svc = assemble(cx, name, spec, draft, Resolved { image, build, command, entrypoint, env, health, networks });
+    // The file's own ports and container_name were checked at load; a preset's fixed ports are here.
+    super::replicas::check(&svc, cx.project, svc.replica_count())
+        .map_err(|m| cx.error(format!("services.{name}.replicas"), m, Some("publish the preset's port on a range or the container port only (`ports: [\":5432\"]`), or run one replica".into())))?;
     svc.config_hash = config_hash(&svc, cx.project);
     Ok(svc)
 }
@@ -264,6 +267,7 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
         shm_size: opts.shm_size,
         resources: opts.resources,
         docker_healthcheck: docker_healthcheck(spec.health.as_ref(), spec.container_healthcheck.as_ref()),
+        replicas: spec.replicas,
         config_hash: String::new(),
     }
 }
@@ -420,6 +424,7 @@ pub fn randomize_ports(plan: &mut Plan) {
     for svc in plan.services.values_mut() {
         for p in &mut svc.ports {
             p.host_port = None;
+            p.host_port_end = None;
         }
         svc.config_hash = config_hash(svc, &plan.project);
     }

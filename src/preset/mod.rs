@@ -412,7 +412,7 @@ pub fn fill_host_ports(value: &str, ports: &[(u16, u16)]) -> String {
 }
 
 fn tcp_port(container_port: u16) -> PortSpec {
-    PortSpec { host_ip: None, host_port: Some(container_port), container_port, protocol: "tcp".into() }
+    PortSpec { host_ip: None, host_port: Some(container_port), host_port_end: None, container_port, protocol: "tcp".into() }
 }
 
 fn named_volume(ctx: &Context, target: &str) -> VolumeSpec {

@@ -12,6 +12,11 @@ pub struct PortSpec {
     pub host_ip: Option<String>,
     /// Host port; `None` = a random free port chosen by Docker (`"127.0.0.1::80"`).
     pub host_port: Option<u16>,
+    /// The end of a host port range published for one container port
+    /// (`"8080-8082:80"`): the replicas of a service take one port each, from
+    /// `host_port` up (compose gives the engine the range, which does the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_port_end: Option<u16>,
     pub container_port: u16,
     /// `"tcp"` or `"udp"`.
     pub protocol: String,
@@ -99,6 +104,12 @@ pub fn parse_port(spec: &str) -> Result<Vec<PortSpec>, String> {
         Some(h) => Some(parse_port_range(h, "host")?),
     };
     let count = usize::from(c_hi - c_lo) + 1;
+    if let (1, Some((h_lo, h_hi))) = (count, host_range)
+        && h_hi > h_lo
+    {
+        // One container port, a range of host ports: one of them each (replicas).
+        return Ok(vec![PortSpec { host_ip, host_port: Some(h_lo), host_port_end: Some(h_hi), container_port: c_lo, protocol }]);
+    }
     if let Some((h_lo, h_hi)) = host_range {
         let hcount = usize::from(h_hi - h_lo) + 1;
         if hcount != count {
@@ -114,6 +125,7 @@ pub fn parse_port(spec: &str) -> Result<Vec<PortSpec>, String> {
         out.push(PortSpec {
             host_ip: host_ip.clone(),
             host_port: host_range.map(|(lo, _)| lo + off),
+            host_port_end: None,
             container_port: c_lo + off,
             protocol: protocol.clone(),
         });
@@ -168,7 +180,7 @@ mod tests {
     use super::*;
 
     fn one(ip: Option<&str>, host: Option<u16>, c: u16, proto: &str) -> PortSpec {
-        PortSpec { host_ip: ip.map(String::from), host_port: host, container_port: c, protocol: proto.into() }
+        PortSpec { host_ip: ip.map(String::from), host_port: host, host_port_end: None, container_port: c, protocol: proto.into() }
     }
 
     #[test]
@@ -188,6 +200,13 @@ mod tests {
         assert!(split_port(":443:443").unwrap().blank_ip);
         assert!(!split_port("443:443").unwrap().blank_ip && !split_port("127.0.0.1::443").unwrap().blank_ip);
         assert!(!split_port("[::1]:443:443").unwrap().blank_ip);
+    }
+
+    #[test]
+    fn a_host_range_for_one_container_port_is_kept_for_the_replicas() {
+        // compose accepts it (the engine picks a free port of the range): replicas take one each.
+        let want = PortSpec { host_ip: None, host_port: Some(8000), host_port_end: Some(8010), container_port: 80, protocol: "tcp".into() };
+        assert_eq!(parse_port("8000-8010:80").unwrap(), vec![want]);
     }
 
     #[test]
@@ -219,7 +238,7 @@ mod tests {
             ("80:abc", "invalid container port"),
             ("", "empty port"),
             ("9000-9002:9000-9001", "lengths must match"),
-            ("8000-8010:80", "lengths must match"),
+            ("8000-8010:80-81", "lengths must match"),
             ("9001-9000", "start is after the end"),
             ("80/sctp", "unknown protocol"),
             ("localhost:80:80", "invalid host IP"),

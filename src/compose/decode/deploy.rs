@@ -54,6 +54,9 @@ impl Decoder<'_> {
                 });
             }
         }
+        if let Some(r) = m.get("replicas") {
+            d.replicas = self.int(r, &p.key("replicas"))?;
+        }
         Ok((d != Deploy::default()).then_some(d))
     }
 

@@ -48,3 +48,14 @@ pub(super) fn restart(svc: &ComposeService, notes: &mut Vec<String>, base: &str)
         None => name.to_string(),
     }
 }
+
+/// `replicas:` in devenv's words: `scale`, else `deploy.replicas` (the loader
+/// has checked that they agree when both are written).
+pub(super) fn replicas(svc: &ComposeService, base: &str) -> Result<Option<u32>, super::ConvertError> {
+    let (n, key) = match (svc.scale, svc.deploy.as_ref().and_then(|d| d.replicas)) {
+        (Some(n), _) => (n, "scale"),
+        (None, Some(n)) => (n, "deploy.replicas"),
+        (None, None) => return Ok(None),
+    };
+    u32::try_from(n).map(Some).map_err(|_| super::err(format!("{base}.{key}"), format!("`{key}: {n}`: the number of containers must be 0 or more")))
+}

@@ -150,7 +150,7 @@ fn full_fixture() {
 
     assert_eq!(
         env.spec.services["cache"].parsed.ports,
-        vec![PortSpec { host_ip: None, host_port: Some(6380), container_port: 6380, protocol: "tcp".into() }]
+        vec![PortSpec { host_ip: None, host_port: Some(6380), host_port_end: None, container_port: 6380, protocol: "tcp".into() }]
     );
     assert_eq!(env.spec.services["api"].parsed.ports[1].host_port, None);
     assert_eq!(env.spec.services["api"].parsed.volumes[0], VolumeSpec::Bind { source: dir.join("backend"), target: "/app".into(), read_only: true });
@@ -723,7 +723,7 @@ fn compose_issue_16_small_bugs() {
     // Container-only ports never clash: Docker picks each host port.
     let (_d, env) = load_compose_text("services:\n  a:\n    image: x\n    ports: [\"3100\"]\n  b:\n    image: x\n    ports: [\"3100\", \"3100:3100\"]\n", &[]);
     let env = env.unwrap_or_else(|e| panic!("{e}"));
-    let random = PortSpec { host_ip: None, host_port: None, container_port: 3100, protocol: "tcp".into() };
+    let random = PortSpec { host_ip: None, host_port: None, host_port_end: None, container_port: 3100, protocol: "tcp".into() };
     assert_eq!(env.spec.services["a"].parsed.ports, [random.clone()]);
     assert_eq!(env.spec.services["b"].parsed.ports[0], random);
     // An empty host IP: devenv's default address, said once.
