@@ -27,17 +27,23 @@ pub struct ExecArgs {
     /// User to run as
     #[arg(short = 'u', long)]
     pub user: Option<String>,
+    /// Which replica of the service runs it (a service with `replicas`)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub index: u32,
 }
 
 pub async fn run(global: &Global, args: ExecArgs, ui: &Ui) -> Result<u8, Error> {
     let (project, _) = project_and_plan(global, ui)?;
     let docker = Docker::connect().await?;
     let containers = docker.project_containers(&project).await?;
-    let Some(c) = containers.iter().find(|c| c.service.as_deref() == Some(args.service.as_str())) else {
-        return Err(Error::Usage {
-            message: format!("service `{}` has no container in project `{project}`", args.service),
-            hint: Some(format!("start it with `devenv up -d {}`", args.service)),
-        });
+    let Some(c) = replica(&containers, &args.service, args.index) else {
+        let hint = if args.index > 1 && containers.iter().any(|c| c.service.as_deref() == Some(args.service.as_str())) {
+            format!("`devenv ps {}` lists its replicas; scale it with `devenv up -d --scale {}={}`", args.service, args.service, args.index)
+        } else {
+            format!("start it with `devenv up -d {}`", args.service)
+        };
+        let which = if args.index > 1 { format!("replica {} of service", args.index) } else { "service".into() };
+        return Err(Error::Usage { message: format!("{which} `{}` has no container in project `{project}`", args.service), hint: Some(hint) });
     };
     if c.state != ContainerState::Running {
         return Err(Error::Usage {
@@ -58,6 +64,11 @@ pub async fn run(global: &Global, args: ExecArgs, ui: &Ui) -> Result<u8, Error> 
     drop(_raw);
     let code = code?;
     Ok(code.clamp(0, 255) as u8)
+}
+
+/// Replica `index` of `service` (a container without the replica label is its first).
+fn replica<'c>(containers: &'c [crate::observe::ObservedContainer], service: &str, index: u32) -> Option<&'c crate::observe::ObservedContainer> {
+    containers.iter().find(|c| c.service.as_deref() == Some(service) && c.replica.unwrap_or(1) == index)
 }
 
 fn stdin_is_tty() -> bool {

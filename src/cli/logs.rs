@@ -47,10 +47,12 @@ pub async fn run(global: &Global, args: LogsArgs, ui: &Ui) -> Result<u8, Error> 
             return Err(Error::Usage { message: format!("no container for service `{s}` in project `{project}`"), hint: Some("`devenv ps` lists them".into()) });
         }
     }
-    let width = chosen.iter().filter_map(|c| c.service.as_ref().map(String::len)).max().unwrap_or(0);
+    // Replicas are told apart by their number: `web-1 | …`, `web-2 | …` (compose's prefixes).
+    let label = |c: &crate::observe::ObservedContainer| crate::diff::replica_label(c.service.as_deref().unwrap_or(&c.name), c.replica);
+    let width = chosen.iter().map(|c| label(c).len()).max().unwrap_or(0);
     let mut streams = futures_util::stream::SelectAll::new();
     for c in &chosen {
-        let svc = c.service.clone().unwrap_or_else(|| c.name.clone());
+        let svc = label(c);
         streams.push(Box::pin(docker.logs(&c.id, args.follow, args.tail, since).map(move |l| (svc.clone(), l))));
     }
     let stop = super::interrupted();

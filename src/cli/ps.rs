@@ -26,6 +26,9 @@ pub struct PsArgs {
 #[derive(Debug, Serialize)]
 struct Row {
     service: String,
+    /// The replica's number, for a service with `replicas` (compose's container number).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replica: Option<u32>,
     container: String,
     state: String,
     health: String,
@@ -67,6 +70,7 @@ pub async fn run(global: &Global, args: PsArgs, ui: &Ui) -> Result<u8, Error> {
             .collect();
         rows.push(Row {
             service,
+            replica: c.replica,
             container: c.name.clone(),
             state: c.state.as_str().to_string(),
             health,
@@ -83,6 +87,11 @@ pub async fn run(global: &Global, args: PsArgs, ui: &Ui) -> Result<u8, Error> {
         println!("no containers for project `{project}`");
         return Ok(exit::OK);
     }
+    if rows.iter().any(|r| r.replica.is_some()) {
+        // By replica number (names sort `web-10` before `web-2`).
+        rows.sort_by(|a, b| a.service.cmp(&b.service).then(a.replica.cmp(&b.replica)));
+        return print_with_index(&rows);
+    }
     let w = |f: &dyn Fn(&Row) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
     let (ws, wst, wh) = (w(&|r| r.service.len(), 7), w(&|r| r.state.len(), 5), w(&|r| r.health.len(), 6));
     let wp = w(&|r| r.ports.join(", ").len(), 5);
@@ -90,6 +99,20 @@ pub async fn run(global: &Global, args: PsArgs, ui: &Ui) -> Result<u8, Error> {
     for r in &rows {
         let uptime = r.status.strip_prefix("Up ").map(|s| s.split(" (").next().unwrap_or(s).to_string()).unwrap_or_else(|| "-".into());
         println!("{:ws$}  {:wst$}  {:wh$}  {:wp$}  {uptime}", r.service, r.state, r.health, r.ports.join(", "));
+    }
+    Ok(exit::OK)
+}
+
+/// The table with an INDEX column: some service runs replicas.
+fn print_with_index(rows: &[Row]) -> Result<u8, Error> {
+    let w = |f: &dyn Fn(&Row) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
+    let (ws, wst, wh) = (w(&|r| r.service.len(), 7), w(&|r| r.state.len(), 5), w(&|r| r.health.len(), 6));
+    let wp = w(&|r| r.ports.join(", ").len(), 5);
+    println!("{:ws$}  INDEX  {:wst$}  {:wh$}  {:wp$}  UPTIME", "SERVICE", "STATE", "HEALTH", "PORTS");
+    for r in rows {
+        let uptime = r.status.strip_prefix("Up ").map(|s| s.split(" (").next().unwrap_or(s).to_string()).unwrap_or_else(|| "-".into());
+        let index = r.replica.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+        println!("{:ws$}  {index:5}  {:wst$}  {:wh$}  {:wp$}  {uptime}", r.service, r.state, r.health, r.ports.join(", "));
     }
     Ok(exit::OK)
 }

@@ -39,6 +39,9 @@ pub struct UpArgs {
     /// With --watch: quiet period before a batch of changes is acted on
     #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = parse_duration_arg, requires = "watch")]
     pub debounce: Duration,
+    /// Run N containers of SERVICE, over the file's `replicas`/`scale` (repeatable)
+    #[arg(long, value_name = "SERVICE=N")]
+    pub scale: Vec<String>,
 }
 
 pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
@@ -52,6 +55,7 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
             });
         }
     }
+    apply_scale(&mut plan, &args.scale)?;
     if let Some(w) = super::doctor::max_map_count_warning(&plan) {
         ui.warn(w);
     }
@@ -100,4 +104,21 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
     // Each container's own stop timeout: its service's `stop_grace_period`, else 10 s.
     session.stop(&report.containers).await?;
     Ok(exit::OK)
+}
+
+/// `--scale SERVICE=N` (compose's): N containers of SERVICE for this `up`,
+/// over the file's count; refused, before anything is created, when the
+/// service cannot run N (a fixed host port, a `container_name`).
+fn apply_scale(plan: &mut crate::plan::Plan, scales: &[String]) -> Result<(), Error> {
+    for s in scales {
+        let parsed = s.split_once('=').and_then(|(svc, n)| Some((svc.trim(), n.trim().parse::<u32>().ok()?)));
+        let Some((service, n)) = parsed else {
+            return Err(Error::Usage { message: format!("invalid --scale `{s}`"), hint: Some("write SERVICE=N, e.g. `--scale web=3`".into()) });
+        };
+        crate::plan::replicas::scale(plan, service, n).map_err(|message| Error::Usage {
+            message,
+            hint: Some(format!("publish the container port only or a host port range, and drop `container_name`, to run several `{service}`; see README.md#replicas")),
+        })?;
+    }
+    Ok(())
 }

@@ -59,7 +59,8 @@ fn distinct_scale(name: &str, svc: &Value) -> TResult<()> {
     let replicas = int(svc.get("deploy").and_then(|d| d.get("replicas")));
     match (scale, replicas) {
         (Some(a), Some(b)) if a != b => {
-            Err((format!("services.{name}.scale"), format!("services.{name}: can't set distinct values on 'scale' and 'deploy.replicas'")))
+            // The path is printed in front of the message.
+            Err((format!("services.{name}.scale"), "can't set distinct values on 'scale' and 'deploy.replicas'".to_string()))
         }
         _ => Ok(()),
     }

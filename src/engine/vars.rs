@@ -18,7 +18,8 @@ pub fn env_name(service: &str) -> String {
 pub fn host_side(plan: &Plan, observed: &[ObservedContainer]) -> IndexMap<String, String> {
     let mut out = IndexMap::new();
     for (name, svc) in &plan.services {
-        let Some(c) = observed.iter().find(|c| c.service.as_deref() == Some(name.as_str())) else { continue };
+        // Replica 1 of a service with replicas (a container without the label is the service's one).
+        let Some(c) = observed.iter().find(|c| c.service.as_deref() == Some(name.as_str()) && c.replica.unwrap_or(1) == 1) else { continue };
         // An app whose readiness is an HTTP probe is reached over HTTP on that port.
         let http_port = match svc.health.as_ref().map(|h| &h.probe) {
             Some(Probe::Http { port, .. }) if svc.connection.is_none() => Some(*port),
