@@ -56,24 +56,28 @@ pub async fn stop_in_order(
     ui: &Ui,
 ) -> Result<(), Error> {
     let timeout: Option<Duration> = timeout.into();
-    // A container may stop once everything that depends on it has stopped.
-    let mut done: HashMap<String, watch::Sender<bool>> = HashMap::new();
-    let mut rx: HashMap<String, watch::Receiver<bool>> = HashMap::new();
+    // A container may stop once everything that depends on it has stopped
+    // (every replica of a dependent: one channel per container, by service).
+    let mut done: Vec<Option<watch::Sender<bool>>> = Vec::new();
+    let mut rx: HashMap<String, Vec<watch::Receiver<bool>>> = HashMap::new();
     for c in containers {
         let key = c.service.clone().unwrap_or_else(|| c.name.clone());
         let (t, r) = watch::channel(false);
-        done.insert(key.clone(), t);
-        rx.insert(key, r);
+        done.push(Some(t));
+        rx.entry(key).or_default().push(r);
     }
     let mut set: JoinSet<Result<(), Error>> = JoinSet::new();
-    for c in containers {
-        let key = c.service.clone().unwrap_or_else(|| c.name.clone());
+    for (i, c) in containers.iter().enumerate() {
+        let service = c.service.clone().unwrap_or_else(|| c.name.clone());
         let dependents: Vec<watch::Receiver<bool>> = graph_deps
             .iter()
-            .filter(|(_, ds)| ds.contains(&key))
-            .filter_map(|(s, _)| rx.get(s).cloned())
+            .filter(|(_, ds)| ds.contains(&service))
+            .filter_map(|(s, _)| rx.get(s))
+            .flatten()
+            .cloned()
             .collect();
-        let Some(tx) = done.remove(&key) else { continue };
+        let key = crate::diff::replica_label(&service, c.replica);
+        let Some(tx) = done.get_mut(i).and_then(Option::take) else { continue };
         let d = docker.clone();
         let ui = ui.clone();
         let id = c.id.clone();

@@ -7,6 +7,7 @@ mod compose;
 mod compose_deploy;
 mod compose_netvol;
 mod compose_parity;
+mod compose_scale;
 mod concurrency;
 mod config_file;
 mod docs;
