@@ -958,6 +958,23 @@ mod tests {
     }
 
     #[test]
+    fn replicas_that_would_clash_are_rejected_at_the_key() {
+        let f = Fixture::new();
+        let e = f.check("services:\n  web:\n    image: x\n    replicas: 2\n    container_name: mine\n").unwrap_err();
+        assert_eq!(at(&e), ("services.web.container_name".into(), 5, 5));
+        let e = f.check("services:\n  web:\n    image: x\n    replicas: 2\n    ports: [\":81\", \"8080:80\"]\n").unwrap_err();
+        assert_eq!(e.yaml_path, "services.web.ports[1]");
+        assert!(e.message.contains("host port 8080") && e.hint.unwrap().contains("8080-8081:80"), "{}", e.message);
+        let e = f.check("services:\n  web:\n    image: x\n    replicas: 3\n    ports: [\"8080-8081:80\"]\n").unwrap_err();
+        assert!(e.message.contains("has 2 port(s)"), "{}", e.message);
+        f.check("services:\n  web:\n    image: x\n    replicas: 3\n    ports: [\":80\", \"8080-8082:80\"]\n").unwrap();
+        f.check("services:\n  web:\n    image: x\n    replicas: 1\n    container_name: mine\n    ports: [\"8080:80\"]\n").unwrap();
+        // A range's ports are published: another service may not take one of them.
+        let e = f.check("services:\n  a:\n    image: x\n    ports: [\"8080-8082:80\"]\n  b:\n    image: x\n    ports: [\"8081:80\"]\n").unwrap_err();
+        assert_eq!(e.yaml_path, "services.b.ports[0]");
+    }
+
+    #[test]
     fn fixed_addresses_and_bad_aliases_are_rejected() {
         let f = Fixture::new();
         let e = f

@@ -152,3 +152,37 @@ fn existing_networks_and_volumes_are_kept_and_only_used_ones_listed() {
     assert_eq!(changes.work().count(), 0);
     assert_eq!(changes.orphans().map(|s| s.service.as_str()).collect::<Vec<_>>(), vec!["old"]);
 }
+
+/// Replica `n` of `svc`, running, as `observe` reads it back.
+fn replica(plan: &Plan, svc: &str, n: u32) -> ObservedContainer {
+    ObservedContainer { id: format!("id-{svc}-{n}"), name: format!("{}-{svc}-{n}", plan.project), replica: Some(n), ..observed(plan, svc, ContainerState::Running, "Up 1 minute") }
+}
+
+#[test]
+fn replicas_are_one_step_each_and_scaling_keeps_the_ones_that_stay() {
+    let yaml = |n: u32| format!("name: p\nservices:\n  web:\n    image: app\n    replicas: {n}\n");
+    let plan = plan_of(&yaml(3));
+    assert_eq!(shown(&diff(&plan, &all(&plan), &[], &BTreeMap::new())), ["create web-1", "create web-2", "create web-3"]);
+    let two = vec![replica(&plan, "web", 1), replica(&plan, "web", 2)];
+    let steps = diff(&plan, &all(&plan), &two, &BTreeMap::new());
+    assert_eq!(shown(&steps), ["keep web-1", "keep web-2", "create web-3"]);
+    assert_eq!(steps[1].container.as_deref(), Some("id-web-2"));
+    // Down to one: the highest numbers go first.
+    let plan = plan_of(&yaml(1));
+    let three: Vec<_> = (1..=3).map(|n| replica(&plan, "web", n)).collect();
+    assert_eq!(shown(&diff(&plan, &all(&plan), &three, &BTreeMap::new())), ["keep web-1", "remove web-3 (scaled down)", "remove web-2 (scaled down)"]);
+    // 0: nothing runs, nothing is left.
+    let plan = plan_of(&yaml(0));
+    assert_eq!(shown(&diff(&plan, &all(&plan), &three[..1], &BTreeMap::new())), ["remove web-1 (scaled down)"]);
+}
+
+#[test]
+fn a_service_given_replicas_renames_its_container_and_back() {
+    let plain = plan_of("name: p\nservices:\n  web:\n    image: app\n");
+    let scaled = plan_of("name: p\nservices:\n  web:\n    image: app\n    replicas: 2\n");
+    assert_eq!(plain.services["web"].config_hash, scaled.services["web"].config_hash, "the count is not hashed");
+    let old = observed(&plain, "web", ContainerState::Running, "Up 1 minute");
+    assert_eq!(shown(&diff(&scaled, &all(&scaled), &[old], &BTreeMap::new())), ["recreate web-1 (renamed to p-web-1)", "create web-2"]);
+    let both = vec![replica(&scaled, "web", 1), replica(&scaled, "web", 2)];
+    assert_eq!(shown(&diff(&plain, &all(&plain), &both, &BTreeMap::new())), ["recreate web (renamed to p-web)", "remove web-2 (scaled down)"]);
+}

@@ -206,3 +206,25 @@ mod failure_report_tests {
     }
 }
 
+
+#[cfg(test)]
+mod replica_tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::plan::plan_of;
+
+    #[test]
+    fn a_dependent_waits_for_every_replica_and_not_for_a_service_scaled_to_zero() {
+        let yaml = |n: u32| format!("name: p\nservices:\n  web:\n    image: x\n    replicas: {n}\n  api:\n    image: x\n    depends_on: {{web: healthy}}\n");
+        let plan = plan_of(&yaml(3));
+        let steps = crate::diff::diff(&plan, &["web".into(), "api".into()], &[], &BTreeMap::new());
+        let (senders, receivers) = channels(&steps);
+        assert_eq!(senders.len(), 4, "one channel per container");
+        let deps: Vec<String> = dependencies(&plan, "api", &receivers).into_iter().map(|d| d.service).collect();
+        assert_eq!(deps, ["web-1", "web-2", "web-3"]);
+        let plan = plan_of(&yaml(0));
+        let steps = crate::diff::diff(&plan, &["web".into(), "api".into()], &[], &BTreeMap::new());
+        assert!(dependencies(&plan, "api", &channels(&steps).1).is_empty());
+    }
+}

@@ -348,3 +348,16 @@ fn resource_keys_and_restart_policies_become_resources_and_restart() {
     let yaml = serde_yaml::to_string(&c.spec).unwrap();
     assert!(yaml.contains("resources:") && yaml.contains("memory_reservation: '67108864'"), "{yaml}");
 }
+
+#[test]
+fn scale_and_deploy_replicas_become_replicas() {
+    let p = load("services:\n  a:\n    image: x\n    scale: 2\n  b:\n    image: x\n    deploy: {replicas: 3}\n  c:\n    image: x\n    scale: 0\n    deploy: {replicas: 0}\n  d:\n    image: x\n");
+    let c = run(&p);
+    let n = |s: &str| c.spec.services[s].replicas;
+    assert_eq!((n("a"), n("b"), n("c"), n("d")), (Some(2), Some(3), Some(0), None));
+    // `devenv import` writes them as devenv's `replicas:`; a service without them has none.
+    let yaml = serde_yaml::to_string(&to_env_spec(&p, Mode::Import).unwrap().spec).unwrap();
+    assert!(yaml.contains("replicas: 2") && yaml.contains("replicas: 3") && yaml.matches("replicas:").count() == 3, "{yaml}");
+    let e = to_env_spec(&load("services:\n  a:\n    image: x\n    scale: -1\n"), Mode::Run).unwrap_err();
+    assert_eq!(e.path, "services.a.scale");
+}
