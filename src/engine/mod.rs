@@ -3,7 +3,7 @@
 //! Owns: the `Session` (one plan, one Docker connection, one journal) that
 //! `up`s, rolls back an interrupted `up`, tears down and removes some
 //! services' containers (`seed --reset`'s jobs); executing a diff's
-//! steps in phases — orphans, pre-flight checks (host ports, container,
+//! steps in phases — orphans, replicas scaled down, pre-flight checks (host ports, container,
 //! network and volume names), networks and volumes,
 //! then the services in dependency order, in parallel where the graph allows
 //! (`schedule`, `service`); teardown (`teardown`); container specs

@@ -1,5 +1,6 @@
-//! Scheduling: one task per service step, in parallel; each waits on the
-//! states its dependencies reach (one watch channel per service). Every
+//! Scheduling: one task per service step (one per replica), in parallel; each
+//! waits on the states its dependencies reach (one watch channel per
+//! container; a dependent waits for every replica of a dependency). Every
 //! service runs to its end (ready, failed, timed out, not started): one
 //! failure does not hide the others, and all of them become one report.
 
