@@ -166,6 +166,11 @@ fn scale_up_and_down_keeps_the_replicas_that_stay() {
     assert_eq!(numbers, [1, 2, 3, 4], "{}", ps.stdout);
     p.run(&["-p", &p.name, "ps"]).ok().stdout_has("INDEX");
 
+    // `devenv env` points at replica 1.
+    let env = p.run(&["-p", &p.name, "env", "--format", "json"]);
+    let env: std::collections::HashMap<String, String> = serde_json::from_str(&env.ok().stdout).expect("env --format json");
+    assert_eq!(env.get("DEVENV_WEB_PORT"), Some(&host_ports(&[web(1)]).into_iter().next().unwrap_or_default()), "{env:?}");
+
     // exec --index runs in that replica (default: 1).
     p.run(&["-p", &p.name, "exec", "-T", "--index", "3", "web", "--", "touch", "/tmp/mark"]).ok();
     let has_mark = |c: &str| Command::new("docker").args(["exec", c, "test", "-f", "/tmp/mark"]).status().is_ok_and(|s| s.success());
