@@ -230,3 +230,18 @@ fn replicas_that_would_clash_are_refused_and_nothing_is_created() {
     scaled.run(&["-p", &scaled.name, "up", "-d", "--scale", "web=2"]).code(2).stderr_has("host port 18082");
     assert!(scaled.docker_objects("container").is_empty() && scaled.docker_objects("network").is_empty());
 }
+
+#[test]
+fn a_service_scaled_to_zero_has_no_container_and_is_not_waited_on() {
+    if !docker_ready() {
+        return;
+    }
+    // As compose: `up` creates nothing for it, and its dependents start.
+    let p = Project::new(
+        "c16zero",
+        "services:\n  off:\n    image: devenv-test/app:1\n    replicas: 0\n  front:\n    image: devenv-test/app:1\n    depends_on: {off: healthy}\n",
+    );
+    p.run(&["-p", &p.name, "up", "-d"]).ok();
+    assert_eq!(p.docker_objects("container"), [format!("{}-front", p.name)]);
+    p.run(&["-p", &p.name, "exec", "-T", "off", "--", "true"]).code(2).stderr_has("has no container");
+}
