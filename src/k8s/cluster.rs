@@ -38,13 +38,55 @@ pub struct Target {
     pub namespace: String,
     /// For label selectors.
     pub project: String,
+    /// An existing cluster's kubeconfig context (`--context`, `k8s.context`): then
+    /// `provider` and `cluster` are not used — nothing is created, loaded or deleted there.
+    pub existing: Option<String>,
 }
 
 impl Target {
-    /// The kubeconfig context the provider writes.
+    /// The kubeconfig context: the existing cluster's, else the one the provider writes.
     pub fn context(&self) -> String {
-        format!("{}-{}", self.provider.name(), self.cluster)
+        match &self.existing {
+            Some(c) => c.clone(),
+            None => format!("{}-{}", self.provider.name(), self.cluster),
+        }
     }
+}
+
+/// What the kubeconfig says about a context (`kubectl config view --minify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextInfo {
+    pub context: String,
+    /// The API server's URL.
+    pub server: String,
+}
+
+/// The marker that makes `context` or `server` look like production: a word of
+/// either (split at anything not a letter or digit) equal to a marker
+/// (`prod-eu-1`, `https://api.live.example.com`; not `products`).
+pub fn production_marker<'m>(info: &ContextInfo, markers: &'m [String]) -> Option<&'m str> {
+    let words = |s: &str| s.to_ascii_lowercase().split(|c: char| !c.is_ascii_alphanumeric()).map(str::to_string).collect::<Vec<_>>();
+    let all: Vec<String> = words(&info.context).into_iter().chain(words(&info.server)).collect();
+    markers.iter().find(|m| all.iter().any(|w| w == &m.to_ascii_lowercase())).map(String::as_str)
+}
+
+/// Refuse a production-looking context unless `allow` names exactly that context.
+pub fn check_not_production(info: &ContextInfo, markers: &[String], allow: Option<&str>) -> Result<(), Error> {
+    let Some(m) = production_marker(info, markers) else { return Ok(()) };
+    if allow == Some(info.context.as_str()) {
+        return Ok(());
+    }
+    let also = match allow {
+        Some(a) => format!(" (--allow-context names `{a}`, not this context)"),
+        None => String::new(),
+    };
+    Err(Error::Usage {
+        message: format!("refusing context `{}` (server {}): it looks like production (`{m}`){also}", info.context, info.server),
+        hint: Some(format!(
+            "devenv applies development environments; if this cluster really is for development, pass --allow-context {} (or change k8s.production_markers)",
+            info.context
+        )),
+    })
 }
 
 fn hint_for(p: Provider) -> &'static str {
@@ -180,6 +222,26 @@ impl<'a> Cluster<'a> {
         Invocation::new("kubectl", &all)
     }
 
+    /// The existing context's server, from the kubeconfig (`kubectl config view --minify --context CTX -o json`).
+    pub fn context_info(&self) -> Result<ContextInfo, Error> {
+        let ctx = self.target.context();
+        let inv = Invocation::new("kubectl", &["config", "view", "--minify", "--context", &ctx, "-o", "json"]);
+        let out = self.run(&inv)?;
+        if !out.success() {
+            let hint = "list them with `kubectl config get-contexts`; --context takes a NAME from there";
+            if out.stderr.contains("does not exist") || out.stderr.contains("not found") {
+                return Err(Error::Usage { message: format!("context `{ctx}` is not in your kubeconfig (`{}`: {})", inv.display(), out.lines().join(" ")), hint: Some(hint.into()) });
+            }
+            return Err(failed(&inv, &out, &format!("cannot read context `{ctx}` from the kubeconfig"), hint));
+        }
+        let v: Value = serde_json::from_str(&out.stdout).map_err(|e| Error::Other(format!("`{}` printed something that is not JSON: {e}", inv.display())))?;
+        let server = v.pointer("/clusters/0/cluster/server").and_then(Value::as_str).unwrap_or("").to_string();
+        if server.is_empty() {
+            return Err(Error::Usage { message: format!("context `{ctx}` names no cluster server in your kubeconfig"), hint: Some("check `kubectl config view --minify --context NAME`".into()) });
+        }
+        Ok(ContextInfo { context: ctx, server })
+    }
+
     /// Does the cluster exist?
     pub fn exists(&self) -> Result<bool, Error> {
         let name = &self.target.cluster;
@@ -240,7 +302,8 @@ impl<'a> Cluster<'a> {
 
     /// Load locally built images into the cluster's nodes.
     pub fn load_images(&self, images: &[String]) -> Result<(), Error> {
-        if images.is_empty() {
+        // An existing cluster pulls its images (from `k8s.registry`): nothing is loaded there.
+        if images.is_empty() || self.target.existing.is_some() {
             return Ok(());
         }
         let name = self.target.cluster.as_str();
@@ -402,6 +465,9 @@ impl<'a> Cluster<'a> {
 
     /// Reuse the cluster, or create it; true when it was created.
     pub fn ensure(&self) -> Result<bool, Error> {
+        if self.target.existing.is_some() {
+            return Ok(false);
+        }
         if self.exists()? {
             self.ui.info(format!("reusing {} cluster `{}`", self.target.provider.name(), self.target.cluster));
             return Ok(false);
@@ -513,6 +579,9 @@ impl<'a> Cluster<'a> {
 
     /// Delete the whole cluster.
     pub fn delete_cluster(&self) -> Result<(), Error> {
+        if let Some(ctx) = &self.target.existing {
+            return Err(Error::Usage { message: format!("--delete-cluster deletes local kind/k3d clusters only, not context `{ctx}`"), hint: Some("`devenv k8s down` removes what devenv applied there".into()) });
+        }
         let name = self.target.cluster.as_str();
         let inv = match self.target.provider {
             Provider::Kind => Invocation::new("kind", &["delete", "cluster", "--name", name]),

@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod lint;
 pub mod manifest;
 pub mod probes;
+pub mod registry;
 pub mod render;
 pub mod runner;
 pub mod seeds;

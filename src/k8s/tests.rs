@@ -55,7 +55,7 @@ fn quiet() -> Ui {
 }
 
 fn target(provider: Provider) -> Target {
-    Target { provider, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into() }
+    Target { provider, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into(), existing: None }
 }
 
 fn cluster<'a>(runner: &'a ScriptedRunner, ui: &'a Ui, provider: Provider) -> Cluster<'a> {
