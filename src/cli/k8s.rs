@@ -446,7 +446,9 @@ async fn up_cmd(global: &Global, a: UpArgs, ui: &Ui) -> Result<u8, Error> {
     };
     let runner = SystemRunner;
     let c = connect(&a.cluster, &s, &runner, ui)?;
-    cluster::require_kubectl(&runner)?;
+    if c.target.existing.is_none() {
+        cluster::require_kubectl(&runner)?;
+    }
     let srcs = sources(&s.env, &s.spec)?;
     let team = team_manifests(&srcs, &runner)?;
     let team_workloads = cluster::TeamWorkload::of(&team);
@@ -516,7 +518,9 @@ fn status_cmd(global: &Global, a: StatusArgs, ui: &Ui) -> Result<u8, Error> {
     let s = setup(global, a.cluster.namespace.as_deref(), a.cluster.context.as_deref(), ui)?;
     let runner = SystemRunner;
     let c = connect(&a.cluster, &s, &runner, ui)?;
-    cluster::require_kubectl(&runner)?;
+    if c.target.existing.is_none() {
+        cluster::require_kubectl(&runner)?;
+    }
     if c.target.existing.is_none() && !c.exists()? {
         println!("{} does not exist (`devenv k8s up` creates it)", place(&c));
         return Ok(exit::OK);

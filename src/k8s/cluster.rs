@@ -654,6 +654,9 @@ impl<'a> Cluster<'a> {
     /// NodePort addresses: (service, `IP:nodePort`).
     pub fn node_ports(&self, rendered: &Rendered) -> Vec<(String, String)> {
         let mut out = Vec::new();
+        if !rendered.services.iter().any(|s| s.expose == super::spec::Expose::NodePort && s.has_service) {
+            return out;
+        }
         let nodes = self.run(&Invocation::new("kubectl", &["--context", &self.target.context(), "get", "nodes", "-o", "json"])).ok().filter(Output::success);
         let ip = nodes
             .and_then(|o| serde_json::from_str::<Value>(&o.stdout).ok())
