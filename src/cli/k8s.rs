@@ -270,6 +270,20 @@ fn lint_summary(documents: usize, schemas: &str, errors: usize, lint_warnings: u
 }
 
 #[cfg(test)]
+mod namespace_tests {
+    #[test]
+    fn a_shared_cluster_gets_a_namespace_per_developer() {
+        let spec = super::K8sSpec::default();
+        let user = super::user_name();
+        assert_eq!(super::namespace_of(None, &spec, "shop", true), crate::k8s::spec::default_namespace(&format!("shop-{user}")));
+        assert_eq!(super::namespace_of(None, &spec, "shop", false), "shop");
+        assert_eq!(super::namespace_of(Some("x"), &spec, "shop", true), "x");
+        let spec = super::K8sSpec { namespace: Some("team".into()), ..Default::default() };
+        assert_eq!(super::namespace_of(None, &spec, "shop", true), "team");
+    }
+}
+
+#[cfg(test)]
 mod summary_tests {
     #[test]
     fn the_summary_counts_the_warnings_it_printed() {

@@ -485,3 +485,70 @@ fn a_missing_cluster_tool_links_to_the_kubernetes_section() {
     let missing = crate::k8s::cluster::detect(&runner, Some(crate::k8s::Provider::K3d)).expect_err("not installed");
     assert_eq!(missing.docs(), Some("README.md#kubernetes-devenv-k8s"), "{missing}");
 }
+
+fn existing(runner: &ScriptedRunner, ui: &Ui) -> Cluster<'static> {
+    // Leaked for the test's lifetime: a Cluster borrows its runner and ui.
+    let runner: &'static ScriptedRunner = Box::leak(Box::new(runner.clone()));
+    let ui: &'static Ui = Box::leak(Box::new(ui.clone()));
+    let t = Target { provider: Provider::Kind, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into(), existing: Some("dev-eks".into()) };
+    let mut c = Cluster::new(runner, ui, t);
+    c.poll = Duration::ZERO;
+    c
+}
+
+#[test]
+fn an_existing_context_is_used_as_is_every_kubectl_call_names_it_and_nothing_is_created_or_loaded() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks get namespace shop", Output::failed(1, "Error from server (NotFound): namespaces \"shop\" not found"));
+    runner.on("kubectl --context dev-eks -n shop get job", Output::ok(JOB_DONE));
+    let ui = quiet();
+    let c = existing(&runner, &ui);
+    let report = c.up(&r, &[], &[], &["shop-api:devenv".to_string()]).expect("up");
+    assert!(!report.created_cluster);
+    let calls = runner.calls();
+    assert!(calls.iter().all(|c| c.starts_with("kubectl --context dev-eks ")), "no kind/k3d, every call names the context: {calls:#?}");
+    assert_eq!(calls[0], "kubectl --context dev-eks get namespace shop -o name");
+    assert_eq!(calls[1], "kubectl --context dev-eks apply -f -");
+    assert!(calls[2..].iter().all(|c| c.starts_with("kubectl --context dev-eks -n shop ")), "{calls:#?}");
+    let ns = runner.invocations().into_iter().find_map(|i| i.stdin).expect("namespace applied");
+    assert!(ns.contains("name: shop\n") && ns.contains("app.kubernetes.io/managed-by: devenv") && ns.contains("app.kubernetes.io/part-of: shop"), "{ns}");
+
+    // down -v: only devenv's labelled objects there, and the namespace only when it carries devenv's labels (devenv created it).
+    let runner = ScriptedRunner::new();
+    existing(&runner, &ui).down(&[], true).expect("down");
+    assert_eq!(
+        runner.calls(),
+        [
+            "kubectl --context dev-eks -n shop delete deployments,statefulsets,jobs,services,configmaps,secrets,persistentvolumeclaims -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop --ignore-not-found",
+            "kubectl --context dev-eks delete namespace -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop,kubernetes.io/metadata.name=shop --ignore-not-found",
+        ]
+    );
+    let e = existing(&ScriptedRunner::new(), &ui).delete_cluster().expect_err("never deletes a context's cluster");
+    assert!(e.to_string().contains("not context `dev-eks`"), "{e}");
+}
+
+#[test]
+fn context_info_and_production_markers() {
+    let ui = quiet();
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl config view --minify --context dev-eks -o json", Output::ok(r#"{"clusters": [{"name": "c", "cluster": {"server": "https://ABC.gr7.eu-west-1.eks.amazonaws.com"}}]}"#));
+    let info = existing(&runner, &ui).context_info().expect("info");
+    assert_eq!(info.server, "https://ABC.gr7.eu-west-1.eks.amazonaws.com");
+    let runner = ScriptedRunner::new();
+    // kubectl 1.32's text for an unknown context.
+    runner.on("kubectl config view", Output::failed(1, "error: context \"dev-eks\" does not exist"));
+    let e = existing(&runner, &ui).context_info().expect_err("unknown");
+    assert!(e.to_string().contains("context `dev-eks` is not in your kubeconfig"), "{e}");
+
+    let m: Vec<String> = super::spec::DEFAULT_PRODUCTION_MARKERS.iter().map(|s| s.to_string()).collect();
+    let ctx = |c: &str, s: &str| cluster::ContextInfo { context: c.into(), server: s.into() };
+    assert_eq!(cluster::production_marker(&ctx("gke_team_prod-eu", "https://10.0.0.1"), &m), Some("prod"));
+    assert_eq!(cluster::production_marker(&ctx("dev", "https://api.live.example.com"), &m), Some("live"));
+    assert_eq!(cluster::production_marker(&ctx("eks-production", "https://x"), &m), Some("production"));
+    assert_eq!(cluster::production_marker(&ctx("products-dev", "https://liveness.example.com"), &m), None, "whole words only");
+    assert!(cluster::check_not_production(&ctx("prod", "https://x"), &m, Some("prod")).is_ok());
+    let e = cluster::check_not_production(&ctx("prod", "https://x"), &m, None).expect_err("refused");
+    assert!(e.to_string().contains("refusing context `prod`"), "{e}");
+    assert!(cluster::check_not_production(&ctx("shop-stg", "https://x"), &["stg".to_string()], None).is_err(), "configurable");
+}
