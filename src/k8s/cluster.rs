@@ -215,6 +215,20 @@ impl<'a> Cluster<'a> {
         self.runner.run(inv, on_line).map_err(run_error)
     }
 
+    /// A refusal of the cluster's explained (RBAC, quota, StorageClass, pull secret), if it is one.
+    pub fn explained(&self, text: &str) -> Option<super::explain::Explanation> {
+        let ctx = self.target.context();
+        super::explain::explain(text, &super::explain::Place { context: &ctx, namespace: &self.target.namespace })
+    }
+
+    /// `failed`, with the explanation and its fix when kubectl's output is a refusal devenv knows.
+    fn refused(&self, inv: &Invocation, out: &Output, what: &str, hint: &str) -> Error {
+        match self.explained(&out.lines().join("\n")) {
+            Some(e) => failed(inv, out, &format!("{what}: {}", e.problem), &e.fix),
+            None => failed(inv, out, what, hint),
+        }
+    }
+
     /// `kubectl --context CTX -n NS ARGS…`
     pub fn kubectl<S: AsRef<str>>(&self, args: &[S]) -> Invocation {
         let mut all = vec!["--context".to_string(), self.target.context(), "-n".to_string(), self.target.namespace.clone()];
@@ -342,7 +356,7 @@ impl<'a> Cluster<'a> {
         let apply = Invocation::new("kubectl", &["--context", &self.target.context(), "apply", "-f", "-"]).with_stdin(format!("---\n{}", super::manifest::to_yaml(&rendered.namespace_object)));
         let out = self.run(&apply)?;
         if !out.success() {
-            return Err(failed(&apply, &out, &format!("cannot create namespace `{}`", self.target.namespace), ""));
+            return Err(self.refused(&apply, &out, &format!("cannot create namespace `{}`", self.target.namespace), ""));
         }
         Ok(())
     }
@@ -355,7 +369,7 @@ impl<'a> Cluster<'a> {
         let inv = self.kubectl(&["apply", "-f", "-"]).with_stdin(yaml);
         let out = self.run(&inv)?;
         if !out.success() {
-            return Err(failed(&inv, &out, &format!("the cluster rejected {what}"), "run `devenv k8s lint` to check the manifests"));
+            return Err(self.refused(&inv, &out, &format!("the cluster rejected {what}"), "run `devenv k8s lint` to check the manifests"));
         }
         Ok(())
     }
@@ -367,7 +381,7 @@ impl<'a> Cluster<'a> {
         let inv = self.kubectl(&args);
         let out = self.run(&inv)?;
         if !out.success() {
-            return Err(failed(&inv, &out, &format!("the cluster rejected {}", src.path.display()), "run `devenv k8s lint` to check the manifests"));
+            return Err(self.refused(&inv, &out, &format!("the cluster rejected {}", src.path.display()), "run `devenv k8s lint` to check the manifests"));
         }
         Ok(())
     }
@@ -388,11 +402,16 @@ impl<'a> Cluster<'a> {
             return Ok(());
         }
         let (why, detail) = self.diagnose(selector);
-        let message = format!("{service}: {resource}/{name} did not become ready within {}s{why}", timeout.as_secs());
+        let mut message = format!("{service}: {resource}/{name} did not become ready within {}s{why}", timeout.as_secs());
+        let mut hint = format!("`kubectl --context {} -n {} describe {resource}/{name}` shows more", self.target.context(), self.target.namespace);
+        if let Some(e) = self.explained(&format!("{why}\n{}", detail.join("\n"))) {
+            message = format!("{message}\n{}", e.problem);
+            hint = e.fix;
+        }
         self.ui.service(service, Status::Failed { error: message.clone() });
         let mut logs = vec![format!("`{}`: {}", inv.display(), out.lines().last().cloned().unwrap_or_else(|| out.describe_exit()))];
         logs.extend(detail);
-        Err(Error::Service { message, logs, hint: Some(format!("`kubectl --context {} -n {} describe {resource}/{name}` shows more", self.target.context(), self.target.namespace)) })
+        Err(Error::Service { message, logs, hint: Some(hint) })
     }
 
     /// Poll a Job until it succeeded or failed (or `timeout`).
@@ -418,9 +437,13 @@ impl<'a> Cluster<'a> {
             if failed_cond || timed_out {
                 let (why, detail) = self.diagnose(&format!("job-name={name}"));
                 let how = if failed_cond { "failed".to_string() } else { format!("did not complete within {}s", timeout.as_secs()) };
-                let message = format!("{service}: job/{name} {how}{why}");
+                let mut message = format!("{service}: job/{name} {how}{why}");
+                let mut hint = Some(format!("`kubectl --context {} -n {} logs job/{name}` shows its output", self.target.context(), self.target.namespace));
+                if let Some(e) = self.explained(&format!("{why}\n{}", detail.join("\n"))) {
+                    message = format!("{message}\n{}", e.problem);
+                    hint = Some(e.fix);
+                }
                 self.ui.service(service, Status::Failed { error: message.clone() });
-                let hint = Some(format!("`kubectl --context {} -n {} logs job/{name}` shows its output", self.target.context(), self.target.namespace));
                 return Err(if seed { Error::Seed { message: format!("{message}\n{}", detail.join("\n")), hint } } else { Error::Service { message, logs: detail, hint } });
             }
             std::thread::sleep(self.poll);
@@ -433,7 +456,19 @@ impl<'a> Cluster<'a> {
         let pods = self.run(&self.kubectl(&["get", "pods", "-l", selector, "-o", "json"])).ok().filter(Output::success);
         let items: Vec<Value> = pods.and_then(|o| serde_json::from_str::<Value>(&o.stdout).ok()).and_then(|v| v.get("items").cloned()).and_then(|i| i.as_array().cloned()).unwrap_or_default();
         let bad = items.iter().find(|p| !pod_ready(p)).or(items.first());
-        let Some(pod) = bad else { return (": no pod was created (see the events of the workload)".into(), detail) };
+        let Some(pod) = bad else {
+            // A pod the API server refused (quota, admission) leaves only a Warning event on its ReplicaSet/StatefulSet/Job.
+            let warnings = self.run(&self.kubectl(&["get", "events", "--field-selector", "type=Warning", "-o", "json"])).ok().filter(Output::success);
+            let list = warnings.and_then(|o| serde_json::from_str::<Value>(&o.stdout).ok()).and_then(|v| v.get("items").and_then(Value::as_array).cloned()).unwrap_or_default();
+            if !list.is_empty() {
+                detail.push("warning events of the namespace:".into());
+            }
+            for e in list.iter().rev().take(8).rev() {
+                let obj = e.pointer("/involvedObject/name").and_then(Value::as_str).unwrap_or("?");
+                detail.push(format!("  {obj}: {}: {}", e.get("reason").and_then(Value::as_str).unwrap_or(""), e.get("message").and_then(Value::as_str).unwrap_or("")));
+            }
+            return (": no pod was created".into(), detail);
+        };
         let name = pod.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?").to_string();
         let reason = pod_reason(pod);
         let restarts = pod.pointer("/status/containerStatuses").and_then(Value::as_array).map(|cs| cs.iter().filter_map(|c| c.get("restartCount").and_then(Value::as_i64)).sum::<i64>()).unwrap_or(0);

@@ -552,3 +552,37 @@ fn context_info_and_production_markers() {
     assert!(e.to_string().contains("refusing context `prod`"), "{e}");
     assert!(cluster::check_not_production(&ctx("shop-stg", "https://x"), &["stg".to_string()], None).is_err(), "configurable");
 }
+
+#[test]
+fn a_shared_clusters_refusals_name_the_object_and_the_fix() {
+    let ui = quiet();
+    let (_d, r) = rendered();
+    // RBAC: kubectl apply's own text.
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks -n shop apply", Output::failed(1, r#"Error from server (Forbidden): error when creating "STDIN": deployments.apps is forbidden: User "alice@example.com" cannot create resource "deployments" in API group "apps" in the namespace "shop""#));
+    let e = existing(&runner, &ui).apply_stream("kind: Deployment\n".into(), "the manifests of api").expect_err("forbidden");
+    assert!(e.to_string().contains("the cluster rejected the manifests of api: RBAC: user `alice@example.com` may not create deployments (API group apps) in namespace `shop`"), "{e}");
+    assert!(e.to_string().contains("hint: ask a cluster admin for a Role + RoleBinding"), "{e}");
+
+    // Quota: the Deployment's pods are refused, so no pod exists; the ReplicaSet's warning event says why.
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks -n shop rollout status", Output::failed(1, "error: timed out waiting for the condition"));
+    runner.on("kubectl --context dev-eks -n shop get pods", Output::ok(r#"{"items": []}"#));
+    let ev = r#"{"items": [{"involvedObject": {"name": "api-5f7c9"}, "reason": "FailedCreate", "message": "Error creating: pods \"api-5f7c9-x2x\" is forbidden: exceeded quota: team-quota, requested: limits.memory=512Mi, used: limits.memory=3840Mi, limited: limits.memory=4Gi"}]}"#;
+    runner.on("kubectl --context dev-eks -n shop get events --field-selector type=Warning", Output::ok(ev));
+    let api = r.service("api").expect("api");
+    let e = existing(&runner, &ui).rollout("api", "deployment", &api.workload, "app=api", Duration::from_secs(5)).expect_err("quota");
+    let Error::Service { message, hint, logs } = &e else { panic!("{e:?}") };
+    assert!(message.contains("deployment/api did not become ready within 5s: no pod was created\nquota `team-quota` of namespace `shop` is exhausted: pods `api-5f7c9-x2x` asks for limits.memory=512Mi"), "{message}");
+    assert!(hint.as_deref().is_some_and(|h| h.contains("lower the service's `k8s.resources`")), "{hint:?}");
+    assert!(logs.iter().any(|l| l.contains("api-5f7c9: FailedCreate")), "{logs:?}");
+
+    // An image pull refused for want of a pull secret, as the pod's waiting state says it.
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks -n shop rollout status", Output::failed(1, "error: timed out waiting for the condition"));
+    let pod = r#"{"items": [{"metadata": {"name": "api-1"}, "status": {"phase": "Pending", "containerStatuses": [{"ready": false, "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"registry.example.com/team/shop-api:1a2b3c4d5e6f\": ErrImagePull: failed to resolve reference: 401 Unauthorized"}}}]}}]}"#;
+    runner.on("kubectl --context dev-eks -n shop get pods", Output::ok(pod));
+    let e = existing(&runner, &ui).rollout("api", "deployment", "api", "app=api", Duration::from_secs(5)).expect_err("pull");
+    assert!(e.to_string().contains("the cluster may not pull image `registry.example.com/team/shop-api:1a2b3c4d5e6f`"), "{e}");
+    assert!(e.hint().is_some_and(|h| h.contains("--docker-server=registry.example.com")), "{:?}", e.hint());
+}
