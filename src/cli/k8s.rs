@@ -152,7 +152,7 @@ fn user_name() -> String {
 }
 
 /// `-n`, else `k8s.namespace`, else on a shared cluster `<project>-<user>`, else the project name.
-fn namespace_of(namespace: Option<&str>, spec: &K8sSpec, project: &str, shared: bool) -> String {
+pub(crate) fn namespace_of(namespace: Option<&str>, spec: &K8sSpec, project: &str, shared: bool) -> String {
     let default = if shared { spec::default_namespace(&format!("{project}-{}", user_name())) } else { spec::default_namespace(project) };
     namespace.map(str::to_string).or_else(|| spec.namespace.clone()).unwrap_or(default)
 }

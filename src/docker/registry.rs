@@ -237,6 +237,39 @@ impl Docker {
     }
 }
 
+/// The repository `registry_writable` pushes its probe to.
+pub const PROBE_REPO: &str = "devenv-doctor-probe";
+
+/// A build context of two small files: FROM scratch, one 1-byte-ish layer.
+fn probe_context() -> Result<Vec<u8>, std::io::Error> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [("Dockerfile", "FROM scratch\nCOPY probe /devenv-probe\n"), ("probe", "devenv doctor --k8s: registry write check\n")] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, data.as_bytes())?;
+    }
+    b.into_inner()
+}
+
+impl Docker {
+    /// Can we write to `registry` (`host[:port][/path]`)? Builds a tiny image (FROM scratch)
+    /// and pushes it as `<registry>/devenv-doctor-probe:probe`; the local tag is removed
+    /// again, the registry keeps the (few-hundred-byte) probe. Returns the pushed reference.
+    pub async fn registry_writable(&self, registry: &str, creds: Option<&RegistryCredentials>) -> Result<String, RegistryError> {
+        let repo = format!("{registry}/{PROBE_REPO}");
+        let reference = format!("{repo}:probe");
+        let tar = probe_context().map_err(|e| DockerError::Archive { operation: "make the registry probe's build context".into(), source: std::sync::Arc::new(e) })?;
+        let mut labels = std::collections::HashMap::new();
+        labels.insert("dev.devenv.doctor".to_string(), "registry-probe".to_string());
+        self.build(&reference, "Dockerfile", &Default::default(), None, &labels, tar, |_| {}).await?;
+        let pushed = self.push_image(&repo, "probe", creds, |_| {}).await;
+        let _ = self.remove_image(&reference, false).await;
+        pushed.map(|()| reference)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod explain;
 pub mod lint;
 pub mod manifest;
+pub mod preflight;
 pub mod probes;
 pub mod registry;
 pub mod render;

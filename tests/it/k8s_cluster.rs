@@ -116,6 +116,9 @@ case "$*" in
     if [ "$5" = missing ]; then echo "error: context \"missing\" does not exist" >&2; exit 1; fi
     printf '{"kind":"Config","clusters":[{"name":"c","cluster":{"server":"%s"}}],"contexts":[{"name":"%s","context":{"cluster":"c"}}]}\n' "$(cat "$d/server")" "$5"
     exit 0 ;;
+  *" version -o json") echo '{"clientVersion":{"major":"1","minor":"32"},"serverVersion":{"major":"1","minor":"30+","gitVersion":"v1.30.4-eks-a737599"}}'; exit 0 ;;
+  *" auth can-i create "*) if [ -f "$d/deny-$6" ]; then echo no; exit 1; fi; echo yes; exit 0 ;;
+  *" get storageclass -o json") echo '{"items":[{"metadata":{"name":"gp2","annotations":{"storageclass.kubernetes.io/is-default-class":"true"}}}]}'; exit 0 ;;
   *" get namespace "*) echo "Error from server (NotFound): namespaces \"$5\" not found" >&2; exit 1 ;;
   *" apply -f -"*) n=$(ls "$d" | grep -c '^apply-'); cat > "$d/apply-$n.yaml"; echo "applied"; exit 0 ;;
   *" rollout status "*) echo "deployment \"api\" successfully rolled out"; exit 0 ;;
@@ -287,4 +290,25 @@ fn a_production_looking_context_is_refused_unless_allowed_by_name() {
     r.code(2).stderr_has("builds its image").stderr_has("--registry");
     let r = s.run(&["k8s", "up", "-d", "--context", "missing"]);
     r.code(2).stderr_has("context `missing` is not in your kubeconfig");
+}
+
+#[test]
+fn doctor_k8s_checks_the_context_through_kubectl_and_the_registry_for_real() {
+    if !docker_ready() {
+        return;
+    }
+    let Some(reg) = Registry::start(None) else { return };
+    let s = Setup::new("k8sdoc", "https://dev.k8s.example.com:6443");
+    let registry = format!("{}/team", reg.addr());
+    let r = s.run(&["doctor", "--k8s", "--context", "dev-cluster", "--registry", &registry]);
+    let ns = s.namespace();
+    r.ok().stdout_has("k8s version: context `dev-cluster`: Kubernetes 1.30").stdout_has(&format!("k8s permissions: may create deployments.apps")).stdout_has("default StorageClass `gp2`");
+    r.stdout_has(&format!("registry: `{registry}` is reachable and writable (pushed {registry}/devenv-doctor-probe:probe)"));
+    assert!(s.calls().contains(&format!("--context dev-cluster auth can-i create secrets -n {ns}")), "{:?}", s.calls());
+    assert!(reg.digest("team/devenv-doctor-probe", "probe", None).is_some(), "the probe is really in the registry");
+
+    std::fs::write(s.bin.join("deny-secrets"), "").expect("deny");
+    let down = format!("127.0.0.1:{}/team", free_port());
+    let r = s.run(&["doctor", "--k8s", "--context", "dev-cluster", "--registry", &down]);
+    r.code(1).stdout_has(&format!("may not create secrets in namespace `{ns}`")).stdout_has("is not reachable");
 }
