@@ -1,5 +1,7 @@
 //! `devenv k8s render|lint|up|status|down`: the environment in a local
-//! kind/k3d cluster, beside the team's own manifests (`k8s.manifests`).
+//! kind/k3d cluster, or an existing one (`--context`: a namespace per
+//! developer, built images pushed to `--registry`, production-looking
+//! contexts refused), beside the team's own manifests (`k8s.manifests`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,8 +35,8 @@ pub enum K8sCommand {
     /// Check the rendered manifests and the team's own: Kubernetes schemas plus cross-object checks
     #[command(after_help = "Examples:\n  devenv k8s lint                        rendered + k8s.manifests, schemas of the newest supported Kubernetes\n  devenv k8s lint k8s/overlays/dev       those paths (files, directories, kustomize directories) + rendered\n  devenv k8s lint --kube-version 1.27 --kube-version 1.33\n\nNeeds `kubernetes-validate` (pip install kubernetes-validate) unless --skip-schema.\nExit code 1 when an error is found.")]
     Lint(LintArgs),
-    /// Create or reuse a kind/k3d cluster, load images, apply everything, wait until ready, run seeds
-    #[command(after_help = "Examples:\n  devenv k8s up                          then port-forward the published ports until Ctrl-C\n  devenv k8s up -d                       return once ready; print the port-forward commands\n  devenv k8s up --provider k3d --name shop")]
+    /// Create or reuse a kind/k3d cluster (or use --context), load (or push) images, apply everything, wait until ready, run seeds
+    #[command(after_help = "Examples:\n  devenv k8s up                          then port-forward the published ports until Ctrl-C\n  devenv k8s up -d                       return once ready; print the port-forward commands\n  devenv k8s up --provider k3d --name shop\n  devenv k8s up -d --context dev-eks --registry registry.example.com/team\n                                         an existing cluster: namespace <project>-<user>, built images pushed there")]
     Up(UpArgs),
     /// Show what runs in the cluster: devenv's objects and the team's
     #[command(after_help = "Examples:\n  devenv k8s status\n  devenv k8s status --name shop")]

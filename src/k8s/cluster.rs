@@ -1,4 +1,4 @@
-//! The local cluster: finding `kind`/`k3d` and `kubectl`, creating or
+//! The cluster (a local kind/k3d one, or an existing context): finding `kind`/`k3d` and `kubectl`, creating or
 //! reusing the cluster, loading images, applying manifests, waiting for
 //! rollouts and Jobs (and explaining why one never became ready), status,
 //! teardown and port-forwards. Every command goes through [`Runner`], so the
@@ -14,6 +14,8 @@
 //! - `kubectl --context CTX -n NS get job NAME -o json` (polled)
 //! - on failure: `get pods -l …`, `get events --field-selector involvedObject.name=POD`, `logs POD --tail=30`
 //! - delete: `kind delete cluster --name NAME` / `k3d cluster delete NAME`
+//! - an existing context (CTX = `--context`): `kubectl config view --minify --context CTX -o json`
+//!   (its server, checked against the production markers); no create, load or delete
 
 use std::time::{Duration, Instant};
 
