@@ -302,7 +302,7 @@ fn doctor_k8s_checks_the_context_through_kubectl_and_the_registry_for_real() {
     let registry = format!("{}/team", reg.addr());
     let r = s.run(&["doctor", "--k8s", "--context", "dev-cluster", "--registry", &registry]);
     let ns = s.namespace();
-    r.ok().stdout_has("k8s version: context `dev-cluster`: Kubernetes 1.30").stdout_has(&format!("k8s permissions: may create deployments.apps")).stdout_has("default StorageClass `gp2`");
+    r.ok().stdout_has("k8s version: context `dev-cluster`: Kubernetes 1.30").stdout_has("k8s permissions: may create deployments.apps").stdout_has("default StorageClass `gp2`");
     r.stdout_has(&format!("registry: `{registry}` is reachable and writable (pushed {registry}/devenv-doctor-probe:probe)"));
     assert!(s.calls().contains(&format!("--context dev-cluster auth can-i create secrets -n {ns}")), "{:?}", s.calls());
     assert!(reg.digest("team/devenv-doctor-probe", "probe", None).is_some(), "the probe is really in the registry");
