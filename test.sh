@@ -3,7 +3,8 @@
 # need and is missing, then runs the whole suite. `.ci/run` (CI) calls this
 # same script as root on a fresh machine; a developer runs it as themselves.
 #
-#   1. packages: the docker CLI/engine (docker.io) and debootstrap from Debian
+#   1. packages: the docker CLI/engine (docker.io), debootstrap, and the registry
+#      (docker-registry, apache2-utils' htpasswd) from Debian
 #   2. a Docker engine that answers (started if this script may start it)
 #   3. fixtures/images/build.sh: base image + devenv-test/* stand-in images,
 #      then fixtures/images/smoke.sh checks that each one starts and answers
@@ -30,6 +31,11 @@ set -euo pipefail
 TEST_CMD='DEVENV_REQUIRE_DOCKER=1 cargo test --locked'
 
 APT_PACKAGES=(docker.io debootstrap ca-certificates)
+# The registry tests (tests/it/k8s_cluster.rs) start their own instances of
+# Debian's CNCF distribution registry on 127.0.0.1 (own config, storage and
+# port each); htpasswd (apache2-utils) makes the bcrypt file of the
+# authenticated one. Nothing is started here.
+APT_PACKAGES+=(docker-registry apache2-utils)
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 IS_ROOT=0; [[ "$(id -u)" == 0 ]] && IS_ROOT=1

@@ -6,9 +6,11 @@
 //! the project directory are writable, the engine has the memory its presets
 //! want, and `vm.max_map_count` suits Elasticsearch; mounts of the host root
 //! or the Docker socket are listed as warnings. Each problem comes with a
-//! fix. Exit 1 when a check fails, 0 with warnings only.
+//! fix. Exit 1 when a check fails, 0 with warnings only. `--k8s` also checks
+//! a Kubernetes context and the registry (`doctor/k8s.rs`).
 
 mod checks;
+mod k8s;
 #[cfg(test)]
 mod tests;
 
@@ -31,6 +33,18 @@ pub struct DoctorArgs {
     /// Print the findings as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+    /// Also check a Kubernetes context (reachable, version, permissions, default StorageClass) and the registry
+    #[arg(long)]
+    pub k8s: bool,
+    /// With --k8s: the context [default: k8s.context]
+    #[arg(long, value_name = "NAME", requires = "k8s")]
+    pub context: Option<String>,
+    /// With --k8s: the namespace [default: k8s.namespace, else <project>-<user>]
+    #[arg(long, value_name = "NS", requires = "k8s")]
+    pub namespace: Option<String>,
+    /// With --k8s: the registry to check for push access [default: k8s.registry]
+    #[arg(long, value_name = "REGISTRY", requires = "k8s")]
+    pub registry: Option<String>,
 }
 
 /// Warn under this much free disk for Docker.
@@ -198,6 +212,12 @@ pub async fn run(global: &Global, args: DoctorArgs, ui: &Ui) -> Result<u8, Error
     let mut findings = Vec::new();
     let engine = check_engine(&mut findings).await;
     check_file(global, ui, engine.as_ref(), &mut findings).await;
+    if args.k8s {
+        // The file's `k8s:` settings when it loads (its problems are reported above).
+        let loaded = load_plan(global, ui).ok().and_then(|(env, plan)| crate::k8s::spec::parse(&env, &plan).ok().map(|s| (s, plan.project)));
+        let t = k8s::target(loaded.as_ref().map(|(s, _)| s), loaded.as_ref().map(|(_, p)| p.as_str()), args.context.as_deref(), args.namespace.as_deref(), args.registry.as_deref());
+        findings.extend(k8s::findings(&t, engine.as_ref().map(|(d, _)| d)).await);
+    }
     // Without a file that loads, the kernel setting is still worth knowing.
     if let Some(n) = max_map_count()
         && let Some((min, who)) = checks::strictest_max_map_count().filter(|(min, _)| n < *min)

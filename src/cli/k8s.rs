@@ -1,5 +1,7 @@
 //! `devenv k8s render|lint|up|status|down`: the environment in a local
-//! kind/k3d cluster, beside the team's own manifests (`k8s.manifests`).
+//! kind/k3d cluster, or an existing one (`--context`: a namespace per
+//! developer, built images pushed to `--registry`, production-looking
+//! contexts refused), beside the team's own manifests (`k8s.manifests`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,8 +35,8 @@ pub enum K8sCommand {
     /// Check the rendered manifests and the team's own: Kubernetes schemas plus cross-object checks
     #[command(after_help = "Examples:\n  devenv k8s lint                        rendered + k8s.manifests, schemas of the newest supported Kubernetes\n  devenv k8s lint k8s/overlays/dev       those paths (files, directories, kustomize directories) + rendered\n  devenv k8s lint --kube-version 1.27 --kube-version 1.33\n\nNeeds `kubernetes-validate` (pip install kubernetes-validate) unless --skip-schema.\nExit code 1 when an error is found.")]
     Lint(LintArgs),
-    /// Create or reuse a kind/k3d cluster, load images, apply everything, wait until ready, run seeds
-    #[command(after_help = "Examples:\n  devenv k8s up                          then port-forward the published ports until Ctrl-C\n  devenv k8s up -d                       return once ready; print the port-forward commands\n  devenv k8s up --provider k3d --name shop")]
+    /// Create or reuse a kind/k3d cluster (or use --context), load (or push) images, apply everything, wait until ready, run seeds
+    #[command(after_help = "Examples:\n  devenv k8s up                          then port-forward the published ports until Ctrl-C\n  devenv k8s up -d                       return once ready; print the port-forward commands\n  devenv k8s up --provider k3d --name shop\n  devenv k8s up -d --context dev-eks --registry registry.example.com/team\n                                         an existing cluster: namespace <project>-<user>, built images pushed there")]
     Up(UpArgs),
     /// Show what runs in the cluster: devenv's objects and the team's
     #[command(after_help = "Examples:\n  devenv k8s status\n  devenv k8s status --name shop")]
@@ -78,15 +80,24 @@ pub struct ClusterArgs {
     /// Cluster name [default: k8s.cluster, else `devenv`]
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// Namespace [default: k8s.namespace, else the project name]
+    /// Namespace [default: k8s.namespace, else the project name; with a context: <project>-<user>]
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
+    /// Use this existing cluster of your kubeconfig instead of a local kind/k3d one [default: k8s.context]
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Use the context even though its name or server looks like production (must repeat the context's name)
+    #[arg(long = "allow-context", value_name = "NAME")]
+    pub allow_context: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Push the images devenv builds to this registry (host[:port][/path]) and use them from there [default: k8s.registry]
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
     /// Return once everything is ready (print the port-forward commands instead of running them)
     #[arg(short = 'd', long)]
     pub detach: bool,
@@ -126,6 +137,8 @@ struct Setup {
     plan: Plan,
     spec: K8sSpec,
     rendered: Rendered,
+    /// The existing cluster's context (`--context`, else `k8s.context`); None: a local kind/k3d cluster.
+    context: Option<String>,
 }
 
 fn check_namespace(ns: &str) -> Result<(), Error> {
@@ -135,16 +148,28 @@ fn check_namespace(ns: &str) -> Result<(), Error> {
     Err(Error::Usage { message: format!("invalid namespace {ns:?}"), hint: Some("a namespace is a DNS label: lowercase letters, digits and `-`, at most 63".into()) })
 }
 
-fn setup(global: &Global, namespace: Option<&str>, ui: &Ui) -> Result<Setup, Error> {
+/// Who runs devenv, for the per-developer namespace (`$USER`, `$LOGNAME`, `$USERNAME`).
+fn user_name() -> String {
+    ["USER", "LOGNAME", "USERNAME"].iter().filter_map(|k| std::env::var(k).ok()).find(|u| !u.trim().is_empty()).unwrap_or_else(|| "dev".into())
+}
+
+/// `-n`, else `k8s.namespace`, else on a shared cluster `<project>-<user>`, else the project name.
+pub(crate) fn namespace_of(namespace: Option<&str>, spec: &K8sSpec, project: &str, shared: bool) -> String {
+    let default = if shared { spec::default_namespace(&format!("{project}-{}", user_name())) } else { spec::default_namespace(project) };
+    namespace.map(str::to_string).or_else(|| spec.namespace.clone()).unwrap_or(default)
+}
+
+fn setup(global: &Global, namespace: Option<&str>, context: Option<&str>, ui: &Ui) -> Result<Setup, Error> {
     let (env, plan) = load_plan(global, ui)?;
     let spec = spec::parse(&env, &plan)?;
-    let ns = namespace.map(str::to_string).or_else(|| spec.namespace.clone()).unwrap_or_else(|| spec::default_namespace(&plan.project));
+    let context = context.map(str::to_string).or_else(|| spec.context.clone());
+    let ns = namespace_of(namespace, &spec, &plan.project, context.is_some());
     check_namespace(&ns)?;
     let rendered = render(&env, &plan, &spec, &ns)?;
     for w in &rendered.warnings {
         ui.warn(w.clone());
     }
-    Ok(Setup { env, plan, spec, rendered })
+    Ok(Setup { env, plan, spec, rendered, context })
 }
 
 /// `k8s.manifests` as sources (their paths were checked when parsing).
@@ -160,7 +185,7 @@ fn sources(env: &LoadedEnv, spec: &K8sSpec) -> Result<Vec<Source>, Error> {
 }
 
 fn render_cmd(global: &Global, a: RenderArgs, ui: &Ui) -> Result<u8, Error> {
-    let s = setup(global, a.namespace.as_deref(), ui)?;
+    let s = setup(global, a.namespace.as_deref(), None, ui)?;
     match a.output {
         Some(dir) => {
             let files = s.rendered.write_dir(&dir).map_err(Error::Other)?;
@@ -180,7 +205,7 @@ fn lint_cmd(global: &Global, a: LintArgs, ui: &Ui) -> Result<u8, Error> {
     let runner = SystemRunner;
     let cwd = std::env::current_dir().map_err(|e| Error::Other(format!("cannot read the current directory: {e}")))?;
     // With explicit paths, a missing environment file is fine: lint just those.
-    let loaded = match setup(global, a.namespace.as_deref(), ui) {
+    let loaded = match setup(global, a.namespace.as_deref(), None, ui) {
         Ok(s) => Some(s),
         Err(Error::Config(e)) if !a.paths.is_empty() && global.files.is_empty() && !e.file.exists() => None,
         Err(e) => return Err(e),
@@ -247,6 +272,20 @@ fn lint_summary(documents: usize, schemas: &str, errors: usize, lint_warnings: u
 }
 
 #[cfg(test)]
+mod namespace_tests {
+    #[test]
+    fn a_shared_cluster_gets_a_namespace_per_developer() {
+        let spec = super::K8sSpec::default();
+        let user = super::user_name();
+        assert_eq!(super::namespace_of(None, &spec, "shop", true), crate::k8s::spec::default_namespace(&format!("shop-{user}")));
+        assert_eq!(super::namespace_of(None, &spec, "shop", false), "shop");
+        assert_eq!(super::namespace_of(Some("x"), &spec, "shop", true), "x");
+        let spec = super::K8sSpec { namespace: Some("team".into()), ..Default::default() };
+        assert_eq!(super::namespace_of(None, &spec, "shop", true), "team");
+    }
+}
+
+#[cfg(test)]
 mod summary_tests {
     #[test]
     fn the_summary_counts_the_warnings_it_printed() {
@@ -261,7 +300,110 @@ fn target(a: &ClusterArgs, s: &Setup, provider: Provider) -> Result<Target, Erro
     if !spec::is_dns_label(&cluster) {
         return Err(Error::Usage { message: format!("invalid cluster name {cluster:?}"), hint: Some("use lowercase letters, digits and `-` (at most 63)".into()) });
     }
-    Ok(Target { provider, cluster, namespace: s.rendered.namespace.clone(), project: s.plan.project.clone() })
+    Ok(Target { provider, cluster, namespace: s.rendered.namespace.clone(), project: s.plan.project.clone(), existing: s.context.clone() })
+}
+
+/// The cluster to work on. An existing context (`--context`, `k8s.context`): read its
+/// server from the kubeconfig, refuse it when it looks like production (unless
+/// `--allow-context` names it), and say where devenv is about to act. Else the local
+/// kind/k3d cluster.
+fn connect<'a>(a: &ClusterArgs, s: &Setup, runner: &'a dyn Runner, ui: &'a Ui) -> Result<Cluster<'a>, Error> {
+    if s.context.is_some() {
+        cluster::require_kubectl(runner)?;
+        let c = Cluster::new(runner, ui, target(a, s, a.provider.or(s.spec.provider).unwrap_or(Provider::Kind))?);
+        let info = c.context_info()?;
+        let markers: Vec<String> = s.spec.production_markers.clone().unwrap_or_else(|| spec::DEFAULT_PRODUCTION_MARKERS.iter().map(|m| m.to_string()).collect());
+        cluster::check_not_production(&info, &markers, a.allow_context.as_deref())?;
+        ui.info(format!("context `{}`, server {}, namespace `{}`", info.context, info.server, c.target.namespace));
+        return Ok(c);
+    }
+    let provider = cluster::detect(runner, a.provider.or(s.spec.provider))?;
+    Ok(Cluster::new(runner, ui, target(a, s, provider)?))
+}
+
+/// Where the cluster is, for messages: `kind cluster `devenv`` / `context `dev-eks``.
+fn place(c: &Cluster) -> String {
+    match &c.target.existing {
+        Some(ctx) => format!("context `{ctx}`"),
+        None => format!("{} cluster `{}`", c.target.provider.name(), c.target.cluster),
+    }
+}
+
+/// Why a push (or a registry lookup) failed, with what to do.
+fn registry_error(service: &str, e: crate::docker::RegistryError) -> Error {
+    use crate::docker::RegistryError as R;
+    match e {
+        R::Unreachable { registry, message } => Error::Image {
+            message: format!("cannot push the image of `{service}`: registry `{registry}` is not reachable"),
+            detail: vec![message],
+            hint: Some(format!("is the registry running, and is `{registry}` its address? A plain-HTTP registry outside 127.0.0.0/8 must be in the Docker engine's `insecure-registries`")),
+        },
+        R::Unauthorized { registry, operation, message, had_credentials } => Error::Image {
+            message: format!("cannot push the image of `{service}`: registry `{registry}` refused {operation} (unauthorized)"),
+            detail: vec![message],
+            hint: Some(if had_credentials {
+                format!("the credentials for `{registry}` in your Docker config were refused: `docker login {registry}` again")
+            } else {
+                format!("log in first: `docker login {registry}` (devenv reads the `auths` entries of ~/.docker/config.json; credential helpers are not run)")
+            }),
+        },
+        R::Docker(d) => d.into(),
+    }
+}
+
+/// Build (when missing), tag with the content hash, and push each service's built
+/// image to `registry` — unless the registry already has that tag — then point the
+/// manifests at `repo:tag@digest`.
+async fn push_built(s: &mut Setup, registry: &str, ui: &Ui) -> Result<(), Error> {
+    let docker = crate::docker::Docker::connect().await?;
+    let host = crate::docker::registry_host(&format!("{registry}/x"));
+    let creds = crate::docker::credentials_for(&host).map_err(|e| Error::Usage { message: format!("cannot read the Docker config for registry credentials: {e}"), hint: None })?;
+    let built: Vec<(String, String)> = s.rendered.services.iter().filter_map(|r| r.built_image.clone().map(|i| (r.name.clone(), i))).collect();
+    for (name, image) in built {
+        let Some(svc) = s.plan.services.get(&name) else { continue };
+        if let Some(build) = &svc.build
+            && docker.image_id(&image).await?.is_none()
+        {
+            crate::engine::build_image(&docker, &s.plan.project, svc, build, ui).await?;
+        }
+        let id = docker.image_id(&image).await?.ok_or_else(|| Error::Other(format!("`{name}`: image `{image}` is not there after building it")))?;
+        let repo = crate::k8s::registry::repository(registry, &s.plan.project, &name);
+        let tag = crate::k8s::registry::content_tag(&id);
+        let reference = format!("{repo}:{tag}");
+        let digest = match docker.remote_digest(&reference, creds.as_ref()).await.map_err(|e| registry_error(&name, e))? {
+            Some(d) => {
+                ui.info(format!("{name}: {reference} is already in the registry ({d}): not pushed"));
+                d
+            }
+            None => push_one(&docker, &name, &image, &repo, &tag, creds.as_ref(), ui).await?,
+        };
+        s.rendered.use_image(&image, &crate::k8s::registry::pinned(&repo, &tag, Some(&digest)));
+    }
+    Ok(())
+}
+
+/// Tag and push one image with progress; the digest the registry then reports.
+async fn push_one(docker: &crate::docker::Docker, name: &str, image: &str, repo: &str, tag: &str, creds: Option<&crate::docker::RegistryCredentials>, ui: &Ui) -> Result<String, Error> {
+    let reference = format!("{repo}:{tag}");
+    docker.tag_image(image, repo, tag).await?;
+    ui.info(format!("{name}: pushing {reference}"));
+    let pushed_at = Instant::now();
+    let mut last = String::new();
+    docker
+        .push_image(repo, tag, creds, |p| {
+            // One line per change of status (Preparing, Pushing, Pushed, the digest), not per chunk.
+            if p.status != last && !p.status.is_empty() {
+                let size = if p.total > 0 { format!(" ({} bytes)", p.current) } else { String::new() };
+                ui.info(format!("{name}: push: {}{size}", p.status));
+                last = p.status.clone();
+            }
+        })
+        .await
+        .map_err(|e| registry_error(name, e))?;
+    let digest = docker.remote_digest(&reference, creds).await.map_err(|e| registry_error(name, e))?;
+    let digest = digest.ok_or_else(|| Error::Other(format!("`{name}`: pushed {reference}, but the registry does not list it")))?;
+    ui.done(format!("{name}: pushed {reference} ({digest})"), pushed_at.elapsed());
+    Ok(digest)
 }
 
 /// Load the sources' manifests (for images and rollouts); a broken source stops `up`.
@@ -313,19 +455,37 @@ async fn images_to_load(s: &Setup, team: &[manifest::Manifest], ui: &Ui) -> Resu
 
 async fn up_cmd(global: &Global, a: UpArgs, ui: &Ui) -> Result<u8, Error> {
     let started = Instant::now();
-    let s = setup(global, a.cluster.namespace.as_deref(), ui)?;
+    let mut s = setup(global, a.cluster.namespace.as_deref(), a.cluster.context.as_deref(), ui)?;
+    let registry = match &a.registry {
+        Some(r) => Some(spec::parse_registry(r).map_err(|m| Error::Usage { message: m, hint: Some("e.g. --registry registry.example.com/team".into()) })?),
+        None => s.spec.registry.clone(),
+    };
     let runner = SystemRunner;
-    let provider = cluster::detect(&runner, a.cluster.provider.or(s.spec.provider))?;
-    cluster::require_kubectl(&runner)?;
+    let c = connect(&a.cluster, &s, &runner, ui)?;
+    if c.target.existing.is_none() {
+        cluster::require_kubectl(&runner)?;
+    }
     let srcs = sources(&s.env, &s.spec)?;
     let team = team_manifests(&srcs, &runner)?;
     let team_workloads = cluster::TeamWorkload::of(&team);
-    let c = Cluster::new(&runner, ui, target(&a.cluster, &s, provider)?);
     // The cluster first: building images is wasted if it cannot be created.
     c.ensure()?;
-    let images = images_to_load(&s, &team, ui).await?;
+    let shared = c.target.existing.is_some();
+    match &registry {
+        Some(r) => push_built(&mut s, r, ui).await?,
+        None if shared => {
+            if let Some(rs) = s.rendered.services.iter().find(|r| r.built_image.is_some()) {
+                return Err(Error::Usage {
+                    message: format!("`{}` builds its image, and {} cannot use an image built on this machine", rs.name, place(&c)),
+                    hint: Some("push it through a registry the cluster pulls from: set k8s.registry or pass --registry host[/path]".into()),
+                });
+            }
+        }
+        None => {}
+    }
+    let images = if shared { Vec::new() } else { images_to_load(&s, &team, ui).await? };
     c.deploy(&s.rendered, &srcs, &team_workloads, &images)?;
-    ui.done(format!("ready in {} cluster `{}`, namespace `{}`", provider.name(), c.target.cluster, c.target.namespace), started.elapsed());
+    ui.done(format!("ready in {}, namespace `{}`", place(&c), c.target.namespace), started.elapsed());
     print_access(&c, &s.rendered, a.detach);
     if a.detach {
         return Ok(exit::OK);
@@ -371,18 +531,19 @@ async fn forward_until_interrupted(c: &Cluster<'_>, r: &Rendered, ui: &Ui) -> Re
 }
 
 fn status_cmd(global: &Global, a: StatusArgs, ui: &Ui) -> Result<u8, Error> {
-    let s = setup(global, a.cluster.namespace.as_deref(), ui)?;
+    let s = setup(global, a.cluster.namespace.as_deref(), a.cluster.context.as_deref(), ui)?;
     let runner = SystemRunner;
-    let provider = cluster::detect(&runner, a.cluster.provider.or(s.spec.provider))?;
-    cluster::require_kubectl(&runner)?;
-    let c = Cluster::new(&runner, ui, target(&a.cluster, &s, provider)?);
-    if !c.exists()? {
-        println!("{} cluster `{}` does not exist (`devenv k8s up` creates it)", provider.name(), c.target.cluster);
+    let c = connect(&a.cluster, &s, &runner, ui)?;
+    if c.target.existing.is_none() {
+        cluster::require_kubectl(&runner)?;
+    }
+    if c.target.existing.is_none() && !c.exists()? {
+        println!("{} does not exist (`devenv k8s up` creates it)", place(&c));
         return Ok(exit::OK);
     }
     let srcs = sources(&s.env, &s.spec)?;
     let rows = c.status_rows(&srcs)?;
-    println!("cluster {} ({}), namespace {}", c.target.cluster, provider.name(), c.target.namespace);
+    println!("{}, namespace {}", place(&c), c.target.namespace);
     if rows.is_empty() {
         println!("nothing applied (`devenv k8s up` applies the environment)");
         return Ok(exit::OK);
@@ -398,23 +559,22 @@ fn status_cmd(global: &Global, a: StatusArgs, ui: &Ui) -> Result<u8, Error> {
 
 fn down_cmd(global: &Global, a: DownArgs, ui: &Ui) -> Result<u8, Error> {
     let started = Instant::now();
-    let s = setup(global, a.cluster.namespace.as_deref(), ui)?;
+    let s = setup(global, a.cluster.namespace.as_deref(), a.cluster.context.as_deref(), ui)?;
     let runner = SystemRunner;
-    let provider = cluster::detect(&runner, a.cluster.provider.or(s.spec.provider))?;
-    let c = Cluster::new(&runner, ui, target(&a.cluster, &s, provider)?);
-    if !c.exists()? {
-        ui.info(format!("{} cluster `{}` does not exist: nothing to do", provider.name(), c.target.cluster));
+    let c = connect(&a.cluster, &s, &runner, ui)?;
+    if c.target.existing.is_none() && !c.exists()? {
+        ui.info(format!("{} does not exist: nothing to do", place(&c)));
         return Ok(exit::OK);
     }
     if a.delete_cluster {
         c.delete_cluster()?;
-        ui.done(format!("deleted {} cluster `{}`", provider.name(), c.target.cluster), started.elapsed());
+        ui.done(format!("deleted {}", place(&c)), started.elapsed());
         return Ok(exit::OK);
     }
     cluster::require_kubectl(&runner)?;
     let srcs = sources(&s.env, &s.spec)?;
     c.down(&srcs, a.volumes)?;
     let what = if a.volumes { "removed the environment, its data and namespace" } else { "removed the environment (data kept; -v removes it)" };
-    ui.done(format!("{what} from cluster `{}`, namespace `{}`", c.target.cluster, c.target.namespace), started.elapsed());
+    ui.done(format!("{what} from {}, namespace `{}`", place(&c), c.target.namespace), started.elapsed());
     Ok(exit::OK)
 }

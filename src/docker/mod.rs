@@ -15,6 +15,7 @@ mod error;
 mod files;
 mod networks;
 mod observed;
+mod registry;
 mod snapshot;
 mod sync;
 
@@ -33,6 +34,7 @@ use error::{classify, op};
 pub use networks::EnsuredNetwork;
 pub use observed::{ContainerState, ObservedContainer, ObservedObject, ObservedPort};
 pub use snapshot::{LabelledVolume, VolumeCopy};
+pub use registry::{credentials_for, registry_host, PushProgress, RegistryCredentials, RegistryError};
 
 use crate::labels;
 use crate::values::split_reference;

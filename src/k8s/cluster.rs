@@ -1,4 +1,4 @@
-//! The local cluster: finding `kind`/`k3d` and `kubectl`, creating or
+//! The cluster (a local kind/k3d one, or an existing context): finding `kind`/`k3d` and `kubectl`, creating or
 //! reusing the cluster, loading images, applying manifests, waiting for
 //! rollouts and Jobs (and explaining why one never became ready), status,
 //! teardown and port-forwards. Every command goes through [`Runner`], so the
@@ -14,6 +14,8 @@
 //! - `kubectl --context CTX -n NS get job NAME -o json` (polled)
 //! - on failure: `get pods -l …`, `get events --field-selector involvedObject.name=POD`, `logs POD --tail=30`
 //! - delete: `kind delete cluster --name NAME` / `k3d cluster delete NAME`
+//! - an existing context (CTX = `--context`): `kubectl config view --minify --context CTX -o json`
+//!   (its server, checked against the production markers); no create, load or delete
 
 use std::time::{Duration, Instant};
 
@@ -38,13 +40,55 @@ pub struct Target {
     pub namespace: String,
     /// For label selectors.
     pub project: String,
+    /// An existing cluster's kubeconfig context (`--context`, `k8s.context`): then
+    /// `provider` and `cluster` are not used — nothing is created, loaded or deleted there.
+    pub existing: Option<String>,
 }
 
 impl Target {
-    /// The kubeconfig context the provider writes.
+    /// The kubeconfig context: the existing cluster's, else the one the provider writes.
     pub fn context(&self) -> String {
-        format!("{}-{}", self.provider.name(), self.cluster)
+        match &self.existing {
+            Some(c) => c.clone(),
+            None => format!("{}-{}", self.provider.name(), self.cluster),
+        }
     }
+}
+
+/// What the kubeconfig says about a context (`kubectl config view --minify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextInfo {
+    pub context: String,
+    /// The API server's URL.
+    pub server: String,
+}
+
+/// The marker that makes `context` or `server` look like production: a word of
+/// either (split at anything not a letter or digit) equal to a marker
+/// (`prod-eu-1`, `https://api.live.example.com`; not `products`).
+pub fn production_marker<'m>(info: &ContextInfo, markers: &'m [String]) -> Option<&'m str> {
+    let words = |s: &str| s.to_ascii_lowercase().split(|c: char| !c.is_ascii_alphanumeric()).map(str::to_string).collect::<Vec<_>>();
+    let all: Vec<String> = words(&info.context).into_iter().chain(words(&info.server)).collect();
+    markers.iter().find(|m| all.iter().any(|w| w == &m.to_ascii_lowercase())).map(String::as_str)
+}
+
+/// Refuse a production-looking context unless `allow` names exactly that context.
+pub fn check_not_production(info: &ContextInfo, markers: &[String], allow: Option<&str>) -> Result<(), Error> {
+    let Some(m) = production_marker(info, markers) else { return Ok(()) };
+    if allow == Some(info.context.as_str()) {
+        return Ok(());
+    }
+    let also = match allow {
+        Some(a) => format!(" (--allow-context names `{a}`, not this context)"),
+        None => String::new(),
+    };
+    Err(Error::Usage {
+        message: format!("refusing context `{}` (server {}): it looks like production (`{m}`){also}", info.context, info.server),
+        hint: Some(format!(
+            "devenv applies development environments; if this cluster really is for development, pass --allow-context {} (or change k8s.production_markers)",
+            info.context
+        )),
+    })
 }
 
 fn hint_for(p: Provider) -> &'static str {
@@ -173,11 +217,45 @@ impl<'a> Cluster<'a> {
         self.runner.run(inv, on_line).map_err(run_error)
     }
 
+    /// A refusal of the cluster's explained (RBAC, quota, StorageClass, pull secret), if it is one.
+    pub fn explained(&self, text: &str) -> Option<super::explain::Explanation> {
+        let ctx = self.target.context();
+        super::explain::explain(text, &super::explain::Place { context: &ctx, namespace: &self.target.namespace })
+    }
+
+    /// `failed`, with the explanation and its fix when kubectl's output is a refusal devenv knows.
+    fn refused(&self, inv: &Invocation, out: &Output, what: &str, hint: &str) -> Error {
+        match self.explained(&out.lines().join("\n")) {
+            Some(e) => failed(inv, out, &format!("{what}: {}", e.problem), &e.fix),
+            None => failed(inv, out, what, hint),
+        }
+    }
+
     /// `kubectl --context CTX -n NS ARGS…`
     pub fn kubectl<S: AsRef<str>>(&self, args: &[S]) -> Invocation {
         let mut all = vec!["--context".to_string(), self.target.context(), "-n".to_string(), self.target.namespace.clone()];
         all.extend(args.iter().map(|a| a.as_ref().to_string()));
         Invocation::new("kubectl", &all)
+    }
+
+    /// The existing context's server, from the kubeconfig (`kubectl config view --minify --context CTX -o json`).
+    pub fn context_info(&self) -> Result<ContextInfo, Error> {
+        let ctx = self.target.context();
+        let inv = Invocation::new("kubectl", &["config", "view", "--minify", "--context", &ctx, "-o", "json"]);
+        let out = self.run(&inv)?;
+        if !out.success() {
+            let hint = "list them with `kubectl config get-contexts`; --context takes a NAME from there";
+            if out.stderr.contains("does not exist") || out.stderr.contains("not found") {
+                return Err(Error::Usage { message: format!("context `{ctx}` is not in your kubeconfig (`{}`: {})", inv.display(), out.lines().join(" ")), hint: Some(hint.into()) });
+            }
+            return Err(failed(&inv, &out, &format!("cannot read context `{ctx}` from the kubeconfig"), hint));
+        }
+        let v: Value = serde_json::from_str(&out.stdout).map_err(|e| Error::Other(format!("`{}` printed something that is not JSON: {e}", inv.display())))?;
+        let server = v.pointer("/clusters/0/cluster/server").and_then(Value::as_str).unwrap_or("").to_string();
+        if server.is_empty() {
+            return Err(Error::Usage { message: format!("context `{ctx}` names no cluster server in your kubeconfig"), hint: Some("check `kubectl config view --minify --context NAME`".into()) });
+        }
+        Ok(ContextInfo { context: ctx, server })
     }
 
     /// Does the cluster exist?
@@ -240,7 +318,8 @@ impl<'a> Cluster<'a> {
 
     /// Load locally built images into the cluster's nodes.
     pub fn load_images(&self, images: &[String]) -> Result<(), Error> {
-        if images.is_empty() {
+        // An existing cluster pulls its images (from `k8s.registry`): nothing is loaded there.
+        if images.is_empty() || self.target.existing.is_some() {
             return Ok(());
         }
         let name = self.target.cluster.as_str();
@@ -279,7 +358,7 @@ impl<'a> Cluster<'a> {
         let apply = Invocation::new("kubectl", &["--context", &self.target.context(), "apply", "-f", "-"]).with_stdin(format!("---\n{}", super::manifest::to_yaml(&rendered.namespace_object)));
         let out = self.run(&apply)?;
         if !out.success() {
-            return Err(failed(&apply, &out, &format!("cannot create namespace `{}`", self.target.namespace), ""));
+            return Err(self.refused(&apply, &out, &format!("cannot create namespace `{}`", self.target.namespace), ""));
         }
         Ok(())
     }
@@ -292,7 +371,7 @@ impl<'a> Cluster<'a> {
         let inv = self.kubectl(&["apply", "-f", "-"]).with_stdin(yaml);
         let out = self.run(&inv)?;
         if !out.success() {
-            return Err(failed(&inv, &out, &format!("the cluster rejected {what}"), "run `devenv k8s lint` to check the manifests"));
+            return Err(self.refused(&inv, &out, &format!("the cluster rejected {what}"), "run `devenv k8s lint` to check the manifests"));
         }
         Ok(())
     }
@@ -304,7 +383,7 @@ impl<'a> Cluster<'a> {
         let inv = self.kubectl(&args);
         let out = self.run(&inv)?;
         if !out.success() {
-            return Err(failed(&inv, &out, &format!("the cluster rejected {}", src.path.display()), "run `devenv k8s lint` to check the manifests"));
+            return Err(self.refused(&inv, &out, &format!("the cluster rejected {}", src.path.display()), "run `devenv k8s lint` to check the manifests"));
         }
         Ok(())
     }
@@ -325,11 +404,16 @@ impl<'a> Cluster<'a> {
             return Ok(());
         }
         let (why, detail) = self.diagnose(selector);
-        let message = format!("{service}: {resource}/{name} did not become ready within {}s{why}", timeout.as_secs());
+        let mut message = format!("{service}: {resource}/{name} did not become ready within {}s{why}", timeout.as_secs());
+        let mut hint = format!("`kubectl --context {} -n {} describe {resource}/{name}` shows more", self.target.context(), self.target.namespace);
+        if let Some(e) = self.explained(&format!("{why}\n{}", detail.join("\n"))) {
+            message = format!("{message}\n{}", e.problem);
+            hint = e.fix;
+        }
         self.ui.service(service, Status::Failed { error: message.clone() });
         let mut logs = vec![format!("`{}`: {}", inv.display(), out.lines().last().cloned().unwrap_or_else(|| out.describe_exit()))];
         logs.extend(detail);
-        Err(Error::Service { message, logs, hint: Some(format!("`kubectl --context {} -n {} describe {resource}/{name}` shows more", self.target.context(), self.target.namespace)) })
+        Err(Error::Service { message, logs, hint: Some(hint) })
     }
 
     /// Poll a Job until it succeeded or failed (or `timeout`).
@@ -355,9 +439,13 @@ impl<'a> Cluster<'a> {
             if failed_cond || timed_out {
                 let (why, detail) = self.diagnose(&format!("job-name={name}"));
                 let how = if failed_cond { "failed".to_string() } else { format!("did not complete within {}s", timeout.as_secs()) };
-                let message = format!("{service}: job/{name} {how}{why}");
+                let mut message = format!("{service}: job/{name} {how}{why}");
+                let mut hint = Some(format!("`kubectl --context {} -n {} logs job/{name}` shows its output", self.target.context(), self.target.namespace));
+                if let Some(e) = self.explained(&format!("{why}\n{}", detail.join("\n"))) {
+                    message = format!("{message}\n{}", e.problem);
+                    hint = Some(e.fix);
+                }
                 self.ui.service(service, Status::Failed { error: message.clone() });
-                let hint = Some(format!("`kubectl --context {} -n {} logs job/{name}` shows its output", self.target.context(), self.target.namespace));
                 return Err(if seed { Error::Seed { message: format!("{message}\n{}", detail.join("\n")), hint } } else { Error::Service { message, logs: detail, hint } });
             }
             std::thread::sleep(self.poll);
@@ -370,7 +458,19 @@ impl<'a> Cluster<'a> {
         let pods = self.run(&self.kubectl(&["get", "pods", "-l", selector, "-o", "json"])).ok().filter(Output::success);
         let items: Vec<Value> = pods.and_then(|o| serde_json::from_str::<Value>(&o.stdout).ok()).and_then(|v| v.get("items").cloned()).and_then(|i| i.as_array().cloned()).unwrap_or_default();
         let bad = items.iter().find(|p| !pod_ready(p)).or(items.first());
-        let Some(pod) = bad else { return (": no pod was created (see the events of the workload)".into(), detail) };
+        let Some(pod) = bad else {
+            // A pod the API server refused (quota, admission) leaves only a Warning event on its ReplicaSet/StatefulSet/Job.
+            let warnings = self.run(&self.kubectl(&["get", "events", "--field-selector", "type=Warning", "-o", "json"])).ok().filter(Output::success);
+            let list = warnings.and_then(|o| serde_json::from_str::<Value>(&o.stdout).ok()).and_then(|v| v.get("items").and_then(Value::as_array).cloned()).unwrap_or_default();
+            if !list.is_empty() {
+                detail.push("warning events of the namespace:".into());
+            }
+            for e in list.iter().rev().take(8).rev() {
+                let obj = e.pointer("/involvedObject/name").and_then(Value::as_str).unwrap_or("?");
+                detail.push(format!("  {obj}: {}: {}", e.get("reason").and_then(Value::as_str).unwrap_or(""), e.get("message").and_then(Value::as_str).unwrap_or("")));
+            }
+            return (": no pod was created".into(), detail);
+        };
         let name = pod.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?").to_string();
         let reason = pod_reason(pod);
         let restarts = pod.pointer("/status/containerStatuses").and_then(Value::as_array).map(|cs| cs.iter().filter_map(|c| c.get("restartCount").and_then(Value::as_i64)).sum::<i64>()).unwrap_or(0);
@@ -402,6 +502,9 @@ impl<'a> Cluster<'a> {
 
     /// Reuse the cluster, or create it; true when it was created.
     pub fn ensure(&self) -> Result<bool, Error> {
+        if self.target.existing.is_some() {
+            return Ok(false);
+        }
         if self.exists()? {
             self.ui.info(format!("reusing {} cluster `{}`", self.target.provider.name(), self.target.cluster));
             return Ok(false);
@@ -513,6 +616,9 @@ impl<'a> Cluster<'a> {
 
     /// Delete the whole cluster.
     pub fn delete_cluster(&self) -> Result<(), Error> {
+        if let Some(ctx) = &self.target.existing {
+            return Err(Error::Usage { message: format!("--delete-cluster deletes local kind/k3d clusters only, not context `{ctx}`"), hint: Some("`devenv k8s down` removes what devenv applied there".into()) });
+        }
         let name = self.target.cluster.as_str();
         let inv = match self.target.provider {
             Provider::Kind => Invocation::new("kind", &["delete", "cluster", "--name", name]),
@@ -585,6 +691,9 @@ impl<'a> Cluster<'a> {
     /// NodePort addresses: (service, `IP:nodePort`).
     pub fn node_ports(&self, rendered: &Rendered) -> Vec<(String, String)> {
         let mut out = Vec::new();
+        if !rendered.services.iter().any(|s| s.expose == super::spec::Expose::NodePort && s.has_service) {
+            return out;
+        }
         let nodes = self.run(&Invocation::new("kubectl", &["--context", &self.target.context(), "get", "nodes", "-o", "json"])).ok().filter(Output::success);
         let ip = nodes
             .and_then(|o| serde_json::from_str::<Value>(&o.stdout).ok())

@@ -5,15 +5,19 @@
 //! Owns: the typed `k8s:` settings (`spec`), rendering the plan into
 //! manifests (`render`, `probes`, `seeds`), parsing and loading manifests
 //! (`manifest`), linting them (`lint`: schemas via `kubernetes-validate`,
-//! plus cross-object checks), and driving `kind`/`k3d`/`kubectl` (`cluster`)
+//! plus cross-object checks), explaining a shared cluster's refusals
+//! (`explain`), pushing built images' names (`registry`), and driving `kind`/`k3d`/`kubectl` (`cluster`)
 //! through one `runner::Runner`, so every command line is testable.
 //! Must not: talk to the Docker API (the `docker` CLI is run through the
 //! runner only to check and load images), or print (it reports through `ui`).
 
 pub mod cluster;
+pub mod explain;
 pub mod lint;
 pub mod manifest;
+pub mod preflight;
 pub mod probes;
+pub mod registry;
 pub mod render;
 pub mod runner;
 pub mod seeds;

@@ -9,6 +9,9 @@
 //!   namespace: shop           # default: the project name
 //!   manifests: [k8s/base, k8s/overlays/dev]   # the team's own: files, directories, kustomize directories
 //!   kube_version: "1.33"      # `k8s lint` schema version(s); one or a list
+//!   context: dev-eks          # an existing cluster (kubeconfig context): no kind/k3d, namespace <project>-<user>
+//!   registry: registry.example.com/team   # built images are pushed there (tag = content hash)
+//!   production_markers: [prod, production, live]   # contexts/servers refused without --allow-context
 //! services:
 //!   api:
 //!     k8s:
@@ -94,6 +97,12 @@ pub struct K8sSpec {
     pub namespace: Option<String>,
     pub manifests: Vec<ManifestPath>,
     pub kube_versions: Vec<String>,
+    /// An existing cluster's kubeconfig context (`k8s.context`).
+    pub context: Option<String>,
+    /// Where built images are pushed (`k8s.registry`: `host[:port][/path]`).
+    pub registry: Option<String>,
+    /// Words that mark a production context or server (`k8s.production_markers`); None: the defaults.
+    pub production_markers: Option<Vec<String>>,
     pub services: BTreeMap<String, ServiceK8s>,
 }
 
@@ -103,7 +112,10 @@ impl K8sSpec {
     }
 }
 
-pub const TOP_KEYS: &[&str] = &["provider", "cluster", "namespace", "manifests", "kube_version"];
+pub const TOP_KEYS: &[&str] = &["provider", "cluster", "namespace", "manifests", "kube_version", "context", "registry", "production_markers"];
+
+/// The words that mark a production context by default.
+pub const DEFAULT_PRODUCTION_MARKERS: &[&str] = &["prod", "production", "live"];
 pub const SERVICE_KEYS: &[&str] = &["replicas", "resources", "secret_env", "expose", "storage", "skip"];
 const RESOURCE_KEYS: &[&str] = &["requests", "limits"];
 
@@ -233,6 +245,21 @@ pub fn parse(env: &LoadedEnv, plan: &Plan) -> Result<K8sSpec, ConfigError> {
                         })?);
                     }
                 }
+                "context" => {
+                    let s = cx.string(v, &path)?;
+                    if s.trim().is_empty() {
+                        return Err(cx.err(&path, "empty context name", Some("a context of your kubeconfig (`kubectl config get-contexts`)".into())));
+                    }
+                    spec.context = Some(s);
+                }
+                "registry" => {
+                    let s = cx.string(v, &path)?;
+                    spec.registry = Some(parse_registry(&s).map_err(|m| cx.err(&path, m, Some("e.g. registry.example.com/team or 127.0.0.1:5000/team (no scheme, no tag)".into())))?);
+                }
+                "production_markers" => {
+                    let words = cx.strings(v, &path)?;
+                    spec.production_markers = Some(words.into_iter().map(|(w, _)| w.to_ascii_lowercase()).collect());
+                }
                 _ => {}
             }
         }
@@ -306,6 +333,22 @@ fn parse_resources(cx: &Ctx, v: &Value, path: &str) -> Result<Resources, ConfigE
     Ok(r)
 }
 
+/// A registry as `k8s.registry` / `--registry` take it: `host[:port][/path]`, lowercase,
+/// no scheme and no tag; returned without a trailing `/`.
+pub fn parse_registry(s: &str) -> Result<String, String> {
+    let t = s.trim().trim_end_matches('/');
+    if t.contains("://") {
+        return Err(format!("registry {s:?} has a scheme: write the host (and path) only"));
+    }
+    let (host, path) = t.split_once('/').unwrap_or((t, ""));
+    let host_ok = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    let path_ok = path.split('/').all(|c| path.is_empty() || (!c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))));
+    if !host_ok || !path_ok || path.contains(':') || path.contains('@') {
+        return Err(format!("invalid registry {s:?}: expected host[:port][/path] with a lowercase path and no tag"));
+    }
+    Ok(t.to_string())
+}
+
 /// `1.33` / `v1.33` / `1.33.0` → `1.33.0`.
 pub fn normalize_version(s: &str) -> Option<String> {
     let t = s.trim().trim_start_matches('v');
@@ -367,6 +410,20 @@ mod tests {
 
         let e = load("services:\n  api:\n    image: x\n    k8s: {resources: {requests: {memory: lots}}}\n").expect_err("quantity");
         assert_eq!(e.yaml_path, "services.api.k8s.resources.requests.memory");
+    }
+
+    #[test]
+    fn context_registry_and_markers() {
+        let spec = load("k8s:\n  context: dev-eks\n  registry: 127.0.0.1:5000/team/\n  production_markers: [PRD, live]\nservices: {}\n").expect("valid");
+        assert_eq!(spec.context.as_deref(), Some("dev-eks"));
+        assert_eq!(spec.registry.as_deref(), Some("127.0.0.1:5000/team"));
+        assert_eq!(spec.production_markers, Some(vec!["prd".to_string(), "live".to_string()]));
+        let e = load("k8s: {registry: \"https://r.example.com/team\"}\nservices: {}\n").expect_err("scheme");
+        assert_eq!(e.yaml_path, "k8s.registry");
+        assert!(e.message.contains("has a scheme"), "{}", e.message);
+        assert!(parse_registry("r.example.com/Team").is_err());
+        assert!(parse_registry("r.example.com/team:1").is_err());
+        assert_eq!(parse_registry("registry.example.com"), Ok("registry.example.com".into()));
     }
 
     #[test]

@@ -55,7 +55,7 @@ fn quiet() -> Ui {
 }
 
 fn target(provider: Provider) -> Target {
-    Target { provider, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into() }
+    Target { provider, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into(), existing: None }
 }
 
 fn cluster<'a>(runner: &'a ScriptedRunner, ui: &'a Ui, provider: Provider) -> Cluster<'a> {
@@ -484,4 +484,105 @@ fn a_missing_cluster_tool_links_to_the_kubernetes_section() {
     assert_eq!(missing.exit_code(), crate::error::exit::PREFLIGHT);
     let missing = crate::k8s::cluster::detect(&runner, Some(crate::k8s::Provider::K3d)).expect_err("not installed");
     assert_eq!(missing.docs(), Some("README.md#kubernetes-devenv-k8s"), "{missing}");
+}
+
+fn existing(runner: &ScriptedRunner, ui: &Ui) -> Cluster<'static> {
+    // Leaked for the test's lifetime: a Cluster borrows its runner and ui.
+    let runner: &'static ScriptedRunner = Box::leak(Box::new(runner.clone()));
+    let ui: &'static Ui = Box::leak(Box::new(ui.clone()));
+    let t = Target { provider: Provider::Kind, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into(), existing: Some("dev-eks".into()) };
+    let mut c = Cluster::new(runner, ui, t);
+    c.poll = Duration::ZERO;
+    c
+}
+
+#[test]
+fn an_existing_context_is_used_as_is_every_kubectl_call_names_it_and_nothing_is_created_or_loaded() {
+    let (_d, r) = rendered();
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks get namespace shop", Output::failed(1, "Error from server (NotFound): namespaces \"shop\" not found"));
+    runner.on("kubectl --context dev-eks -n shop get job", Output::ok(JOB_DONE));
+    let ui = quiet();
+    let c = existing(&runner, &ui);
+    let report = c.up(&r, &[], &[], &["shop-api:devenv".to_string()]).expect("up");
+    assert!(!report.created_cluster);
+    let calls = runner.calls();
+    assert!(calls.iter().all(|c| c.starts_with("kubectl --context dev-eks ")), "no kind/k3d, every call names the context: {calls:#?}");
+    assert_eq!(calls[0], "kubectl --context dev-eks get namespace shop -o name");
+    assert_eq!(calls[1], "kubectl --context dev-eks apply -f -");
+    assert!(calls[2..].iter().all(|c| c.starts_with("kubectl --context dev-eks -n shop ")), "{calls:#?}");
+    let ns = runner.invocations().into_iter().find_map(|i| i.stdin).expect("namespace applied");
+    assert!(ns.contains("name: shop\n") && ns.contains("app.kubernetes.io/managed-by: devenv") && ns.contains("app.kubernetes.io/part-of: shop"), "{ns}");
+
+    // down -v: only devenv's labelled objects there, and the namespace only when it carries devenv's labels (devenv created it).
+    let runner = ScriptedRunner::new();
+    existing(&runner, &ui).down(&[], true).expect("down");
+    assert_eq!(
+        runner.calls(),
+        [
+            "kubectl --context dev-eks -n shop delete deployments,statefulsets,jobs,services,configmaps,secrets,persistentvolumeclaims -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop --ignore-not-found",
+            "kubectl --context dev-eks delete namespace -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop,kubernetes.io/metadata.name=shop --ignore-not-found",
+        ]
+    );
+    let e = existing(&ScriptedRunner::new(), &ui).delete_cluster().expect_err("never deletes a context's cluster");
+    assert!(e.to_string().contains("not context `dev-eks`"), "{e}");
+}
+
+#[test]
+fn context_info_and_production_markers() {
+    let ui = quiet();
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl config view --minify --context dev-eks -o json", Output::ok(r#"{"clusters": [{"name": "c", "cluster": {"server": "https://ABC.gr7.eu-west-1.eks.amazonaws.com"}}]}"#));
+    let info = existing(&runner, &ui).context_info().expect("info");
+    assert_eq!(info.server, "https://ABC.gr7.eu-west-1.eks.amazonaws.com");
+    let runner = ScriptedRunner::new();
+    // kubectl 1.32's text for an unknown context.
+    runner.on("kubectl config view", Output::failed(1, "error: context \"dev-eks\" does not exist"));
+    let e = existing(&runner, &ui).context_info().expect_err("unknown");
+    assert!(e.to_string().contains("context `dev-eks` is not in your kubeconfig"), "{e}");
+
+    let m: Vec<String> = super::spec::DEFAULT_PRODUCTION_MARKERS.iter().map(|s| s.to_string()).collect();
+    let ctx = |c: &str, s: &str| cluster::ContextInfo { context: c.into(), server: s.into() };
+    assert_eq!(cluster::production_marker(&ctx("gke_team_prod-eu", "https://10.0.0.1"), &m), Some("prod"));
+    assert_eq!(cluster::production_marker(&ctx("dev", "https://api.live.example.com"), &m), Some("live"));
+    assert_eq!(cluster::production_marker(&ctx("eks-production", "https://x"), &m), Some("production"));
+    assert_eq!(cluster::production_marker(&ctx("products-dev", "https://liveness.example.com"), &m), None, "whole words only");
+    assert!(cluster::check_not_production(&ctx("prod", "https://x"), &m, Some("prod")).is_ok());
+    let e = cluster::check_not_production(&ctx("prod", "https://x"), &m, None).expect_err("refused");
+    assert!(e.to_string().contains("refusing context `prod`"), "{e}");
+    assert!(cluster::check_not_production(&ctx("shop-stg", "https://x"), &["stg".to_string()], None).is_err(), "configurable");
+}
+
+#[test]
+fn a_shared_clusters_refusals_name_the_object_and_the_fix() {
+    let ui = quiet();
+    let (_d, r) = rendered();
+    // RBAC: kubectl apply's own text.
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks -n shop apply", Output::failed(1, r#"Error from server (Forbidden): error when creating "STDIN": deployments.apps is forbidden: User "alice@example.com" cannot create resource "deployments" in API group "apps" in the namespace "shop""#));
+    let e = existing(&runner, &ui).apply_stream("kind: Deployment\n".into(), "the manifests of api").expect_err("forbidden");
+    assert!(e.to_string().contains("the cluster rejected the manifests of api: RBAC: user `alice@example.com` may not create deployments (API group apps) in namespace `shop`"), "{e}");
+    assert!(e.to_string().contains("hint: ask a cluster admin for a Role + RoleBinding"), "{e}");
+
+    // Quota: the Deployment's pods are refused, so no pod exists; the ReplicaSet's warning event says why.
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks -n shop rollout status", Output::failed(1, "error: timed out waiting for the condition"));
+    runner.on("kubectl --context dev-eks -n shop get pods", Output::ok(r#"{"items": []}"#));
+    let ev = r#"{"items": [{"involvedObject": {"name": "api-5f7c9"}, "reason": "FailedCreate", "message": "Error creating: pods \"api-5f7c9-x2x\" is forbidden: exceeded quota: team-quota, requested: limits.memory=512Mi, used: limits.memory=3840Mi, limited: limits.memory=4Gi"}]}"#;
+    runner.on("kubectl --context dev-eks -n shop get events --field-selector type=Warning", Output::ok(ev));
+    let api = r.service("api").expect("api");
+    let e = existing(&runner, &ui).rollout("api", "deployment", &api.workload, "app=api", Duration::from_secs(5)).expect_err("quota");
+    let Error::Service { message, hint, logs } = &e else { panic!("{e:?}") };
+    assert!(message.contains("deployment/api did not become ready within 5s: no pod was created\nquota `team-quota` of namespace `shop` is exhausted: pods `api-5f7c9-x2x` asks for limits.memory=512Mi"), "{message}");
+    assert!(hint.as_deref().is_some_and(|h| h.contains("lower the service's `k8s.resources`")), "{hint:?}");
+    assert!(logs.iter().any(|l| l.contains("api-5f7c9: FailedCreate")), "{logs:?}");
+
+    // An image pull refused for want of a pull secret, as the pod's waiting state says it.
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks -n shop rollout status", Output::failed(1, "error: timed out waiting for the condition"));
+    let pod = r#"{"items": [{"metadata": {"name": "api-1"}, "status": {"phase": "Pending", "containerStatuses": [{"ready": false, "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"registry.example.com/team/shop-api:1a2b3c4d5e6f\": ErrImagePull: failed to resolve reference: 401 Unauthorized"}}}]}}]}"#;
+    runner.on("kubectl --context dev-eks -n shop get pods", Output::ok(pod));
+    let e = existing(&runner, &ui).rollout("api", "deployment", "api", "app=api", Duration::from_secs(5)).expect_err("pull");
+    assert!(e.to_string().contains("the cluster may not pull image `registry.example.com/team/shop-api:1a2b3c4d5e6f`"), "{e}");
+    assert!(e.hint().is_some_and(|h| h.contains("--docker-server=registry.example.com")), "{:?}", e.hint());
 }

@@ -17,6 +17,7 @@ mod faults;
 mod harness;
 mod init;
 mod k8s;
+mod k8s_cluster;
 mod lifecycle;
 mod official_contracts;
 mod paths;

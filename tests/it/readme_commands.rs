@@ -42,6 +42,8 @@ const SKIPPED: &[(&str, &str)] = &[
     ("devenv k8s up -d", "needs a kind cluster (kind + kubectl from .ci/k8s-tools.sh); run by tests/it/k8s.rs"),
     ("devenv k8s status", "needs a kind cluster; run by tests/it/k8s.rs"),
     ("devenv k8s down", "needs a kind cluster; run by tests/it/k8s.rs"),
+    ("devenv doctor --k8s --context dev-eks --registry registry.example.com/team", "needs a real context and registry; tests/it/k8s_cluster.rs runs `doctor --k8s` against a local registry and a recording kubectl"),
+    ("devenv k8s up -d --context dev-eks --registry registry.example.com/team", "needs a shared cluster; tests/it/k8s_cluster.rs runs it against a local registry and a recording kubectl"),
 ];
 
 /// How a command of a sequence must end.
