@@ -1,6 +1,7 @@
-//! Stopping and removing: a project's teardown, stopping in reverse
-//! dependency order, and the rollback of an interrupted `up` (exactly what
-//! its journal recorded).
+//! Stopping and removing: a project's teardown (graceful in reverse
+//! dependency order, or — when the data goes anyway — killed and removed at
+//! once), and the rollback of an interrupted `up` (exactly what its journal
+//! recorded).
 //! Must not: print (it emits `ui` events).
 
 use std::collections::HashMap;
@@ -21,10 +22,10 @@ use crate::ui::{Status, Ui};
 /// be removed is left, never something the run did not make.
 pub(super) async fn rollback(docker: &Docker, undo: &Undo) {
     let mut set = JoinSet::new();
+    // What it created goes with its data: killed and removed at once.
     for id in undo.created.clone() {
         let d = docker.clone();
         set.spawn(async move {
-            let _ = d.stop(&id, Duration::from_secs(5)).await;
             let _ = d.remove_container(&id).await;
         });
     }
@@ -41,6 +42,49 @@ pub(super) async fn rollback(docker: &Docker, undo: &Undo) {
     for v in &undo.volumes {
         let _ = docker.remove_volume(v).await;
     }
+}
+
+/// How a teardown ends a project's containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Compose's way: the stop signal, then SIGKILL after the grace period
+    /// (`None`: each container's own `stop_grace_period`, else Docker's 10 s),
+    /// in reverse dependency order; each service stops as soon as its
+    /// dependents have, so every wave stops in parallel.
+    Graceful(Option<Duration>),
+    /// Their data is being discarded (`run`, the library, `down -v`): every
+    /// container killed and removed at once, in parallel, whatever it does
+    /// with signals.
+    Discard,
+}
+
+/// Kill and remove `containers` at once, in parallel (a forced removal:
+/// SIGKILL, then the container and its anonymous volumes go).
+async fn discard(docker: &Docker, containers: &[ObservedContainer], ui: &Ui) -> Result<(), Error> {
+    let mut set: JoinSet<Result<(), Error>> = JoinSet::new();
+    for c in containers {
+        let key = c.service.clone().unwrap_or_else(|| c.name.clone());
+        let (d, ui, id) = (docker.clone(), ui.clone(), c.id.clone());
+        set.spawn(async move {
+            d.remove_container(&id).await?;
+            ui.service(&key, Status::Removed);
+            Ok(())
+        });
+    }
+    first_error(set).await
+}
+
+/// Wait for every task; the first error, if any.
+async fn first_error(mut set: JoinSet<Result<(), Error>>) -> Result<(), Error> {
+    let mut first = None;
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Err(e)) if first.is_none() => first = Some(e),
+            Err(e) if first.is_none() => first = Some(Error::Other(format!("internal task failed: {e}"))),
+            _ => {}
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 /// Stop (and optionally remove) containers in reverse dependency order, in parallel.
@@ -100,15 +144,7 @@ pub async fn stop_in_order(
             Ok(())
         });
     }
-    let mut first = None;
-    while let Some(r) = set.join_next().await {
-        match r {
-            Ok(Err(e)) if first.is_none() => first = Some(e),
-            Err(e) if first.is_none() => first = Some(Error::Other(format!("internal task failed: {e}"))),
-            _ => {}
-        }
-    }
-    first.map_or(Ok(()), Err)
+    first_error(set).await
 }
 
 /// What `teardown` removed, and what it could not.
@@ -154,9 +190,8 @@ impl Removed {
     }
 }
 
-/// Remove a project: containers (reverse dependency order, graceful stop then
-/// kill after `timeout`, or each container's own stop grace period when `None`),
-/// its networks (every one with its label, by id: duplicates of one name too),
+/// Remove a project: containers (as `ending` says: graceful in reverse
+/// dependency order, or killed and removed at once), its networks (every one with its label, by id: duplicates of one name too),
 /// and with `volumes` its volumes (named, and the anonymous ones devenv
 /// labels; the others go with their container). Only objects carrying the
 /// project's label are touched (never `external` networks). An object that
@@ -165,13 +200,17 @@ pub async fn teardown(
     docker: &Docker,
     project: &str,
     deps: &HashMap<String, Vec<String>>,
-    timeout: impl Into<Option<Duration>>,
+    ending: Ending,
     volumes: bool,
     ui: &Ui,
 ) -> Result<Removed, Error> {
     let containers = docker.project_containers(project).await?;
     let mut removed = Removed::default();
-    if let Err(e) = stop_in_order(docker, &containers, deps, timeout, true, ui).await {
+    let ended = match ending {
+        Ending::Graceful(timeout) => stop_in_order(docker, &containers, deps, timeout, true, ui).await,
+        Ending::Discard => discard(docker, &containers, ui).await,
+    };
+    if let Err(e) = ended {
         // The others were stopped and removed: count what is still there.
         let still = docker.project_containers(project).await?;
         removed.left.extend(still.iter().map(|c| format!("container `{}`: {e}", c.name)));
