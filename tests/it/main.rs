@@ -14,6 +14,7 @@ mod doctor;
 mod examples;
 mod faults;
 mod harness;
+mod healthcheck_native;
 mod init;
 mod k8s;
 mod lifecycle;
