@@ -50,10 +50,17 @@ pub fn check_ports(plan: &Plan, steps: &[Step], ours: &[u16]) -> Result<(), Erro
 
 /// No container that is not this project's holds the name of a container a
 /// step will create (found now, not half-way through the services).
+/// One list call for all of them (not one per service).
 pub async fn check_names(docker: &Docker, plan: &Plan, steps: &[Step]) -> Result<(), Error> {
-    for step in steps.iter().filter(|s| matches!(s.kind, StepKind::Create | StepKind::Recreate { .. })) {
-        let Some(svc) = plan.services.get(&step.service) else { continue };
-        let Some((id, owner)) = docker.container_named(&svc.container_name).await? else { continue };
+    let created: Vec<_> = steps
+        .iter()
+        .filter(|s| matches!(s.kind, StepKind::Create | StepKind::Recreate { .. }))
+        .filter_map(|s| Some((s, plan.services.get(&s.service)?)))
+        .collect();
+    let names: Vec<&str> = created.iter().map(|(_, svc)| svc.container_name.as_str()).collect();
+    let mut found = docker.containers_named(&names).await?;
+    for (step, svc) in created {
+        let Some((id, owner)) = found.remove(&svc.container_name) else { continue };
         if owner.as_deref() == Some(plan.project.as_str()) {
             continue;
         }

@@ -3,7 +3,7 @@
 //! service runs to its end (ready, failed, timed out, not started): one
 //! failure does not hide the others, and all of them become one report.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -29,7 +29,15 @@ pub(super) struct Outcome {
 pub(super) async fn run_services(run: Arc<Run>, steps: &[Step], observed: &[ObservedContainer]) -> Result<Outcome, Error> {
     let plan = run.plan.clone();
     let (mut senders, receivers) = channels(steps);
+    let needed = needed_by_changed(&plan, steps);
     let mut set: JoinSet<(String, ServiceOutcome)> = JoinSet::new();
+    // The first observed container of each service (the list is sorted by name).
+    let mut ports: HashMap<&str, &[crate::observe::ObservedPort]> = HashMap::new();
+    for c in observed {
+        if let Some(s) = c.service.as_deref() {
+            ports.entry(s).or_insert(c.ports.as_slice());
+        }
+    }
     for step in steps.iter().filter(|s| s.kind != StepKind::RemoveOrphan) {
         let (Some(svc), Some(tx)) = (plan.services.get(&step.service), senders.remove(&step.service)) else { continue };
         let task = ServiceRun {
@@ -38,8 +46,8 @@ pub(super) async fn run_services(run: Arc<Run>, steps: &[Step], observed: &[Obse
             step: step.clone(),
             deps: dependencies(&plan, &step.service, &receivers),
             tx,
-            probe_if_kept: needed_by_changed(&plan, steps, &step.service),
-            observed_ports: observed.iter().find(|c| c.service.as_deref() == Some(step.service.as_str())).map(|c| c.ports.clone()).unwrap_or_default(),
+            probe_if_kept: needed.contains(step.service.as_str()),
+            observed_ports: ports.get(step.service.as_str()).map(|p| p.to_vec()).unwrap_or_default(),
         };
         let name = step.service.clone();
         set.spawn(async move { (name, task.run().await) });
@@ -73,12 +81,14 @@ fn dependencies(plan: &Plan, service: &str, receivers: &HashMap<String, watch::R
         .collect()
 }
 
-/// Whether a service that changes in this run depends on `service`.
-fn needed_by_changed(plan: &Plan, steps: &[Step], service: &str) -> bool {
-    steps.iter().any(|other| {
-        !matches!(other.kind, StepKind::Keep | StepKind::RemoveOrphan)
-            && plan.services.get(&other.service).is_some_and(|o| o.depends_on.contains_key(service))
-    })
+/// The services a service that changes in this run depends on (one pass over the steps).
+fn needed_by_changed<'a>(plan: &'a Plan, steps: &[Step]) -> HashSet<&'a str> {
+    steps
+        .iter()
+        .filter(|s| !matches!(s.kind, StepKind::Keep | StepKind::RemoveOrphan))
+        .filter_map(|s| plan.services.get(&s.service))
+        .flat_map(|o| o.depends_on.keys().map(String::as_str))
+        .collect()
 }
 
 /// Wait for every task; the failures become one error.

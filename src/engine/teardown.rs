@@ -109,14 +109,18 @@ pub async fn stop_in_order(
         done.insert(key.clone(), t);
         rx.insert(key, r);
     }
+    // Each service → its dependents (one pass over the graph, not one per container).
+    let mut dependents_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (s, ds) in graph_deps {
+        for d in ds {
+            dependents_of.entry(d.as_str()).or_default().push(s.as_str());
+        }
+    }
     let mut set: JoinSet<Result<(), Error>> = JoinSet::new();
     for c in containers {
         let key = c.service.clone().unwrap_or_else(|| c.name.clone());
-        let dependents: Vec<watch::Receiver<bool>> = graph_deps
-            .iter()
-            .filter(|(_, ds)| ds.contains(&key))
-            .filter_map(|(s, _)| rx.get(s).cloned())
-            .collect();
+        let dependents: Vec<watch::Receiver<bool>> =
+            dependents_of.get(key.as_str()).into_iter().flatten().filter_map(|s| rx.get(*s).cloned()).collect();
         let Some(tx) = done.remove(&key) else { continue };
         let d = docker.clone();
         let ui = ui.clone();
@@ -217,7 +221,7 @@ pub async fn teardown(
     }
     removed.containers = containers.len().saturating_sub(removed.left.len());
     for n in docker.project_networks(project).await? {
-        match docker.remove_network(&n.id).await {
+        match remove_network_settled(docker, &n.id).await {
             Ok(()) => removed.networks += 1,
             Err(e) => removed.left.push(network_left(docker, project, &n.name, &n.id, &e).await),
         }
@@ -231,6 +235,26 @@ pub async fn teardown(
         }
     }
     Ok(removed)
+}
+
+/// Remove a network whose containers were just removed. Docker may still
+/// be releasing their endpoints (many containers, a loaded engine): while it
+/// reports active endpoints but no container is attached any more, retry
+/// for a little while.
+async fn remove_network_settled(docker: &Docker, id: &str) -> Result<(), DockerError> {
+    let mut tries = 0;
+    loop {
+        let err = match docker.remove_network(id).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        tries += 1;
+        let attached = docker.network_endpoints(id).await.map(|u| !u.is_empty()).unwrap_or(true);
+        if attached || tries >= 50 {
+            return Err(err);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Why network `name` could not be removed: the containers still attached
