@@ -61,11 +61,11 @@ services:
           target: /app/src
 YAML
 
-drive() { # $1 = label; the watcher must already run
-  python3 - "$1" "$EDITS" <<'PY'
+drive() { # $1 = label, $2 = the reader's log (default: the label's); the watcher must already run
+  python3 - "$1" "$EDITS" "${2:-$1}" <<'PY'
 import os, sys, time, statistics
-label, n = sys.argv[1], int(sys.argv[2])
-log = f"out/seen-{label}.log"
+label, n, reader = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+log = f"out/seen-{reader}.log"
 def seen():
     try:
         return {l.split()[0]: int(l.split()[1]) for l in open(log) if len(l.split()) == 2}
@@ -105,7 +105,7 @@ sleep 1
 D=$(drive devenv)
 sh -c 'while :; do :; done' &
 HOG=$!
-L=$(drive devenvloaded)
+L=$(drive devenvloaded devenv)
 kill "$HOG"; wait "$HOG" 2>/dev/null || true
 kill -INT $WPID; wait $WPID || true
 "$DEVENV" down -t 1 --progress quiet
