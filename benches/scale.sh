@@ -30,9 +30,11 @@ cleanup() {
   done
 }
 trap 'cleanup; rm -rf "$WORK"' EXIT
+# Project names of this invocation only: a network an earlier, failed run left
+# behind (Docker can keep a stale endpoint after mass removals) is not reused.
 for n in "${SIZES[@]}"; do
-  stack bench-scale-devenv "$n" >"$WORK/devenv$n.yaml"
-  stack bench-scale-compose "$n" >"$WORK/compose$n.yaml"
+  stack "bench-scale-devenv-$$" "$n" >"$WORK/devenv$n.yaml"
+  stack "bench-scale-compose-$$" "$n" >"$WORK/compose$n.yaml"
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
