@@ -5,7 +5,8 @@
 # created and attached; a dependent's waits on its dependencies too), start
 # (starting → probing: Docker's start call), ready (probing → ready: the
 # service's own start-up as the probe sees it), and for a dependent the gap
-# between its last dependency's `ready` and its own `starting`.
+# between the last `ready` before its own `starting` (its last dependency's,
+# when it depends on every service, as the stack's app does) and that start.
 # Medians of N runs, milliseconds.
 #
 # Usage: benches/trace.sh [RUNS]        (default 5)
@@ -36,7 +37,7 @@ for i in range(1, runs + 1):
             at.setdefault((e["service"], e["status"]), ms(e["ts"]) - t0)
         elif e["event"] == "done":
             totals.append(ms(e["ts"]) - t0)
-    waits = {e["service"]: e.get("on", []) for e in ev if e.get("status") == "waiting"}
+    waited = {e["service"] for e in ev if e.get("status") == "waiting"}
     for svc in sorted({s for s, _ in at}):
         g = lambda st: at.get((svc, st))
         r = rows.setdefault(svc, {k: [] for k in ("create", "start", "ready", "gap", "ready_at")})
@@ -44,8 +45,9 @@ for i in range(1, runs + 1):
         if None not in (g("starting"), g("probing")): r["start"].append(g("probing") - g("starting"))
         if None not in (g("probing"), g("ready")): r["ready"].append(g("ready") - g("probing"))
         if g("ready") is not None: r["ready_at"].append(g("ready"))
-        deps = [at.get((d, "ready")) for d in waits.get(svc, [])]
-        if deps and None not in deps and g("starting") is not None: r["gap"].append(g("starting") - max(deps))
+        # A service that waited: the last `ready` of another service before its start.
+        before = [t for (s, st), t in at.items() if st == "ready" and s != svc and g("starting") is not None and t <= g("starting")]
+        if svc in waited and before: r["gap"].append(g("starting") - max(before))
 med = lambda v: f"{statistics.median(v):.0f}" if v else "–"
 print(f"\n`up -d` of the benchmark stack, phases per service (ms, median of {runs}):\n")
 print("| service | create | start (Docker) | probing → ready | last dependency ready → start | ready at |")
