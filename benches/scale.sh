@@ -24,9 +24,10 @@ stack() {  # stack NAME N
   for i in $(seq 1 "$2"); do printf '  s%d:\n    image: devenv-test/app:1\n    command: [sleep, infinity]\n    init: true\n' "$i"; done
 }
 cleanup() {
-  for n in "${SIZES[@]}"; do
-    "$DEVENV" -f "$WORK/devenv$n.yaml" down -v >/dev/null 2>&1 || true
-    docker compose -f "$WORK/compose$n.yaml" down -v -t 0 >/dev/null 2>&1 || true
+  local m
+  for m in "${SIZES[@]}"; do
+    "$DEVENV" -f "$WORK/devenv$m.yaml" down -v >/dev/null 2>&1 || true
+    docker compose -f "$WORK/compose$m.yaml" down -v -t 0 >/dev/null 2>&1 || true
   done
 }
 trap 'cleanup; rm -rf "$WORK"' EXIT
