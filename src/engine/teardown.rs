@@ -1,7 +1,7 @@
 //! Stopping and removing: a project's teardown (graceful in reverse
 //! dependency order, or — when the data goes anyway — killed and removed at
-//! once), and the rollback of an interrupted `up` (exactly what its journal
-//! recorded).
+//! once), and the graceful rollback of an interrupted `up` (exactly what its
+//! journal recorded).
 //! Must not: print (it emits `ui` events).
 
 use std::collections::HashMap;
@@ -22,10 +22,11 @@ use crate::ui::{Status, Ui};
 /// be removed is left, never something the run did not make.
 pub(super) async fn rollback(docker: &Docker, undo: &Undo) {
     let mut set = JoinSet::new();
-    // What it created goes with its data: killed and removed at once.
+    // Gracefully: a container it created may hold a volume that stays.
     for id in undo.created.clone() {
         let d = docker.clone();
         set.spawn(async move {
+            let _ = d.stop(&id, Duration::from_secs(5)).await;
             let _ = d.remove_container(&id).await;
         });
     }
