@@ -161,7 +161,7 @@ impl Running {
     /// Tear down now (containers, network, volumes, this value's snapshots).
     pub async fn down(mut self) -> Result<(), Error> {
         self.done = true;
-        let torn = self.session.teardown(Duration::from_secs(5), true).await.map(|_| ());
+        let torn = self.session.teardown(engine::Ending::Discard, true).await.map(|_| ());
         remove_snapshots(&self.session, &self.snapshots).await;
         torn
     }
@@ -184,7 +184,7 @@ impl Drop for Running {
         // (this may be inside a runtime already).
         let handle = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                let _ = rt.block_on(session.teardown(Duration::from_secs(5), true));
+                let _ = rt.block_on(session.teardown(engine::Ending::Discard, true));
                 rt.block_on(remove_snapshots(&session, &snapshots));
             }
         });

@@ -389,7 +389,7 @@ fn bind_loopback(hc: &mut HostConfig, ports: &[(u16, u16)]) {
 }
 
 async fn remove_project(docker: &Docker, project: &str) {
-    let _ = engine::teardown(docker, project, &HashMap::new(), Duration::from_secs(1), true, &Ui::new(ProgressMode::Quiet, false)).await;
+    let _ = engine::teardown(docker, project, &HashMap::new(), engine::Ending::Discard, true, &Ui::new(ProgressMode::Quiet, false)).await;
 }
 
 fn not_ready_error(kind: Kind, image: &str, not_ready: health::NotReady, logs: Vec<String>) -> Error {

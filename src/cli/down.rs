@@ -16,7 +16,7 @@ pub struct DownArgs {
     /// Also remove the project's named volumes (its data)
     #[arg(short = 'v', long)]
     pub volumes: bool,
-    /// Time to wait for a graceful stop before killing [default: each service's `stop_grace_period`, else 10s]
+    /// Time to wait for a graceful stop before killing [default: each service's `stop_grace_period`, else 10s; with -v: no graceful stop, killed at once]
     #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
     /// Also remove images: `local` the images devenv built for the project, `all` also every image the services use
@@ -40,7 +40,13 @@ pub async fn run(global: &Global, args: DownArgs, ui: &Ui) -> Result<u8, Error> 
         .as_ref()
         .map(|p| p.services.iter().map(|(n, s)| (n.clone(), s.depends_on.keys().cloned().collect())).collect())
         .unwrap_or_default();
-    let mut removed = engine::teardown(&docker, &project, &deps, args.timeout, args.volumes, ui).await?;
+    // With -v the data goes anyway: kill and remove at once (unless a grace
+    // period is asked for explicitly).
+    let ending = match (args.volumes, args.timeout) {
+        (true, None) => engine::Ending::Discard,
+        (_, timeout) => engine::Ending::Graceful(timeout),
+    };
+    let mut removed = engine::teardown(&docker, &project, &deps, ending, args.volumes, ui).await?;
     if let Some(rmi) = args.rmi {
         let mut also: Vec<String> = Vec::new();
         if rmi == Rmi::All {

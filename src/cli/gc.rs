@@ -107,7 +107,7 @@ pub async fn run(_global: &Global, args: GcArgs, ui: &Ui) -> Result<u8, Error> {
             ui.info(format!("project `{p}`: skipped, another devenv is working on it"));
             continue;
         };
-        let removed = engine::teardown(&docker, p, &HashMap::new(), Duration::from_secs(5), true, ui).await?;
+        let removed = engine::teardown(&docker, p, &HashMap::new(), engine::Ending::Discard, true, ui).await?;
         ui.info(format!("project `{p}`: {}", removed.describe(p, true, false)));
         left.extend(removed.left.into_iter().map(|l| format!("project `{p}`: {l}")));
     }

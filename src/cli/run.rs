@@ -60,7 +60,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
             ));
             return Ok(());
         }
-        session.teardown(Duration::from_secs(5), true).await.map(|_| ())
+        session.teardown(crate::engine::Ending::Discard, true).await.map(|_| ())
     };
 
     match session.up_until(&args.services, super::interrupted(), "interrupted: tearing down").await {

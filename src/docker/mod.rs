@@ -219,17 +219,23 @@ impl Docker {
         Ok(out)
     }
 
-    /// The container named exactly `name` (any owner), as (id, its project label if any).
-    pub async fn container_named(&self, name: &str) -> Result<Option<(String, Option<String>)>, DockerError> {
+    /// The containers named exactly one of `names` (any owner): name → (id,
+    /// its project label if any). One list call whatever the number of names.
+    pub async fn containers_named(&self, names: &[&str]) -> Result<HashMap<String, (String, Option<String>)>, DockerError> {
+        if names.is_empty() {
+            return Ok(HashMap::new());
+        }
         let mut filters = HashMap::new();
-        // The name filter matches substrings: keep the exact match.
-        filters.insert("name".to_string(), vec![name.to_string()]);
+        // The name filter matches substrings (any of the values): keep the exact matches.
+        filters.insert("name".to_string(), names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
         let opts = qp::ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
-        let list = self.api.list_containers(Some(opts)).await.map_err(op(format!("list containers named `{name}`")))?;
-        Ok(list.into_iter().find_map(|c| {
-            let exact = c.names.as_ref().is_some_and(|ns| ns.iter().any(|n| n.trim_start_matches('/') == name));
-            exact.then(|| (c.id.unwrap_or_default(), c.labels.and_then(|mut l| l.remove(labels::PROJECT))))
-        }))
+        let list = self.api.list_containers(Some(opts)).await.map_err(op("list containers by name"))?;
+        let mut out = HashMap::new();
+        for c in list {
+            let Some(name) = c.names.iter().flatten().map(|n| n.trim_start_matches('/')).find(|n| names.contains(n)).map(str::to_string) else { continue };
+            out.insert(name, (c.id.unwrap_or_default(), c.labels.and_then(|mut l| l.remove(labels::PROJECT))));
+        }
+        Ok(out)
     }
 
     /// The local image id for `reference`, or None when the image is not present.

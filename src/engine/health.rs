@@ -1,7 +1,10 @@
 //! Readiness: devenv's own probes (http, tcp, exec, log, a preset's protocol,
 //! or the image's HEALTHCHECK), polled fast with backoff until a deadline.
-//! A container its restart policy is restarting is not ready; failures within
-//! `start_period` are not reported as the last error.
+//! An exec probe devenv recognises (`curl -f`, `wget --spider`, `nc -z` on
+//! the container itself: `plan::healthcheck`) is made natively from outside,
+//! with the command as written as the fallback. A container its restart
+//! policy is restarting is not ready; failures within `start_period` are not
+//! reported as the last error.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,6 +15,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::docker::{ContainerInfo, Docker};
 use crate::error::Error;
+use crate::plan::healthcheck::{self, Native};
 use crate::plan::{Probe, ResolvedHealth};
 
 /// How long one `exec` check may run before it counts as failed and the next is tried.
@@ -19,6 +23,11 @@ pub const EXEC_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The slowest a probe polls unless the user wrote a longer `interval`.
 pub const MAX_BACKOFF: Duration = Duration::from_millis(200);
+
+/// While a recognised command's native check fails, the command as written
+/// still runs this often (what the native check cannot see — a server bound
+/// to the container's loopback only — is seen by it).
+pub const EXEC_FALLBACK_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a service did not become ready.
 #[derive(Debug)]
@@ -37,7 +46,11 @@ pub fn describe(h: Option<&ResolvedHealth>) -> String {
     match h.map(|h| &h.probe) {
         Some(Probe::Http { path, port }) => format!("http :{port}{path}"),
         Some(Probe::Tcp { port }) => format!("tcp :{port}"),
-        Some(Probe::Exec { command }) => format!("exec {}", command.join(" ")),
+        Some(Probe::Exec { command }) => match healthcheck::recognise(command) {
+            Some(Native::Http { port, path, head }) => format!("{} :{port}{path}, natively for `{}`", if head { "http HEAD" } else { "http" }, command.join(" ")),
+            Some(Native::Tcp { port }) => format!("tcp :{port}, natively for `{}`", command.join(" ")),
+            None => format!("exec {}", command.join(" ")),
+        },
         Some(Probe::Log { pattern }) => format!("log /{pattern}/"),
         Some(Probe::DockerHealthcheck) => "image HEALTHCHECK".into(),
         Some(Probe::Preset(c)) => c.kind.preset().probe_description().into(),
@@ -85,12 +98,61 @@ async fn tcp_check(addr: &str) -> Result<(), String> {
 }
 
 async fn http_check(client: &reqwest::Client, addr: &str, path: &str) -> Result<(), String> {
+    http_request(client, addr, path, false).await
+}
+
+/// A GET (or HEAD) of `path`: Ok on a status below 400.
+async fn http_request(client: &reqwest::Client, addr: &str, path: &str, head: bool) -> Result<(), String> {
     let url = format!("http://{addr}{path}");
-    let r = client.get(&url).send().await.map_err(|e| format!("GET {url}: {}", root_cause(&e)))?;
+    let method = if head { "HEAD" } else { "GET" };
+    let req = if head { client.head(&url) } else { client.get(&url) };
+    let r = req.send().await.map_err(|e| format!("{method} {url}: {}", root_cause(&e)))?;
     if r.status().is_success() || r.status().is_redirection() {
         Ok(())
     } else {
-        Err(format!("GET {url}: HTTP {}", r.status()))
+        Err(format!("{method} {url}: HTTP {}", r.status()))
+    }
+}
+
+/// A recognised exec probe: its native check, and when the command as
+/// written last ran.
+struct Recognised {
+    native: Native,
+    last_exec: Option<Instant>,
+}
+
+impl Recognised {
+    fn of(probe: Option<&Probe>) -> Option<Recognised> {
+        match probe {
+            Some(Probe::Exec { command }) => healthcheck::recognise(command).map(|native| Recognised { native, last_exec: None }),
+            _ => None,
+        }
+    }
+
+    /// The native check when it can reach the port; while it fails (or
+    /// cannot reach), the command as written, at most every EXEC_FALLBACK_EVERY
+    /// (every poll when the port cannot be reached).
+    async fn check(&mut self, docker: &Docker, id: &str, info: &ContainerInfo, command: &[String], client: &reqwest::Client) -> Result<(), String> {
+        let native = match &self.native {
+            Native::Http { port, path, head } => match address(info, *port) {
+                Some(a) => Some(http_request(client, &a, path, *head).await),
+                None => None,
+            },
+            Native::Tcp { port } => match address(info, *port) {
+                Some(a) => Some(tcp_check(&a).await),
+                None => None,
+            },
+        };
+        let fallback_due = self.last_exec.is_none_or(|t| t.elapsed() >= EXEC_FALLBACK_EVERY);
+        match native {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) if !fallback_due => Err(e),
+            native => {
+                self.last_exec = Some(Instant::now());
+                // Both failed: the native check's error says more (a status, a refusal).
+                exec_check(docker, id, command).await.map_err(|exec| native.and_then(Result::err).unwrap_or(exec))
+            }
+        }
     }
 }
 
@@ -108,6 +170,7 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
         .build()
         .map_err(|e| NotReady::Docker(Error::Other(format!("http client: {e}"))))?;
     let (log_seen, _guard) = watch_log(docker, id, health).await?;
+    let mut recognised = Recognised::of(health.map(|h| &h.probe));
 
     // Failures within the start period are kept apart: they are not "the last error".
     let start_period = health.and_then(|h| h.start_period).unwrap_or_default();
@@ -119,7 +182,11 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
             return Err(NotReady::Exited { code: info.exit_code, oom: info.oom_killed });
         }
         let probe = health.map(|h| &h.probe);
-        match check(docker, id, &info, probe, &client, &log_seen).await?.map_err(|e| with_restarts(e, &info)) {
+        let checked = match (&mut recognised, probe) {
+            (Some(r), Some(Probe::Exec { command })) if !info.restarting => r.check(docker, id, &info, command, &client).await,
+            _ => check(docker, id, &info, probe, &client, &log_seen).await?,
+        };
+        match checked.map_err(|e| with_restarts(e, &info)) {
             Ok(()) => return Ok(()),
             Err(e) if start.elapsed() < start_period => start_error = Some(e),
             Err(e) => last_error = Some(e),

@@ -41,7 +41,7 @@ use crate::ui::{Status, Ui};
 pub use images::{build_image, remove_project_images};
 pub use lock::{lock_project, lock_project_until, lock_timeout, try_lock_project, ProjectLock, DEFAULT_LOCK_TIMEOUT, HELD_BY_PARENT};
 pub use preflight::{check_ports, free_port, port_in_use};
-pub use teardown::{stop_in_order, teardown, Removed};
+pub use teardown::{stop_in_order, teardown, Ending, Removed};
 
 /// Log lines shown when a service fails.
 pub const FAILURE_LOG_LINES: usize = 30;
@@ -183,11 +183,11 @@ impl Session {
         undo
     }
 
-    /// Remove the project (containers in reverse dependency order, networks,
-    /// with `volumes` its volumes); see `teardown`. `Error::Incomplete` when
+    /// Remove the project (containers as `ending` says, networks, with
+    /// `volumes` its volumes); see `teardown`. `Error::Incomplete` when
     /// something could not be removed (everything else was).
-    pub async fn teardown(&self, timeout: impl Into<Option<Duration>>, volumes: bool) -> Result<Removed, Error> {
-        teardown(&self.docker, &self.plan.project, &self.dependencies(), timeout, volumes, &self.ui).await?.into_result(&self.plan.project)
+    pub async fn teardown(&self, ending: Ending, volumes: bool) -> Result<Removed, Error> {
+        teardown(&self.docker, &self.plan.project, &self.dependencies(), ending, volumes, &self.ui).await?.into_result(&self.plan.project)
     }
 
     /// Remove the containers of `services` (whatever their state): a finished

@@ -50,10 +50,17 @@ pub fn check_ports(plan: &Plan, steps: &[Step], ours: &[u16]) -> Result<(), Erro
 
 /// No container that is not this project's holds the name of a container a
 /// step will create (found now, not half-way through the services).
+/// One list call for all of them (not one per service).
 pub async fn check_names(docker: &Docker, plan: &Plan, steps: &[Step]) -> Result<(), Error> {
-    for step in steps.iter().filter(|s| matches!(s.kind, StepKind::Create | StepKind::Recreate { .. })) {
-        let Some(name) = plan.services.get(&step.service).map(|s| s.replica_container_name(&plan.project, step.replica)) else { continue };
-        let Some((id, owner)) = docker.container_named(&name).await? else { continue };
+    let created: Vec<_> = steps
+        .iter()
+        .filter(|s| matches!(s.kind, StepKind::Create | StepKind::Recreate { .. }))
+        .filter_map(|s| Some((s, plan.services.get(&s.service)?.replica_container_name(&plan.project, s.replica))))
+        .collect();
+    let names: Vec<&str> = created.iter().map(|(_, name)| name.as_str()).collect();
+    let mut found = docker.containers_named(&names).await?;
+    for (step, name) in &created {
+        let Some((id, owner)) = found.remove(name.as_str()) else { continue };
         if owner.as_deref() == Some(plan.project.as_str()) {
             continue;
         }

@@ -4,7 +4,7 @@
 //! service runs to its end (ready, failed, timed out, not started): one
 //! failure does not hide the others, and all of them become one report.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -35,11 +35,18 @@ fn runs(step: &Step) -> bool {
 pub(super) async fn run_services(run: Arc<Run>, steps: &[Step], observed: &[ObservedContainer]) -> Result<Outcome, Error> {
     let plan = run.plan.clone();
     let (mut senders, receivers) = channels(steps);
+    let needed = needed_by_changed(&plan, steps);
     let mut set: JoinSet<(String, ServiceOutcome)> = JoinSet::new();
+    // The observed ports of each container, by service and replica.
+    let mut ports: HashMap<(&str, u32), &[crate::observe::ObservedPort]> = HashMap::new();
+    for c in observed {
+        if let Some(s) = c.service.as_deref() {
+            ports.entry((s, c.replica.unwrap_or(1))).or_insert(c.ports.as_slice());
+        }
+    }
     for step in steps.iter().filter(|s| runs(s)) {
         let label = step.label();
         let (Some(svc), Some(tx)) = (plan.services.get(&step.service), senders.remove(&label)) else { continue };
-        let same = |c: &&ObservedContainer| c.service.as_deref() == Some(step.service.as_str()) && c.replica.unwrap_or(1) == step.replica.unwrap_or(1);
         let task = ServiceRun {
             run: run.clone(),
             svc: svc.as_replica(&plan.project, step.replica),
@@ -47,8 +54,8 @@ pub(super) async fn run_services(run: Arc<Run>, steps: &[Step], observed: &[Obse
             step: step.clone(),
             deps: dependencies(&plan, &step.service, &receivers),
             tx,
-            probe_if_kept: needed_by_changed(&plan, steps, &step.service),
-            observed_ports: observed.iter().find(same).map(|c| c.ports.clone()).unwrap_or_default(),
+            probe_if_kept: needed.contains(step.service.as_str()),
+            observed_ports: ports.get(&(step.service.as_str(), step.replica.unwrap_or(1))).map(|p| p.to_vec()).unwrap_or_default(),
         };
         set.spawn(async move { (label, task.run().await) });
     }
@@ -84,12 +91,14 @@ fn dependencies(plan: &Plan, service: &str, receivers: &HashMap<String, Vec<(Str
     out
 }
 
-/// Whether a service that changes in this run depends on `service`.
-fn needed_by_changed(plan: &Plan, steps: &[Step], service: &str) -> bool {
-    steps.iter().any(|other| {
-        !matches!(other.kind, StepKind::Keep | StepKind::RemoveOrphan)
-            && plan.services.get(&other.service).is_some_and(|o| o.depends_on.contains_key(service))
-    })
+/// The services a service that changes in this run depends on (one pass over the steps).
+fn needed_by_changed<'a>(plan: &'a Plan, steps: &[Step]) -> HashSet<&'a str> {
+    steps
+        .iter()
+        .filter(|s| !matches!(s.kind, StepKind::Keep | StepKind::RemoveOrphan))
+        .filter_map(|s| plan.services.get(&s.service))
+        .flat_map(|o| o.depends_on.keys().map(String::as_str))
+        .collect()
 }
 
 /// Wait for every task; the failures become one error.

@@ -1,6 +1,7 @@
-//! Stopping and removing: a project's teardown, stopping in reverse
-//! dependency order, and the rollback of an interrupted `up` (exactly what
-//! its journal recorded).
+//! Stopping and removing: a project's teardown (graceful in reverse
+//! dependency order, or — when the data goes anyway — killed and removed at
+//! once), and the graceful rollback of an interrupted `up` (exactly what its
+//! journal recorded).
 //! Must not: print (it emits `ui` events).
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use crate::ui::{Status, Ui};
 /// be removed is left, never something the run did not make.
 pub(super) async fn rollback(docker: &Docker, undo: &Undo) {
     let mut set = JoinSet::new();
+    // Gracefully: a container it created may hold a volume that stays.
     for id in undo.created.clone() {
         let d = docker.clone();
         set.spawn(async move {
@@ -41,6 +43,49 @@ pub(super) async fn rollback(docker: &Docker, undo: &Undo) {
     for v in &undo.volumes {
         let _ = docker.remove_volume(v).await;
     }
+}
+
+/// How a teardown ends a project's containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Compose's way: the stop signal, then SIGKILL after the grace period
+    /// (`None`: each container's own `stop_grace_period`, else Docker's 10 s),
+    /// in reverse dependency order; each service stops as soon as its
+    /// dependents have, so every wave stops in parallel.
+    Graceful(Option<Duration>),
+    /// Their data is being discarded (`run`, the library, `down -v`): every
+    /// container killed and removed at once, in parallel, whatever it does
+    /// with signals.
+    Discard,
+}
+
+/// Kill and remove `containers` at once, in parallel (a forced removal:
+/// SIGKILL, then the container and its anonymous volumes go).
+async fn discard(docker: &Docker, containers: &[ObservedContainer], ui: &Ui) -> Result<(), Error> {
+    let mut set: JoinSet<Result<(), Error>> = JoinSet::new();
+    for c in containers {
+        let key = crate::diff::replica_label(c.service.as_deref().unwrap_or(&c.name), c.replica);
+        let (d, ui, id) = (docker.clone(), ui.clone(), c.id.clone());
+        set.spawn(async move {
+            d.remove_container(&id).await?;
+            ui.service(&key, Status::Removed);
+            Ok(())
+        });
+    }
+    first_error(set).await
+}
+
+/// Wait for every task; the first error, if any.
+async fn first_error(mut set: JoinSet<Result<(), Error>>) -> Result<(), Error> {
+    let mut first = None;
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Err(e)) if first.is_none() => first = Some(e),
+            Err(e) if first.is_none() => first = Some(Error::Other(format!("internal task failed: {e}"))),
+            _ => {}
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 /// Stop (and optionally remove) containers in reverse dependency order, in parallel.
@@ -66,16 +111,18 @@ pub async fn stop_in_order(
         done.push(Some(t));
         rx.entry(key).or_default().push(r);
     }
+    // Each service → its dependents (one pass over the graph, not one per container).
+    let mut dependents_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (s, ds) in graph_deps {
+        for d in ds {
+            dependents_of.entry(d.as_str()).or_default().push(s.as_str());
+        }
+    }
     let mut set: JoinSet<Result<(), Error>> = JoinSet::new();
     for (i, c) in containers.iter().enumerate() {
         let service = c.service.clone().unwrap_or_else(|| c.name.clone());
-        let dependents: Vec<watch::Receiver<bool>> = graph_deps
-            .iter()
-            .filter(|(_, ds)| ds.contains(&service))
-            .filter_map(|(s, _)| rx.get(s))
-            .flatten()
-            .cloned()
-            .collect();
+        let dependents: Vec<watch::Receiver<bool>> =
+            dependents_of.get(service.as_str()).into_iter().flatten().filter_map(|s| rx.get(*s)).flatten().cloned().collect();
         let key = crate::diff::replica_label(&service, c.replica);
         let Some(tx) = done.get_mut(i).and_then(Option::take) else { continue };
         let d = docker.clone();
@@ -104,15 +151,7 @@ pub async fn stop_in_order(
             Ok(())
         });
     }
-    let mut first = None;
-    while let Some(r) = set.join_next().await {
-        match r {
-            Ok(Err(e)) if first.is_none() => first = Some(e),
-            Err(e) if first.is_none() => first = Some(Error::Other(format!("internal task failed: {e}"))),
-            _ => {}
-        }
-    }
-    first.map_or(Ok(()), Err)
+    first_error(set).await
 }
 
 /// What `teardown` removed, and what it could not.
@@ -158,9 +197,8 @@ impl Removed {
     }
 }
 
-/// Remove a project: containers (reverse dependency order, graceful stop then
-/// kill after `timeout`, or each container's own stop grace period when `None`),
-/// its networks (every one with its label, by id: duplicates of one name too),
+/// Remove a project: containers (as `ending` says: graceful in reverse
+/// dependency order, or killed and removed at once), its networks (every one with its label, by id: duplicates of one name too),
 /// and with `volumes` its volumes (named, and the anonymous ones devenv
 /// labels; the others go with their container). Only objects carrying the
 /// project's label are touched (never `external` networks). An object that
@@ -169,20 +207,24 @@ pub async fn teardown(
     docker: &Docker,
     project: &str,
     deps: &HashMap<String, Vec<String>>,
-    timeout: impl Into<Option<Duration>>,
+    ending: Ending,
     volumes: bool,
     ui: &Ui,
 ) -> Result<Removed, Error> {
     let containers = docker.project_containers(project).await?;
     let mut removed = Removed::default();
-    if let Err(e) = stop_in_order(docker, &containers, deps, timeout, true, ui).await {
+    let ended = match ending {
+        Ending::Graceful(timeout) => stop_in_order(docker, &containers, deps, timeout, true, ui).await,
+        Ending::Discard => discard(docker, &containers, ui).await,
+    };
+    if let Err(e) = ended {
         // The others were stopped and removed: count what is still there.
         let still = docker.project_containers(project).await?;
         removed.left.extend(still.iter().map(|c| format!("container `{}`: {e}", c.name)));
     }
     removed.containers = containers.len().saturating_sub(removed.left.len());
     for n in docker.project_networks(project).await? {
-        match docker.remove_network(&n.id).await {
+        match remove_network_settled(docker, &n.id).await {
             Ok(()) => removed.networks += 1,
             Err(e) => removed.left.push(network_left(docker, project, &n.name, &n.id, &e).await),
         }
@@ -196,6 +238,26 @@ pub async fn teardown(
         }
     }
     Ok(removed)
+}
+
+/// Remove a network whose containers were just removed. Docker may still
+/// be releasing their endpoints (many containers, a loaded engine): while it
+/// reports active endpoints but no container is attached any more, retry
+/// for a little while.
+async fn remove_network_settled(docker: &Docker, id: &str) -> Result<(), DockerError> {
+    let mut tries = 0;
+    loop {
+        let err = match docker.remove_network(id).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        tries += 1;
+        let attached = docker.network_endpoints(id).await.map(|u| !u.is_empty()).unwrap_or(true);
+        if attached || tries >= 50 {
+            return Err(err);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Why network `name` could not be removed: the containers still attached

@@ -10,6 +10,7 @@
 
 pub mod graph;
 pub mod hash;
+pub mod healthcheck;
 pub mod images;
 pub mod model;
 pub mod render;

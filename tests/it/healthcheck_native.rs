@@ -1,0 +1,92 @@
+//! Compose healthchecks devenv recognises (`curl -f`, `wget --spider`,
+//! `nc -z` on the container itself) are probed natively from outside: the
+//! app's own request log shows devenv's request (GET, or HEAD for
+//! `--spider`), and the stand-in app image has none of these tools, so the
+//! command as written could never pass. A failing check still fails, and
+//! the command as written stays the fallback.
+
+use std::process::Command;
+
+use crate::harness::*;
+
+fn container(p: &Project, service: &str) -> String {
+    let name = p.docker_objects("container").into_iter().find(|n| n.ends_with(&format!("-{service}-1")) || n.ends_with(&format!("-{service}")));
+    name.unwrap_or_else(|| panic!("no container for `{service}`"))
+}
+
+fn logs(p: &Project, service: &str) -> String {
+    let name = container(p, service);
+    let out = Command::new("docker").args(["logs", &name]).output().expect("docker logs");
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn recognised_compose_healthchecks_are_probed_natively() {
+    if !compose_ready() {
+        return;
+    }
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  curl:
+    image: {APP}
+    healthcheck: {{test: ["CMD", "curl", "-fsS", "http://localhost:8080/health"], interval: 30s}}
+  wget:
+    image: {APP}
+    healthcheck: {{test: ["CMD-SHELL", "wget -q --spider http://127.0.0.1:8080/health || exit 1"], interval: 30s}}
+  nc:
+    image: {APP}
+    healthcheck: {{test: ["CMD", "nc", "-z", "localhost", "8080"], interval: 30s}}
+  app:
+    image: {APP}
+    depends_on:
+      curl: {{condition: service_healthy}}
+      wget: {{condition: service_healthy}}
+      nc: {{condition: service_healthy}}
+"#
+    );
+    let p = compose_project("hcnative", &yaml);
+    p.run(&["up", "-d", "--wait", "--timeout", "30s"]).ok();
+    assert!(logs(&p, "curl").contains("GET /health"), "curl -f: devenv's GET: {}", logs(&p, "curl"));
+    assert!(logs(&p, "wget").contains("HEAD /health"), "wget --spider: devenv's HEAD: {}", logs(&p, "wget"));
+    // The tools are not in the image: what passed was the native check.
+    let missing = Command::new("docker").args(["exec", &container(&p, "curl"), "curl", "-f", "http://localhost:8080/health"]).output().expect("exec");
+    assert!(!missing.status.success(), "the stand-in app image has no curl");
+}
+
+#[test]
+fn a_failing_recognised_check_is_not_ready_and_says_why() {
+    if !compose_ready() {
+        return;
+    }
+    let yaml = format!(
+        "name: {{project}}\nservices:\n  web:\n    image: {APP}\n    healthcheck: {{test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:8080/missing\"]}}\n"
+    );
+    let p = compose_project("hcnative404", &yaml);
+    p.run(&["up", "-d", "--wait", "--timeout", "3s"]).code(6).stderr_has("HTTP 404");
+    assert!(logs(&p, "web").contains("GET /missing"));
+}
+
+#[test]
+fn the_command_as_written_is_the_fallback_when_the_native_check_fails() {
+    if !compose_ready() {
+        return;
+    }
+    // Nothing listens on 8080, but the container's own `curl` says ready (it
+    // is a stand-in script: what matters is that the command as written ran).
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  web:
+    image: {APP}
+    command: [sh, -c, "printf '#!/bin/sh\ntouch /tmp/ran\nexit 0\n' > /usr/local/bin/curl && chmod +x /usr/local/bin/curl && exec sleep infinity"]
+    init: true
+    # Docker's own check of this test would not run within the hour.
+    healthcheck: {{test: ["CMD", "curl", "-f", "http://localhost:8080/health"], interval: 1h}}
+"#
+    );
+    let p = compose_project("hcfallback", &yaml);
+    p.run(&["up", "-d", "--wait", "--timeout", "20s"]).ok();
+    let ran = Command::new("docker").args(["exec", &container(&p, "web"), "test", "-f", "/tmp/ran"]).status().expect("exec");
+    assert!(ran.success(), "the command as written ran");
+}
