@@ -28,7 +28,7 @@ pub async fn run(global: &Global, args: ResetArgs, ui: &Ui) -> Result<u8, Error>
     let session = Session::new(docker, plan, ui.clone(), opts);
     let t0 = Instant::now();
     let (done, next) = to_the_end(session.reset_deferred(&args.services), "reset", ui).await?;
-    ui.done(format!("reset to the seeded state: {}", done.join(", ")), t0.elapsed());
+    ui.done(format!("reset to the seeded state: {} (data back in {} ms)", done.join(", "), t0.elapsed().as_millis()), t0.elapsed());
     // Not the reset itself: the spare copies that make the next one renames only.
     let t1 = Instant::now();
     let ready = async {
