@@ -20,7 +20,8 @@
 //! no longer exist are dropped at the next save or restore of the service.
 //! The seed ledger (a file next to the data, which a template does not hold)
 //! is kept in the manifest and written back after a fast restore.
-//! The seeded snapshot (`seeded`) is a snapshot like the others.
+//! The seeded snapshot (`_seeded.<service>`, `seeded`) is one like the
+//! others, under its own label.
 //!
 //! Owns: what a snapshot holds, the names and labels of its volumes, the
 //! version check, which path a restore takes. Must not: print (ui events), parse configuration, or wait
@@ -198,16 +199,19 @@ impl Session {
     /// The restore itself, and what gets the next one ready (run it now, or
     /// later beside other work: the state is restored either way).
     pub async fn restore_deferred(&self, from: &str, name: &str, services: &[String]) -> Result<(Vec<String>, NextReady), Error> {
-        let (info, saved, manifest) = find(self.docker(), from, name).await?;
+        // As few engine calls as can be: on a busy machine each one costs.
+        let all = manifests(self.docker()).await?;
+        let (info, manifest) = find_in(&all, from, name)?;
         let wanted = self.restorable(name, &info, services)?;
         let id = manifest.get(SNAPSHOT_ID).cloned().unwrap_or_default();
-        let mut keep = ids(self.docker(), &self.plan().project).await?;
+        let mut keep = ids_in(&all, &self.plan().project);
         if from != self.plan().project {
-            keep.extend(ids(self.docker(), from).await?);
+            keep.extend(ids_in(&all, from));
         }
         let fast = if id.is_empty() { Vec::new() } else { self.in_server_each(&wanted, InServer::Restore { id: &id, keep: &keep }).await? };
         let rest: Vec<String> = wanted.iter().filter(|s| !fast.contains(s)).cloned().collect();
         if !rest.is_empty() {
+            let saved = data_volumes(self.docker(), from, name).await?;
             self.restore_volumes(name, &saved, &rest).await?;
         }
         Ok((wanted, NextReady { session: self.clone(), services: fast, id, manifest }))
@@ -441,9 +445,44 @@ pub async fn list(docker: &Docker, project: &str) -> Result<Vec<SnapshotInfo>, E
 
 async fn list_of(docker: &Docker, project: &str, of: &str) -> Result<Vec<SnapshotInfo>, Error> {
     let manifests = docker.volumes_labelled(&[(of, project), (labels::SNAPSHOT_PART, "manifest")]).await?;
-    let mut out: Vec<SnapshotInfo> = manifests.iter().map(info_of).collect();
+    Ok(sorted(manifests.iter().map(info_of).collect()))
+}
+
+fn sorted(mut out: Vec<SnapshotInfo>) -> Vec<SnapshotInfo> {
     out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.name.cmp(&b.name)));
-    Ok(out)
+    out
+}
+
+/// Every snapshot manifest in the engine (all projects, both kinds): one call.
+async fn manifests(docker: &Docker) -> Result<Vec<LabelledVolume>, Error> {
+    Ok(docker.volumes_labelled(&[(labels::SNAPSHOT_PART, "manifest")]).await?)
+}
+
+/// The save ids of `project`'s complete snapshots, seeded ones included.
+fn ids_in(all: &[LabelledVolume], project: &str) -> Vec<String> {
+    let of_project = |v: &&LabelledVolume| [labels::SNAPSHOT_OF, SEEDED_OF].iter().any(|l| v.labels.get(*l).map(String::as_str) == Some(project));
+    all.iter().filter(of_project).filter_map(|v| v.labels.get(SNAPSHOT_ID).cloned()).collect()
+}
+
+/// Snapshot `name` of `project` among `all` manifests: its facts and its
+/// manifest's labels, or an error naming the ones there are.
+fn find_in(all: &[LabelledVolume], project: &str, name: &str) -> Result<(SnapshotInfo, HashMap<String, String>), Error> {
+    let of = of_label(name);
+    let mine: Vec<&LabelledVolume> = all.iter().filter(|v| v.labels.get(of).map(String::as_str) == Some(project)).collect();
+    if let Some(v) = mine.iter().find(|v| v.labels.get(labels::SNAPSHOT).map(String::as_str) == Some(name)) {
+        return Ok((info_of(v), v.labels.clone()));
+    }
+    let have: Vec<String> = sorted(mine.iter().map(|v| info_of(v)).collect()).into_iter().map(|s| s.name).collect();
+    Err(Error::Usage {
+        message: format!("no snapshot `{name}` of project `{project}`"),
+        hint: Some(if have.is_empty() { "there are none yet: `devenv snapshot save NAME`".into() } else { format!("snapshots: {}", have.join(", ")) }),
+    })
+}
+
+/// The data volumes of snapshot `name` of `project`.
+async fn data_volumes(docker: &Docker, project: &str, name: &str) -> Result<Volumes, Error> {
+    let vols = docker.volumes_labelled(&[(of_label(name), project), (labels::SNAPSHOT, name), (labels::SNAPSHOT_PART, "data")]).await?;
+    Ok(vols.into_iter().map(|v| (v.name, v.labels)).collect())
 }
 
 /// After a fast restore: the seed ledger put back as it was at the save,
@@ -488,29 +527,14 @@ fn services_of(parts: &[Part]) -> Vec<String> {
 
 /// The save ids of `project`'s complete snapshots (what in-server copies may keep).
 async fn ids(docker: &Docker, project: &str) -> Result<Vec<String>, Error> {
-    let mut out = Vec::new();
-    for of in [labels::SNAPSHOT_OF, SEEDED_OF] {
-        let manifests = docker.volumes_labelled(&[(of, project), (labels::SNAPSHOT_PART, "manifest")]).await?;
-        out.extend(manifests.iter().filter_map(|v| v.labels.get(SNAPSHOT_ID).cloned()));
-    }
-    Ok(out)
+    Ok(ids_in(&manifests(docker).await?, project))
 }
 
 /// A complete snapshot, its data volumes and its manifest's labels, or an
 /// error naming the ones that exist.
 async fn find(docker: &Docker, project: &str, name: &str) -> Result<(SnapshotInfo, Volumes, HashMap<String, String>), Error> {
-    let all = list_of(docker, project, of_label(name)).await?;
-    let Some(info) = all.iter().find(|s| s.name == name).cloned() else {
-        let have: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-        return Err(Error::Usage {
-            message: format!("no snapshot `{name}` of project `{project}`"),
-            hint: Some(if have.is_empty() { "there are none yet: `devenv snapshot save NAME`".into() } else { format!("snapshots: {}", have.join(", ")) }),
-        });
-    };
-    let vols = docker.volumes_labelled(&[(of_label(name), project), (labels::SNAPSHOT, name)]).await?;
-    let (manifest, data): (Vec<_>, Vec<_>) = vols.into_iter().partition(|v| v.labels.get(labels::SNAPSHOT_PART).map(String::as_str) == Some("manifest"));
-    let manifest = manifest.into_iter().next().map(|v| v.labels).unwrap_or_default();
-    Ok((info, data.into_iter().map(|v| (v.name, v.labels)).collect(), manifest))
+    let (info, manifest) = find_in(&manifests(docker).await?, project, name)?;
+    Ok((info, data_volumes(docker, project, name).await?, manifest))
 }
 
 /// Remove snapshot `name` of `project` (complete or not); returns how many volumes went.

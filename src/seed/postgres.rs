@@ -5,11 +5,15 @@
 //! A snapshot `key` of the server is one template database per user database
 //! (`<db>__devenv_snap_<key>`, `datistemplate`, no connections allowed), its
 //! comment `devenv snapshot <id> <db>` written last — a template without that
-//! comment is an incomplete one and is dropped by the next prune. A restore
-//! creates `<db>__devenv_new` from the template first (the old database is
-//! untouched until the copy is complete), then terminates the sessions on
-//! `<db>`, drops it and renames the new one into its place; databases created
-//! after the save are dropped, so the server ends up as the save left it.
+//! comment is an incomplete one and is dropped by the next prune. `Prepare`
+//! makes a spare copy of each template of one save (`<db>__devenv_spare`,
+//! no connections, its comment naming the save). A restore has its copy
+//! complete before it touches anything — the spare, else `<db>__devenv_new`
+//! made from the template then — and then only renames: the sessions on
+//! `<db>` terminated, `<db>` renamed to `<db>__devenv_old`, the copy renamed
+//! to `<db>`; databases created after the save are moved aside too, so the
+//! server ends up as the save left it. What was moved aside is dropped by the
+//! next `Prepare` (or put back by a prune, if devenv died between renames).
 
 use std::path::Path;
 

@@ -259,8 +259,12 @@ impl Session {
     /// The `run: once` jobs that depend on `services` and have run lose what
     /// they built on the data (a migration's tables): they run again.
     async fn rerun_jobs_on(&self, services: &[String]) -> Result<(), Error> {
+        let jobs = seeding::dependent_jobs(self.plan(), services);
+        if jobs.is_empty() {
+            return Ok(());
+        }
         let observed = self.docker().project_containers(&self.plan().project).await?;
-        let jobs: Vec<String> = seeding::dependent_jobs(self.plan(), services)
+        let jobs: Vec<String> = jobs
             .into_iter()
             .filter(|j| observed.iter().any(|c| c.service.as_deref() == Some(j.as_str())))
             .collect();
