@@ -1,5 +1,5 @@
-//! `devenv run`: the integration-test harness — up, run a command against the
-//! environment, always tear down.
+//! `devenv run`: the integration-test harness — up, (with `--snapshot`)
+//! restore a snapshot, run a command against the environment, always tear down.
 
 use std::time::Duration;
 
