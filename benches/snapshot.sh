@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark: back to the seeded state — re-seeding (`devenv seed --reset --yes S`)
-# vs `devenv snapshot restore seeded S`, per preset, plus `snapshot save`; and,
+# vs `devenv reset S` (the seeded snapshot; Postgres inside the server) vs
+# `devenv snapshot restore seeded S`, per preset, plus `snapshot save`; and,
 # for Postgres, the template-database reset that testcontainers-go drives
 # through `docker exec psql` (DROP DATABASE … WITH (FORCE); CREATE DATABASE …
-# TEMPLATE …) as the comparator. Same stand-in images as the tests.
+# TEMPLATE …) as the comparator, and the time devenv's own reset reports for
+# the data being back (its in-server swap, without process start and
+# config loading). Same stand-in images as the tests.
+#
+# SERVICES="db cache" benches/snapshot.sh …  — only those (default: all four).
 #
 #   Postgres    ROWS rows (csv: → COPY)            default 1 000 000
 #   Redis       ROWS keys (redis: SET lines)       default 1 000 000
@@ -16,6 +21,7 @@ set -euo pipefail
 
 RUNS="${1:-3}"
 ROWS="${2:-1000000}"
+read -r -a SVCS <<<"${SERVICES:-db cache olap events}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEVENV="${DEVENV_BIN:-$REPO/target/release/devenv}"
 if [[ ! -x "$DEVENV" ]]; then (cd "$REPO" && cargo build --release --locked >/dev/null); fi
@@ -24,7 +30,7 @@ export DEVENV_IMAGE_MAP="$REPO/fixtures/images/map.yaml" DEVENV_PROGRESS=quiet N
 dv() { "$DEVENV" -f "$WORK/devenv.yaml" "$@"; }
 cleanup() {
   dv down -v -t 1 >/dev/null 2>&1 || true
-  for v in $(docker volume ls -q --filter label=dev.devenv.snapshot-of=bench-snap); do docker volume rm -f "$v" >/dev/null; done
+  for v in $(docker volume ls -q --filter label=dev.devenv.snapshot-of=bench-snap) $(docker volume ls -q --filter label=dev.devenv.seeded-of=bench-snap); do docker volume rm -f "$v" >/dev/null; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -80,42 +86,61 @@ services:
 YAML
 
 echo "seeding (first up) …" >&2
-UP=$(timed dv up -d)
+UP=$(timed dv up -d "${SVCS[@]}")
 echo "first up with seeding: ${UP}s" >&2
 db_container=$(docker ps -q --filter label=dev.devenv.project=bench-snap --filter label=dev.devenv.service=db)
 psql_exec() { docker exec "$db_container" psql -U devenv -d postgres -qtAc "$1"; }
 # testcontainers-go's Postgres snapshot: a template copy of the database, restored by exec psql.
-psql_exec "CREATE DATABASE bench_tpl TEMPLATE bench" >/dev/null
-SAVE=$(timed dv snapshot save seeded)
-echo "snapshot save (all four): ${SAVE}s" >&2
+if [[ -n "$db_container" ]]; then
+  psql_exec "CREATE DATABASE bench_tpl TEMPLATE bench" >/dev/null
+  # A template (as testcontainers-go marks it): not one of the user's databases devenv snapshots.
+  psql_exec "ALTER DATABASE bench_tpl WITH IS_TEMPLATE true" >/dev/null
+fi
+SAVE=$(timed dv snapshot save seeded "${SVCS[@]}")
+echo "snapshot save (${SVCS[*]}): ${SAVE}s" >&2
+# devenv's own report of the in-server swap: "(data back in N ms)".
+back_ms() { "$DEVENV" -f "$WORK/devenv.yaml" --progress plain reset db 2>&1 | sed -n 's/.*data back in \([0-9]*\) ms.*/\1/p'; }
+# `devenv reset S`, or "-" where S has no seeded snapshot (seeding under 10 s and no in-server path).
+reset_or_dash() { if dv reset "$1" >/dev/null 2>&1; then timed dv reset "$1"; else echo "-"; fi; }
 template_reset() {
   psql_exec "DROP DATABASE bench WITH (FORCE)" && psql_exec "CREATE DATABASE bench TEMPLATE bench_tpl"
 }
 
-declare -A RESEED RESTORE
-TPL=()
-for svc in db cache olap events; do
+declare -A RESEED RESTORE RESET
+TPL=() BACK=()
+for svc in "${SVCS[@]}"; do
   for i in $(seq 1 "$RUNS"); do
     a=$(timed dv seed --reset --yes --no-jobs "$svc")
     b=$(timed dv snapshot restore seeded "$svc")
-    RESEED[$svc]+="$a "; RESTORE[$svc]+="$b "
-    echo "$svc run $i: re-seed ${a}s, restore ${b}s" >&2
+    c=$(reset_or_dash "$svc")
+    RESEED[$svc]+="$a "; RESTORE[$svc]+="$b "; RESET[$svc]+="$c "
+    echo "$svc run $i: re-seed ${a}s, restore ${b}s, reset ${c}s" >&2
   done
 done
+if [[ " ${SVCS[*]} " == *" db "* ]]; then
+  for i in $(seq 1 "$RUNS"); do BACK+=("$(back_ms)"); done
+fi
 db_container=$(docker ps -q --filter label=dev.devenv.project=bench-snap --filter label=dev.devenv.service=db)
-for i in $(seq 1 "$RUNS"); do TPL+=("$(timed template_reset)"); done
+if [[ -n "$db_container" ]]; then for i in $(seq 1 "$RUNS"); do TPL+=("$(timed template_reset)"); done; fi
 
 echo
 echo "Back to the seeded state, median of $RUNS runs ($ROWS rows/keys; Kafka $((ROWS / 10)) messages; $(basename "$DEVENV") build at $DEVENV):"
 echo
-echo "| service | re-seed (\`seed --reset\`) | \`snapshot restore\` | re-seed ÷ restore |"
-echo "|---|---|---|---|"
-for svc in db cache olap events; do
+echo "| service | re-seed (\`seed --reset\`) | \`reset\` | \`snapshot restore\` | re-seed ÷ reset | re-seed ÷ restore |"
+echo "|---|---|---|---|---|---|"
+for svc in "${SVCS[@]}"; do
   # shellcheck disable=SC2086
   a=$(median ${RESEED[$svc]}); b=$(median ${RESTORE[$svc]})
-  echo "| $svc | ${a}s | ${b}s | $(ratio "$a" "$b")× |"
+  # shellcheck disable=SC2086
+  if [[ "${RESET[$svc]}" == *-* ]]; then c="-"; r="-"; else c="$(median ${RESET[$svc]})s"; r="$(ratio "$a" "${c%s}")×"; fi
+  echo "| $svc | ${a}s | $c | ${b}s | $r | $(ratio "$a" "$b")× |"
 done
-t=$(median "${TPL[@]}")
-echo
-echo "Postgres, template database through \`docker exec psql\` (testcontainers-go's way): ${t}s per reset."
-echo "\`snapshot save\` of all four: ${SAVE}s (one run). First \`up\` with seeding: ${UP}s."
+if ((${#BACK[@]})); then
+  echo
+  echo "Postgres \`reset\`, the data back (devenv's own report, the in-server swap): $(median "${BACK[@]}") ms (median of ${BACK[*]})."
+fi
+if ((${#TPL[@]})); then
+  echo
+  echo "Postgres, template database through \`docker exec psql\` (testcontainers-go's way): $(median "${TPL[@]}")s per reset."
+fi
+echo "\`snapshot save\` of ${SVCS[*]}: ${SAVE}s (one run). First \`up\` with seeding: ${UP}s."

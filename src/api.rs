@@ -82,7 +82,7 @@ impl Environment {
         let docker = Docker::connect().await?;
         let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.ready_timeout, owner: Some(std::process::id()) };
         let session = Session::new(docker, self.plan.clone(), self.ui.clone(), opts);
-        let mut running = Running { session, env: None, ui: self.ui.clone(), observed: vec![], vars: IndexMap::new(), snapshots: vec![], done: false };
+        let mut running = Running { session, env: None, ui: self.ui.clone(), observed: vec![], vars: IndexMap::new(), snapshots: vec![], preparing: None, done: false };
         // On failure `running` is dropped here, which tears down what was started.
         running.session.up(&[]).await?;
         running.env = Some(Arc::new(self.env.clone()));
@@ -100,6 +100,8 @@ pub struct Running {
     vars: IndexMap<String, String>,
     /// Snapshots taken through this value: removed with the environment.
     snapshots: Vec<String>,
+    /// What gets the next `reset` ready, running beside the caller's tests.
+    preparing: Option<tokio::task::JoinHandle<Result<(), Error>>>,
     done: bool,
 }
 
@@ -133,6 +135,7 @@ impl Running {
     /// (as `devenv snapshot save`: each service stopped for the copy, then
     /// started and probed again). Removed when this environment is torn down.
     pub async fn snapshot(&mut self, name: &str) -> Result<(), Error> {
+        self.prepared().await?;
         self.session.snapshot_save(name, &[]).await?;
         self.snapshots.push(name.to_string());
         self.refresh().await
@@ -141,8 +144,35 @@ impl Running {
     /// Put snapshot `name` back into every service it holds, e.g. between tests.
     /// Host ports Docker chose may change with the restart: read `url` again.
     pub async fn restore(&mut self, name: &str) -> Result<(), Error> {
+        self.prepared().await?;
         self.session.snapshot_restore(name, &[]).await?;
         self.refresh().await
+    }
+
+    /// Every service with seed entries back to its seeded state (the seeded
+    /// snapshot devenv keeps after the first seeding; Postgres inside the
+    /// server, no restart), e.g. between tests. Fails when a service has none.
+    ///
+    /// Returns once the data is back; the spare copies that make the next
+    /// reset renames only are made while the caller's next test runs.
+    pub async fn reset(&mut self) -> Result<(), Error> {
+        self.prepared().await?;
+        let (_, next) = self.session.reset_deferred(&[]).await?;
+        self.preparing = Some(tokio::spawn(async move {
+            for n in next {
+                n.run().await?;
+            }
+            Ok(())
+        }));
+        self.refresh().await
+    }
+
+    /// Wait for the preparation of the next reset, if one runs.
+    async fn prepared(&mut self) -> Result<(), Error> {
+        match self.preparing.take() {
+            Some(h) => h.await.map_err(|e| Error::Other(format!("preparing the next reset: {e}")))?,
+            None => Ok(()),
+        }
     }
 
     /// Observed containers and the variables derived from them, again.
@@ -158,9 +188,11 @@ impl Running {
         Ok(())
     }
 
-    /// Tear down now (containers, network, volumes, this value's snapshots).
+    /// Tear down now (containers, network, volumes, this value's snapshots
+    /// and the seeded ones).
     pub async fn down(mut self) -> Result<(), Error> {
         self.done = true;
+        let _ = self.prepared().await;
         let torn = self.session.teardown(engine::Ending::Discard, true).await.map(|_| ());
         remove_snapshots(&self.session, &self.snapshots).await;
         torn
@@ -168,8 +200,10 @@ impl Running {
 }
 
 async fn remove_snapshots(session: &Session, names: &[String]) {
-    for n in names {
-        let _ = engine::snapshot::remove_volumes(session.docker(), &session.plan().project, n).await;
+    // The seeded snapshots too: a library environment is made for one test run.
+    let seeded = session.plan().services.values().filter(|s| !s.seeds.is_empty()).map(|s| engine::snapshot::seeded_name(&s.name));
+    for n in names.iter().cloned().chain(seeded) {
+        let _ = engine::snapshot::remove_volumes(session.docker(), &session.plan().project, &n).await;
     }
 }
 
@@ -177,6 +211,9 @@ impl Drop for Running {
     fn drop(&mut self) {
         if self.done {
             return;
+        }
+        if let Some(h) = self.preparing.take() {
+            h.abort();
         }
         let session = self.session.clone();
         let snapshots = std::mem::take(&mut self.snapshots);

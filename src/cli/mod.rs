@@ -13,6 +13,7 @@ mod init;
 mod k8s;
 mod logs;
 mod ps;
+mod reset;
 mod run;
 mod secrets;
 mod seed;
@@ -99,6 +100,9 @@ pub enum Command {
     /// Save, list, restore and remove copies of the services' data (named volumes)
     #[command(after_help = "Examples:\n  devenv snapshot save seeded              copy every service's data (each stopped for the copy)\n  devenv snapshot restore seeded           put it back; the services are started and probed again\n  devenv snapshot restore seeded db        only db\n  devenv snapshot ls\n  devenv snapshot rm seeded\n\nSnapshots are Docker volumes labelled for the project; `down -v` keeps them.")]
     Snapshot(snapshot::SnapshotArgs),
+    /// Put services back to their seeded state (kept after the first seeding), without seeding again
+    #[command(after_help = "Examples:\n  devenv reset              every service with seed entries\n  devenv reset db           only db\n\nPostgres goes back inside the running server (template databases, no restart);\nother services by a volume copy (stopped for it). See README.md#snapshots.")]
+    Reset(reset::ResetArgs),
     /// Up, run a command with the connection info in its environment, tear down
     #[command(after_help = "Examples:\n  devenv run -- cargo test                 up, run the tests, always tear down; exit = the tests' exit code\n  devenv run --keep -- ./scripts/smoke.sh  leave the environment up afterwards\n  devenv run --service db -- psql \"$DATABASE_URL\"\n\nThe command gets DEVENV_<SERVICE>_URL, _HOST, _PORT for every service, plus the\nfile's top-level `export:` names (e.g. DATABASE_URL: ${db.url}), host-side.")]
     Run(run::RunArgs),
@@ -177,6 +181,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Snapshot(a) => snapshot::run(&cli.global, a, &ui).await,
         Command::Watch(a) => watch::run(&cli.global, a, &ui).await,
         Command::Run(a) => run::run(&cli.global, a, &ui).await,
+        Command::Reset(a) => reset::run(&cli.global, a, &ui).await,
         Command::Gc(a) => gc::run(&cli.global, a, &ui).await,
         Command::Init(a) => init::run(&cli.global, a, &ui).await,
         Command::Completions(a) => completions::run(a),

@@ -1,5 +1,5 @@
-//! `devenv run`: the integration-test harness — up, run a command against the
-//! environment, always tear down.
+//! `devenv run`: the integration-test harness — up, (with `--snapshot`)
+//! restore a snapshot, run a command against the environment, always tear down.
 
 use std::time::Duration;
 
@@ -26,6 +26,9 @@ pub struct RunArgs {
     /// Write each service's readiness and seeding as JUnit XML test cases
     #[arg(long, value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
+    /// Restore this snapshot once the environment is up, before CMD runs: NAME (of this project) or PROJECT/NAME (one saved under another project name, e.g. by the job that prepared it: parallel runs with `-p` and `--ports random` each restore their own copy)
+    #[arg(long, value_name = "[PROJECT/]NAME")]
+    pub snapshot: Option<String>,
     /// The command and its arguments (after `--`)
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -73,6 +76,23 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
             ui.error(&e);
             let _ = teardown().await;
             return Ok(e.exit_code());
+        }
+    }
+
+    if let Some(snap) = &args.snapshot {
+        let (from, name) = snap.split_once('/').unwrap_or((session.plan().project.as_str(), snap.as_str()));
+        let t0 = std::time::Instant::now();
+        let restored = super::reset::to_the_end(session.snapshot_restore_from(from, name, &[]), "restore", ui).await;
+        match restored {
+            Ok(services) => ui.done(format!("restored snapshot `{snap}`: {}", services.join(", ")), t0.elapsed()),
+            Err(e) => {
+                let code = if matches!(e, Error::Interrupted) { None } else { Some(e.exit_code()) };
+                if code.is_some() {
+                    ui.error(&e);
+                }
+                let _ = teardown().await;
+                return code.ok_or(Error::Interrupted);
+            }
         }
     }
 

@@ -24,6 +24,9 @@ pub struct UpArgs {
     /// Write each service's readiness and seeding as JUnit XML test cases
     #[arg(long, value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
+    /// Start from the seeded state: services with a seeded snapshot are put back to it (as `devenv reset`)
+    #[arg(long)]
+    pub fresh: bool,
     /// Remove containers of services no longer in the file
     #[arg(long)]
     pub remove_orphans: bool,
@@ -66,6 +69,9 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
     let session = Session::new(docker.clone(), plan, ui.clone(), opts);
     // On failure, failed services' containers are left for inspection (`devenv logs`), like compose; nothing else is touched.
     let report = session.up_until(&args.services, interrupted(), "interrupted: stopping what this run started").await?;
+    if args.fresh {
+        fresh(&session, &args.services, ui).await?;
+    }
     drop(lock);
     if args.watch {
         // Up, then watch: Ctrl-C stops watching only; the services keep running.
@@ -119,6 +125,18 @@ fn apply_scale(plan: &mut crate::plan::Plan, scales: &[String]) -> Result<(), Er
             message,
             hint: Some(format!("publish the container port only or a host port range, and drop `container_name`, to run several `{service}`; see README.md#replicas")),
         })?;
+    }
+    Ok(())
+}
+
+/// `--fresh`: every service with a seeded snapshot back to it.
+async fn fresh(session: &Session, services: &[String], ui: &Ui) -> Result<(), Error> {
+    let (reset, missing) = session.reset_where_kept(services).await?;
+    if !reset.is_empty() {
+        ui.info(format!("--fresh: back to the seeded state: {}", reset.join(", ")));
+    }
+    if !missing.is_empty() {
+        ui.warn(format!("--fresh: no seeded snapshot of {} (kept after the first seeding of a new volume; see README.md#snapshots): left as it was", missing.join(", ")));
     }
     Ok(())
 }

@@ -278,6 +278,17 @@ pub async fn reset(docker: &Docker, id: &str, svc: &ResolvedService) -> Result<(
     write_ledger(docker, id, svc, &Ledger { version: 1, entries: BTreeMap::new() }).await
 }
 
+/// Run an in-server snapshot operation in the service's server (container
+/// `id`, running); `None` when its preset has no in-server path.
+pub async fn in_server(docker: &Docker, id: &str, svc: &ResolvedService, op: seed::InServer<'_>) -> Result<Option<bool>, Error> {
+    let Some(conn) = &svc.connection else { return Ok(None) };
+    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::Other(format!("http client: {e}")))?;
+    let addr = target_addr(docker, id, svc).await?;
+    let t = conn.target(addr, &http);
+    let Some(work) = conn.kind.preset().in_server(&t, op) else { return Ok(None) };
+    work.await.map(Some).map_err(|e| Error::Other(format!("`{}`: snapshot inside the server failed: {}", svc.name, e.message)))
+}
+
 /// The `run: once` jobs that depend on `services`, directly or through other
 /// services, in start order: a reset drops what they created on top of the
 /// seeds (a migration's tables), so they are run again after it.

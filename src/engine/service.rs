@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::images::Images;
-use super::{container, health, preflight, seeding, Journal, UpOptions, FAILURE_LOG_LINES};
+use super::{container, health, preflight, seeding, snapshot, Journal, UpOptions, FAILURE_LOG_LINES};
 use crate::config::Condition;
 use crate::diff::{Step, StepKind};
 use crate::docker::{Docker, DockerError};
@@ -247,9 +247,25 @@ impl ServiceRun {
         }
         self.wait_ready(&id, t0).await?;
         ui.service(name, Status::Ready { elapsed_ms: t0.elapsed().as_millis() as u64 });
-        let seeded = seeding::run(docker, &id, &self.svc, seeding::Mode::Pending, ui).await?.applied;
+        let seeded = self.seed(&id).await?;
         let _ = self.tx.send(Reached::Healthy);
         Ok((Some(id), seeded))
+    }
+
+    /// Seed a ready service: a new volume is filled from its seeded snapshot
+    /// when that pays, else the pending entries are applied; after the first
+    /// seeding of a volume its seeded snapshot is kept (`engine::snapshot`).
+    async fn seed(&self, id: &str) -> Result<usize, Failure> {
+        let Run { docker, plan, ui, .. } = &*self.run;
+        if snapshot::fill_from_seeded(docker, plan, &self.svc, id, ui).await? {
+            self.wait_ready(id, Instant::now()).await?;
+        }
+        let t0 = Instant::now();
+        let report = seeding::run(docker, id, &self.svc, seeding::Mode::Pending, ui).await?;
+        if snapshot::first_seeding(&self.svc, &report) && snapshot::keep_seeded(docker, plan, &self.svc, id, t0.elapsed(), ui).await {
+            self.wait_ready(id, Instant::now()).await?;
+        }
+        Ok(report.applied)
     }
 
     /// Wait until every dependency reached its condition. Not started when one

@@ -10,9 +10,24 @@
 //! every copy finished, is what makes a snapshot exist. A restore into another
 //! major version of the image is refused before anything is stopped.
 //!
+//! Fast path: a service whose preset keeps snapshots inside the running
+//! server (Postgres: template databases, see `seed::postgres`) gets one at
+//! save, made *before* the volume copy — so the copy holds it too and a
+//! volume-level restore brings back a server that can take the fast path
+//! again. Each save has an id (a manifest label, and the template's
+//! comment): a restore takes the fast path only when the server holds that
+//! very save, else it copies the volume; in-server copies of snapshots that
+//! no longer exist are dropped at the next save or restore of the service.
+//! The seed ledger (a file next to the data, which a template does not hold)
+//! is kept in the manifest and written back after a fast restore.
+//! The seeded snapshot (`_seeded.<service>`, `seeded`) is one like the
+//! others, under its own label.
+//!
 //! Owns: what a snapshot holds, the names and labels of its volumes, the
-//! version check. Must not: print (ui events), parse configuration, or wait
+//! version check, which path a restore takes. Must not: print (ui events), parse configuration, or wait
 //! on signals (the CLI decides what Ctrl-C means while copies run).
+
+mod seeded;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,7 +37,15 @@ use crate::error::Error;
 use crate::labels;
 use crate::observe::ContainerState;
 use crate::plan::Plan;
+use crate::seed::InServer;
 use crate::values::{split_reference, VolumeSpec};
+
+pub use seeded::{is_seeded, fill_from_seeded, first_seeding, keep_seeded, seeded_name, SEEDED_COPY_MIN};
+
+/// The manifest label naming one save (also in the in-server copy).
+const SNAPSHOT_ID: &str = "dev.devenv.snapshot-id";
+/// Manifest label prefix: a service's seed ledger at the time of the save.
+const LEDGER: &str = "dev.devenv.ledger.";
 
 /// One volume of one service, as saved or to be restored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,35 +165,104 @@ impl Session {
             });
         }
         remove_volumes(self.docker(), &project, name).await?; // an incomplete earlier try
+        let id = new_id(name);
+        let services = services_of(&parts);
+        let keep = ids(self.docker(), &project).await?;
+        self.in_server_each(&services, InServer::Prune { keep: &keep }).await?;
+        // Before the copy: the copy then holds the in-server one too.
+        self.in_server_each(&services, InServer::Save { key: name, id: &id }).await?;
+        let ledgers = self.ledgers(&services).await?;
         let stopped = self.stop_services_of(&parts).await?;
-        let copied = self.copy_out(name, &parts).await;
+        let copied = self.copy_out(name, &parts, &id, &ledgers).await;
         let back = self.up(&stopped).await;
         let info = copied?;
         back?;
+        self.in_server_each(&services, InServer::Prepare { id: &id }).await?;
         Ok(info)
     }
 
-    /// Restore `name` into `services` (all it holds when empty).
+    /// Restore `name` into `services` (all it holds when empty): in the
+    /// server where it holds this save (no restart), else by copying volumes.
     pub async fn snapshot_restore(&self, name: &str, services: &[String]) -> Result<Vec<String>, Error> {
         let project = self.plan().project.clone();
-        let (info, saved) = find(self.docker(), &project, name).await?;
-        let current = parts(self.plan(), services)?;
-        let mut copies = Vec::new();
-        for (vol, labels) in &saved {
-            let service = labels.get(labels::SERVICE).cloned().unwrap_or_default();
-            let target = labels.get(labels::SNAPSHOT_TARGET).cloned().unwrap_or_default();
-            let Some(part) = current.iter().find(|p| p.service == service && p.target == target) else { continue };
-            check_version(&service, info.services.get(&service).map(String::as_str).unwrap_or(""), &part.image)?;
-            copies.push((vol.clone(), part.clone()));
+        self.snapshot_restore_from(&project, name, services).await
+    }
+
+    /// Restore snapshot `name` of project `from` (this one, or the project
+    /// a parallel run's snapshot was saved in: `run --snapshot PROJECT/NAME`).
+    pub async fn snapshot_restore_from(&self, from: &str, name: &str, services: &[String]) -> Result<Vec<String>, Error> {
+        let (restored, next) = self.restore_deferred(from, name, services).await?;
+        next.run().await?;
+        Ok(restored)
+    }
+
+    /// The restore itself, and what gets the next one ready (run it now, or
+    /// later beside other work: the state is restored either way).
+    pub async fn restore_deferred(&self, from: &str, name: &str, services: &[String]) -> Result<(Vec<String>, NextReady), Error> {
+        // As few engine calls as can be: on a busy machine each one costs.
+        let all = manifests(self.docker()).await?;
+        let (info, manifest) = find_in(&all, from, name)?;
+        let wanted = self.restorable(name, &info, services)?;
+        let id = manifest.get(SNAPSHOT_ID).cloned().unwrap_or_default();
+        let mut keep = ids_in(&all, &self.plan().project);
+        if from != self.plan().project {
+            keep.extend(ids_in(&all, from));
         }
-        if copies.is_empty() {
+        let fast = if id.is_empty() { Vec::new() } else { self.in_server_each(&wanted, InServer::Restore { id: &id, keep: &keep }).await? };
+        let rest: Vec<String> = wanted.iter().filter(|s| !fast.contains(s)).cloned().collect();
+        if !rest.is_empty() {
+            let saved = data_volumes(self.docker(), from, name).await?;
+            self.restore_volumes(name, &saved, &rest).await?;
+        }
+        Ok((wanted, NextReady { session: self.clone(), services: fast, id, manifest }))
+    }
+
+    /// The services of `services` (all when empty) that snapshot `name`
+    /// holds, sorted, after the version check; an error when there are none.
+    fn restorable(&self, name: &str, info: &SnapshotInfo, services: &[String]) -> Result<Vec<String>, Error> {
+        for s in services {
+            if !self.plan().services.contains_key(s) {
+                return Err(Error::Usage { message: format!("no service `{s}` in {}", self.plan().file.display()), hint: None });
+            }
+        }
+        let mut wanted = Vec::new();
+        for (service, image) in &info.services {
+            let Some(svc) = self.plan().services.get(service) else { continue };
+            if services.is_empty() || services.contains(service) {
+                check_version(service, image, &svc.image)?;
+                wanted.push(service.clone());
+            }
+        }
+        if wanted.is_empty() {
             return Err(Error::Usage {
                 message: format!("snapshot `{name}` holds nothing for {}", if services.is_empty() { "this file's services".into() } else { services.join(", ") }),
                 hint: Some(format!("it holds: {}", info.services.keys().cloned().collect::<Vec<_>>().join(", "))),
             });
         }
+        Ok(wanted)
+    }
+
+    /// The volume path: stop the services, empty their volumes and copy the
+    /// snapshot's back, start them again.
+    async fn restore_volumes(&self, name: &str, saved: &[(String, HashMap<String, String>)], services: &[String]) -> Result<(), Error> {
+        let current = parts(self.plan(), services)?;
+        let mut copies = Vec::new();
+        for (vol, labels) in saved {
+            let service = labels.get(labels::SERVICE).cloned().unwrap_or_default();
+            let target = labels.get(labels::SNAPSHOT_TARGET).cloned().unwrap_or_default();
+            if let Some(part) = current.iter().find(|p| p.service == service && p.target == target) {
+                copies.push((vol.clone(), part.clone()));
+            }
+        }
+        if let Some(s) = services.iter().find(|s| !copies.iter().any(|(_, p)| &p.service == *s)) {
+            return Err(Error::Usage {
+                message: format!("snapshot `{name}` holds `{s}` only inside its server, and the server no longer has it (a new volume, or the service is not running)"),
+                hint: Some(format!("the server that held it must be running with the volume it was saved in (`devenv up -d {s}`); or save a new snapshot once the data is what you want")),
+            });
+        }
         let restored: Vec<Part> = copies.iter().map(|(_, p)| p.clone()).collect();
         let stopped = self.stop_services_of(&restored).await?;
+        let project = &self.plan().project;
         for (from, part) in &copies {
             self.ensure_project_volume(part).await?;
             let copy = VolumeCopy { project: project.clone(), image: part.image.clone(), from: from.clone(), to: part.volume.clone(), replace: true };
@@ -178,10 +270,56 @@ impl Session {
         }
         // `stopped` holds only services being restored: bring them back.
         self.up(&stopped).await?;
-        let mut names: Vec<String> = restored.iter().map(|p| p.service.clone()).collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
+        Ok(())
+    }
+
+    /// The running container of `service`, if any.
+    async fn running(&self, service: &str) -> Result<Option<String>, Error> {
+        Ok(self.running_all().await?.remove(service))
+    }
+
+    /// Service → running container.
+    async fn running_all(&self) -> Result<HashMap<String, String>, Error> {
+        let observed = self.docker().project_containers(&self.plan().project).await?;
+        Ok(observed.into_iter().filter(|c| c.state == ContainerState::Running).filter_map(|c| Some((c.service?, c.id))).collect())
+    }
+
+    /// Run `op` in the server of each running service whose preset has an
+    /// in-server path; returns the services where it was done (for a
+    /// restore: where the server held that save).
+    async fn in_server_each(&self, services: &[String], op: InServer<'_>) -> Result<Vec<String>, Error> {
+        let mut done = Vec::new();
+        let running = self.running_all().await?;
+        for s in services {
+            let (Some(svc), Some(id)) = (self.plan().services.get(s), running.get(s)) else { continue };
+            if super::seeding::in_server(self.docker(), id, svc, op).await? == Some(true) {
+                done.push(s.clone());
+            }
+        }
+        Ok(done)
+    }
+
+    /// Each running service's seed ledger file, as it is now (label → JSON).
+    async fn ledgers(&self, services: &[String]) -> Result<HashMap<String, String>, Error> {
+        let mut out = HashMap::new();
+        for s in services {
+            let (Some(svc), Some(id)) = (self.plan().services.get(s), self.running(s).await?) else { continue };
+            if let Some(bytes) = self.docker().read_file(&id, &super::seeding::ledger_path(svc)).await? {
+                out.insert(format!("{LEDGER}{s}"), String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// After a fast restore: the ledger as it was at the save (the template
+    /// holds the databases, not the file beside them).
+    async fn put_ledgers(&self, services: &[String], manifest: &HashMap<String, String>) -> Result<(), Error> {
+        for s in services {
+            let (Some(svc), Some(id)) = (self.plan().services.get(s), self.running(s).await?) else { continue };
+            let ledger = manifest.get(&format!("{LEDGER}{s}")).cloned().unwrap_or_else(|| r#"{"version":1,"entries":{}}"#.into());
+            self.docker().write_file(&id, &super::seeding::ledger_path(svc), ledger.as_bytes()).await?;
+        }
+        Ok(())
     }
 
     /// Stop the running containers of the parts' services (gracefully, each
@@ -212,16 +350,10 @@ impl Session {
 
     /// Copy each part into a new snapshot volume, then create the manifest.
     /// On failure, removes what it made: no half snapshot stays.
-    async fn copy_out(&self, name: &str, parts: &[Part]) -> Result<SnapshotInfo, Error> {
+    async fn copy_out(&self, name: &str, parts: &[Part], id: &str, extra: &HashMap<String, String>) -> Result<SnapshotInfo, Error> {
         let project = &self.plan().project;
         let result = async {
-            let mut size = 0;
-            for (i, part) in parts.iter().enumerate() {
-                let to = data_volume(project, name, i);
-                self.docker().create_labelled_volume(&to, data_labels(project, name, part)).await?;
-                let copy = VolumeCopy { project: project.clone(), image: part.image.clone(), from: part.volume.clone(), to, replace: false };
-                size += self.docker().copy_volume(&copy).await?.unwrap_or(0);
-            }
+            let size = copy_parts(self.docker(), project, name, parts).await?;
             let info = SnapshotInfo {
                 name: name.to_string(),
                 created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -229,7 +361,10 @@ impl Session {
                 size_kib: size,
                 devenv_version: env!("CARGO_PKG_VERSION").to_string(),
             };
-            self.docker().create_labelled_volume(&manifest_volume(project, name), manifest_labels(project, &info)).await?;
+            let mut labels = manifest_labels(project, &info);
+            labels.insert(SNAPSHOT_ID.to_string(), id.to_string());
+            labels.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+            self.docker().create_labelled_volume(&manifest_volume(project, name), labels).await?;
             Ok::<_, Error>(info)
         }
         .await;
@@ -240,9 +375,21 @@ impl Session {
     }
 }
 
+/// Copy each part into a new data volume of snapshot `name`; the KiB copied.
+async fn copy_parts(docker: &Docker, project: &str, name: &str, parts: &[Part]) -> Result<u64, Error> {
+    let mut size = 0;
+    for (i, part) in parts.iter().enumerate() {
+        let to = data_volume(project, name, i);
+        docker.create_labelled_volume(&to, data_labels(project, name, part)).await?;
+        let copy = VolumeCopy { project: project.to_string(), image: part.image.clone(), from: part.volume.clone(), to, replace: false };
+        size += docker.copy_volume(&copy).await?.unwrap_or(0);
+    }
+    Ok(size)
+}
+
 fn base_labels(project: &str, name: &str, part: &str) -> HashMap<String, String> {
     let mut l = HashMap::new();
-    l.insert(labels::SNAPSHOT_OF.to_string(), project.to_string());
+    l.insert(of_label(name).to_string(), project.to_string());
     l.insert(labels::SNAPSHOT.to_string(), name.to_string());
     l.insert(labels::SNAPSHOT_PART.to_string(), part.to_string());
     l.insert(labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
@@ -278,31 +425,121 @@ fn info_of(v: &LabelledVolume) -> SnapshotInfo {
     }
 }
 
-/// Complete snapshots of `project`, oldest first.
-pub async fn list(docker: &Docker, project: &str) -> Result<Vec<SnapshotInfo>, Error> {
-    let manifests = docker.volumes_labelled(&[(labels::SNAPSHOT_OF, project), (labels::SNAPSHOT_PART, "manifest")]).await?;
-    let mut out: Vec<SnapshotInfo> = manifests.iter().map(info_of).collect();
-    out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.name.cmp(&b.name)));
-    Ok(out)
+/// Seeded snapshots carry this label instead of `snapshot-of`: they are not
+/// the user's (not listed by `snapshot ls`, not removed with theirs).
+const SEEDED_OF: &str = "dev.devenv.seeded-of";
+
+/// The label that ties snapshot `name` to its project.
+fn of_label(name: &str) -> &'static str {
+    if seeded::is_seeded(name) {
+        SEEDED_OF
+    } else {
+        labels::SNAPSHOT_OF
+    }
 }
 
-/// A complete snapshot and its data volumes, or an error naming the ones that exist.
-async fn find(docker: &Docker, project: &str, name: &str) -> Result<(SnapshotInfo, Vec<(String, HashMap<String, String>)>), Error> {
-    let all = list(docker, project).await?;
-    let Some(info) = all.iter().find(|s| s.name == name).cloned() else {
-        let have: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-        return Err(Error::Usage {
-            message: format!("no snapshot `{name}` of project `{project}`"),
-            hint: Some(if have.is_empty() { "there are none yet: `devenv snapshot save NAME`".into() } else { format!("snapshots: {}", have.join(", ")) }),
-        });
-    };
-    let data = docker.volumes_labelled(&[(labels::SNAPSHOT_OF, project), (labels::SNAPSHOT, name), (labels::SNAPSHOT_PART, "data")]).await?;
-    Ok((info, data.into_iter().map(|v| (v.name, v.labels)).collect()))
+/// Complete snapshots of `project`, oldest first (the seeded ones are not listed).
+pub async fn list(docker: &Docker, project: &str) -> Result<Vec<SnapshotInfo>, Error> {
+    list_of(docker, project, labels::SNAPSHOT_OF).await
+}
+
+async fn list_of(docker: &Docker, project: &str, of: &str) -> Result<Vec<SnapshotInfo>, Error> {
+    let manifests = docker.volumes_labelled(&[(of, project), (labels::SNAPSHOT_PART, "manifest")]).await?;
+    Ok(sorted(manifests.iter().map(info_of).collect()))
+}
+
+fn sorted(mut out: Vec<SnapshotInfo>) -> Vec<SnapshotInfo> {
+    out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.name.cmp(&b.name)));
+    out
+}
+
+/// Every snapshot manifest in the engine (all projects, both kinds): one call.
+async fn manifests(docker: &Docker) -> Result<Vec<LabelledVolume>, Error> {
+    Ok(docker.volumes_labelled(&[(labels::SNAPSHOT_PART, "manifest")]).await?)
+}
+
+/// The save ids of `project`'s complete snapshots, seeded ones included.
+fn ids_in(all: &[LabelledVolume], project: &str) -> Vec<String> {
+    let of_project = |v: &&LabelledVolume| [labels::SNAPSHOT_OF, SEEDED_OF].iter().any(|l| v.labels.get(*l).map(String::as_str) == Some(project));
+    all.iter().filter(of_project).filter_map(|v| v.labels.get(SNAPSHOT_ID).cloned()).collect()
+}
+
+/// Snapshot `name` of `project` among `all` manifests: its facts and its
+/// manifest's labels, or an error naming the ones there are.
+fn find_in(all: &[LabelledVolume], project: &str, name: &str) -> Result<(SnapshotInfo, HashMap<String, String>), Error> {
+    let of = of_label(name);
+    let mine: Vec<&LabelledVolume> = all.iter().filter(|v| v.labels.get(of).map(String::as_str) == Some(project)).collect();
+    if let Some(v) = mine.iter().find(|v| v.labels.get(labels::SNAPSHOT).map(String::as_str) == Some(name)) {
+        return Ok((info_of(v), v.labels.clone()));
+    }
+    let have: Vec<String> = sorted(mine.iter().map(|v| info_of(v)).collect()).into_iter().map(|s| s.name).collect();
+    Err(Error::Usage {
+        message: format!("no snapshot `{name}` of project `{project}`"),
+        hint: Some(if have.is_empty() { "there are none yet: `devenv snapshot save NAME`".into() } else { format!("snapshots: {}", have.join(", ")) }),
+    })
+}
+
+/// The data volumes of snapshot `name` of `project`.
+async fn data_volumes(docker: &Docker, project: &str, name: &str) -> Result<Volumes, Error> {
+    let vols = docker.volumes_labelled(&[(of_label(name), project), (labels::SNAPSHOT, name), (labels::SNAPSHOT_PART, "data")]).await?;
+    Ok(vols.into_iter().map(|v| (v.name, v.labels)).collect())
+}
+
+/// After a fast restore: the seed ledger put back as it was at the save,
+/// and the next restore of that save made ready (`InServer::Prepare`).
+#[must_use = "run it: the ledger is not written back until it runs"]
+pub struct NextReady {
+    session: Session,
+    services: Vec<String>,
+    id: String,
+    manifest: HashMap<String, String>,
+}
+
+impl NextReady {
+    pub async fn run(self) -> Result<(), Error> {
+        if self.services.is_empty() {
+            return Ok(());
+        }
+        self.session.put_ledgers(&self.services, &self.manifest).await?;
+        self.session.in_server_each(&self.services, InServer::Prepare { id: &self.id }).await?;
+        Ok(())
+    }
+}
+
+/// A snapshot's volumes (name, labels).
+type Volumes = Vec<(String, HashMap<String, String>)>;
+
+/// A new save's id: unique per save of a name.
+fn new_id(name: &str) -> String {
+    format!("{name}@{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default())
+}
+
+/// The distinct services of `parts`, in order.
+fn services_of(parts: &[Part]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in parts {
+        if !out.contains(&p.service) {
+            out.push(p.service.clone());
+        }
+    }
+    out
+}
+
+/// The save ids of `project`'s complete snapshots (what in-server copies may keep).
+async fn ids(docker: &Docker, project: &str) -> Result<Vec<String>, Error> {
+    Ok(ids_in(&manifests(docker).await?, project))
+}
+
+/// A complete snapshot, its data volumes and its manifest's labels, or an
+/// error naming the ones that exist.
+async fn find(docker: &Docker, project: &str, name: &str) -> Result<(SnapshotInfo, Volumes, HashMap<String, String>), Error> {
+    let (info, manifest) = find_in(&manifests(docker).await?, project, name)?;
+    Ok((info, data_volumes(docker, project, name).await?, manifest))
 }
 
 /// Remove snapshot `name` of `project` (complete or not); returns how many volumes went.
 pub async fn remove_volumes(docker: &Docker, project: &str, name: &str) -> Result<usize, Error> {
-    let vols = docker.volumes_labelled(&[(labels::SNAPSHOT_OF, project), (labels::SNAPSHOT, name)]).await?;
+    let vols = docker.volumes_labelled(&[(of_label(name), project), (labels::SNAPSHOT, name)]).await?;
     // The manifest first: from then on the snapshot is not listed, whatever happens next.
     let (manifest, data): (Vec<_>, Vec<_>) = vols.into_iter().partition(|v| v.labels.get(labels::SNAPSHOT_PART).map(String::as_str) == Some("manifest"));
     for v in manifest.iter().chain(data.iter()) {

@@ -154,6 +154,11 @@ pub trait Preset: Send + Sync {
     fn seed<'a>(&'a self, t: &'a Target<'a>, kind: &'a SeedKind, progress: Progress<'a>) -> Option<BoxFuture<'a, Result<Applied, SeedError>>>;
     /// `devenv seed --reset`: empty what the seeds created.
     fn reset<'a>(&'a self, t: &'a Target<'a>, seeds: Vec<&'a SeedKind>) -> BoxFuture<'a, Result<(), SeedError>>;
+    /// Snapshots kept inside the running server over its protocol (no exec,
+    /// no restart); None when it has no such path (snapshots copy volumes).
+    fn in_server<'a>(&'a self, _t: &'a Target<'a>, _op: crate::seed::InServer<'a>) -> Option<BoxFuture<'a, Result<bool, SeedError>>> {
+        None
+    }
 
     /// Kubernetes (readiness, liveness) probes the official image supports.
     fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe);

@@ -76,6 +76,9 @@ impl Preset for Postgres {
     fn reset<'a>(&'a self, t: &'a Target<'a>, _seeds: Vec<&'a SeedKind>) -> BoxFuture<'a, Result<(), SeedError>> {
         Box::pin(seed::postgres::reset(t))
     }
+    fn in_server<'a>(&'a self, t: &'a Target<'a>, op: seed::InServer<'a>) -> Option<BoxFuture<'a, Result<bool, SeedError>>> {
+        Some(Box::pin(seed::postgres::in_server(t, op)))
+    }
 
     fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe) {
         let user = c.user.clone().unwrap_or_else(|| "postgres".into());

@@ -69,6 +69,26 @@ impl SeedError {
     }
 }
 
+/// A snapshot kept inside the running server, over its own protocol (no
+/// exec, no restart): Postgres' template databases. `key` names the snapshot,
+/// `id` one save of it (so a copy left from an earlier save of that name is
+/// never taken for the current one).
+#[derive(Debug, Clone, Copy)]
+pub enum InServer<'a> {
+    /// Copy the server's databases into snapshot `key`, marked `id`.
+    Save { key: &'a str, id: &'a str },
+    /// Put save `id` back (after a `Prune` to `keep`); `Ok(false)`: the
+    /// server holds no such save.
+    Restore { id: &'a str, keep: &'a [String] },
+    /// Get the next restore of save `id` ready (Postgres: a spare copy of
+    /// each template, so that restore is renames only); clears what the
+    /// last restore replaced.
+    Prepare { id: &'a str },
+    /// Remove every in-server copy whose id is not in `keep`, and undo an
+    /// interrupted restore.
+    Prune { keep: &'a [String] },
+}
+
 /// Progress callback: called with the running count of units applied.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
 

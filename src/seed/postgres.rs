@@ -1,5 +1,19 @@
 //! postgres seeding: SQL files in one transaction, CSV bulk loads with
-//! `COPY … FROM STDIN`, and `--reset` (drop and re-create the database).
+//! `COPY … FROM STDIN`, `--reset` (drop and re-create the database), and
+//! in-server snapshots as template databases (`in_server`).
+//!
+//! A snapshot `key` of the server is one template database per user database
+//! (`<db>__devenv_snap_<key>`, `datistemplate`, no connections allowed), its
+//! comment `devenv snapshot <id> <db>` written last — a template without that
+//! comment is an incomplete one and is dropped by the next prune. `Prepare`
+//! makes a spare copy of each template of one save (`<db>__devenv_spare`,
+//! no connections, its comment naming the save). A restore has its copy
+//! complete before it touches anything — the spare, else `<db>__devenv_new`
+//! made from the template then — and then only renames: the sessions on
+//! `<db>` terminated, `<db>` renamed to `<db>__devenv_old`, the copy renamed
+//! to `<db>`; databases created after the save are moved aside too, so the
+//! server ends up as the save left it. What was moved aside is dropped by the
+//! next `Prepare` (or put back by a prune, if devenv died between renames).
 
 use std::path::Path;
 
@@ -249,9 +263,300 @@ pub async fn reset(t: &Target<'_>) -> Result<(), SeedError> {
     Ok(())
 }
 
+/// What marks devenv's template databases (`<db>__devenv_snap_<key>`).
+const SNAP_MARK: &str = "__devenv_snap_";
+/// A copy being restored, before it is renamed into place.
+const NEW_MARK: &str = "__devenv_new";
+/// A ready copy of a template, renamed into place by the next restore.
+const SPARE_MARK: &str = "__devenv_spare";
+/// A database a restore replaced, dropped after the swap.
+const OLD_MARK: &str = "__devenv_old";
+/// What every database of devenv's has in its name.
+const ANY_MARK: &str = "__devenv_";
+/// What starts the comment of a complete template / spare.
+const COMMENT: &str = "devenv snapshot ";
+const SPARE_COMMENT: &str = "devenv spare ";
+/// Postgres' identifier limit (NAMEDATALEN - 1), in bytes.
+const MAX_NAME: usize = 63;
+/// Above this size a template is copied file by file (`STRATEGY = FILE_COPY`,
+/// two checkpoints); below it the WAL-logged copy is faster.
+const FILE_COPY_ABOVE: i64 = 64 << 20;
+
+/// `<db><mark><key>` within Postgres' 63 bytes: when too long, the database
+/// part is cut and a hash of the whole name keeps it unique.
+pub fn marked_name(db: &str, mark: &str, key: &str) -> String {
+    let name = format!("{db}{mark}{key}");
+    if name.len() <= MAX_NAME {
+        return name;
+    }
+    use sha2::{Digest, Sha256};
+    let hash: String = Sha256::digest(name.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let mut keep = (MAX_NAME - mark.len() - hash.len()).min(db.len());
+    while !db.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}{mark}{hash}", &db[..keep])
+}
+
+/// The comment that makes a template complete: `devenv snapshot <id> <db>`.
+pub fn template_comment(id: &str, db: &str) -> String {
+    format!("{COMMENT}{id} {db}")
+}
+
+/// (id, database) from a template's (or, with `SPARE_COMMENT`, a spare's) comment.
+pub fn parse_comment<'a>(prefix: &str, comment: &'a str) -> Option<(&'a str, &'a str)> {
+    comment.strip_prefix(prefix)?.split_once(' ')
+}
+
+/// `'text'` with embedded quotes doubled (standard_conforming_strings).
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// One of devenv's own databases.
+struct Marked {
+    name: String,
+    owner: String,
+    template: bool,
+    size: i64,
+    comment: String,
+}
+
+impl Marked {
+    /// (id, database) of a complete template.
+    fn template_of(&self) -> Option<(&str, &str)> {
+        parse_comment(COMMENT, &self.comment).filter(|_| self.template && self.name.contains(SNAP_MARK))
+    }
+    /// (id, database) of a complete spare.
+    fn spare_of(&self) -> Option<(&str, &str)> {
+        parse_comment(SPARE_COMMENT, &self.comment).filter(|_| self.name.contains(SPARE_MARK))
+    }
+}
+
+/// A connection to `template1` (else `postgres`): never a database a
+/// snapshot drops or renames.
+async fn maintenance(t: &Target<'_>) -> Result<Client, SeedError> {
+    let mut last = String::new();
+    for m in ["template1", "postgres"] {
+        match connect(t, m).await {
+            Ok(c) => return Ok(c),
+            Err(e) => last = format!("database `{m}`: {}", server_words(&e)),
+        }
+    }
+    Err(SeedError::new(format!("cannot connect to postgres at {} ({last})", t.addr)))
+}
+
+fn sql_error(what: &str, e: tokio_postgres::Error) -> SeedError {
+    seed_error(format!("{what} failed: {}", server_words(&e)), &e)
+}
+
+async fn exec(c: &Client, statement: &str) -> Result<(), SeedError> {
+    c.batch_execute(statement).await.map_err(|e| sql_error(statement, e))
+}
+
+/// How to copy a template of `size` bytes: the server's fastest way.
+async fn copy_strategy(c: &Client, size: i64) -> Result<&'static str, SeedError> {
+    let row = c.query_one("SELECT current_setting('server_version_num')::int", &[]).await.map_err(|e| sql_error("reading the server version", e))?;
+    let version: i32 = row.get(0);
+    Ok(match version >= 150000 {
+        true if size > FILE_COPY_ABOVE => " STRATEGY = FILE_COPY",
+        true => " STRATEGY = WAL_LOG",
+        false => "",
+    })
+}
+
+/// The user's databases (not templates, not devenv's own): (name, owner).
+async fn user_databases(c: &Client) -> Result<Vec<(String, String)>, SeedError> {
+    let rows = c
+        .query("SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY datname", &[])
+        .await
+        .map_err(|e| sql_error("listing databases", e))?;
+    Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).filter(|(n, _)| !n.contains(ANY_MARK)).collect())
+}
+
+/// devenv's own databases: templates, spares, copies in flight.
+async fn marked(c: &Client) -> Result<Vec<Marked>, SeedError> {
+    let rows = c
+        .query(
+            "SELECT datname, pg_get_userbyid(datdba), datistemplate, pg_database_size(oid), coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE strpos(datname, $1) > 0",
+            &[&ANY_MARK],
+        )
+        .await
+        .map_err(|e| sql_error("listing snapshot templates", e))?;
+    Ok(rows.iter().map(|r| Marked { name: r.get(0), owner: r.get(1), template: r.get(2), size: r.get(3), comment: r.get(4) }).collect())
+}
+
+/// Run `statement` once no other session is connected to `db` (terminating
+/// them; one that connects again in between is terminated on the next try).
+async fn without_sessions(c: &Client, db: &str, statement: &str) -> Result<(), SeedError> {
+    let mut attempt = 0;
+    loop {
+        c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", &[&db])
+            .await
+            .map_err(|e| sql_error(&format!("terminating the sessions of `{db}`"), e))?;
+        match c.batch_execute(statement).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && attempt < 100 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(e) => return Err(sql_error(statement, e)),
+        }
+    }
+}
+
+/// Drop one of devenv's databases (a template stops being one first).
+async fn drop_marked(c: &Client, m: &Marked) -> Result<(), SeedError> {
+    let q = quote_ident(&m.name);
+    if m.template {
+        exec(c, &format!("ALTER DATABASE {q} WITH IS_TEMPLATE false")).await?;
+    }
+    without_sessions(c, &m.name, &format!("DROP DATABASE IF EXISTS {q}")).await
+}
+
+/// The in-server snapshot operations (see the module docs).
+pub async fn in_server(t: &Target<'_>, op: super::InServer<'_>) -> Result<bool, SeedError> {
+    let c = maintenance(t).await?;
+    match op {
+        super::InServer::Save { key, id } => save_templates(&c, key, id).await.map(|()| true),
+        super::InServer::Restore { id, keep } => {
+            prune_templates(&c, keep).await?;
+            restore_templates(&c, id).await
+        }
+        super::InServer::Prepare { id } => prepare_spares(&c, id).await.map(|()| true),
+        super::InServer::Prune { keep } => prune_templates(&c, keep).await.map(|()| true),
+    }
+}
+
+async fn save_templates(c: &Client, key: &str, id: &str) -> Result<(), SeedError> {
+    let dbs = user_databases(c).await?;
+    let names: Vec<String> = dbs.iter().map(|(db, _)| marked_name(db, SNAP_MARK, key)).collect();
+    // An earlier save of this name, and any incomplete template, go first.
+    for old in marked(c).await?.iter().filter(|m| m.name.contains(SNAP_MARK) && (m.template_of().is_none() || names.contains(&m.name))) {
+        drop_marked(c, old).await?;
+    }
+    for ((db, owner), name) in dbs.into_iter().zip(names) {
+        let q = quote_ident(&name);
+        let size: i64 = c.query_one("SELECT pg_database_size($1)", &[&db]).await.map_err(|e| sql_error("reading a database's size", e))?.get(0);
+        let strategy = copy_strategy(c, size).await?;
+        without_sessions(c, &db, &format!("CREATE DATABASE {q} OWNER {} TEMPLATE {}{strategy}", quote_ident(&owner), quote_ident(&db))).await?;
+        exec(c, &format!("ALTER DATABASE {q} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false; COMMENT ON DATABASE {q} IS {}", quote_literal(&template_comment(id, &db)))).await?;
+    }
+    Ok(())
+}
+
+/// Make sure save `id` has a ready copy of each of its templates (and
+/// nothing else has one): the next restore of it is then renames only.
+async fn prepare_spares(c: &Client, id: &str) -> Result<(), SeedError> {
+    let all = marked(c).await?;
+    for m in all.iter().filter(|m| m.name.contains(OLD_MARK) || m.name.contains(SPARE_MARK) && m.spare_of().is_none_or(|(i, _)| i != id)) {
+        drop_marked(c, m).await?;
+    }
+    for t in all.iter().filter(|m| m.template_of().is_some_and(|(i, _)| i == id)) {
+        let Some((_, db)) = t.template_of() else { continue };
+        if all.iter().any(|m| m.spare_of() == Some((id, db))) {
+            continue;
+        }
+        let spare = quote_ident(&marked_name(db, SPARE_MARK, ""));
+        exec(c, &format!("DROP DATABASE IF EXISTS {spare}")).await?;
+        let strategy = copy_strategy(c, t.size).await?;
+        exec(c, &format!("CREATE DATABASE {spare} OWNER {} TEMPLATE {}{strategy}", quote_ident(&t.owner), quote_ident(&t.name))).await?;
+        let comment = quote_literal(&format!("{SPARE_COMMENT}{id} {db}"));
+        exec(c, &format!("ALTER DATABASE {spare} WITH ALLOW_CONNECTIONS false; COMMENT ON DATABASE {spare} IS {comment}")).await?;
+    }
+    Ok(())
+}
+
+async fn restore_templates(c: &Client, id: &str) -> Result<bool, SeedError> {
+    let all = marked(c).await?;
+    let saved: Vec<&Marked> = all.iter().filter(|m| m.template_of().is_some_and(|(i, _)| i == id)).collect();
+    if saved.is_empty() {
+        return Ok(false);
+    }
+    let current = user_databases(c).await?;
+    // Every copy complete before anything of the current state is touched:
+    // the spare when there is one, else a copy of the template now.
+    let mut ready = Vec::new();
+    for t in &saved {
+        let Some((_, db)) = t.template_of() else { continue };
+        let name = match all.iter().find(|m| m.spare_of() == Some((id, db))) {
+            Some(spare) => spare.name.clone(),
+            None => {
+                let new = marked_name(db, NEW_MARK, "");
+                without_sessions(c, &new, &format!("DROP DATABASE IF EXISTS {}", quote_ident(&new))).await?;
+                let strategy = copy_strategy(c, t.size).await?;
+                exec(c, &format!("CREATE DATABASE {} OWNER {} TEMPLATE {}{strategy}", quote_ident(&new), quote_ident(&t.owner), quote_ident(&t.name))).await?;
+                new
+            }
+        };
+        ready.push((db.to_string(), name));
+    }
+    // The swap: renames only (the replaced databases are dropped later).
+    for (db, name) in &ready {
+        if current.iter().any(|(d, _)| d == db) {
+            move_aside(c, db).await?;
+        }
+        exec(c, &format!("ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} WITH ALLOW_CONNECTIONS true; COMMENT ON DATABASE {} IS NULL", quote_ident(name), quote_ident(db), quote_ident(db), quote_ident(db))).await?;
+    }
+    for (db, _) in current.iter().filter(|(d, _)| !ready.iter().any(|(r, _)| r == d)) {
+        move_aside(c, db).await?;
+    }
+    Ok(true)
+}
+
+/// Rename `db` to `<db>__devenv_old` (its sessions terminated), for a later drop.
+async fn move_aside(c: &Client, db: &str) -> Result<(), SeedError> {
+    let old = marked_name(db, OLD_MARK, "");
+    without_sessions(c, &old, &format!("DROP DATABASE IF EXISTS {}", quote_ident(&old))).await?;
+    without_sessions(c, db, &format!("ALTER DATABASE {} RENAME TO {}", quote_ident(db), quote_ident(&old))).await
+}
+
+async fn prune_templates(c: &Client, keep: &[String]) -> Result<(), SeedError> {
+    for m in marked(c).await? {
+        let kept = m.template_of().or(m.spare_of()).is_some_and(|(id, _)| keep.iter().any(|k| k == id));
+        // A swap cut short (devenv killed between two renames): the database
+        // moved aside goes back, so it is the old state whole.
+        if let Some(db) = m.name.strip_suffix(OLD_MARK) {
+            let missing = c.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db]).await.map_err(|e| sql_error("listing databases", e))?.is_none();
+            if missing {
+                exec(c, &format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&m.name), quote_ident(db))).await?;
+                continue;
+            }
+        }
+        if !kept {
+            drop_marked(c, &m).await?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn template_names_fit_postgres_limit_and_stay_unique() {
+        assert_eq!(marked_name("app", SNAP_MARK, "seeded"), "app__devenv_snap_seeded");
+        assert_eq!(marked_name("app", NEW_MARK, ""), "app__devenv_new");
+        let long = "d".repeat(60);
+        let a = marked_name(&long, SNAP_MARK, "one");
+        let b = marked_name(&long, SNAP_MARK, "two");
+        assert!(a.len() <= 63 && b.len() <= 63, "{a} {b}");
+        assert_ne!(a, b);
+        assert!(a.contains(SNAP_MARK));
+        let multibyte = "é".repeat(40);
+        assert!(marked_name(&multibyte, SNAP_MARK, "k").len() <= 63);
+    }
+
+    #[test]
+    fn only_a_complete_comment_names_a_save() {
+        let c = template_comment("seeded-1", "my db");
+        assert_eq!(parse_comment(COMMENT, &c), Some(("seeded-1", "my db")));
+        assert_eq!(parse_comment(SPARE_COMMENT, &c), None);
+        assert_eq!(parse_comment(COMMENT, ""), None);
+        assert_eq!(parse_comment(COMMENT, "someone else's comment"), None);
+        assert_eq!(quote_literal("it's"), "'it''s'");
+    }
 
     #[test]
     fn qualified_names() {

@@ -32,3 +32,4 @@ mod snapshot;
 mod teardown;
 mod watch;
 mod watch_symlink;
+mod reset;

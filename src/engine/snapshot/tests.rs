@@ -59,3 +59,33 @@ fn a_snapshot_holds_every_named_volume_and_nothing_else() {
     assert!(parts(&plan, &["cache".into()]).unwrap_err().to_string().contains("nothing to snapshot"));
     assert!(parts(&plan, &["nope".into()]).unwrap_err().to_string().contains("no service `nope`"));
 }
+
+fn manifest(of: &str, project: &str, name: &str, id: &str) -> LabelledVolume {
+    let mut labels: HashMap<String, String> = base_labels(project, name, "manifest");
+    labels.remove(of_label(name));
+    labels.insert(of.to_string(), project.to_string());
+    labels.insert(SNAPSHOT_ID.to_string(), id.to_string());
+    labels.insert(labels::CREATED_AT.to_string(), format!("2026-12-03T10:00:0{}Z", id.len() % 10));
+    LabelledVolume { name: manifest_volume(project, name), labels }
+}
+
+#[test]
+fn seeded_snapshots_have_their_own_label_and_their_templates_are_kept() {
+    assert_eq!(of_label("base"), labels::SNAPSHOT_OF);
+    assert_eq!(of_label(&seeded_name("db")), SEEDED_OF);
+    let all = vec![
+        manifest(labels::SNAPSHOT_OF, "p", "base", "base@1"),
+        manifest(SEEDED_OF, "p", &seeded_name("db"), "_seeded.db@2"),
+        manifest(labels::SNAPSHOT_OF, "other", "base", "base@3"),
+    ];
+    // In-server copies of both kinds survive a prune; another project's do not count.
+    assert_eq!(ids_in(&all, "p"), vec!["base@1".to_string(), "_seeded.db@2".to_string()]);
+    let (info, labels) = find_in(&all, "p", &seeded_name("db")).expect("the seeded one is found by its name");
+    assert_eq!(info.name, "_seeded.db");
+    assert_eq!(labels.get(SNAPSHOT_ID).map(String::as_str), Some("_seeded.db@2"));
+    // An unknown name lists the user's snapshots, not the seeded ones.
+    let err = find_in(&all, "p", "nope").expect_err("unknown").to_string();
+    assert!(err.contains("no snapshot `nope` of project `p`"), "{err}");
+    let Error::Usage { hint: Some(hint), .. } = find_in(&all, "p", "nope").expect_err("unknown") else { panic!("a usage error with a hint") };
+    assert_eq!(hint, "snapshots: base");
+}

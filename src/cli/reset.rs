@@ -1,0 +1,56 @@
+//! `devenv reset [SERVICE…]`: services back to their seeded snapshot (kept
+//! after the first seeding of their volume), without seeding again; then the
+//! `run: once` jobs built on them run again. Holds the project's lock.
+//! Ctrl-C: the reset is finished first (never half of it), then exit 130.
+
+use std::future::Future;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::{interrupted, load_plan, Global};
+use crate::docker::Docker;
+use crate::engine::{Session, UpOptions};
+use crate::error::{exit, Error};
+use crate::ui::Ui;
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Services to reset [default: every service with seed entries]
+    pub services: Vec<String>,
+}
+
+pub async fn run(global: &Global, args: ResetArgs, ui: &Ui) -> Result<u8, Error> {
+    let (_env, plan) = load_plan(global, ui)?;
+    let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
+    let docker = Docker::connect().await?;
+    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: crate::plan::resolve::DEFAULT_READY_TIMEOUT, owner: None };
+    let session = Session::new(docker, plan, ui.clone(), opts);
+    let t0 = Instant::now();
+    let (done, next) = to_the_end(session.reset_deferred(&args.services), "reset", ui).await?;
+    ui.done(format!("reset to the seeded state: {} (data back in {} ms)", done.join(", "), t0.elapsed().as_millis()), t0.elapsed());
+    // Not the reset itself: the spare copies that make the next one renames only.
+    let t1 = Instant::now();
+    let ready = async {
+        for n in next {
+            n.run().await?;
+        }
+        Ok::<_, Error>(())
+    };
+    to_the_end(ready, "preparation of the next reset", ui).await?;
+    ui.info(format!("next reset prepared in {} ms", t1.elapsed().as_millis()));
+    Ok(exit::OK)
+}
+
+/// Run `work` to its end even on Ctrl-C/SIGTERM (a restore is never left
+/// half-done), then return `Interrupted`.
+pub(super) async fn to_the_end<T>(work: impl Future<Output = Result<T, Error>>, what: &str, ui: &Ui) -> Result<T, Error> {
+    tokio::pin!(work);
+    tokio::select! {
+        r = &mut work => return r,
+        _ = interrupted() => {}
+    }
+    ui.warn(format!("interrupted: finishing the {what} first (never half of it)"));
+    (&mut work).await?;
+    Err(Error::Interrupted)
+}
