@@ -23,6 +23,7 @@ mod schedule;
 pub mod seeding;
 mod service;
 pub mod snapshot;
+pub mod snapshot_archive;
 mod teardown;
 pub mod vars;
 
