@@ -33,6 +33,7 @@ use error::{classify, op};
 pub use networks::EnsuredNetwork;
 pub use observed::{ContainerState, ObservedContainer, ObservedObject, ObservedPort};
 pub use snapshot::{LabelledVolume, VolumeCopy};
+pub use snapshot::{SnapshotHelper, IO_HELPER_MOUNT};
 
 use crate::labels;
 use crate::values::split_reference;

@@ -149,3 +149,69 @@ mod tests {
         assert_eq!(s.name, "", "Docker names it: parallel copies never clash");
     }
 }
+
+/// What the volume of an I/O helper is mounted at.
+pub const IO_HELPER_MOUNT: &str = "/data";
+
+/// A container devenv made to copy snapshot data (see [`Docker::snapshot_helpers`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotHelper {
+    pub id: String,
+    pub project: String,
+    pub running: bool,
+    /// The volumes it mounts writable.
+    pub writes: Vec<String>,
+}
+
+impl Docker {
+    /// A container, created and never started, that mounts `volume` at
+    /// [`IO_HELPER_MOUNT`] so its files can be read or written through the
+    /// archive API (which works on a container that is not running: no shell
+    /// or tar is needed in `image`, only the image itself).
+    pub async fn io_helper(&self, project: &str, image: &str, volume: &str, read_only: bool) -> Result<String, DockerError> {
+        let mut spec = helper_spec(&VolumeCopy { project: project.to_string(), image: image.to_string(), from: volume.to_string(), to: String::new(), replace: false });
+        spec.labels.insert(labels::ROLE.to_string(), "snapshot-io".to_string());
+        spec.entrypoint = Some(vec!["true".into()]);
+        spec.mounts = vec![MountSpec { kind: MountKind::Volume, source: Some(volume.to_string()), target: IO_HELPER_MOUNT.to_string(), read_only: Some(read_only) }];
+        self.create_container(&spec).await
+    }
+
+    /// The content of directory `path` of container `id` as a tar stream, entry
+    /// names relative to it (`./…`), as the engine sends it.
+    pub fn download_dir(&self, id: &str, path: &str) -> impl futures_util::Stream<Item = Result<bytes::Bytes, DockerError>> + Send + 'static {
+        use futures_util::StreamExt;
+        let opts = qp::DownloadFromContainerOptions { path: format!("{}/.", path.trim_end_matches('/')) };
+        let operation = format!("read {path} of container {}", short(id));
+        self.api.download_from_container(id, Some(opts)).map(move |r| r.map_err(op(operation.clone())))
+    }
+
+    /// Every snapshot copy or I/O helper of every project, running or not.
+    pub async fn snapshot_helpers(&self) -> Result<Vec<SnapshotHelper>, DockerError> {
+        let mut out = Vec::new();
+        for role in ["snapshot-copy", "snapshot-io"] {
+            let filters = label_filter(&[(labels::ROLE, role)]);
+            let opts = qp::ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+            for c in self.api.list_containers(Some(opts)).await.map_err(op("list containers"))? {
+                let writes = c.mounts.unwrap_or_default().into_iter().filter(|m| m.rw == Some(true)).filter_map(|m| m.name).collect();
+                out.push(SnapshotHelper {
+                    id: c.id.unwrap_or_default(),
+                    project: c.labels.unwrap_or_default().get(labels::PROJECT).cloned().unwrap_or_default(),
+                    running: c.state.map(|s| s.to_string()).as_deref() == Some("running"),
+                    writes,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Docker {
+    /// Every volume carrying label `key`, whatever its value.
+    pub async fn volumes_with_label(&self, key: &str) -> Result<Vec<LabelledVolume>, DockerError> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![key.to_string()]);
+        let opts = qp::ListVolumesOptionsBuilder::new().filters(&filters).build();
+        let res = self.api.list_volumes(Some(opts)).await.map_err(op("list volumes"))?;
+        Ok(res.volumes.unwrap_or_default().into_iter().map(|v| LabelledVolume { name: v.name, labels: v.labels }).collect())
+    }
+}

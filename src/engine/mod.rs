@@ -24,6 +24,7 @@ pub mod seeding;
 mod service;
 pub mod snapshot;
 pub mod snapshot_archive;
+pub mod snapshot_share;
 mod teardown;
 pub mod vars;
 

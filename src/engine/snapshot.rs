@@ -91,11 +91,11 @@ pub fn parts(plan: &Plan, services: &[String]) -> Result<Vec<Part>, Error> {
     Ok(out)
 }
 
-fn manifest_volume(project: &str, name: &str) -> String {
+pub fn manifest_volume(project: &str, name: &str) -> String {
     format!("{project}_snapshot_{name}")
 }
 
-fn data_volume(project: &str, name: &str, i: usize) -> String {
+pub fn data_volume(project: &str, name: &str, i: usize) -> String {
     format!("{project}_snapshot_{name}_{i}")
 }
 
@@ -249,7 +249,7 @@ fn base_labels(project: &str, name: &str, part: &str) -> HashMap<String, String>
     l
 }
 
-fn data_labels(project: &str, name: &str, part: &Part) -> HashMap<String, String> {
+pub fn data_labels(project: &str, name: &str, part: &Part) -> HashMap<String, String> {
     let mut l = base_labels(project, name, "data");
     l.insert(labels::SERVICE.to_string(), part.service.clone());
     l.insert(labels::SNAPSHOT_SOURCE.to_string(), part.volume.clone());
@@ -259,7 +259,7 @@ fn data_labels(project: &str, name: &str, part: &Part) -> HashMap<String, String
 }
 
 /// The manifest's labels: the snapshot's facts (`services` as `svc=image` lines).
-fn manifest_labels(project: &str, info: &SnapshotInfo) -> HashMap<String, String> {
+pub fn manifest_labels(project: &str, info: &SnapshotInfo) -> HashMap<String, String> {
     let mut l = base_labels(project, &info.name, "manifest");
     l.insert(labels::CREATED_AT.to_string(), info.created_at.clone());
     l.insert(labels::SNAPSHOT_IMAGE.to_string(), info.services.iter().map(|(s, i)| format!("{s}={i}")).collect::<Vec<_>>().join("\n"));
@@ -287,7 +287,7 @@ pub async fn list(docker: &Docker, project: &str) -> Result<Vec<SnapshotInfo>, E
 }
 
 /// A complete snapshot and its data volumes, or an error naming the ones that exist.
-async fn find(docker: &Docker, project: &str, name: &str) -> Result<(SnapshotInfo, Vec<(String, HashMap<String, String>)>), Error> {
+pub async fn find(docker: &Docker, project: &str, name: &str) -> Result<(SnapshotInfo, Vec<(String, HashMap<String, String>)>), Error> {
     let all = list(docker, project).await?;
     let Some(info) = all.iter().find(|s| s.name == name).cloned() else {
         let have: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
