@@ -161,6 +161,8 @@ pub struct SnapshotHelper {
     pub running: bool,
     /// The volumes it mounts writable.
     pub writes: Vec<String>,
+    /// Every volume it mounts.
+    pub mounts: Vec<String>,
 }
 
 impl Docker {
@@ -192,12 +194,15 @@ impl Docker {
             let filters = label_filter(&[(labels::ROLE, role)]);
             let opts = qp::ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
             for c in self.api.list_containers(Some(opts)).await.map_err(op("list containers"))? {
-                let writes = c.mounts.unwrap_or_default().into_iter().filter(|m| m.rw == Some(true)).filter_map(|m| m.name).collect();
+                let all = c.mounts.unwrap_or_default();
+                let writes = all.iter().filter(|m| m.rw == Some(true)).filter_map(|m| m.name.clone()).collect();
+                let mounts = all.into_iter().filter_map(|m| m.name).collect();
                 out.push(SnapshotHelper {
                     id: c.id.unwrap_or_default(),
                     project: c.labels.unwrap_or_default().get(labels::PROJECT).cloned().unwrap_or_default(),
                     running: c.state.map(|s| s.to_string()).as_deref() == Some("running"),
                     writes,
+                    mounts,
                 });
             }
         }

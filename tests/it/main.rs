@@ -26,5 +26,6 @@ mod runtime_opts;
 mod secrets;
 mod seeding;
 mod snapshot;
+mod snapshot_share;
 mod watch;
 mod watch_symlink;
