@@ -140,13 +140,21 @@ fn a_truncated_export_fails_its_checksum() {
     }
 }
 
+fn inflate(file: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    GzDecoder::new(file).read_to_end(&mut out).ok().map(|_| out)
+}
+
 #[test]
-fn a_flipped_byte_anywhere_fails_the_check() {
+fn a_flipped_byte_anywhere_fails_the_check_unless_the_content_is_the_same() {
     let file = export(1);
-    for at in [12, file.len() / 3, file.len() / 2, file.len() - 12, file.len() - 3] {
+    let content = inflate(&file);
+    for at in 0..file.len() {
         let mut bad = file.clone();
         bad[at] ^= 0x40;
-        assert!(verify(&bad[..]).is_err(), "flip at {at} passed");
+        // A compressed stream can say the same thing two ways (a back-reference
+        // to another run of zeros): then the content is intact and passes.
+        assert!(verify(&bad[..]).is_err() || inflate(&bad) == content, "flip at {at} of {} passed with other content", file.len());
     }
 }
 
