@@ -14,6 +14,7 @@
 //! into them. A complete snapshot is kept even when its project is down or
 //! gone; `--snapshots` also removes the complete snapshots of projects that
 //! have nothing else left in the engine (no container, network or volume).
+//! `devenv -p NAME gc` looks at project NAME only.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};

@@ -159,6 +159,8 @@ async fn ls(docker: &Docker, project: &str, json: bool) -> Result<u8, Error> {
     for r in rows {
         println!("{:a$}  {:b$}  {:c$}  {}", r[0], r[1], r[2], r[3]);
     }
+    let total: u64 = all.iter().map(|s| s.size_kib).sum();
+    println!("{} in Docker volumes {project}_snapshot_* (docker volume ls --filter label=dev.devenv.snapshot-of={project})", size(total));
     Ok(exit::OK)
 }
 
