@@ -207,3 +207,53 @@ fn a_save_killed_mid_copy_is_never_listed_and_gc_removes_its_pieces() {
     dv(&p, &["-p", &p.name, "gc", "--snapshots"]).ok().stderr_has("removed snapshot `keep`");
     assert!(snaps.volumes().is_empty(), "left: {:?}", snaps.volumes());
 }
+
+/// A client connected to Postgres (an open `psql` session) does not hold a
+/// restore up: the fast shutdown ends its session, the restore completes, and
+/// a new connection sees the snapshot's data.
+#[test]
+fn restore_while_a_client_holds_a_connection() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("shconn", "name: {project}\nservices:\n  db:\n    preset: postgres\n");
+    let _snaps = Snapshots::of(&p);
+    let db = p.name.replace('-', "_");
+    let psql = |q: &str| {
+        let r = dv(&p, &["exec", "-T", "db", "--", "psql", "-U", "devenv", "-d", &db, "-tAc", q]);
+        r.ok();
+        r.stdout.trim().to_string()
+    };
+    dv(&p, &["up", "-d"]).ok();
+    psql("CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
+    dv(&p, &["snapshot", "save", "base"]).ok();
+    psql("INSERT INTO t VALUES (2)");
+
+    // A session that stays open (its stdin is ours) and holds a transaction.
+    let mut client = p.cmd(&["exec", "-T", "db", "--", "psql", "-U", "devenv", "-d", &db]).env("DEVENV_PORTS", "random").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("psql");
+    let mut stdin = client.stdin.take().expect("stdin");
+    std::io::Write::write_all(&mut stdin, b"BEGIN; SELECT 'connected', count(*) FROM t;\n").expect("write");
+    let t0 = Instant::now();
+    loop {
+        let held = psql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'");
+        if held == "1" {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "the client never connected");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let t0 = Instant::now();
+    dv(&p, &["snapshot", "restore", "base"]).ok().stderr_has("restored snapshot `base`");
+    assert!(t0.elapsed() < Duration::from_secs(60), "the restore waited on the client: {:?}", t0.elapsed());
+    assert_eq!(psql("SELECT string_agg(x::text, ',') FROM t"), "1");
+    // The held session was ended by the server's shutdown (its stdin is still
+    // open), not left dangling.
+    let t0 = Instant::now();
+    while client.try_wait().expect("wait").is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the old session is still open");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(stdin);
+    assert_eq!(psql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'"), "0");
+}
