@@ -50,7 +50,10 @@ impl Docker {
         if self.api.inspect_volume(name).await.is_ok() {
             return Err(DockerError::Other { operation: format!("create volume `{name}`"), message: "a volume of that name exists".into(), source: None });
         }
-        let req = bollard::models::VolumeCreateRequest { name: Some(name.to_string()), labels: Some(labels), ..Default::default() };
+        let mut req = bollard::models::VolumeCreateRequest { name: Some(name.to_string()), labels: Some(labels), ..Default::default() };
+        if let Some(opts) = test_tmpfs() {
+            req.driver_opts = Some(opts);
+        }
         self.api.create_volume(req).await.map_err(op(format!("create volume `{name}`")))?;
         Ok(())
     }
@@ -148,6 +151,16 @@ mod tests {
         assert_eq!(s.mounts[1].read_only, Some(false));
         assert_eq!(s.name, "", "Docker names it: parallel copies never clash");
     }
+}
+
+/// For tests only: `DEVENV_TEST_SNAPSHOT_TMPFS=SIZE` (e.g. `1m`) creates
+/// snapshot volumes as tmpfs of that size — a disk that fills up, to test
+/// that a save or import that runs out of space leaves nothing behind.
+/// (A tmpfs volume forgets its content when no container mounts it: this is
+/// no way to keep snapshots.)
+fn test_tmpfs() -> Option<HashMap<String, String>> {
+    let size = std::env::var("DEVENV_TEST_SNAPSHOT_TMPFS").ok().filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()))?;
+    Some([("type", "tmpfs".to_string()), ("device", "tmpfs".to_string()), ("o", format!("size={size}"))].into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
 /// What the volume of an I/O helper is mounted at.

@@ -257,3 +257,34 @@ fn restore_while_a_client_holds_a_connection() {
     drop(stdin);
     assert_eq!(psql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'"), "0");
 }
+
+/// The disk fills up during a save (snapshot volumes on a 1 MiB tmpfs, a test
+/// hook) and during an import: each fails, says why, and leaves no snapshot
+/// listed and no volume behind; the service is running again after the save.
+#[test]
+fn disk_full_during_save_or_import_leaves_no_half_snapshot() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("shfull", FILES);
+    let snaps = Snapshots::of(&p);
+    dv(&p, &["up", "-d"]).ok();
+    sh(&p, "files", "head -c 4000000 /dev/urandom > /blob/big");
+    let full = |args: &[&str]| Run::from(p.cmd(args).env("DEVENV_PORTS", "random").env("DEVENV_TEST_SNAPSHOT_TMPFS", "1m").output().expect("run"));
+    let r = full(&["snapshot", "save", "big"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    r.stderr_has("No space left on device");
+    assert!(snaps.volumes().is_empty(), "left: {:?}", snaps.volumes());
+    assert!(names(&p).is_empty());
+    assert_eq!(sh(&p, "files", "wc -c < /blob/big"), "4000000", "the service runs again, its data untouched");
+
+    dv(&p, &["snapshot", "save", "big"]).ok();
+    let file = p.dir.path().join("big.tgz");
+    let f = file.to_str().expect("utf-8");
+    dv(&p, &["snapshot", "export", "big", "-o", f]).ok();
+    let r = full(&["snapshot", "import", f, "--name", "again"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    r.stderr_has("no space left on device");
+    assert_eq!(snaps.volumes(), snaps.of_snapshot("big"), "the failed import left volumes");
+    assert_eq!(names(&p), ["big"]);
+}
