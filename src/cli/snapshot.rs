@@ -91,7 +91,7 @@ pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Err
             let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
             let t0 = Instant::now();
             let opts = share::ImportOptions { name, force, from_project };
-            let info = share::import(&docker, &plan, &file, &opts, ui).await?;
+            let info = share::import(&docker, &plan, &file, &opts, ui, interrupted()).await?;
             let services = info.services.keys().cloned().collect::<Vec<_>>().join(", ");
             ui.done(format!("imported snapshot `{}` from {}: {services} ({}); `devenv snapshot restore {}` puts it back", info.name, file.display(), size(info.size_kib), info.name), t0.elapsed());
             Ok(exit::OK)
@@ -199,17 +199,23 @@ async fn export(docker: &Docker, plan: &Plan, name: &str, output: &Path, ui: &Ui
     let partial = PathBuf::from(partial);
     let cannot = |e: std::io::Error| Error::Usage { message: format!("cannot write {}: {e}", output.display()), hint: Some("nothing was written; free some space or choose another place with `-o`".into()) };
     let file = std::fs::File::create(&partial).map_err(cannot)?;
-    let result = async {
+    let work = async {
         let (out, m, sha) = share::export(docker, plan, name, std::io::BufWriter::with_capacity(256 * 1024, file), ui).await?;
         let file = out.into_inner().map_err(|e| cannot(e.into_error()))?;
         file.sync_all().map_err(cannot)?;
         std::fs::rename(&partial, output).map_err(cannot)?;
         Ok::<_, Error>((m, sha))
-    }
-    .await;
-    let (m, sha) = result.inspect_err(|_| {
+    };
+    // Ctrl-C: stop, and leave no file (nor the helper it read through).
+    let result = tokio::select! {
+        r = work => r,
+        () = interrupted() => Err(Error::Interrupted),
+    };
+    if result.is_err() {
         let _ = std::fs::remove_file(&partial);
-    })?;
+        let _ = share::remove_io_helpers(docker, &plan.project, name).await;
+    }
+    let (m, sha) = result?;
     let bytes = std::fs::metadata(output).map(|x| x.len()).unwrap_or(0);
     let content: u64 = m.volumes.iter().map(|v| v.bytes).sum();
     ui.done(format!("exported snapshot `{name}` to {} ({} compressed, {} of data; sha256 {sha})", output.display(), size(bytes / 1024), size(content / 1024)), t0.elapsed());

@@ -242,8 +242,14 @@ impl<R: Read> Read for Counting<'_, R> {
 
 /// Import the export at `path` into the plan's project: verified first, then
 /// stored as a snapshot like one `save` made. Returns it as `ls` shows it.
-pub async fn import(docker: &Docker, plan: &Plan, path: &Path, opts: &ImportOptions, ui: &Ui) -> Result<SnapshotInfo, Error> {
-    let manifest = verify_file(path, ui).await?;
+/// When `cancel` resolves first (Ctrl-C), what was made is removed and the
+/// result is `Interrupted`.
+pub async fn import(docker: &Docker, plan: &Plan, path: &Path, opts: &ImportOptions, ui: &Ui, cancel: impl std::future::Future<Output = ()>) -> Result<SnapshotInfo, Error> {
+    let mut cancel = std::pin::pin!(cancel);
+    let manifest = tokio::select! {
+        m = verify_file(path, ui) => m?,
+        () = &mut cancel => return Err(Error::Interrupted),
+    };
     let project = &plan.project;
     check_project(&manifest, project, opts.from_project.as_deref(), path)?;
     let name = opts.name.clone().unwrap_or_else(|| manifest.snapshot.clone());
@@ -258,11 +264,27 @@ pub async fn import(docker: &Docker, plan: &Plan, path: &Path, opts: &ImportOpti
     // From here on things are created. The old snapshot (--force) or an
     // earlier try's pieces go first.
     snap::remove_volumes(docker, project, &name).await?;
-    let result = import_volumes(docker, plan, path, &manifest, &name, &images, ui).await;
+    let result = tokio::select! {
+        r = import_volumes(docker, plan, path, &manifest, &name, &images, ui) => r,
+        () = &mut cancel => Err(Error::Interrupted),
+    };
     if result.is_err() {
+        let _ = remove_io_helpers(docker, project, &name).await;
         let _ = snap::remove_volumes(docker, project, &name).await;
     }
     result
+}
+
+/// Remove the export/import helpers of `project` that mount a volume of
+/// snapshot `name` (left by an export or import that was cut short).
+pub async fn remove_io_helpers(docker: &Docker, project: &str, name: &str) -> Result<(), Error> {
+    let ours = |v: &String| *v == snap::manifest_volume(project, name) || v.starts_with(&format!("{}_", snap::manifest_volume(project, name)));
+    for h in docker.snapshot_helpers().await? {
+        if h.project == project && !h.running && h.mounts.iter().any(ours) {
+            docker.remove_container(&h.id).await?;
+        }
+    }
+    Ok(())
 }
 
 fn check_project(m: &Manifest, project: &str, from: Option<&str>, path: &Path) -> Result<(), Error> {

@@ -288,3 +288,45 @@ fn disk_full_during_save_or_import_leaves_no_half_snapshot() {
     assert_eq!(snaps.volumes(), snaps.of_snapshot("big"), "the failed import left volumes");
     assert_eq!(names(&p), ["big"]);
 }
+
+/// Ctrl-C while an import copies: exit 130, and what it had made (volumes,
+/// helper containers) is removed — nothing listed, nothing left.
+#[test]
+fn ctrl_c_during_import_leaves_nothing() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("shint", FILES);
+    let snaps = Snapshots::of(&p);
+    dv(&p, &["up", "-d"]).ok();
+    sh(&p, "files", "mkdir -p /blob/a && head -c 60000000 /dev/urandom | split -b 50000 -a 4 - /blob/a/x");
+    dv(&p, &["snapshot", "save", "s"]).ok();
+    let file = p.dir.path().join("s.tgz");
+    let f = file.to_str().expect("utf-8");
+    dv(&p, &["snapshot", "export", "s", "-o", f]).ok();
+    let before = snaps.volumes();
+
+    let child = p.cmd(&["snapshot", "import", f, "--name", "t"]).env("DEVENV_PORTS", "random").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let io = |all: bool| {
+        let project = format!("label=dev.devenv.project={}", p.name);
+        let mut args = vec!["ps", "-q", "--filter", &project, "--filter", "label=dev.devenv.role=snapshot-io"];
+        if all {
+            args.push("-a");
+        }
+        let out = Command::new("docker").args(&args).output().expect("docker");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let t0 = Instant::now();
+    while io(true).is_empty() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "the import never started copying");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(snaps.volumes(), before, "{stderr}");
+    assert!(io(true).is_empty(), "helpers left");
+    assert_eq!(names(&p), ["s"]);
+}
