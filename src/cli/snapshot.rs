@@ -188,6 +188,13 @@ async fn rm(docker: &Docker, project: &str, name: &str, ui: &Ui) -> Result<u8, E
 async fn export(docker: &Docker, plan: &Plan, name: &str, output: &Path, ui: &Ui) -> Result<u8, Error> {
     let t0 = Instant::now();
     if output == Path::new("-") {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() || ui.mode() == crate::ui::ProgressMode::Json {
+            return Err(Error::Usage {
+                message: "`-o -` writes the compressed file to standard output, which is a terminal (or carries --progress json)".into(),
+                hint: Some("redirect it (`devenv snapshot export NAME -o - > file.tgz`), pipe it, or write a file with `-o FILE`".into()),
+            });
+        }
         let out = std::io::BufWriter::new(std::io::stdout());
         let (mut out, m, sha) = share::export(docker, plan, name, out, ui).await?;
         out.flush().map_err(|e| Error::Other(format!("write the snapshot to standard output: {e}")))?;
