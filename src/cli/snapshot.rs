@@ -1,4 +1,4 @@
-//! `devenv snapshot save|ls|restore|rm`: copies of the project's data volumes
+//! `devenv snapshot save|ls|restore|rm|export|import`: copies of the project's data volumes
 //! (see `engine::snapshot` for what a snapshot holds and how it is made).
 //!
 //! `save` and `restore` hold the project's lock (one devenv per project at a
@@ -8,6 +8,8 @@
 //! and the stopped services stay stopped until `devenv up`.
 
 use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
@@ -15,6 +17,7 @@ use clap::{Args, Subcommand};
 use super::{interrupted, load_plan, Global};
 use crate::docker::Docker;
 use crate::engine::snapshot::{self, SnapshotInfo};
+use crate::engine::snapshot_share as share;
 use crate::engine::{Session, UpOptions};
 use crate::error::{exit, Error};
 use crate::plan::Plan;
@@ -53,6 +56,28 @@ pub enum Action {
     /// Delete a snapshot
     #[command(after_help = "Examples:\n  devenv snapshot rm seeded")]
     Rm { name: String },
+    /// Write a snapshot to one compressed file (manifest and checksum inside), to hand on or cache
+    #[command(after_help = "Examples:\n  devenv snapshot export seeded -o seeded.devenv.tgz\n  devenv snapshot export seeded -o - | ssh host 'cat > seeded.devenv.tgz'")]
+    Export {
+        name: String,
+        /// The file to write (`-`: standard output); written whole or not at all
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Store a snapshot from an exported file (verified whole before anything is created)
+    #[command(after_help = "Examples:\n  devenv snapshot import seeded.devenv.tgz                  as the name it was exported with\n  devenv snapshot import seeded.devenv.tgz --name base      under another name\n  devenv snapshot import seeded.devenv.tgz --force          replace a snapshot of that name\n  devenv snapshot import theirs.tgz --from-project shop     a snapshot of another project")]
+    Import {
+        file: PathBuf,
+        /// Store it under this name [default: the name in the file]
+        #[arg(long, value_name = "NEW")]
+        name: Option<String>,
+        /// Replace a snapshot of that name
+        #[arg(long)]
+        force: bool,
+        /// Accept a snapshot saved in another project (name it, as the error shows)
+        #[arg(long, value_name = "PROJECT")]
+        from_project: Option<String>,
+    },
 }
 
 pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Error> {
@@ -61,6 +86,16 @@ pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Err
     match args.action {
         Action::Ls { json } => ls(&docker, &plan.project, json).await,
         Action::Rm { name } => rm(&docker, &plan.project, &name, ui).await,
+        Action::Export { name, output } => export(&docker, &plan, &name, &output, ui).await,
+        Action::Import { file, name, force, from_project } => {
+            let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
+            let t0 = Instant::now();
+            let opts = share::ImportOptions { name, force, from_project };
+            let info = share::import(&docker, &plan, &file, &opts, ui, interrupted()).await?;
+            let services = info.services.keys().cloned().collect::<Vec<_>>().join(", ");
+            ui.done(format!("imported snapshot `{}` from {}: {services} ({}); `devenv snapshot restore {}` puts it back", info.name, file.display(), size(info.size_kib), info.name), t0.elapsed());
+            Ok(exit::OK)
+        }
         Action::Save { name, services } => {
             let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
             let name = name.unwrap_or_else(|| chrono::Local::now().format("%Y%m%d-%H%M%S").to_string());
@@ -124,6 +159,8 @@ async fn ls(docker: &Docker, project: &str, json: bool) -> Result<u8, Error> {
     for r in rows {
         println!("{:a$}  {:b$}  {:c$}  {}", r[0], r[1], r[2], r[3]);
     }
+    let total: u64 = all.iter().map(|s| s.size_kib).sum();
+    println!("{} in Docker volumes {project}_snapshot_* (docker volume ls --filter label=dev.devenv.snapshot-of={project})", size(total));
     Ok(exit::OK)
 }
 
@@ -143,6 +180,52 @@ async fn rm(docker: &Docker, project: &str, name: &str, ui: &Ui) -> Result<u8, E
         });
     }
     ui.info(format!("removed snapshot `{name}`"));
+    Ok(exit::OK)
+}
+
+/// Export to `output`: a file is written as `<output>.partial` and renamed
+/// when complete (a failed export leaves no file); `-` streams to stdout.
+async fn export(docker: &Docker, plan: &Plan, name: &str, output: &Path, ui: &Ui) -> Result<u8, Error> {
+    let t0 = Instant::now();
+    if output == Path::new("-") {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() || ui.mode() == crate::ui::ProgressMode::Json {
+            return Err(Error::Usage {
+                message: "`-o -` writes the compressed file to standard output, which is a terminal (or carries --progress json)".into(),
+                hint: Some("redirect it (`devenv snapshot export NAME -o - > file.tgz`), pipe it, or write a file with `-o FILE`".into()),
+            });
+        }
+        let out = std::io::BufWriter::new(std::io::stdout());
+        let (mut out, m, sha) = share::export(docker, plan, name, out, ui).await?;
+        out.flush().map_err(|e| Error::Other(format!("write the snapshot to standard output: {e}")))?;
+        ui.done(format!("exported snapshot `{name}` ({} volumes, sha256 {sha})", m.volumes.len()), t0.elapsed());
+        return Ok(exit::OK);
+    }
+    let mut partial = output.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let cannot = |e: std::io::Error| Error::Usage { message: format!("cannot write {}: {e}", output.display()), hint: Some("nothing was written; free some space or choose another place with `-o`".into()) };
+    let file = std::fs::File::create(&partial).map_err(cannot)?;
+    let work = async {
+        let (out, m, sha) = share::export(docker, plan, name, std::io::BufWriter::with_capacity(256 * 1024, file), ui).await?;
+        let file = out.into_inner().map_err(|e| cannot(e.into_error()))?;
+        file.sync_all().map_err(cannot)?;
+        std::fs::rename(&partial, output).map_err(cannot)?;
+        Ok::<_, Error>((m, sha))
+    };
+    // Ctrl-C: stop, and leave no file (nor the helper it read through).
+    let result = tokio::select! {
+        r = work => r,
+        () = interrupted() => Err(Error::Interrupted),
+    };
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+        let _ = share::remove_io_helpers(docker, &plan.project, name).await;
+    }
+    let (m, sha) = result?;
+    let bytes = std::fs::metadata(output).map(|x| x.len()).unwrap_or(0);
+    let content: u64 = m.volumes.iter().map(|v| v.bytes).sum();
+    ui.done(format!("exported snapshot `{name}` to {} ({} compressed, {} of data; sha256 {sha})", output.display(), size(bytes / 1024), size(content / 1024)), t0.elapsed());
     Ok(exit::OK)
 }
 

@@ -35,6 +35,7 @@ pub use networks::EnsuredNetwork;
 pub use observed::{ContainerState, ObservedContainer, ObservedObject, ObservedPort};
 pub use snapshot::{LabelledVolume, VolumeCopy};
 pub use registry::{credentials_for, registry_host, PushProgress, RegistryCredentials, RegistryError};
+pub use snapshot::{SnapshotHelper, IO_HELPER_MOUNT};
 
 use crate::labels;
 use crate::values::split_reference;

@@ -50,7 +50,10 @@ impl Docker {
         if self.api.inspect_volume(name).await.is_ok() {
             return Err(DockerError::Other { operation: format!("create volume `{name}`"), message: "a volume of that name exists".into(), source: None });
         }
-        let req = bollard::models::VolumeCreateRequest { name: Some(name.to_string()), labels: Some(labels), ..Default::default() };
+        let mut req = bollard::models::VolumeCreateRequest { name: Some(name.to_string()), labels: Some(labels), ..Default::default() };
+        if let Some(opts) = test_tmpfs() {
+            req.driver_opts = Some(opts);
+        }
         self.api.create_volume(req).await.map_err(op(format!("create volume `{name}`")))?;
         Ok(())
     }
@@ -147,5 +150,86 @@ mod tests {
         assert_eq!(s.mounts[0].read_only, Some(true));
         assert_eq!(s.mounts[1].read_only, Some(false));
         assert_eq!(s.name, "", "Docker names it: parallel copies never clash");
+    }
+}
+
+/// For tests only: `DEVENV_TEST_SNAPSHOT_TMPFS=SIZE` (e.g. `1m`) creates
+/// snapshot volumes as tmpfs of that size — a disk that fills up, to test
+/// that a save or import that runs out of space leaves nothing behind.
+/// (A tmpfs volume forgets its content when no container mounts it: this is
+/// no way to keep snapshots.)
+fn test_tmpfs() -> Option<HashMap<String, String>> {
+    let size = std::env::var("DEVENV_TEST_SNAPSHOT_TMPFS").ok().filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()))?;
+    Some([("type", "tmpfs".to_string()), ("device", "tmpfs".to_string()), ("o", format!("size={size}"))].into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// What the volume of an I/O helper is mounted at.
+pub const IO_HELPER_MOUNT: &str = "/data";
+
+/// A container devenv made to copy snapshot data (see [`Docker::snapshot_helpers`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotHelper {
+    pub id: String,
+    pub project: String,
+    pub running: bool,
+    /// The volumes it mounts writable.
+    pub writes: Vec<String>,
+    /// Every volume it mounts.
+    pub mounts: Vec<String>,
+}
+
+impl Docker {
+    /// A container, created and never started, that mounts `volume` at
+    /// [`IO_HELPER_MOUNT`] so its files can be read or written through the
+    /// archive API (which works on a container that is not running: no shell
+    /// or tar is needed in `image`, only the image itself).
+    pub async fn io_helper(&self, project: &str, image: &str, volume: &str, read_only: bool) -> Result<String, DockerError> {
+        let mut spec = helper_spec(&VolumeCopy { project: project.to_string(), image: image.to_string(), from: volume.to_string(), to: String::new(), replace: false });
+        spec.labels.insert(labels::ROLE.to_string(), "snapshot-io".to_string());
+        spec.entrypoint = Some(vec!["true".into()]);
+        spec.mounts = vec![MountSpec { kind: MountKind::Volume, source: Some(volume.to_string()), target: IO_HELPER_MOUNT.to_string(), read_only: Some(read_only) }];
+        self.create_container(&spec).await
+    }
+
+    /// The content of directory `path` of container `id` as a tar stream, entry
+    /// names relative to it (`./…`), as the engine sends it.
+    pub fn download_dir(&self, id: &str, path: &str) -> impl futures_util::Stream<Item = Result<bytes::Bytes, DockerError>> + Send + 'static {
+        use futures_util::StreamExt;
+        let opts = qp::DownloadFromContainerOptions { path: format!("{}/.", path.trim_end_matches('/')) };
+        let operation = format!("read {path} of container {}", short(id));
+        self.api.download_from_container(id, Some(opts)).map(move |r| r.map_err(op(operation.clone())))
+    }
+
+    /// Every snapshot copy or I/O helper of every project, running or not.
+    pub async fn snapshot_helpers(&self) -> Result<Vec<SnapshotHelper>, DockerError> {
+        let mut out = Vec::new();
+        for role in ["snapshot-copy", "snapshot-io"] {
+            let filters = label_filter(&[(labels::ROLE, role)]);
+            let opts = qp::ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+            for c in self.api.list_containers(Some(opts)).await.map_err(op("list containers"))? {
+                let all = c.mounts.unwrap_or_default();
+                let writes = all.iter().filter(|m| m.rw == Some(true)).filter_map(|m| m.name.clone()).collect();
+                let mounts = all.into_iter().filter_map(|m| m.name).collect();
+                out.push(SnapshotHelper {
+                    id: c.id.unwrap_or_default(),
+                    project: c.labels.unwrap_or_default().get(labels::PROJECT).cloned().unwrap_or_default(),
+                    running: c.state.map(|s| s.to_string()).as_deref() == Some("running"),
+                    writes,
+                    mounts,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Docker {
+    /// Every volume carrying label `key`, whatever its value.
+    pub async fn volumes_with_label(&self, key: &str) -> Result<Vec<LabelledVolume>, DockerError> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![key.to_string()]);
+        let opts = qp::ListVolumesOptionsBuilder::new().filters(&filters).build();
+        let res = self.api.list_volumes(Some(opts)).await.map_err(op("list volumes"))?;
+        Ok(res.volumes.unwrap_or_default().into_iter().map(|v| LabelledVolume { name: v.name, labels: v.labels }).collect())
     }
 }

@@ -23,6 +23,8 @@ mod schedule;
 pub mod seeding;
 mod service;
 pub mod snapshot;
+pub mod snapshot_archive;
+pub mod snapshot_share;
 mod teardown;
 pub mod vars;
 

@@ -114,11 +114,11 @@ pub fn parts(plan: &Plan, services: &[String]) -> Result<Vec<Part>, Error> {
     Ok(out)
 }
 
-fn manifest_volume(project: &str, name: &str) -> String {
+pub fn manifest_volume(project: &str, name: &str) -> String {
     format!("{project}_snapshot_{name}")
 }
 
-fn data_volume(project: &str, name: &str, i: usize) -> String {
+pub fn data_volume(project: &str, name: &str, i: usize) -> String {
     format!("{project}_snapshot_{name}_{i}")
 }
 
@@ -396,7 +396,7 @@ fn base_labels(project: &str, name: &str, part: &str) -> HashMap<String, String>
     l
 }
 
-fn data_labels(project: &str, name: &str, part: &Part) -> HashMap<String, String> {
+pub fn data_labels(project: &str, name: &str, part: &Part) -> HashMap<String, String> {
     let mut l = base_labels(project, name, "data");
     l.insert(labels::SERVICE.to_string(), part.service.clone());
     l.insert(labels::SNAPSHOT_SOURCE.to_string(), part.volume.clone());
@@ -406,7 +406,7 @@ fn data_labels(project: &str, name: &str, part: &Part) -> HashMap<String, String
 }
 
 /// The manifest's labels: the snapshot's facts (`services` as `svc=image` lines).
-fn manifest_labels(project: &str, info: &SnapshotInfo) -> HashMap<String, String> {
+pub fn manifest_labels(project: &str, info: &SnapshotInfo) -> HashMap<String, String> {
     let mut l = base_labels(project, &info.name, "manifest");
     l.insert(labels::CREATED_AT.to_string(), info.created_at.clone());
     l.insert(labels::SNAPSHOT_IMAGE.to_string(), info.services.iter().map(|(s, i)| format!("{s}={i}")).collect::<Vec<_>>().join("\n"));
@@ -427,7 +427,12 @@ fn info_of(v: &LabelledVolume) -> SnapshotInfo {
 
 /// Seeded snapshots carry this label instead of `snapshot-of`: they are not
 /// the user's (not listed by `snapshot ls`, not removed with theirs).
-const SEEDED_OF: &str = "dev.devenv.seeded-of";
+pub const SEEDED_OF: &str = "dev.devenv.seeded-of";
+
+/// The project a snapshot volume belongs to (a user's or a seeded snapshot), or "".
+pub fn owner_of(labels: &HashMap<String, String>) -> String {
+    labels.get(labels::SNAPSHOT_OF).or_else(|| labels.get(SEEDED_OF)).cloned().unwrap_or_default()
+}
 
 /// The label that ties snapshot `name` to its project.
 fn of_label(name: &str) -> &'static str {
@@ -532,7 +537,7 @@ async fn ids(docker: &Docker, project: &str) -> Result<Vec<String>, Error> {
 
 /// A complete snapshot, its data volumes and its manifest's labels, or an
 /// error naming the ones that exist.
-async fn find(docker: &Docker, project: &str, name: &str) -> Result<(SnapshotInfo, Volumes, HashMap<String, String>), Error> {
+pub async fn find(docker: &Docker, project: &str, name: &str) -> Result<(SnapshotInfo, Volumes, HashMap<String, String>), Error> {
     let (info, manifest) = find_in(&manifests(docker).await?, project, name)?;
     Ok((info, data_volumes(docker, project, name).await?, manifest))
 }

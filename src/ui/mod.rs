@@ -68,6 +68,11 @@ pub enum Status {
     Failed { error: String },
     /// Not started because a dependency failed.
     Skipped { reason: String },
+    /// Moving data (a snapshot export or import): `what` ("exporting seeded"),
+    /// content bytes so far of about `total`.
+    Transferring { what: String, bytes: u64, total: u64 },
+    /// The transfer finished.
+    Transferred { what: String, bytes: u64, elapsed_ms: u64 },
 }
 
 /// An event from any stage.

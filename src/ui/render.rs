@@ -65,6 +65,9 @@ pub fn describe(status: &Status) -> String {
         Status::Orphan { removed: false } => "not in the file any more (remove with --remove-orphans)".into(),
         Status::Failed { error } => format!("failed: {error}"),
         Status::Skipped { reason } => format!("not started: {reason}"),
+        Status::Transferring { what, bytes, total } if *total > 0 => format!("{what}: {} of ~{}", HumanBytes(*bytes), HumanBytes(*total)),
+        Status::Transferring { what, bytes, .. } => format!("{what}: {}", HumanBytes(*bytes)),
+        Status::Transferred { what, bytes, elapsed_ms } => format!("{what}: {} in {}", HumanBytes(*bytes), secs(*elapsed_ms)),
     }
 }
 
@@ -81,6 +84,7 @@ fn is_final(status: &Status) -> bool {
             | Status::Orphan { .. }
             | Status::Failed { .. }
             | Status::Skipped { .. }
+            | Status::Transferred { .. }
     )
 }
 
@@ -142,6 +146,10 @@ impl Renderer {
                     && *done > 0 {
                         return;
                     }
+                if let Status::Transferring { bytes, .. } = status
+                    && *bytes > 0 {
+                        return;
+                    }
                 format!("{ts} {} {}", service_style(service).apply_to(service), describe(status))
             }
             Event::Info { message } => format!("{ts} {message}"),
@@ -174,6 +182,12 @@ impl Renderer {
                         bar.set_length(*total);
                         bar.set_position(*current);
                         bar.set_message("pulling");
+                    }
+                    Status::Transferring { what, bytes, total } if *total > 0 => {
+                        bar.set_style(bytes_style());
+                        bar.set_length((*total).max(*bytes));
+                        bar.set_position(*bytes);
+                        bar.set_message(what.clone());
                     }
                     s if is_final(s) => {
                         let mark = match s {

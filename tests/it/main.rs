@@ -30,6 +30,7 @@ mod secrets;
 mod seeding;
 mod snapshot;
 mod teardown;
+mod snapshot_share;
 mod watch;
 mod watch_symlink;
 mod reset;
