@@ -126,3 +126,66 @@ services:
     }
     eprintln!("{so}screenshots: {}", artifacts.display());
 }
+
+/// Read from `addr` `path` (a server-sent events stream) until `done` says so or `secs` pass.
+fn read_stream_until(addr: &str, path: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the page");
+    s.set_read_timeout(Some(std::time::Duration::from_millis(500))).expect("timeout");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("write");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut out = String::new();
+    let mut buf = [0u8; 8192];
+    while std::time::Instant::now() < deadline && !done(&out) {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(_) => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn up_ui_serves_the_page_with_the_runs_events() {
+    if !docker_ready() {
+        return;
+    }
+    let p_api = free_port();
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  cache:
+    image: {REDIS}
+    health: {{tcp: 6379}}
+  api:
+    image: {APP}
+    env: {{PORT: "8080", API_TOKEN: s3cret-value-9}}
+    ports: ["{p_api}:8080"]
+    health: {{http: /health, port: 8080}}
+    depends_on: {{cache: healthy}}
+"#
+    );
+    let p = Project::new("webup", &yaml);
+    let mut child = p.cmd(&["up", "-d", "--ui"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn devenv up --ui");
+    let stdout = child.stdout.take().expect("stdout");
+    let _served = Served(child);
+    let mut url = String::new();
+    BufReader::new(stdout).read_line(&mut url).expect("read the URL");
+    let url = url.trim();
+    assert!(url.starts_with("http://127.0.0.1:") && url.contains("/?token="), "up --ui printed {url:?}");
+    let addr = url.trim_start_matches("http://").split('/').next().expect("host:port").to_string();
+    let token = url.split("token=").nth(1).expect("token");
+    assert!(raw_get(&addr, "/api/events").starts_with("HTTP/1.1 403"));
+
+    // The run's own events (the timeline's data): each service created, started, probed, ready — masked.
+    let events = read_stream_until(&addr, &format!("/api/events?token={token}"), 60, |s| {
+        s.matches("\"status\":\"ready\"").count() >= 2 && s.contains("\"health\":\"ready\"")
+    });
+    for needle in ["event: up", "\"service\":\"cache\",\"status\":\"creating\"", "\"service\":\"api\",\"status\":\"probing\"", "\"service\":\"api\",\"status\":\"ready\"", "\"t_ms\":", "event: state"] {
+        assert!(events.contains(needle), "no `{needle}` in the page's events:\n{events}");
+    }
+    assert!(!events.contains("s3cret-value-9"), "a secret reached the page's events:\n{events}");
+    // After `up -d` returned, the page is still served (until Ctrl-C).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(raw_get(&addr, &format!("/api/state?token={token}")).contains("\"health\":\"ready\""));
+}
