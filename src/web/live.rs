@@ -122,7 +122,7 @@ fn service_view(name: String, plan: Option<&Plan>, observed: &[ObservedContainer
         build: svc.is_some_and(|s| s.build.is_some()),
         depends_on: svc.map(|s| s.depends_on.keys().cloned().collect()).unwrap_or_default(),
         seeds: svc.map_or(0, |s| s.seeds.len()),
-        watch: svc.map(|s| s.watch.iter().map(|w| format!("{:?} {}", w.action, w.path.display()).to_lowercase()).collect()).unwrap_or_default(),
+        watch: svc.map(|s| s.watch.iter().map(|w| format!("{} {}", w.action, w.path.display())).collect()).unwrap_or_default(),
         oneshot: svc.is_some_and(|s| s.once) || c.is_some_and(|c| c.oneshot),
         name,
     }

@@ -94,8 +94,7 @@ impl Server {
         let app = self.app.clone();
         let start = std::time::Instant::now();
         move |ev: &Event| {
-            let json = serde_json::json!({ "t_ms": start.elapsed().as_millis() as u64, "event": ev });
-            let line = app.secrets.mask(&json.to_string());
+            let line = encode_up_event(start.elapsed().as_millis() as u64, ev, &app.secrets);
             if let Ok(mut v) = app.events.lock() {
                 v.push(line.clone());
             }
@@ -125,6 +124,11 @@ impl Server {
         }
         poller.abort();
     }
+}
+
+/// One of `up`'s events as the page reads it: `{"t_ms": …, "event": {…}}`, masked.
+pub fn encode_up_event(t_ms: u64, ev: &Event, secrets: &Secrets) -> String {
+    secrets.mask(&serde_json::json!({ "t_ms": t_ms, "event": ev }).to_string())
 }
 
 fn full(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
@@ -250,4 +254,41 @@ where
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(f(tx));
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::Status;
+
+    #[test]
+    fn up_events_are_encoded_with_their_time_and_masked() {
+        let secrets = Secrets::from_pairs([("DB_PASSWORD", "hunter2-hunter2")]);
+        let ev = Event::Service { service: "db".into(), status: Status::Failed { error: "auth failed for hunter2-hunter2".into() } };
+        let line = encode_up_event(1234, &ev, &secrets);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["t_ms"], 1234);
+        assert_eq!(v["event"]["event"], "service");
+        assert_eq!(v["event"]["service"], "db");
+        assert_eq!(v["event"]["status"], "failed");
+        assert!(!line.contains("hunter2"), "{line}");
+        let ready = encode_up_event(5, &Event::Service { service: "db".into(), status: Status::Ready { elapsed_ms: 900 } }, &secrets);
+        assert_eq!(ready, r#"{"event":{"elapsed_ms":900,"event":"service","service":"db","status":"ready"},"t_ms":5}"#);
+    }
+
+    #[test]
+    fn an_encoded_event_is_one_sse_frame() {
+        let line = encode_up_event(0, &Event::Info { message: "two\nlines".into() }, &Secrets::default());
+        let frame = http::sse_frame("up", &line);
+        assert!(frame.starts_with("event: up\ndata: {") && frame.ends_with("}\n\n"), "{frame}");
+        assert_eq!(frame.matches("\n\n").count(), 1, "{frame}");
+    }
+
+    #[test]
+    fn tokens_are_random_128_bit_hex() {
+        let (a, b) = (new_token().unwrap(), new_token().unwrap());
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
 }

@@ -115,7 +115,6 @@ services:
         .output()
         .expect("run node");
     let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    drop(served);
     assert!(out.status.success() && so.contains("PASS"), "browser test failed\nstdout:\n{so}\nstderr:\n{se}");
     for check in ["every service ready", "turned red in", "restart button brought api back", "logs stream", "403 for", "masked"] {
         assert!(so.contains(check), "no `{check}` in:\n{so}");
@@ -125,6 +124,25 @@ services:
         assert!(std::fs::metadata(&f).is_ok_and(|m| m.len() > 1000), "screenshot {} missing", f.display());
     }
     eprintln!("{so}screenshots: {}", artifacts.display());
+
+    // The same page survives the environment going down and coming up again (by label).
+    let state = || raw_get(&addr, &format!("/api/state?token={token}"));
+    let wait_for = |what: &str, n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let s = state();
+            if s.matches(what).count() == n {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "never {n}× `{what}`:\n{s}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    p.run(&["down", "-t", "1"]).ok();
+    wait_for("\"health\":\"absent\"", 3);
+    p.run(&["up", "-d"]).ok();
+    wait_for("\"health\":\"ready\"", 3);
+    drop(served);
 }
 
 /// Read from `addr` `path` (a server-sent events stream) until `done` says so or `secs` pass.
@@ -188,4 +206,21 @@ services:
     // After `up -d` returned, the page is still served (until Ctrl-C).
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(raw_get(&addr, &format!("/api/state?token={token}")).contains("\"health\":\"ready\""));
+
+    // The timeline, drawn in the browser: api (which waits for cache) ends the critical path.
+    let Some((chromium, playwright)) = browser_tools() else { return };
+    let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-ui-up");
+    let out = Command::new("node")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/timeline.mjs"))
+        .env("DEVENV_UI_URL", url)
+        .env("DEVENV_CHROMIUM", &chromium)
+        .env("DEVENV_PLAYWRIGHT_DIR", &playwright)
+        .env("ARTIFACTS", &artifacts)
+        .env("SERVICES", "cache,api")
+        .env("LAST", "api")
+        .output()
+        .expect("run node");
+    let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && so.contains("PASS"), "timeline browser test failed\nstdout:\n{so}\nstderr:\n{se}");
+    assert!(std::fs::metadata(artifacts.join("05-timeline.png")).is_ok_and(|m| m.len() > 1000), "no timeline screenshot");
 }
