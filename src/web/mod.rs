@@ -241,7 +241,9 @@ impl App {
             std::future::ready(frame)
         });
         let head = futures_util::stream::iter(vec!["retry: 1000\n\n".to_string(), http::sse_frame("open", &chosen.len().to_string())]);
-        sse(head.chain(frames))
+        // When every followed container has stopped: `end` (the page resumes when one runs again).
+        let end = futures_util::stream::iter(vec![http::sse_frame("end", "")]);
+        sse(head.chain(frames).chain(end))
     }
 }
 

@@ -108,6 +108,12 @@ async function main() {
     ok(`the restart button brought ${killService} back to ready`);
     const running = execFileSync("docker", ["inspect", "-f", "{{.State.Running}}", env("KILL_CONTAINER")]).toString().trim();
     if (running !== "true") fail(`docker says ${env("KILL_CONTAINER")} running=${running}`);
+    // The log view follows the restarted container.
+    const marker2 = `/after-restart-${Date.now()}`;
+    await page.waitForFunction(() => document.getElementById("logstatus").textContent === "streaming", null, { timeout: 10000 });
+    await fetch(env("LOG_URL") + marker2).catch(() => {});
+    await page.waitForFunction((m) => document.getElementById("logs").textContent.includes(m), marker2, { timeout: 10000 });
+    ok(`logs follow the restarted container: ${marker2} appeared`);
 
     // Narrow window: the cards stack in one column, nothing overflows sideways.
     await page.setViewportSize({ width: 400, height: 900 });

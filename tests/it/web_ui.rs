@@ -116,7 +116,7 @@ services:
         .expect("run node");
     let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && so.contains("PASS"), "browser test failed\nstdout:\n{so}\nstderr:\n{se}");
-    for check in ["every service ready", "turned red in", "restart button brought api back", "logs stream", "403 for", "masked"] {
+    for check in ["every service ready", "turned red in", "restart button brought api back", "logs stream", "logs follow the restarted container", "403 for", "masked"] {
         assert!(so.contains(check), "no `{check}` in:\n{so}");
     }
     for shot in ["01-ready-1280x800.png", "02-logs-1280x800.png", "03-killed-1280x800.png", "04-narrow-400.png"] {
