@@ -78,6 +78,11 @@ async function main() {
     await page.waitForFunction(([sel]) => { const t = document.querySelector(sel).textContent; return !t.includes("***") && t.includes("@"); }, [`${card(masked)} dd code`], { timeout: 5000 });
     ok(`${masked}'s URL is masked (${shown}) and revealed on request`);
 
+    // An HTTP service's URL can be opened.
+    const href = await page.getAttribute(`${card(killService)} a[aria-label="open ${killService} in a new tab"]`, "href");
+    if (href !== env("LOG_URL")) fail(`${killService}'s open link is ${href}, not ${env("LOG_URL")}`);
+    ok(`${killService}'s URL opens as a link: ${href}`);
+
     // Logs stream: a request to the service is logged, and shows up.
     await page.selectOption("#logsvc", killService);
     await page.waitForFunction(() => document.getElementById("logstatus").textContent === "streaming", null, { timeout: 10000 });

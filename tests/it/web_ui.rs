@@ -92,6 +92,14 @@ services:
     let token = url.split("token=").nth(1).expect("token");
     assert_eq!(token.len(), 32, "a 128-bit hex token: {token}");
 
+    // Nothing listens on the machine's other addresses.
+    let port: u16 = addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+    let others = Command::new("hostname").arg("-I").output().map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+    for ip in others.split_whitespace().filter_map(|ip| ip.parse::<std::net::IpAddr>().ok()).filter(|ip| !ip.is_loopback()) {
+        let reached = std::net::TcpStream::connect_timeout(&(ip, port).into(), std::time::Duration::from_secs(1)).is_ok();
+        assert!(!reached, "devenv ui answers on {ip}:{port}, not only on 127.0.0.1");
+    }
+
     // Without the token: 403, from the server itself (not only the page's view).
     assert!(raw_get(&addr, "/").starts_with("HTTP/1.1 403"), "{}", raw_get(&addr, "/"));
     assert!(raw_get(&addr, "/api/state?token=nope").starts_with("HTTP/1.1 403"));
