@@ -4,6 +4,7 @@
 //! printer policy: progress bars on a terminal, timestamped plain lines for
 //! CI (non-TTY or `--progress plain`), JSON lines (`--progress json`).
 //! Every line is masked with the secrets it knows (`mask::Secrets`).
+//! A tap (`Ui::tap`) gets every event too (`up --ui` forwards them to the page).
 //! Must not: make decisions about the environment.
 
 mod render;
