@@ -10,6 +10,7 @@
 #      then fixtures/images/smoke.sh checks that each one starts and answers
 #   3b. .ci/k8s-tools.sh: kubernetes-validate, kind and kubectl for `devenv k8s` tests
 #   3c. .ci/compose-v2.sh: Docker Compose v2 (the oracle of tests/compose_oracle.rs)
+#   3d. .ci/browser-tools.sh: chromium + playwright-core for tests/it/web_ui.rs (`devenv ui`)
 #   4. DEVENV_REQUIRE_DOCKER=1 cargo test --locked [ARGS...]
 #      (extra args are passed on, e.g. `./test.sh --test it -- lifecycle`)
 #
@@ -175,6 +176,15 @@ export DEVENV_K8S_TOOLS="$DEVENV_CI_CACHE/k8s-tools/usr/bin"
 # fails: trixie's docker-compose .deb, kept in $DEVENV_CI_CACHE/compose-v2/.
 phase "docker compose v2"
 "$REPO/.ci/compose-v2.sh"
+
+# ---- 3d. headless browser ---------------------------------------------------
+# `devenv ui` is tested in a real browser (tests/it/web_ui.rs): Debian's
+# chromium (apt, root) and playwright-core from npm (pinned, cached in
+# $DEVENV_CI_CACHE/playwright). A missing one fails here, never skips.
+phase "browser tools"
+"$REPO/.ci/browser-tools.sh"
+export DEVENV_CHROMIUM="${DEVENV_CHROMIUM:-$(command -v chromium)}"
+export DEVENV_PLAYWRIGHT_DIR="$DEVENV_CI_CACHE/playwright"
 
 # ---- 4. tests --------------------------------------------------------------
 if [[ "${DEVENV_CI_SKIP_TESTS:-0}" == 1 ]]; then

@@ -37,5 +37,6 @@ pub mod ui;
 /// Pure value types parsed from files (ports, volumes, durations, restart, image references).
 pub mod values;
 pub mod watch;
+pub mod web;
 /// The YAML text layer: positions, positioned errors, merges, interpolation, hints.
 pub mod yaml;

@@ -23,6 +23,7 @@
 //! | 10 | `engine` | executes steps: scheduling, readiness, seeding, teardown |
 //! | 11 | `watch`, `k8s`, `init` | hot reload; the plan on Kubernetes; onboarding |
 //! | 12 | `api`, `testcontainers` | the library faces of the pipeline |
+//! | 12 | `web` | `devenv ui`: the local page, its live view of the project and its actions |
 //! | 13 | `cli` | the thin command layer |
 //!
 //! Also enforced: bollard only in `docker/`; printing only in `ui/`, `cli/`
@@ -56,6 +57,7 @@ const RANKS: &[(&str, u8)] = &[
     ("init", 11),
     ("api", 12),
     ("testcontainers", 12),
+    ("web", 12),
     ("cli", 13),
 ];
 

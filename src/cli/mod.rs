@@ -18,6 +18,9 @@ mod run;
 mod secrets;
 mod seed;
 mod snapshot;
+// `devenv ui` (named apart from `crate::ui`, the printer).
+#[path = "ui.rs"]
+mod ui_cmd;
 mod up;
 mod warnings;
 mod watch;
@@ -133,6 +136,9 @@ pub enum Command {
     /// The environment in a local kind/k3d cluster: render, lint, up, status, down
     #[command(after_help = "Examples:\n  devenv k8s render -o k8s/generated   manifests from devenv.yaml, one file per service\n  devenv k8s lint                      schemas + cross-object checks, rendered and k8s.manifests\n  devenv k8s up                        create/reuse the cluster, apply, wait, seed, port-forward\n  devenv k8s status\n  devenv k8s down -v")]
     K8s(k8s::K8sArgs),
+    /// The environment in the browser: services, readiness, URLs, dependencies, logs, actions
+    #[command(after_help = "Examples:\n  devenv ui                 serve the page on 127.0.0.1 (a free port), open it in the browser\n  devenv ui --no-open       only print its URL (with the token every request needs)\n  devenv up --ui            start the environment with the page open, its startup timeline included")]
+    Ui(ui_cmd::UiArgs),
 }
 
 /// Parse the command line; a usage error is printed as clap words it, with a
@@ -186,6 +192,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Init(a) => init::run(&cli.global, a, &ui).await,
         Command::Completions(a) => completions::run(a),
         Command::K8s(a) => k8s::run(&cli.global, a, &ui).await,
+        Command::Ui(a) => ui_cmd::run(&cli.global, a, &ui).await,
     };
     if let Some(path) = junit {
         let xml = ui::junit::report(&suite, started, &ui.events(), result.as_ref().err(), &ui.secrets());

@@ -45,6 +45,9 @@ pub struct UpArgs {
     /// Run N containers of SERVICE, over the file's `replicas`/`scale` (repeatable)
     #[arg(long, value_name = "SERVICE=N")]
     pub scale: Vec<String>,
+    /// Also serve the environment's page (like `devenv ui`), with this run's startup timeline; with -d it is served until Ctrl-C
+    #[arg(long)]
+    pub ui: bool,
 }
 
 pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
@@ -66,6 +69,7 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
     let lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
     let docker = Docker::connect().await?;
     let opts = UpOptions { remove_orphans: args.remove_orphans, build: args.build, ready_timeout: super::apply_timeout(&mut plan, args.timeout), owner: None };
+    let web = if args.ui { Some(super::ui_cmd::serve_for_up(&plan, &docker, ui).await?) } else { None };
     let session = Session::new(docker.clone(), plan, ui.clone(), opts);
     // On failure, failed services' containers are left for inspection (`devenv logs`), like compose; nothing else is touched.
     let report = session.up_until(&args.services, interrupted(), "interrupted: stopping what this run started").await?;
@@ -80,6 +84,9 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
         return super::watch::watch_plan(global, &docker, plan, args.services.clone(), args.debounce, timeout, ui).await;
     }
     if args.detach || args.wait {
+        if let Some(web) = web {
+            let _ = web.await;
+        }
         return Ok(exit::OK);
     }
 

@@ -4,6 +4,7 @@
 //! printer policy: progress bars on a terminal, timestamped plain lines for
 //! CI (non-TTY or `--progress plain`), JSON lines (`--progress json`).
 //! Every line is masked with the secrets it knows (`mask::Secrets`).
+//! A tap (`Ui::tap`) gets every event too (`up --ui` forwards them to the page).
 //! Must not: make decisions about the environment.
 
 mod render;
@@ -92,11 +93,15 @@ pub struct Ui {
     inner: Arc<Mutex<Renderer>>,
     /// Every event, kept when a report (e.g. `--junit`) needs them.
     recorded: Option<Arc<Mutex<Vec<(std::time::Instant, Event)>>>>,
+    /// Also given every event (e.g. `up --ui` forwards them to the page).
+    taps: Arc<Mutex<Vec<Tap>>>,
 }
+
+type Tap = Box<dyn Fn(&Event) + Send + Sync>;
 
 impl Ui {
     pub fn new(mode: ProgressMode, color: bool) -> Self {
-        Ui { inner: Arc::new(Mutex::new(Renderer::new(mode, color))), recorded: None }
+        Ui { inner: Arc::new(Mutex::new(Renderer::new(mode, color))), recorded: None, taps: Arc::default() }
     }
 
     pub fn emit(&self, ev: Event) {
@@ -105,8 +110,20 @@ impl Ui {
                 v.push((std::time::Instant::now(), ev.clone()));
             }
         }
+        if let Ok(taps) = self.taps.lock() {
+            for tap in taps.iter() {
+                tap(&ev);
+            }
+        }
         if let Ok(mut r) = self.inner.lock() {
             r.render(&ev);
+        }
+    }
+
+    /// Give every event from now on to `f` as well (on every clone of this handle).
+    pub fn tap(&self, f: impl Fn(&Event) + Send + Sync + 'static) {
+        if let Ok(mut taps) = self.taps.lock() {
+            taps.push(Box::new(f));
         }
     }
 

@@ -34,3 +34,4 @@ mod snapshot_share;
 mod watch;
 mod watch_symlink;
 mod reset;
+mod web_ui;
