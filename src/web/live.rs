@@ -285,6 +285,7 @@ mod tests {
             oneshot: false,
             owner: None,
             project: "p".into(),
+            replica: None,
         }
     }
 
