@@ -279,13 +279,18 @@ fn probe_awaited(ctx: &Svc, kind: Option<Kind>, spec: &mut ServiceSpec, notes: &
 
 /// `build:`; the default `Dockerfile` is implied.
 fn build_spec(b: &ComposeBuild) -> BuildSpec {
-    let ComposeBuild { context, dockerfile, dockerfile_inline, args, target } = b;
+    let ComposeBuild { context, dockerfile, dockerfile_inline, args, target, additional_contexts, secrets, ssh, platforms } = b;
     BuildSpec {
         context: context.clone(),
         dockerfile: dockerfile.clone().filter(|d| d != "Dockerfile"),
         dockerfile_inline: dockerfile_inline.clone(),
         args: EnvMap(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         target: target.clone(),
+        platforms: platforms.clone(),
+        // The id a Dockerfile mounts (`RUN --mount=type=secret,id=…`) is the target, else the source.
+        secrets: secrets.iter().map(|s| s.target.clone().unwrap_or_else(|| s.source.clone())).collect(),
+        ssh: ssh.clone(),
+        additional_contexts: additional_contexts.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     }
 }
 

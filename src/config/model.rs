@@ -571,8 +571,11 @@ impl<'de> Deserialize<'de> for VolumeEntry {
     }
 }
 
-/// `build: ./dir` or `build: {context, dockerfile, args, target}`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// `build: ./dir` or `build: {context, dockerfile, args, target, …}`.
+/// `platforms`, `secrets`, `ssh` and `additional_contexts` are BuildKit's: the
+/// engine's classic builder has none of them, so they are checked against the
+/// Dockerfile when the image is built (`engine::images`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct BuildSpec {
     pub context: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -584,6 +587,18 @@ pub struct BuildSpec {
     pub args: EnvMap,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Platforms to build for (`linux/amd64`); devenv builds the one the container runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
+    /// Build secrets (`RUN --mount=type=secret,id=NAME`): names of top-level `secrets`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// SSH agent sockets or keys for `RUN --mount=type=ssh`: `default`, `ID=PATH`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh: Vec<String>,
+    /// Named build contexts: NAME → a directory, `service:NAME` or `docker-image://REF`.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub additional_contexts: IndexMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -599,6 +614,14 @@ struct BuildLong {
     args: EnvMap,
     #[serde(default)]
     target: Option<String>,
+    #[serde(default, deserialize_with = "scalar_strings")]
+    platforms: Vec<String>,
+    #[serde(default, deserialize_with = "scalar_strings")]
+    secrets: Vec<String>,
+    #[serde(default, deserialize_with = "scalar_strings")]
+    ssh: Vec<String>,
+    #[serde(default)]
+    additional_contexts: IndexMap<String, String>,
 }
 
 fn dot() -> String {
@@ -610,12 +633,13 @@ impl<'de> Deserialize<'de> for BuildSpec {
         // Untagged enums swallow inner errors; go through Value to keep them.
         let v = serde_yaml::Value::deserialize(d)?;
         match v {
-            serde_yaml::Value::String(s) => Ok(BuildSpec { context: s, dockerfile: None, dockerfile_inline: None, args: EnvMap::default(), target: None }),
+            serde_yaml::Value::String(s) => Ok(BuildSpec { context: s, ..BuildSpec::default() }),
             serde_yaml::Value::Mapping(_) => {
                 let l: BuildLong = serde_yaml::from_value(v).map_err(de::Error::custom)?;
                 // `dockerfile: ""` is compose's default `Dockerfile`, not the context itself.
                 let dockerfile = l.dockerfile.filter(|d| !d.is_empty());
-                Ok(BuildSpec { context: l.context, dockerfile, dockerfile_inline: l.dockerfile_inline, args: l.args, target: l.target })
+                let BuildLong { context, dockerfile: _, dockerfile_inline, args, target, platforms, secrets, ssh, additional_contexts } = l;
+                Ok(BuildSpec { context, dockerfile, dockerfile_inline, args, target, platforms, secrets, ssh, additional_contexts })
             }
             other => {
                 Err(de::Error::custom(format!(
