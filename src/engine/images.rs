@@ -111,14 +111,7 @@ pub(super) async fn rebuild(docker: &Docker, plan: &Plan, wanted: &[String], ui:
 /// the build output as UI events. Errors name the service.
 pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, build: &ResolvedBuild, ui: &Ui) -> Result<(), Error> {
     let name = &svc.name;
-    check_build_inputs(name, build)?;
-    let dockerfile_text = match &build.dockerfile_inline {
-        Some(text) => text.clone(),
-        None => std::fs::read_to_string(build.context.join(&build.dockerfile)).unwrap_or_default(),
-    };
-    let (os, arch) = docker.os_arch().await.map_err(|e| Error::from(e.for_service(name)))?;
-    let engine = Platform::of_engine(&os, &arch).unwrap_or(Platform { os, arch, variant: None });
-    let platform = classic_build(project, svc, build, &dockerfile_text, &engine)?;
+    let platform = buildable(docker, project, svc, build).await?;
     ui.service(name, Status::Building { line: format!("context {}", build.context.display()) });
     let ctx = build.context.clone();
     let dockerfile = build.dockerfile.clone();
@@ -137,6 +130,34 @@ pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, 
         })
         .await
         .map_err(|e| e.for_service(name).into())
+}
+
+/// Whether the engine can build `build` (its inputs exist; see
+/// [`classic_build`]), and the platform to pass. Run before anything is
+/// created ([`check_builds`]) and again when building.
+async fn buildable(docker: &Docker, project: &str, svc: &ResolvedService, build: &ResolvedBuild) -> Result<Option<String>, Error> {
+    check_build_inputs(&svc.name, build)?;
+    let dockerfile_text = match &build.dockerfile_inline {
+        Some(text) => text.clone(),
+        None => std::fs::read_to_string(build.context.join(&build.dockerfile)).unwrap_or_default(),
+    };
+    let (os, arch) = docker.os_arch().await.map_err(|e| Error::from(e.for_service(&svc.name)))?;
+    let engine = Platform::of_engine(&os, &arch).unwrap_or(Platform { os, arch, variant: None });
+    classic_build(project, svc, build, &dockerfile_text, &engine)
+}
+
+/// Pre-flight: every image a step will build (a `build` service whose image is
+/// missing) can be built by this engine, checked before anything is created.
+pub(super) async fn check_builds(docker: &Docker, plan: &Plan, steps: &[crate::diff::Step]) -> Result<(), Error> {
+    use crate::diff::StepKind;
+    for step in steps.iter().filter(|s| matches!(s.kind, StepKind::Create | StepKind::Recreate { .. })) {
+        let Some(svc) = plan.services.get(&step.service) else { continue };
+        let Some(build) = &svc.build else { continue };
+        if docker.image_id(&svc.image).await?.is_none() {
+            buildable(docker, &plan.project, svc, build).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The build context and its Dockerfile must exist by the time the image is

@@ -28,3 +28,4 @@ mod seeding;
 mod snapshot;
 mod watch;
 mod watch_symlink;
+mod compose_build;
