@@ -37,6 +37,95 @@ pub struct EnvSpec {
     /// project's default network. A value may be empty (`front:`).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty", deserialize_with = "network_specs")]
     pub networks: IndexMap<String, NetworkSpec>,
+    /// Secrets services mount (`/run/secrets/<name>`): a `file`, an `environment` variable or `content`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub secrets: IndexMap<String, FileSource>,
+    /// Configs services mount (`/<name>`): a `file`, an `environment` variable or `content`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub configs: IndexMap<String, FileSource>,
+}
+
+/// A top-level secret or config: exactly one of `file` (relative to the
+/// environment file; bind-mounted read-only), `environment` (a variable of the
+/// shell or `.env`) or `content` (the text itself); the last two are written
+/// into the container before it starts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// A service's use of a secret or config: its name, or `{source, target, uid, gid, mode}`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileUse {
+    pub source: String,
+    /// Where it is mounted: absolute, or relative to `/run/secrets/` (secrets) or `/` (configs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    /// Permission bits, written in octal (`0440`, `"0440"`); default 0444.
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "octal")]
+    pub mode: Option<u32>,
+}
+
+impl FileUse {
+    /// Where it is mounted: `target` (absolute, or relative to `dir`), else `dir` + its name.
+    /// `dir`: `/run/secrets/` for secrets, `/` for configs.
+    pub fn target_in(&self, dir: &str) -> String {
+        match self.target.as_deref() {
+            None | Some("") => format!("{dir}{}", self.source),
+            Some(t) if t.starts_with('/') => t.to_string(),
+            Some(t) => format!("{dir}{t}"),
+        }
+    }
+}
+
+fn octal<S: serde::Serializer>(mode: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    match mode {
+        Some(m) => s.serialize_str(&format!("0{m:o}")),
+        None => s.serialize_none(),
+    }
+}
+
+impl<'de> Deserialize<'de> for FileUse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Long {
+            source: String,
+            #[serde(default)]
+            target: Option<String>,
+            #[serde(default)]
+            uid: Option<u32>,
+            #[serde(default)]
+            gid: Option<u32>,
+            #[serde(default)]
+            mode: Option<serde_yaml::Value>,
+        }
+        let v = serde_yaml::Value::deserialize(d)?;
+        if let Some(name) = v.as_str() {
+            return Ok(FileUse { source: name.to_string(), ..FileUse::default() });
+        }
+        let l: Long = serde_yaml::from_value(v).map_err(de::Error::custom)?;
+        let mode = l.mode.map(|m| octal_mode(&m).map_err(de::Error::custom)).transpose()?;
+        Ok(FileUse { source: l.source, target: l.target, uid: l.uid, gid: l.gid, mode })
+    }
+}
+
+/// `0440`, `440`, `"0440"`, `0o440`: the digits as written, read in octal.
+fn octal_mode(v: &serde_yaml::Value) -> Result<u32, String> {
+    let text = scalar_to_string(v).unwrap_or_default();
+    let digits = text.trim().trim_start_matches("0o");
+    u32::from_str_radix(digits, 8).ok().filter(|m| *m <= 0o7777).ok_or_else(|| format!("`mode` must be octal permission bits (e.g. 0440), found {text:?}"))
 }
 
 /// One top-level network: created as `{project}_{key}` (or `name:`) with the
@@ -220,8 +309,14 @@ pub struct ServiceSpec {
     /// `mem_reservation`, `pids_limit` and `deploy.resources`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourcesSpec>,
-    /// Files written into the container before it starts: a compose file's
-    /// `secrets` / `configs` from `environment:` or `content:` (compose files only).
+    /// Secrets mounted at `/run/secrets/<name>` (or `target`): names of top-level `secrets`, or long form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileUse>,
+    /// Configs mounted at `/<name>` (or `target`): names of top-level `configs`, or long form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileUse>,
+    /// Files written into the container before it starts: `secrets` / `configs`
+    /// from `environment:` or `content:` (filled at load, never written in the file).
     #[serde(skip)]
     pub files: Vec<InjectedFile>,
     /// Everything above that needs parsing, parsed once at load (never written in the file).
@@ -1010,9 +1105,9 @@ pub const SERVICE_KEYS: &[&str] = &[
     "preset", "version", "persist", "preset_defaults", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "network_mode", "ipc", "pid", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
-    "cap_add", "cap_drop", "shm_size", "resources",
+    "cap_add", "cap_drop", "shm_size", "resources", "secrets", "configs",
 ];
-pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s", "networks"];
+pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s", "networks", "secrets", "configs"];
 pub const HEALTH_KEYS: &[&str] = &[
     "http", "tcp", "exec", "shell", "log", "protocol", "port", "interval", "timeout", "retries", "start_period", "disable",
 ];
@@ -1023,7 +1118,8 @@ pub const SERVICE_NETWORK_KEYS: &[&str] = &["aliases", "ipv4_address"];
 pub const SEED_KEYS: &[&str] = &[
     "sql", "csv", "jsonl", "table", "redis", "topic", "partitions", "config", "messages", "index", "mappings", "settings", "documents", "exec",
 ];
-pub const BUILD_KEYS: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
+pub const BUILD_KEYS: &[&str] =
+    &["context", "dockerfile", "dockerfile_inline", "args", "target", "platforms", "secrets", "ssh", "additional_contexts"];
 pub const WATCH_KEYS: &[&str] = &["path", "target", "action", "ignore", "exec"];
 
 #[cfg(test)]
