@@ -128,3 +128,89 @@ fn ssh_mounts_and_used_named_contexts_are_refused_at_their_keys() {
         .stderr_has("line 2: `COPY --from=assets a.txt /a.txt`");
     nothing_created(&p);
 }
+
+/// `stat` of each path in the container (`path mode uid gid`) and its content.
+fn files_in(container: &str, paths: &[&str]) -> Vec<String> {
+    paths
+        .iter()
+        .map(|path| {
+            let stat = docker(&["exec", container, "stat", "-c", "%n %a %u %g", path]);
+            let cat = docker(&["exec", container, "cat", path]);
+            format!("{} {}", String::from_utf8_lossy(&stat.stdout).trim(), String::from_utf8_lossy(&cat.stdout).trim())
+        })
+        .collect()
+}
+
+const DEVENV_SECRETS: &str = "name: {project}\nservices:\n  app:\n    image: devenv-test/app:1\n    command: [\"sleep\", \"60\"]\n    secrets:\n      - db_password\n      - source: token\n        target: tok\n        uid: 1000\n        gid: 1001\n        mode: 0400\n    configs:\n      - app_conf\n      - source: inline\n        target: /etc/inline.conf\nsecrets:\n  db_password:\n    file: ./db_password.txt\n  token:\n    environment: TOKEN\nconfigs:\n  app_conf:\n    file: ./app.conf\n  inline:\n    content: hello inline\n";
+
+/// devenv.yaml's own `secrets` and `configs`: where compose puts them, with
+/// the content, owner and mode written, seen from inside the container; the
+/// secret's value is never printed by `config`.
+#[test]
+fn devenv_yaml_secrets_and_configs_are_mounted_like_compose_mounts_them() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("c16dvsecrets", DEVENV_SECRETS);
+    p.write("db_password.txt", "file-password");
+    p.write("app.conf", "k=v");
+    p.write(".env", "TOKEN=token-from-dotenv\n");
+    let config = p.run(&["config"]);
+    config.ok();
+    assert!(!config.stdout.contains("token-from-dotenv") && !config.stdout.contains("file-password"), "{}", config.stdout);
+    let plan = p.run(&["config", "--plan"]);
+    assert!(!plan.stdout.contains("token-from-dotenv"), "the plan masks it:\n{}", plan.stdout);
+    p.run(&["up", "-d"]).ok();
+    let app = format!("{}-app", p.name);
+    assert_eq!(
+        files_in(&app, &["/run/secrets/db_password", "/run/secrets/tok", "/app_conf", "/etc/inline.conf"]),
+        [
+            "/run/secrets/db_password 644 0 0 file-password",
+            "/run/secrets/tok 400 1000 1001 token-from-dotenv",
+            "/app_conf 644 0 0 k=v",
+            "/etc/inline.conf 444 0 0 hello inline"
+        ]
+    );
+    assert_eq!(inspect(&app, "{{range .Mounts}}{{if eq .Destination \"/run/secrets/db_password\"}}{{.RW}}{{end}}{{end}}"), "false", "a file secret is read-only");
+    // A secret that is not defined, and one whose variable is unset: refused at their keys, nothing created.
+    p.run(&["down", "-t", "1"]).ok();
+    p.write("devenv.yaml", &DEVENV_SECRETS.replace("{project}", &p.name).replace("      - db_password\n", "      - nope\n"));
+    p.run(&["up", "-d"]).code(2).stderr_has("services.app.secrets[0]: `nope` is not defined under the top-level `secrets`");
+    p.write(".env", "");
+    p.write("devenv.yaml", &DEVENV_SECRETS.replace("{project}", &p.name));
+    p.run(&["up", "-d"]).code(2).stderr_has("secrets.token.environment").stderr_has("\"TOKEN\"");
+    assert!(p.docker_objects("container").is_empty());
+}
+
+const COMPOSE_SECRETS: &str = "services:\n  app:\n    image: devenv-test/app:1\n    command: [\"sleep\", \"60\"]\n    secrets:\n      - db_password\n      - source: token\n        target: tok\n        mode: 0440\n    configs:\n      - source: inline\n        target: /etc/inline.conf\nsecrets:\n  db_password:\n    file: ./db_password.txt\n  token:\n    environment: TOKEN\nconfigs:\n  inline:\n    content: hello inline\n";
+
+/// `devenv import` keeps `secrets` and `configs` (it used to turn file ones
+/// into volumes and drop the others): the written devenv.yaml names them, and
+/// run by devenv it mounts what `docker compose up` mounts.
+#[test]
+fn import_keeps_secrets_and_configs_and_runs_like_compose() {
+    if !compose_ready() {
+        return;
+    }
+    let p = compose_project("c16impsecrets", COMPOSE_SECRETS);
+    p.write("db_password.txt", "file-password");
+    p.write(".env", "TOKEN=token-from-dotenv\n");
+    let paths = ["/run/secrets/db_password", "/run/secrets/tok", "/etc/inline.conf"];
+    let compose_name = format!("{}-compose", p.name);
+    let up = Command::new("docker").current_dir(p.dir.path()).args(["compose", "-p", &compose_name, "up", "-d"]).output().expect("compose");
+    assert!(up.status.success(), "docker compose up: {}", String::from_utf8_lossy(&up.stderr));
+    let by_compose = files_in(&format!("{compose_name}-app-1"), &paths);
+    let _ = Command::new("docker").current_dir(p.dir.path()).args(["compose", "-p", &compose_name, "down", "-t", "1"]).output();
+
+    p.run(&["import", "-o", "devenv.yaml"]).ok();
+    let written = std::fs::read_to_string(p.dir.path().join("devenv.yaml")).expect("devenv.yaml");
+    let spec: serde_yaml::Value = serde_yaml::from_str(&written).expect("yaml");
+    assert_eq!(spec["secrets"]["db_password"]["file"].as_str(), Some("./db_password.txt"), "{written}");
+    assert_eq!(spec["secrets"]["token"]["environment"].as_str(), Some("TOKEN"), "the variable, not its value:\n{written}");
+    assert_eq!(spec["configs"]["inline"]["content"].as_str(), Some("hello inline"));
+    assert_eq!(spec["services"]["app"]["secrets"][1]["target"].as_str(), Some("tok"));
+    assert!(!written.contains("token-from-dotenv") && spec["services"]["app"].get("volumes").is_none(), "{written}");
+    p.run(&["-p", &p.name, "up", "-d"]).ok();
+    assert_eq!(files_in(&format!("{}-app", p.name), &paths), by_compose);
+    assert_eq!(by_compose[1], "/run/secrets/tok 440 0 0 token-from-dotenv");
+}
