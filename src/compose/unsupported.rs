@@ -100,22 +100,8 @@ pub fn host_platform() -> String {
 }
 
 fn same_platform(wanted: &str, host: &str) -> bool {
-    let norm = |p: &str| {
-        let p = p.to_ascii_lowercase();
-        let mut parts = p.split('/');
-        let (os, arch) = match (parts.next(), parts.next()) {
-            (Some(os), Some(arch)) => (os.to_string(), arch.to_string()),
-            (Some(arch), None) => ("linux".to_string(), arch.to_string()),
-            _ => (String::new(), String::new()),
-        };
-        let arch = match arch.as_str() {
-            "x86_64" | "x86-64" => "amd64".to_string(),
-            "aarch64" => "arm64".to_string(),
-            _ => arch,
-        };
-        (os, arch)
-    };
-    norm(wanted) == norm(host)
+    use crate::values::platform::Platform;
+    matches!((Platform::parse(wanted), Platform::parse(host)), (Some(w), Some(h)) if w == h)
 }
 
 /// Published ports with a `network_mode` that shares another network stack:

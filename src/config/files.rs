@@ -82,3 +82,50 @@ fn check_sources(top: &str, sources: &IndexMap<String, FileSource>, ctx: &Ctx) -
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::LoadOptions;
+    use crate::values::VolumeSpec;
+
+    fn load(yaml: &str, environ: &[(&str, &str)]) -> Result<crate::config::LoadedEnv, crate::yaml::ConfigError> {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        std::fs::write(dir.join("devenv.yaml"), yaml).expect("write");
+        std::fs::write(dir.join("pw.txt"), "pw").expect("write");
+        let opts = LoadOptions {
+            file: Some(dir.join("devenv.yaml")),
+            cwd: dir.clone(),
+            environ: environ.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Default::default()
+        };
+        crate::config::load(&opts)
+    }
+
+    const FILE: &str = "services:\n  a:\n    image: x\n    secrets: [pw, {source: tok, target: t, uid: 7, mode: 0400}]\n    configs: [{source: c, target: etc/c.conf}]\nsecrets:\n  pw: {file: ./pw.txt}\n  tok: {environment: TOK}\nconfigs:\n  c: {content: hi}\n";
+
+    #[test]
+    fn secrets_and_configs_become_binds_and_files_where_compose_puts_them() {
+        let env = load(FILE, &[("TOK", "v")]).unwrap_or_else(|e| panic!("{e}"));
+        let a = &env.spec.services["a"];
+        let bind = a.parsed.volumes.iter().find(|v| v.target() == "/run/secrets/pw").expect("the file secret's bind");
+        assert!(matches!(bind, VolumeSpec::Bind { read_only: true, source, .. } if source.ends_with("pw.txt")), "{bind:?}");
+        assert!(a.volumes.is_empty(), "the file's own `volumes` are left as written");
+        let files: Vec<_> = a.files.iter().map(|f| (f.target.as_str(), f.content.as_str(), f.uid, f.mode, f.secret)).collect();
+        assert_eq!(files, [("/run/secrets/t", "v", Some(7), 0o400, true), ("/etc/c.conf", "hi", None, 0o444, false)]);
+    }
+
+    #[test]
+    fn a_missing_source_is_an_error_at_its_key() {
+        let e = load(FILE, &[]).unwrap_err();
+        assert_eq!(e.yaml_path, "secrets.tok.environment", "{e}");
+        let e = load(&FILE.replace("./pw.txt", "./nope.txt"), &[("TOK", "v")]).unwrap_err();
+        assert_eq!(e.yaml_path, "secrets.pw.file", "{e}");
+        let e = load(&FILE.replace("secrets: [pw,", "secrets: [other,"), &[("TOK", "v")]).unwrap_err();
+        assert_eq!(e.yaml_path, "services.a.secrets[0]", "{e}");
+        let e = load(&FILE.replace("{content: hi}", "{content: hi, file: ./pw.txt}"), &[("TOK", "v")]).unwrap_err();
+        assert_eq!(e.yaml_path, "configs.c", "{e}");
+        let e = load(&FILE.replace("mode: 0400", "mode: 0900"), &[("TOK", "v")]).unwrap_err();
+        assert!(e.to_string().contains("octal"), "{e}");
+    }
+}
