@@ -93,6 +93,7 @@ fn a_dockerfile_that_mounts_a_build_secret_is_refused_and_the_hint_works() {
     nothing_created(&p);
     let compose_image = p.name.clone() + "-app";
     let ours = format!("{compose_image}:devenv");
+    let _images = OwnImages(vec![ours.clone(), compose_image.clone()]);
     r.stderr_has(&format!("docker compose build app && docker tag {compose_image} {ours}"));
 
     let build = Command::new("docker").current_dir(p.dir.path()).args(["compose", "-p", &p.name, "build", "app"]).output().expect("compose build");
@@ -102,7 +103,17 @@ fn a_dockerfile_that_mounts_a_build_secret_is_refused_and_the_hint_works() {
     let out = docker(&["exec", &format!("{}-app", p.name), "cat", "/baked"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "registry=from-the-secret\n");
     p.run(&["-p", &p.name, "down", "-t", "1"]).ok();
-    let _ = docker(&["rmi", "-f", &ours, &compose_image]);
+}
+
+/// Images this test tagged outside devenv (compose's build), removed even when it fails.
+struct OwnImages(Vec<String>);
+
+impl Drop for OwnImages {
+    fn drop(&mut self) {
+        for image in &self.0 {
+            let _ = docker(&["rmi", "-f", image]);
+        }
+    }
 }
 
 /// `RUN --mount=type=ssh` with `build.ssh`, and a named context the
