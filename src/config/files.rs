@@ -28,6 +28,14 @@ pub fn mount(spec: &mut EnvSpec, ctx: &Ctx, vars: &dyn Lookup) -> Result<IndexMa
     check_sources("configs", &configs, ctx)?;
     let mut binds: IndexMap<String, Vec<VolumeSpec>> = IndexMap::new();
     for (name, svc) in spec.services.iter_mut() {
+        // Build secrets are given by BuildKit only (see `engine::images`), but must be defined, as in
+        // compose (whose loader checked a compose file's).
+        for (i, id) in svc.build.iter().flat_map(|b| &b.secrets).enumerate() {
+            if !ctx.compose && !secrets.contains_key(id) {
+                let message = format!("service \"{name}\" refers to undefined build secret {id}");
+                return Err(ctx.error(&format!("services.{name}.build.secrets[{i}]"), message, Some(format!("define it under the top-level `secrets:` (e.g. `secrets: {{{id}: {{file: ./{id}.txt}}}}`)"))));
+            }
+        }
         let uses = [("secrets", "/run/secrets/", std::mem::take(&mut svc.secrets), &secrets), ("configs", "/", std::mem::take(&mut svc.configs), &configs)];
         for (top, dir, refs, defined) in uses {
             for (i, r) in refs.iter().enumerate() {
@@ -125,6 +133,8 @@ mod tests {
         assert_eq!(e.yaml_path, "services.a.secrets[0]", "{e}");
         let e = load(&FILE.replace("{content: hi}", "{content: hi, file: ./pw.txt}"), &[("TOK", "v")]).unwrap_err();
         assert_eq!(e.yaml_path, "configs.c", "{e}");
+        let e = load(&FILE.replace("image: x\n", "image: x\n    build: {context: ., dockerfile_inline: x, secrets: [npm]}\n"), &[("TOK", "v")]).unwrap_err();
+        assert_eq!(e.yaml_path, "services.a.build.secrets[0]", "{e}");
         let e = load(&FILE.replace("mode: 0400", "mode: 0900"), &[("TOK", "v")]).unwrap_err();
         assert!(e.to_string().contains("octal"), "{e}");
     }

@@ -313,8 +313,8 @@ fn build_spec(b: &ComposeBuild) -> BuildSpec {
         args: EnvMap(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         target: target.clone(),
         platforms: platforms.clone(),
-        // The id a Dockerfile mounts (`RUN --mount=type=secret,id=…`) is the target, else the source.
-        secrets: secrets.iter().map(|s| s.target.clone().unwrap_or_else(|| s.source.clone())).collect(),
+        // The top-level secrets named (their mount id, `target`, is BuildKit's business).
+        secrets: secrets.iter().map(|s| s.source.clone()).collect(),
         ssh: ssh.clone(),
         additional_contexts: additional_contexts.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     }

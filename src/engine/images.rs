@@ -359,7 +359,7 @@ mod tests {
         use crate::values::platform::Platform;
         let amd64 = Platform::of_engine("linux", "x86_64").expect("platform");
         let svc = service(
-            "name: shop\nservices:\n  cache:\n    build: {context: ., dockerfile_inline: \"FROM x\", secrets: [npmrc], ssh: [default], additional_contexts: {base: service:base}}\n",
+            "name: shop\nservices:\n  cache:\n    build: {context: ., dockerfile_inline: \"FROM x\", secrets: [npmrc], ssh: [default], additional_contexts: {base: service:base}}\nsecrets:\n  npmrc: {content: x}\n",
             &[],
         );
         let b = svc.build.clone().expect("build");

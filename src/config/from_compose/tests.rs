@@ -362,7 +362,7 @@ fn import_keeps_secrets_configs_and_buildkit_keys_as_devenv_yaml_writes_them() {
     assert_eq!(c.spec.secrets["npm"].environment.as_deref(), Some("NPM"));
     assert_eq!(c.spec.configs["c"].content.as_deref(), Some("hi"));
     let b = a.build.as_ref().unwrap();
-    assert_eq!((b.platforms.as_slice(), b.secrets.as_slice(), b.ssh.as_slice()), (["linux/amd64".to_string()].as_slice(), ["npmrc".to_string()].as_slice(), ["default".to_string()].as_slice()));
+    assert_eq!((b.platforms.as_slice(), b.secrets.as_slice(), b.ssh.as_slice()), (["linux/amd64".to_string()].as_slice(), ["npm".to_string()].as_slice(), ["default".to_string()].as_slice()));
     assert_eq!(b.additional_contexts["base"], "service:b");
     // Run mode mounts them instead, as before.
     let r = run(&p);
