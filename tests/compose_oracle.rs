@@ -184,9 +184,12 @@ fn normalize_compose(mut v: Value) -> Value {
             // 3. Service keys devenv does not model (`logging`, `deploy`, `links`,
             //    `dns`…): devenv reports them as ignored or refused instead.
             svc.retain(|k, _| compose::SUPPORTED_SERVICE_KEYS.contains(&k.as_str()));
-            // 4. `build` keys other than context/dockerfile(_inline)/args/target (ignored, with a warning).
+            // 4. `build` keys devenv does not model (`cache_from`, `labels`…: ignored, with a warning).
+            //    (`ssh` is modelled, but compose 2.26 cannot print it as JSON: a case with it fails there.)
             if let Some(Value::Object(b)) = svc.get_mut("build") {
-                b.retain(|k, _| matches!(k.as_str(), "context" | "dockerfile" | "dockerfile_inline" | "args" | "target"));
+                b.retain(|k, _| {
+                    matches!(k.as_str(), "context" | "dockerfile" | "dockerfile_inline" | "args" | "target" | "additional_contexts" | "secrets" | "platforms")
+                });
             }
             // 6. `deploy` keys other than the resource amounts, `restart_policy`
             //    and `replicas` (`placement`…, ignored), and what is empty once they are gone.

@@ -55,6 +55,12 @@ pub async fn run(global: &Global, args: ConfigArgs, ui: &Ui) -> Result<u8, Error
                 mask_map(&mut b.args);
             }
         }
+        // A secret's `content:` is never printed.
+        for s in file.secrets.values_mut() {
+            if s.content.as_deref().is_some_and(|c| !c.is_empty()) {
+                s.content = Some("***".into());
+            }
+        }
         // A literal secret in `export:` is masked; a `${svc.url}` reference is shown as written.
         for (k, v) in file.export.iter_mut().flatten() {
             if !(v.starts_with("${") && v.ends_with('}')) {

@@ -93,6 +93,11 @@ fn relativize(spec: &mut EnvSpec, base: &Path) {
         let r = p.strip_prefix(base).ok()?;
         Some(if r.as_os_str().is_empty() { ".".into() } else { format!("./{}", r.display()) })
     };
+    for s in spec.secrets.values_mut().chain(spec.configs.values_mut()) {
+        if let Some(r) = s.file.as_deref().and_then(rel) {
+            s.file = Some(r);
+        }
+    }
     for svc in spec.services.values_mut() {
         if let Some(b) = &mut svc.build
             && let Some(r) = rel(&b.context)

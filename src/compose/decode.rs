@@ -341,10 +341,21 @@ impl Decoder<'_> {
                 "dockerfile_inline" => b.dockerfile_inline = self.string(v, &kp)?,
                 "args" => b.args = self.mapping_with_equals(v, &kp)?,
                 "target" => b.target = self.string(v, &kp)?,
+                "additional_contexts" => {
+                    b.additional_contexts = self.mapping_with_equals(v, &kp)?.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()
+                }
+                "secrets" => b.secrets = self.file_refs(v, &kp, None)?,
+                "ssh" => b.ssh = self.ssh(v, &kp)?,
+                "platforms" => b.platforms = self.string_list(v, &kp)?,
                 _ => {}
             }
         }
         Ok(Some(b))
+    }
+
+    /// `build.ssh`: a list of `default` / `id=path`, or a map id → path.
+    fn ssh(&self, v: &Value, p: &YPath) -> R<Vec<String>> {
+        Ok(self.mapping_with_equals(v, p)?.into_iter().map(|(k, v)| v.map_or_else(|| k.clone(), |v| format!("{k}={v}"))).collect())
     }
 
     fn env_files(&self, v: &Value, p: &YPath) -> R<Vec<EnvFileRef>> {

@@ -48,6 +48,7 @@ const CASTS: &[(&str, Cast)] = &[
     ("services.*.read_only", Cast::Bool),
     ("services.*.scale", Cast::Int),
     ("services.*.secrets.[].mode", Cast::Mode),
+    ("services.*.build.secrets.[].mode", Cast::Mode),
     ("services.*.stdin_open", Cast::Bool),
     ("services.*.tty", Cast::Bool),
     ("services.*.ulimits.*", Cast::Int),

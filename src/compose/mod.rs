@@ -22,7 +22,9 @@
 //!
 //! # The supported subset
 //! Service keys: `image`, `platform`, `build` (`context`, `dockerfile`,
-//! `dockerfile_inline`, `args`, `target`),
+//! `dockerfile_inline`, `args`, `target`, `platforms`, `additional_contexts`,
+//! `secrets`, `ssh`: the last four are checked when the image is built, see
+//! `engine::images`),
 //! `command`, `entrypoint` (a string is split like compose: go-shellwords, no
 //! shell — `a && b` runs `a`, with a warning), `environment`, `env_file`
 //! (merged into `environment`, like `config` prints it), `ports` (expanded to
@@ -68,8 +70,7 @@
 //! `window` (compose gives the engine nothing for them either), `logging`,
 //! `pull_policy`, `dns*`, `sysctls`,
 //! `security_opt`, `read_only`, `group_add`, `pre_stop`, the other `build`
-//! keys (`ssh`, `secrets`, `cache_from`…; `additional_contexts` with a note:
-//! the classic builder takes one context), per-network settings other than
+//! keys (`cache_from`, `labels`, `privileged`…), per-network settings other than
 //! `aliases` (`ipv4_address`…), other `deploy` keys, and the rest of the
 //! compose specification. Top-level `version` is obsolete (a warning, as
 //! compose gives).

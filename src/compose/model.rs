@@ -202,6 +202,18 @@ pub struct ComposeBuild {
     pub args: BTreeMap<String, Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Named contexts: an absolute path, or a `service:NAME`, `docker-image://REF` or URL kept as written.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub additional_contexts: BTreeMap<String, String>,
+    /// Build secrets (`RUN --mount=type=secret`), defined under the top-level `secrets`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
+    /// SSH agent sockets or keys for `RUN --mount=type=ssh` (`default`, `id=path`).
+    /// Not in the oracle's comparison: compose 2.26 cannot print them as JSON.
+    #[serde(skip)]
+    pub ssh: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
 }
 
 /// `depends_on.<service>`.

@@ -167,12 +167,25 @@ pub fn resolve_service_paths(svc: &mut Mapping, ctx: PathCtx) {
         if let Some(Value::String(c)) = b.get_mut("context") {
             *c = ctx.context(c);
         }
-        if let Some(Value::Mapping(extra)) = b.get_mut("additional_contexts") {
-            for (_, v) in extra.iter_mut() {
-                if let Value::String(c) = v {
-                    *c = ctx.context(c);
+        match b.get_mut("additional_contexts") {
+            Some(Value::Mapping(extra)) => {
+                for (_, v) in extra.iter_mut() {
+                    if let Value::String(c) = v {
+                        *c = ctx.context(c);
+                    }
                 }
             }
+            // `- name=path`: the path after the first `=`.
+            Some(Value::Sequence(extra)) => {
+                for v in extra.iter_mut() {
+                    if let Value::String(entry) = v
+                        && let Some((name, c)) = entry.split_once('=')
+                    {
+                        *entry = format!("{name}={}", ctx.context(c));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     if let Some(Value::Sequence(files)) = svc.get_mut("env_file") {

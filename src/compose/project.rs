@@ -104,8 +104,8 @@ pub fn assemble(mut dict: Mapping, loader: Loader, a: Assembly) -> R<ComposeProj
             volumes.insert(n.to_string(), dec.volume(n, v)?);
         }
     }
-    let secrets = file_objects(&dict, "secrets", &services, |s| &s.secrets, &dec, &locs)?;
-    let configs = file_objects(&dict, "configs", &services, |s| &s.configs, &dec, &locs)?;
+    let secrets = file_objects(&dict, "secrets", &services, secret_uses, &dec, &locs)?;
+    let configs = file_objects(&dict, "configs", &services, |s| uses(&s.configs, "configs", ""), &dec, &locs)?;
     check_file_objects("secrets", &secrets, &locs)?;
     check_file_objects("configs", &configs, &locs)?;
     let extensions: BTreeMap<String, Value> =
@@ -129,29 +129,44 @@ pub fn assemble(mut dict: Mapping, loader: Loader, a: Assembly) -> R<ComposeProj
     })
 }
 
-/// The top-level `secrets` or `configs` the enabled services use (like
-/// `docker compose config`); a service naming one that is not defined is
-/// compose's "refers to undefined secret" error.
+/// One service's references to `secrets` or `configs`: (key path under the
+/// service, what compose calls it, the reference).
+type Uses<'a> = Vec<(String, &'static str, &'a FileRef)>;
+
+fn uses<'a>(refs: &'a [FileRef], key: &str, kind: &'static str) -> Uses<'a> {
+    refs.iter().enumerate().map(|(i, r)| (format!("{key}[{i}]"), kind, r)).collect()
+}
+
+/// A service's secrets and its build's (`build.secrets`, compose's "build secret").
+fn secret_uses(s: &ComposeService) -> Uses<'_> {
+    let mut out = uses(&s.secrets, "secrets", "");
+    out.extend(s.build.iter().flat_map(|b| uses(&b.secrets, "build.secrets", "build ")));
+    out
+}
+
+/// The top-level `secrets` or `configs` the enabled services (and their
+/// builds) use (like `docker compose config`); a service naming one that is
+/// not defined is compose's "refers to undefined secret" error.
 fn file_objects(
     dict: &Mapping,
     top: &str,
     services: &IndexMap<String, ComposeService>,
-    refs: impl Fn(&ComposeService) -> &Vec<FileRef>,
+    refs: impl Fn(&ComposeService) -> Uses<'_>,
     dec: &Decoder,
     locs: &ComposeLocations,
 ) -> R<BTreeMap<String, FileObject>> {
     let raw = dict.get(top).and_then(Value::as_mapping).cloned().unwrap_or_default();
     let mut out = BTreeMap::new();
     for (name, svc) in services {
-        for (i, r) in refs(svc).iter().enumerate() {
+        for (key, kind, r) in refs(svc) {
             if out.contains_key(&r.source) {
                 continue;
             }
             let Some(v) = raw.get(r.source.as_str()) else {
                 let what = top.trim_end_matches('s');
-                let message = format!("service \"{name}\" refers to undefined {what} {}: invalid compose project", r.source);
+                let message = format!("service \"{name}\" refers to undefined {kind}{what} {}: invalid compose project", r.source);
                 let hint = format!("define it under the top-level `{top}:` (e.g. `{top}: {{{}: {{file: ./{}.txt}}}}`)", r.source, r.source);
-                return Err(locs.error(&format!("services.{name}.{top}[{i}]"), message, Some(hint)));
+                return Err(locs.error(&format!("services.{name}.{key}"), message, Some(hint)));
             };
             out.insert(r.source.clone(), dec.file_object(top, &r.source, v)?);
         }
@@ -201,6 +216,16 @@ fn check_consistency(
                 &at(""),
                 format!("service {name:?} has neither an image nor a build context specified"),
                 Some("add `image: …` or `build: ./dir`".into()),
+            ));
+        }
+        if let (Some(p), Some(b)) = (&svc.platform, &svc.build)
+            && !b.platforms.is_empty()
+            && !b.platforms.contains(p)
+        {
+            return Err(locs.error(
+                &at("build.platforms"),
+                format!("service.build.platforms MUST include service.platform {p:?}: invalid compose project"),
+                Some(format!("add {p} to `build.platforms`, or remove `platform`")),
             ));
         }
         for net in svc.networks.keys() {

@@ -57,7 +57,12 @@ pub const SUPPORTED: &[&str] = &[
     "scale",
 ];
 
-const BUILD_SUPPORTED: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
+/// `build` keys the model carries. `additional_contexts`, `secrets`, `ssh` and
+/// `platforms` are checked when the image is built (`engine::images`): the
+/// engine's classic builder has none of them, which matters only when the
+/// Dockerfile uses them.
+const BUILD_SUPPORTED: &[&str] =
+    &["context", "dockerfile", "dockerfile_inline", "args", "target", "additional_contexts", "secrets", "ssh", "platforms"];
 
 /// A key devenv refuses: where (relative to the service), why, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,22 +101,8 @@ pub fn host_platform() -> String {
 }
 
 fn same_platform(wanted: &str, host: &str) -> bool {
-    let norm = |p: &str| {
-        let p = p.to_ascii_lowercase();
-        let mut parts = p.split('/');
-        let (os, arch) = match (parts.next(), parts.next()) {
-            (Some(os), Some(arch)) => (os.to_string(), arch.to_string()),
-            (Some(arch), None) => ("linux".to_string(), arch.to_string()),
-            _ => (String::new(), String::new()),
-        };
-        let arch = match arch.as_str() {
-            "x86_64" | "x86-64" => "amd64".to_string(),
-            "aarch64" => "arm64".to_string(),
-            _ => arch,
-        };
-        (os, arch)
-    };
-    norm(wanted) == norm(host)
+    use crate::values::platform::Platform;
+    matches!((Platform::parse(wanted), Platform::parse(host)), (Some(w), Some(h)) if w == h)
 }
 
 /// Published ports with a `network_mode` that shares another network stack:
@@ -292,9 +283,6 @@ fn resources(r: &mut Review, v: &Value) {
     }
 }
 
-/// Why `build.additional_contexts` is not applied.
-const ADDITIONAL_CONTEXTS: &str = "`build.additional_contexts` is not applied: devenv builds with the engine's classic builder, which takes one build context (named contexts need BuildKit); a `COPY --from=<context>` of one fails when the image is built";
-
 /// Keys inside supported keys that devenv does not carry.
 fn nested(r: &mut Review, key: &str, v: &Value) {
     match key {
@@ -307,9 +295,6 @@ fn nested(r: &mut Review, key: &str, v: &Value) {
                     continue;
                 }
                 r.ignored.push(format!("build.{bk}"));
-                if bk == "additional_contexts" {
-                    r.notes.push(ADDITIONAL_CONTEXTS.to_string());
-                }
             }
         }
         "networks" => {
@@ -363,7 +348,7 @@ mod tests {
     #[test]
     fn harmless_keys_are_ignored_in_one_list() {
         let r = review_of(
-            "image: x\nlogging: {driver: json-file}\nmem_limit: 1g\ndeploy: {resources: {limits: {cpus: '1'}}, replicas: 1}\nbuild: {context: ., cache_from: [x], ssh: [default]}\nnetworks: {front: {aliases: [a], ipv4_address: 10.0.0.2}}\npull_policy: always\nx-custom: 1\nipc: shareable\nplatform: linux/amd64\nlinks: [db]\n",
+            "image: x\nlogging: {driver: json-file}\nmem_limit: 1g\ndeploy: {resources: {limits: {cpus: '1'}}, replicas: 1}\nbuild: {context: ., cache_from: [x], privileged: true}\nnetworks: {front: {aliases: [a], ipv4_address: 10.0.0.2}}\npull_policy: always\nx-custom: 1\nipc: shareable\nplatform: linux/amd64\nlinks: [db]\n",
         );
         assert_eq!(r.refused, None);
         assert_eq!(
@@ -371,7 +356,7 @@ mod tests {
             [
                 "logging",
                 "build.cache_from",
-                "build.ssh",
+                "build.privileged",
                 "networks.front.ipv4_address",
                 "pull_policy",
                 "links"
@@ -401,8 +386,9 @@ mod tests {
         );
         assert_eq!(r.refused, None);
         assert_eq!(r.ignored, ["deploy.resources.reservations.cpus", "deploy.restart_policy.delay", "deploy.restart_policy.window"]);
-        let r = review_of("build: {context: ., additional_contexts: {base: ../base}}\n");
-        assert_eq!((r.ignored.as_slice(), r.notes.as_slice()), (["build.additional_contexts".to_string()].as_slice(), [ADDITIONAL_CONTEXTS.to_string()].as_slice()));
+        // Checked against the Dockerfile when the image is built, not at load.
+        let r = review_of("build: {context: ., additional_contexts: {base: ../base}, secrets: [s], ssh: [default], platforms: [linux/amd64]}\n");
+        assert_eq!(r, Review::default());
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 
 use super::model::{
-    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, HealthSpec, HealthcheckTiming, InjectedFile, LongVolume, LongVolumeKind,
+    BuildSpec, CommandSpec, Condition, DependsOn, DurationSpec, EnvMap, EnvSpec, FileSource, FileUse, HealthSpec, HealthcheckTiming, InjectedFile, LongVolume, LongVolumeKind,
     NamedVolumeSpec, NetworkSpec, RunMode, ServiceNetwork, ServiceNetworks, ServiceSpec, UlimitSpec, VolumeEntry, WatchAction, WatchSpec,
 };
 use crate::compose::{
@@ -63,19 +63,34 @@ pub fn to_env_spec(project: &ComposeProject, mode: Mode) -> Result<Converted, Co
     for (name, svc) in &project.services {
         let ctx = Svc { name, wants_healthy: wants_healthy.contains(name.as_str()), job: wants_completed.contains(name.as_str()), mode };
         let mut spec = service(&ctx, svc, &project.services, &mut notes)?;
-        let (mounts, files) = file_mounts(project, name, svc, mode, &mut notes)?;
-        spec.volumes.extend(mounts);
-        spec.files = files;
+        if mode == Mode::Import {
+            // devenv.yaml has `secrets` and `configs` of its own: kept as written.
+            spec.secrets = file_uses(&svc.secrets, "/run/secrets/", &format!("services.{name}.secrets"))?;
+            spec.configs = file_uses(&svc.configs, "/", &format!("services.{name}.configs"))?;
+        } else {
+            let (mounts, files) = file_mounts(project, name, svc, &mut notes)?;
+            spec.volumes.extend(mounts);
+            spec.files = files;
+        }
         services.insert(name.clone(), spec);
     }
     let volumes = volumes(&project.volumes, &project.name);
     let networks = networks(&project.networks, &project.name);
+    let sources = |objs: &BTreeMap<String, compose::FileObject>| -> IndexMap<String, FileSource> {
+        if mode != Mode::Import {
+            return IndexMap::new();
+        }
+        objs.iter()
+            .map(|(k, o)| (k.clone(), FileSource { file: o.file.clone(), environment: o.environment.clone(), content: o.content.clone() }))
+            .collect()
+    };
+    let (secrets, configs) = (sources(&project.secrets), sources(&project.configs));
     // The loader keeps only `x-*` extensions; anything else is said, not dropped.
     for key in project.extensions.keys().filter(|k| !k.starts_with("x-")) {
         notes.push(format!("top-level `{key}` is not used by devenv"));
     }
     let name = (!project.name.is_empty()).then(|| project.name.clone());
-    let spec = EnvSpec { name, services, volumes, export: None, k8s: None, networks };
+    let spec = EnvSpec { name, services, volumes, export: None, k8s: None, networks, secrets, configs };
     Ok(Converted { spec, notes })
 }
 
@@ -141,7 +156,7 @@ fn service(
         scale: _,
         // The loader's: env files are already merged into `environment`; ignored keys are its warnings.
         env_files: _, ignored_keys: _,
-        // Mounted by `file_mounts`.
+        // Mounted by `file_mounts` (run), kept by `file_uses` (import).
         secrets: _, configs: _,
     } = svc;
     let base = format!("services.{}", ctx.name);
@@ -198,6 +213,8 @@ fn service(
         tty: tty.then_some(true),
         stdin_open: stdin_open.then_some(true),
         tmpfs: tmpfs.iter().cloned().chain(mounted_tmpfs).collect(),
+        secrets: Vec::new(),
+        configs: Vec::new(),
         privileged: privileged.then_some(true),
         cap_add: cap_add.clone(),
         cap_drop: cap_drop.clone(),
@@ -216,11 +233,24 @@ fn service(
 /// (mode 0444 unless set, owned by `uid`/`gid`). Secrets go to
 /// `/run/secrets/<source>` (a relative `target` under `/run/secrets/`),
 /// configs to `/<source>` (a relative `target` under `/`).
+/// `devenv import`: a service's `secrets` / `configs` as devenv.yaml writes
+/// them (the default target left out, `uid`/`gid` numbers).
+fn file_uses(refs: &[compose::FileRef], default_dir: &str, at: &str) -> Result<Vec<FileUse>, ConvertError> {
+    let mut out = Vec::new();
+    for (i, r) in refs.iter().enumerate() {
+        let id = |v: &Option<String>, key: &str| {
+            v.as_deref().map(|n| n.parse::<u32>().map_err(|_| err(format!("{at}[{i}].{key}"), format!("`{key}` must be a number, found {n:?}")))).transpose()
+        };
+        let target = r.target.clone().filter(|t| *t != format!("{default_dir}{}", r.source));
+        out.push(FileUse { source: r.source.clone(), target, uid: id(&r.uid, "uid")?, gid: id(&r.gid, "gid")?, mode: r.mode });
+    }
+    Ok(out)
+}
+
 fn file_mounts(
     project: &ComposeProject,
     name: &str,
     svc: &ComposeService,
-    mode: Mode,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<VolumeEntry>, Vec<InjectedFile>), ConvertError> {
     let (mut mounts, mut files) = (Vec::new(), Vec::new());
@@ -251,10 +281,6 @@ fn file_mounts(
                 (None, Some(c)) => c.clone(),
                 (None, None) => continue, // compose writes nothing either
             };
-            if mode == Mode::Import {
-                notes.push(format!("{at}: a {what} from `environment`/`content` is not written to devenv.yaml (devenv's own format has no `{top}`)"));
-                continue;
-            }
             let id = |v: &Option<String>, key: &str| {
                 v.as_deref().map(|n| n.parse::<u32>().map_err(|_| err(format!("{at}.{key}"), format!("`{key}` must be a number, found {n:?}")))).transpose()
             };
@@ -282,13 +308,18 @@ fn probe_awaited(ctx: &Svc, kind: Option<Kind>, spec: &mut ServiceSpec, notes: &
 
 /// `build:`; the default `Dockerfile` is implied.
 fn build_spec(b: &ComposeBuild) -> BuildSpec {
-    let ComposeBuild { context, dockerfile, dockerfile_inline, args, target } = b;
+    let ComposeBuild { context, dockerfile, dockerfile_inline, args, target, additional_contexts, secrets, ssh, platforms } = b;
     BuildSpec {
         context: context.clone(),
         dockerfile: dockerfile.clone().filter(|d| d != "Dockerfile"),
         dockerfile_inline: dockerfile_inline.clone(),
         args: EnvMap(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         target: target.clone(),
+        platforms: platforms.clone(),
+        // The top-level secrets named (their mount id, `target`, is BuildKit's business).
+        secrets: secrets.iter().map(|s| s.source.clone()).collect(),
+        ssh: ssh.clone(),
+        additional_contexts: additional_contexts.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     }
 }
 

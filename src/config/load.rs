@@ -408,6 +408,7 @@ pub fn finish(mut spec: EnvSpec, src: Source, opts: &LoadOptions, vars: &Vars, m
         creatable: &src.creatable_binds,
         compose: src.compose,
     };
+    let mut secret_binds = super::files::mount(&mut spec, &ctx, vars)?;
     let validated = validate::validate(&spec, &ctx)?;
     let project = project_name(opts, &spec, &src.dir, &ctx)?;
     let mut envs = service_envs(&spec, &ctx, vars, &mut warnings)?;
@@ -415,6 +416,7 @@ pub fn finish(mut spec: EnvSpec, src: Source, opts: &LoadOptions, vars: &Vars, m
     for (name, mut parsed) in validated.services {
         parsed.env = envs.shift_remove(&name).unwrap_or_default();
         parsed.build_args = build_args.get(&name).cloned().unwrap_or_default();
+        parsed.volumes.extend(secret_binds.shift_remove(&name).unwrap_or_default());
         if let Some(svc) = spec.services.get_mut(&name) {
             svc.parsed = parsed;
         }

@@ -10,6 +10,7 @@
 //! disk (loading is read-only: `devenv config` writes nothing). Resolution
 //! (presets, hashes, graph) belongs to `plan`.
 
+pub mod files;
 pub mod from_compose;
 pub mod load;
 pub mod model;

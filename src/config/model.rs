@@ -37,6 +37,95 @@ pub struct EnvSpec {
     /// project's default network. A value may be empty (`front:`).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty", deserialize_with = "network_specs")]
     pub networks: IndexMap<String, NetworkSpec>,
+    /// Secrets services mount (`/run/secrets/<name>`): a `file`, an `environment` variable or `content`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub secrets: IndexMap<String, FileSource>,
+    /// Configs services mount (`/<name>`): a `file`, an `environment` variable or `content`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub configs: IndexMap<String, FileSource>,
+}
+
+/// A top-level secret or config: exactly one of `file` (relative to the
+/// environment file; bind-mounted read-only), `environment` (a variable of the
+/// shell or `.env`) or `content` (the text itself); the last two are written
+/// into the container before it starts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// A service's use of a secret or config: its name, or `{source, target, uid, gid, mode}`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileUse {
+    pub source: String,
+    /// Where it is mounted: absolute, or relative to `/run/secrets/` (secrets) or `/` (configs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    /// Permission bits, written in octal (`0440`, `"0440"`); default 0444.
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "octal")]
+    pub mode: Option<u32>,
+}
+
+impl FileUse {
+    /// Where it is mounted: `target` (absolute, or relative to `dir`), else `dir` + its name.
+    /// `dir`: `/run/secrets/` for secrets, `/` for configs.
+    pub fn target_in(&self, dir: &str) -> String {
+        match self.target.as_deref() {
+            None | Some("") => format!("{dir}{}", self.source),
+            Some(t) if t.starts_with('/') => t.to_string(),
+            Some(t) => format!("{dir}{t}"),
+        }
+    }
+}
+
+fn octal<S: serde::Serializer>(mode: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    match mode {
+        Some(m) => s.serialize_str(&format!("0{m:o}")),
+        None => s.serialize_none(),
+    }
+}
+
+impl<'de> Deserialize<'de> for FileUse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Long {
+            source: String,
+            #[serde(default)]
+            target: Option<String>,
+            #[serde(default)]
+            uid: Option<u32>,
+            #[serde(default)]
+            gid: Option<u32>,
+            #[serde(default)]
+            mode: Option<serde_yaml::Value>,
+        }
+        let v = serde_yaml::Value::deserialize(d)?;
+        if let Some(name) = v.as_str() {
+            return Ok(FileUse { source: name.to_string(), ..FileUse::default() });
+        }
+        let l: Long = serde_yaml::from_value(v).map_err(de::Error::custom)?;
+        let mode = l.mode.map(|m| octal_mode(&m).map_err(de::Error::custom)).transpose()?;
+        Ok(FileUse { source: l.source, target: l.target, uid: l.uid, gid: l.gid, mode })
+    }
+}
+
+/// `0440`, `440`, `"0440"`, `0o440`: the digits as written, read in octal.
+fn octal_mode(v: &serde_yaml::Value) -> Result<u32, String> {
+    let text = scalar_to_string(v).unwrap_or_default();
+    let digits = text.trim().trim_start_matches("0o");
+    u32::from_str_radix(digits, 8).ok().filter(|m| *m <= 0o7777).ok_or_else(|| format!("`mode` must be octal permission bits (e.g. 0440), found {text:?}"))
 }
 
 /// One top-level network: created as `{project}_{key}` (or `name:`) with the
@@ -225,8 +314,14 @@ pub struct ServiceSpec {
     /// `mem_reservation`, `pids_limit` and `deploy.resources`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourcesSpec>,
-    /// Files written into the container before it starts: a compose file's
-    /// `secrets` / `configs` from `environment:` or `content:` (compose files only).
+    /// Secrets mounted at `/run/secrets/<name>` (or `target`): names of top-level `secrets`, or long form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileUse>,
+    /// Configs mounted at `/<name>` (or `target`): names of top-level `configs`, or long form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileUse>,
+    /// Files written into the container before it starts: `secrets` / `configs`
+    /// from `environment:` or `content:` (filled at load, never written in the file).
     #[serde(skip)]
     pub files: Vec<InjectedFile>,
     /// Everything above that needs parsing, parsed once at load (never written in the file).
@@ -576,8 +671,11 @@ impl<'de> Deserialize<'de> for VolumeEntry {
     }
 }
 
-/// `build: ./dir` or `build: {context, dockerfile, args, target}`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// `build: ./dir` or `build: {context, dockerfile, args, target, …}`.
+/// `platforms`, `secrets`, `ssh` and `additional_contexts` are BuildKit's: the
+/// engine's classic builder has none of them, so they are checked against the
+/// Dockerfile when the image is built (`engine::images`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct BuildSpec {
     pub context: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -589,6 +687,18 @@ pub struct BuildSpec {
     pub args: EnvMap,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Platforms to build for (`linux/amd64`); devenv builds the one the container runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
+    /// Build secrets (`RUN --mount=type=secret,id=NAME`): names of top-level `secrets`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// SSH agent sockets or keys for `RUN --mount=type=ssh`: `default`, `ID=PATH`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh: Vec<String>,
+    /// Named build contexts: NAME → a directory, `service:NAME` or `docker-image://REF`.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub additional_contexts: IndexMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -604,6 +714,14 @@ struct BuildLong {
     args: EnvMap,
     #[serde(default)]
     target: Option<String>,
+    #[serde(default, deserialize_with = "scalar_strings")]
+    platforms: Vec<String>,
+    #[serde(default, deserialize_with = "scalar_strings")]
+    secrets: Vec<String>,
+    #[serde(default, deserialize_with = "scalar_strings")]
+    ssh: Vec<String>,
+    #[serde(default)]
+    additional_contexts: IndexMap<String, String>,
 }
 
 fn dot() -> String {
@@ -615,12 +733,13 @@ impl<'de> Deserialize<'de> for BuildSpec {
         // Untagged enums swallow inner errors; go through Value to keep them.
         let v = serde_yaml::Value::deserialize(d)?;
         match v {
-            serde_yaml::Value::String(s) => Ok(BuildSpec { context: s, dockerfile: None, dockerfile_inline: None, args: EnvMap::default(), target: None }),
+            serde_yaml::Value::String(s) => Ok(BuildSpec { context: s, ..BuildSpec::default() }),
             serde_yaml::Value::Mapping(_) => {
                 let l: BuildLong = serde_yaml::from_value(v).map_err(de::Error::custom)?;
                 // `dockerfile: ""` is compose's default `Dockerfile`, not the context itself.
                 let dockerfile = l.dockerfile.filter(|d| !d.is_empty());
-                Ok(BuildSpec { context: l.context, dockerfile, dockerfile_inline: l.dockerfile_inline, args: l.args, target: l.target })
+                let BuildLong { context, dockerfile: _, dockerfile_inline, args, target, platforms, secrets, ssh, additional_contexts } = l;
+                Ok(BuildSpec { context, dockerfile, dockerfile_inline, args, target, platforms, secrets, ssh, additional_contexts })
             }
             other => {
                 Err(de::Error::custom(format!(
@@ -991,9 +1110,9 @@ pub const SERVICE_KEYS: &[&str] = &[
     "preset", "version", "persist", "preset_defaults", "image", "platform", "build", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from", "network_mode", "ipc", "pid", "depends_on",
     "health", "run", "profiles", "labels", "working_dir", "user", "seed", "watch", "k8s", "restart", "expose", "networks", "extra_hosts",
     "hostname", "container_name", "stop_grace_period", "stop_signal", "ulimits", "init", "tty", "stdin_open", "tmpfs", "privileged",
-    "cap_add", "cap_drop", "shm_size", "resources", "replicas",
+    "cap_add", "cap_drop", "shm_size", "resources", "replicas", "secrets", "configs",
 ];
-pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s", "networks"];
+pub const TOP_KEYS: &[&str] = &["name", "services", "volumes", "export", "k8s", "networks", "secrets", "configs"];
 pub const HEALTH_KEYS: &[&str] = &[
     "http", "tcp", "exec", "shell", "log", "protocol", "port", "interval", "timeout", "retries", "start_period", "disable",
 ];
@@ -1004,7 +1123,8 @@ pub const SERVICE_NETWORK_KEYS: &[&str] = &["aliases", "ipv4_address"];
 pub const SEED_KEYS: &[&str] = &[
     "sql", "csv", "jsonl", "table", "redis", "topic", "partitions", "config", "messages", "index", "mappings", "settings", "documents", "exec",
 ];
-pub const BUILD_KEYS: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target"];
+pub const BUILD_KEYS: &[&str] =
+    &["context", "dockerfile", "dockerfile_inline", "args", "target", "platforms", "secrets", "ssh", "additional_contexts"];
 pub const WATCH_KEYS: &[&str] = &["path", "target", "action", "ignore", "exec"];
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! What `devenv doctor` asks the engine beyond its version: resources, and
-//! whether a registry answers for an image.
+//! whether a registry answers for an image; and the engine's platform (builds
+//! check it).
 
 use std::time::Duration;
 
@@ -31,6 +32,12 @@ impl Docker {
             mem_total: info.mem_total.and_then(|m| u64::try_from(m).ok()).filter(|m| *m > 0),
             cpus: info.ncpu.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0),
         })
+    }
+
+    /// The engine's `OSType` and `Architecture` (`linux`, `x86_64`), as `docker info` reports them.
+    pub async fn os_arch(&self) -> Result<(String, String), DockerError> {
+        let info = self.api.info().await.map_err(op("read engine info"))?;
+        Ok((info.os_type.unwrap_or_default(), info.architecture.unwrap_or_default()))
     }
 
     /// Ask the engine to look `reference` up in its registry (no layers are pulled).

@@ -326,6 +326,7 @@ impl Docker {
         dockerfile: &str,
         args: &HashMap<String, String>,
         target: Option<&str>,
+        platform: Option<&str>,
         labels_: &HashMap<String, String>,
         context_tar: Vec<u8>,
         mut line: impl FnMut(&str),
@@ -338,6 +339,7 @@ impl Docker {
             buildargs: Some(args.clone()),
             labels: Some(labels_.clone()),
             target: target.unwrap_or_default().to_string(),
+            platform: platform.unwrap_or_default().to_string(),
             ..Default::default()
         };
         let mut tail: Vec<String> = Vec::new();

@@ -12,6 +12,8 @@ use crate::docker::{build_context_tar_with, Docker};
 use crate::error::Error;
 use crate::plan::{Plan, ResolvedBuild, ResolvedService};
 use crate::ui::{Status, Ui};
+use crate::values::dockerfile;
+use crate::values::platform::Platform;
 
 /// The result of one pull/build, awaited by every service that uses the image.
 type Once = Arc<OnceCell<Result<(), Error>>>;
@@ -109,7 +111,7 @@ pub(super) async fn rebuild(docker: &Docker, plan: &Plan, wanted: &[String], ui:
 /// the build output as UI events. Errors name the service.
 pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, build: &ResolvedBuild, ui: &Ui) -> Result<(), Error> {
     let name = &svc.name;
-    check_build_inputs(name, build)?;
+    let platform = buildable(docker, project, svc, build).await?;
     ui.service(name, Status::Building { line: format!("context {}", build.context.display()) });
     let ctx = build.context.clone();
     let dockerfile = build.dockerfile.clone();
@@ -123,11 +125,39 @@ pub async fn build_image(docker: &Docker, project: &str, svc: &ResolvedService, 
     let line_ui = ui.clone();
     let svc_name = name.clone();
     docker
-        .build(&svc.image, &build.dockerfile, &args, build.target.as_deref(), &labels, tar, move |line| {
+        .build(&svc.image, &build.dockerfile, &args, build.target.as_deref(), platform.as_deref(), &labels, tar, move |line| {
             line_ui.service(&svc_name, Status::Building { line: line.to_string() })
         })
         .await
         .map_err(|e| e.for_service(name).into())
+}
+
+/// Whether the engine can build `build` (its inputs exist; see
+/// [`classic_build`]), and the platform to pass. Run before anything is
+/// created ([`check_builds`]) and again when building.
+async fn buildable(docker: &Docker, project: &str, svc: &ResolvedService, build: &ResolvedBuild) -> Result<Option<String>, Error> {
+    check_build_inputs(&svc.name, build)?;
+    let dockerfile_text = match &build.dockerfile_inline {
+        Some(text) => text.clone(),
+        None => std::fs::read_to_string(build.context.join(&build.dockerfile)).unwrap_or_default(),
+    };
+    let (os, arch) = docker.os_arch().await.map_err(|e| Error::from(e.for_service(&svc.name)))?;
+    let engine = Platform::of_engine(&os, &arch).unwrap_or(Platform { os, arch, variant: None });
+    classic_build(project, svc, build, &dockerfile_text, &engine)
+}
+
+/// Pre-flight: every image a step will build (a `build` service whose image is
+/// missing) can be built by this engine, checked before anything is created.
+pub(super) async fn check_builds(docker: &Docker, plan: &Plan, steps: &[crate::diff::Step]) -> Result<(), Error> {
+    use crate::diff::StepKind;
+    for step in steps.iter().filter(|s| matches!(s.kind, StepKind::Create | StepKind::Recreate { .. })) {
+        let Some(svc) = plan.services.get(&step.service) else { continue };
+        let Some(build) = &svc.build else { continue };
+        if docker.image_id(&svc.image).await?.is_none() {
+            buildable(docker, &plan.project, svc, build).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The build context and its Dockerfile must exist by the time the image is
@@ -148,6 +178,98 @@ fn check_build_inputs(name: &str, build: &ResolvedBuild) -> Result<(), Error> {
         return Ok(());
     };
     Err(Error::Image { message, detail: Vec::new(), hint: Some(hint) })
+}
+
+/// What the engine's classic build API (no BuildKit session) can build of
+/// `build`, checked before anything is sent: the platform to pass (`platform`
+/// query parameter), or why it cannot. Secrets, SSH and named contexts are
+/// BuildKit's; they stop the build only when the Dockerfile uses them. The
+/// classic builder builds from the base image the engine has, for the
+/// engine's platform: another platform is refused, as a wrong-platform image
+/// would be the result.
+fn classic_build(project: &str, svc: &ResolvedService, build: &ResolvedBuild, dockerfile_text: &str, engine: &Platform) -> Result<Option<String>, Error> {
+    let name = &svc.name;
+    let key = |k: &str| format!("services.{name}.{k}");
+    let fail = |message: String, hint: String| Err(Error::Image { message, detail: Vec::new(), hint: Some(hint) });
+    let uses = dockerfile::uses(dockerfile_text);
+    let why = "the engine's classic build API has no BuildKit session";
+    let checks = [
+        (!build.secrets.is_empty(), uses.secret_mounts.first(), "build.secrets", "build secrets"),
+        (!build.ssh.is_empty(), uses.ssh_mounts.first(), "build.ssh", "SSH forwarding"),
+    ];
+    for (wanted, used, k, what) in checks {
+        if let (true, Some(u)) = (wanted, used) {
+            return fail(
+                format!("`{name}`: {}: {what} cannot be given to this build ({why}), and the Dockerfile uses them: line {}: `{}`", key(k), u.line, u.instruction),
+                buildkit_hint(project, svc),
+            );
+        }
+    }
+    if let Some(u) = uses.references.iter().find(|u| build.additional_contexts.contains_key(&u.name)) {
+        return fail(
+            format!(
+                "`{name}`: {}.{}: named build contexts cannot be given to this build ({why}: one context only), and the Dockerfile uses `{}`: line {}: `{}`",
+                key("build.additional_contexts"),
+                u.name,
+                u.name,
+                u.line,
+                u.instruction
+            ),
+            buildkit_hint(project, svc),
+        );
+    }
+    build_platform(svc, build, engine)
+}
+
+/// The platform a build is for (`None`: the engine's, nothing written): the
+/// service's `platform`, else `build.platforms` (of several, the engine's: a
+/// local image store holds one platform per tag).
+fn build_platform(svc: &ResolvedService, build: &ResolvedBuild, engine: &Platform) -> Result<Option<String>, Error> {
+    let name = &svc.name;
+    let image_err = |message: String, hint: String| Error::Image { message, detail: Vec::new(), hint: Some(hint) };
+    let parse = |p: &str| Platform::parse(p).ok_or_else(|| image_err(format!("`{name}`: invalid platform {p:?}"), "write `os/arch[/variant]`, e.g. `linux/amd64`".into()));
+    let listed = build.platforms.iter().map(|p| parse(p)).collect::<Result<Vec<_>, _>>()?;
+    let (text, at) = match (&svc.platform, build.platforms.as_slice()) {
+        (Some(p), _) => {
+            let wanted = parse(p)?;
+            if !listed.is_empty() && !listed.contains(&wanted) {
+                let message = format!("`{name}`: services.{name}.build.platforms MUST include service.platform {p:?}");
+                return Err(image_err(message, format!("add {p} to `build.platforms`, or remove `platform`")));
+            }
+            (p.clone(), "platform")
+        }
+        (None, []) => return Ok(None),
+        (None, [one]) => (one.clone(), "build.platforms"),
+        (None, all) => match all.iter().zip(&listed).find(|(_, p)| p.runs_on(engine)) {
+            Some((text, _)) => return Ok(Some(text.clone())),
+            None => (all.join(", "), "build.platforms"),
+        },
+    };
+    // (Several platforms, none the engine's: `text` lists them and parses as none.)
+    if Platform::parse(&text).is_some_and(|p| p.runs_on(engine)) {
+        return Ok(Some(text));
+    }
+    Err(image_err(
+        format!(
+            "`{name}`: services.{name}.{at}: cannot build for {text} on this engine ({engine}): the engine's classic builder builds from the base image it has, for its own platform, so the image would not be {text}"
+        ),
+        format!(
+            "build `{}` for {text} once with BuildKit (`docker buildx build --platform {text} --load -t {} {}`; its RUN steps need binfmt/QEMU emulation), and devenv uses it as it is; or remove `{at}`",
+            svc.image,
+            svc.image,
+            build.context.display()
+        ),
+    ))
+}
+
+/// How to get an image the classic builder cannot build: BuildKit, once.
+fn buildkit_hint(project: &str, svc: &ResolvedService) -> String {
+    let name = &svc.name;
+    let tag = if svc.image == format!("{project}-{name}:devenv") { format!(" && docker tag {project}-{name} {}", svc.image) } else { String::new() };
+    format!(
+        "build `{}` once with BuildKit, e.g. `docker compose build {name}{tag}` (compose drives the engine's BuildKit); devenv then uses the image as it is, since it builds only a missing one (`up --build` would build it here again)",
+        svc.image
+    )
 }
 
 /// `down --rmi`: remove the images devenv built for `project` (they carry its
@@ -220,8 +342,7 @@ mod tests {
             context,
             dockerfile: dockerfile.into(),
             dockerfile_inline: None,
-            args: Default::default(),
-            target: None,
+            ..Default::default()
         };
         let e = super::check_build_inputs("api", &build(dir.path().join("nope"), "Dockerfile")).unwrap_err();
         assert_eq!(e.exit_code(), exit::IMAGE);
@@ -231,5 +352,53 @@ mod tests {
         assert!(e.hint().is_some_and(|h| h.contains("build.dockerfile")));
         std::fs::write(dir.path().join("Dev.Dockerfile"), "FROM scratch\n").expect("write");
         super::check_build_inputs("api", &build(dir.path().to_path_buf(), "Dev.Dockerfile")).unwrap();
+    }
+
+    #[test]
+    fn buildkit_keys_stop_a_classic_build_only_when_the_dockerfile_uses_them() {
+        use crate::values::platform::Platform;
+        let amd64 = Platform::of_engine("linux", "x86_64").expect("platform");
+        let svc = service(
+            "name: shop\nservices:\n  cache:\n    build: {context: ., dockerfile_inline: \"FROM x\", secrets: [npmrc], ssh: [default], additional_contexts: {base: service:base}}\nsecrets:\n  npmrc: {content: x}\n",
+            &[],
+        );
+        let b = svc.build.clone().expect("build");
+        let check = |text: &str| super::classic_build("shop", &svc, &b, text, &amd64);
+        assert_eq!(check("FROM debian:bookworm-slim\nRUN echo hi\n").expect("plain Dockerfile"), None);
+        let e = check("FROM debian\nRUN --mount=type=secret,id=npmrc \\\n  npm ci\n").unwrap_err();
+        assert_eq!(e.exit_code(), exit::IMAGE);
+        assert!(e.to_string().contains("services.cache.build.secrets") && e.to_string().contains("line 2: `RUN --mount=type=secret,id=npmrc npm ci`"), "{e}");
+        let hint = e.hint().unwrap_or_default();
+        assert!(hint.contains("docker compose build cache && docker tag shop-cache shop-cache:devenv"), "{hint}");
+        let e = check("FROM debian\nRUN --mount=type=ssh git clone x\n").unwrap_err();
+        assert!(e.to_string().contains("services.cache.build.ssh"), "{e}");
+        let e = check("FROM base\nRUN true\n").unwrap_err();
+        assert!(e.to_string().contains("services.cache.build.additional_contexts.base") && e.to_string().contains("line 1: `FROM base`"), "{e}");
+        // A stage of the same name is the file's own.
+        assert!(check("FROM debian AS base\nFROM base\n").is_ok());
+    }
+
+    #[test]
+    fn a_build_is_for_the_engine_platform_only() {
+        use crate::values::platform::Platform;
+        let amd64 = Platform::of_engine("linux", "x86_64").expect("platform");
+        let arm64 = Platform::of_engine("linux", "aarch64").expect("platform");
+        let platform_of = |yaml: &str, engine: &Platform| {
+            let svc = service(&format!("services:\n  cache:\n{yaml}"), &[]);
+            let b = svc.build.clone().expect("build");
+            super::build_platform(&svc, &b, engine)
+        };
+        assert_eq!(platform_of("    build: {context: ., dockerfile_inline: x}\n", &amd64).expect("no platform"), None);
+        assert_eq!(platform_of("    build: {context: ., dockerfile_inline: x}\n    platform: linux/amd64\n", &amd64).expect("own"), Some("linux/amd64".into()));
+        let several = "    build: {context: ., dockerfile_inline: x, platforms: [linux/amd64, linux/arm64]}\n";
+        assert_eq!(platform_of(several, &amd64).expect("amd64 listed"), Some("linux/amd64".into()));
+        assert_eq!(platform_of(several, &arm64).expect("arm64 listed"), Some("linux/arm64".into()));
+        let e = platform_of("    build: {context: ., dockerfile_inline: x}\n    platform: linux/arm64\n", &amd64).unwrap_err();
+        assert!(e.to_string().contains("services.cache.platform: cannot build for linux/arm64 on this engine (linux/amd64)"), "{e}");
+        assert!(e.hint().is_some_and(|h| h.contains("docker buildx build --platform linux/arm64 --load")), "{e:?}");
+        let e = platform_of("    build: {context: ., dockerfile_inline: x, platforms: [linux/arm64, linux/arm/v7]}\n", &amd64).unwrap_err();
+        assert!(e.to_string().contains("services.cache.build.platforms: cannot build for linux/arm64, linux/arm/v7"), "{e}");
+        let e = platform_of("    build: {context: ., dockerfile_inline: x, platforms: [linux/arm64]}\n    platform: linux/amd64\n", &amd64).unwrap_err();
+        assert!(e.to_string().contains("MUST include service.platform"), "{e}");
     }
 }

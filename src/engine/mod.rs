@@ -4,7 +4,7 @@
 //! `up`s, rolls back an interrupted `up`, tears down and removes some
 //! services' containers (`seed --reset`'s jobs); executing a diff's
 //! steps in phases — orphans, replicas scaled down, pre-flight checks (host ports, container,
-//! network and volume names), networks and volumes,
+//! network and volume names, what the engine can build), networks and volumes,
 //! then the services in dependency order, in parallel where the graph allows
 //! (`schedule`, `service`); teardown (`teardown`); container specs
 //! (`container`); images (`images`); the per-project lock that keeps two
@@ -244,6 +244,7 @@ impl Session {
         // Nothing is created before the host ports are known to be free.
         check_ports(&self.plan, &changes.services, &preflight::our_ports(&self.docker, &snapshot.containers).await?)?;
         preflight::check_names(&self.docker, &self.plan, &changes.services).await?;
+        images::check_builds(&self.docker, &self.plan, &changes.services).await?;
         binds::ensure_bind_sources(&self.plan)?;
         let network_ids = networks::prepare(&self.docker, &self.plan, &changes, &self.journal, self.opts.owner).await?;
         let run = Arc::new(service::Run {

@@ -109,7 +109,7 @@ pub struct DockerHealthcheck {
     pub start_period: Option<Duration>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResolvedBuild {
     pub context: PathBuf,
     pub dockerfile: String,
@@ -120,6 +120,18 @@ pub struct ResolvedBuild {
     pub args: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// `build.platforms` as written (the one the container runs is built: the
+    /// service's `platform`, else the engine's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
+    /// Build secret ids, SSH ids and named contexts (path contexts absolute):
+    /// BuildKit's, checked against the Dockerfile before building.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub additional_contexts: BTreeMap<String, String>,
 }
 
 /// How devenv decides a service is ready.

@@ -51,7 +51,9 @@ fn service(spec: &ServiceSpec, svc: &ResolvedService, dir: &Path) -> ServiceSpec
         b.args = EnvMap(svc.build.iter().flat_map(|rb| &rb.args).map(|(k, v)| (k.clone(), Some(escape(v)))).collect());
     }
     out.ports = svc.ports.iter().map(port).collect();
-    out.volumes = svc.volumes.iter().map(|v| volume_entry(v, dir)).collect();
+    // `secrets` / `configs` from a file are read-only binds at their targets; written once, as the file has them.
+    let mounted: Vec<String> = spec.secrets.iter().map(|u| u.target_in("/run/secrets/")).chain(spec.configs.iter().map(|u| u.target_in("/"))).collect();
+    out.volumes = svc.volumes.iter().filter(|v| !(matches!(v, VolumeSpec::Bind { .. }) && mounted.iter().any(|t| t == v.target()))).map(|v| volume_entry(v, dir)).collect();
     out.depends_on = DependsOn(svc.depends_on.clone());
     out.health = health(spec.health.as_ref(), svc);
     out.labels = EnvMap(svc.labels.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect());

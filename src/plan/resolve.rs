@@ -181,6 +181,10 @@ fn resolve_service(
         dockerfile_inline: b.dockerfile_inline.clone(),
         args: spec.parsed.build_args.clone(),
         target: b.target.clone(),
+        platforms: b.platforms.clone(),
+        secrets: b.secrets.clone(),
+        ssh: b.ssh.clone(),
+        additional_contexts: b.additional_contexts.iter().map(|(k, v)| (k.clone(), named_context(&cx.env.dir, v))).collect(),
     });
     let image = image_for(cx, name, spec, draft, build.as_ref(), earlier)?;
     let mut env = IndexMap::new();
@@ -273,6 +277,15 @@ fn assemble(cx: &Cx, name: &str, spec: &ServiceSpec, draft: &Draft, r: Resolved)
 }
 
 /// The image: written, else built (services with identical builds share one), else the preset's.
+/// A named build context: a directory (relative to the file) made absolute;
+/// `service:`, `docker-image://` and URLs kept.
+fn named_context(dir: &std::path::Path, v: &str) -> String {
+    if v.contains("://") || v.starts_with("service:") || v.starts_with("git@") {
+        return v.to_string();
+    }
+    crate::values::volumes::normalize(&dir.join(v)).to_string_lossy().into_owned()
+}
+
 fn image_for(
     cx: &Cx,
     name: &str,

@@ -8,8 +8,10 @@
 //! know where in a file a value was written (callers attach positions).
 
 pub mod duration;
+pub mod dockerfile;
 pub mod image;
 pub mod names;
+pub mod platform;
 pub mod ports;
 pub mod runtime;
 pub mod volumes;

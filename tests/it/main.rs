@@ -35,3 +35,4 @@ mod watch;
 mod watch_symlink;
 mod reset;
 mod web_ui;
+mod compose_build;

@@ -361,3 +361,23 @@ fn scale_and_deploy_replicas_become_replicas() {
     let e = to_env_spec(&load("services:\n  a:\n    image: x\n    scale: -1\n"), Mode::Run).unwrap_err();
     assert_eq!(e.path, "services.a.scale");
 }
+
+#[test]
+fn import_keeps_secrets_configs_and_buildkit_keys_as_devenv_yaml_writes_them() {
+    let p = load(
+        "services:\n  a:\n    image: x\n    build:\n      context: .\n      platforms: [linux/amd64]\n      secrets: [{source: npm, target: npmrc}]\n      ssh: [default]\n      additional_contexts: {base: service:b}\n    secrets: [tok, {source: tok, target: /t, uid: \"7\", mode: 0400}]\n    configs: [{source: c, target: /etc/c}]\n  b:\n    image: y\nsecrets:\n  tok: {environment: HOME}\n  npm: {environment: NPM}\nconfigs:\n  c: {content: hi}\n",
+    );
+    let c = to_env_spec(&p, Mode::Import).unwrap();
+    let a = &c.spec.services["a"];
+    assert_eq!(a.secrets, [FileUse { source: "tok".into(), ..FileUse::default() }, FileUse { source: "tok".into(), target: Some("/t".into()), uid: Some(7), gid: None, mode: Some(0o400) }]);
+    assert_eq!(a.configs, [FileUse { source: "c".into(), target: Some("/etc/c".into()), ..FileUse::default() }]);
+    assert!(a.volumes.is_empty() && a.files.is_empty(), "not turned into volumes or files: {:?}", a.volumes);
+    assert_eq!(c.spec.secrets["npm"].environment.as_deref(), Some("NPM"));
+    assert_eq!(c.spec.configs["c"].content.as_deref(), Some("hi"));
+    let b = a.build.as_ref().unwrap();
+    assert_eq!((b.platforms.as_slice(), b.secrets.as_slice(), b.ssh.as_slice()), (["linux/amd64".to_string()].as_slice(), ["npm".to_string()].as_slice(), ["default".to_string()].as_slice()));
+    assert_eq!(b.additional_contexts["base"], "service:b");
+    // Run mode mounts them instead, as before.
+    let r = run(&p);
+    assert!(r.spec.services["a"].secrets.is_empty() && r.spec.secrets.is_empty() && r.spec.services["a"].files.len() == 3);
+}
