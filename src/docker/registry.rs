@@ -263,7 +263,7 @@ impl Docker {
         let tar = probe_context().map_err(|e| DockerError::Archive { operation: "make the registry probe's build context".into(), source: std::sync::Arc::new(e) })?;
         let mut labels = std::collections::HashMap::new();
         labels.insert("dev.devenv.doctor".to_string(), "registry-probe".to_string());
-        self.build(&reference, "Dockerfile", &Default::default(), None, &labels, tar, |_| {}).await?;
+        self.build(&reference, "Dockerfile", &Default::default(), None, None, &labels, tar, |_| {}).await?;
         let pushed = self.push_image(&repo, "probe", creds, |_| {}).await;
         let _ = self.remove_image(&reference, false).await;
         pushed.map(|()| reference)
