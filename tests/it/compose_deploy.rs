@@ -4,28 +4,11 @@
 //! PidsLimit, RestartPolicy); devenv's own `resources:` key; a conflict
 //! compose reports, refused at its position with nothing created.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::harness::*;
 
 
-/// `docker compose -p <name>` in the project's directory, taken down on drop.
-struct Compose<'a> {
-    p: &'a Project,
-    name: String,
-}
-
-impl Compose<'_> {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("docker").current_dir(self.p.dir.path()).args(["compose", "-p", &self.name]).args(args).output().expect("docker compose")
-    }
-}
-
-impl Drop for Compose<'_> {
-    fn drop(&mut self) {
-        let _ = self.run(&["down", "-v", "-t", "1"]);
-    }
-}
 
 /// The resource settings and restart policy of a container's HostConfig.
 /// Docker reads an empty restart policy name as `no`.
@@ -84,7 +67,7 @@ fn resources_and_restart_policies_match_docker_compose() {
     p.write("compose.yaml", STACK);
     let services = ["legacy", "deployed", "twins", "stopped"];
 
-    let compose = Compose { p: &p, name: format!("{}-compose", p.name) };
+    let compose = Compose::new(&p);
     let up = compose.run(&["up", "-d"]);
     assert!(up.status.success(), "docker compose up: {}", String::from_utf8_lossy(&up.stderr));
     let theirs: Vec<serde_json::Value> = services.iter().map(|s| limits(&format!("{}-{s}-1", compose.name))).collect();

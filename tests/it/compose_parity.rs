@@ -4,43 +4,12 @@
 //! compose-like, positioned error and nothing created.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::harness::*;
 
 
 
-/// `docker compose -p <name>-compose ARGS` in the project's directory; the
-/// compose project is removed when the guard drops.
-struct Compose<'a> {
-    p: &'a Project,
-    name: String,
-}
-
-impl<'a> Compose<'a> {
-    fn new(p: &'a Project) -> Self {
-        Compose { p, name: format!("{}-compose", p.name) }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("docker").current_dir(self.p.dir.path()).args(["compose", "-p", &self.name]).args(args).output().expect("docker compose")
-    }
-
-    fn up(&self) {
-        let up = self.run(&["up", "-d"]);
-        assert!(up.status.success(), "docker compose up failed: {}", String::from_utf8_lossy(&up.stderr));
-    }
-
-    fn container(&self, service: &str) -> String {
-        format!("{}-{service}-1", self.name)
-    }
-}
-
-impl Drop for Compose<'_> {
-    fn drop(&mut self) {
-        let _ = self.run(&["down", "-v", "-t", "1", "--rmi", "local"]);
-    }
-}
 
 /// `docker inspect` of one container, as JSON.
 fn inspect_json(container: &str) -> serde_json::Value {

@@ -7,27 +7,10 @@
 //! prefixes, `ps`; the refusals (nothing created); `down` removes every replica.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::harness::*;
 
-/// `docker compose -p <name>` in the project's directory, taken down on drop.
-struct Compose<'a> {
-    p: &'a Project,
-    name: String,
-}
-
-impl Compose<'_> {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("docker").current_dir(self.p.dir.path()).args(["compose", "-p", &self.name]).args(args).output().expect("docker compose")
-    }
-}
-
-impl Drop for Compose<'_> {
-    fn drop(&mut self) {
-        let _ = self.run(&["down", "-v", "-t", "1"]);
-    }
-}
 
 /// Names of the containers with `label` (sorted).
 fn containers_with(label: &str) -> Vec<String> {
@@ -99,7 +82,7 @@ fn replicas_match_docker_compose() {
         lo + 2
     );
     let p = compose_project("c16scale", &stack);
-    let compose = Compose { p: &p, name: format!("{}-compose", p.name) };
+    let compose = Compose::new(&p);
     let up = compose.run(&["up", "-d"]);
     assert!(up.status.success(), "docker compose up: {}", String::from_utf8_lossy(&up.stderr));
     let theirs = containers_with(&format!("com.docker.compose.project={}", compose.name));

@@ -218,3 +218,79 @@ pub fn compose_project(test: &str, yaml: &str) -> Project {
     p.write("compose.yaml", &yaml.replace("{project}", &p.name));
     p
 }
+
+/// `devenv ARGS` with every port random (other tests run beside this one).
+pub fn dv(p: &Project, args: &[&str]) -> Run {
+    Run::from(p.cmd(args).env("DEVENV_PORTS", "random").output().expect("run devenv"))
+}
+
+/// `docker compose -p <project>-compose ARGS` in the project's directory
+/// (the oracle beside devenv); the compose project, its volumes and the
+/// images it built are removed when the guard drops.
+pub struct Compose<'a> {
+    pub p: &'a Project,
+    pub name: String,
+}
+
+impl<'a> Compose<'a> {
+    pub fn new(p: &'a Project) -> Self {
+        Compose { p, name: format!("{}-compose", p.name) }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new("docker").current_dir(self.p.dir.path()).args(["compose", "-p", &self.name]).args(args).output().expect("docker compose")
+    }
+
+    pub fn up(&self) {
+        let up = self.run(&["up", "-d"]);
+        assert!(up.status.success(), "docker compose up failed: {}", String::from_utf8_lossy(&up.stderr));
+    }
+
+    /// Compose's name of a service's first container.
+    pub fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.name)
+    }
+}
+
+impl Drop for Compose<'_> {
+    fn drop(&mut self) {
+        let _ = self.run(&["down", "-v", "-t", "1", "--rmi", "local"]);
+    }
+}
+
+/// A project's snapshot volumes, its seeded snapshots' too (they do not
+/// carry the project label, so `Project` does not see them); all removed
+/// when the guard drops.
+pub struct Snapshots(pub String);
+
+impl Snapshots {
+    pub fn of(p: &Project) -> Snapshots {
+        Snapshots(p.name.clone())
+    }
+
+    fn labelled(&self, label: &str) -> Vec<String> {
+        let filter = format!("label={label}={}", self.0);
+        let out = Command::new("docker").args(["volume", "ls", "-q", "--filter", &filter]).output().expect("docker");
+        let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+        v.sort();
+        v
+    }
+
+    /// The volumes of the user's snapshots (`devenv snapshot save`), sorted.
+    pub fn volumes(&self) -> Vec<String> {
+        self.labelled("dev.devenv.snapshot-of")
+    }
+
+    /// The volumes of snapshot `name`.
+    pub fn of_snapshot(&self, name: &str) -> Vec<String> {
+        self.volumes().into_iter().filter(|v| v == &format!("{}_snapshot_{name}", self.0) || v.starts_with(&format!("{}_snapshot_{name}_", self.0))).collect()
+    }
+}
+
+impl Drop for Snapshots {
+    fn drop(&mut self) {
+        for v in self.volumes().into_iter().chain(self.labelled("dev.devenv.seeded-of")) {
+            let _ = Command::new("docker").args(["volume", "rm", "-f", &v]).output();
+        }
+    }
+}

@@ -14,33 +14,6 @@ use crate::harness::*;
 #[path = "../../envs/reset-between-tests/suite.rs"]
 mod example_suite;
 
-/// Removes the project's snapshot volumes, the seeded ones too (they do not
-/// carry the project label, so the harness does not see them).
-struct Snapshots<'a>(&'a str);
-
-impl Snapshots<'_> {
-    fn volumes(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for label in ["dev.devenv.snapshot-of", "dev.devenv.seeded-of"] {
-            let filter = format!("label={label}={}", self.0);
-            let o = Command::new("docker").args(["volume", "ls", "-q", "--filter", &filter]).output().expect("docker");
-            out.extend(String::from_utf8_lossy(&o.stdout).lines().map(str::to_string));
-        }
-        out
-    }
-}
-
-impl Drop for Snapshots<'_> {
-    fn drop(&mut self) {
-        for v in self.volumes() {
-            let _ = Command::new("docker").args(["volume", "rm", "-f", &v]).output();
-        }
-    }
-}
-
-fn dv(p: &Project, args: &[&str]) -> Run {
-    Run::from(p.cmd(args).env("DEVENV_PORTS", "random").output().expect("run devenv"))
-}
 
 fn psql(p: &Project, db: &str, q: &str) -> String {
     let r = dv(p, &["exec", "-T", "db", "--", "psql", "-U", "devenv", "-d", db, "-tAc", q]);
@@ -87,7 +60,7 @@ fn reset_puts_the_seeded_rows_back_inside_the_server_and_dependents_keep_running
         return;
     }
     let p = Project::new("reset-pg", STACK);
-    let _snaps = Snapshots(&p.name);
+    let _snaps = Snapshots::of(&p);
     seed_files(&p);
     dv(&p, &["up", "-d"]).ok().stderr_has("db: kept its seeded snapshot (inside the server");
     let seeded = digest(&p);
@@ -145,7 +118,7 @@ fn reset_without_a_seeded_snapshot_says_so_and_what_to_do() {
     // Redis has no in-server path and its seeding is short: no seeded snapshot.
     let yaml = "name: {project}\nservices:\n  cache:\n    preset: redis\n    seed:\n      - redis: seed.redis\n  plain:\n    image: devenv-test/app:1\n";
     let p = Project::new("reset-none", yaml);
-    let _snaps = Snapshots(&p.name);
+    let _snaps = Snapshots::of(&p);
     p.write("seed.redis", "SET greeting hello\n");
     dv(&p, &["up", "-d"]).ok();
     let r = dv(&p, &["reset"]);
@@ -162,7 +135,7 @@ fn up_fresh_starts_from_the_seeded_state_and_ctrl_c_never_leaves_a_mix() {
         return;
     }
     let p = Project::new("reset-fresh", STACK);
-    let _snaps = Snapshots(&p.name);
+    let _snaps = Snapshots::of(&p);
     seed_files(&p);
     dv(&p, &["up", "-d"]).ok();
     let seeded = digest(&p);
@@ -195,7 +168,7 @@ fn run_snapshot_restores_before_the_command_and_two_parallel_runs_do_not_interfe
         return;
     }
     let p = Project::new("reset-run", STACK);
-    let _snaps = Snapshots(&p.name);
+    let _snaps = Snapshots::of(&p);
     seed_files(&p);
     dv(&p, &["up", "-d"]).ok();
     sql(&p, "DELETE FROM items WHERE id > 10");
@@ -246,7 +219,7 @@ fn the_example_suite_resets_between_tests() {
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("envs/reset-between-tests");
     let project = format!("it-reset-example-{}", std::process::id());
-    let _snaps = Snapshots(&project);
+    let _snaps = Snapshots(project.to_string());
     let map = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images/map.yaml");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let resets = rt.block_on(example_suite::suite(&dir.join("devenv.yaml"), &project, &map));

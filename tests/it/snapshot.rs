@@ -7,30 +7,6 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-/// Removes the project's snapshot volumes (they do not carry the project
-/// label, so the harness does not see them).
-struct Snapshots<'a>(&'a Project);
-
-impl Snapshots<'_> {
-    fn volumes(&self) -> Vec<String> {
-        let filter = format!("label=dev.devenv.snapshot-of={}", self.0.name);
-        let out = Command::new("docker").args(["volume", "ls", "-q", "--filter", &filter]).output().expect("docker");
-        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
-    }
-}
-
-impl Drop for Snapshots<'_> {
-    fn drop(&mut self) {
-        for v in self.volumes() {
-            let _ = Command::new("docker").args(["volume", "rm", "-f", &v]).output();
-        }
-    }
-}
-
-/// `devenv ARGS` with every port random (other tests run beside this one).
-fn dv(p: &Project, args: &[&str]) -> Run {
-    Run::from(p.cmd(args).env("DEVENV_PORTS", "random").output().expect("run devenv"))
-}
 
 fn sql(p: &Project, q: &str) -> String {
     let db = p.name.replace('-', "_");
@@ -55,7 +31,7 @@ fn save_restore_ls_rm_and_snapshots_outlive_down_v() {
         return;
     }
     let p = Project::new("snap", STACK);
-    let snaps = Snapshots(&p);
+    let snaps = Snapshots::of(&p);
     p.write("seed.sql", "CREATE TABLE items (id int PRIMARY KEY);\nINSERT INTO items VALUES (1), (2);\n");
     dv(&p, &["up", "-d"]).ok();
     sql(&p, "INSERT INTO items VALUES (3)");
@@ -117,7 +93,7 @@ fn ctrl_c_during_restore_leaves_the_snapshot_state_whole() {
     }
     let yaml = "name: {project}\nservices:\n  files:\n    image: devenv-test/app:1\n    command: [sleep, infinity]\n    volumes: [\"blob:/blob\"]\nvolumes:\n  blob:\n";
     let p = Project::new("snapint", yaml);
-    let _snaps = Snapshots(&p);
+    let _snaps = Snapshots::of(&p);
     dv(&p, &["up", "-d"]).ok();
     // ~120 MB in 2400 files: the copy takes long enough to be interrupted.
     let fill = "mkdir -p /blob/a && head -c 120000000 /dev/urandom | split -b 50000 -a 4 - /blob/a/x";

@@ -11,37 +11,6 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-/// Every snapshot volume of the project (they do not carry the project
-/// label); removed when dropped.
-struct Snapshots(String);
-
-impl Snapshots {
-    fn of(p: &Project) -> Snapshots {
-        Snapshots(p.name.clone())
-    }
-    fn volumes(&self) -> Vec<String> {
-        let filter = format!("label=dev.devenv.snapshot-of={}", self.0);
-        let out = Command::new("docker").args(["volume", "ls", "-q", "--filter", &filter]).output().expect("docker");
-        let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
-        v.sort();
-        v
-    }
-    fn of_snapshot(&self, name: &str) -> Vec<String> {
-        self.volumes().into_iter().filter(|v| v == &format!("{}_snapshot_{name}", self.0) || v.starts_with(&format!("{}_snapshot_{name}_", self.0))).collect()
-    }
-}
-
-impl Drop for Snapshots {
-    fn drop(&mut self) {
-        for v in self.volumes() {
-            let _ = Command::new("docker").args(["volume", "rm", "-f", &v]).output();
-        }
-    }
-}
-
-fn dv(p: &Project, args: &[&str]) -> Run {
-    Run::from(p.cmd(args).env("DEVENV_PORTS", "random").output().expect("run devenv"))
-}
 
 fn sh(p: &Project, service: &str, script: &str) -> String {
     let r = dv(p, &["exec", "-T", service, "--", "sh", "-c", script]);
