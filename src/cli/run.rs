@@ -66,34 +66,14 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
         session.teardown(crate::engine::Ending::Discard, true).await.map(|_| ())
     };
 
-    match session.up_until(&args.services, super::interrupted(), "interrupted: tearing down").await {
-        Ok(_) => {}
-        Err(Error::Interrupted) => {
-            let _ = teardown().await;
-            return Err(Error::Interrupted);
-        }
-        Err(e) => {
-            ui.error(&e);
-            let _ = teardown().await;
-            return Ok(e.exit_code());
-        }
+    let mut ready = session.up_until(&args.services, super::interrupted(), "interrupted: tearing down").await.map(|_| ());
+    if let (Ok(()), Some(snap)) = (&ready, &args.snapshot) {
+        ready = restore_snapshot(&session, snap, ui).await;
     }
-
-    if let Some(snap) = &args.snapshot {
-        let (from, name) = snap.split_once('/').unwrap_or((session.plan().project.as_str(), snap.as_str()));
-        let t0 = std::time::Instant::now();
-        let restored = super::reset::to_the_end(session.snapshot_restore_from(from, name, &[]), "restore", ui).await;
-        match restored {
-            Ok(services) => ui.done(format!("restored snapshot `{snap}`: {}", services.join(", ")), t0.elapsed()),
-            Err(e) => {
-                let code = if matches!(e, Error::Interrupted) { None } else { Some(e.exit_code()) };
-                if code.is_some() {
-                    ui.error(&e);
-                }
-                let _ = teardown().await;
-                return code.ok_or(Error::Interrupted);
-            }
-        }
+    if let Err(e) = ready {
+        let code = failed(e, ui);
+        let _ = teardown().await;
+        return code;
     }
 
     // From here on, whatever fails, what this run started is torn down.
@@ -117,6 +97,25 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
     let code = run_command(program, rest, &vars, &session.plan().project, ui).await;
     teardown().await?;
     Ok(code)
+}
+
+/// `--snapshot [PROJECT/]NAME`: that snapshot restored before the command runs.
+async fn restore_snapshot(session: &Session, snap: &str, ui: &Ui) -> Result<(), Error> {
+    let (from, name) = snap.split_once('/').unwrap_or((session.plan().project.as_str(), snap));
+    let t0 = std::time::Instant::now();
+    let services = super::reset::to_the_end(session.snapshot_restore_from(from, name, &[]), "restore", ui).await?;
+    ui.done(format!("restored snapshot `{snap}`: {}", services.join(", ")), t0.elapsed());
+    Ok(())
+}
+
+/// A failure before the command ran: printed, and its exit code (an
+/// interruption stays one: the caller exits 130).
+fn failed(e: Error, ui: &Ui) -> Result<u8, Error> {
+    if matches!(e, Error::Interrupted) {
+        return Err(Error::Interrupted);
+    }
+    ui.error(&e);
+    Ok(e.exit_code())
 }
 
 /// Run the user's command with the environment's variables; its exit code

@@ -247,25 +247,7 @@ fn check_consistency(
                 Some("e.g. [\"CMD\", \"pg_isready\"], or a string for a shell command".into()),
             ));
         }
-        for (dep, cfg) in &svc.depends_on {
-            if services.contains_key(dep) {
-                continue;
-            }
-            let hint = match disabled.get(dep) {
-                Some(_) if !cfg.required => continue,
-                Some(profiles) => format!(
-                    "`{dep}` only runs with profile {}: enable it (--profile {}) or mark the dependency `required: false`",
-                    profiles.join(", "),
-                    profiles.first().map(String::as_str).unwrap_or_default()
-                ),
-                None => format!("services: {}", services.keys().cloned().collect::<Vec<_>>().join(", ")),
-            };
-            return Err(locs.error(
-                &at(&format!("depends_on.{dep}")),
-                format!("service {name:?} depends on undefined service {dep:?}"),
-                Some(hint),
-            ));
-        }
+        check_depends_on(name, svc, services, disabled, locs)?;
         for (i, v) in svc.volumes.iter().enumerate() {
             if v.kind == "volume"
                 && let Some(src) = v.source.as_deref().filter(|s| !s.is_empty())
@@ -292,6 +274,36 @@ fn check_consistency(
         }
     }
     check_cycles(services, locs)
+}
+
+/// Every `depends_on` target exists (or is disabled by a profile and not required).
+fn check_depends_on(
+    name: &str,
+    svc: &ComposeService,
+    services: &IndexMap<String, ComposeService>,
+    disabled: &BTreeMap<String, Vec<String>>,
+    locs: &ComposeLocations,
+) -> R<()> {
+    for (dep, cfg) in &svc.depends_on {
+        if services.contains_key(dep) {
+            continue;
+        }
+        let hint = match disabled.get(dep) {
+            Some(_) if !cfg.required => continue,
+            Some(profiles) => format!(
+                "`{dep}` only runs with profile {}: enable it (--profile {}) or mark the dependency `required: false`",
+                profiles.join(", "),
+                profiles.first().map(String::as_str).unwrap_or_default()
+            ),
+            None => format!("services: {}", services.keys().cloned().collect::<Vec<_>>().join(", ")),
+        };
+        return Err(locs.error(
+            &format!("services.{name}.depends_on.{dep}"),
+            format!("service {name:?} depends on undefined service {dep:?}"),
+            Some(hint),
+        ));
+    }
+    Ok(())
 }
 
 /// compose-go `graph.CheckCycle`: `dependency cycle detected: a -> b -> a`.

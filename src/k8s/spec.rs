@@ -204,113 +204,125 @@ pub fn parse(env: &LoadedEnv, plan: &Plan) -> Result<K8sSpec, ConfigError> {
     let cx = Ctx { env };
     let mut spec = K8sSpec::default();
     if let Some(top) = &env.spec.k8s {
-        for (key, v) in cx.map(top, "k8s", TOP_KEYS)? {
-            let path = join("k8s", &key);
-            match key.as_str() {
-                "provider" => {
-                    let s = cx.string(v, &path)?;
-                    spec.provider = Some(match s.as_str() {
-                        "kind" => Provider::Kind,
-                        "k3d" => Provider::K3d,
-                        other => return Err(cx.err(&path, format!("unknown provider `{other}`"), hint_for(other, &["kind", "k3d"], "providers"))),
-                    });
-                }
-                "cluster" => {
-                    let s = cx.string(v, &path)?;
-                    if !is_dns_label(&s) {
-                        return Err(cx.err(&path, format!("invalid cluster name {s:?}"), Some("use lowercase letters, digits and `-` (at most 63)".into())));
-                    }
-                    spec.cluster = Some(s);
-                }
-                "namespace" => {
-                    let s = cx.string(v, &path)?;
-                    if !is_dns_label(&s) {
-                        return Err(cx.err(&path, format!("invalid namespace {s:?}"), Some("a namespace is a DNS label: lowercase letters, digits and `-`, at most 63".into())));
-                    }
-                    spec.namespace = Some(s);
-                }
-                "manifests" => {
-                    for (written, p) in cx.strings(v, &path)? {
-                        let abs = crate::config::volumes::normalize(&env.dir.join(&written));
-                        if !abs.exists() {
-                            return Err(cx.err(&p, format!("{written}: no such file or directory ({})", abs.display()), Some("paths are relative to the environment file".into())));
-                        }
-                        spec.manifests.push(ManifestPath { written, path: abs, yaml_path: p });
-                    }
-                }
-                "kube_version" => {
-                    for (s, p) in cx.strings(v, &path)? {
-                        spec.kube_versions.push(normalize_version(&s).ok_or_else(|| {
-                            cx.err(&p, format!("invalid Kubernetes version {s:?}"), Some("write e.g. \"1.33\" or \"1.33.0\" (quoted, so YAML keeps it a string)".into()))
-                        })?);
-                    }
-                }
-                "context" => {
-                    let s = cx.string(v, &path)?;
-                    if s.trim().is_empty() {
-                        return Err(cx.err(&path, "empty context name", Some("a context of your kubeconfig (`kubectl config get-contexts`)".into())));
-                    }
-                    spec.context = Some(s);
-                }
-                "registry" => {
-                    let s = cx.string(v, &path)?;
-                    spec.registry = Some(parse_registry(&s).map_err(|m| cx.err(&path, m, Some("e.g. registry.example.com/team or 127.0.0.1:5000/team (no scheme, no tag)".into())))?);
-                }
-                "production_markers" => {
-                    let words = cx.strings(v, &path)?;
-                    spec.production_markers = Some(words.into_iter().map(|(w, _)| w.to_ascii_lowercase()).collect());
-                }
-                _ => {}
-            }
-        }
+        parse_top(&cx, top, &mut spec)?;
     }
     for (name, svc) in &env.spec.services {
         let Some(v) = &svc.k8s else { continue };
-        let base = format!("services.{name}.k8s");
-        let mut s = ServiceK8s::default();
-        for (key, val) in cx.map(v, &base, SERVICE_KEYS)? {
-            let path = join(&base, &key);
-            match key.as_str() {
-                "replicas" => {
-                    let n = cx.string(val, &path)?;
-                    s.replicas = Some(n.parse::<u32>().map_err(|_| cx.err(&path, format!("expected a whole number, found {n:?}"), None))?);
-                }
-                "resources" => s.resources = Some(parse_resources(&cx, val, &path)?),
-                "secret_env" => {
-                    let known = plan.services.get(name).map(|p| p.env.keys().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default();
-                    for (k, p) in cx.strings(val, &path)? {
-                        if !known.contains(&k.as_str()) {
-                            return Err(cx.err(&p, format!("`{k}` is not in the environment of `{name}`"), hint_for(&k, &known, "its variables")));
-                        }
-                        s.secret_env.push(k);
-                    }
-                }
-                "expose" => {
-                    let e = cx.string(val, &path)?;
-                    s.expose = Some(match e.as_str() {
-                        "port-forward" => Expose::PortForward,
-                        "nodeport" => Expose::NodePort,
-                        "none" => Expose::None,
-                        other => return Err(cx.err(&path, format!("unknown value `{other}`"), hint_for(other, &["port-forward", "nodeport", "none"], "values"))),
-                    });
-                }
-                "storage" => {
-                    let q = cx.string(val, &path)?;
-                    if !is_quantity(&q) {
-                        return Err(cx.err(&path, format!("invalid storage size {q:?}"), Some("a Kubernetes quantity, e.g. 1Gi or 500Mi".into())));
-                    }
-                    s.storage = Some(q);
-                }
-                "skip" => match val {
-                    Value::Bool(b) => s.skip = *b,
-                    other => return Err(cx.err(&path, format!("expected true or false, found {}", kind_of(other)), None)),
-                },
-                _ => {}
-            }
-        }
-        spec.services.insert(name.clone(), s);
+        spec.services.insert(name.clone(), parse_service(&cx, plan, name, v)?);
     }
     Ok(spec)
+}
+
+/// The top-level `k8s:` section.
+fn parse_top(cx: &Ctx, top: &Value, spec: &mut K8sSpec) -> Result<(), ConfigError> {
+    let env = cx.env;
+    for (key, v) in cx.map(top, "k8s", TOP_KEYS)? {
+        let path = join("k8s", &key);
+        match key.as_str() {
+            "provider" => {
+                let s = cx.string(v, &path)?;
+                spec.provider = Some(match s.as_str() {
+                    "kind" => Provider::Kind,
+                    "k3d" => Provider::K3d,
+                    other => return Err(cx.err(&path, format!("unknown provider `{other}`"), hint_for(other, &["kind", "k3d"], "providers"))),
+                });
+            }
+            "cluster" => {
+                let s = cx.string(v, &path)?;
+                if !is_dns_label(&s) {
+                    return Err(cx.err(&path, format!("invalid cluster name {s:?}"), Some("use lowercase letters, digits and `-` (at most 63)".into())));
+                }
+                spec.cluster = Some(s);
+            }
+            "namespace" => {
+                let s = cx.string(v, &path)?;
+                if !is_dns_label(&s) {
+                    return Err(cx.err(&path, format!("invalid namespace {s:?}"), Some("a namespace is a DNS label: lowercase letters, digits and `-`, at most 63".into())));
+                }
+                spec.namespace = Some(s);
+            }
+            "manifests" => {
+                for (written, p) in cx.strings(v, &path)? {
+                    let abs = crate::config::volumes::normalize(&env.dir.join(&written));
+                    if !abs.exists() {
+                        return Err(cx.err(&p, format!("{written}: no such file or directory ({})", abs.display()), Some("paths are relative to the environment file".into())));
+                    }
+                    spec.manifests.push(ManifestPath { written, path: abs, yaml_path: p });
+                }
+            }
+            "kube_version" => {
+                for (s, p) in cx.strings(v, &path)? {
+                    spec.kube_versions.push(normalize_version(&s).ok_or_else(|| {
+                        cx.err(&p, format!("invalid Kubernetes version {s:?}"), Some("write e.g. \"1.33\" or \"1.33.0\" (quoted, so YAML keeps it a string)".into()))
+                    })?);
+                }
+            }
+            "context" => {
+                let s = cx.string(v, &path)?;
+                if s.trim().is_empty() {
+                    return Err(cx.err(&path, "empty context name", Some("a context of your kubeconfig (`kubectl config get-contexts`)".into())));
+                }
+                spec.context = Some(s);
+            }
+            "registry" => {
+                let s = cx.string(v, &path)?;
+                spec.registry = Some(parse_registry(&s).map_err(|m| cx.err(&path, m, Some("e.g. registry.example.com/team or 127.0.0.1:5000/team (no scheme, no tag)".into())))?);
+            }
+            "production_markers" => {
+                let words = cx.strings(v, &path)?;
+                spec.production_markers = Some(words.into_iter().map(|(w, _)| w.to_ascii_lowercase()).collect());
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A service's `k8s:` section (`plan` checks `secret_env` keys).
+fn parse_service(cx: &Ctx, plan: &Plan, name: &str, v: &Value) -> Result<ServiceK8s, ConfigError> {
+    let base = format!("services.{name}.k8s");
+    let mut s = ServiceK8s::default();
+    for (key, val) in cx.map(v, &base, SERVICE_KEYS)? {
+        let path = join(&base, &key);
+        match key.as_str() {
+            "replicas" => {
+                let n = cx.string(val, &path)?;
+                s.replicas = Some(n.parse::<u32>().map_err(|_| cx.err(&path, format!("expected a whole number, found {n:?}"), None))?);
+            }
+            "resources" => s.resources = Some(parse_resources(&cx, val, &path)?),
+            "secret_env" => {
+                let known = plan.services.get(name).map(|p| p.env.keys().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default();
+                for (k, p) in cx.strings(val, &path)? {
+                    if !known.contains(&k.as_str()) {
+                        return Err(cx.err(&p, format!("`{k}` is not in the environment of `{name}`"), hint_for(&k, &known, "its variables")));
+                    }
+                    s.secret_env.push(k);
+                }
+            }
+            "expose" => {
+                let e = cx.string(val, &path)?;
+                s.expose = Some(match e.as_str() {
+                    "port-forward" => Expose::PortForward,
+                    "nodeport" => Expose::NodePort,
+                    "none" => Expose::None,
+                    other => return Err(cx.err(&path, format!("unknown value `{other}`"), hint_for(other, &["port-forward", "nodeport", "none"], "values"))),
+                });
+            }
+            "storage" => {
+                let q = cx.string(val, &path)?;
+                if !is_quantity(&q) {
+                    return Err(cx.err(&path, format!("invalid storage size {q:?}"), Some("a Kubernetes quantity, e.g. 1Gi or 500Mi".into())));
+                }
+                s.storage = Some(q);
+            }
+            "skip" => match val {
+                Value::Bool(b) => s.skip = *b,
+                other => return Err(cx.err(&path, format!("expected true or false, found {}", kind_of(other)), None)),
+            },
+            _ => {}
+        }
+    }
+    Ok(s)
 }
 
 fn parse_resources(cx: &Ctx, v: &Value, path: &str) -> Result<Resources, ConfigError> {
