@@ -144,6 +144,56 @@ pub async fn lock_project(project: &str, timeout: Duration, ui: &Ui) -> Result<P
     }
 }
 
+/// Set, in the environment of a child devenv handed the lock, to the number
+/// of the lock file's descriptor it inherited (`reset`'s preparation of the
+/// next reset, which outlives the command): the child holds the lock until
+/// it exits, so the next devenv on the project waits for it.
+pub const INHERITED_FD: &str = "DEVENV_LOCK_FD";
+
+impl ProjectLock {
+    /// The lock file's descriptor, to hand to a child that outlives this
+    /// process (`None` when a parent devenv holds the lock).
+    #[cfg(unix)]
+    pub fn raw_fd(&self) -> Option<std::os::unix::io::RawFd> {
+        use std::os::unix::io::AsRawFd;
+        self._file.as_ref().map(|f| f.as_raw_fd())
+    }
+
+    /// Name `pid` as the holder (a waiting run says whom it waits for).
+    pub fn name_holder(&self, pid: u32) {
+        if let Some(mut f) = self._file.as_ref() {
+            let _ = f.set_len(0).and_then(|_| f.rewind()).and_then(|_| writeln!(f, "{pid}"));
+        }
+    }
+}
+
+/// In a child handed the lock of `project` (see `INHERITED_FD`): that lock,
+/// held until this process exits. `None` when no descriptor was handed over
+/// or it is not that project's lock file (then the caller locks as usual).
+#[cfg(unix)]
+pub fn inherited(project: &str) -> Option<ProjectLock> {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::io::FromRawFd;
+    let fd: i32 = std::env::var(INHERITED_FD).ok()?.parse().ok()?;
+    let on_disk = std::fs::metadata(lock_path(project)).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes into `st` and only reads the descriptor number.
+    if fd < 3 || unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstat succeeded, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    if st.st_ino != on_disk.ino() || st.st_dev != on_disk.dev() {
+        return None;
+    }
+    // SAFETY: the descriptor is open (fstat), is the lock file (same inode),
+    // and nothing else in this process owns it; close it on exec from now on.
+    let file = unsafe { File::from_raw_fd(fd) };
+    // SAFETY: sets a flag on a descriptor this function now owns.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    Some(ProjectLock { _file: Some(file) })
+}
+
 /// `lock_project` with the timeout of `DEVENV_LOCK_TIMEOUT`, unless
 /// `interrupted` resolves first (then `Error::Interrupted`: nothing was done).
 pub async fn lock_project_until(project: &str, ui: &Ui, interrupted: impl std::future::Future<Output = ()>) -> Result<ProjectLock, Error> {

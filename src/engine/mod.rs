@@ -41,7 +41,9 @@ use crate::plan::Plan;
 use crate::ui::{Status, Ui};
 
 pub use images::{build_image, remove_project_images};
-pub use lock::{lock_project, lock_project_until, lock_timeout, try_lock_project, ProjectLock, DEFAULT_LOCK_TIMEOUT, HELD_BY_PARENT};
+pub use lock::{lock_path, lock_project, lock_project_until, lock_timeout, try_lock_project, ProjectLock, DEFAULT_LOCK_TIMEOUT, HELD_BY_PARENT, INHERITED_FD};
+#[cfg(unix)]
+pub use lock::inherited as inherited_lock;
 pub use preflight::{check_ports, free_port, port_in_use};
 pub use teardown::{stop_in_order, teardown, Ending, Removed};
 

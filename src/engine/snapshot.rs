@@ -217,6 +217,15 @@ impl Session {
         Ok((wanted, NextReady { session: self.clone(), services: fast, id, manifest }))
     }
 
+    /// What a fast restore of `name` for `services` returned, made again
+    /// (by the process that prepares the next reset after `reset` exited).
+    pub async fn next_ready(&self, name: &str, services: &[String]) -> Result<NextReady, Error> {
+        let all = manifests(self.docker()).await?;
+        let (_, manifest) = find_in(&all, &self.plan().project, name)?;
+        let id = manifest.get(SNAPSHOT_ID).cloned().unwrap_or_default();
+        Ok(NextReady { session: self.clone(), services: services.to_vec(), id, manifest })
+    }
+
     /// The services of `services` (all when empty) that snapshot `name`
     /// holds, sorted, after the version check; an error when there are none.
     fn restorable(&self, name: &str, info: &SnapshotInfo, services: &[String]) -> Result<Vec<String>, Error> {
@@ -501,6 +510,11 @@ pub struct NextReady {
 }
 
 impl NextReady {
+    /// The services whose next restore this prepares (none: nothing to do).
+    pub fn services(&self) -> &[String] {
+        &self.services
+    }
+
     pub async fn run(self) -> Result<(), Error> {
         if self.services.is_empty() {
             return Ok(());
