@@ -36,6 +36,7 @@ pub use observed::{ContainerState, ObservedContainer, ObservedObject, ObservedPo
 pub use snapshot::{LabelledVolume, VolumeCopy};
 pub use registry::{credentials_for, registry_host, PushProgress, RegistryCredentials, RegistryError};
 pub use snapshot::{SnapshotHelper, IO_HELPER_MOUNT};
+pub use sync::ExecPipe;
 
 use crate::labels;
 use crate::values::split_reference;

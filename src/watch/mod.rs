@@ -2,10 +2,13 @@
 //! sync (one tar stream), restart or rebuild; edits of the environment file
 //! re-plan and recreate what changed.
 //!
-//! Owns: the watch loop and its pure layers (`rules`, `debounce`, `sync`).
+//! Owns: the watch loop and its pure layers (`rules`, `debounce`, `sync`,
+//! `pipe`), and the per-container sync channels (`channels`).
 //! Must not: print (it emits `ui` events) or import bollard (`docker` does the calls).
 
+mod channels;
 pub mod debounce;
+pub mod pipe;
 pub mod rules;
 pub mod sync;
 
@@ -62,6 +65,8 @@ struct Watching {
     watcher: Option<notify::RecommendedWatcher>,
     roots: Vec<PathBuf>,
     tx: mpsc::UnboundedSender<PathBuf>,
+    /// Small batches go through a long-lived exec per container.
+    channels: channels::Channels,
 }
 
 /// Watch until `stop` resolves. Errors only when watching cannot start.
@@ -88,6 +93,7 @@ pub async fn run(docker: &Docker, plan: Plan, reload: Reload, opts: Options, ui:
         watcher: None,
         roots: vec![],
         tx,
+        channels: channels::Channels::default(),
     };
     if w.matcher.rules.is_empty() {
         ui.warn("no `watch:` rules for the selected services: only the environment file is watched");
@@ -395,6 +401,11 @@ impl Watching {
     async fn upload(&self, service: &str, id: &str, plan: SyncPlan) -> Result<(usize, usize), Error> {
         if plan.entries.is_empty() {
             return Ok((0, 0));
+        }
+        match self.channels.sync(&self.docker, id, &plan).await {
+            channels::Outcome::Synced(w) => return Ok((w.files, w.vanished.len())),
+            channels::Outcome::Refused(why) => return Err(Error::Other(why)),
+            channels::Outcome::NotCarried => {}
         }
         let bytes = plan.bytes();
         if bytes > LARGE_BATCH {

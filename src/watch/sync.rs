@@ -286,7 +286,7 @@ impl<R: Read> Read for Exact<R> {
 }
 
 /// The plan's entries and their parent directories, parents first (a name sorts before the names it prefixes).
-fn with_parents(plan: &SyncPlan) -> Vec<Entry> {
+pub fn with_parents(plan: &SyncPlan) -> Vec<Entry> {
     let mut all: BTreeMap<&str, Entry> = plan.parents.iter().map(|(n, h)| (n.as_str(), Entry { host: h.clone(), name: n.clone(), kind: EntryKind::Dir })).collect();
     all.extend(plan.entries.iter().map(|(n, e)| (n.as_str(), e.clone())));
     all.into_values().collect()
