@@ -12,6 +12,7 @@ mod import;
 mod init;
 mod k8s;
 mod logs;
+mod prepare;
 mod ps;
 mod reset;
 mod run;
@@ -173,7 +174,10 @@ pub async fn run(cli: Cli) -> u8 {
         ui = ui.recording();
     }
     let suite = cli.global.project.clone().unwrap_or_else(|| "devenv".into());
+    // A detached child of `reset` / `snapshot save` (same arguments).
+    let child = prepare::requested();
     let result = match cli.command {
+        _ if child.is_some() => prepare::child(&cli.global, child.as_deref().unwrap_or_default(), &ui).await,
         Command::Up(a) => up::run(&cli.global, a, &ui).await,
         Command::Down(a) => down::run(&cli.global, a, &ui).await,
         Command::Ps(a) => ps::run(&cli.global, a, &ui).await,

@@ -97,12 +97,13 @@ pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Err
             Ok(exit::OK)
         }
         Action::Save { name, services } => {
-            let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
+            let lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
             let name = name.unwrap_or_else(|| chrono::Local::now().format("%Y%m%d-%H%M%S").to_string());
             let t0 = Instant::now();
             let session = session(docker, plan, ui);
-            let info = finish_first(session.snapshot_save(&name, &services), ui).await?;
+            let (info, next) = finish_first(session.save_deferred(&name, &services), ui).await?;
             ui.done(format!("saved snapshot `{name}`: {} ({})", info.services.keys().cloned().collect::<Vec<_>>().join(", "), size(info.size_kib)), t0.elapsed());
+            super::prepare::after(&lock, &session.plan().project, vec![next], ui).await?;
             Ok(exit::OK)
         }
         Action::Restore { name, services } => {

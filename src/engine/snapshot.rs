@@ -155,6 +155,14 @@ impl Session {
 
     /// Save `name` (which must not exist) for `services` (all with data when empty).
     pub async fn snapshot_save(&self, name: &str, services: &[String]) -> Result<SnapshotInfo, Error> {
+        let (info, next) = self.save_deferred(name, services).await?;
+        next.run().await?;
+        Ok(info)
+    }
+
+    /// The save itself, and what makes its first in-server restore renames
+    /// only (run it now, or later: the snapshot is complete either way).
+    pub async fn save_deferred(&self, name: &str, services: &[String]) -> Result<(SnapshotInfo, NextReady), Error> {
         check_name(name)?;
         let parts = parts(self.plan(), services)?;
         let project = self.plan().project.clone();
@@ -170,15 +178,14 @@ impl Session {
         let keep = ids(self.docker(), &project).await?;
         self.in_server_each(&services, InServer::Prune { keep: &keep }).await?;
         // Before the copy: the copy then holds the in-server one too.
-        self.in_server_each(&services, InServer::Save { key: name, id: &id }).await?;
+        let fast = self.in_server_each(&services, InServer::Save { key: name, id: &id }).await?;
         let ledgers = self.ledgers(&services).await?;
         let stopped = self.stop_services_of(&parts).await?;
         let copied = self.copy_out(name, &parts, &id, &ledgers).await;
         let back = self.up(&stopped).await;
         let info = copied?;
         back?;
-        self.in_server_each(&services, InServer::Prepare { id: &id }).await?;
-        Ok(info)
+        Ok((info, NextReady { session: self.clone(), name: name.to_string(), services: fast, id, manifest: None }))
     }
 
     /// Restore `name` into `services` (all it holds when empty): in the
@@ -214,7 +221,7 @@ impl Session {
             let saved = data_volumes(self.docker(), from, name).await?;
             self.restore_volumes(name, &saved, &rest).await?;
         }
-        Ok((wanted, NextReady { session: self.clone(), services: fast, id, manifest }))
+        Ok((wanted, NextReady { session: self.clone(), name: name.to_string(), services: fast, id, manifest: Some(manifest) }))
     }
 
     /// What a fast restore of `name` for `services` returned, made again
@@ -223,7 +230,7 @@ impl Session {
         let all = manifests(self.docker()).await?;
         let (_, manifest) = find_in(&all, &self.plan().project, name)?;
         let id = manifest.get(SNAPSHOT_ID).cloned().unwrap_or_default();
-        Ok(NextReady { session: self.clone(), services: services.to_vec(), id, manifest })
+        Ok(NextReady { session: self.clone(), name: name.to_string(), services: services.to_vec(), id, manifest: Some(manifest) })
     }
 
     /// The services of `services` (all when empty) that snapshot `name`
@@ -504,9 +511,13 @@ async fn data_volumes(docker: &Docker, project: &str, name: &str) -> Result<Volu
 #[must_use = "run it: the ledger is not written back until it runs"]
 pub struct NextReady {
     session: Session,
+    /// The snapshot it prepares the next restore of.
+    name: String,
     services: Vec<String>,
     id: String,
-    manifest: HashMap<String, String>,
+    /// After a restore: the save's manifest, whose seed ledgers are written
+    /// back (`None` after a save: the ledgers are as saved already).
+    manifest: Option<HashMap<String, String>>,
 }
 
 impl NextReady {
@@ -515,11 +526,18 @@ impl NextReady {
         &self.services
     }
 
+    /// The snapshot whose next restore this prepares.
+    pub fn snapshot(&self) -> &str {
+        &self.name
+    }
+
     pub async fn run(self) -> Result<(), Error> {
         if self.services.is_empty() {
             return Ok(());
         }
-        self.session.put_ledgers(&self.services, &self.manifest).await?;
+        if let Some(manifest) = &self.manifest {
+            self.session.put_ledgers(&self.services, manifest).await?;
+        }
         self.session.in_server_each(&self.services, InServer::Prepare { id: &self.id }).await?;
         Ok(())
     }

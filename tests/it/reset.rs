@@ -71,7 +71,7 @@ fn reset_puts_the_seeded_rows_back_inside_the_server_and_dependents_keep_running
     sql(&p, "DELETE FROM items WHERE id % 2 = 0; UPDATE items SET name = 'changed' WHERE id = 1; CREATE TABLE scratch (x int)");
     psql(&p, "postgres", "CREATE DATABASE extra");
     // It returns once the data is back; a detached devenv, holding the lock, makes the next spare.
-    dv(&p, &["reset"]).ok().stderr_has("reset to the seeded state: db").stderr_has("the next reset is prepared in the background");
+    dv(&p, &["reset"]).ok().stderr_has("reset to the seeded state: db").stderr_has("the next restore is prepared in the background");
     assert_eq!(digest(&p), seeded, "exactly the seeded rows");
     assert_eq!(sql(&p, "SELECT count(*) FROM pg_tables WHERE tablename = 'scratch'"), "0");
     assert_eq!(user_databases(&p), "postgres,shop", "a database made after the save is gone, as a volume restore would have it");
