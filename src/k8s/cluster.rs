@@ -43,6 +43,9 @@ pub struct Target {
     /// An existing cluster's kubeconfig context (`--context`, `k8s.context`): then
     /// `provider` and `cluster` are not used — nothing is created, loaded or deleted there.
     pub existing: Option<String>,
+    /// On a shared cluster, the developer (`$USER`, as a label value): the namespace
+    /// devenv creates carries it (`devenv.dev/owner`), and another developer's is refused.
+    pub owner: Option<String>,
 }
 
 impl Target {
@@ -53,6 +56,31 @@ impl Target {
             None => format!("{}-{}", self.provider.name(), self.cluster),
         }
     }
+}
+
+/// The label naming the developer a shared cluster's namespace was created for.
+pub const OWNER: &str = "devenv.dev/owner";
+
+/// Kinds that live outside any namespace: on a shared cluster, every developer would apply the same object.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume", "StorageClass", "PriorityClass",
+    "IngressClass", "RuntimeClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
+];
+
+/// The team's objects that would not stay in the developer's namespace on a shared
+/// cluster (another namespace named, or a cluster-scoped kind): `file: Kind/name (why)`.
+pub fn outside_namespace(manifests: &[super::manifest::Manifest], namespace: &str) -> Vec<String> {
+    manifests
+        .iter()
+        .filter_map(|m| {
+            let why = if CLUSTER_SCOPED.contains(&m.kind()) {
+                "cluster-scoped".to_string()
+            } else {
+                m.namespace().filter(|ns| *ns != namespace).map(|ns| format!("namespace `{ns}`"))?
+            };
+            Some(format!("{}: {} ({why})", m.origin.label(), m.id()))
+        })
+        .collect()
 }
 
 /// What the kubeconfig says about a context (`kubectl config view --minify`).
@@ -245,7 +273,8 @@ impl<'a> Cluster<'a> {
         let out = self.run(&inv)?;
         if !out.success() {
             let hint = "list them with `kubectl config get-contexts`; --context takes a NAME from there";
-            if out.stderr.contains("does not exist") || out.stderr.contains("not found") {
+            // kubectl 1.32 says `error: cannot locate context NAME`; others `context "NAME" does not exist`.
+            if ["cannot locate context", "does not exist", "not found"].iter().any(|t| out.stderr.contains(t)) {
                 return Err(Error::Usage { message: format!("context `{ctx}` is not in your kubeconfig (`{}`: {})", inv.display(), out.lines().join(" ")), hint: Some(hint.into()) });
             }
             return Err(failed(&inv, &out, &format!("cannot read context `{ctx}` from the kubeconfig"), hint));
@@ -345,17 +374,54 @@ impl<'a> Cluster<'a> {
         Ok(())
     }
 
-    /// Create the namespace when it does not exist (an existing one is left untouched).
-    pub fn ensure_namespace(&self, rendered: &Rendered) -> Result<(), Error> {
-        let inv = Invocation::new("kubectl", &["--context", &self.target.context(), "get", "namespace", &self.target.namespace, "-o", "name"]);
+    /// The namespace as the API server has it (`None`: it does not exist); an error when the
+    /// server does not answer, or when the namespace is another developer's (devenv created it for them).
+    pub fn namespace(&self) -> Result<Option<Value>, Error> {
+        let inv = Invocation::new("kubectl", &["--context", &self.target.context(), "get", "namespace", &self.target.namespace, "-o", "json"]);
         let out = self.run(&inv)?;
-        if out.success() {
+        if !out.success() {
+            if out.stderr.contains("NotFound") || out.stderr.contains("not found") {
+                return Ok(None);
+            }
+            if let Some(e) = self.explained(&out.lines().join("\n")) {
+                return Err(failed(&inv, &out, &format!("cannot read namespace `{}`: {}", self.target.namespace, e.problem), &e.fix));
+            }
+            return Err(failed(&inv, &out, "cannot reach the cluster", &format!("is the cluster running, and are you logged in? `kubectl --context {} cluster-info`", self.target.context())));
+        }
+        // It exists; labels devenv cannot read are no owner's.
+        let v: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+        self.check_owner(&v)?;
+        Ok(Some(v))
+    }
+
+    /// Refuse a namespace devenv created for this project for another developer.
+    fn check_owner(&self, ns: &Value) -> Result<(), Error> {
+        let Some(me) = &self.target.owner else { return Ok(()) };
+        let label = |k: &str| ns.pointer("/metadata/labels").and_then(|l| l.get(k)).and_then(Value::as_str);
+        let theirs = (label(super::render::MANAGED_BY) == Some("devenv") && label(super::render::PART_OF) == Some(self.target.project.as_str())).then(|| label(OWNER)).flatten();
+        match theirs {
+            Some(owner) if owner != me => Err(Error::Usage {
+                message: format!(
+                    "namespace `{}` holds the `{}` environment of `{owner}` (label {OWNER}={owner}): devenv would replace or delete their objects",
+                    self.target.namespace, self.target.project
+                ),
+                hint: Some(format!("use a namespace of your own: drop --namespace (and k8s.namespace) for the default `{}-{me}`, or pass --namespace NAME", self.target.project)),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Create the namespace when it does not exist (an existing one is left untouched);
+    /// on a shared cluster it carries the owner's label.
+    pub fn ensure_namespace(&self, rendered: &Rendered) -> Result<(), Error> {
+        if self.namespace()?.is_some() {
             return Ok(());
         }
-        if !out.stderr.contains("NotFound") && !out.stderr.contains("not found") {
-            return Err(failed(&inv, &out, "cannot reach the cluster", &format!("is the cluster running? `kubectl --context {} cluster-info`", self.target.context())));
+        let mut object = rendered.namespace_object.clone();
+        if let (Some(owner), Some(labels)) = (&self.target.owner, object.pointer_mut("/metadata/labels").and_then(Value::as_object_mut)) {
+            labels.insert(OWNER.into(), Value::String(owner.clone()));
         }
-        let apply = Invocation::new("kubectl", &["--context", &self.target.context(), "apply", "-f", "-"]).with_stdin(format!("---\n{}", super::manifest::to_yaml(&rendered.namespace_object)));
+        let apply = Invocation::new("kubectl", &["--context", &self.target.context(), "apply", "-f", "-"]).with_stdin(format!("---\n{}", super::manifest::to_yaml(&object)));
         let out = self.run(&apply)?;
         if !out.success() {
             return Err(self.refused(&apply, &out, &format!("cannot create namespace `{}`", self.target.namespace), ""));
@@ -503,6 +569,8 @@ impl<'a> Cluster<'a> {
     /// Reuse the cluster, or create it; true when it was created.
     pub fn ensure(&self) -> Result<bool, Error> {
         if self.target.existing.is_some() {
+            // Before anything is built or pushed: does the API server answer, and is the namespace ours?
+            self.namespace()?;
             return Ok(false);
         }
         if self.exists()? {
@@ -582,6 +650,9 @@ impl<'a> Cluster<'a> {
 
     /// Delete what `up` applied. `volumes`: also claims, seed Jobs and the namespace devenv created.
     pub fn down(&self, sources: &[Source], volumes: bool) -> Result<(), Error> {
+        if self.target.existing.is_some() {
+            self.namespace()?;
+        }
         for src in sources {
             let mut args = vec!["delete".to_string()];
             args.extend(src.kubectl_args());

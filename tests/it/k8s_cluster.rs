@@ -106,14 +106,16 @@ fn http(port: u16, method: &str, path: &str, headers: &str) -> Option<String> {
 
 /// The recording `kubectl`: each command line is appended to `calls.log`, each
 /// `apply -f -` stdin is kept as `apply-N.yaml`. It answers as kubectl does for
-/// a reachable cluster where the namespace does not exist yet.
+/// a reachable cluster where the namespace does not exist yet. `config view`
+/// (which reads only the kubeconfig) is the real kubectl's when it is installed.
 const FAKE_KUBECTL: &str = r#"#!/bin/sh
 d="$(dirname "$0")"
 echo "$*" >> "$d/calls.log"
 case "$*" in
   "version --client"*) echo "Client Version: v1.32.2"; exit 0 ;;
   "config view --minify --context "*)
-    if [ "$5" = missing ]; then echo "error: context \"missing\" does not exist" >&2; exit 1; fi
+    if [ -x "$d/real-kubectl" ]; then exec "$d/real-kubectl" "$@"; fi
+    if [ "$5" = missing ]; then echo "error: cannot locate context missing" >&2; exit 1; fi
     printf '{"kind":"Config","clusters":[{"name":"c","cluster":{"server":"%s"}}],"contexts":[{"name":"%s","context":{"cluster":"c"}}]}\n' "$(cat "$d/server")" "$5"
     exit 0 ;;
   *" version -o json") echo '{"clientVersion":{"major":"1","minor":"32"},"serverVersion":{"major":"1","minor":"30+","gitVersion":"v1.30.4-eks-a737599"}}'; exit 0 ;;
@@ -142,6 +144,10 @@ impl Setup {
         std::fs::create_dir_all(&bin).expect("mkdir");
         std::fs::write(bin.join("kubectl"), FAKE_KUBECTL).expect("write kubectl");
         std::fs::write(bin.join("server"), server).expect("write server");
+        std::fs::write(bin.join("kubeconfig"), kubeconfig(server)).expect("write kubeconfig");
+        if let Some(real) = tool("kubectl") {
+            std::os::unix::fs::symlink(real, bin.join("real-kubectl")).expect("link kubectl");
+        }
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(bin.join("kubectl"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
         Setup { p, bin, docker_config: tempfile::tempdir().expect("tempdir") }
@@ -150,7 +156,15 @@ impl Setup {
     fn run(&self, args: &[&str]) -> Run {
         let mut path = vec![self.bin.clone()];
         path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
-        let out = self.p.cmd(args).env("PATH", std::env::join_paths(path).expect("PATH")).env("USER", "alice").env("DOCKER_CONFIG", self.docker_config.path()).output().expect("run devenv");
+        let out = self
+            .p
+            .cmd(args)
+            .env("PATH", std::env::join_paths(path).expect("PATH"))
+            .env("USER", "alice")
+            .env("DOCKER_CONFIG", self.docker_config.path())
+            .env("KUBECONFIG", self.bin.join("kubeconfig"))
+            .output()
+            .expect("run devenv");
         Run::from(out)
     }
 
@@ -176,6 +190,15 @@ impl Setup {
         let auth = basic(user, password);
         std::fs::write(self.docker_config.path().join("config.json"), format!(r#"{{"auths": {{"{registry}": {{"auth": "{auth}"}}}}}}"#)).expect("write config.json");
     }
+}
+
+/// A kubeconfig with the contexts the tests use, all on one cluster at `server`.
+fn kubeconfig(server: &str) -> String {
+    let mut k = format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"{server}\"}}\nusers:\n- name: u\n  user: {{token: not-a-real-token}}\ncontexts:\n");
+    for ctx in ["dev-cluster", "eks-team"] {
+        k.push_str(&format!("- name: {ctx}\n  context: {{cluster: c, user: u}}\n"));
+    }
+    k
 }
 
 /// base64 of `user:password` (coreutils' base64, so the test does not share devenv's decoder).
@@ -208,7 +231,8 @@ fn up_with_a_context_pushes_to_the_registry_once_and_issues_the_expected_kubectl
     let expected = vec![
         "version --client".to_string(),
         "config view --minify --context dev-cluster -o json".to_string(),
-        format!("--context dev-cluster get namespace {ns} -o name"),
+        format!("--context dev-cluster get namespace {ns} -o json"),
+        format!("--context dev-cluster get namespace {ns} -o json"),
         "--context dev-cluster apply -f -".to_string(),
         format!("--context dev-cluster -n {ns} apply -f -"),
         format!("--context dev-cluster -n {ns} rollout status deployment/api --timeout=120s"),
@@ -311,4 +335,116 @@ fn doctor_k8s_checks_the_context_through_kubectl_and_the_registry_for_real() {
     let down = format!("127.0.0.1:{}/team", free_port());
     let r = s.run(&["doctor", "--k8s", "--context", "dev-cluster", "--registry", &down]);
     r.code(1).stdout_has(&format!("may not create secrets in namespace `{ns}`")).stdout_has("is not reachable");
+}
+
+/// A `docker-credential-NAME` on the stand-ins' PATH, speaking the helper protocol
+/// (docker-credential-helpers): `get`, the server on stdin, `{"ServerURL","Username","Secret"}`
+/// on stdout, or "credentials not found" and exit 1. It logs each server it was asked for.
+fn credential_helper(bin: &std::path::Path, name: &str, host: &str, user: &str, secret: &str) {
+    let script = format!(
+        r#"#!/bin/sh
+[ "$1" = get ] || exit 2
+read -r server
+echo "$server" >> "$(dirname "$0")/{name}.log"
+if [ "$server" = "{host}" ]; then printf '{{"ServerURL":"%s","Username":"{user}","Secret":"{secret}"}}\n' "$server"; exit 0; fi
+echo "credentials not found in native keychain"; exit 1
+"#
+    );
+    let path = bin.join(format!("docker-credential-{name}"));
+    std::fs::write(&path, script).expect("write helper");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+#[test]
+fn pushes_with_the_credentials_a_docker_credential_helper_gives() {
+    if !docker_ready() {
+        return;
+    }
+    let Some(reg) = Registry::start(Some(("alice", "h3lper-s3cret"))) else { return };
+    let s = Setup::new("k8shelper", "https://dev.k8s.example.com:6443");
+    let (addr, registry) = (reg.addr(), format!("{}/team", reg.addr()));
+    credential_helper(&s.bin, "test", &addr, "alice", "h3lper-s3cret");
+    credential_helper(&s.bin, "wrong", &addr, "alice", "not-the-password");
+    let config = |json: &str| std::fs::write(s.docker_config.path().join("config.json"), json).expect("write config.json");
+    let up = || s.run(&["k8s", "up", "-d", "--context", "dev-cluster", "--registry", &registry]);
+
+    // A helper that is not installed is an error naming it.
+    config(r#"{"credsStore": "devenv-absent"}"#);
+    up().code(2).stderr_has("`docker-credential-devenv-absent` (credsStore/credHelpers) is not installed");
+    // credHelpers names the helper for this host (over credsStore): its credentials are refused.
+    config(&format!(r#"{{"auths": {{"{addr}": {{}}}}, "credsStore": "test", "credHelpers": {{"{addr}": "wrong"}}}}"#));
+    let r = up();
+    r.code(5).stderr_has(&format!("registry `{addr}` refused")).stderr_has("from credential helper `docker-credential-wrong` were refused");
+    assert!(!r.stderr.contains("not-the-password"), "{}", r.stderr);
+    assert!(s.calls().iter().all(|c| !c.contains("apply")), "nothing applied: {:?}", s.calls());
+
+    // Docker Desktop's shape: credsStore, and an empty `auths` entry.
+    config(&format!(r#"{{"auths": {{"{addr}": {{}}}}, "credsStore": "test"}}"#));
+    let r = up();
+    r.ok().stderr_has("pushing");
+    assert!(!r.stderr.contains("h3lper-s3cret") && !r.stdout.contains("h3lper-s3cret"), "the secret is never printed:\n{}", r.stderr);
+    let asked = std::fs::read_to_string(s.bin.join("test.log")).unwrap_or_default();
+    assert!(asked.lines().any(|l| l == addr), "the helper was asked for the registry host: {asked:?}");
+    let image = image_ref_in(&s.applied(), &format!("{registry}/{}-api", s.p.name)).expect("pushed image applied");
+    let (tagged, digest) = image.split_once('@').expect("pinned");
+    let tag = tagged.rsplit_once(':').map(|(_, t)| t.to_string()).expect("tag");
+    let repo_path = format!("team/{}-api", s.p.name);
+    assert_eq!(reg.digest(&repo_path, &tag, None), None, "anonymous reads are refused by this registry");
+    assert_eq!(reg.digest(&repo_path, &tag, Some(&basic("alice", "h3lper-s3cret"))).as_deref(), Some(digest), "pushed with the helper's credentials");
+
+    // doctor --k8s uses the same credentials.
+    let r = s.run(&["doctor", "--k8s", "--context", "dev-cluster", "--registry", &registry]);
+    r.stdout_has(&format!("registry: `{registry}` is reachable and writable"));
+}
+
+#[test]
+fn render_with_a_registry_references_the_content_tag_and_neither_builds_nor_pushes() {
+    if !docker_ready() {
+        return;
+    }
+    let Some(reg) = Registry::start(None) else { return };
+    let s = Setup::new("k8srender", "https://dev.k8s.example.com:6443");
+    let registry = format!("{}/team", reg.addr());
+    let repo = format!("{registry}/{}-api", s.p.name);
+    let local = format!("{}-api:devenv", s.p.name);
+
+    let r = s.run(&["k8s", "render", "--registry", &registry]);
+    r.code(5).stderr_has("is not built yet").stderr_has("does not build");
+    let built = Command::new("docker").args(["image", "inspect", &local]).output().expect("docker");
+    assert!(!built.status.success(), "render built {local}");
+
+    s.run(&["k8s", "up", "-d", "--context", "dev-cluster", "--registry", &registry]).ok();
+    let applied = image_ref_in(&s.applied(), &repo).expect("applied");
+    let r = s.run(&["k8s", "render", "--registry", &registry]);
+    r.ok();
+    assert_eq!(image_ref_in(&r.stdout, &repo).as_deref(), Some(applied.as_str()), "render prints what up applied:\n{}", r.stdout);
+
+    // Another registry path: the same content tag, not pushed there, so no digest, and a warning.
+    let other = format!("{}/other", reg.addr());
+    let r = s.run(&["k8s", "render", "--registry", &other]);
+    r.ok().stderr_has("is not in the registry yet");
+    let image = image_ref_in(&r.stdout, &format!("{other}/{}-api", s.p.name)).expect("rendered");
+    let tag = applied.split_once('@').and_then(|(t, _)| t.rsplit_once(':')).map(|(_, t)| t.to_string()).expect("tag");
+    assert_eq!(image, format!("{other}/{}-api:{tag}", s.p.name));
+    assert_eq!(reg.digest(&format!("other/{}-api", s.p.name), &tag, None), None, "render pushed nothing");
+}
+
+#[test]
+fn a_context_whose_server_does_not_answer_fails_in_kubectls_own_words() {
+    let Some(real) = tool("kubectl") else { return };
+    let port = free_port();
+    let s = Setup::new("k8sunreach", &format!("https://127.0.0.1:{port}"));
+    // The real kubectl, nothing recorded: an API server address where nothing listens.
+    std::fs::remove_file(s.bin.join("kubectl")).expect("rm stand-in");
+    std::os::unix::fs::symlink(&real, s.bin.join("kubectl")).expect("link kubectl");
+    s.p.write("devenv.yaml", &format!("name: {}\nservices:\n  cache:\n    image: devenv-test/redis:7\n", s.p.name));
+    let refused = format!("The connection to the server 127.0.0.1:{port} was refused");
+
+    let r = s.run(&["k8s", "up", "-d", "--context", "dev-cluster"]);
+    r.code(1).stderr_has(&format!("context `dev-cluster`, server https://127.0.0.1:{port}")).stderr_has("cannot reach the cluster").stderr_has(&refused);
+    let r = s.run(&["k8s", "up", "-d", "--context", "missing"]);
+    r.code(2).stderr_has("context `missing` is not in your kubeconfig").stderr_has("cannot locate context missing");
+    let r = s.run(&["doctor", "--k8s", "--context", "dev-cluster"]);
+    r.code(1).stdout_has("context `dev-cluster`: the API server does not answer").stdout_has(&refused);
 }
