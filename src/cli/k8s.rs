@@ -2,6 +2,8 @@
 //! kind/k3d cluster, or an existing one (`--context`: a namespace per
 //! developer, built images pushed to `--registry`, production-looking
 //! contexts refused), beside the team's own manifests (`k8s.manifests`).
+//! The registry side (push on `up`, content-hash references on `render
+//! --registry`) is `push`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

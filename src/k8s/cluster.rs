@@ -14,8 +14,12 @@
 //! - `kubectl --context CTX -n NS get job NAME -o json` (polled)
 //! - on failure: `get pods -l …`, `get events --field-selector involvedObject.name=POD`, `logs POD --tail=30`
 //! - delete: `kind delete cluster --name NAME` / `k3d cluster delete NAME`
+//! - namespace: `kubectl --context CTX get namespace NS -o json` (then `apply -f -` of it when missing)
 //! - an existing context (CTX = `--context`): `kubectl config view --minify --context CTX -o json`
-//!   (its server, checked against the production markers); no create, load or delete
+//!   (its server, checked against the production markers); no create, load or delete. The
+//!   namespace is looked up before anything is built (reachable? another developer's, by its
+//!   `devenv.dev/owner` label? then refused), and created with that label; the team's manifests
+//!   must not leave it (`outside_namespace`)
 
 use std::time::{Duration, Instant};
 
