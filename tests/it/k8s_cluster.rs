@@ -5,7 +5,8 @@
 //! registry, installed by test.sh), one instance per test on 127.0.0.1:<free
 //! port> with its own config and storage in a temp dir (the Docker engine
 //! treats 127.0.0.0/8 registries as insecure-allowed, so plain HTTP works).
-//! The image is really built, tagged, pushed, looked up and pulled back.
+//! The image is really built (FROM scratch: no stand-in image needed, only
+//! the engine), tagged, pushed, looked up and pulled back.
 //!
 //! The cluster is not: no cluster can run on these machines. `kubectl` is a
 //! recording stand-in on PATH that answers like kubectl for a reachable
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::harness::{docker_ready, free_port, Project, Run};
+use super::harness::{engine_ready, free_port, Project, Run};
 
 /// A tool the test needs: in CI (DEVENV_REQUIRE_DOCKER=1) its absence fails the test, else it is skipped.
 fn tool(program: &str) -> Option<PathBuf> {
@@ -216,7 +217,7 @@ fn image_ref_in(applied: &str, repo: &str) -> Option<String> {
 
 #[test]
 fn up_with_a_context_pushes_to_the_registry_once_and_issues_the_expected_kubectl_calls() {
-    if !docker_ready() {
+    if !engine_ready() {
         return;
     }
     let Some(reg) = Registry::start(None) else { return };
@@ -269,7 +270,7 @@ fn up_with_a_context_pushes_to_the_registry_once_and_issues_the_expected_kubectl
 
 #[test]
 fn a_registry_that_is_down_or_refuses_is_a_specific_error_and_nothing_is_applied() {
-    if !docker_ready() {
+    if !engine_ready() {
         return;
     }
     let Some(reg) = Registry::start(Some(("alice", "s3cret"))) else { return };
@@ -318,7 +319,7 @@ fn a_production_looking_context_is_refused_unless_allowed_by_name() {
 
 #[test]
 fn doctor_k8s_checks_the_context_through_kubectl_and_the_registry_for_real() {
-    if !docker_ready() {
+    if !engine_ready() {
         return;
     }
     let Some(reg) = Registry::start(None) else { return };
@@ -358,7 +359,7 @@ echo "credentials not found in native keychain"; exit 1
 
 #[test]
 fn pushes_with_the_credentials_a_docker_credential_helper_gives() {
-    if !docker_ready() {
+    if !engine_ready() {
         return;
     }
     let Some(reg) = Registry::start(Some(("alice", "h3lper-s3cret"))) else { return };
@@ -400,7 +401,7 @@ fn pushes_with_the_credentials_a_docker_credential_helper_gives() {
 
 #[test]
 fn render_with_a_registry_references_the_content_tag_and_neither_builds_nor_pushes() {
-    if !docker_ready() {
+    if !engine_ready() {
         return;
     }
     let Some(reg) = Registry::start(None) else { return };
