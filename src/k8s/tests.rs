@@ -592,6 +592,25 @@ fn a_shared_clusters_refusals_name_the_object_and_the_fix() {
     let e = existing(&runner, &ui).rollout("api", "deployment", "api", "app=api", Duration::from_secs(5)).expect_err("pull");
     assert!(e.to_string().contains("the cluster may not pull image `registry.example.com/team/shop-api:1a2b3c4d5e6f`"), "{e}");
     assert!(e.hint().is_some_and(|h| h.contains("--docker-server=registry.example.com")), "{:?}", e.hint());
+
+    // Developers often may not create namespaces: the admin makes it, devenv uses it.
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks get namespace shop", Output::failed(1, NOT_FOUND_NS));
+    let forbidden = r#"Error from server (Forbidden): error when creating "STDIN": namespaces is forbidden: User "alice@example.com" cannot create resource "namespaces" in API group "" at the cluster scope"#;
+    runner.on("kubectl --context dev-eks apply -f -", Output::failed(1, forbidden));
+    let e = existing(&runner, &ui).ensure_namespace(&r).expect_err("forbidden");
+    assert!(e.to_string().contains("cannot create namespace `shop`: RBAC: user `alice@example.com` may not create namespaces (API group core) at the cluster scope"), "{e}");
+    assert!(e.to_string().contains("hint: ask a cluster admin to create namespace `shop` for you"), "{e}");
+
+    // A volume claim that nothing binds (no default StorageClass): the database's pod stays Pending.
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks -n shop rollout status", Output::failed(1, "error: timed out waiting for the condition"));
+    let pending = r#"{"items": [{"metadata": {"name": "db-0"}, "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."}]}}]}"#;
+    runner.on("kubectl --context dev-eks -n shop get pods", Output::ok(pending));
+    let e = existing(&runner, &ui).rollout("db", "statefulset", "db", "app=db", Duration::from_secs(5)).expect_err("unbound");
+    assert!(e.to_string().contains("statefulset/db did not become ready within 5s: pod db-0: Pending: 0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims"), "{e}");
+    assert!(e.to_string().contains("a volume claim in namespace `shop` stays unbound: the cluster has no default StorageClass"), "{e}");
+    assert!(e.hint().is_some_and(|h| h.contains("storageclass.kubernetes.io/is-default-class")), "{:?}", e.hint());
 }
 
 /// A developer on the shared context `dev-eks`, in their namespace `shop-<who>`.
@@ -637,6 +656,10 @@ fn two_developers_on_one_cluster_never_touch_each_others_objects() {
                 assert_eq!(line, format!("namespace: {ns}"), "{who} applies into their namespace only");
             }
             assert!(!stdin.contains(other), "{stdin}");
+            // Every object applied carries devenv's labels (what `down` selects by).
+            for doc in stdin.split("\n---\n").filter(|d| d.contains("kind: ")) {
+                assert!(doc.contains("app.kubernetes.io/managed-by: devenv") && doc.contains("app.kubernetes.io/part-of: shop"), "unlabelled:\n{doc}");
+            }
         }
     }
 

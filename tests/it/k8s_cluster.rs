@@ -328,14 +328,17 @@ fn doctor_k8s_checks_the_context_through_kubectl_and_the_registry_for_real() {
     let r = s.run(&["doctor", "--k8s", "--context", "dev-cluster", "--registry", &registry]);
     let ns = s.namespace();
     r.ok().stdout_has("k8s version: context `dev-cluster`: Kubernetes 1.30").stdout_has("k8s permissions: may create deployments.apps").stdout_has("default StorageClass `gp2`");
+    r.stdout_has(&format!("k8s namespace: namespace `{ns}` does not exist yet; you may create it"));
     r.stdout_has(&format!("registry: `{registry}` is reachable and writable (pushed {registry}/devenv-doctor-probe:probe)"));
     assert!(s.calls().contains(&format!("--context dev-cluster auth can-i create secrets -n {ns}")), "{:?}", s.calls());
     assert!(reg.digest("team/devenv-doctor-probe", "probe", None).is_some(), "the probe is really in the registry");
 
     std::fs::write(s.bin.join("deny-secrets"), "").expect("deny");
+    std::fs::write(s.bin.join("deny-namespaces"), "").expect("deny");
     let down = format!("127.0.0.1:{}/team", free_port());
     let r = s.run(&["doctor", "--k8s", "--context", "dev-cluster", "--registry", &down]);
     r.code(1).stdout_has(&format!("may not create secrets in namespace `{ns}`")).stdout_has("is not reachable");
+    r.stdout_has(&format!("namespace `{ns}` does not exist, and you may not create namespaces"));
 }
 
 /// A `docker-credential-NAME` on the stand-ins' PATH, speaking the helper protocol
