@@ -228,7 +228,7 @@ fn up_with_a_context_pushes_to_the_registry_once_and_issues_the_expected_kubectl
     let ns = s.namespace();
     r.stderr_has(&format!("context `dev-cluster`, server https://dev.k8s.example.com:6443, namespace `{ns}`"));
     let repo = format!("{registry}/{}-api", s.p.name);
-    r.stderr_has(&format!("pushing {repo}:"));
+    r.stderr_has(&format!("api pushing {repo}:")).stderr_has(&format!("api pushed {repo}:"));
     let expected = vec![
         "version --client".to_string(),
         "config view --minify --context dev-cluster -o json".to_string(),
