@@ -18,8 +18,9 @@
 //! - an existing context (CTX = `--context`): `kubectl config view --minify --context CTX -o json`
 //!   (its server, checked against the production markers); no create, load or delete. The
 //!   namespace is looked up before anything is built (reachable? another developer's, by its
-//!   `devenv.dev/owner` label? then refused), and created with that label; the team's manifests
-//!   must not leave it (`outside_namespace`)
+//!   `devenv.dev/owner` label, or its workloads' (`get deployments,statefulsets,jobs -l …`)? then
+//!   refused), and created with that label, which every object applied there carries too; the
+//!   team's manifests must not leave it (`outside_namespace`)
 
 use std::time::{Duration, Instant};
 
@@ -395,7 +396,36 @@ impl<'a> Cluster<'a> {
         // It exists; labels devenv cannot read are no owner's.
         let v: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
         self.check_owner(&v)?;
+        self.check_objects_owner()?;
         Ok(Some(v))
+    }
+
+    /// In a namespace devenv did not create (an admin's, shared through `--namespace`):
+    /// refuse when this project's workloads there carry another developer's owner label.
+    fn check_objects_owner(&self) -> Result<(), Error> {
+        let Some(me) = &self.target.owner else { return Ok(()) };
+        let inv = self.kubectl(&["get", "deployments,statefulsets,jobs", "-l", &project_selector(&self.target.project), "-o", "json"]);
+        // Unreadable (not allowed to list, say): `apply` then says what is refused.
+        let Some(out) = self.run(&inv).ok().filter(Output::success) else { return Ok(()) };
+        let v: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+        let theirs: Vec<String> = v
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                let owner = o.pointer("/metadata/labels").and_then(|l| l.get(OWNER)).and_then(Value::as_str).filter(|w| w != me)?;
+                let kind = o.get("kind").and_then(Value::as_str).unwrap_or("object").to_ascii_lowercase();
+                Some(format!("{kind}/{} of `{owner}`", o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?")))
+            })
+            .collect();
+        if theirs.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Usage {
+            message: format!("namespace `{}` already runs the `{}` environment of another developer ({}): devenv would replace or delete their objects", self.target.namespace, self.target.project, theirs.join(", ")),
+            hint: Some(format!("use a namespace of your own: drop --namespace (and k8s.namespace) for the default `{}-{me}`, or pass --namespace NAME", self.target.project)),
+        })
     }
 
     /// Refuse a namespace devenv created for this project for another developer.
@@ -596,6 +626,15 @@ impl<'a> Cluster<'a> {
     /// Into an existing cluster: load images, apply and wait wave by wave (seeds after
     /// their service), then the team's manifests and their rollouts.
     pub fn deploy(&self, rendered: &Rendered, sources: &[Source], team_workloads: &[TeamWorkload], images: &[String]) -> Result<UpReport, Error> {
+        // On a shared cluster every object names its developer (what `check_objects_owner` reads).
+        let owned;
+        let rendered = match &self.target.owner {
+            Some(owner) => {
+                owned = rendered.with_label(OWNER, owner);
+                &owned
+            }
+            None => rendered,
+        };
         let mut report = UpReport::default();
         self.load_images(images)?;
         report.loaded_images = images.to_vec();

@@ -520,13 +520,15 @@ fn an_existing_context_is_used_as_is_every_kubectl_call_names_it_and_nothing_is_
     assert!(ns.contains("name: shop\n") && ns.contains("app.kubernetes.io/managed-by: devenv") && ns.contains("app.kubernetes.io/part-of: shop"), "{ns}");
     assert!(ns.contains("devenv.dev/owner: alice"), "the developer's namespace names them: {ns}");
 
-    // down -v: only devenv's labelled objects there, and the namespace only when it carries devenv's labels (devenv created it).
+    // down -v: the namespace is alice's (no other developer's workloads there), then only devenv's labelled
+    // objects there, and the namespace only when it carries devenv's labels (devenv created it).
     let runner = ScriptedRunner::new();
     existing(&runner, &ui).down(&[], true).expect("down");
     assert_eq!(
         runner.calls(),
         [
             "kubectl --context dev-eks get namespace shop -o json",
+            "kubectl --context dev-eks -n shop get deployments,statefulsets,jobs -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop -o json",
             "kubectl --context dev-eks -n shop delete deployments,statefulsets,jobs,services,configmaps,secrets,persistentvolumeclaims -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop --ignore-not-found",
             "kubectl --context dev-eks delete namespace -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop,kubernetes.io/metadata.name=shop --ignore-not-found",
         ]
@@ -659,6 +661,7 @@ fn two_developers_on_one_cluster_never_touch_each_others_objects() {
             // Every object applied carries devenv's labels (what `down` selects by).
             for doc in stdin.split("\n---\n").filter(|d| d.contains("kind: ")) {
                 assert!(doc.contains("app.kubernetes.io/managed-by: devenv") && doc.contains("app.kubernetes.io/part-of: shop"), "unlabelled:\n{doc}");
+                assert!(doc.contains(&format!("devenv.dev/owner: {who}")), "every object names its developer:\n{doc}");
             }
         }
     }
@@ -678,6 +681,15 @@ fn two_developers_on_one_cluster_never_touch_each_others_objects() {
     let runner = ScriptedRunner::new();
     runner.on("kubectl --context dev-eks get namespace team", Output::ok(r#"{"kind": "Namespace", "metadata": {"name": "team", "labels": {"kubernetes.io/metadata.name": "team"}}}"#));
     developer(&runner, &ui, "alice", "team").ensure().expect("not devenv's");
+
+    // That admin's namespace once Alice runs there: Bob is refused, by her workloads' owner label.
+    let alices = r#"{"kind": "List", "items": [{"kind": "Deployment", "metadata": {"name": "api", "labels": {"app.kubernetes.io/managed-by": "devenv", "app.kubernetes.io/part-of": "shop", "devenv.dev/owner": "alice"}}}]}"#;
+    runner.on("kubectl --context dev-eks -n team get deployments,statefulsets,jobs -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop -o json", Output::ok(alices));
+    let e = developer(&runner, &ui, "bob", "team").ensure().expect_err("alice's objects are there");
+    assert!(e.to_string().contains("namespace `team` already runs the `shop` environment of another developer (deployment/api of `alice`)"), "{e}");
+    developer(&runner, &ui, "bob", "team").down(&[], true).expect_err("bob's down deletes none of them");
+    assert!(runner.calls().iter().all(|c| !c.contains(" delete ")), "{:#?}", runner.calls());
+    developer(&runner, &ui, "alice", "team").ensure().expect("her own");
 }
 
 #[test]

@@ -244,6 +244,7 @@ fn up_with_a_context_pushes_to_the_registry_once_and_issues_the_expected_kubectl
     // The namespace and objects carry devenv's labels; the workload runs the pushed image, pinned by digest.
     let applied = s.applied();
     assert!(applied.contains(&format!("name: {ns}")) && applied.contains("app.kubernetes.io/managed-by: devenv"), "{applied}");
+    assert!(applied.contains("devenv.dev/owner: alice"), "the namespace and objects name their developer:\n{applied}");
     let image = image_ref_in(&applied, &repo).unwrap_or_else(|| panic!("no image from {repo} in:\n{applied}"));
     let (tagged, digest) = image.split_once('@').expect("pinned by digest");
     let tag = tagged.rsplit_once(':').map(|(_, t)| t.to_string()).expect("tag");
