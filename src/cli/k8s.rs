@@ -40,7 +40,7 @@ pub enum K8sCommand {
     #[command(after_help = "Examples:\n  devenv k8s lint                        rendered + k8s.manifests, schemas of the newest supported Kubernetes\n  devenv k8s lint k8s/overlays/dev       those paths (files, directories, kustomize directories) + rendered\n  devenv k8s lint --kube-version 1.27 --kube-version 1.33\n\nNeeds `kubernetes-validate` (pip install kubernetes-validate) unless --skip-schema.\nExit code 1 when an error is found.")]
     Lint(LintArgs),
     /// Create or reuse a kind/k3d cluster (or use --context), load (or push) images, apply everything, wait until ready, run seeds
-    #[command(after_help = "Examples:\n  devenv k8s up                          then port-forward the published ports until Ctrl-C\n  devenv k8s up -d                       return once ready; print the port-forward commands\n  devenv k8s up --provider k3d --name shop\n  devenv k8s up -d --context dev-eks --registry registry.example.com/team\n                                         an existing cluster: namespace <project>-<user>, built images pushed there")]
+    #[command(after_help = "Examples:\n  devenv k8s up                          then port-forward the published ports until Ctrl-C\n  devenv k8s up -d                       return once ready; print the port-forward commands\n  devenv k8s up --provider k3d --name shop\n  devenv k8s up -d --context dev-eks --registry registry.example.com/team\n                                         an existing cluster: namespace <project>-<user>, built images pushed there\n  devenv k8s up -d --build               build the images again (after a code change), then push or load what changed")]
     Up(UpArgs),
     /// Show what runs in the cluster: devenv's objects and the team's
     #[command(after_help = "Examples:\n  devenv k8s status\n  devenv k8s status --name shop")]
@@ -108,6 +108,9 @@ pub struct UpArgs {
     /// Return once everything is ready (print the port-forward commands instead of running them)
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Build the services' images again, not only the missing ones (an unchanged build keeps its id, so its tag: not pushed again)
+    #[arg(long)]
+    pub build: bool,
 }
 
 #[derive(Debug, Args)]
@@ -385,13 +388,13 @@ fn team_manifests(srcs: &[Source], runner: &dyn Runner) -> Result<Vec<manifest::
 }
 
 /// Build the services' images that are missing; return every image (rendered or the team's) present locally.
-async fn images_to_load(s: &Setup, team: &[manifest::Manifest], ui: &Ui) -> Result<Vec<String>, Error> {
+async fn images_to_load(s: &Setup, team: &[manifest::Manifest], rebuild: bool, ui: &Ui) -> Result<Vec<String>, Error> {
     let docker = crate::docker::Docker::connect().await?;
     let mut images: Vec<String> = Vec::new();
     for rs in &s.rendered.services {
         let Some(svc) = s.plan.services.get(&rs.name) else { continue };
         if let (Some(img), Some(build)) = (&rs.built_image, &svc.build)
-            && docker.image_id(img).await?.is_none()
+            && (rebuild || docker.image_id(img).await?.is_none())
         {
             crate::engine::build_image(&docker, &s.plan.project, svc, build, ui).await?;
         }
@@ -432,7 +435,7 @@ async fn up_cmd(global: &Global, a: UpArgs, ui: &Ui) -> Result<u8, Error> {
     c.ensure()?;
     let shared = c.target.existing.is_some();
     match &registry {
-        Some(r) => push::push_built(&mut s, r, ui).await?,
+        Some(r) => push::push_built(&mut s, r, a.build, ui).await?,
         None if shared => {
             if let Some(rs) = s.rendered.services.iter().find(|r| r.built_image.is_some()) {
                 return Err(Error::Usage {
@@ -443,7 +446,7 @@ async fn up_cmd(global: &Global, a: UpArgs, ui: &Ui) -> Result<u8, Error> {
         }
         None => {}
     }
-    let images = if shared { Vec::new() } else { images_to_load(&s, &team, ui).await? };
+    let images = if shared { Vec::new() } else { images_to_load(&s, &team, a.build, ui).await? };
     c.deploy(&s.rendered, &srcs, &team_workloads, &images)?;
     ui.done(format!("ready in {}, namespace `{}`", place(&c), c.target.namespace), started.elapsed());
     print_access(&c, &s.rendered, a.detach);

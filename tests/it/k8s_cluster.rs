@@ -182,6 +182,11 @@ impl Setup {
         all
     }
 
+    /// The image from `repo` in the last stream applied that names one.
+    fn last_applied_image(&self, repo: &str) -> Option<String> {
+        (0..40).filter_map(|n| std::fs::read_to_string(self.bin.join(format!("apply-{n}.yaml"))).ok()).filter_map(|y| image_ref_in(&y, repo)).last()
+    }
+
     fn namespace(&self) -> String {
         format!("{}-alice", self.p.name)
     }
@@ -257,9 +262,21 @@ fn up_with_a_context_pushes_to_the_registry_once_and_issues_the_expected_kubectl
     let again = s.run(&["k8s", "up", "-d", "--context", "dev-cluster", "--registry", &registry]);
     again.ok().stderr_has("is already in the registry");
     assert!(!again.stderr.contains("pushing"), "{}", again.stderr);
-    assert_eq!(image_ref_in(&s.applied(), &repo).as_deref(), Some(image.as_str()));
+    assert_eq!(s.last_applied_image(&repo).as_deref(), Some(image.as_str()));
 
-    // Pull it back by digest once no local tag holds it.
+    // Changed code: `--build` builds again, and the new content gets a new tag, pushed; unchanged, `--build` pushes nothing.
+    s.p.write("api/hello.txt", "changed\n");
+    let changed = s.run(&["k8s", "up", "-d", "--build", "--context", "dev-cluster", "--registry", &registry]);
+    changed.ok().stderr_has("api pushing");
+    let new_image = s.last_applied_image(&repo).expect("applied");
+    assert_ne!(new_image, image, "a new content tag and digest");
+    let same = s.run(&["k8s", "up", "-d", "--build", "--context", "dev-cluster", "--registry", &registry]);
+    same.ok().stderr_has("is already in the registry");
+    assert!(!same.stderr.contains("pushing"), "{}", same.stderr);
+    assert_eq!(s.last_applied_image(&repo).as_deref(), Some(new_image.as_str()));
+    let _ = Command::new("docker").args(["rmi", new_image.split_once('@').map(|(t, _)| t).unwrap_or(&new_image)]).output();
+
+    // Pull the first one back by digest once no local tag holds it.
     let pinned = format!("{repo}@{digest}");
     for tag_ref in [format!("{repo}:{tag}"), format!("{}-api:devenv", s.p.name)] {
         let _ = Command::new("docker").args(["rmi", &tag_ref]).output();

@@ -2,7 +2,7 @@
 //! services' built images under their content-hash tags in the registry, and
 //! the manifests pointed at them.
 //!
-//! `up` builds what is missing, tags, pushes (unless the registry already has
+//! `up` builds what is missing (everything with `--build`), tags, pushes (unless the registry already has
 //! the tag) with progress as the service's `Transferring` status (bars on a
 //! terminal, lines in CI, JSON events), and pins `repo:tag@digest`. `render`
 //! neither builds nor pushes: it needs the image built locally (its id is the
@@ -61,16 +61,16 @@ fn built(s: &Setup) -> Vec<(String, String)> {
     s.rendered.services.iter().filter_map(|r| r.built_image.clone().map(|i| (r.name.clone(), i))).collect()
 }
 
-/// Build (when missing), tag with the content hash, and push each service's built
+/// Build (when missing, or every one with `--build`), tag with the content hash, and push each service's built
 /// image to `registry` — unless the registry already has that tag — then point the
 /// manifests at `repo:tag@digest`.
-pub(super) async fn push_built(s: &mut Setup, registry: &str, ui: &Ui) -> Result<(), Error> {
+pub(super) async fn push_built(s: &mut Setup, registry: &str, rebuild: bool, ui: &Ui) -> Result<(), Error> {
     let docker = Docker::connect().await?;
     let creds = credentials(registry, ui)?;
     for (name, image) in built(s) {
         let Some(svc) = s.plan.services.get(&name) else { continue };
         if let Some(build) = &svc.build
-            && docker.image_id(&image).await?.is_none()
+            && (rebuild || docker.image_id(&image).await?.is_none())
         {
             crate::engine::build_image(&docker, &s.plan.project, svc, build, ui).await?;
         }
