@@ -63,7 +63,7 @@ impl Target {
     }
 }
 
-/// The label naming the developer a shared cluster's namespace was created for.
+/// The label naming the developer a shared cluster's namespace and objects were applied for.
 pub const OWNER: &str = "devenv.dev/owner";
 
 /// Kinds that live outside any namespace: on a shared cluster, every developer would apply the same object.
