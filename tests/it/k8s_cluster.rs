@@ -155,6 +155,11 @@ impl Setup {
     }
 
     fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, "plain")
+    }
+
+    /// `run` with `--progress MODE` (plain, json).
+    fn run_with(&self, args: &[&str], progress: &str) -> Run {
         let mut path = vec![self.bin.clone()];
         path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
         let out = self
@@ -164,6 +169,7 @@ impl Setup {
             .env("USER", "alice")
             .env("DOCKER_CONFIG", self.docker_config.path())
             .env("KUBECONFIG", self.bin.join("kubeconfig"))
+            .env("DEVENV_PROGRESS", progress)
             .output()
             .expect("run devenv");
         Run::from(out)
@@ -266,8 +272,14 @@ fn up_with_a_context_pushes_to_the_registry_once_and_issues_the_expected_kubectl
 
     // Changed code: `--build` builds again, and the new content gets a new tag, pushed; unchanged, `--build` pushes nothing.
     s.p.write("api/hello.txt", "changed\n");
-    let changed = s.run(&["k8s", "up", "-d", "--build", "--context", "dev-cluster", "--registry", &registry]);
-    changed.ok().stderr_has("api pushing");
+    // (With --progress json, the push is the service's progress events.)
+    let changed = s.run_with(&["k8s", "up", "-d", "--build", "--context", "dev-cluster", "--registry", &registry], "json");
+    changed.ok();
+    let events: Vec<serde_json::Value> = changed.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let of = |status: &str, what: &str| {
+        events.iter().any(|e| e["event"] == "service" && e["service"] == "api" && e["status"] == status && e["what"].as_str().is_some_and(|w| w.starts_with(what)))
+    };
+    assert!(of("transferring", &format!("pushing {repo}:")) && of("transferred", &format!("pushed {repo}:")), "{}", changed.stdout);
     let new_image = s.last_applied_image(&repo).expect("applied");
     assert_ne!(new_image, image, "a new content tag and digest");
     let same = s.run(&["k8s", "up", "-d", "--build", "--context", "dev-cluster", "--registry", &registry]);
