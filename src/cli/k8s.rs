@@ -2,6 +2,8 @@
 //! kind/k3d cluster, or an existing one (`--context`: a namespace per
 //! developer, built images pushed to `--registry`, production-looking
 //! contexts refused), beside the team's own manifests (`k8s.manifests`).
+//! The registry side (push on `up`, content-hash references on `render
+//! --registry`) is `push`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,6 +23,8 @@ use crate::k8s::{render, Rendered};
 use crate::plan::Plan;
 use crate::ui::Ui;
 
+mod push;
+
 #[derive(Debug, Args)]
 pub struct K8sArgs {
     #[command(subcommand)]
@@ -30,13 +34,13 @@ pub struct K8sArgs {
 #[derive(Debug, Subcommand)]
 pub enum K8sCommand {
     /// Print (or write) Kubernetes manifests generated from the environment file
-    #[command(after_help = "Examples:\n  devenv k8s render                      one YAML stream on stdout\n  devenv k8s render -o k8s/generated     00-namespace.yaml + one file per service\n  devenv k8s render --namespace shop-ci | kubectl apply -f -")]
+    #[command(after_help = "Examples:\n  devenv k8s render                      one YAML stream on stdout\n  devenv k8s render -o k8s/generated     00-namespace.yaml + one file per service\n  devenv k8s render --namespace shop-ci | kubectl apply -f -\n  devenv k8s render --registry registry.example.com/team\n                                         built images as <registry>/<project>-<service>:<content hash> (built first; not pushed)")]
     Render(RenderArgs),
     /// Check the rendered manifests and the team's own: Kubernetes schemas plus cross-object checks
     #[command(after_help = "Examples:\n  devenv k8s lint                        rendered + k8s.manifests, schemas of the newest supported Kubernetes\n  devenv k8s lint k8s/overlays/dev       those paths (files, directories, kustomize directories) + rendered\n  devenv k8s lint --kube-version 1.27 --kube-version 1.33\n\nNeeds `kubernetes-validate` (pip install kubernetes-validate) unless --skip-schema.\nExit code 1 when an error is found.")]
     Lint(LintArgs),
     /// Create or reuse a kind/k3d cluster (or use --context), load (or push) images, apply everything, wait until ready, run seeds
-    #[command(after_help = "Examples:\n  devenv k8s up                          then port-forward the published ports until Ctrl-C\n  devenv k8s up -d                       return once ready; print the port-forward commands\n  devenv k8s up --provider k3d --name shop\n  devenv k8s up -d --context dev-eks --registry registry.example.com/team\n                                         an existing cluster: namespace <project>-<user>, built images pushed there")]
+    #[command(after_help = "Examples:\n  devenv k8s up                          then port-forward the published ports until Ctrl-C\n  devenv k8s up -d                       return once ready; print the port-forward commands\n  devenv k8s up --provider k3d --name shop\n  devenv k8s up -d --context dev-eks --registry registry.example.com/team\n                                         an existing cluster: namespace <project>-<user>, built images pushed there\n  devenv k8s up -d --build               build the images again (after a code change), then push or load what changed")]
     Up(UpArgs),
     /// Show what runs in the cluster: devenv's objects and the team's
     #[command(after_help = "Examples:\n  devenv k8s status\n  devenv k8s status --name shop")]
@@ -54,6 +58,9 @@ pub struct RenderArgs {
     /// Namespace [default: k8s.namespace, else the project name]
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
+    /// Reference built images in this registry under their content-hash tags (built locally first; nothing is pushed) [default: k8s.registry]
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +108,9 @@ pub struct UpArgs {
     /// Return once everything is ready (print the port-forward commands instead of running them)
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Build the services' images again, not only the missing ones (an unchanged build keeps its id, so its tag: not pushed again)
+    #[arg(long)]
+    pub build: bool,
 }
 
 #[derive(Debug, Args)]
@@ -123,7 +133,7 @@ pub struct DownArgs {
 
 pub async fn run(global: &Global, args: K8sArgs, ui: &Ui) -> Result<u8, Error> {
     match args.command {
-        K8sCommand::Render(a) => render_cmd(global, a, ui),
+        K8sCommand::Render(a) => render_cmd(global, a, ui).await,
         K8sCommand::Lint(a) => lint_cmd(global, a, ui),
         K8sCommand::Up(a) => up_cmd(global, a, ui).await,
         K8sCommand::Status(a) => status_cmd(global, a, ui),
@@ -184,8 +194,11 @@ fn sources(env: &LoadedEnv, spec: &K8sSpec) -> Result<Vec<Source>, Error> {
         .collect()
 }
 
-fn render_cmd(global: &Global, a: RenderArgs, ui: &Ui) -> Result<u8, Error> {
-    let s = setup(global, a.namespace.as_deref(), None, ui)?;
+async fn render_cmd(global: &Global, a: RenderArgs, ui: &Ui) -> Result<u8, Error> {
+    let mut s = setup(global, a.namespace.as_deref(), None, ui)?;
+    if let Some(r) = registry_of(a.registry.as_deref(), &s.spec)? {
+        push::reference_built(&mut s, &r, ui).await?;
+    }
     match a.output {
         Some(dir) => {
             let files = s.rendered.write_dir(&dir).map_err(Error::Other)?;
@@ -300,7 +313,8 @@ fn target(a: &ClusterArgs, s: &Setup, provider: Provider) -> Result<Target, Erro
     if !spec::is_dns_label(&cluster) {
         return Err(Error::Usage { message: format!("invalid cluster name {cluster:?}"), hint: Some("use lowercase letters, digits and `-` (at most 63)".into()) });
     }
-    Ok(Target { provider, cluster, namespace: s.rendered.namespace.clone(), project: s.plan.project.clone(), existing: s.context.clone() })
+    let owner = s.context.as_ref().map(|_| spec::default_namespace(&user_name()));
+    Ok(Target { provider, cluster, namespace: s.rendered.namespace.clone(), project: s.plan.project.clone(), existing: s.context.clone(), owner })
 }
 
 /// The cluster to work on. An existing context (`--context`, `k8s.context`): read its
@@ -321,6 +335,26 @@ fn connect<'a>(a: &ClusterArgs, s: &Setup, runner: &'a dyn Runner, ui: &'a Ui) -
     Ok(Cluster::new(runner, ui, target(a, s, provider)?))
 }
 
+/// On a shared cluster, the team's manifests must stay in the developer's namespace:
+/// an object in another namespace, or a cluster-scoped one, is every developer's.
+fn stays_in_namespace(c: &Cluster, team: &[manifest::Manifest]) -> Result<(), Error> {
+    if c.target.existing.is_none() {
+        return Ok(());
+    }
+    let outside = cluster::outside_namespace(team, &c.target.namespace);
+    if outside.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage {
+        message: format!(
+            "on a shared cluster, the team's manifests must stay in namespace `{}`; these would be applied (and deleted by `down`) for every developer alike:\n  {}",
+            c.target.namespace,
+            outside.join("\n  ")
+        ),
+        hint: Some("remove `metadata.namespace` from them (or use a kustomize overlay for the shared cluster without them); cluster-wide objects belong to the cluster's admins".into()),
+    })
+}
+
 /// Where the cluster is, for messages: `kind cluster `devenv`` / `context `dev-eks``.
 fn place(c: &Cluster) -> String {
     match &c.target.existing {
@@ -329,81 +363,12 @@ fn place(c: &Cluster) -> String {
     }
 }
 
-/// Why a push (or a registry lookup) failed, with what to do.
-fn registry_error(service: &str, e: crate::docker::RegistryError) -> Error {
-    use crate::docker::RegistryError as R;
-    match e {
-        R::Unreachable { registry, message } => Error::Image {
-            message: format!("cannot push the image of `{service}`: registry `{registry}` is not reachable"),
-            detail: vec![message],
-            hint: Some(format!("is the registry running, and is `{registry}` its address? A plain-HTTP registry outside 127.0.0.0/8 must be in the Docker engine's `insecure-registries`")),
-        },
-        R::Unauthorized { registry, operation, message, had_credentials } => Error::Image {
-            message: format!("cannot push the image of `{service}`: registry `{registry}` refused {operation} (unauthorized)"),
-            detail: vec![message],
-            hint: Some(if had_credentials {
-                format!("the credentials for `{registry}` in your Docker config were refused: `docker login {registry}` again")
-            } else {
-                format!("log in first: `docker login {registry}` (devenv reads the `auths` entries of ~/.docker/config.json; credential helpers are not run)")
-            }),
-        },
-        R::Docker(d) => d.into(),
+/// `--registry`, else `k8s.registry`.
+fn registry_of(flag: Option<&str>, spec: &K8sSpec) -> Result<Option<String>, Error> {
+    match flag {
+        Some(r) => Ok(Some(spec::parse_registry(r).map_err(|m| Error::Usage { message: m, hint: Some("e.g. --registry registry.example.com/team".into()) })?)),
+        None => Ok(spec.registry.clone()),
     }
-}
-
-/// Build (when missing), tag with the content hash, and push each service's built
-/// image to `registry` — unless the registry already has that tag — then point the
-/// manifests at `repo:tag@digest`.
-async fn push_built(s: &mut Setup, registry: &str, ui: &Ui) -> Result<(), Error> {
-    let docker = crate::docker::Docker::connect().await?;
-    let host = crate::docker::registry_host(&format!("{registry}/x"));
-    let creds = crate::docker::credentials_for(&host).map_err(|e| Error::Usage { message: format!("cannot read the Docker config for registry credentials: {e}"), hint: None })?;
-    let built: Vec<(String, String)> = s.rendered.services.iter().filter_map(|r| r.built_image.clone().map(|i| (r.name.clone(), i))).collect();
-    for (name, image) in built {
-        let Some(svc) = s.plan.services.get(&name) else { continue };
-        if let Some(build) = &svc.build
-            && docker.image_id(&image).await?.is_none()
-        {
-            crate::engine::build_image(&docker, &s.plan.project, svc, build, ui).await?;
-        }
-        let id = docker.image_id(&image).await?.ok_or_else(|| Error::Other(format!("`{name}`: image `{image}` is not there after building it")))?;
-        let repo = crate::k8s::registry::repository(registry, &s.plan.project, &name);
-        let tag = crate::k8s::registry::content_tag(&id);
-        let reference = format!("{repo}:{tag}");
-        let digest = match docker.remote_digest(&reference, creds.as_ref()).await.map_err(|e| registry_error(&name, e))? {
-            Some(d) => {
-                ui.info(format!("{name}: {reference} is already in the registry ({d}): not pushed"));
-                d
-            }
-            None => push_one(&docker, &name, &image, &repo, &tag, creds.as_ref(), ui).await?,
-        };
-        s.rendered.use_image(&image, &crate::k8s::registry::pinned(&repo, &tag, Some(&digest)));
-    }
-    Ok(())
-}
-
-/// Tag and push one image with progress; the digest the registry then reports.
-async fn push_one(docker: &crate::docker::Docker, name: &str, image: &str, repo: &str, tag: &str, creds: Option<&crate::docker::RegistryCredentials>, ui: &Ui) -> Result<String, Error> {
-    let reference = format!("{repo}:{tag}");
-    docker.tag_image(image, repo, tag).await?;
-    ui.info(format!("{name}: pushing {reference}"));
-    let pushed_at = Instant::now();
-    let mut last = String::new();
-    docker
-        .push_image(repo, tag, creds, |p| {
-            // One line per change of status (Preparing, Pushing, Pushed, the digest), not per chunk.
-            if p.status != last && !p.status.is_empty() {
-                let size = if p.total > 0 { format!(" ({} bytes)", p.current) } else { String::new() };
-                ui.info(format!("{name}: push: {}{size}", p.status));
-                last = p.status.clone();
-            }
-        })
-        .await
-        .map_err(|e| registry_error(name, e))?;
-    let digest = docker.remote_digest(&reference, creds).await.map_err(|e| registry_error(name, e))?;
-    let digest = digest.ok_or_else(|| Error::Other(format!("`{name}`: pushed {reference}, but the registry does not list it")))?;
-    ui.done(format!("{name}: pushed {reference} ({digest})"), pushed_at.elapsed());
-    Ok(digest)
 }
 
 /// Load the sources' manifests (for images and rollouts); a broken source stops `up`.
@@ -423,13 +388,13 @@ fn team_manifests(srcs: &[Source], runner: &dyn Runner) -> Result<Vec<manifest::
 }
 
 /// Build the services' images that are missing; return every image (rendered or the team's) present locally.
-async fn images_to_load(s: &Setup, team: &[manifest::Manifest], ui: &Ui) -> Result<Vec<String>, Error> {
+async fn images_to_load(s: &Setup, team: &[manifest::Manifest], rebuild: bool, ui: &Ui) -> Result<Vec<String>, Error> {
     let docker = crate::docker::Docker::connect().await?;
     let mut images: Vec<String> = Vec::new();
     for rs in &s.rendered.services {
         let Some(svc) = s.plan.services.get(&rs.name) else { continue };
         if let (Some(img), Some(build)) = (&rs.built_image, &svc.build)
-            && docker.image_id(img).await?.is_none()
+            && (rebuild || docker.image_id(img).await?.is_none())
         {
             crate::engine::build_image(&docker, &s.plan.project, svc, build, ui).await?;
         }
@@ -456,10 +421,7 @@ async fn images_to_load(s: &Setup, team: &[manifest::Manifest], ui: &Ui) -> Resu
 async fn up_cmd(global: &Global, a: UpArgs, ui: &Ui) -> Result<u8, Error> {
     let started = Instant::now();
     let mut s = setup(global, a.cluster.namespace.as_deref(), a.cluster.context.as_deref(), ui)?;
-    let registry = match &a.registry {
-        Some(r) => Some(spec::parse_registry(r).map_err(|m| Error::Usage { message: m, hint: Some("e.g. --registry registry.example.com/team".into()) })?),
-        None => s.spec.registry.clone(),
-    };
+    let registry = registry_of(a.registry.as_deref(), &s.spec)?;
     let runner = SystemRunner;
     let c = connect(&a.cluster, &s, &runner, ui)?;
     if c.target.existing.is_none() {
@@ -467,12 +429,13 @@ async fn up_cmd(global: &Global, a: UpArgs, ui: &Ui) -> Result<u8, Error> {
     }
     let srcs = sources(&s.env, &s.spec)?;
     let team = team_manifests(&srcs, &runner)?;
+    stays_in_namespace(&c, &team)?;
     let team_workloads = cluster::TeamWorkload::of(&team);
     // The cluster first: building images is wasted if it cannot be created.
     c.ensure()?;
     let shared = c.target.existing.is_some();
     match &registry {
-        Some(r) => push_built(&mut s, r, ui).await?,
+        Some(r) => push::push_built(&mut s, r, a.build, ui).await?,
         None if shared => {
             if let Some(rs) = s.rendered.services.iter().find(|r| r.built_image.is_some()) {
                 return Err(Error::Usage {
@@ -483,7 +446,7 @@ async fn up_cmd(global: &Global, a: UpArgs, ui: &Ui) -> Result<u8, Error> {
         }
         None => {}
     }
-    let images = if shared { Vec::new() } else { images_to_load(&s, &team, ui).await? };
+    let images = if shared { Vec::new() } else { images_to_load(&s, &team, a.build, ui).await? };
     c.deploy(&s.rendered, &srcs, &team_workloads, &images)?;
     ui.done(format!("ready in {}, namespace `{}`", place(&c), c.target.namespace), started.elapsed());
     print_access(&c, &s.rendered, a.detach);
@@ -573,6 +536,7 @@ fn down_cmd(global: &Global, a: DownArgs, ui: &Ui) -> Result<u8, Error> {
     }
     cluster::require_kubectl(&runner)?;
     let srcs = sources(&s.env, &s.spec)?;
+    stays_in_namespace(&c, &team_manifests(&srcs, &runner)?)?;
     c.down(&srcs, a.volumes)?;
     let what = if a.volumes { "removed the environment, its data and namespace" } else { "removed the environment (data kept; -v removes it)" };
     ui.done(format!("{what} from {}, namespace `{}`", place(&c), c.target.namespace), started.elapsed());

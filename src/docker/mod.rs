@@ -34,7 +34,7 @@ use error::{classify, op};
 pub use networks::EnsuredNetwork;
 pub use observed::{ContainerState, ObservedContainer, ObservedObject, ObservedPort};
 pub use snapshot::{LabelledVolume, VolumeCopy};
-pub use registry::{credentials_for, registry_host, PushProgress, RegistryCredentials, RegistryError};
+pub use registry::{credentials_for, registry_host, CredentialSource, PushProgress, RegistryCredentials, RegistryError};
 pub use snapshot::{SnapshotHelper, IO_HELPER_MOUNT};
 pub use sync::ExecPipe;
 

@@ -4,11 +4,13 @@
 //! TLS and insecure-registry settings), push with progress.
 //!
 //! Credentials come from the user's Docker config (`$DOCKER_CONFIG/config.json`,
-//! else `~/.docker/config.json`): the `auths` entry for the registry's host
-//! (`auth` = base64 `user:password`, or `username`/`password`, or an
-//! `identitytoken`). Credential helpers (`credsStore`, `credHelpers`) are not
-//! run: with one configured and no inline entry, pushes go unauthenticated and
-//! a registry that needs a login answers "unauthorized" (the error says so).
+//! else `~/.docker/config.json`), as the docker CLI finds them: the credential
+//! helper of `credHelpers[host]`, else the one of `credsStore` (Docker Desktop,
+//! ECR, GCR: `docker-credential-<name> get`, the registry host on stdin,
+//! `{"Username","Secret"}` JSON out, Username `<token>` = an identity token);
+//! when there is no helper, or it has nothing for the host, the inline `auths`
+//! entry (`auth` = base64 `user:password`, or `username`/`password`, or an
+//! `identitytoken`). Running the helper is the only process this module starts.
 //! Credentials are never printed: `Debug` redacts them.
 //!
 //! Registry failures are told apart by the daemon's message (it reports them
@@ -28,13 +30,33 @@ pub struct RegistryCredentials {
     pub username: Option<String>,
     pub password: Option<String>,
     pub identity_token: Option<String>,
-    /// The `auths` key they were found under.
+    /// The `auths` key they were found under (the host, for a helper's).
     pub server: String,
+    /// Where they came from, for messages.
+    pub from: CredentialSource,
+}
+
+/// Where a registry's credentials were found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// The inline `auths` entry of the Docker config.
+    Config,
+    /// A credential helper: `docker-credential-<name>`.
+    Helper(String),
+}
+
+impl std::fmt::Display for CredentialSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CredentialSource::Config => write!(f, "the `auths` entry of your Docker config"),
+            CredentialSource::Helper(name) => write!(f, "credential helper `docker-credential-{name}`"),
+        }
+    }
 }
 
 impl std::fmt::Debug for RegistryCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RegistryCredentials {{ server: {:?}, username: {:?}, secret: <redacted> }}", self.server, self.username)
+        write!(f, "RegistryCredentials {{ server: {:?}, username: {:?}, secret: <redacted>, from: {:?} }}", self.server, self.username, self.from)
     }
 }
 
@@ -64,7 +86,9 @@ pub enum RegistryError {
     Docker(#[from] DockerError),
 }
 
-/// A push's progress: one status line, per layer when the engine names it.
+/// A push's progress: one status line of the engine's (`Preparing`, `Pushing` with a
+/// layer's bytes so far and size, `Pushed`, `Layer already exists`, the digest).
+/// bollard does not pass on which layer a line is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushProgress {
     pub status: String,
@@ -103,7 +127,7 @@ fn docker_config_dir() -> Option<PathBuf> {
 }
 
 /// The credentials for `host` in the user's Docker config; `Ok(None)` when it has none
-/// (or there is no config). An unreadable or invalid config is an error naming the file.
+/// (or there is no config). An unreadable or invalid config, or a helper that fails, is an error naming it.
 pub fn credentials_for(host: &str) -> Result<Option<RegistryCredentials>, String> {
     let Some(dir) = docker_config_dir() else { return Ok(None) };
     let file = dir.join("config.json");
@@ -112,14 +136,46 @@ pub fn credentials_for(host: &str) -> Result<Option<RegistryCredentials>, String
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
     };
-    credentials_in(&text, host).map_err(|e| format!("{}: {e}", file.display()))
+    credentials_in(&text, host, &run_helper).map_err(|e| format!("{}: {e}", file.display()))
 }
 
-/// `credentials_for` on the config's text.
-pub fn credentials_in(config_json: &str, host: &str) -> Result<Option<RegistryCredentials>, String> {
+/// What a credential helper answered for a host: `(Username, Secret)`.
+pub type HelperAnswer = Result<Option<(String, String)>, String>;
+
+/// `credentials_for` on the config's text; `helper(name, server)` runs `docker-credential-<name> get`.
+pub fn credentials_in(config_json: &str, host: &str, helper: &dyn Fn(&str, &str) -> HelperAnswer) -> Result<Option<RegistryCredentials>, String> {
     let v: serde_json::Value = serde_json::from_str(config_json).map_err(|e| format!("not valid JSON: {e}"))?;
-    let Some(auths) = v.get("auths").and_then(|a| a.as_object()) else { return Ok(None) };
     let wanted = normalize_server(host);
+    if let Some(name) = helper_for(&v, &wanted) {
+        let server = if wanted == "docker.io" { DOCKER_HUB_SERVER.to_string() } else { host.to_string() };
+        if let Some((user, secret)) = helper(&name, &server)? {
+            return Ok(Some(from_helper(&name, &server, user, secret)));
+        }
+    }
+    inline_credentials(&v, &wanted)
+}
+
+/// The server a helper stores Docker Hub's credentials under (as `docker login` does).
+const DOCKER_HUB_SERVER: &str = "https://index.docker.io/v1/";
+
+/// The helper the docker CLI would use for this host: `credHelpers[host]`, else `credsStore`.
+fn helper_for(config: &serde_json::Value, wanted: &str) -> Option<String> {
+    let per_host = config.get("credHelpers").and_then(|h| h.as_object()).and_then(|h| h.iter().find(|(k, _)| normalize_server(k) == wanted)).and_then(|(_, n)| n.as_str());
+    per_host.or_else(|| config.get("credsStore").and_then(|s| s.as_str())).map(str::trim).filter(|n| !n.is_empty()).map(str::to_string)
+}
+
+/// A helper's answer: the username `<token>` means the secret is an identity token.
+fn from_helper(name: &str, server: &str, user: String, secret: String) -> RegistryCredentials {
+    let from = CredentialSource::Helper(name.to_string());
+    if user == "<token>" {
+        return RegistryCredentials { username: None, password: None, identity_token: Some(secret), server: server.to_string(), from };
+    }
+    RegistryCredentials { username: Some(user), password: Some(secret), identity_token: None, server: server.to_string(), from }
+}
+
+/// The inline `auths` entry for the host, if it holds credentials.
+fn inline_credentials(config: &serde_json::Value, wanted: &str) -> Result<Option<RegistryCredentials>, String> {
+    let Some(auths) = config.get("auths").and_then(|a| a.as_object()) else { return Ok(None) };
     let Some((server, entry)) = auths.iter().find(|(k, _)| normalize_server(k) == wanted) else { return Ok(None) };
     let s = |k: &str| entry.get(k).and_then(|x| x.as_str()).filter(|x| !x.is_empty()).map(str::to_string);
     let (mut username, mut password) = (s("username"), s("password"));
@@ -134,7 +190,43 @@ pub fn credentials_in(config_json: &str, host: &str) -> Result<Option<RegistryCr
     if username.is_none() && identity_token.is_none() {
         return Ok(None);
     }
-    Ok(Some(RegistryCredentials { username, password, identity_token, server: server.clone() }))
+    Ok(Some(RegistryCredentials { username, password, identity_token, server: server.clone(), from: CredentialSource::Config }))
+}
+
+/// Run `docker-credential-<name> get` with `server` on stdin (the helper protocol of
+/// docker-credential-helpers). "credentials not found" is `None`; anything else that
+/// fails is an error with the helper's message (a helper never prints a secret there).
+pub fn run_helper(name: &str, server: &str) -> HelperAnswer {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let program = format!("docker-credential-{name}");
+    let child = Command::new(&program).arg("get").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+    let mut child = child.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("the credential helper `{program}` (credsStore/credHelpers) is not installed (not found on PATH)"),
+        _ => format!("cannot run the credential helper `{program}`: {e}"),
+    })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A helper that exits without reading is reported by its exit status below.
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|e| format!("cannot run the credential helper `{program}`: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let says = format!("{} {}", stdout.trim(), String::from_utf8_lossy(&out.stderr).trim()).trim().to_string();
+        if says.to_ascii_lowercase().contains("credentials not found") {
+            return Ok(None);
+        }
+        return Err(format!("the credential helper `{program} get` failed for `{server}` ({}): {says}", out.status));
+    }
+    parse_helper_answer(&stdout).map_err(|e| format!("the credential helper `{program} get` answered for `{server}` with {e}"))
+}
+
+/// `{"ServerURL": "…", "Username": "…", "Secret": "…"}`; an empty Secret is no credentials.
+fn parse_helper_answer(stdout: &str) -> HelperAnswer {
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).map_err(|_| "something that is not its JSON answer".to_string())?;
+    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let (user, secret) = (field("Username"), field("Secret"));
+    Ok((!secret.is_empty()).then_some((user, secret)))
 }
 
 /// `https://index.docker.io/v1/` and `docker.io` are one registry; a scheme and a path are dropped.
@@ -274,18 +366,64 @@ impl Docker {
 mod tests {
     use super::*;
 
+    fn no_helper(name: &str, _: &str) -> HelperAnswer {
+        panic!("no helper should run, asked for {name}")
+    }
+
     #[test]
     fn credentials_come_from_the_auths_entry_of_the_host() {
         // "alice:s3cret" in base64
-        let cfg = r#"{"auths": {"127.0.0.1:5000": {"auth": "YWxpY2U6czNjcmV0"}, "https://index.docker.io/v1/": {"username": "bob", "password": "pw"}}, "credsStore": "desktop"}"#;
-        let c = credentials_in(cfg, "127.0.0.1:5000").expect("valid").expect("found");
-        assert_eq!((c.username.as_deref(), c.password.as_deref()), (Some("alice"), Some("s3cret")));
-        let d = credentials_in(cfg, "docker.io").expect("valid").expect("found");
+        let cfg = r#"{"auths": {"127.0.0.1:5000": {"auth": "YWxpY2U6czNjcmV0"}, "https://index.docker.io/v1/": {"username": "bob", "password": "pw"}}}"#;
+        let c = credentials_in(cfg, "127.0.0.1:5000", &no_helper).expect("valid").expect("found");
+        assert_eq!((c.username.as_deref(), c.password.as_deref(), &c.from), (Some("alice"), Some("s3cret"), &CredentialSource::Config));
+        let d = credentials_in(cfg, "docker.io", &no_helper).expect("valid").expect("found");
         assert_eq!(d.username.as_deref(), Some("bob"));
-        assert_eq!(credentials_in(cfg, "registry.example.com").expect("valid"), None);
+        assert_eq!(credentials_in(cfg, "registry.example.com", &no_helper).expect("valid"), None);
         assert!(!format!("{c:?}").contains("s3cret"), "Debug never shows the secret");
-        assert!(credentials_in(r#"{"auths": {"h": {"auth": "!!"}}}"#, "h").is_err());
-        assert!(credentials_in("{", "h").is_err());
+        assert!(credentials_in(r#"{"auths": {"h": {"auth": "!!"}}}"#, "h", &no_helper).is_err());
+        assert!(credentials_in("{", "h", &no_helper).is_err());
+    }
+
+    #[test]
+    fn credential_helpers_come_first_as_the_docker_cli_chooses_them() {
+        let asked = std::sync::Mutex::new(Vec::new());
+        let helper = |name: &str, server: &str| -> HelperAnswer {
+            asked.lock().expect("lock").push(format!("{name} {server}"));
+            Ok(match (name, server) {
+                ("ecr-login", "123.dkr.ecr.eu-west-1.amazonaws.com") => Some(("AWS".into(), "ecr-token".into())),
+                ("gcloud", _) => Some(("<token>".into(), "ya29.identity".into())),
+                ("desktop", "https://index.docker.io/v1/") => Some(("carol".into(), "hub-pw".into())),
+                _ => None,
+            })
+        };
+        // Docker Desktop: credsStore for everything, `auths` entries empty; credHelpers per host win over it.
+        let cfg = r#"{"auths": {"https://index.docker.io/v1/": {}, "r.example.com": {"auth": "YWxpY2U6czNjcmV0"}},
+                      "credsStore": "desktop", "credHelpers": {"123.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login", "https://gcr.io": "gcloud"}}"#;
+        let ecr = credentials_in(cfg, "123.dkr.ecr.eu-west-1.amazonaws.com", &helper).expect("ok").expect("found");
+        assert_eq!((ecr.username.as_deref(), ecr.password.as_deref(), &ecr.from), (Some("AWS"), Some("ecr-token"), &CredentialSource::Helper("ecr-login".into())));
+        let gcr = credentials_in(cfg, "gcr.io", &helper).expect("ok").expect("found");
+        assert_eq!((gcr.username.as_deref(), gcr.identity_token.as_deref()), (None, Some("ya29.identity")), "`<token>` is an identity token");
+        let hub = credentials_in(cfg, "docker.io", &helper).expect("ok").expect("found");
+        assert_eq!((hub.username.as_deref(), hub.server.as_str()), (Some("carol"), "https://index.docker.io/v1/"));
+        // The store has nothing for this host: the inline entry is used.
+        let inline = credentials_in(cfg, "r.example.com", &helper).expect("ok").expect("found");
+        assert_eq!((inline.username.as_deref(), &inline.from), (Some("alice"), &CredentialSource::Config));
+        assert_eq!(credentials_in(cfg, "nothing.example.com", &helper).expect("ok"), None);
+        assert_eq!(
+            *asked.lock().expect("lock"),
+            ["ecr-login 123.dkr.ecr.eu-west-1.amazonaws.com", "gcloud gcr.io", "desktop https://index.docker.io/v1/", "desktop r.example.com", "desktop nothing.example.com"]
+        );
+        // A failing helper is an error, not "no credentials".
+        let broken = |_: &str, _: &str| -> HelperAnswer { Err("the credential helper `docker-credential-desktop` is not installed (not found on PATH)".into()) };
+        assert!(credentials_in(cfg, "docker.io", &broken).expect_err("fails").contains("not installed"));
+    }
+
+    #[test]
+    fn a_helpers_answer() {
+        assert_eq!(parse_helper_answer(r#"{"ServerURL":"h","Username":"u","Secret":"s"}"#), Ok(Some(("u".into(), "s".into()))));
+        assert_eq!(parse_helper_answer(r#"{"ServerURL":"h","Username":"","Secret":""}"#), Ok(None));
+        assert!(parse_helper_answer("credentials not found in native keychain").is_err());
+        assert!(run_helper("devenv-test-no-such-helper", "h").expect_err("missing").contains("`docker-credential-devenv-test-no-such-helper` (credsStore/credHelpers) is not installed"));
     }
 
     #[test]

@@ -14,8 +14,13 @@
 //! - `kubectl --context CTX -n NS get job NAME -o json` (polled)
 //! - on failure: `get pods -l …`, `get events --field-selector involvedObject.name=POD`, `logs POD --tail=30`
 //! - delete: `kind delete cluster --name NAME` / `k3d cluster delete NAME`
+//! - namespace: `kubectl --context CTX get namespace NS -o json` (then `apply -f -` of it when missing)
 //! - an existing context (CTX = `--context`): `kubectl config view --minify --context CTX -o json`
-//!   (its server, checked against the production markers); no create, load or delete
+//!   (its server, checked against the production markers); no create, load or delete. The
+//!   namespace is looked up before anything is built (reachable? another developer's, by its
+//!   `devenv.dev/owner` label, or its workloads' (`get deployments,statefulsets,jobs -l …`)? then
+//!   refused), and created with that label, which every object applied there carries too; the
+//!   team's manifests must not leave it (`outside_namespace`)
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +48,9 @@ pub struct Target {
     /// An existing cluster's kubeconfig context (`--context`, `k8s.context`): then
     /// `provider` and `cluster` are not used — nothing is created, loaded or deleted there.
     pub existing: Option<String>,
+    /// On a shared cluster, the developer (`$USER`, as a label value): the namespace
+    /// devenv creates carries it (`devenv.dev/owner`), and another developer's is refused.
+    pub owner: Option<String>,
 }
 
 impl Target {
@@ -53,6 +61,31 @@ impl Target {
             None => format!("{}-{}", self.provider.name(), self.cluster),
         }
     }
+}
+
+/// The label naming the developer a shared cluster's namespace and objects were applied for.
+pub const OWNER: &str = "devenv.dev/owner";
+
+/// Kinds that live outside any namespace: on a shared cluster, every developer would apply the same object.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume", "StorageClass", "PriorityClass",
+    "IngressClass", "RuntimeClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
+];
+
+/// The team's objects that would not stay in the developer's namespace on a shared
+/// cluster (another namespace named, or a cluster-scoped kind): `file: Kind/name (why)`.
+pub fn outside_namespace(manifests: &[super::manifest::Manifest], namespace: &str) -> Vec<String> {
+    manifests
+        .iter()
+        .filter_map(|m| {
+            let why = if CLUSTER_SCOPED.contains(&m.kind()) {
+                "cluster-scoped".to_string()
+            } else {
+                m.namespace().filter(|ns| *ns != namespace).map(|ns| format!("namespace `{ns}`"))?
+            };
+            Some(format!("{}: {} ({why})", m.origin.label(), m.id()))
+        })
+        .collect()
 }
 
 /// What the kubeconfig says about a context (`kubectl config view --minify`).
@@ -245,7 +278,8 @@ impl<'a> Cluster<'a> {
         let out = self.run(&inv)?;
         if !out.success() {
             let hint = "list them with `kubectl config get-contexts`; --context takes a NAME from there";
-            if out.stderr.contains("does not exist") || out.stderr.contains("not found") {
+            // kubectl 1.32 says `error: cannot locate context NAME`; others `context "NAME" does not exist`.
+            if ["cannot locate context", "does not exist", "not found"].iter().any(|t| out.stderr.contains(t)) {
                 return Err(Error::Usage { message: format!("context `{ctx}` is not in your kubeconfig (`{}`: {})", inv.display(), out.lines().join(" ")), hint: Some(hint.into()) });
             }
             return Err(failed(&inv, &out, &format!("cannot read context `{ctx}` from the kubeconfig"), hint));
@@ -345,17 +379,83 @@ impl<'a> Cluster<'a> {
         Ok(())
     }
 
-    /// Create the namespace when it does not exist (an existing one is left untouched).
-    pub fn ensure_namespace(&self, rendered: &Rendered) -> Result<(), Error> {
-        let inv = Invocation::new("kubectl", &["--context", &self.target.context(), "get", "namespace", &self.target.namespace, "-o", "name"]);
+    /// The namespace as the API server has it (`None`: it does not exist); an error when the
+    /// server does not answer, or when the namespace is another developer's (devenv created it for them).
+    pub fn namespace(&self) -> Result<Option<Value>, Error> {
+        let inv = Invocation::new("kubectl", &["--context", &self.target.context(), "get", "namespace", &self.target.namespace, "-o", "json"]);
         let out = self.run(&inv)?;
-        if out.success() {
+        if !out.success() {
+            if out.stderr.contains("NotFound") || out.stderr.contains("not found") {
+                return Ok(None);
+            }
+            if let Some(e) = self.explained(&out.lines().join("\n")) {
+                return Err(failed(&inv, &out, &format!("cannot read namespace `{}`: {}", self.target.namespace, e.problem), &e.fix));
+            }
+            return Err(failed(&inv, &out, "cannot reach the cluster", &format!("is the cluster running, and are you logged in? `kubectl --context {} cluster-info`", self.target.context())));
+        }
+        // It exists; labels devenv cannot read are no owner's.
+        let v: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+        self.check_owner(&v)?;
+        self.check_objects_owner()?;
+        Ok(Some(v))
+    }
+
+    /// In a namespace devenv did not create (an admin's, shared through `--namespace`):
+    /// refuse when this project's workloads there carry another developer's owner label.
+    fn check_objects_owner(&self) -> Result<(), Error> {
+        let Some(me) = &self.target.owner else { return Ok(()) };
+        let inv = self.kubectl(&["get", "deployments,statefulsets,jobs", "-l", &project_selector(&self.target.project), "-o", "json"]);
+        // Unreadable (not allowed to list, say): `apply` then says what is refused.
+        let Some(out) = self.run(&inv).ok().filter(Output::success) else { return Ok(()) };
+        let v: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+        let theirs: Vec<String> = v
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                let owner = o.pointer("/metadata/labels").and_then(|l| l.get(OWNER)).and_then(Value::as_str).filter(|w| w != me)?;
+                let kind = o.get("kind").and_then(Value::as_str).unwrap_or("object").to_ascii_lowercase();
+                Some(format!("{kind}/{} of `{owner}`", o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?")))
+            })
+            .collect();
+        if theirs.is_empty() {
             return Ok(());
         }
-        if !out.stderr.contains("NotFound") && !out.stderr.contains("not found") {
-            return Err(failed(&inv, &out, "cannot reach the cluster", &format!("is the cluster running? `kubectl --context {} cluster-info`", self.target.context())));
+        Err(Error::Usage {
+            message: format!("namespace `{}` already runs the `{}` environment of another developer ({}): devenv would replace or delete their objects", self.target.namespace, self.target.project, theirs.join(", ")),
+            hint: Some(format!("use a namespace of your own: drop --namespace (and k8s.namespace) for the default `{}-{me}`, or pass --namespace NAME", self.target.project)),
+        })
+    }
+
+    /// Refuse a namespace devenv created for this project for another developer.
+    fn check_owner(&self, ns: &Value) -> Result<(), Error> {
+        let Some(me) = &self.target.owner else { return Ok(()) };
+        let label = |k: &str| ns.pointer("/metadata/labels").and_then(|l| l.get(k)).and_then(Value::as_str);
+        let theirs = (label(super::render::MANAGED_BY) == Some("devenv") && label(super::render::PART_OF) == Some(self.target.project.as_str())).then(|| label(OWNER)).flatten();
+        match theirs {
+            Some(owner) if owner != me => Err(Error::Usage {
+                message: format!(
+                    "namespace `{}` holds the `{}` environment of `{owner}` (label {OWNER}={owner}): devenv would replace or delete their objects",
+                    self.target.namespace, self.target.project
+                ),
+                hint: Some(format!("use a namespace of your own: drop --namespace (and k8s.namespace) for the default `{}-{me}`, or pass --namespace NAME", self.target.project)),
+            }),
+            _ => Ok(()),
         }
-        let apply = Invocation::new("kubectl", &["--context", &self.target.context(), "apply", "-f", "-"]).with_stdin(format!("---\n{}", super::manifest::to_yaml(&rendered.namespace_object)));
+    }
+
+    /// Create the namespace when it does not exist (an existing one is left untouched);
+    /// on a shared cluster it carries the owner's label.
+    pub fn ensure_namespace(&self, rendered: &Rendered) -> Result<(), Error> {
+        if self.namespace()?.is_some() {
+            return Ok(());
+        }
+        let mut object = rendered.namespace_object.clone();
+        if let (Some(owner), Some(labels)) = (&self.target.owner, object.pointer_mut("/metadata/labels").and_then(Value::as_object_mut)) {
+            labels.insert(OWNER.into(), Value::String(owner.clone()));
+        }
+        let apply = Invocation::new("kubectl", &["--context", &self.target.context(), "apply", "-f", "-"]).with_stdin(format!("---\n{}", super::manifest::to_yaml(&object)));
         let out = self.run(&apply)?;
         if !out.success() {
             return Err(self.refused(&apply, &out, &format!("cannot create namespace `{}`", self.target.namespace), ""));
@@ -503,6 +603,8 @@ impl<'a> Cluster<'a> {
     /// Reuse the cluster, or create it; true when it was created.
     pub fn ensure(&self) -> Result<bool, Error> {
         if self.target.existing.is_some() {
+            // Before anything is built or pushed: does the API server answer, and is the namespace ours?
+            self.namespace()?;
             return Ok(false);
         }
         if self.exists()? {
@@ -524,6 +626,15 @@ impl<'a> Cluster<'a> {
     /// Into an existing cluster: load images, apply and wait wave by wave (seeds after
     /// their service), then the team's manifests and their rollouts.
     pub fn deploy(&self, rendered: &Rendered, sources: &[Source], team_workloads: &[TeamWorkload], images: &[String]) -> Result<UpReport, Error> {
+        // On a shared cluster every object names its developer (what `check_objects_owner` reads).
+        let owned;
+        let rendered = match &self.target.owner {
+            Some(owner) => {
+                owned = rendered.with_label(OWNER, owner);
+                &owned
+            }
+            None => rendered,
+        };
         let mut report = UpReport::default();
         self.load_images(images)?;
         report.loaded_images = images.to_vec();
@@ -582,6 +693,9 @@ impl<'a> Cluster<'a> {
 
     /// Delete what `up` applied. `volumes`: also claims, seed Jobs and the namespace devenv created.
     pub fn down(&self, sources: &[Source], volumes: bool) -> Result<(), Error> {
+        if self.target.existing.is_some() {
+            self.namespace()?;
+        }
         for src in sources {
             let mut args = vec!["delete".to_string()];
             args.extend(src.kubectl_args());

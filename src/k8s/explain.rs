@@ -33,15 +33,19 @@ pub fn explain(text: &str, at: &Place) -> Option<Explanation> {
     rbac(text, at).or_else(|| quota(text, at)).or_else(|| storage(text, at)).or_else(|| pull_secret(text, at))
 }
 
-/// `deployments.apps is forbidden: User "alice@example.com" cannot create resource "deployments" in API group "apps" in the namespace "shop-alice"`
+/// `deployments.apps is forbidden: User "alice@example.com" cannot create resource "deployments" in API group "apps" in the namespace "shop-alice"`,
+/// `namespaces is forbidden: User "alice@example.com" cannot create resource "namespaces" in API group "" at the cluster scope`
 fn rbac(text: &str, at: &Place) -> Option<Explanation> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    let c = re(&RE, r#"(\S+?)(?: "([^"]+)")? is forbidden: User "([^"]+)" cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?"#)?.captures(text)?;
+    let c = re(&RE, r#"(\S+?)(?: "([^"]+)")? is forbidden: User "([^"]+)" cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)"| (at the cluster scope))?"#)?.captures(text)?;
     let g = |i: usize| c.get(i).map(|m| m.as_str()).unwrap_or("");
     let (object, user, verb, resource, group) = (g(1), g(3), g(4), g(5), g(6));
-    let ns = c.get(7).map(|m| m.as_str()).unwrap_or(at.namespace);
     let named = if g(2).is_empty() { String::new() } else { format!(" `{}`", g(2)) };
     let group = if group.is_empty() { "core".to_string() } else { group.to_string() };
+    if c.get(8).is_some() {
+        return Some(cluster_scope_denial(at, user, verb, resource, &group, &format!("{object}{named}")));
+    }
+    let ns = c.get(7).map(|m| m.as_str()).unwrap_or(at.namespace);
     Some(Explanation {
         problem: format!("RBAC: user `{user}` may not {verb} {resource} (API group {group}) in namespace `{ns}` ({object}{named} was refused)"),
         fix: format!(
@@ -49,6 +53,21 @@ fn rbac(text: &str, at: &Place) -> Option<Explanation> {
             at.context
         ),
     })
+}
+
+/// A denial at the cluster scope: on a shared cluster, most often creating the namespace itself.
+fn cluster_scope_denial(at: &Place, user: &str, verb: &str, resource: &str, group: &str, refused: &str) -> Explanation {
+    let problem = format!("RBAC: user `{user}` may not {verb} {resource} (API group {group}) at the cluster scope ({refused} was refused)");
+    let fix = if resource == "namespaces" {
+        format!(
+            "ask a cluster admin to create namespace `{ns}` for you and grant you a Role in it (devenv then uses it as it is), or pass --namespace NAME for one you were given (check with `kubectl --context {c} auth can-i create namespaces`)",
+            ns = at.namespace,
+            c = at.context
+        )
+    } else {
+        format!("only a cluster admin can grant `{verb}` on `{resource}` at the cluster scope; cluster-wide objects do not belong in a developer's environment")
+    };
+    Explanation { problem, fix }
 }
 
 /// `pods "api-7d9c-x" is forbidden: exceeded quota: compute-resources, requested: limits.memory=2Gi, used: limits.memory=3Gi, limited: limits.memory=4Gi`
@@ -132,6 +151,17 @@ mod tests {
         let t = r#"Error from server (Forbidden): error when retrieving current configuration of: ... deployments.apps "myapp" is forbidden: User "system:serviceaccount:tekton-pipelines:tekton-dashboard" cannot get resource "deployments" in API group "apps" in the namespace "tekton-pipelines""#;
         let e = explain(t, &AT).expect("rbac");
         assert!(e.problem.contains("may not get deployments (API group apps) in namespace `tekton-pipelines` (deployments.apps `myapp` was refused)"), "{}", e.problem);
+    }
+
+    #[test]
+    fn a_namespace_the_user_may_not_create() {
+        // The API server's text for a cluster-scoped denial (as in kubernetes/kubernetes issues about RBAC).
+        let t = r#"Error from server (Forbidden): error when creating "STDIN": namespaces is forbidden: User "alice@example.com" cannot create resource "namespaces" in API group "" at the cluster scope"#;
+        let e = explain(t, &AT).expect("rbac");
+        assert_eq!(e.problem, "RBAC: user `alice@example.com` may not create namespaces (API group core) at the cluster scope (namespaces was refused)");
+        assert!(e.fix.starts_with("ask a cluster admin to create namespace `shop-alice` for you"), "{}", e.fix);
+        let t = r#"clusterroles.rbac.authorization.k8s.io is forbidden: User "bob" cannot create resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope"#;
+        assert!(explain(t, &AT).is_some_and(|e| e.problem.contains("at the cluster scope") && e.fix.starts_with("only a cluster admin")));
     }
 
     #[test]

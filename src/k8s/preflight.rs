@@ -5,6 +5,8 @@
 //! - may this user create each kind devenv applies in the namespace
 //!   (`kubectl --context CTX auth can-i create KIND -n NS`: kubectl prints
 //!   `yes`, or `no` — sometimes `no - <reason>` — and exits 1 for no);
+//! - the namespace exists, or this user may create it (`get namespace NS`,
+//!   else `auth can-i create namespaces`);
 //! - a default StorageClass for the volume claims (`get storageclass -o json`,
 //!   annotation `storageclass.kubernetes.io/is-default-class`).
 //!
@@ -98,6 +100,7 @@ pub fn run(runner: &dyn Runner, context: &str, namespace: &str) -> Vec<Check> {
     } else {
         check("k8s version", Outcome::Warn, format!("context `{context}`: Kubernetes {version}, outside the versions devenv checks manifests against (1.{lo}–1.{hi})"), Some(format!("`devenv k8s lint --kube-version 1.{lo}` checks against the nearest one")))
     });
+    out.push(namespace_check(runner, &kubectl, context, namespace));
     let mut denied = Vec::new();
     for kind in KINDS {
         let o = runner.output(&kubectl(&["auth", "can-i", "create", kind, "-n", namespace]));
@@ -128,6 +131,31 @@ pub fn run(runner: &dyn Runner, context: &str, namespace: &str) -> Vec<Check> {
     out
 }
 
+/// Does the namespace exist, or may this user create it (`up` does)? Developers on a
+/// shared cluster often may not: then an admin must.
+fn namespace_check(runner: &dyn Runner, kubectl: &dyn Fn(&[&str]) -> Invocation, context: &str, namespace: &str) -> Check {
+    let got = runner.output(&kubectl(&["get", "namespace", namespace, "-o", "name"]));
+    match got {
+        Ok(o) if o.success() => return check("k8s namespace", Outcome::Ok, format!("namespace `{namespace}` exists"), None),
+        Ok(o) if o.stderr.contains("NotFound") => {}
+        Ok(o) => {
+            let why = o.lines().into_iter().last().unwrap_or_default();
+            return check("k8s namespace", Outcome::Warn, format!("cannot read namespace `{namespace}`: {why}"), Some(format!("check: `kubectl --context {context} get namespace {namespace}`")));
+        }
+        Err(e) => return check("k8s namespace", Outcome::Warn, e.to_string(), None),
+    }
+    let may = runner.output(&kubectl(&["auth", "can-i", "create", "namespaces"])).is_ok_and(|o| can_i(&o.stdout));
+    if may {
+        return check("k8s namespace", Outcome::Ok, format!("namespace `{namespace}` does not exist yet; you may create it (`devenv k8s up` does)"), None);
+    }
+    check(
+        "k8s namespace",
+        Outcome::Fail,
+        format!("namespace `{namespace}` does not exist, and you may not create namespaces"),
+        Some(format!("ask a cluster admin to create `{namespace}` for you and grant you a Role in it, or pass --namespace NAME for one you were given")),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::runner::double::ScriptedRunner;
@@ -155,8 +183,9 @@ mod tests {
         r.on("kubectl --context dev get storageclass -o json", Output::ok(SC));
         let checks = run(&r, "dev", "shop-alice");
         assert!(checks.iter().all(|c| c.outcome == Outcome::Ok), "{checks:#?}");
-        assert_eq!(r.calls()[1], "kubectl --context dev auth can-i create deployments.apps -n shop-alice");
-        assert_eq!(r.calls().len(), 2 + KINDS.len());
+        assert_eq!(r.calls()[1], "kubectl --context dev get namespace shop-alice -o name");
+        assert_eq!(r.calls()[2], "kubectl --context dev auth can-i create deployments.apps -n shop-alice");
+        assert_eq!(r.calls().len(), 3 + KINDS.len());
 
         let r = ScriptedRunner::new();
         r.on("kubectl --context dev version -o json", Output::ok(VERSION));
@@ -168,6 +197,17 @@ mod tests {
         assert_eq!((perm.outcome, perm.message.as_str()), (Outcome::Fail, "may not create secrets in namespace `shop-alice`"));
         let sc = checks.iter().find(|c| c.name == "k8s storage").expect("sc");
         assert_eq!(sc.outcome, Outcome::Warn);
+
+        // A namespace that does not exist, and no right to create one.
+        let r = ScriptedRunner::new();
+        r.on("kubectl --context dev version -o json", Output::ok(VERSION));
+        r.on("kubectl --context dev get namespace", Output::failed(1, "Error from server (NotFound): namespaces \"shop-alice\" not found"));
+        r.on("kubectl --context dev auth can-i", Output::ok("yes\n"));
+        r.on("kubectl --context dev auth can-i create namespaces", Output { code: Some(1), stdout: "no\n".into(), stderr: String::new() });
+        let checks = run(&r, "dev", "shop-alice");
+        let ns = checks.iter().find(|c| c.name == "k8s namespace").expect("ns");
+        assert_eq!((ns.outcome, ns.message.as_str()), (Outcome::Fail, "namespace `shop-alice` does not exist, and you may not create namespaces"));
+        assert!(ns.fix.as_deref().is_some_and(|f| f.contains("ask a cluster admin to create `shop-alice`")));
 
         let r = ScriptedRunner::new();
         r.on("kubectl --context dev version", Output { code: Some(1), stdout: "Client Version: v1.32.2\n".into(), stderr: "The connection to the server 10.0.0.1:6443 was refused - did you specify the right host or port?\n".into() });

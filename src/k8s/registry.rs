@@ -7,6 +7,7 @@
 //! `latest`: an unchanged image has an unchanged tag, so it is not pushed
 //! again, and a changed one gets a new tag, so pods roll. The manifests
 //! reference `<repo>:<tag>@<digest>` once the registry reported the digest.
+//! Also: the owner label a shared cluster's objects carry (`with_label`).
 //! Pure: the pushing itself is the Docker layer's (`docker::Docker::push_image`).
 
 use serde_json::Value;
@@ -35,6 +36,22 @@ pub fn pinned(repo: &str, tag: &str, digest: Option<&str>) -> String {
 }
 
 impl Rendered {
+    /// A copy whose every object (seed Jobs' too, not the namespace) carries the label
+    /// `key: value` in its metadata; selectors and pod templates are left as rendered.
+    pub fn with_label(&self, key: &str, value: &str) -> Rendered {
+        let mut r = self.clone();
+        let objects = r.services.iter_mut().flat_map(|s| s.objects.iter_mut().chain(s.seed.iter_mut().flat_map(|j| j.objects.iter_mut())));
+        for o in objects {
+            if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+                let labels = meta.entry("labels").or_insert_with(|| Value::Object(Default::default()));
+                if let Some(l) = labels.as_object_mut() {
+                    l.insert(key.to_string(), Value::String(value.to_string()));
+                }
+            }
+        }
+        r
+    }
+
     /// Point every container (and init container) whose image is `from` at `to`;
     /// returns how many were changed.
     pub fn use_image(&mut self, from: &str, to: &str) -> usize {

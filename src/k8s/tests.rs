@@ -34,6 +34,10 @@ services:
 ";
 
 fn rendered_in(dir: &Path, yaml: &str) -> Rendered {
+    rendered_in_namespace(dir, yaml, "shop")
+}
+
+fn rendered_in_namespace(dir: &Path, yaml: &str, namespace: &str) -> Rendered {
     std::fs::create_dir_all(dir.join("api")).expect("mkdir");
     std::fs::write(dir.join("api/Dockerfile"), "FROM scratch\n").expect("write");
     std::fs::write(dir.join("seed.sql"), "CREATE TABLE t (id int);\n").expect("write");
@@ -41,7 +45,7 @@ fn rendered_in(dir: &Path, yaml: &str) -> Rendered {
     let env = crate::config::load::load_str(yaml, &dir.join("devenv.yaml"), dir, &opts).expect("load");
     let plan = crate::plan::resolve(&env, &crate::plan::ImageMap::default()).expect("plan");
     let spec = super::spec::parse(&env, &plan).expect("k8s spec");
-    render(&env, &plan, &spec, "shop").expect("render")
+    render(&env, &plan, &spec, namespace).expect("render")
 }
 
 fn rendered() -> (tempfile::TempDir, Rendered) {
@@ -55,7 +59,7 @@ fn quiet() -> Ui {
 }
 
 fn target(provider: Provider) -> Target {
-    Target { provider, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into(), existing: None }
+    Target { provider, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into(), existing: None, owner: None }
 }
 
 fn cluster<'a>(runner: &'a ScriptedRunner, ui: &'a Ui, provider: Provider) -> Cluster<'a> {
@@ -96,7 +100,7 @@ fn up_creates_a_missing_kind_cluster_loads_images_and_applies_wave_by_wave() {
             "kind get clusters".to_string(),
             "kind create cluster --name devenv --wait 120s".into(),
             "kind load docker-image shop-api:devenv --name devenv".into(),
-            "kubectl --context kind-devenv get namespace shop -o name".into(),
+            "kubectl --context kind-devenv get namespace shop -o json".into(),
             "kubectl --context kind-devenv apply -f -".into(),
             // wave 1: db, then its seed job
             "kubectl --context kind-devenv -n shop apply -f -".into(),
@@ -175,7 +179,7 @@ fn k3d_invocations() {
     let calls = runner.calls();
     assert_eq!(calls[0], "k3d cluster list -o json");
     assert_eq!(calls[1], "k3d image import shop-api:devenv postgres:16-alpine -c devenv");
-    assert_eq!(calls[2], "kubectl --context k3d-devenv get namespace shop -o name");
+    assert_eq!(calls[2], "kubectl --context k3d-devenv get namespace shop -o json");
     assert!(calls[3..].iter().all(|c| c.starts_with("kubectl --context k3d-devenv -n shop ")), "{calls:#?}");
 }
 
@@ -490,7 +494,7 @@ fn existing(runner: &ScriptedRunner, ui: &Ui) -> Cluster<'static> {
     // Leaked for the test's lifetime: a Cluster borrows its runner and ui.
     let runner: &'static ScriptedRunner = Box::leak(Box::new(runner.clone()));
     let ui: &'static Ui = Box::leak(Box::new(ui.clone()));
-    let t = Target { provider: Provider::Kind, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into(), existing: Some("dev-eks".into()) };
+    let t = Target { provider: Provider::Kind, cluster: "devenv".into(), namespace: "shop".into(), project: "shop".into(), existing: Some("dev-eks".into()), owner: Some("alice".into()) };
     let mut c = Cluster::new(runner, ui, t);
     c.poll = Duration::ZERO;
     c
@@ -508,18 +512,23 @@ fn an_existing_context_is_used_as_is_every_kubectl_call_names_it_and_nothing_is_
     assert!(!report.created_cluster);
     let calls = runner.calls();
     assert!(calls.iter().all(|c| c.starts_with("kubectl --context dev-eks ")), "no kind/k3d, every call names the context: {calls:#?}");
-    assert_eq!(calls[0], "kubectl --context dev-eks get namespace shop -o name");
-    assert_eq!(calls[1], "kubectl --context dev-eks apply -f -");
-    assert!(calls[2..].iter().all(|c| c.starts_with("kubectl --context dev-eks -n shop ")), "{calls:#?}");
+    // Reachable and ours (before anything is built or pushed), then again just before creating it.
+    assert_eq!(calls[0..2], ["kubectl --context dev-eks get namespace shop -o json", "kubectl --context dev-eks get namespace shop -o json"]);
+    assert_eq!(calls[2], "kubectl --context dev-eks apply -f -");
+    assert!(calls[3..].iter().all(|c| c.starts_with("kubectl --context dev-eks -n shop ")), "{calls:#?}");
     let ns = runner.invocations().into_iter().find_map(|i| i.stdin).expect("namespace applied");
     assert!(ns.contains("name: shop\n") && ns.contains("app.kubernetes.io/managed-by: devenv") && ns.contains("app.kubernetes.io/part-of: shop"), "{ns}");
+    assert!(ns.contains("devenv.dev/owner: alice"), "the developer's namespace names them: {ns}");
 
-    // down -v: only devenv's labelled objects there, and the namespace only when it carries devenv's labels (devenv created it).
+    // down -v: the namespace is alice's (no other developer's workloads there), then only devenv's labelled
+    // objects there, and the namespace only when it carries devenv's labels (devenv created it).
     let runner = ScriptedRunner::new();
     existing(&runner, &ui).down(&[], true).expect("down");
     assert_eq!(
         runner.calls(),
         [
+            "kubectl --context dev-eks get namespace shop -o json",
+            "kubectl --context dev-eks -n shop get deployments,statefulsets,jobs -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop -o json",
             "kubectl --context dev-eks -n shop delete deployments,statefulsets,jobs,services,configmaps,secrets,persistentvolumeclaims -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop --ignore-not-found",
             "kubectl --context dev-eks delete namespace -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop,kubernetes.io/metadata.name=shop --ignore-not-found",
         ]
@@ -585,4 +594,110 @@ fn a_shared_clusters_refusals_name_the_object_and_the_fix() {
     let e = existing(&runner, &ui).rollout("api", "deployment", "api", "app=api", Duration::from_secs(5)).expect_err("pull");
     assert!(e.to_string().contains("the cluster may not pull image `registry.example.com/team/shop-api:1a2b3c4d5e6f`"), "{e}");
     assert!(e.hint().is_some_and(|h| h.contains("--docker-server=registry.example.com")), "{:?}", e.hint());
+
+    // Developers often may not create namespaces: the admin makes it, devenv uses it.
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks get namespace shop", Output::failed(1, NOT_FOUND_NS));
+    let forbidden = r#"Error from server (Forbidden): error when creating "STDIN": namespaces is forbidden: User "alice@example.com" cannot create resource "namespaces" in API group "" at the cluster scope"#;
+    runner.on("kubectl --context dev-eks apply -f -", Output::failed(1, forbidden));
+    let e = existing(&runner, &ui).ensure_namespace(&r).expect_err("forbidden");
+    assert!(e.to_string().contains("cannot create namespace `shop`: RBAC: user `alice@example.com` may not create namespaces (API group core) at the cluster scope"), "{e}");
+    assert!(e.to_string().contains("hint: ask a cluster admin to create namespace `shop` for you"), "{e}");
+
+    // A volume claim that nothing binds (no default StorageClass): the database's pod stays Pending.
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks -n shop rollout status", Output::failed(1, "error: timed out waiting for the condition"));
+    let pending = r#"{"items": [{"metadata": {"name": "db-0"}, "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."}]}}]}"#;
+    runner.on("kubectl --context dev-eks -n shop get pods", Output::ok(pending));
+    let e = existing(&runner, &ui).rollout("db", "statefulset", "db", "app=db", Duration::from_secs(5)).expect_err("unbound");
+    assert!(e.to_string().contains("statefulset/db did not become ready within 5s: pod db-0: Pending: 0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims"), "{e}");
+    assert!(e.to_string().contains("a volume claim in namespace `shop` stays unbound: the cluster has no default StorageClass"), "{e}");
+    assert!(e.hint().is_some_and(|h| h.contains("storageclass.kubernetes.io/is-default-class")), "{:?}", e.hint());
+}
+
+/// A developer on the shared context `dev-eks`, in their namespace `shop-<who>`.
+fn developer(runner: &ScriptedRunner, ui: &Ui, who: &str, namespace: &str) -> Cluster<'static> {
+    let runner: &'static ScriptedRunner = Box::leak(Box::new(runner.clone()));
+    let ui: &'static Ui = Box::leak(Box::new(ui.clone()));
+    let t = Target { provider: Provider::Kind, cluster: "devenv".into(), namespace: namespace.into(), project: "shop".into(), existing: Some("dev-eks".into()), owner: Some(who.into()) };
+    let mut c = Cluster::new(runner, ui, t);
+    c.poll = Duration::ZERO;
+    c
+}
+
+fn rendered_for(dir: &Path, namespace: &str) -> Rendered {
+    rendered_in_namespace(dir, ENV, namespace)
+}
+
+/// `kubectl get namespace shop-bob -o json` of the namespace devenv created for bob.
+const BOBS_NAMESPACE: &str = r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-bob", "labels": {"app.kubernetes.io/managed-by": "devenv", "app.kubernetes.io/part-of": "shop", "devenv.dev/owner": "bob", "kubernetes.io/metadata.name": "shop-bob"}}, "status": {"phase": "Active"}}"#;
+
+#[test]
+fn two_developers_on_one_cluster_never_touch_each_others_objects() {
+    let ui = quiet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (who, other) in [("alice", "bob"), ("bob", "alice")] {
+        let ns = format!("shop-{who}");
+        let r = rendered_for(dir.path(), &ns);
+        let runner = ScriptedRunner::new();
+        runner.on(&format!("kubectl --context dev-eks get namespace {ns}"), Output::failed(1, &format!("Error from server (NotFound): namespaces \"{ns}\" not found")));
+        runner.on(&format!("kubectl --context dev-eks -n {ns} get job"), Output::ok(JOB_DONE));
+        let c = developer(&runner, &ui, who, &ns);
+        c.up(&r, &[], &[], &[]).expect("up");
+        c.down(&[], true).expect("down");
+        let calls = runner.calls();
+        for call in &calls {
+            assert!(!call.contains(other), "{who}'s run names nothing of {other}'s: {call}");
+            let in_ns = call.starts_with(&format!("kubectl --context dev-eks -n {ns} "));
+            let the_ns = call == &format!("kubectl --context dev-eks get namespace {ns} -o json") || call == "kubectl --context dev-eks apply -f -";
+            let delete_ns = call.starts_with("kubectl --context dev-eks delete namespace -l ") && call.contains(&format!(",kubernetes.io/metadata.name={ns} "));
+            assert!(in_ns || the_ns || delete_ns, "{who}: a call outside namespace {ns}: {call}");
+        }
+        for stdin in runner.invocations().into_iter().filter_map(|i| i.stdin) {
+            for line in stdin.lines().map(str::trim).filter(|l| l.starts_with("namespace: ")) {
+                assert_eq!(line, format!("namespace: {ns}"), "{who} applies into their namespace only");
+            }
+            assert!(!stdin.contains(other), "{stdin}");
+            // Every object applied carries devenv's labels (what `down` selects by).
+            for doc in stdin.split("\n---\n").filter(|d| d.contains("kind: ")) {
+                assert!(doc.contains("app.kubernetes.io/managed-by: devenv") && doc.contains("app.kubernetes.io/part-of: shop"), "unlabelled:\n{doc}");
+                assert!(doc.contains(&format!("devenv.dev/owner: {who}")), "every object names its developer:\n{doc}");
+            }
+        }
+    }
+
+    // Alice pointed at Bob's namespace (devenv created it for bob): refused before anything is applied or deleted.
+    let r = rendered_for(dir.path(), "shop-bob");
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks get namespace shop-bob", Output::ok(BOBS_NAMESPACE));
+    let c = developer(&runner, &ui, "alice", "shop-bob");
+    let e = c.up(&r, &[], &[], &[]).expect_err("refused");
+    assert!(e.to_string().contains("namespace `shop-bob` holds the `shop` environment of `bob` (label devenv.dev/owner=bob)"), "{e}");
+    assert!(e.hint().is_some_and(|h| h.contains("shop-alice")), "{:?}", e.hint());
+    c.down(&[], true).expect_err("refused too");
+    assert_eq!(runner.calls(), ["kubectl --context dev-eks get namespace shop-bob -o json"; 2]);
+    // Bob himself, and a namespace an admin made (no devenv labels), are fine.
+    developer(&runner, &ui, "bob", "shop-bob").ensure().expect("bob's own");
+    let runner = ScriptedRunner::new();
+    runner.on("kubectl --context dev-eks get namespace team", Output::ok(r#"{"kind": "Namespace", "metadata": {"name": "team", "labels": {"kubernetes.io/metadata.name": "team"}}}"#));
+    developer(&runner, &ui, "alice", "team").ensure().expect("not devenv's");
+
+    // That admin's namespace once Alice runs there: Bob is refused, by her workloads' owner label.
+    let alices = r#"{"kind": "List", "items": [{"kind": "Deployment", "metadata": {"name": "api", "labels": {"app.kubernetes.io/managed-by": "devenv", "app.kubernetes.io/part-of": "shop", "devenv.dev/owner": "alice"}}}]}"#;
+    runner.on("kubectl --context dev-eks -n team get deployments,statefulsets,jobs -l app.kubernetes.io/managed-by=devenv,app.kubernetes.io/part-of=shop -o json", Output::ok(alices));
+    let e = developer(&runner, &ui, "bob", "team").ensure().expect_err("alice's objects are there");
+    assert!(e.to_string().contains("namespace `team` already runs the `shop` environment of another developer (deployment/api of `alice`)"), "{e}");
+    developer(&runner, &ui, "bob", "team").down(&[], true).expect_err("bob's down deletes none of them");
+    assert!(runner.calls().iter().all(|c| !c.contains(" delete ")), "{:#?}", runner.calls());
+    developer(&runner, &ui, "alice", "team").ensure().expect("her own");
+}
+
+#[test]
+fn a_shared_cluster_keeps_the_teams_manifests_in_the_developers_namespace() {
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop-alice}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: metrics, namespace: ops}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\n";
+    let origin = super::manifest::Origin::File { path: "k8s/app.yaml".into() };
+    let (ms, problems) = super::manifest::parse_stream(text, &origin, false);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(cluster::outside_namespace(&ms, "shop-alice"), ["k8s/app.yaml: Service/metrics (namespace `ops`)", "k8s/app.yaml: ClusterRole/reader (cluster-scoped)"]);
+    assert!(cluster::outside_namespace(&ms[..2], "shop-alice").is_empty());
 }

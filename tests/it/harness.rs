@@ -52,6 +52,25 @@ pub fn docker_ready() -> bool {
     }
 }
 
+/// Is the Docker engine usable? For tests that need no stand-in image (they build
+/// FROM scratch). In CI (`DEVENV_REQUIRE_DOCKER=1`) its absence fails the test.
+pub fn engine_ready() -> bool {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    let r = READY.get_or_init(|| match Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!("docker info failed: {}", String::from_utf8_lossy(&o.stderr))),
+        Err(e) => Err(format!("docker CLI not runnable: {e}")),
+    });
+    match r {
+        Ok(()) => true,
+        Err(e) if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") => panic!("Docker is required (DEVENV_REQUIRE_DOCKER=1) but not usable: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED: Docker not usable ({e}); set DEVENV_REQUIRE_DOCKER=1 to make this a failure");
+            false
+        }
+    }
+}
+
 /// A free TCP port on 127.0.0.1, never the same one twice in this test process
 /// (the kernel may hand out a just-released port again).
 pub fn free_port() -> u16 {

@@ -47,6 +47,16 @@ const SKIPPED: &[(&str, &str)] = &[
     ("devenv k8s down", "needs a kind cluster; run by tests/it/k8s.rs"),
     ("devenv doctor --k8s --context dev-eks --registry registry.example.com/team", "needs a real context and registry; tests/it/k8s_cluster.rs runs `doctor --k8s` against a local registry and a recording kubectl"),
     ("devenv k8s up -d --context dev-eks --registry registry.example.com/team", "needs a shared cluster; tests/it/k8s_cluster.rs runs it against a local registry and a recording kubectl"),
+    (
+        "kubectl --context dev-eks -n shop-alice create secret docker-registry devenv-pull --docker-server=registry.example.com --docker-username=USER --docker-password=TOKEN",
+        "needs a shared cluster (and placeholders for a real registry login); the command devenv prints for an image pull refused (src/k8s/explain.rs)",
+    ),
+    (
+        "kubectl --context dev-eks -n shop-alice patch serviceaccount default -p '{\"imagePullSecrets\":[{\"name\":\"devenv-pull\"}]}'",
+        "needs a shared cluster; the second command devenv prints for an image pull refused (src/k8s/explain.rs)",
+    ),
+    ("devenv k8s status --context dev-eks", "needs a shared cluster; status runs the same kubectl command lines as on kind (src/k8s/tests.rs), with the context's --context"),
+    ("devenv k8s down --context dev-eks", "needs a shared cluster; src/k8s/tests.rs asserts its command lines, tests/it/k8s_cluster.rs runs k8s commands against a recording kubectl"),
 ];
 
 /// How a command of a sequence must end.

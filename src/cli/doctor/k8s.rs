@@ -2,7 +2,8 @@
 //! through kubectl (`k8s::preflight`: reachable, version, `auth can-i`,
 //! default StorageClass), and the registry (`--registry`, else
 //! `k8s.registry`): reachable and writable, by pushing a tiny probe image
-//! through the Docker engine with the user's Docker credentials.
+//! through the Docker engine with the user's Docker credentials (a credential
+//! helper's, or the config's `auths` entry).
 
 use super::checks::{Finding, Level};
 use crate::docker::{Docker, RegistryError};
@@ -73,7 +74,10 @@ async fn registry_finding(registry: &str, docker: &Docker) -> Finding {
             Finding::new("registry", Level::Fail, format!("registry `{host}` is not reachable: {message}")).fix("is the registry running, and is this its address? A plain-HTTP registry outside 127.0.0.0/8 must be in the engine's `insecure-registries`")
         }
         Err(RegistryError::Unauthorized { message, had_credentials, .. }) => {
-            let fix = if had_credentials { format!("the credentials for `{host}` were refused: `docker login {host}` again") } else { format!("`docker login {host}` (devenv reads the `auths` entries of ~/.docker/config.json)") };
+            let fix = match creds.as_ref().filter(|_| had_credentials) {
+                Some(c) => format!("the credentials for `{host}` from {} were refused: `docker login {host}` again", c.from),
+                None => format!("`docker login {host}` (devenv reads ~/.docker/config.json as docker does: the credential helper of `credHelpers`/`credsStore`, else the `auths` entry)"),
+            };
             Finding::new("registry", Level::Fail, format!("registry `{host}` refused the push (unauthorized): {message}")).fix(fix)
         }
         Err(RegistryError::Docker(e)) => Finding::new("registry", Level::Fail, format!("cannot push to `{registry}`: {e}")),
