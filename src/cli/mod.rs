@@ -358,6 +358,19 @@ mod tests {
     }
 }
 
+/// Run `work` to its end even on Ctrl-C/SIGTERM (a restore is never left
+/// half-done), then return `Interrupted`.
+pub async fn to_the_end<T>(work: impl std::future::Future<Output = Result<T, Error>>, what: &str, ui: &Ui) -> Result<T, Error> {
+    tokio::pin!(work);
+    tokio::select! {
+        r = &mut work => return r,
+        _ = interrupted() => {}
+    }
+    ui.warn(format!("interrupted: finishing the {what} first (never half of it)"));
+    (&mut work).await?;
+    Err(Error::Interrupted)
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn interrupted() {
     #[cfg(unix)]

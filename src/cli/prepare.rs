@@ -54,7 +54,7 @@ pub async fn inline(next: Vec<NextReady>, ui: &Ui) -> Result<(), Error> {
         }
         Ok::<_, Error>(())
     };
-    super::reset::to_the_end(ready, "preparation of the next restore", ui).await?;
+    super::to_the_end(ready, "preparation of the next restore", ui).await?;
     ui.info(format!("next restore prepared in {} ms", t1.elapsed().as_millis()));
     Ok(())
 }

@@ -5,12 +5,11 @@
 //! It returns once the data is back: the spare copies that make the *next*
 //! Postgres reset renames only are made by a detached child (`prepare`).
 
-use std::future::Future;
 use std::time::Instant;
 
 use clap::Args;
 
-use super::{interrupted, load_plan, Global};
+use super::{interrupted, load_plan, to_the_end, Global};
 use crate::docker::Docker;
 use crate::engine::{Session, UpOptions};
 use crate::error::{exit, Error};
@@ -37,17 +36,4 @@ async fn session(plan: crate::plan::Plan, ui: &Ui) -> Result<Session, Error> {
     let docker = Docker::connect().await?;
     let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: crate::plan::resolve::DEFAULT_READY_TIMEOUT, owner: None };
     Ok(Session::new(docker, plan, ui.clone(), opts))
-}
-
-/// Run `work` to its end even on Ctrl-C/SIGTERM (a restore is never left
-/// half-done), then return `Interrupted`.
-pub(super) async fn to_the_end<T>(work: impl Future<Output = Result<T, Error>>, what: &str, ui: &Ui) -> Result<T, Error> {
-    tokio::pin!(work);
-    tokio::select! {
-        r = &mut work => return r,
-        _ = interrupted() => {}
-    }
-    ui.warn(format!("interrupted: finishing the {what} first (never half of it)"));
-    (&mut work).await?;
-    Err(Error::Interrupted)
 }

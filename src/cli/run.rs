@@ -103,7 +103,7 @@ pub async fn run(global: &Global, args: RunArgs, ui: &Ui) -> Result<u8, Error> {
 async fn restore_snapshot(session: &Session, snap: &str, ui: &Ui) -> Result<(), Error> {
     let (from, name) = snap.split_once('/').unwrap_or((session.plan().project.as_str(), snap));
     let t0 = std::time::Instant::now();
-    let services = super::reset::to_the_end(session.snapshot_restore_from(from, name, &[]), "restore", ui).await?;
+    let services = super::to_the_end(session.snapshot_restore_from(from, name, &[]), "restore", ui).await?;
     ui.done(format!("restored snapshot `{snap}`: {}", services.join(", ")), t0.elapsed());
     Ok(())
 }
