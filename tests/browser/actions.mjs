@@ -121,13 +121,13 @@ async function main() {
     ok(`an action that cannot run says why on its card: ${refused.text}`);
     await page.screenshot({ path: path.join(artifacts, "07-actions-1280x800.png"), fullPage: true });
 
-    // Contrast: every text on the cards at least 4.5:1 against its background (WCAG AA).
+    // Contrast: every text of the page (the SVG drawings aside) at least 4.5:1 against its background (WCAG AA).
     const low = await page.evaluate(() => {
       const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
       const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
       const bg = (e) => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c; } return [255, 255, 255]; };
       const out = [];
-      for (const e of document.querySelectorAll("#cards *")) {
+      for (const e of document.querySelectorAll("body *:not(svg *)")) {
         if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
         const cs = getComputedStyle(e);
         const [a, b] = [lum(rgb(cs.color)), lum(bg(e))];
@@ -137,7 +137,12 @@ async function main() {
       return out;
     });
     if (low.length) fail(`text below 4.5:1 contrast: ${low.join("; ")}`);
-    ok("contrast: every text on the cards is at least 4.5:1");
+    // The graph's nodes: white text on the state's colour.
+    const nodes = await page.evaluate(() => [...document.querySelectorAll("#graph rect")].map((r) => r.getAttribute("fill")));
+    const hex = (h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
+    const L = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+    for (const c of ["#17692f", "#8a5a00", "#a3141b", "#6b7280", ...nodes]) if (1.05 / (L(hex(c)) + 0.05) < 4.5) fail(`white on ${c} in the graph is below 4.5:1`);
+    ok("contrast: every text of the page is at least 4.5:1 (the graph's white labels too)");
 
     // Narrow: the action buttons wrap, nothing overflows sideways.
     await page.setViewportSize({ width: 400, height: 900 });
