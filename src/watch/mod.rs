@@ -488,25 +488,31 @@ impl Watching {
         let built = engine::build_image(&self.docker, &self.plan.project, &svc, &build, &self.ui).await;
         if let Err(e) = built {
             self.ui.error(&e);
-            self.outcome(service, false, format!("{service}: rebuild failed ({e}); the running container is left as it was"));
+            self.status.record(service, false, &format!("{service}: rebuild failed: {e}"));
+            self.ui.warn(format!("{service}: rebuild failed; the running container is left as it was"));
             return;
         }
         self.ui.service(service, Status::Built);
-        self.up(&[service.to_string()]).await;
-        self.outcome(service, true, format!("{service}: rebuilt and recreated in {} ms", ms(t0.elapsed())));
+        match self.up(&[service.to_string()]).await {
+            None => self.outcome(service, true, format!("{service}: rebuilt and recreated in {} ms", ms(t0.elapsed()))),
+            Some(e) => self.status.record(service, false, &format!("{service}: rebuilt, but recreating it failed: {e}")),
+        }
     }
 
     /// `Session::up` for `services` (their dependencies are kept as they are unless they changed too).
-    async fn up(&mut self, services: &[String]) {
+    /// Returns why it failed (already shown), if it did.
+    async fn up(&mut self, services: &[String]) -> Option<String> {
         let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.opts.ready_timeout, owner: None };
         let session = Session::new(self.docker.clone(), self.plan.clone(), self.ui.clone(), opts);
-        if let Err(e) = session.up(services).await {
-            self.ui.error(&e);
+        let failed = session.up(services).await.err();
+        if let Some(e) = &failed {
+            self.ui.error(e);
         }
         for s in services {
             self.containers.remove(s);
             self.missing.remove(s);
         }
+        failed.map(|e| e.to_string())
     }
 
     /// The environment file changed: plan again; recreate the services whose configuration changed.
@@ -540,7 +546,7 @@ impl Watching {
             return;
         }
         self.ui.info(format!("environment file changed: updating {}", changed.join(", ")));
-        self.up(&changed).await;
+        let _ = self.up(&changed).await;
     }
 }
 
