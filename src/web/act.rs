@@ -3,8 +3,11 @@
 //! what `devenv seed --reset S`, `devenv reset S` and `devenv up --build S`
 //! do, through the same engine functions, under the project's lock (taken
 //! without waiting: when another devenv changes the project, the answer says
-//! so and nothing is done). The container's readiness is forgotten, so it is
-//! probed again once running.
+//! so and nothing is done). A reset answers once the data is back; what
+//! makes the next one fast (`NextReady`) is then made in the background,
+//! still under the lock, as `devenv reset`'s detached child makes it (the
+//! page's next action waits for it). The container's readiness is
+//! forgotten, so it is probed again once running.
 //! Must not: print (the actions' own events go to a `Ui` of their own, whose
 //! warnings come back with the answer), or decide anything the CLI would not.
 
@@ -15,7 +18,8 @@ use super::http::Action;
 use super::live::Live;
 use crate::diff::StepKind;
 use crate::engine::seeding::{self, Mode};
-use crate::engine::{Session, UpOptions};
+use crate::engine::snapshot::NextReady;
+use crate::engine::{ProjectLock, Session, UpOptions};
 use crate::error::Error;
 use crate::observe::ContainerState;
 use crate::plan::ResolvedService;
@@ -23,13 +27,19 @@ use crate::ui::{mask::Secrets, Event, ProgressMode, Ui};
 
 /// How the actions' own events are shown: like the command's (`devenv ui`
 /// prints them in its terminal), never as bars, masked with its secrets.
+/// And the preparation of the next reset, while one runs in the background.
 #[derive(Clone)]
 pub struct ActionUi {
     pub mode: ProgressMode,
     pub secrets: Secrets,
+    pub preparing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl ActionUi {
+    pub fn new(mode: ProgressMode, secrets: Secrets) -> ActionUi {
+        ActionUi { mode, secrets, preparing: Arc::default() }
+    }
+
     /// A fresh `Ui` recording this action's events.
     fn ui(&self) -> Ui {
         let mode = match self.mode {
@@ -47,9 +57,11 @@ pub async fn act(live: &Live, service: &str, action: Action, ui: &ActionUi) -> R
     let done = match action {
         Action::Restart | Action::Stop | Action::Start => container_action(live, service, action).await,
         Action::Reseed | Action::Reset | Action::Rebuild => {
-            let ui = ui.ui();
-            let done = locked_action(live, service, action, &ui).await.map_err(|e| error_text(&e));
-            done.map(|m| with_warnings(m, &ui))
+            // After the background work of this page's last reset.
+            drop(ui.preparing.lock().await);
+            let action_ui = ui.ui();
+            let done = locked_action(live, service, action, &action_ui, ui).await.map_err(|e| error_text(&e));
+            done.map(|m| with_warnings(m, &action_ui))
         }
     };
     if let Some(c) = live.container_of(service) {
@@ -79,12 +91,12 @@ fn not_created(live: &Live, service: &str) -> String {
 }
 
 /// Re-seed, reset or rebuild, under the project's lock.
-async fn locked_action(live: &Live, service: &str, action: Action, ui: &Ui) -> Result<String, Error> {
+async fn locked_action(live: &Live, service: &str, action: Action, ui: &Ui, actions: &ActionUi) -> Result<String, Error> {
     let Some(plan) = live.plan.as_ref() else {
         return Err(usage("this needs the environment file, and `devenv ui` was started where none loads", "run `devenv ui` in the project's directory (or with -f FILE)"));
     };
     let Some(svc) = plan.services.get(service) else { return Err(usage(&format!("no service `{service}` in {}", plan.file.display()), "")) };
-    let Some(_lock) = crate::engine::try_lock_project(&plan.project)? else {
+    let Some(lock) = crate::engine::try_lock_project(&plan.project)? else {
         return Err(usage(
             &format!("another devenv is changing project `{}` right now (an `up`, `seed`, `reset`…): nothing was done", plan.project),
             "try again when it has finished",
@@ -96,11 +108,26 @@ async fn locked_action(live: &Live, service: &str, action: Action, ui: &Ui) -> R
     match action {
         Action::Reseed => reseed(live, &session, svc, ui).await,
         Action::Reset => {
-            session.reset(&[service.to_string()]).await?;
-            Ok(format!("reset {service} to its seeded snapshot in {}", took(t0.elapsed())))
+            let (_, next) = session.reset_deferred(&[service.to_string()]).await?;
+            let back = took(t0.elapsed());
+            prepare_next(lock, next, ui.clone(), actions.preparing.clone().lock_owned().await);
+            Ok(format!("reset {service} to its seeded snapshot: data back in {back}"))
         }
         _ => rebuild(&session, svc).await,
     }
+}
+
+/// What makes the next reset fast, made in the background, holding the
+/// project's lock and the page's `preparing` guard until done.
+fn prepare_next(lock: ProjectLock, next: Vec<NextReady>, ui: Ui, guard: tokio::sync::OwnedMutexGuard<()>) {
+    tokio::spawn(async move {
+        for n in next {
+            if let Err(e) = n.run().await {
+                ui.warn(format!("preparing the next reset failed: {e}"));
+            }
+        }
+        drop((lock, guard));
+    });
 }
 
 /// `devenv seed --reset S --yes`: empty what the seeds created, apply every
@@ -172,7 +199,7 @@ mod tests {
     fn errors_carry_their_hint_and_answers_their_warnings() {
         assert_eq!(error_text(&usage("no seeded snapshot of `db`", "re-seed it")), "no seeded snapshot of `db` — hint: re-seed it");
         assert_eq!(error_text(&usage("busy", "")), "busy");
-        let ui = ActionUi { mode: ProgressMode::Quiet, secrets: Secrets::from_pairs([("PW", "hunter2-hunter2")]) }.ui();
+        let ui = ActionUi::new(ProgressMode::Quiet, Secrets::from_pairs([("PW", "hunter2-hunter2")])).ui();
         assert_eq!(with_warnings("done".into(), &ui), "done");
         ui.warn("seed entry `sql a.sql` changed");
         assert_eq!(with_warnings("done".into(), &ui), "done (warning: seed entry `sql a.sql` changed)");

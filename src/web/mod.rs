@@ -81,7 +81,7 @@ impl Server {
         let addr = listener.local_addr()?;
         let (feed, _) = broadcast::channel(1024);
         let live = Live::new(project, plan, docker, secrets.clone());
-        let actions = act::ActionUi { mode, secrets: secrets.clone() };
+        let actions = act::ActionUi::new(mode, secrets.clone());
         let app = App { token: new_token()?, live, secrets, actions, events: Mutex::default(), feed };
         Ok(Server { listener, addr, app: Arc::new(app) })
     }
