@@ -6,8 +6,9 @@
 //! so and nothing is done). A reset answers once the data is back; what
 //! makes the next one fast (`NextReady`) is then made in the background,
 //! still under the lock, as `devenv reset`'s detached child makes it (the
-//! page's next action waits for it). The container's readiness is
-//! forgotten, so it is probed again once running.
+//! page's next action waits for it). Each runs in a task of its own, so a
+//! page closed meanwhile does not cut it short. The container's readiness
+//! is forgotten, so it is probed again once running.
 //! Must not: print (the actions' own events go to a `Ui` of their own, whose
 //! warnings come back with the answer), or decide anything the CLI would not.
 
@@ -53,15 +54,20 @@ impl ActionUi {
 }
 
 /// Do `action` on `service`; `Ok` says what was done, `Err` why not (with the hint).
-pub async fn act(live: &Live, service: &str, action: Action, ui: &ActionUi) -> Result<String, String> {
+pub async fn act(live: &Arc<Live>, service: &str, action: Action, ui: &ActionUi) -> Result<String, String> {
     let done = match action {
         Action::Restart | Action::Stop | Action::Start => container_action(live, service, action).await,
         Action::Reseed | Action::Reset | Action::Rebuild => {
-            // After the background work of this page's last reset.
-            drop(ui.preparing.lock().await);
-            let action_ui = ui.ui();
-            let done = locked_action(live, service, action, &action_ui, ui).await.map_err(|e| error_text(&e));
-            done.map(|m| with_warnings(m, &action_ui))
+            let (live, service, ui) = (live.clone(), service.to_string(), ui.clone());
+            // A task of its own: finished even when the page goes away meanwhile (never half a reset).
+            let task = tokio::spawn(async move {
+                // After the background work of this page's last reset.
+                drop(ui.preparing.lock().await);
+                let action_ui = ui.ui();
+                let done = locked_action(&live, &service, action, &action_ui, &ui).await.map_err(|e| error_text(&e));
+                done.map(|m| with_warnings(m, &action_ui))
+            });
+            task.await.unwrap_or_else(|e| Err(format!("the action stopped: {e}")))
         }
     };
     if let Some(c) = live.container_of(service) {
