@@ -118,7 +118,8 @@ pub struct ServiceView {
     pub state: String,
     /// Docker's words without their clock ("Up (healthy)", "Exited (137)"), so the view changes only when the state does.
     pub status: String,
-    /// `ready`, `probing`, `failed`, `down`, `completed` (a one-shot job that exited 0) or `absent`.
+    /// `ready`, `probing`, `failed`, `down`, `completed` (a one-shot job that exited 0),
+    /// `created` (its container not started yet: `up` waits for its dependencies) or `absent`.
     pub health: String,
     /// Which probe decides readiness.
     pub probe: String,
@@ -171,6 +172,7 @@ fn service_view(name: String, plan: Option<&Plan>, observed: &[ObservedContainer
     let c = observed.iter().find(|c| c.service.as_deref().unwrap_or(&c.name) == name);
     let (health, probe_ms, probe_error) = match c {
         None => ("absent".to_string(), None, None),
+        Some(c) if c.state == ContainerState::Created => ("created".to_string(), None, None),
         Some(c) if c.state != ContainerState::Running => {
             let ok_job = c.oneshot && c.status.starts_with("Exited (0)");
             ((if ok_job { "completed" } else { "down" }).to_string(), None, None)
@@ -495,6 +497,7 @@ mod tests {
             container("api", ContainerState::Running, "Up 1 second"),
             container("worker", ContainerState::Exited, "Exited (137) 1 second ago"),
             container("new", ContainerState::Running, "Up 1 second"),
+            container("later", ContainerState::Created, "Created"),
         ];
         let mut known = Known::default();
         known.probes.insert("id-db".to_string(), Probe::Ready { ms: 42, checked: Instant::now() });
@@ -506,6 +509,7 @@ mod tests {
         assert_eq!(by("api").probe_error.as_deref(), Some("connection refused"));
         assert_eq!((by("worker").health.as_str(), by("worker").status.as_str()), ("down", "Exited (137)"));
         assert_eq!(by("new").health, "probing");
+        assert_eq!(by("later").health, "created", "created, not started yet: not `down`");
         assert_eq!(by("db").ports, vec!["127.0.0.1:15432->5432/tcp".to_string()]);
         assert_eq!(v.file, None);
     }
