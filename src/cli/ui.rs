@@ -45,7 +45,7 @@ pub async fn serve_for_up(plan: &Plan, docker: &Docker, ui: &Ui) -> Result<tokio
 }
 
 async fn bind(opts: &Options, project: String, plan: Option<Plan>, docker: Docker, ui: &Ui) -> Result<Server, Error> {
-    Server::bind(opts, project, plan, docker, ui.secrets()).await.map_err(|e| Error::Preflight {
+    Server::bind(opts, project, plan, docker, ui.secrets(), ui.mode()).await.map_err(|e| Error::Preflight {
         message: format!("cannot serve the page on {}:{}: {e}", opts.host, opts.port),
         hint: Some("choose another --port, or leave it out for a free one".into()),
     })

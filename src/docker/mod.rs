@@ -159,6 +159,20 @@ impl Docker {
         self.containers_by_label(&format!("{}={project}", labels::PROJECT)).await
     }
 
+    /// Docker's events about `project`'s containers changing state (created,
+    /// started, died, destroyed, health changed…; not the execs and archive
+    /// reads probes and seeds make): one item per event, its action. Ends when
+    /// the engine closes the stream.
+    pub fn container_events(&self, project: &str) -> impl Stream<Item = Result<String, DockerError>> + Send + 'static {
+        let mut filters: HashMap<&str, Vec<String>> = HashMap::new();
+        filters.insert("type", vec!["container".into()]);
+        filters.insert("label", vec![format!("{}={project}", labels::PROJECT)]);
+        let actions = ["create", "start", "restart", "die", "kill", "stop", "destroy", "pause", "unpause", "oom", "rename", "health_status"];
+        filters.insert("event", actions.iter().map(|a| a.to_string()).collect());
+        let opts = qp::EventsOptionsBuilder::new().filters(&filters).build();
+        self.api.events(Some(opts)).map(|e| e.map(|m| m.action.unwrap_or_default()).map_err(op("follow container events")))
+    }
+
     /// Every container of every devenv project on this engine.
     pub async fn all_devenv_containers(&self) -> Result<Vec<ObservedContainer>, DockerError> {
         self.containers_by_label(labels::PROJECT).await

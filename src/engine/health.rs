@@ -204,6 +204,32 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
     }
 }
 
+/// One check, now, of a container seen ready before (`devenv ui` re-probes
+/// ready services): `Err(why)` when it is not ready any more. A log probe
+/// passes once its line was seen: it is not checked again.
+pub async fn check_once(docker: &Docker, id: &str, health: Option<&ResolvedHealth>) -> Result<(), String> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).no_proxy().build().map_err(|e| format!("http client: {e}"))?;
+    let info = docker.inspect(id).await.map_err(|e| e.to_string())?;
+    if !info.running {
+        return Err(format!("exited{}", info.exit_code.map(|c| format!(" with code {c}")).unwrap_or_default()));
+    }
+    let probe = health.map(|h| &h.probe);
+    if matches!(probe, Some(Probe::Log { .. })) {
+        return Ok(());
+    }
+    let checked = match (Recognised::of(probe), probe) {
+        (Some(mut r), Some(Probe::Exec { command })) if !info.restarting => r.check(docker, id, &info, command, &client).await,
+        _ => match check(docker, id, &info, probe, &client, &AtomicBool::new(false)).await {
+            Ok(r) => r,
+            Err(NotReady::Fatal { error }) => Err(error),
+            Err(NotReady::Docker(e)) => Err(e.to_string()),
+            Err(NotReady::Exited { code, .. }) => Err(format!("exited{}", code.map(|c| format!(" with code {c}")).unwrap_or_default())),
+            Err(NotReady::Timeout { last_error, .. }) => Err(last_error),
+        },
+    };
+    checked.map_err(|e| with_restarts(e, &info))
+}
+
 /// A log probe watches the stream in the background: the flag it sets, and
 /// the task (aborted when the guard drops). Other probes: an unset flag.
 async fn watch_log(docker: &Docker, id: &str, health: Option<&ResolvedHealth>) -> Result<(Arc<AtomicBool>, AbortOnDrop), NotReady> {

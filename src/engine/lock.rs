@@ -43,24 +43,35 @@ enum Attempt {
     Busy(File),
 }
 
-/// The directory holding the lock files.
-fn lock_dir() -> PathBuf {
+/// devenv's per-user runtime directory: `$XDG_RUNTIME_DIR/devenv`, else the
+/// user's cache dir, else `devenv-UID` in the temp dir. It holds the lock
+/// files (`locks/`) and the status files of running watches (`watch/`).
+pub fn runtime_dir() -> PathBuf {
     let dirs = directories::ProjectDirs::from("dev", "devenv", "devenv");
     if let Some(d) = dirs.as_ref().and_then(|d| d.runtime_dir()) {
-        return d.join("locks");
+        return d.to_path_buf();
     }
     if let Some(d) = dirs.as_ref() {
-        return d.cache_dir().join("locks");
+        return d.cache_dir().to_path_buf();
     }
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
-    std::env::temp_dir().join(format!("devenv-{uid}")).join("locks")
+    std::env::temp_dir().join(format!("devenv-{uid}"))
+}
+
+/// The directory holding the lock files.
+fn lock_dir() -> PathBuf {
+    runtime_dir().join("locks")
 }
 
 /// The lock file of `project` (any character outside `[a-zA-Z0-9_.-]` becomes `_`).
 pub fn lock_path(project: &str) -> PathBuf {
-    let safe: String = project.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' }).collect();
-    lock_dir().join(format!("{safe}.lock"))
+    lock_dir().join(format!("{}.lock", file_name_of(project)))
+}
+
+/// `project` as a file name: any character outside `[a-zA-Z0-9_.-]` becomes `_`.
+pub fn file_name_of(project: &str) -> String {
+    project.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' }).collect()
 }
 
 fn lock_error(project: &str, what: &str, e: std::io::Error) -> Error {

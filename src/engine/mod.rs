@@ -41,7 +41,7 @@ use crate::plan::Plan;
 use crate::ui::{Status, Ui};
 
 pub use images::{build_image, remove_project_images};
-pub use lock::{lock_path, lock_project, lock_project_until, lock_timeout, try_lock_project, ProjectLock, DEFAULT_LOCK_TIMEOUT, HELD_BY_PARENT, INHERITED_FD};
+pub use lock::{file_name_of, lock_path, lock_project, lock_project_until, lock_timeout, runtime_dir, try_lock_project, ProjectLock, DEFAULT_LOCK_TIMEOUT, HELD_BY_PARENT, INHERITED_FD};
 #[cfg(unix)]
 pub use lock::inherited as inherited_lock;
 pub use preflight::{check_ports, free_port, port_in_use};

@@ -464,6 +464,12 @@ pub async fn list(docker: &Docker, project: &str) -> Result<Vec<SnapshotInfo>, E
     list_of(docker, project, labels::SNAPSHOT_OF).await
 }
 
+/// The seeded snapshots of `project` (`_seeded.<service>`), oldest first:
+/// which services `devenv reset` can take back to their seeded state.
+pub async fn seeded(docker: &Docker, project: &str) -> Result<Vec<SnapshotInfo>, Error> {
+    list_of(docker, project, SEEDED_OF).await
+}
+
 async fn list_of(docker: &Docker, project: &str, of: &str) -> Result<Vec<SnapshotInfo>, Error> {
     let manifests = docker.volumes_labelled(&[(of, project), (labels::SNAPSHOT_PART, "manifest")]).await?;
     Ok(sorted(manifests.iter().map(info_of).collect()))

@@ -3,13 +3,15 @@
 //! re-plan and recreate what changed.
 //!
 //! Owns: the watch loop and its pure layers (`rules`, `debounce`, `sync`,
-//! `pipe`), and the per-container sync channels (`channels`).
+//! `pipe`), the per-container sync channels (`channels`), and the status
+//! file that tells `devenv ui` what the loop follows and last did (`status`).
 //! Must not: print (it emits `ui` events) or import bollard (`docker` does the calls).
 
 mod channels;
 pub mod debounce;
 pub mod pipe;
 pub mod rules;
+pub mod status;
 pub mod sync;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -67,6 +69,8 @@ struct Watching {
     tx: mpsc::UnboundedSender<PathBuf>,
     /// Small batches go through a long-lived exec per container.
     channels: channels::Channels,
+    /// The status file `devenv ui` reads: the last action per service.
+    status: status::Recorder,
 }
 
 /// Watch until `stop` resolves. Errors only when watching cannot start.
@@ -79,6 +83,7 @@ pub async fn run(docker: &Docker, plan: Plan, reload: Reload, opts: Options, ui:
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();
     let matcher = Matcher::from_plan(&plan, &opts.services);
+    let recorder = status::Recorder::start(&plan.project, followed(&matcher));
     let env_file = canonical(&plan.file);
     let config_files = vec![env_file.clone(), env_file.with_file_name(".env")];
     let mut w = Watching {
@@ -94,6 +99,7 @@ pub async fn run(docker: &Docker, plan: Plan, reload: Reload, opts: Options, ui:
         roots: vec![],
         tx,
         channels: channels::Channels::default(),
+        status: recorder,
     };
     if w.matcher.rules.is_empty() {
         ui.warn("no `watch:` rules for the selected services: only the environment file is watched");
@@ -162,6 +168,12 @@ fn sync_failed(service: &str, error: &str) -> String {
         ),
         None => format!("{service}: sync failed: {error}"),
     }
+}
+
+/// The services `matcher`'s rules are of, each once.
+fn followed(matcher: &Matcher) -> Vec<String> {
+    let set: std::collections::BTreeSet<String> = matcher.rules.iter().map(|r| r.service.clone()).collect();
+    set.into_iter().collect()
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -269,9 +281,20 @@ impl Watching {
                 continue;
             }
             match self.apply(&service, &id, plan).await {
-                Ok((files, _)) => self.ui.info(format!("{service}: initial sync: {} changed while not watching, copied in {} ms", plural(files, "file", "files"), ms(t0.elapsed()))),
-                Err(e) => self.ui.warn(format!("{service}: initial sync failed: {e}")),
+                Ok((files, _)) => self.outcome(&service, true, format!("{service}: initial sync: {} changed while not watching, copied in {} ms", plural(files, "file", "files"), ms(t0.elapsed()))),
+                Err(e) => self.outcome(&service, false, format!("{service}: initial sync failed: {e}")),
             }
+        }
+    }
+
+    /// Say what a change made the watch do to `service` (or why it failed),
+    /// and keep it as the service's last sync in the status file.
+    fn outcome(&self, service: &str, ok: bool, message: String) {
+        self.status.record(service, ok, &message);
+        if ok {
+            self.ui.info(message);
+        } else {
+            self.ui.warn(message);
         }
     }
 
@@ -315,11 +338,11 @@ impl Watching {
                     if vanished > 0 {
                         msg.push_str(&format!(" ({vanished} deleted while syncing, skipped)"));
                     }
-                    self.ui.info(format!("{msg} in {} ms", ms(t0.elapsed())));
+                    self.outcome(service, true, format!("{msg} in {} ms", ms(t0.elapsed())));
                 }
                 Err(e) => {
                     self.containers.remove(service);
-                    self.ui.warn(sync_failed(service, &e.to_string()));
+                    self.outcome(service, false, sync_failed(service, &e.to_string()));
                     return;
                 }
             }
@@ -429,12 +452,12 @@ impl Watching {
     async fn exec(&self, service: &str, id: &str, cmd: &[String]) {
         let t0 = Instant::now();
         match self.docker.exec_capture(id, cmd).await {
-            Ok((0, _)) => self.ui.info(format!("{service}: ran `{}` in {} ms", cmd.join(" "), ms(t0.elapsed()))),
+            Ok((0, _)) => self.outcome(service, true, format!("{service}: ran `{}` in {} ms", cmd.join(" "), ms(t0.elapsed()))),
             Ok((code, out)) => {
                 let tail: Vec<&str> = out.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect();
-                self.ui.warn(format!("{service}: `{}` exited {code}\n{}", cmd.join(" "), tail.join("\n")));
+                self.outcome(service, false, format!("{service}: `{}` exited {code}\n{}", cmd.join(" "), tail.join("\n")));
             }
-            Err(e) => self.ui.warn(format!("{service}: `{}` failed: {e}", cmd.join(" "))),
+            Err(e) => self.outcome(service, false, format!("{service}: `{}` failed: {e}", cmd.join(" "))),
         }
     }
 
@@ -443,15 +466,15 @@ impl Watching {
         self.ui.info(format!("{service}: restarting"));
         if let Err(e) = self.docker.restart(id, Duration::from_secs(10)).await {
             self.containers.remove(service);
-            self.ui.warn(format!("{service}: restart failed: {e}"));
+            self.outcome(service, false, format!("{service}: restart failed: {e}"));
             return;
         }
         let health = self.plan.services.get(service).and_then(|s| s.health.clone());
         match engine::health::wait_ready(&self.docker, id, health.as_ref(), self.opts.ready_timeout).await {
-            Ok(()) => self.ui.info(format!("{service}: restarted, ready in {} ms", ms(t0.elapsed()))),
+            Ok(()) => self.outcome(service, true, format!("{service}: restarted, ready in {} ms", ms(t0.elapsed()))),
             Err(e) => {
                 self.containers.remove(service);
-                self.ui.warn(format!("{service}: not ready after restart: {}", not_ready(&e)));
+                self.outcome(service, false, format!("{service}: not ready after restart: {}", not_ready(&e)));
             }
         }
     }
@@ -465,25 +488,31 @@ impl Watching {
         let built = engine::build_image(&self.docker, &self.plan.project, &svc, &build, &self.ui).await;
         if let Err(e) = built {
             self.ui.error(&e);
+            self.status.record(service, false, &format!("{service}: rebuild failed: {e}"));
             self.ui.warn(format!("{service}: rebuild failed; the running container is left as it was"));
             return;
         }
         self.ui.service(service, Status::Built);
-        self.up(&[service.to_string()]).await;
-        self.ui.info(format!("{service}: rebuilt and recreated in {} ms", ms(t0.elapsed())));
+        match self.up(&[service.to_string()]).await {
+            None => self.outcome(service, true, format!("{service}: rebuilt and recreated in {} ms", ms(t0.elapsed()))),
+            Some(e) => self.status.record(service, false, &format!("{service}: rebuilt, but recreating it failed: {e}")),
+        }
     }
 
     /// `Session::up` for `services` (their dependencies are kept as they are unless they changed too).
-    async fn up(&mut self, services: &[String]) {
+    /// Returns why it failed (already shown), if it did.
+    async fn up(&mut self, services: &[String]) -> Option<String> {
         let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: self.opts.ready_timeout, owner: None };
         let session = Session::new(self.docker.clone(), self.plan.clone(), self.ui.clone(), opts);
-        if let Err(e) = session.up(services).await {
-            self.ui.error(&e);
+        let failed = session.up(services).await.err();
+        if let Some(e) = &failed {
+            self.ui.error(e);
         }
         for s in services {
             self.containers.remove(s);
             self.missing.remove(s);
         }
+        failed.map(|e| e.to_string())
     }
 
     /// The environment file changed: plan again; recreate the services whose configuration changed.
@@ -508,6 +537,7 @@ impl Watching {
             .collect();
         self.plan = Arc::new(new);
         self.matcher = Matcher::from_plan(&self.plan, &self.opts.services);
+        self.status.set_services(followed(&self.matcher));
         if let Err(e) = self.restart_watcher() {
             self.ui.warn(format!("{e}"));
         }
@@ -516,7 +546,7 @@ impl Watching {
             return;
         }
         self.ui.info(format!("environment file changed: updating {}", changed.join(", ")));
-        self.up(&changed).await;
+        let _ = self.up(&changed).await;
     }
 }
 

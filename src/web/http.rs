@@ -10,12 +10,18 @@ pub const COOKIE_NAME: &str = "devenv_ui_token";
 /// The header every state-changing request must carry.
 pub const TOKEN_HEADER: &str = "x-devenv-token";
 
-/// An action on one service's container.
+/// An action on one service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Restart,
     Stop,
     Start,
+    /// `devenv seed --reset SERVICE`: empty what the seeds made, apply them again.
+    Reseed,
+    /// `devenv reset SERVICE`: back to the seeded snapshot.
+    Reset,
+    /// `devenv up --build SERVICE`: rebuild its image, recreate its container.
+    Rebuild,
 }
 
 impl Action {
@@ -24,6 +30,9 @@ impl Action {
             "restart" => Some(Action::Restart),
             "stop" => Some(Action::Stop),
             "start" => Some(Action::Start),
+            "reseed" => Some(Action::Reseed),
+            "reset" => Some(Action::Reset),
+            "rebuild" => Some(Action::Rebuild),
             _ => None,
         }
     }
@@ -186,11 +195,19 @@ mod tests {
         assert_eq!(route(&Method::POST, "/api/services/db-main/restart", None), Route::Act { service: "db-main".into(), action: Action::Restart });
         assert_eq!(route(&Method::POST, "/api/services/db/stop", None), Route::Act { service: "db".into(), action: Action::Stop });
         assert_eq!(route(&Method::POST, "/api/services/db/start", None), Route::Act { service: "db".into(), action: Action::Start });
+        assert_eq!(route(&Method::POST, "/api/services/db/reseed", None), Route::Act { service: "db".into(), action: Action::Reseed });
+        assert_eq!(route(&Method::POST, "/api/services/db/reset", None), Route::Act { service: "db".into(), action: Action::Reset });
+        assert_eq!(route(&Method::POST, "/api/services/my%20api/rebuild", None), Route::Act { service: "my api".into(), action: Action::Rebuild });
     }
 
     #[test]
     fn wrong_method_and_unknown_paths() {
         assert_eq!(route(&Method::GET, "/api/services/db/restart", None), Route::MethodNotAllowed);
+        for a in ["reseed", "reset", "rebuild"] {
+            assert_eq!(route(&Method::GET, &format!("/api/services/db/{a}"), None), Route::MethodNotAllowed, "{a}");
+            assert_eq!(route(&Method::PUT, &format!("/api/services/db/{a}"), None), Route::MethodNotAllowed, "{a}");
+        }
+        assert_eq!(route(&Method::POST, "/api/services/db/seed", None), Route::NotFound);
         assert_eq!(route(&Method::POST, "/", None), Route::MethodNotAllowed);
         assert_eq!(route(&Method::POST, "/api/services/db/explode", None), Route::NotFound);
         assert_eq!(route(&Method::POST, "/api/services//restart", None), Route::NotFound);
@@ -213,6 +230,12 @@ mod tests {
 
     #[test]
     fn actions_need_the_header_not_a_cookie_or_query() {
+        for action in [Action::Reseed, Action::Reset, Action::Rebuild] {
+            let r = Route::Act { service: "db".into(), action };
+            assert!(r.changes_state());
+            assert!(authorized(T, &r, None, &headers(&[("x-devenv-token", T)])));
+            assert!(!authorized(T, &r, Some(&format!("token={T}")), &headers(&[("cookie", &format!("{COOKIE_NAME}={T}"))])));
+        }
         let r = Route::Act { service: "db".into(), action: Action::Restart };
         assert!(authorized(T, &r, None, &headers(&[("x-devenv-token", T)])));
         assert!(!authorized(T, &r, Some(&format!("token={T}")), &HeaderMap::new()));

@@ -4,7 +4,8 @@
 //! random free port, that serves one embedded page (`page.html`, no front-end
 //! build) and its API: the live view of the project (`live.rs`, as JSON and
 //! server-sent events), each service's logs (followed, masked), its URL with
-//! the password, and actions (`act.rs`). Every request needs the random token
+//! the password, and actions (`act.rs`: restart, stop, start, re-seed, reset
+//! to the seeded snapshot, rebuild). Every request needs the random token
 //! the URL carries (`http.rs`); without it: 403 and nothing happens.
 //! Must not: print (the command prints the URL), or decide anything about the
 //! environment beyond what the page asks.
@@ -30,7 +31,7 @@ use tokio::sync::broadcast;
 
 use crate::docker::Docker;
 use crate::plan::Plan;
-use crate::ui::{mask::Secrets, Event};
+use crate::ui::{mask::Secrets, Event, ProgressMode};
 use http::{Route, COOKIE_NAME};
 use live::Live;
 
@@ -58,6 +59,7 @@ struct App {
     token: String,
     live: Arc<Live>,
     secrets: Secrets,
+    actions: act::ActionUi,
     /// `up`'s events so far (masked JSON) and their live feed, when run by `up --ui`.
     events: Mutex<Vec<String>>,
     feed: broadcast::Sender<String>,
@@ -71,12 +73,16 @@ pub fn new_token() -> Result<String, std::io::Error> {
 }
 
 impl Server {
-    /// Bind `opts` for `project` (its plan, when the file loaded, adds dependencies, probes and URLs).
-    pub async fn bind(opts: &Options, project: String, plan: Option<Plan>, docker: Docker, secrets: Secrets) -> Result<Server, std::io::Error> {
+    /// Bind `opts` for `project` (its plan, when the file loaded, adds
+    /// dependencies, probes, URLs, seeds and the re-seed, reset and rebuild
+    /// actions). The actions show their own progress in `mode`.
+    pub async fn bind(opts: &Options, project: String, plan: Option<Plan>, docker: Docker, secrets: Secrets, mode: ProgressMode) -> Result<Server, std::io::Error> {
         let listener = TcpListener::bind((opts.host, opts.port)).await?;
         let addr = listener.local_addr()?;
         let (feed, _) = broadcast::channel(1024);
-        let app = App { token: new_token()?, live: Live::new(project, plan, docker), secrets, events: Mutex::default(), feed };
+        let live = Live::new(project, plan, docker, secrets.clone());
+        let actions = act::ActionUi::new(mode, secrets.clone());
+        let app = App { token: new_token()?, live, secrets, actions, events: Mutex::default(), feed };
         Ok(Server { listener, addr, app: Arc::new(app) })
     }
 
@@ -178,8 +184,8 @@ impl App {
                     None => json(StatusCode::NOT_FOUND, &serde_json::json!({ "error": format!("`{service}` has no URL (not running, or publishes no port)") })),
                 }
             }
-            Route::Act { service, action } => match act::act(&self.live, &service, action).await {
-                Ok(message) => json(StatusCode::OK, &serde_json::json!({ "ok": true, "message": message })),
+            Route::Act { service, action } => match act::act(&self.live, &service, action, &self.actions).await {
+                Ok(message) => json(StatusCode::OK, &serde_json::json!({ "ok": true, "message": self.secrets.mask(&message) })),
                 Err(error) => json(StatusCode::CONFLICT, &serde_json::json!({ "ok": false, "error": self.secrets.mask(&error) })),
             },
             Route::MethodNotAllowed => full(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "405 method not allowed\n"),

@@ -3,7 +3,9 @@
 //! playwright-core; test.sh installs both): every service ready, a container
 //! killed from outside turns red within a second, the restart button brings it
 //! back, logs stream, a wrong or missing token gets 403 and changes nothing.
-//! Screenshots land in `$CARGO_TARGET_TMPDIR/web-ui/` (test artifacts).
+//! Then the re-seed, reset and rebuild buttons, the seed status and the last
+//! sync of a `devenv watch` running alongside (tests/browser/actions.mjs).
+//! Screenshots land in `$CARGO_TARGET_TMPDIR/web-ui*/` (test artifacts).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -231,4 +233,97 @@ services:
     let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && so.contains("PASS"), "timeline browser test failed\nstdout:\n{so}\nstderr:\n{se}");
     assert!(std::fs::metadata(artifacts.join("05-timeline.png")).is_ok_and(|m| m.len() > 1000), "no timeline screenshot");
+}
+
+/// `devenv ui --no-open` for `p`, and the URL it printed.
+fn serve(p: &Project) -> (Served, String) {
+    let mut child = p.cmd(&["ui", "--no-open"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn devenv ui");
+    let stdout = child.stdout.take().expect("stdout");
+    let served = Served(child);
+    let mut url = String::new();
+    BufReader::new(stdout).read_line(&mut url).expect("read the URL");
+    (served, url.trim().to_string())
+}
+
+/// `devenv watch` in the background (another terminal, as far as the page knows), once it watches.
+fn watching(p: &Project) -> Served {
+    let log = p.dir.path().join("watch.log");
+    let child = p.cmd(&["watch"]).stdout(Stdio::null()).stderr(std::fs::File::create(&log).expect("log")).spawn().expect("spawn devenv watch");
+    let w = Served(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("watching") {
+        assert!(std::time::Instant::now() < deadline, "devenv watch never started:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    w
+}
+
+/// The page's re-seed, reset and rebuild buttons clicked for real (data
+/// checked through psql and the app's HTTP), the seed status and seeded
+/// snapshot on the card, and the last sync of a `devenv watch` running in
+/// another process.
+#[test]
+fn ui_reseed_reset_rebuild_and_watch_in_a_real_browser() {
+    if !docker_ready() {
+        return;
+    }
+    let Some((chromium, playwright)) = browser_tools() else { return };
+    let p_api = free_port();
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  db:
+    preset: postgres
+    env: {{POSTGRES_DB: shop}}
+    seed:
+      - sql: schema.sql
+      - csv: items.csv
+        table: items
+  api:
+    build: ./api
+    env: {{PORT: "8080"}}
+    ports: ["{p_api}:8080"]
+    health: {{http: /health, port: 8080}}
+    depends_on: {{db: healthy}}
+    watch:
+      - path: ./api/src
+        target: /app/src
+"#
+    );
+    let p = Project::new("webact", &yaml);
+    let _snapshots = Snapshots::of(&p);
+    const ROWS: usize = 500;
+    p.write("schema.sql", "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);\n");
+    p.write("items.csv", &(1..=ROWS).fold(String::from("id,name\n"), |s, i| s + &format!("{i},item-{i}\n")));
+    p.write("api/Dockerfile", "FROM devenv-test/app:1\nENV BUILD_MARK=v1\n");
+    p.write("api/src/.keep", "");
+    p.run(&["up", "-d"]).ok();
+    let _watch = watching(&p);
+    let (_served, url) = serve(&p);
+
+    let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-ui-actions");
+    let out = Command::new("node")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/actions.mjs"))
+        .env("DEVENV_UI_URL", &url)
+        .env("DEVENV_CHROMIUM", &chromium)
+        .env("DEVENV_PLAYWRIGHT_DIR", &playwright)
+        .env("ARTIFACTS", &artifacts)
+        .env("DEVENV_BIN", bin())
+        .env("PROJECT_DIR", p.dir.path())
+        .env("APP_URL", format!("http://127.0.0.1:{p_api}"))
+        .env("ROWS", ROWS.to_string())
+        .env("DEVENV_PROGRESS", "plain")
+        .env("NO_COLOR", "1")
+        .env("DEVENV_IMAGE_MAP", concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/images/map.yaml"))
+        .output()
+        .expect("run node");
+    let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && so.contains("PASS"), "actions browser test failed\nstdout:\n{so}\nstderr:\n{se}");
+    for check in ["seed status: 2 of 2 applied", "last sync of the watch", "reset: reset db", "re-seed: re-seeded db", "asked for confirmation", "rebuild: rebuilt api", "says why on its card", "contrast", "400 px"] {
+        assert!(so.contains(check), "no `{check}` in:\n{so}");
+    }
+    for shot in ["06-seeds-watch-1280x800.png", "07-actions-1280x800.png", "08-actions-narrow-400.png"] {
+        assert!(std::fs::metadata(artifacts.join(shot)).is_ok_and(|m| m.len() > 1000), "screenshot {shot} missing");
+    }
+    eprintln!("{so}screenshots: {}", artifacts.display());
 }

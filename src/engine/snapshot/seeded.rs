@@ -258,7 +258,8 @@ impl Session {
 
     /// The `run: once` jobs that depend on `services` and have run lose what
     /// they built on the data (a migration's tables): they run again.
-    async fn rerun_jobs_on(&self, services: &[String]) -> Result<(), Error> {
+    /// (Also after a re-seed from the page: `devenv seed --reset` does the same.)
+    pub async fn rerun_jobs_on(&self, services: &[String]) -> Result<(), Error> {
         let jobs = seeding::dependent_jobs(self.plan(), services);
         if jobs.is_empty() {
             return Ok(());
