@@ -11,6 +11,7 @@
 //! - `clickhouse-client --query 'SELECT 1'`: a native-protocol Hello on the
 //!   command's port, with its credentials: the server's Hello is success,
 //!   an Exception (bad password, unknown database) is failure.
+//!
 //! Each attempt is bounded by [`ATTEMPT`]. Parsing is pure and unit-tested;
 //! nothing here knows about containers or retries (`engine::health` does).
 
