@@ -166,20 +166,20 @@ impl Recognised {
 
     /// The native check when it can reach the port; while it fails (or
     /// cannot reach), the command as written, at most every EXEC_FALLBACK_EVERY
-    /// (every poll when the port cannot be reached).
-    async fn check(&mut self, docker: &Docker, id: &str, info: &ContainerInfo, command: &[String], client: &reqwest::Client) -> Result<(), String> {
+    /// (every poll when the port cannot be reached). Ok: which of them said ready.
+    async fn check(&mut self, docker: &Docker, id: &str, info: &ContainerInfo, command: &[String], client: &reqwest::Client) -> Result<&'static str, String> {
         let native = match address(info, self.native.port()) {
             Some(a) => Some(native_check(&self.native, &a, client).await),
             None => None,
         };
         let fallback_due = self.last_exec.is_none_or(|t| t.elapsed() >= EXEC_FALLBACK_EVERY);
         match native {
-            Some(Ok(())) => Ok(()),
+            Some(Ok(())) => Ok("native"),
             Some(Err(e)) if !fallback_due => Err(e),
             native => {
                 self.last_exec = Some(Instant::now());
                 // Both failed: the native check's error says more (a status, a refusal).
-                exec_check(docker, id, command).await.map_err(|exec| native.and_then(Result::err).unwrap_or(exec))
+                exec_check(docker, id, command).await.map(|()| "command").map_err(|exec| native.and_then(Result::err).unwrap_or(exec))
             }
         }
     }
@@ -187,8 +187,22 @@ impl Recognised {
 
 use crate::seed::root_cause;
 
+/// How a wait for readiness went: checks made, when the first one answered
+/// (whatever it said), and what said ready (`native`, `command`, `probe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trace {
+    pub probes: u32,
+    pub first_answer: Duration,
+    pub answered_by: &'static str,
+}
+
 /// Wait until the service is ready. `health` None = running is enough.
 pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealth>, default_timeout: Duration) -> Result<(), NotReady> {
+    wait_ready_traced(docker, id, health, default_timeout).await.map(|_| ())
+}
+
+/// [`wait_ready`], saying how it went.
+pub async fn wait_ready_traced(docker: &Docker, id: &str, health: Option<&ResolvedHealth>, default_timeout: Duration) -> Result<Trace, NotReady> {
     let start = Instant::now();
     let timeout = health.map(|h| h.timeout).unwrap_or(default_timeout);
     let base = health.map(|h| h.interval).unwrap_or(Duration::from_millis(100)).max(Duration::from_millis(10));
@@ -205,18 +219,22 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
     let start_period = health.and_then(|h| h.start_period).unwrap_or_default();
     let mut last_error: Option<String> = None;
     let mut start_error: Option<String> = None;
+    let (mut probes, mut first_answer) = (0, None);
     loop {
         let info = docker.inspect(id).await.map_err(|e| NotReady::Docker(e.into()))?;
         if !info.running {
             return Err(NotReady::Exited { code: info.exit_code, oom: info.oom_killed });
         }
         let probe = health.map(|h| &h.probe);
+        let by = if matches!(probe, Some(Probe::Exec { .. })) { "command" } else { "probe" };
         let checked = match (&mut recognised, probe) {
             (Some(r), Some(Probe::Exec { command, .. })) if !info.restarting => r.check(docker, id, &info, command, &client).await,
-            _ => check(docker, id, &info, probe, &client, &log_seen).await?,
+            _ => check(docker, id, &info, probe, &client, &log_seen).await?.map(|()| by),
         };
+        probes += 1;
+        let first_answer = *first_answer.get_or_insert(start.elapsed());
         match checked.map_err(|e| with_restarts(e, &info)) {
-            Ok(()) => return Ok(()),
+            Ok(answered_by) => return Ok(Trace { probes, first_answer, answered_by }),
             Err(e) if start.elapsed() < start_period => start_error = Some(e),
             Err(e) => last_error = Some(e),
         }

@@ -95,7 +95,8 @@ services:
 /// (`$${VAR}` included) are answered natively: the clients are deleted from
 /// the containers before the servers start, so the commands as written
 /// could never pass. A service whose compose healthcheck is `curl -f` of
-/// itself gets `DEVENV_<SERVICE>_URL` (issue 18 item 6).
+/// itself gets `DEVENV_<SERVICE>_URL` (issue 18 item 6). The JSON timing
+/// events' `probed` says the native check answered.
 #[test]
 fn database_client_healthchecks_are_answered_natively() {
     if !images_ready(&[POSTGRES, REDIS, CLICKHOUSE, APP]) {
@@ -131,7 +132,15 @@ services:
 "#
     );
     let p = compose_project("hcclients", &yaml);
-    p.run(&["up", "-d", "--wait", "--timeout", "90s"]).ok();
+    let up = p.run(&["up", "-d", "--wait", "--timeout", "90s", "--progress", "json"]);
+    up.ok();
+    // The timing events say what answered (issue 18 item 1's trace).
+    let events: Vec<serde_json::Value> = up.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    for service in ["db", "cache", "olap", "web"] {
+        let probed = events.iter().find(|e| e["service"] == service && e["status"] == "probed").unwrap_or_else(|| panic!("no `probed` event for {service}: {}", up.stdout));
+        assert_eq!(probed["answered_by"], "native", "{probed}");
+        assert!(probed["probes"].as_u64().is_some_and(|n| n >= 1) && probed["first_answer_ms"].is_u64(), "{probed}");
+    }
     for (service, client) in [("db", "pg_isready"), ("cache", "redis-cli"), ("olap", "clickhouse-client")] {
         let exec = Command::new("docker").args(["exec", &container(&p, service), client, "--version"]).output().expect("exec");
         assert!(!exec.status.success(), "{client} is gone from `{service}`: what passed was the native check");
