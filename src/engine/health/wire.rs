@@ -123,7 +123,7 @@ pub fn resp_reply(buf: &[u8]) -> Option<Result<(usize, String), String>> {
         b'$' => match number() {
             Ok(n) if n < 0 => Ok((after, String::new())),
             Ok(n) => {
-                let stop = after + n as usize;
+                let stop = after.checked_add(usize::try_from(n).ok()?)?;
                 let data = buf.get(after..stop + 2)?;
                 Ok((stop + 2, String::from_utf8_lossy(&data[..n as usize]).to_string()))
             }
@@ -285,6 +285,9 @@ fn read_ch_string(buf: &[u8], mut at: usize) -> Option<(String, usize)> {
     loop {
         let b = *buf.get(at)?;
         at += 1;
+        if shift > 56 {
+            return None;
+        }
         len |= ((b & 0x7f) as usize) << shift;
         if b & 0x80 == 0 {
             break;
