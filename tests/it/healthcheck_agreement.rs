@@ -1,12 +1,13 @@
-//! The agreement test (issue 18 item 2): every database-client healthcheck
-//! form devenv recognises is run both ways against the same real server —
+//! The agreement test (issue 18 item 2): every healthcheck form devenv
+//! recognises is run both ways against the same real server —
 //! the command as written, inside the container (`docker exec`), and
 //! devenv's native check of it (`plan::healthcheck::recognise` →
 //! `engine::health::native_check`) from outside — in states where the
 //! answer is yes (the server accepts) and no (wrong port, wrong password,
 //! server rejecting, server not running), and the two must agree.
 //! The stand-in images carry the real clients: Debian's pg_isready 15,
-//! redis-cli 7.0 and clickhouse-client 18.16. (No MySQL server image can be
+//! redis-cli 7.0 and clickhouse-client 18.16; curl, wget and netcat are
+//! added to the app image here (Debian's packages). (No MySQL server image can be
 //! built here: `mysqladmin ping` is covered by unit tests on protocol bytes.)
 //! Waiting for a server to come up is a bounded poll, never a timed assertion.
 
@@ -188,6 +189,54 @@ fn clickhouse_client_forms_agree_with_clickhouse_client() {
             "clickhouse-client --password wrong --query 'SELECT 1'",
             "clickhouse-client --user nobody --query 'SELECT 1'",
             "clickhouse-client --database nosuchdb --query 'SELECT 1'",
+        ],
+    );
+    agree(&down, false, &yes);
+}
+
+/// The stand-in app image with curl, wget and netcat added (built here from
+/// Debian's packages; kept for the next run, Docker's cache makes it instant).
+fn http_tools_image() -> String {
+    use std::io::Write;
+    let tag = "devenv-agree/http-tools:1";
+    let dockerfile = format!("FROM {APP}\nRUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl wget netcat-openbsd && rm -rf /var/lib/apt/lists/*\n");
+    let mut build = Command::new("docker").args(["build", "-q", "-t", tag, "-"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().expect("docker build");
+    build.stdin.take().expect("stdin").write_all(dockerfile.as_bytes()).expect("write Dockerfile");
+    assert!(build.wait().expect("docker build").success(), "building {tag}");
+    tag.to_string()
+}
+
+#[test]
+fn curl_wget_and_nc_forms_agree_with_the_tools() {
+    if !images_ready(&[APP]) {
+        return;
+    }
+    let image = http_tools_image();
+    // wget retries a refused connection 20 times with growing waits (145 s):
+    // the forms say `--tries=1`, as compose files usually do.
+    let down = Container::run("http-down", &[], &["--entrypoint", "sleep", &image, "infinity"]);
+    let app = Container::run("http", &[], &[&image]);
+    app.wait_for(&["nc", "-z", "127.0.0.1", "8080"], LIMIT);
+    let yes = [
+        "curl -f http://localhost:8080/health",
+        "curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:8080/health",
+        "sh: curl -f http://localhost:8080/health || exit 1",
+        "wget -q --spider --tries=1 http://localhost:8080/health",
+        "wget -qO- -t 1 http://127.0.0.1:8080/health",
+        "wget --no-verbose --tries=1 -O /dev/null -T 2 http://localhost:8080/health",
+        "nc -z localhost 8080",
+        "nc -zv -w 2 127.0.0.1 8080",
+    ];
+    agree(&app, true, &yes);
+    agree(
+        &app,
+        false,
+        &[
+            "curl -f http://localhost:8080/missing",
+            "wget -q --spider -t 1 http://localhost:8080/missing",
+            "curl -f http://localhost:8081/health",
+            "wget -qO- -t 1 http://localhost:8081/health",
+            "nc -z localhost 8081",
         ],
     );
     agree(&down, false, &yes);
