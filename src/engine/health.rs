@@ -1,8 +1,10 @@
 //! Readiness: devenv's own probes (http, tcp, exec, log, a preset's protocol,
 //! or the image's HEALTHCHECK), polled fast with backoff until a deadline.
 //! An exec probe devenv recognises (`curl -f`, `wget --spider`, `nc -z` on
-//! the container itself: `plan::healthcheck`) is made natively from outside,
-//! with the command as written as the fallback. A container its restart
+//! the container itself, `pg_isready`, `redis-cli ping`, `mysqladmin ping`,
+//! `clickhouse-client --query 'SELECT 1'`: `plan::healthcheck`) is made
+//! natively from outside (the clients' questions on the wire: `wire`), with
+//! the command as written as the fallback. A container its restart
 //! policy is restarting is not ready; failures within `start_period` are not
 //! reported as the last error.
 
@@ -15,8 +17,10 @@ use tokio::io::AsyncReadExt;
 
 use crate::docker::{ContainerInfo, Docker};
 use crate::error::Error;
-use crate::plan::healthcheck::{self, Native};
+use crate::plan::healthcheck::Native;
 use crate::plan::{Probe, ResolvedHealth};
+
+pub mod wire;
 
 /// How long one `exec` check may run before it counts as failed and the next is tried.
 pub const EXEC_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -46,15 +50,46 @@ pub fn describe(h: Option<&ResolvedHealth>) -> String {
     match h.map(|h| &h.probe) {
         Some(Probe::Http { path, port }) => format!("http :{port}{path}"),
         Some(Probe::Tcp { port }) => format!("tcp :{port}"),
-        Some(Probe::Exec { command }) => match healthcheck::recognise(command) {
-            Some(Native::Http { port, path, head }) => format!("{} :{port}{path}, natively for `{}`", if head { "http HEAD" } else { "http" }, command.join(" ")),
-            Some(Native::Tcp { port }) => format!("tcp :{port}, natively for `{}`", command.join(" ")),
-            None => format!("exec {}", command.join(" ")),
-        },
+        Some(Probe::Exec { command, native: Some(native) }) => describe_native(native, command),
+        Some(Probe::Exec { command, native: None }) => format!("exec {}", command.join(" ")),
         Some(Probe::Log { pattern }) => format!("log /{pattern}/"),
         Some(Probe::DockerHealthcheck) => "image HEALTHCHECK".into(),
         Some(Probe::Preset(c)) => c.kind.preset().probe_description().into(),
         None => "running".into(),
+    }
+}
+
+/// A recognised command's native check, for the UI. The database clients are
+/// named by their program only: their command lines may carry a password.
+fn describe_native(native: &Native, command: &[String]) -> String {
+    let program = || {
+        let words = match command {
+            [sh, c, script] if sh.ends_with("sh") && c == "-c" => script.split_whitespace().take(1).map(str::to_string).collect(),
+            argv => argv.iter().take(1).cloned().collect::<Vec<_>>(),
+        };
+        words.join(" ")
+    };
+    match native {
+        Native::Http { port, path, head } => format!("{} :{port}{path}, natively for `{}`", if *head { "http HEAD" } else { "http" }, command.join(" ")),
+        Native::Tcp { port } => format!("tcp :{port}, natively for `{}`", command.join(" ")),
+        Native::PgIsReady { port, .. } => format!("postgres startup :{port}, natively for `{}`", program()),
+        Native::Redis { port, pong, .. } => format!("redis {} :{port}, natively for `{}`", if *pong { "PONG" } else { "reply" }, program()),
+        Native::MysqlPing { port } => format!("mysql greeting :{port}, natively for `{}`", program()),
+        Native::Clickhouse { port, .. } => format!("clickhouse hello :{port}, natively for `{}`", program()),
+    }
+}
+
+/// One native check of a recognised command against the service at `addr`
+/// (`host:port`, the port being `native.port()`): Ok when the command as
+/// written would exit 0 against the same server.
+pub async fn native_check(native: &Native, addr: &str, client: &reqwest::Client) -> Result<(), String> {
+    match native {
+        Native::Http { path, head, .. } => http_request(client, addr, path, *head).await,
+        Native::Tcp { .. } => tcp_check(addr).await,
+        Native::PgIsReady { user, database, .. } => wire::pg_isready(addr, user, database.as_deref()).await,
+        Native::Redis { auth, db, command, pong, .. } => wire::redis(addr, auth.as_ref(), db.as_deref(), command, *pong).await,
+        Native::MysqlPing { .. } => wire::mysql_ping(addr).await,
+        Native::Clickhouse { user, password, database, .. } => wire::clickhouse(addr, user, &password.0, database).await,
     }
 }
 
@@ -124,33 +159,27 @@ struct Recognised {
 impl Recognised {
     fn of(probe: Option<&Probe>) -> Option<Recognised> {
         match probe {
-            Some(Probe::Exec { command }) => healthcheck::recognise(command).map(|native| Recognised { native, last_exec: None }),
+            Some(Probe::Exec { native: Some(native), .. }) => Some(Recognised { native: native.clone(), last_exec: None }),
             _ => None,
         }
     }
 
     /// The native check when it can reach the port; while it fails (or
     /// cannot reach), the command as written, at most every EXEC_FALLBACK_EVERY
-    /// (every poll when the port cannot be reached).
-    async fn check(&mut self, docker: &Docker, id: &str, info: &ContainerInfo, command: &[String], client: &reqwest::Client) -> Result<(), String> {
-        let native = match &self.native {
-            Native::Http { port, path, head } => match address(info, *port) {
-                Some(a) => Some(http_request(client, &a, path, *head).await),
-                None => None,
-            },
-            Native::Tcp { port } => match address(info, *port) {
-                Some(a) => Some(tcp_check(&a).await),
-                None => None,
-            },
+    /// (every poll when the port cannot be reached). Ok: which of them said ready.
+    async fn check(&mut self, docker: &Docker, id: &str, info: &ContainerInfo, command: &[String], client: &reqwest::Client) -> Result<&'static str, String> {
+        let native = match address(info, self.native.port()) {
+            Some(a) => Some(native_check(&self.native, &a, client).await),
+            None => None,
         };
         let fallback_due = self.last_exec.is_none_or(|t| t.elapsed() >= EXEC_FALLBACK_EVERY);
         match native {
-            Some(Ok(())) => Ok(()),
+            Some(Ok(())) => Ok("native"),
             Some(Err(e)) if !fallback_due => Err(e),
             native => {
                 self.last_exec = Some(Instant::now());
                 // Both failed: the native check's error says more (a status, a refusal).
-                exec_check(docker, id, command).await.map_err(|exec| native.and_then(Result::err).unwrap_or(exec))
+                exec_check(docker, id, command).await.map(|()| "command").map_err(|exec| native.and_then(Result::err).unwrap_or(exec))
             }
         }
     }
@@ -158,8 +187,22 @@ impl Recognised {
 
 use crate::seed::root_cause;
 
+/// How a wait for readiness went: checks made, when the first one answered
+/// (whatever it said), and what said ready (`native`, `command`, `probe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trace {
+    pub probes: u32,
+    pub first_answer: Duration,
+    pub answered_by: &'static str,
+}
+
 /// Wait until the service is ready. `health` None = running is enough.
 pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealth>, default_timeout: Duration) -> Result<(), NotReady> {
+    wait_ready_traced(docker, id, health, default_timeout).await.map(|_| ())
+}
+
+/// [`wait_ready`], saying how it went.
+pub async fn wait_ready_traced(docker: &Docker, id: &str, health: Option<&ResolvedHealth>, default_timeout: Duration) -> Result<Trace, NotReady> {
     let start = Instant::now();
     let timeout = health.map(|h| h.timeout).unwrap_or(default_timeout);
     let base = health.map(|h| h.interval).unwrap_or(Duration::from_millis(100)).max(Duration::from_millis(10));
@@ -176,18 +219,22 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
     let start_period = health.and_then(|h| h.start_period).unwrap_or_default();
     let mut last_error: Option<String> = None;
     let mut start_error: Option<String> = None;
+    let (mut probes, mut first_answer) = (0, None);
     loop {
         let info = docker.inspect(id).await.map_err(|e| NotReady::Docker(e.into()))?;
         if !info.running {
             return Err(NotReady::Exited { code: info.exit_code, oom: info.oom_killed });
         }
         let probe = health.map(|h| &h.probe);
+        let by = if matches!(probe, Some(Probe::Exec { .. })) { "command" } else { "probe" };
         let checked = match (&mut recognised, probe) {
-            (Some(r), Some(Probe::Exec { command })) if !info.restarting => r.check(docker, id, &info, command, &client).await,
-            _ => check(docker, id, &info, probe, &client, &log_seen).await?,
+            (Some(r), Some(Probe::Exec { command, .. })) if !info.restarting => r.check(docker, id, &info, command, &client).await,
+            _ => check(docker, id, &info, probe, &client, &log_seen).await?.map(|()| by),
         };
+        probes += 1;
+        let first_answer = *first_answer.get_or_insert(start.elapsed());
         match checked.map_err(|e| with_restarts(e, &info)) {
-            Ok(()) => return Ok(()),
+            Ok(answered_by) => return Ok(Trace { probes, first_answer, answered_by }),
             Err(e) if start.elapsed() < start_period => start_error = Some(e),
             Err(e) => last_error = Some(e),
         }
@@ -218,7 +265,7 @@ pub async fn check_once(docker: &Docker, id: &str, health: Option<&ResolvedHealt
         return Ok(());
     }
     let checked = match (Recognised::of(probe), probe) {
-        (Some(mut r), Some(Probe::Exec { command })) if !info.restarting => r.check(docker, id, &info, command, &client).await,
+        (Some(mut r), Some(Probe::Exec { command, .. })) if !info.restarting => r.check(docker, id, &info, command, &client).await.map(|_| ()),
         _ => match check(docker, id, &info, probe, &client, &AtomicBool::new(false)).await {
             Ok(r) => r,
             Err(NotReady::Fatal { error }) => Err(error),
@@ -281,7 +328,7 @@ async fn check(
             Some(a) => http_check(client, &a, path).await,
             None => Err(unreachable(*port)),
         },
-        Some(Probe::Exec { command }) => exec_check(docker, id, command).await,
+        Some(Probe::Exec { command, .. }) => exec_check(docker, id, command).await,
         Some(Probe::Preset(conn)) => match published_first(info, conn.port) {
             Some(a) => match crate::preset::probe(conn, &a, client).await {
                 Ok(()) => Ok(()),

@@ -359,8 +359,12 @@ impl ServiceRun {
             }
         };
         self.run.ui.service(name, Status::Probing { probe: health::describe(health.as_ref()) });
-        match health::wait_ready(&self.run.docker, id, health.as_ref(), self.run.opts.ready_timeout).await {
-            Ok(()) => Ok(()),
+        match health::wait_ready_traced(&self.run.docker, id, health.as_ref(), self.run.opts.ready_timeout).await {
+            Ok(t) => {
+                let (probes, first_answer_ms, answered_by) = (t.probes, t.first_answer.as_millis() as u64, t.answered_by.to_string());
+                self.run.ui.service(name, Status::Probed { probes, first_answer_ms, answered_by });
+                Ok(())
+            }
             Err(health::NotReady::Docker(e)) => Err(e.into()),
             Err(health::NotReady::Exited { code, oom }) => {
                 let logs = self.failure_logs(id).await;

@@ -1,12 +1,14 @@
 //! The host-side variables of a running environment: `DEVENV_<SERVICE>_URL/_HOST/_PORT`
 //! from the published ports (`_URL` for presets, and `http://HOST:PORT` for
-//! services whose readiness is an HTTP probe), plus the file's `export:` names. Shared by
+//! services whose readiness is an HTTP probe, or a compose healthcheck that
+//! is one: `curl -f`/`wget` of the container itself), plus the file's `export:` names. Shared by
 //! `devenv env`, `devenv run` and the library API (`api`).
 //! Must not: call Docker (it is given the observed containers) or print.
 
 use indexmap::IndexMap;
 
 use crate::observe::ObservedContainer;
+use crate::plan::healthcheck::Native;
 use crate::plan::{Plan, Probe};
 
 /// `db-main` → `DB_MAIN`
@@ -20,9 +22,11 @@ pub fn host_side(plan: &Plan, observed: &[ObservedContainer]) -> IndexMap<String
     for (name, svc) in &plan.services {
         // Replica 1 of a service with replicas (a container without the label is the service's one).
         let Some(c) = observed.iter().find(|c| c.service.as_deref() == Some(name.as_str()) && c.replica.unwrap_or(1) == 1) else { continue };
-        // An app whose readiness is an HTTP probe is reached over HTTP on that port.
+        // An app whose readiness is an HTTP probe (written so, or a compose
+        // healthcheck `curl -f`/`wget` of the container itself) is reached over HTTP on that port.
         let http_port = match svc.health.as_ref().map(|h| &h.probe) {
-            Some(Probe::Http { port, .. }) if svc.connection.is_none() => Some(*port),
+            _ if svc.connection.is_some() => None,
+            Some(Probe::Http { port, .. }) | Some(Probe::Exec { native: Some(Native::Http { port, .. }), .. }) => Some(*port),
             _ => None,
         };
         let container_port = svc.connection.as_ref().map(|c| c.port).or(http_port).or_else(|| svc.ports.first().map(|p| p.container_port));

@@ -79,7 +79,7 @@ pub fn probes(svc: &ResolvedService) -> Probes {
     let (ready, live) = match &health.probe {
         Probe::Http { path, port } => (http(path, *port), http(path, *port)),
         Probe::Tcp { port } => (tcp(*port), tcp(*port)),
-        Probe::Exec { command } => (exec(command), exec(command)),
+        Probe::Exec { command, .. } => (exec(command), exec(command)),
         Probe::Preset(c) => preset_handlers(c),
         Probe::Log { pattern } => {
             return Probes {
@@ -130,7 +130,7 @@ mod tests {
         assert_eq!(p.readiness.as_ref().and_then(|r| r.pointer("/httpGet/path")), Some(&json!("/health")));
         assert_eq!(p.startup.as_ref().and_then(|r| r.get("failureThreshold")), Some(&json!(30)));
         assert_eq!(p.ports, [8080]);
-        let p = probes(&svc(Probe::Exec { command: vec!["true".into()] }));
+        let p = probes(&svc(Probe::Exec { command: vec!["true".into()], native: None }));
         assert_eq!(p.liveness.as_ref().and_then(|r| r.pointer("/exec/command/0")), Some(&json!("true")));
         assert!(p.ports.is_empty());
         let p = probes(&svc(Probe::Log { pattern: "ready".into() }));

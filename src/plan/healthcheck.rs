@@ -3,11 +3,21 @@
 //! container answer on port P?" is parsed into that question, so the engine
 //! can ask it natively from outside at protocol speed instead of a `docker
 //! exec` per poll. Recognised: `curl -f URL`, `wget --spider URL` /
-//! `wget -O FILE URL`, `nc -z HOST PORT`, for a URL or host naming the
-//! container itself (`localhost`, `127.0.0.1`, `::1`, `0.0.0.0`), alone or
-//! followed by `|| exit 1`. Anything else — an unknown option, a pipe, a
-//! variable, another host — is not recognised and runs as written.
-//! Pure: an argv in, a [`Native`] check out.
+//! `wget -O FILE URL`, `nc -z HOST PORT` for a URL or host naming the
+//! container itself (`localhost`, `127.0.0.1`, `::1`, `0.0.0.0`), and the
+//! database clients `pg_isready`, `redis-cli … ping`, `mysqladmin ping` and
+//! `clickhouse-client --query 'SELECT 1'` (`clients`), alone or followed by
+//! `|| exit 1`. In the shell form, `$VAR`/`${VAR}` are expanded from the
+//! service's environment when they are set there to one plain word
+//! (`shell`). Anything else — an unknown option, a pipe, a variable it
+//! cannot expand exactly, another host — is not recognised and runs as
+//! written.
+//! Pure: an argv and the service's environment in, a [`Native`] check out.
+
+use indexmap::IndexMap;
+
+mod clients;
+mod shell;
 
 /// The check a recognised command makes, on a port of the container itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,13 +27,60 @@ pub enum Native {
     Http { port: u16, path: String, head: bool },
     /// A TCP connection that opens.
     Tcp { port: u16 },
+    /// `pg_isready`: the server answers a startup message with an
+    /// authentication request or any error but 57P03 ("cannot connect now"),
+    /// as libpq's `PQping` counts it — no login.
+    PgIsReady { port: u16, user: String, database: Option<String> },
+    /// `redis-cli [AUTH] [SELECT] COMMAND`: any complete reply to the command
+    /// (an error reply too: redis-cli exits 0 on one); `pong`: the reply must
+    /// contain `PONG` (`| grep PONG`).
+    Redis { port: u16, auth: Option<RedisAuth>, db: Option<String>, command: Vec<String>, pong: bool },
+    /// `mysqladmin ping`: the server's handshake greeting (protocol 10).
+    MysqlPing { port: u16 },
+    /// `clickhouse-client --query 'SELECT 1'`: a native-protocol Hello the
+    /// server accepts for these credentials.
+    Clickhouse { port: u16, user: String, password: Secret, database: String },
+}
+
+/// `redis-cli -a PASS [--user USER]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisAuth {
+    pub user: Option<String>,
+    pub password: Secret,
+}
+
+/// A password from a command line: never in a `Debug` form.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+impl Native {
+    /// The container port it asks.
+    pub fn port(&self) -> u16 {
+        match self {
+            Native::Http { port, .. }
+            | Native::Tcp { port }
+            | Native::PgIsReady { port, .. }
+            | Native::Redis { port, .. }
+            | Native::MysqlPing { port }
+            | Native::Clickhouse { port, .. } => *port,
+        }
+    }
 }
 
 /// The native form of a probe's command (an exec argv; `sh -c SCRIPT` for
-/// the shell form), when it is one devenv recognises exactly.
-pub fn recognise(command: &[String]) -> Option<Native> {
+/// the shell form), when it is one devenv recognises exactly. `env`: the
+/// service's environment as written (what `docker exec` sees, over the
+/// image's own): the shell form's variables, and the clients' `PG*`-style
+/// defaults.
+pub fn recognise(command: &[String], env: &IndexMap<String, String>) -> Option<Native> {
     let words = match command {
-        [sh, c, script] if (sh == "sh" || sh == "/bin/sh") && c == "-c" => shell_words::split(script).ok()?,
+        [sh, c, script] if (sh == "sh" || sh == "/bin/sh") && c == "-c" => shell_words::split(&shell::expand(script, env)?).ok()?,
         argv => argv.to_vec(),
     };
     let words = strip_exit_1(&words);
@@ -32,6 +89,11 @@ pub fn recognise(command: &[String]) -> Option<Native> {
         "curl" => curl(args),
         "wget" => wget(args),
         "nc" | "netcat" => nc(args),
+        "pg_isready" => clients::pg_isready(args, env),
+        "redis-cli" => clients::redis_cli(args, env),
+        "mysqladmin" | "mariadb-admin" => clients::mysqladmin(args, env),
+        "clickhouse-client" => clients::clickhouse_client(args),
+        "clickhouse" => clients::clickhouse_client(args.strip_prefix(&["client".to_string()])?),
         _ => None,
     }
 }
@@ -46,7 +108,7 @@ fn strip_exit_1(words: &[String]) -> &[String] {
 }
 
 /// Split `--name=value` into its parts; other words are returned whole.
-fn long_value(word: &str) -> (&str, Option<&str>) {
+pub(crate) fn long_value(word: &str) -> (&str, Option<&str>) {
     match word.split_once('=') {
         Some((n, v)) if n.starts_with("--") => (n, Some(v)),
         _ => (word, None),
@@ -189,13 +251,17 @@ fn local_http(url: &str) -> Option<(u16, String)> {
 }
 
 /// The container itself, as a command run inside it names it.
-fn is_local(host: &str) -> bool {
+pub(crate) fn is_local(host: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "::1" | "0.0.0.0")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{recognise, Native};
+    use super::{recognise as recognise_in, Native};
+
+    fn recognise(command: &[String]) -> Option<Native> {
+        recognise_in(command, &Default::default())
+    }
 
     fn argv(s: &str) -> Vec<String> {
         shell_words::split(s).expect("words")
@@ -265,7 +331,7 @@ mod tests {
 
     #[test]
     fn other_commands_run_as_written() {
-        for s in ["pg_isready -U postgres", "test -f /ready", "python3 -c 'import socket'", ""] {
+        for s in ["pg_dump -U postgres", "test -f /ready", "python3 -c 'import socket'", ""] {
             assert_eq!(recognise(&argv(s)), None, "{s}");
         }
         assert_eq!(recognise(&shell("'unterminated")), None);

@@ -140,7 +140,13 @@ pub struct ResolvedBuild {
 pub enum Probe {
     Http { path: String, port: u16 },
     Tcp { port: u16 },
-    Exec { command: Vec<String> },
+    /// `native`: what the command checks, when devenv can ask it from
+    /// outside (`plan::healthcheck`); the command stays the fallback.
+    Exec {
+        command: Vec<String>,
+        #[serde(skip)]
+        native: Option<super::healthcheck::Native>,
+    },
     Log { pattern: String },
     /// The image's own Docker HEALTHCHECK (used when no `health` is written).
     DockerHealthcheck,

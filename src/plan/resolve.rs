@@ -11,6 +11,7 @@ use indexmap::IndexMap;
 
 use super::graph::Graph;
 use super::hash::config_hash;
+use super::healthcheck;
 use super::images::ImageMap;
 // The plan's types live in `model`; their old paths (`plan::resolve::…`) stay valid.
 pub use super::model::*;
@@ -498,9 +499,11 @@ fn resolve_health(
     } else if let Some(port) = h.tcp {
         Probe::Tcp { port }
     } else if let Some(cmd) = &h.exec {
-        Probe::Exec { command: cmd.argv() }
+        let command = cmd.argv();
+        Probe::Exec { native: healthcheck::recognise(&command, env), command }
     } else if let Some(script) = &h.shell {
-        Probe::Exec { command: vec!["sh".into(), "-c".into(), script.clone()] }
+        let command = vec!["sh".into(), "-c".into(), script.clone()];
+        Probe::Exec { native: healthcheck::recognise(&command, env), command }
     } else if let Some(pattern) = &h.log {
         // Checked at load.
         Probe::Log { pattern: pattern.clone() }

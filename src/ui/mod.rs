@@ -49,6 +49,12 @@ pub enum Status {
     /// Started; devenv is probing readiness.
     Probing { probe: String },
     Ready { elapsed_ms: u64 },
+    /// How readiness was reached, just before `Ready` (JSON timing events
+    /// only; plain lines and bars do not show it): checks made, when the
+    /// first one answered (ms after probing began, whatever it said), and
+    /// what said ready (`native`: a recognised command asked natively;
+    /// `command`: the command as written; `probe`: any other probe).
+    Probed { probes: u32, first_answer_ms: u64, answered_by: String },
     /// Already running and unchanged.
     Unchanged,
     /// A `run: once` job that already completed, unchanged: not run again.

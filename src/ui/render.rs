@@ -47,6 +47,9 @@ pub fn describe(status: &Status) -> String {
         Status::Starting => "starting".into(),
         Status::Probing { probe } => format!("waiting until ready ({probe})"),
         Status::Ready { elapsed_ms } => format!("ready in {}", secs(*elapsed_ms)),
+        Status::Probed { probes, first_answer_ms, answered_by } => {
+            format!("ready after {probes} check(s), the first answered in {first_answer_ms} ms; ready said by the {answered_by}")
+        }
         Status::Unchanged => "running, unchanged".into(),
         Status::CompletedUnchanged => "completed earlier, unchanged (not run again)".into(),
         Status::Seeding { entry, done, unit, per_second } if *done > 0 => format!("seeding {entry}: {done} {unit} ({per_second} {unit}/s)"),
@@ -138,6 +141,9 @@ impl Renderer {
         let line = match ev {
             Event::Service { service, status } => {
                 // Build output and pull byte counts are too chatty for CI logs, except build lines.
+                if let Status::Probed { .. } = status {
+                    return;
+                }
                 if let Status::Pulling { current, total } = status
                     && *total > 0 && *current < *total {
                         return;
@@ -162,6 +168,7 @@ impl Renderer {
     fn tty(&mut self, ev: &Event) {
         let Some(multi) = self.multi.clone() else { return };
         match ev {
+            Event::Service { status: Status::Probed { .. }, .. } => {}
             Event::Service { service, status } => {
                 let bar = self.bars.entry(service.clone()).or_insert_with(|| {
                     let b = multi.add(ProgressBar::new_spinner());

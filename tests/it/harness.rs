@@ -71,6 +71,20 @@ pub fn engine_ready() -> bool {
     }
 }
 
+/// Docker answers and `images` are present (a test that needs only these
+/// need not wait for every stand-in image); same policy as `docker_ready`.
+pub fn images_ready(images: &[&str]) -> bool {
+    let present = |image: &str| Command::new("docker").args(["image", "inspect", image]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    match images.iter().find(|i| !present(i)) {
+        None => true,
+        Some(missing) if std::env::var("DEVENV_REQUIRE_DOCKER").is_ok_and(|v| v == "1") => panic!("Docker and {missing} are required (DEVENV_REQUIRE_DOCKER=1): run ./test.sh"),
+        Some(missing) => {
+            eprintln!("SKIPPED: Docker or {missing} not available");
+            false
+        }
+    }
+}
+
 /// A free TCP port on 127.0.0.1, never the same one twice in this test process
 /// (the kernel may hand out a just-released port again).
 pub fn free_port() -> u16 {

@@ -90,3 +90,63 @@ services:
     let ran = Command::new("docker").args(["exec", &container(&p, "web"), "test", "-f", "/tmp/ran"]).status().expect("exec");
     assert!(ran.success(), "the command as written ran");
 }
+
+/// The database clients' healthchecks as compose files write them
+/// (`$${VAR}` included) are answered natively: the clients are deleted from
+/// the containers before the servers start, so the commands as written
+/// could never pass. A service whose compose healthcheck is `curl -f` of
+/// itself gets `DEVENV_<SERVICE>_URL` (issue 18 item 6). The JSON timing
+/// events' `probed` says the native check answered.
+#[test]
+fn database_client_healthchecks_are_answered_natively() {
+    if !images_ready(&[POSTGRES, REDIS, CLICKHOUSE, APP]) {
+        return;
+    }
+    let yaml = format!(
+        r#"name: {{project}}
+services:
+  db:
+    image: {POSTGRES}
+    environment: {{POSTGRES_PASSWORD: pw, POSTGRES_USER: app, POSTGRES_DB: shop}}
+    entrypoint: [sh, -c, "rm -f /usr/bin/pg_isready /usr/lib/postgresql/15/bin/pg_isready && exec docker-entrypoint.sh postgres"]
+    healthcheck: {{test: ["CMD-SHELL", "pg_isready -U $${{POSTGRES_USER}} -d $${{POSTGRES_DB}}"], interval: 30s}}
+  cache:
+    image: {REDIS}
+    entrypoint: [sh, -c, "rm -f /usr/bin/redis-cli && exec docker-entrypoint.sh redis-server --bind 0.0.0.0 --protected-mode no"]
+    healthcheck: {{test: ["CMD", "redis-cli", "ping"], interval: 30s}}
+  olap:
+    image: {CLICKHOUSE}
+    entrypoint: [sh, -c, "rm -f /usr/bin/clickhouse-client && exec /entrypoint.sh"]
+    healthcheck: {{test: ["CMD", "clickhouse-client", "--query", "SELECT 1"], interval: 30s}}
+  web:
+    image: {APP}
+    ports: ["8080"]
+    healthcheck: {{test: ["CMD-SHELL", "curl -fsS http://localhost:8080/health || exit 1"], interval: 30s}}
+  app:
+    image: {APP}
+    depends_on:
+      db: {{condition: service_healthy}}
+      cache: {{condition: service_healthy}}
+      olap: {{condition: service_healthy}}
+      web: {{condition: service_healthy}}
+"#
+    );
+    let p = compose_project("hcclients", &yaml);
+    let up = p.run(&["up", "-d", "--wait", "--timeout", "90s", "--progress", "json"]);
+    up.ok();
+    // The timing events say what answered (issue 18 item 1's trace).
+    let events: Vec<serde_json::Value> = up.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    for service in ["db", "cache", "olap", "web"] {
+        let probed = events.iter().find(|e| e["service"] == service && e["status"] == "probed").unwrap_or_else(|| panic!("no `probed` event for {service}: {}", up.stdout));
+        assert_eq!(probed["answered_by"], "native", "{probed}");
+        assert!(probed["probes"].as_u64().is_some_and(|n| n >= 1) && probed["first_answer_ms"].is_u64(), "{probed}");
+    }
+    for (service, client) in [("db", "pg_isready"), ("cache", "redis-cli"), ("olap", "clickhouse-client")] {
+        let exec = Command::new("docker").args(["exec", &container(&p, service), client, "--version"]).output().expect("exec");
+        assert!(!exec.status.success(), "{client} is gone from `{service}`: what passed was the native check");
+    }
+    let vars = env_json(&p);
+    let url = vars.get("DEVENV_WEB_URL").unwrap_or_else(|| panic!("no DEVENV_WEB_URL in {vars:?}"));
+    assert_eq!(url, &format!("http://127.0.0.1:{}", vars["DEVENV_WEB_PORT"]));
+    assert!(!vars.contains_key("DEVENV_APP_URL"), "app has no HTTP check and publishes nothing: {vars:?}");
+}

@@ -15,6 +15,7 @@ mod doctor;
 mod examples;
 mod faults;
 mod harness;
+mod healthcheck_agreement;
 mod healthcheck_native;
 mod init;
 mod k8s;

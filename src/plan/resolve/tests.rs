@@ -80,7 +80,7 @@ fn health_protocol_shell_disable_and_start_period() {
     assert!(matches!(&p.services["pg2"].health.as_ref().expect("probe").probe, Probe::Preset(c) if c.kind == Kind::Redis && c.port == 6380));
     assert_eq!(
         p.services["sh"].health.as_ref().map(|h| h.probe.clone()),
-        Some(Probe::Exec { command: vec!["sh".into(), "-c".into(), "test -f /ready".into()] })
+        Some(Probe::Exec { command: vec!["sh".into(), "-c".into(), "test -f /ready".into()], native: None })
     );
     assert!(p.services["off"].health.is_none(), "disabled: no readiness probe");
     assert_eq!(p.services["off"].docker_healthcheck.as_ref().map(|h| h.test.clone()), Some(vec!["NONE".to_string()]));
