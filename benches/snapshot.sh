@@ -98,10 +98,17 @@ if [[ -n "$db_container" ]]; then
 fi
 SAVE=$(timed dv snapshot save seeded "${SVCS[@]}")
 echo "snapshot save (${SVCS[*]}): ${SAVE}s" >&2
+# `reset` and `save` return once their own work is done; a detached devenv
+# then prepares the next restore, holding the project's lock. `settled` waits
+# for it (as a test suite does, by running its next test meanwhile), so each
+# timed command starts on a prepared server.
+LOCKS="${XDG_RUNTIME_DIR:+$XDG_RUNTIME_DIR/devenv/locks}"
+LOCKS="${LOCKS:-$HOME/.cache/devenv/locks}"
+settled() { flock -w 600 "$LOCKS/bench-snap.lock" true 2>/dev/null || true; }
 # devenv's own report of the in-server swap: "(data back in N ms)".
-back_ms() { "$DEVENV" -f "$WORK/devenv.yaml" --progress plain reset db 2>&1 | sed -n 's/.*data back in \([0-9]*\) ms.*/\1/p'; }
+back_ms() { settled; "$DEVENV" -f "$WORK/devenv.yaml" --progress plain reset db 2>&1 | sed -n 's/.*data back in \([0-9]*\) ms.*/\1/p'; }
 # `devenv reset S`, or "-" where S has no seeded snapshot (seeding under 10 s and no in-server path).
-reset_or_dash() { if dv reset "$1" >/dev/null 2>&1; then timed dv reset "$1"; else echo "-"; fi; }
+reset_or_dash() { settled; if dv reset "$1" >/dev/null 2>&1; then settled; timed dv reset "$1"; else echo "-"; fi; }
 template_reset() {
   psql_exec "DROP DATABASE bench WITH (FORCE)" && psql_exec "CREATE DATABASE bench TEMPLATE bench_tpl"
 }
@@ -110,8 +117,8 @@ declare -A RESEED RESTORE RESET
 TPL=() BACK=()
 for svc in "${SVCS[@]}"; do
   for i in $(seq 1 "$RUNS"); do
-    a=$(timed dv seed --reset --yes --no-jobs "$svc")
-    b=$(timed dv snapshot restore seeded "$svc")
+    settled; a=$(timed dv seed --reset --yes --no-jobs "$svc")
+    settled; b=$(timed dv snapshot restore seeded "$svc")
     c=$(reset_or_dash "$svc")
     RESEED[$svc]+="$a "; RESTORE[$svc]+="$b "; RESET[$svc]+="$c "
     echo "$svc run $i: re-seed ${a}s, restore ${b}s, reset ${c}s" >&2

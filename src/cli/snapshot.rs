@@ -107,11 +107,13 @@ pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Err
             Ok(exit::OK)
         }
         Action::Restore { name, services } => {
-            let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
+            let lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
             let t0 = Instant::now();
             let session = session(docker, plan, ui);
-            let restored = finish_first(session.snapshot_restore(&name, &services), ui).await?;
+            let project = session.plan().project.clone();
+            let (restored, next) = finish_first(session.restore_deferred(&project, &name, &services), ui).await?;
             ui.done(format!("restored snapshot `{name}`: {}", restored.join(", ")), t0.elapsed());
+            super::prepare::after(&lock, &project, vec![next], ui).await?;
             Ok(exit::OK)
         }
     }
