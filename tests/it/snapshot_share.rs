@@ -216,8 +216,11 @@ fn restore_while_a_client_holds_a_connection() {
     dv(&p, &["snapshot", "restore", "base"]).ok().stderr_has("restored snapshot `base`");
     assert!(t0.elapsed() < Duration::from_secs(60), "the restore waited on the client: {:?}", t0.elapsed());
     assert_eq!(psql("SELECT string_agg(x::text, ',') FROM t"), "1");
-    // The held session was ended by the server's shutdown (its stdin is still
-    // open), not left dangling.
+    // The held session was ended (inside the server its backend is
+    // terminated; on the volume path the server shuts down), not left
+    // dangling: its next statement finds the connection gone, and a psql
+    // reading a pipe exits then instead of reconnecting.
+    let _ = std::io::Write::write_all(&mut stdin, b"SELECT 'still here';\n");
     let t0 = Instant::now();
     while client.try_wait().expect("wait").is_none() {
         assert!(t0.elapsed() < Duration::from_secs(20), "the old session is still open");
