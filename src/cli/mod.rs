@@ -358,6 +358,13 @@ mod tests {
     }
 }
 
+/// The session the snapshot commands (`snapshot`, `reset`, the detached
+/// preparation) work in: no build, no orphan removal, no owner.
+pub(super) fn snapshot_session(docker: crate::docker::Docker, plan: crate::plan::Plan, ui: &Ui) -> crate::engine::Session {
+    let opts = crate::engine::UpOptions { remove_orphans: false, build: false, ready_timeout: crate::plan::resolve::DEFAULT_READY_TIMEOUT, owner: None };
+    crate::engine::Session::new(docker, plan, ui.clone(), opts)
+}
+
 /// Run `work` to its end even on Ctrl-C/SIGTERM (a restore is never left
 /// half-done), then return `Interrupted`.
 pub async fn to_the_end<T>(work: impl std::future::Future<Output = Result<T, Error>>, what: &str, ui: &Ui) -> Result<T, Error> {

@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::{interrupted, load_plan, Global};
 use crate::docker::Docker;
 use crate::engine::snapshot::NextReady;
-use crate::engine::{ProjectLock, Session, UpOptions};
+use crate::engine::ProjectLock;
 use crate::error::{exit, Error};
 use crate::ui::Ui;
 
@@ -25,9 +25,9 @@ pub fn requested() -> Option<String> {
     std::env::var(PREPARE).ok().filter(|s| !s.is_empty())
 }
 
-/// Hand `next` to a detached child holding `lock`;
-/// when that cannot be done, prepare here. Never fails the caller's work:
-/// an error preparing is a warning (the next restore copies instead).
+/// Hand `next` to a detached child holding `lock`; when that cannot be
+/// done, prepare here (an error doing so is returned). In the child, an
+/// error goes to its log, and the next restore copies from the template.
 pub async fn after(lock: &ProjectLock, project: &str, next: Vec<NextReady>, ui: &Ui) -> Result<(), Error> {
     let pairs: Vec<String> = next.iter().flat_map(|n| n.services().iter().map(|s| format!("{}/{s}", n.snapshot()))).collect();
     if pairs.is_empty() {
@@ -71,9 +71,7 @@ pub async fn child(global: &Global, pairs: &str, ui: &Ui) -> Result<u8, Error> {
         Some(l) => l,
         None => crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?,
     };
-    let docker = Docker::connect().await?;
-    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: crate::plan::resolve::DEFAULT_READY_TIMEOUT, owner: None };
-    let session = Session::new(docker, plan, ui.clone(), opts);
+    let session = super::snapshot_session(Docker::connect().await?, plan, ui);
     let mut next = Vec::new();
     for pair in pairs.split(' ') {
         let Some((name, service)) = pair.split_once('/') else { continue };

@@ -11,7 +11,6 @@ use clap::Args;
 
 use super::{interrupted, load_plan, to_the_end, Global};
 use crate::docker::Docker;
-use crate::engine::{Session, UpOptions};
 use crate::error::{exit, Error};
 use crate::ui::Ui;
 
@@ -24,16 +23,10 @@ pub struct ResetArgs {
 pub async fn run(global: &Global, args: ResetArgs, ui: &Ui) -> Result<u8, Error> {
     let (_env, plan) = load_plan(global, ui)?;
     let lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
-    let session = session(plan, ui).await?;
+    let session = super::snapshot_session(Docker::connect().await?, plan, ui);
     let t0 = Instant::now();
     let (done, next) = to_the_end(session.reset_deferred(&args.services), "reset", ui).await?;
     ui.done(format!("reset to the seeded state: {} (data back in {} ms)", done.join(", "), t0.elapsed().as_millis()), t0.elapsed());
     super::prepare::after(&lock, &session.plan().project, next, ui).await?;
     Ok(exit::OK)
-}
-
-async fn session(plan: crate::plan::Plan, ui: &Ui) -> Result<Session, Error> {
-    let docker = Docker::connect().await?;
-    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: crate::plan::resolve::DEFAULT_READY_TIMEOUT, owner: None };
-    Ok(Session::new(docker, plan, ui.clone(), opts))
 }

@@ -18,7 +18,6 @@ use super::{interrupted, load_plan, Global};
 use crate::docker::Docker;
 use crate::engine::snapshot::{self, SnapshotInfo};
 use crate::engine::snapshot_share as share;
-use crate::engine::{Session, UpOptions};
 use crate::error::{exit, Error};
 use crate::plan::Plan;
 use crate::ui::Ui;
@@ -100,7 +99,7 @@ pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Err
             let lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
             let name = name.unwrap_or_else(|| chrono::Local::now().format("%Y%m%d-%H%M%S").to_string());
             let t0 = Instant::now();
-            let session = session(docker, plan, ui);
+            let session = super::snapshot_session(docker, plan, ui);
             let (info, next) = finish_first(session.save_deferred(&name, &services), ui).await?;
             ui.done(format!("saved snapshot `{name}`: {} ({})", info.services.keys().cloned().collect::<Vec<_>>().join(", "), size(info.size_kib)), t0.elapsed());
             super::prepare::after(&lock, &session.plan().project, vec![next], ui).await?;
@@ -109,7 +108,7 @@ pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Err
         Action::Restore { name, services } => {
             let lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
             let t0 = Instant::now();
-            let session = session(docker, plan, ui);
+            let session = super::snapshot_session(docker, plan, ui);
             let project = session.plan().project.clone();
             let (restored, next) = finish_first(session.restore_deferred(&project, &name, &services), ui).await?;
             ui.done(format!("restored snapshot `{name}`: {}", restored.join(", ")), t0.elapsed());
@@ -117,11 +116,6 @@ pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Err
             Ok(exit::OK)
         }
     }
-}
-
-fn session(docker: Docker, plan: Plan, ui: &Ui) -> Session {
-    let opts = UpOptions { remove_orphans: false, build: false, ready_timeout: crate::plan::resolve::DEFAULT_READY_TIMEOUT, owner: None };
-    Session::new(docker, plan, ui.clone(), opts)
 }
 
 /// Run `work` to its end even on a first Ctrl-C (then report it and return

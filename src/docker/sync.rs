@@ -16,14 +16,11 @@ use futures_util::Stream;
 use super::error::{classify, op};
 use super::{short, Docker, DockerError};
 
-/// A running exec's standard input, and its output split into lines
-/// (standard output) and text (standard error, kept for error messages).
+/// A running exec's standard input, and its standard output split into lines.
 pub struct ExecPipe {
     input: Pin<Box<dyn AsyncWrite + Send>>,
     output: Pin<Box<dyn futures_util::Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Send>>,
     stdout: Vec<u8>,
-    /// The last few KiB of standard error.
-    pub stderr: String,
 }
 
 impl ExecPipe {
@@ -42,14 +39,8 @@ impl ExecPipe {
                 return Some(String::from_utf8_lossy(&line[..i]).into_owned());
             }
             match self.output.next().await? {
-                Ok(bollard::container::LogOutput::StdErr { message }) => {
-                    self.stderr.push_str(&String::from_utf8_lossy(&message));
-                    if self.stderr.len() > 4096 {
-                        let cut = self.stderr.len() - 4096;
-                        let cut = (cut..self.stderr.len()).find(|i| self.stderr.is_char_boundary(*i)).unwrap_or(0);
-                        self.stderr.drain(..cut);
-                    }
-                }
+                // Standard error is not part of the answers.
+                Ok(bollard::container::LogOutput::StdErr { .. }) => {}
                 Ok(other) => self.stdout.extend_from_slice(&other.into_bytes()),
                 Err(_) => return None,
             }
@@ -72,7 +63,7 @@ impl Docker {
         };
         let exec = self.api.create_exec(id, opts).await.map_err(op("create exec"))?;
         match self.api.start_exec(&exec.id, None).await.map_err(op("start exec"))? {
-            StartExecResults::Attached { output, input } => Ok(ExecPipe { input, output, stdout: Vec::new(), stderr: String::new() }),
+            StartExecResults::Attached { output, input } => Ok(ExecPipe { input, output, stdout: Vec::new() }),
             StartExecResults::Detached => Err(DockerError::Other { operation: "start exec".into(), message: "the engine started it detached".into(), source: None }),
         }
     }

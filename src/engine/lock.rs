@@ -132,10 +132,10 @@ pub async fn lock_project(project: &str, timeout: Duration, ui: &Ui) -> Result<P
     let mut said = false;
     loop {
         match attempt(project)? {
-            Attempt::Taken(mut file) => {
-                // Best effort: only the message of a waiting run depends on it.
-                let _ = file.set_len(0).and_then(|_| file.rewind()).and_then(|_| writeln!(file, "{}", std::process::id()));
-                return Ok(ProjectLock { _file: Some(file) });
+            Attempt::Taken(file) => {
+                let lock = ProjectLock { _file: Some(file) };
+                lock.name_holder(std::process::id());
+                return Ok(lock);
             }
             Attempt::Busy(file) => {
                 let pid = holder(&file).map(|p| format!(" (pid {p})")).unwrap_or_default();
@@ -171,6 +171,7 @@ impl ProjectLock {
     }
 
     /// Name `pid` as the holder (a waiting run says whom it waits for).
+    /// Best effort: only that message depends on it.
     pub fn name_holder(&self, pid: u32) {
         if let Some(mut f) = self._file.as_ref() {
             let _ = f.set_len(0).and_then(|_| f.rewind()).and_then(|_| writeln!(f, "{pid}"));
