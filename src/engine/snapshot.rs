@@ -147,6 +147,16 @@ pub fn check_version(service: &str, saved: &str, now: &str) -> Result<(), Error>
     }
 }
 
+/// How a service is stopped for a copy.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// Its stop signal and grace period: the server flushes and closes its files (a save).
+    Graceful,
+    /// Killed at once: its data is about to be replaced whole (a restore), so
+    /// nothing it would write on the way down is kept anyway.
+    Discarding,
+}
+
 impl Session {
     /// Complete snapshots of this project, oldest first.
     pub async fn snapshots(&self) -> Result<Vec<SnapshotInfo>, Error> {
@@ -180,7 +190,8 @@ impl Session {
         // Before the copy: the copy then holds the in-server one too.
         let fast = self.in_server_each(&services, InServer::Save { key: name, id: &id }).await?;
         let ledgers = self.ledgers(&services).await?;
-        let stopped = self.stop_services_of(&parts).await?;
+        self.in_server_each(&services, InServer::BeforeCopy).await?;
+        let stopped = self.stop_services_of(&parts, Stop::Graceful).await?;
         let copied = self.copy_out(name, &parts, &id, &ledgers).await;
         let back = self.up(&stopped).await;
         let info = copied?;
@@ -277,12 +288,20 @@ impl Session {
             });
         }
         let restored: Vec<Part> = copies.iter().map(|(_, p)| p.clone()).collect();
-        let stopped = self.stop_services_of(&restored).await?;
+        // Their data is replaced whole: nothing of it needs to be flushed.
+        let stopped = self.stop_services_of(&restored, Stop::Discarding).await?;
         let project = &self.plan().project;
-        for (from, part) in &copies {
+        for (_, part) in &copies {
             self.ensure_project_volume(part).await?;
+        }
+        // Every copy at once: each is its own helper on its own volumes.
+        let each = copies.iter().map(|(from, part)| {
             let copy = VolumeCopy { project: project.clone(), image: part.image.clone(), from: from.clone(), to: part.volume.clone(), replace: true };
-            self.docker().copy_volume(&copy).await?;
+            async move { self.docker().copy_volume(&copy).await }
+        });
+        let copied = futures_util::future::join_all(each).await;
+        if let Some(Err(e)) = copied.into_iter().find(Result::is_err) {
+            return Err(e.into());
         }
         // `stopped` holds only services being restored: bring them back.
         self.up(&stopped).await?;
@@ -338,16 +357,20 @@ impl Session {
         Ok(())
     }
 
-    /// Stop the running containers of the parts' services (gracefully, each
-    /// with its own grace period); returns the services that were running.
-    async fn stop_services_of(&self, parts: &[Part]) -> Result<Vec<String>, Error> {
+    /// Stop the running containers of the parts' services; returns the
+    /// services that were running.
+    async fn stop_services_of(&self, parts: &[Part], how: Stop) -> Result<Vec<String>, Error> {
         let observed = self.docker().project_containers(&self.plan().project).await?;
         let mut stopped = Vec::new();
         for c in observed.iter().filter(|c| c.state == ContainerState::Running) {
             let Some(service) = c.service.as_deref() else { continue };
             if parts.iter().any(|p| p.service == service) && !stopped.iter().any(|s: &String| s == service) {
-                self.ui.info(format!("{service}: stopping for a consistent copy"));
-                self.docker().stop(&c.id, None).await?;
+                let (said, grace) = match how {
+                    Stop::Graceful => ("stopping for a consistent copy", None),
+                    Stop::Discarding => ("stopping (its data is replaced)", Some(std::time::Duration::ZERO)),
+                };
+                self.ui.info(format!("{service}: {said}"));
+                self.docker().stop(&c.id, grace).await?;
                 stopped.push(service.to_string());
             }
         }

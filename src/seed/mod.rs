@@ -87,6 +87,11 @@ pub enum InServer<'a> {
     /// Remove every in-server copy whose id is not in `keep`, and undo an
     /// interrupted restore.
     Prune { keep: &'a [String] },
+    /// Just before the volume is copied (the server is stopped next): put
+    /// what is on disk in the form that copies and loads fastest (Redis:
+    /// rewrite the append-only file into one RDB image). `Ok(false)`:
+    /// nothing to do.
+    BeforeCopy,
 }
 
 /// Progress callback: called with the running count of units applied.

@@ -425,6 +425,8 @@ pub async fn in_server(t: &Target<'_>, op: super::InServer<'_>) -> Result<bool, 
         }
         super::InServer::Prepare { id } => prepare_spares(&c, id).await.map(|()| true),
         super::InServer::Prune { keep } => prune_templates(&c, keep).await.map(|()| true),
+        // The stop's shutdown checkpoint already leaves the files complete.
+        super::InServer::BeforeCopy => Ok(false),
     }
 }
 

@@ -126,3 +126,37 @@ fn ctrl_c_during_restore_leaves_the_snapshot_state_whole() {
     assert_eq!(now.stdout, saved.stdout, "the volume holds exactly the snapshot");
     dv(&p, &["exec", "-T", "files", "--", "test", "!", "-e", "/blob/b"]).ok();
 }
+
+/// A Redis with its append-only file on is saved as one compact image: the
+/// append-only file is rewritten first (`BGREWRITEAOF`), so the copy holds an
+/// RDB base and an empty increment, not every command since the start (what
+/// makes a restore load fast), and the restored data is the saved data.
+#[test]
+fn a_redis_snapshot_holds_a_rewritten_append_only_file() {
+    if !docker_ready() {
+        return;
+    }
+    let p = Project::new("snap-aof", "name: {project}\nservices:\n  cache:\n    preset: redis\n    persist: true\n");
+    let snaps = Snapshots::of(&p);
+    dv(&p, &["up", "-d"]).ok();
+    for i in 0..50 {
+        redis(&p, &["SET", &format!("k{i}"), "saved"]);
+    }
+    dv(&p, &["snapshot", "save", "aof"]).ok();
+    let data = snaps.of_snapshot("aof").into_iter().find(|v| v.ends_with("_0")).expect("a data volume");
+    let listing = Command::new("docker")
+        .args(["run", "--rm", "--network", "none", "-v", &format!("{data}:/d:ro"), "--entrypoint", "sh", REDIS, "-c"])
+        .arg("cd /d/appendonlydir && for f in *; do printf '%s %s %s\\n' \"$f\" \"$(wc -c < \"$f\")\" \"$(head -c 5 \"$f\")\"; done")
+        .output()
+        .expect("docker run");
+    let listing = String::from_utf8_lossy(&listing.stdout).to_string();
+    let base = listing.lines().find(|l| l.contains(".base.rdb")).unwrap_or_else(|| panic!("no RDB base in the saved append-only dir:\n{listing}"));
+    assert!(base.ends_with("REDIS"), "the base is an RDB image: {base}");
+    for incr in listing.lines().filter(|l| l.contains(".incr.aof")) {
+        assert!(incr.contains(".incr.aof 0"), "the increment after the rewrite is empty (the 50 SETs are in the base): {listing}");
+    }
+    redis(&p, &["FLUSHALL"]);
+    dv(&p, &["snapshot", "restore", "aof"]).ok();
+    assert_eq!(redis(&p, &["DBSIZE"]), "50");
+    assert_eq!(redis(&p, &["GET", "k49"]), "saved");
+}

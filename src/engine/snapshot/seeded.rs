@@ -108,6 +108,7 @@ async fn try_keep(docker: &Docker, plan: &Plan, svc: &ResolvedService, id: &str,
     let (mut size, t0) = (0, Instant::now());
     if !parts.is_empty() {
         *restarted = true;
+        seeding::in_server(docker, id, svc, InServer::BeforeCopy).await?;
         docker.stop(id, svc.stop_grace_period).await?;
         let copied = copy_parts(docker, project, &name, &parts).await;
         docker.start(id, &svc.name).await?;
@@ -173,7 +174,8 @@ pub async fn fill_from_seeded(docker: &Docker, plan: &Plan, svc: &ResolvedServic
         return Ok(false);
     }
     let t0 = Instant::now();
-    docker.stop(id, svc.stop_grace_period).await?;
+    // A new volume, replaced whole: nothing in it needs flushing.
+    docker.stop(id, Duration::ZERO).await?;
     for (from, part) in &copies {
         let copy = VolumeCopy { project: plan.project.clone(), image: part.image.clone(), from: from.clone(), to: part.volume.clone(), replace: true };
         if let Err(e) = docker.copy_volume(&copy).await {
