@@ -84,7 +84,7 @@ pub enum PortsMode {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create and start services, in dependency order, until they are ready
-    #[command(after_help = "Examples:\n  devenv up                 start, wait until ready, then stream logs (Ctrl-C stops)\n  devenv up -d              start and return once every service is ready\n  devenv up -d api          start api and what it depends on\n  devenv up -d --remove-orphans   also remove services no longer in the file")]
+    #[command(after_help = "Examples:\n  devenv up                 start, wait until ready, then stream logs (Ctrl-C stops)\n  devenv up -d              start and return once every service is ready\n  devenv up -d api          start api and what it depends on\n  devenv up -d --remove-orphans   also remove services no longer in the file\n  devenv up -d --trace      then print where each service's start-up time went")]
     Up(up::UpArgs),
     /// Stop and remove the project's containers and network
     #[command(after_help = "Examples:\n  devenv down               stop and remove containers and the network\n  devenv down -v            ... and the project's named volumes (data is lost)\n  devenv down --rmi local   ... and the images devenv built for the project\n  devenv down --timeout 2   give containers 2 s to stop before killing them")]
@@ -168,9 +168,10 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Run(a) => a.junit.clone(),
         _ => None,
     };
+    let trace = matches!(&cli.command, Command::Up(a) if a.trace) || matches!(&cli.command, Command::Run(a) if a.trace);
     let started = std::time::Instant::now();
     let mut ui = Ui::new(cli.global.progress, color);
-    if junit.is_some() {
+    if junit.is_some() || trace {
         ui = ui.recording();
     }
     let suite = cli.global.project.clone().unwrap_or_else(|| "devenv".into());
@@ -203,6 +204,9 @@ pub async fn run(cli: Cli) -> u8 {
         if let Err(e) = std::fs::write(&path, xml) {
             ui.warn(format!("cannot write the JUnit report {}: {e}", path.display()));
         }
+    }
+    if trace {
+        ui.report(&ui::trace::table(started, &ui.events(), started.elapsed().as_millis() as u64));
     }
     match result {
         Ok(code) => code,

@@ -26,6 +26,9 @@ pub struct RunArgs {
     /// Write each service's readiness and seeding as JUnit XML test cases
     #[arg(long, value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
+    /// After the run, print each service's phases on standard error (waiting, created, started, probing, first answer, ready, seeded, and how long after its last dependency it started), ms since devenv began
+    #[arg(long)]
+    pub trace: bool,
     /// Restore this snapshot once the environment is up, before CMD runs: NAME (of this project) or PROJECT/NAME (one saved under another project name, e.g. by the job that prepared it: parallel runs with `-p` and `--ports random` each restore their own copy)
     #[arg(long, value_name = "[PROJECT/]NAME")]
     pub snapshot: Option<String>,

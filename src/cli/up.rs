@@ -24,6 +24,9 @@ pub struct UpArgs {
     /// Write each service's readiness and seeding as JUnit XML test cases
     #[arg(long, value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
+    /// After the run, print each service's phases on standard error (waiting, created, started, probing, first answer, ready, seeded, and how long after its last dependency it started), ms since devenv began
+    #[arg(long)]
+    pub trace: bool,
     /// Start from the seeded state: services with a seeded snapshot are put back to it (as `devenv reset`)
     #[arg(long)]
     pub fresh: bool,

@@ -10,6 +10,7 @@
 mod render;
 pub mod junit;
 pub mod mask;
+pub mod trace;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -185,6 +186,13 @@ impl Ui {
     /// The secret values masked in output (for reports written to files, e.g. JUnit).
     pub fn secrets(&self) -> mask::Secrets {
         self.inner.lock().map(|r| r.secrets.clone()).unwrap_or_default()
+    }
+
+    /// Print a finished block of text (a report such as `--trace`) on standard error.
+    pub fn report(&self, text: &str) {
+        if let Ok(mut r) = self.inner.lock() {
+            r.report(text);
+        }
     }
 
     /// Stop drawing bars (before handing the terminal to something else).

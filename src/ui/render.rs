@@ -269,6 +269,12 @@ impl Renderer {
         let _ = self.color;
     }
 
+    pub fn report(&mut self, text: &str) {
+        self.clear();
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "{}", self.secrets.mask(text));
+    }
+
     pub fn clear(&mut self) {
         for (_, b) in self.bars.drain() {
             if !b.is_finished() {

@@ -465,3 +465,29 @@ services:
     let left = std::process::Command::new("docker").args(["images", "-q", "--filter", &filter]).output().expect("docker images");
     assert!(left.stdout.is_empty(), "the harness left images of {name}: {}", String::from_utf8_lossy(&left.stdout));
 }
+
+/// `up --trace` prints each service's phases after the run, in the order
+/// they became ready, with the dependent's start measured from its last
+/// dependency's `ready`.
+#[test]
+fn up_trace_prints_each_services_phases() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = format!("name: {{project}}\nservices:\n  cache:\n    image: {REDIS}\n    health: {{tcp: 6379}}\n  api:\n    image: {APP}\n    env: {{PORT: \"8080\"}}\n    health: {{http: /health, port: 8080}}\n    depends_on: {{cache: healthy}}\n");
+    let p = Project::new("trace", &yaml);
+    let r = p.run(&["up", "-d", "--trace"]);
+    r.ok().stderr_has("trace: ms since devenv began");
+    let rows: Vec<Vec<&str>> = r.stderr.lines().skip_while(|l| !l.starts_with("trace:")).skip(1).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0][..3], ["service", "waiting", "created"], "{}", r.stderr);
+    let (cache, api) = (&rows[1], &rows[2]);
+    assert_eq!((cache[0], api[0]), ("cache", "api"), "ready order:\n{}", r.stderr);
+    let num = |row: &Vec<&str>, i: usize| row[i].parse::<i64>().unwrap_or_else(|_| panic!("column {i} of {row:?} is not a number:\n{}", r.stderr));
+    // cache: created ≤ started ≤ probing ≤ ready.
+    assert!(num(cache, 2) <= num(cache, 3) && num(cache, 3) <= num(cache, 4) && num(cache, 4) <= num(cache, 6), "{cache:?}");
+    // api waited on cache, and started after cache was ready.
+    let after_deps = num(api, api.len() - 1);
+    assert!((0..60_000).contains(&after_deps), "{api:?}");
+    assert!(num(api, 3) >= num(cache, 6), "api started before cache was ready: {}", r.stderr);
+    assert!(rows.last().is_some_and(|l| l[0] == "(whole"), "{}", r.stderr);
+}
