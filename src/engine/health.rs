@@ -28,6 +28,12 @@ pub const EXEC_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The slowest a probe polls unless the user wrote a longer `interval`.
 pub const MAX_BACKOFF: Duration = Duration::from_millis(200);
 
+/// With the default interval, the first checks come this soon: a service
+/// that is ready within a few hundred ms of its start (an app, Redis) is
+/// seen ready tens of ms after it is, not up to 100 ms. The backoff then
+/// reaches the default within ~0.3 s.
+pub const FIRST_INTERVAL: Duration = Duration::from_millis(20);
+
 /// While a recognised command's native check fails, the command as written
 /// still runs this often (what the native check cannot see — a server bound
 /// to the container's loopback only — is seen by it).
@@ -205,8 +211,8 @@ pub async fn wait_ready(docker: &Docker, id: &str, health: Option<&ResolvedHealt
 pub async fn wait_ready_traced(docker: &Docker, id: &str, health: Option<&ResolvedHealth>, default_timeout: Duration) -> Result<Trace, NotReady> {
     let start = Instant::now();
     let timeout = health.map(|h| h.timeout).unwrap_or(default_timeout);
-    let base = health.map(|h| h.interval).unwrap_or(Duration::from_millis(100)).max(Duration::from_millis(10));
-    let mut interval = base;
+    let base = health.map(|h| h.interval).unwrap_or(crate::plan::model::DEFAULT_INTERVAL).max(Duration::from_millis(10));
+    let mut interval = if base == crate::plan::model::DEFAULT_INTERVAL { FIRST_INTERVAL } else { base };
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .no_proxy()

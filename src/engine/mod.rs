@@ -258,6 +258,7 @@ impl Session {
             opts: self.opts.clone(),
             images: Default::default(),
             first_failure: Default::default(),
+            lead: service::StartGate::new(schedule::lead(&self.plan, &changes.services)),
         });
         let outcome = schedule::run_services(run, &changes.services, &snapshot.containers).await?;
         Ok(self.done(changes.services, outcome.containers, work, outcome.seeded, started_at))

@@ -31,6 +31,40 @@ fn runs(step: &Step) -> bool {
     !matches!(step.kind, StepKind::RemoveOrphan | StepKind::Remove)
 }
 
+/// A lead's preset start must be longer than the next slowest's by at least
+/// this (about what its start call alone costs the others: they wait for it).
+const LEAD_MARGIN_MS: u64 = 300;
+
+/// The service (label) whose Docker start call goes before the others':
+/// of the containers this run creates that wait on nothing, the one whose
+/// preset is slowest to become ready on a new volume, when it is clearly
+/// the slowest (by `LEAD_MARGIN_MS` over every other one; a service
+/// without a preset counts as 0). Measured: on a 2-core machine, 4 start
+/// calls at once took 0.7–1.6 s each; Postgres' alone 0.3 s — so `initdb`
+/// began 0.45 s sooner and the stack was ready 0.7 s sooner. The others
+/// start as soon as that call returns (their own start is much shorter).
+/// Pure.
+pub(super) fn lead(plan: &Plan, steps: &[Step]) -> Option<String> {
+    let mut firsts: Vec<(u64, String)> = steps
+        .iter()
+        .filter(|s| matches!(s.kind, StepKind::Create | StepKind::Recreate { .. }))
+        .filter_map(|s| {
+            let svc = plan.services.get(&s.service)?;
+            if !svc.depends_on.is_empty() || svc.once {
+                return None;
+            }
+            let ms = svc.connection.as_ref().map(|c| c.kind.preset().first_start_ms()).unwrap_or(0);
+            Some((ms, s.label()))
+        })
+        .collect();
+    if firsts.len() < 2 {
+        return None;
+    }
+    firsts.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let (slowest, next) = (firsts[0].0, firsts[1].0);
+    (slowest >= next.saturating_add(LEAD_MARGIN_MS)).then(|| firsts.swap_remove(0).1)
+}
+
 /// Run every service step (one per replica; not orphans) to its end.
 pub(super) async fn run_services(run: Arc<Run>, steps: &[Step], observed: &[ObservedContainer]) -> Result<Outcome, Error> {
     let plan = run.plan.clone();
@@ -236,5 +270,40 @@ mod replica_tests {
         let plan = plan_of(&yaml(0));
         let steps = crate::diff::diff(&plan, &["web".into(), "api".into()], &[], &BTreeMap::new());
         assert!(dependencies(&plan, "api", &channels(&steps).1).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod lead_tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::plan::plan_of;
+
+    fn lead_of(yaml: &str) -> Option<String> {
+        let plan = plan_of(yaml);
+        let all: Vec<String> = plan.services.keys().cloned().collect();
+        let steps = crate::diff::diff(&plan, &all, &[], &BTreeMap::new());
+        lead(&plan, &steps)
+    }
+
+    #[test]
+    fn the_clearly_slowest_preset_without_dependencies_starts_first() {
+        let stack = "name: p\nservices:\n  db: {preset: postgres}\n  cache: {preset: redis}\n  app:\n    image: x\n    depends_on: {db: healthy, cache: healthy}\n";
+        assert_eq!(lead_of(stack).as_deref(), Some("db"));
+        // Elasticsearch is slower still.
+        assert_eq!(lead_of(&format!("{stack}  search: {{preset: elasticsearch}}\n")).as_deref(), Some("search"));
+    }
+
+    #[test]
+    fn no_lead_when_none_is_clearly_slowest_or_there_is_nothing_to_order() {
+        assert_eq!(lead_of("name: p\nservices:\n  db: {preset: postgres}\n  olap: {preset: clickhouse}\n").as_deref(), Some("db"));
+        // ClickHouse and Kafka take about as long; Redis is not worth a wait.
+        assert_eq!(lead_of("name: p\nservices:\n  olap: {preset: clickhouse}\n  events: {preset: kafka}\n"), None);
+        assert_eq!(lead_of("name: p\nservices:\n  cache: {preset: redis}\n  web: {image: x}\n"), None);
+        assert_eq!(lead_of("name: p\nservices:\n  db: {preset: postgres}\n"), None, "alone");
+        assert_eq!(lead_of("name: p\nservices:\n  a: {image: x}\n  b: {image: y}\n"), None, "no preset: nothing known");
+        // A slow service that waits on another is not started first.
+        assert_eq!(lead_of("name: p\nservices:\n  db:\n    preset: postgres\n    depends_on: {cache: started}\n  cache: {preset: redis}\n  web: {image: x}\n"), None);
     }
 }

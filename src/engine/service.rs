@@ -91,6 +91,50 @@ pub(super) struct Run {
     pub images: Images,
     /// The first service of this run that failed: after it, nothing new starts.
     pub first_failure: OnceLock<String>,
+    /// The service whose Docker start call goes first (others that are
+    /// ready to start wait until it returned); `None`: all at once.
+    pub lead: StartGate,
+}
+
+/// Opens the start gate when the lead's task ends (a no-op for the others).
+struct LeadGuard<'a>(&'a ServiceRun);
+
+impl Drop for LeadGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.run.lead.service.as_deref() == Some(self.0.label.as_str()) {
+            self.0.run.lead.open();
+        }
+    }
+}
+
+/// Lets one service's start call go before the others'.
+#[derive(Default)]
+pub(super) struct StartGate {
+    pub service: Option<String>,
+    done: tokio::sync::Notify,
+    passed: std::sync::atomic::AtomicBool,
+}
+
+impl StartGate {
+    pub fn new(service: Option<String>) -> Self {
+        StartGate { service, ..Default::default() }
+    }
+    /// Wait (a service that is not the lead) until the lead's start returned.
+    async fn wait(&self, label: &str) {
+        if self.service.as_deref().is_none_or(|l| l == label) {
+            return;
+        }
+        let notified = self.done.notified();
+        if self.passed.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        notified.await;
+    }
+    /// The lead started (or will not start): let the others go.
+    fn open(&self) {
+        self.passed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.done.notify_waiters();
+    }
 }
 
 pub(super) struct ServiceRun {
@@ -110,6 +154,9 @@ pub(super) struct ServiceRun {
 
 impl ServiceRun {
     pub(super) async fn run(self) -> ServiceOutcome {
+        // Whatever happens to the lead (failed, kept, interrupted), the
+        // others never wait on it beyond its end.
+        let _gate = LeadGuard(&self);
         let name = self.label.clone();
         let result = match self.step.kind {
             StepKind::Keep => self.keep().await,
@@ -170,9 +217,14 @@ impl ServiceRun {
             }
             return Err(e);
         }
+        self.run.lead.wait(&self.label).await;
         let t0 = Instant::now();
         self.run.ui.service(&self.label, Status::Starting);
-        let id = self.start(id).await?;
+        let started = self.start(id).await;
+        if self.run.lead.service.as_deref() == Some(self.label.as_str()) {
+            self.run.lead.open();
+        }
+        let id = started?;
         self.run.journal.started(&id);
         let _ = self.tx.send(Reached::Started);
         self.until_ready(id, t0).await

@@ -103,6 +103,9 @@ impl Preset for Clickhouse {
     fn memory(&self) -> u64 {
         GIB
     }
+    fn first_start_ms(&self) -> u64 {
+        1500 // server start, then the user and database created
+    }
     fn init_text(&self) -> InitText {
         InitText { service: "clickhouse", variable: "CLICKHOUSE_URL", about: "ClickHouse 24.8 on 127.0.0.1:8123 (HTTP) and :9000 (native), user and password `devenv`" }
     }

@@ -129,6 +129,9 @@ impl Preset for Elasticsearch {
     fn memory(&self) -> u64 {
         2 * GIB
     }
+    fn first_start_ms(&self) -> u64 {
+        15000 // a JVM, then the cluster state
+    }
     fn max_map_count(&self) -> Option<(u64, &'static str)> {
         Some((MIN_MAX_MAP_COUNT, "Elasticsearch"))
     }

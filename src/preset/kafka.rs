@@ -113,6 +113,9 @@ impl Preset for Kafka {
     fn memory(&self) -> u64 {
         GIB
     }
+    fn first_start_ms(&self) -> u64 {
+        1500 // a JVM broker formatting its storage
+    }
     fn init_text(&self) -> InitText {
         InitText { service: "kafka", variable: "KAFKA_BROKERS", about: "Kafka 3.9 (KRaft, one node) on 127.0.0.1:9092; in the network, ${kafka.url} is the broker list" }
     }

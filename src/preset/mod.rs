@@ -177,6 +177,11 @@ pub trait Preset: Send + Sync {
 
     /// Memory a comfortable development instance wants (`doctor`).
     fn memory(&self) -> u64;
+    /// About how long the official image takes from its start to ready on a
+    /// new volume, on a laptop (ms): the slowest such service's container is
+    /// started before the others (`engine::schedule::lead`), so its
+    /// initialisation does not wait behind their start calls.
+    fn first_start_ms(&self) -> u64;
     /// The host's `vm.max_map_count` it needs, if any (`doctor`), and its display name.
     fn max_map_count(&self) -> Option<(u64, &'static str)> {
         None

@@ -131,6 +131,9 @@ impl Preset for Postgres {
     fn memory(&self) -> u64 {
         256 * MIB
     }
+    fn first_start_ms(&self) -> u64 {
+        2000 // initdb, then the init scripts, then the server started again
+    }
     fn init_text(&self) -> InitText {
         InitText { service: "db", variable: "DATABASE_URL", about: "PostgreSQL 16 on 127.0.0.1:5432 (user and password `devenv`, database = the project name)" }
     }

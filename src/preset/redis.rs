@@ -95,6 +95,9 @@ impl Preset for Redis {
     fn memory(&self) -> u64 {
         64 * MIB
     }
+    fn first_start_ms(&self) -> u64 {
+        100 // an empty data set
+    }
     fn init_text(&self) -> InitText {
         InitText { service: "cache", variable: "REDIS_URL", about: "Redis 7 on 127.0.0.1:6379" }
     }
