@@ -21,7 +21,9 @@ declare -a T_DEVENV T_C10 T_C1 T_APP
 declare -A T_ALONE   # service -> space-separated times
 for i in $(seq 1 "$RUNS"); do
   cleanup
-  T_DEVENV+=("$(timed "$DEVENV" -f "$WORK/devenv.yaml" up -d)")
+  T_DEVENV+=("$(timed "$DEVENV" -f "$WORK/devenv.yaml" up -d --trace)")
+  # Where that run's time went (`up --trace`): kept for the slowest run's table below.
+  sed -n '/^trace:/,$p' "$WORK/last.log" >"$WORK/trace$i.txt"
   cleanup
   T_C10+=("$(timed docker compose -f "$WORK/compose10.yaml" up -d --wait)")
   cleanup
@@ -50,6 +52,14 @@ for s in db cache olap events; do
 done
 crit=$(awk -v a="$slowest" -v b="$(median "${T_APP[@]}")" 'BEGIN { printf "%.3f", a + b }')
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+fast=1 slow=1
+for i in $(seq 1 "$RUNS"); do
+  awk -v a="${T_DEVENV[$((i - 1))]}" -v b="${T_DEVENV[$((fast - 1))]}" 'BEGIN { exit !(a < b) }' && fast=$i || true
+  awk -v a="${T_DEVENV[$((i - 1))]}" -v b="${T_DEVENV[$((slow - 1))]}" 'BEGIN { exit !(a > b) }' && slow=$i || true
+done
+echo
+echo "devenv's fastest run ($fast, ${T_DEVENV[$((fast - 1))]}s) and slowest ($slow, ${T_DEVENV[$((slow - 1))]}s), from \`up --trace\`:"
+echo; cat "$WORK/trace$fast.txt"; echo; cat "$WORK/trace$slow.txt"
 echo
 echo "Startup to all-ready, median of $RUNS runs (postgres + redis + clickhouse + kafka-protocol + app):"
 echo
