@@ -190,7 +190,11 @@ impl Session {
         // Before the copy: the copy then holds the in-server one too.
         let fast = self.in_server_each(&services, InServer::Save { key: name, id: &id }).await?;
         let ledgers = self.ledgers(&services).await?;
-        self.in_server_each(&services, InServer::BeforeCopy).await?;
+        // Only makes the copy smaller and faster to load: without it the
+        // copy is as consistent (the stop flushes), so a failure is a warning.
+        if let Err(e) = self.in_server_each(&services, InServer::BeforeCopy).await {
+            self.ui.warn(format!("{e}; copying the data as it is"));
+        }
         let stopped = self.stop_services_of(&parts, Stop::Graceful).await?;
         let copied = self.copy_out(name, &parts, &id, &ledgers).await;
         let back = self.up(&stopped).await;

@@ -339,7 +339,9 @@ const REWRITE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300
 /// rewrite is done, so the copy holds one compact image (with Redis 7's
 /// default `aof-use-rdb-preamble yes`, an RDB image) that loads in a
 /// fraction of the time replaying every command since the last rewrite
-/// takes. Returns whether it rewrote; an error when the rewrite failed.
+/// takes. Returns whether it rewrote; an error when it could not (the
+/// command renamed away, a failed rewrite — which leaves the old file
+/// whole): the caller copies the data as it is then.
 pub async fn compact(t: &Target<'_>) -> Result<bool, SeedError> {
     let mut conn = Conn::open(t).await?;
     if info_field(&conn.info_persistence().await?, "aof_enabled") != Some("1") {

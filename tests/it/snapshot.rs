@@ -160,3 +160,21 @@ fn a_redis_snapshot_holds_a_rewritten_append_only_file() {
     assert_eq!(redis(&p, &["DBSIZE"]), "50");
     assert_eq!(redis(&p, &["GET", "k49"]), "saved");
 }
+
+/// When the rewrite cannot be asked for (the command renamed away, as some
+/// hardened configs do), the save still copies the data as it is, and says so.
+#[test]
+fn a_redis_without_bgrewriteaof_is_still_saved_and_restored() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = "name: {project}\nservices:\n  cache:\n    preset: redis\n    persist: true\n    command: [redis-server, --appendonly, \"yes\", --rename-command, BGREWRITEAOF, \"\"]\n";
+    let p = Project::new("snap-noaof", yaml);
+    let _snaps = Snapshots::of(&p);
+    dv(&p, &["up", "-d"]).ok();
+    redis(&p, &["SET", "k", "saved"]);
+    dv(&p, &["snapshot", "save", "plain"]).ok().stderr_has("copying the data as it is");
+    redis(&p, &["SET", "k", "changed"]);
+    dv(&p, &["snapshot", "restore", "plain"]).ok();
+    assert_eq!(redis(&p, &["GET", "k"]), "saved");
+}

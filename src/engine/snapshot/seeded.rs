@@ -108,7 +108,8 @@ async fn try_keep(docker: &Docker, plan: &Plan, svc: &ResolvedService, id: &str,
     let (mut size, t0) = (0, Instant::now());
     if !parts.is_empty() {
         *restarted = true;
-        seeding::in_server(docker, id, svc, InServer::BeforeCopy).await?;
+        // Smaller and faster to load; the copy is as consistent without it.
+        let _ = seeding::in_server(docker, id, svc, InServer::BeforeCopy).await;
         docker.stop(id, svc.stop_grace_period).await?;
         let copied = copy_parts(docker, project, &name, &parts).await;
         docker.start(id, &svc.name).await?;
