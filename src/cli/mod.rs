@@ -163,12 +163,11 @@ pub const USAGE_DOCS: &str = "README.md#commands";
 /// Parse the command line and run; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
     let color = ui::color_wanted(cli.global.no_color);
-    let junit = match &cli.command {
-        Command::Up(a) => a.junit.clone(),
-        Command::Run(a) => a.junit.clone(),
-        _ => None,
+    let (junit, trace) = match &cli.command {
+        Command::Up(a) => (a.junit.clone(), a.trace),
+        Command::Run(a) => (a.junit.clone(), a.trace),
+        _ => (None, false),
     };
-    let trace = matches!(&cli.command, Command::Up(a) if a.trace) || matches!(&cli.command, Command::Run(a) if a.trace);
     let started = std::time::Instant::now();
     let mut ui = Ui::new(cli.global.progress, color);
     if junit.is_some() || trace {

@@ -41,11 +41,11 @@ const LEAD_MARGIN_MS: u64 = 300;
 /// of the containers this run creates that wait on nothing, the one whose
 /// preset is slowest to become ready on a new volume, when it is clearly
 /// the slowest (by `LEAD_MARGIN_MS` over every other one; a service
-/// without a preset counts as the preset its image is, if any, else 0). Measured: on a 2-core machine, 4 start
-/// calls at once took 0.7–1.6 s each; Postgres' alone 0.3 s — so `initdb`
-/// began 0.45 s sooner and the stack was ready 0.7 s sooner. The others
-/// start as soon as that call returns (their own start is much shorter).
-/// Pure.
+/// without a preset counts as the preset its image is, if any, else 0).
+/// Measured: on a 2-core machine, 4 start calls at once took 0.7–1.6 s
+/// each; Postgres' alone 0.3 s — the stack was ready 0.7 s sooner. The
+/// others start as soon as that call returns (their own start is much
+/// shorter). Pure.
 pub(super) fn lead(plan: &Plan, steps: &[Step]) -> Option<String> {
     let mut firsts: Vec<(u64, String)> = steps
         .iter()
@@ -297,18 +297,19 @@ mod lead_tests {
         assert_eq!(lead_of(stack).as_deref(), Some("db"));
         // Elasticsearch is slower still.
         assert_eq!(lead_of(&format!("{stack}  search: {{preset: elasticsearch}}\n")).as_deref(), Some("search"));
+        // By more than the margin over the next slowest.
+        assert_eq!(lead_of("name: p\nservices:\n  db: {preset: postgres}\n  olap: {preset: clickhouse}\n").as_deref(), Some("db"));
+        // An image a preset runs counts as that preset.
+        assert_eq!(lead_of("name: p\nservices:\n  a: {image: x}\n  pg: {image: 'postgres:16'}\n").as_deref(), Some("pg"));
     }
 
     #[test]
     fn no_lead_when_none_is_clearly_slowest_or_there_is_nothing_to_order() {
-        assert_eq!(lead_of("name: p\nservices:\n  db: {preset: postgres}\n  olap: {preset: clickhouse}\n").as_deref(), Some("db"));
         // ClickHouse and Kafka take about as long; Redis is not worth a wait.
         assert_eq!(lead_of("name: p\nservices:\n  olap: {preset: clickhouse}\n  events: {preset: kafka}\n"), None);
         assert_eq!(lead_of("name: p\nservices:\n  cache: {preset: redis}\n  web: {image: x}\n"), None);
         assert_eq!(lead_of("name: p\nservices:\n  db: {preset: postgres}\n"), None, "alone");
         assert_eq!(lead_of("name: p\nservices:\n  a: {image: x}\n  b: {image: y}\n"), None, "no preset: nothing known");
-        // An image a preset runs counts as that preset.
-        assert_eq!(lead_of("name: p\nservices:\n  a: {image: x}\n  pg: {image: 'postgres:16'}\n").as_deref(), Some("pg"));
         // A slow service that waits on another is not started first.
         assert_eq!(lead_of("name: p\nservices:\n  db:\n    preset: postgres\n    depends_on: {cache: started}\n  cache: {preset: redis}\n  web: {image: x}\n"), None);
     }

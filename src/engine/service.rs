@@ -101,9 +101,7 @@ struct LeadGuard<'a>(&'a ServiceRun);
 
 impl Drop for LeadGuard<'_> {
     fn drop(&mut self) {
-        if self.0.run.lead.service.as_deref() == Some(self.0.label.as_str()) {
-            self.0.run.lead.open();
-        }
+        self.0.run.lead.release(&self.0.label);
     }
 }
 
@@ -130,8 +128,11 @@ impl StartGate {
         }
         notified.await;
     }
-    /// The lead started (or will not start): let the others go.
-    fn open(&self) {
+    /// When `label` is the lead: it started (or will not start), let the others go.
+    fn release(&self, label: &str) {
+        if self.service.as_deref() != Some(label) {
+            return;
+        }
         self.passed.store(true, std::sync::atomic::Ordering::SeqCst);
         self.done.notify_waiters();
     }
@@ -221,9 +222,7 @@ impl ServiceRun {
         let t0 = Instant::now();
         self.run.ui.service(&self.label, Status::Starting);
         let started = self.start(id).await;
-        if self.run.lead.service.as_deref() == Some(self.label.as_str()) {
-            self.run.lead.open();
-        }
+        self.run.lead.release(&self.label);
         let id = started?;
         self.run.journal.started(&id);
         let _ = self.tx.send(Reached::Started);

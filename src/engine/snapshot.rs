@@ -298,15 +298,7 @@ impl Session {
         for (_, part) in &copies {
             self.ensure_project_volume(part).await?;
         }
-        // Every copy at once: each is its own helper on its own volumes.
-        let each = copies.iter().map(|(from, part)| {
-            let copy = VolumeCopy { project: project.clone(), image: part.image.clone(), from: from.clone(), to: part.volume.clone(), replace: true };
-            async move { self.docker().copy_volume(&copy).await }
-        });
-        let copied = futures_util::future::join_all(each).await;
-        if let Some(Err(e)) = copied.into_iter().find(Result::is_err) {
-            return Err(e.into());
-        }
+        replace_volumes(self.docker(), project, copies.iter().map(|(from, part)| (from.as_str(), part))).await?;
         // `stopped` holds only services being restored: bring them back.
         self.up(&stopped).await?;
         Ok(())
@@ -415,6 +407,20 @@ impl Session {
             let _ = remove_volumes(self.docker(), project, name).await;
         }
         result
+    }
+}
+
+/// Empty each part's volume and copy the snapshot volume named beside it
+/// into it: every copy at once (each is its own helper on its own volumes),
+/// all run to their end; the first error, if any.
+async fn replace_volumes<'a>(docker: &Docker, project: &str, copies: impl Iterator<Item = (&'a str, &'a Part)>) -> Result<(), Error> {
+    let each = copies.map(|(from, part)| {
+        let copy = VolumeCopy { project: project.to_string(), image: part.image.clone(), from: from.to_string(), to: part.volume.clone(), replace: true };
+        async move { docker.copy_volume(&copy).await }
+    });
+    match futures_util::future::join_all(each).await.into_iter().find_map(Result::err) {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
 }
 

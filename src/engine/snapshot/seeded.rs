@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::{copy_parts, find, ids, list_of, manifest_labels, manifest_volume, new_id, parts, remove_volumes, NextReady, Part, SnapshotInfo, LEDGER, SEEDED_OF, SNAPSHOT_ID};
-use crate::docker::{Docker, VolumeCopy};
+use super::{copy_parts, find, replace_volumes, ids, list_of, manifest_labels, manifest_volume, new_id, parts, remove_volumes, NextReady, Part, SnapshotInfo, LEDGER, SEEDED_OF, SNAPSHOT_ID};
+use crate::docker::Docker;
 use crate::engine::seeding::{self, Report};
 use crate::engine::Session;
 use crate::error::Error;
@@ -177,12 +177,9 @@ pub async fn fill_from_seeded(docker: &Docker, plan: &Plan, svc: &ResolvedServic
     let t0 = Instant::now();
     // A new volume, replaced whole: nothing in it needs flushing.
     docker.stop(id, Duration::ZERO).await?;
-    for (from, part) in &copies {
-        let copy = VolumeCopy { project: plan.project.clone(), image: part.image.clone(), from: from.clone(), to: part.volume.clone(), replace: true };
-        if let Err(e) = docker.copy_volume(&copy).await {
-            let _ = docker.start(id, &svc.name).await;
-            return Err(e.into());
-        }
+    if let Err(e) = replace_volumes(docker, &plan.project, copies.iter().map(|(from, part)| (from.as_str(), *part))).await {
+        let _ = docker.start(id, &svc.name).await;
+        return Err(e);
     }
     docker.start(id, &svc.name).await?;
     let seed_ms = manifest.get(SEED_MS).cloned().unwrap_or_default();
