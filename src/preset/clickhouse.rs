@@ -61,6 +61,9 @@ impl Preset for Clickhouse {
     fn reset<'a>(&'a self, t: &'a Target<'a>, _seeds: Vec<&'a SeedKind>) -> BoxFuture<'a, Result<(), SeedError>> {
         Box::pin(seed::clickhouse::reset(t))
     }
+    fn in_server<'a>(&'a self, t: &'a Target<'a>, op: seed::InServer<'a>) -> Option<BoxFuture<'a, Result<bool, SeedError>>> {
+        Some(Box::pin(seed::clickhouse::snapshot::in_server(t, op)))
+    }
 
     fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe) {
         let ping = K8sProbe::Http { path: "/ping".into(), port: c.port };

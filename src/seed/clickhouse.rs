@@ -3,6 +3,9 @@
 //!
 //! Credentials go in the `X-ClickHouse-User` / `X-ClickHouse-Key` headers and
 //! the database in `?database=` (understood by every release, old ones too).
+//! Snapshots kept inside the server: `snapshot`.
+
+pub mod snapshot;
 
 use std::path::Path;
 

@@ -30,6 +30,7 @@ mod runtime_opts;
 mod secrets;
 mod seeding;
 mod snapshot;
+mod snapshot_clickhouse;
 mod teardown;
 mod snapshot_share;
 mod watch;
