@@ -60,13 +60,11 @@ impl Preset for Redis {
     fn reset<'a>(&'a self, t: &'a Target<'a>, _seeds: Vec<&'a SeedKind>) -> BoxFuture<'a, Result<(), SeedError>> {
         Box::pin(seed::redis::reset(t))
     }
-    /// No snapshot is kept inside Redis; before a volume copy the
-    /// append-only file is rewritten (it then loads as one RDB image).
+    /// Snapshots inside the server: logical databases swapped in by
+    /// `SWAPDB`; before a volume copy the append-only file is rewritten (it
+    /// then loads as one RDB image).
     fn in_server<'a>(&'a self, t: &'a Target<'a>, op: seed::InServer<'a>) -> Option<BoxFuture<'a, Result<bool, SeedError>>> {
-        match op {
-            seed::InServer::BeforeCopy => Some(Box::pin(seed::redis::compact(t))),
-            _ => None,
-        }
+        Some(Box::pin(seed::redis::snapshot::in_server(t, op)))
     }
 
     fn k8s_probes(&self, c: &Connection) -> (K8sProbe, K8sProbe) {

@@ -71,7 +71,7 @@ impl SeedError {
 
 /// A snapshot kept inside the running server, over its own protocol (no
 /// exec, no restart): Postgres' template databases, ClickHouse's parts
-/// shared by hard links. `key` names the snapshot,
+/// shared by hard links, Redis' logical databases swapped by `SWAPDB`. `key` names the snapshot,
 /// `id` one save of it (so a copy left from an earlier save of that name is
 /// never taken for the current one).
 #[derive(Debug, Clone, Copy)]

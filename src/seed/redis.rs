@@ -1,5 +1,8 @@
 //! redis seeding: a file of redis-cli style commands (one per line, with
 //! redis-cli's quoting), pipelined over raw RESP; `--reset` is `FLUSHDB`.
+//! Snapshots kept inside the server: `snapshot`.
+
+pub mod snapshot;
 
 use std::path::Path;
 
@@ -246,6 +249,14 @@ impl Conn {
         Ok(c)
     }
 
+    /// One command, its reply.
+    async fn call(&mut self, args: &[Vec<u8>]) -> Result<Reply, SeedError> {
+        let mut req = Vec::new();
+        encode(args, &mut req);
+        self.write(&req).await?;
+        self.read_reply().await
+    }
+
     async fn write(&mut self, data: &[u8]) -> Result<(), SeedError> {
         self.stream.write_all(data).await.map_err(|e| SeedError::new(format!("redis at {}: write failed: {e}", self.addr)))
     }
@@ -260,12 +271,12 @@ impl Conn {
                 Ok(None) => {}
                 Err(e) => return Err(SeedError::new(format!("redis at {}: {e}", self.addr))),
             }
-            let mut chunk = [0u8; 64 * 1024];
-            let n = self.stream.read(&mut chunk).await.map_err(|e| SeedError::new(format!("redis at {}: read failed: {e}", self.addr)))?;
+            // Read into the buffer itself: no 64 KiB array inside every future that awaits a reply.
+            self.buf.reserve(64 * 1024);
+            let n = self.stream.read_buf(&mut self.buf).await.map_err(|e| SeedError::new(format!("redis at {}: read failed: {e}", self.addr)))?;
             if n == 0 {
                 return Err(SeedError::new(format!("redis at {}: connection closed before all replies arrived", self.addr)));
             }
-            self.buf.extend_from_slice(&chunk[..n]);
         }
     }
 }

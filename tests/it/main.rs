@@ -31,6 +31,7 @@ mod secrets;
 mod seeding;
 mod snapshot;
 mod snapshot_clickhouse;
+mod snapshot_redis;
 mod teardown;
 mod snapshot_share;
 mod watch;
