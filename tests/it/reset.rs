@@ -116,8 +116,10 @@ fn reset_without_a_seeded_snapshot_says_so_and_what_to_do() {
     if !docker_ready() {
         return;
     }
-    // Redis has no in-server path and its seeding is short: no seeded snapshot.
-    let yaml = "name: {project}\nservices:\n  cache:\n    preset: redis\n    seed:\n      - redis: seed.redis\n  plain:\n    image: devenv-test/app:1\n";
+    // A Redis with `maxmemory` set keeps no copy inside the server (an
+    // evicted key would silently go missing from it), and its seeding is
+    // short (no volume copy): no seeded snapshot.
+    let yaml = "name: {project}\nservices:\n  cache:\n    preset: redis\n    command: [redis-server, --maxmemory, 64mb]\n    seed:\n      - redis: seed.redis\n  plain:\n    image: devenv-test/app:1\n";
     let p = Project::new("reset-none", yaml);
     let _snaps = Snapshots::of(&p);
     p.write("seed.redis", "SET greeting hello\n");
