@@ -66,6 +66,18 @@ fn a_redis_restore_swaps_database_0_back_without_a_restart() {
     drop(input);
     let _ = client.wait();
 
+    // A spare lost (its copy cut short): the restore copies the template itself, still in the server.
+    let registry = redis(&p, &["-n", "15", "HGETALL", "__devenv:snapshots"]);
+    let lines: Vec<&str> = registry.lines().collect();
+    let spare = lines.chunks(2).find(|kv| kv.get(1).is_some_and(|v| v.starts_with("spare base@"))).map(|kv| kv[0].to_string());
+    let spare = spare.unwrap_or_else(|| panic!("no spare of `base` in the registry: {registry}"));
+    redis(&p, &["-n", &spare, "FLUSHDB"]);
+    redis(&p, &["SET", "k1", "changed"]);
+    dv(&p, &["snapshot", "restore", "base"]).ok();
+    assert_eq!(redis(&p, &["GET", "k1"]), "v1");
+    assert_eq!(redis(&p, &["DBSIZE"]), "2002");
+    assert_eq!(started(&p), at, "no restart");
+
     // The seeded snapshot is kept inside the server too: `reset` swaps it back.
     redis(&p, &["FLUSHDB"]);
     dv(&p, &["reset", "cache"]).ok();

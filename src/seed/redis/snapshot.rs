@@ -4,24 +4,24 @@
 //! Layout, in the server's logical databases (devenv's clients, and the
 //! URL it hands out, use database 0):
 //! - the last one (`databases - 1`) holds only the registry, a hash
-//!   `__devenv:snapshots` (database number → `template <id> <keys>`,
+//!   `__devenv:snapshots` (database number → `template <key> <id> <keys>`,
 //!   `spare <id> <keys>` or `old`);
-//! - the one below it is the spare: a copy of one template, ready to be
-//!   swapped with database 0;
-//! - below that, one template per save (a copy of database 0 at the save).
+//! - below it, per save: its template (database 0 at the save) and its
+//!   spare (a copy of the template, ready to be swapped in).
 //!
 //! A save copies database 0 into a template with one script (atomic: never
-//! torn by a client writing meanwhile); a restore swaps the spare with
-//! database 0 and marks what it swapped out `old`, in one MULTI/EXEC;
-//! `Prepare` empties that and copies the template into the spare again
-//! (SCAN + COPY, pipelined: clients are never blocked by it).
+//! torn by a client writing meanwhile); a restore swaps the save's spare
+//! with database 0 and marks what it swapped out `old`, in one MULTI/EXEC;
+//! `Prepare` empties that and copies the template into a new spare, SCAN by
+//! SCAN (clients are never blocked by it; nobody writes a template).
 //!
-//! The price is memory and disk: each save and the spare are whole copies.
-//! So this path is taken only where it is safe and sensible: keys in
-//! database 0 only, `maxmemory` off (an evicted key would silently go
-//! missing from a template), COPY known (Redis 6.2+), `CONFIG` allowed, the
-//! data under `MAX_DATASET`; anything else answers `Ok(false)` and the
-//! engine copies the volume instead.
+//! The price is memory and disk: each save is two copies of database 0,
+//! kept by the server (and in its RDB/AOF files, so in a volume copy, and
+//! loaded at every start). So this path is taken only where it is safe and
+//! bounded: keys in database 0 only, `maxmemory` off (an evicted key would
+//! silently go missing from a template), the server under `MAX_MEMORY`,
+//! `CONFIG` and COPY known (Redis 6.2+); anything else answers `Ok(false)`
+//! and the engine copies the volume instead.
 //!
 //! Owns: the in-server layout and its commands. Must not: touch Docker, decide
 //! when a snapshot is taken (engine::snapshot).
@@ -32,8 +32,9 @@ use super::{encode, Conn, Reply};
 use crate::seed::{SeedError, Target};
 
 const REGISTRY: &str = "__devenv:snapshots";
-/// Database 0's data above this is not copied inside the server (3 copies).
-const MAX_DATASET: u64 = 256 << 20;
+/// A server using more memory than this gets no more copies inside it
+/// (each save is two copies of database 0: its template and its spare).
+const MAX_MEMORY: u64 = 512 << 20;
 /// Keys per SCAN step and COPY pipeline.
 const BATCH: usize = 1000;
 
@@ -93,9 +94,18 @@ impl Entry {
     }
 }
 
+/// How a spare is filled.
+#[derive(Debug, Clone, Copy)]
+enum Fill {
+    /// One script: the fastest, but clients wait until it ends.
+    Script,
+    /// SCAN + COPY, pipelined: clients go on meanwhile.
+    Scan,
+}
+
 struct Server {
     conn: Conn,
-    /// The registry's database (the last); the spare is the one below it.
+    /// The registry's database (the last).
     registry: u32,
 }
 
@@ -131,8 +141,10 @@ impl Server {
         Ok(Some(Server { conn, registry: databases - 1 }))
     }
 
-    fn spare(&self) -> u32 {
-        self.registry - 1
+    /// A database devenv may take: below the registry, not database 0,
+    /// not in the registry (every other one is empty: `copyable`).
+    fn free_db(&self, entries: &BTreeMap<u32, Entry>) -> Option<u32> {
+        (1..self.registry).rev().find(|db| !entries.contains_key(db))
     }
 
     /// A command whose error is a failure of the operation.
@@ -202,7 +214,7 @@ impl Server {
         }
         let memory = self.info("memory").await?;
         let field = |name: &str| memory.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')).map(str::trim).and_then(|v| v.parse::<u64>().ok());
-        Ok(field("maxmemory") == Some(0) && field("used_memory_dataset").is_some_and(|m| m <= MAX_DATASET))
+        Ok(field("maxmemory") == Some(0) && field("used_memory").is_some_and(|m| m <= MAX_MEMORY))
     }
 
     async fn save(&mut self, key: &str, id: &str) -> Result<bool, SeedError> {
@@ -212,8 +224,7 @@ impl Server {
         }
         // This key's earlier save is replaced; else the highest free database below the spare.
         let same = entries.iter().find(|(_, e)| matches!(e, Entry::Template { key: k, .. } if k == key)).map(|(db, _)| *db);
-        let free = (1..self.spare()).rev().find(|db| !entries.contains_key(db));
-        let Some(db) = same.or(free) else { return Ok(false) };
+        let Some(db) = same.or_else(|| self.free_db(&entries)) else { return Ok(false) };
         // Marked ours before anything is copied: a copy cut short is emptied by the next prune.
         self.set_entry(db, Some(&Entry::Old)).await?;
         let d = db.to_string();
@@ -245,14 +256,19 @@ impl Server {
     async fn restore(&mut self, id: &str) -> Result<bool, SeedError> {
         let entries = self.entries().await?;
         let Some((template, keys)) = self.template(&entries, id).await? else { return Ok(false) };
+        // Keys in another database since: a swap of database 0 would not bring the whole state back.
         if !self.copyable(&entries).await? {
             return Ok(false);
         }
-        let spare = self.spare();
-        let ready = matches!(entries.get(&spare), Some(Entry::Spare { id: i, keys: k }) if i == id && *k == keys) && self.dbsize(spare).await? == keys;
-        if !ready {
-            self.fill_spare(template, id, keys).await?;
-        }
+        let spare = match self.ready_spare(&entries, id, keys).await? {
+            Some(db) => db,
+            // Not made yet (its `Prepare` cut short): made now, in one script (faster; blocks clients meanwhile).
+            None => {
+                let Some(db) = self.free_db(&entries) else { return Ok(false) };
+                self.fill_spare(template, db, id, keys, Fill::Script).await?;
+                db
+            }
+        };
         // The swap, and what the spare holds now, at once.
         let (r, s) = (self.registry.to_string(), spare.to_string());
         let old = Entry::Old.text();
@@ -266,49 +282,82 @@ impl Server {
         Ok(true)
     }
 
-    /// Copy template `template` (save `id`) into the spare, SCAN + COPY
-    /// pipelined: nobody writes the template, and clients go on meanwhile.
-    async fn fill_spare(&mut self, template: u32, id: &str, keys: u64) -> Result<(), SeedError> {
-        let spare = self.spare();
-        self.set_entry(spare, Some(&Entry::Old)).await?;
-        self.flush(spare).await?;
-        let (t, s) = (template.to_string(), spare.to_string());
-        self.must(&["SELECT", &t]).await?;
+    /// The database holding a whole spare of save `id`.
+    async fn ready_spare(&mut self, entries: &BTreeMap<u32, Entry>, id: &str, keys: u64) -> Result<Option<u32>, SeedError> {
+        let spares: Vec<u32> = entries.iter().filter(|(_, e)| matches!(e, Entry::Spare { id: i, keys: k } if i == id && *k == keys)).map(|(db, _)| *db).collect();
+        for db in spares {
+            if self.dbsize(db).await? == keys {
+                return Ok(Some(db));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Copy template `template` (save `id`, `keys` keys) into database `db`.
+    async fn fill_spare(&mut self, template: u32, db: u32, id: &str, keys: u64, how: Fill) -> Result<(), SeedError> {
+        // Marked ours before anything is copied: a copy cut short is emptied by the next prune.
+        self.set_entry(db, Some(&Entry::Old)).await?;
+        let (t, d) = (template.to_string(), db.to_string());
+        match how {
+            Fill::Script => {
+                if let Some(e) = self.conn.call(&bytes(&["EVAL", COPY_ALL, "0", &t, &d])).await?.error() {
+                    return Err(SeedError::new(format!("redis at {}: copying a snapshot failed: {e}", self.conn.addr)));
+                }
+            }
+            Fill::Scan => {
+                self.flush(db).await?;
+                self.must(&["SELECT", &t]).await?;
+                let copied = self.copy_scanned(&d).await;
+                self.must(&["SELECT", "0"]).await?;
+                copied?;
+            }
+        }
+        self.set_entry(db, Some(&Entry::Spare { id: id.to_string(), keys })).await
+    }
+
+    /// COPY every key of the selected database into database `to`, SCAN by SCAN, pipelined.
+    async fn copy_scanned(&mut self, to: &str) -> Result<(), SeedError> {
         let mut cursor = "0".to_string();
         loop {
             let reply = self.must(&["SCAN", &cursor, "COUNT", &BATCH.to_string()]).await?;
             let (next, found) = scan_reply(reply).ok_or_else(|| SeedError::new(format!("redis at {}: unexpected reply to SCAN", self.conn.addr)))?;
             let mut req = Vec::new();
             for k in &found {
-                encode(&[b"COPY".to_vec(), k.clone(), k.clone(), b"DB".to_vec(), s.as_bytes().to_vec(), b"REPLACE".to_vec()], &mut req);
+                encode(&[b"COPY".to_vec(), k.clone(), k.clone(), b"DB".to_vec(), to.as_bytes().to_vec(), b"REPLACE".to_vec()], &mut req);
             }
             self.conn.write(&req).await?;
             for _ in &found {
                 if let Some(e) = self.conn.read_reply().await?.error() {
-                    return Err(SeedError::new(format!("redis at {}: COPY into the spare failed: {e}", self.conn.addr)));
+                    return Err(SeedError::new(format!("redis at {}: COPY into a spare failed: {e}", self.conn.addr)));
                 }
             }
             cursor = next;
             if cursor == "0" {
-                break;
+                return Ok(());
             }
         }
-        self.must(&["SELECT", "0"]).await?;
-        self.set_entry(spare, Some(&Entry::Spare { id: id.to_string(), keys })).await
     }
 
-    /// Empty what the last restore swapped out; make the spare a copy of save `id`.
+    /// Empty what the last restore swapped out; give save `id` a whole spare
+    /// (copied SCAN by SCAN: clients go on meanwhile, nobody writes the template).
     async fn prepare(&mut self, id: &str) -> Result<(), SeedError> {
-        let entries = self.entries().await?;
+        let mut entries = self.entries().await?;
+        for (db, _) in entries.clone().iter().filter(|(_, e)| **e == Entry::Old) {
+            self.set_entry(*db, None).await?;
+            self.flush(*db).await?;
+            entries.remove(db);
+        }
         let Some((template, keys)) = self.template(&entries, id).await? else { return Ok(()) };
-        let spare = self.spare();
-        if matches!(entries.get(&spare), Some(Entry::Spare { id: i, .. }) if i == id) && self.dbsize(spare).await? == keys {
+        if self.ready_spare(&entries, id, keys).await?.is_some() {
             return Ok(());
         }
-        self.fill_spare(template, id, keys).await
+        match self.free_db(&entries) {
+            Some(db) => self.fill_spare(template, db, id, keys, Fill::Scan).await,
+            None => Ok(()),
+        }
     }
 
-    /// Empty every template whose save is not in `keep`, and a spare of one.
+    /// Empty every template and spare whose save is not in `keep`, and what a restore swapped out.
     async fn prune(&mut self, keep: &[String]) -> Result<(), SeedError> {
         for (db, entry) in self.entries().await? {
             let kept = match &entry {
