@@ -7,7 +7,9 @@
 //! (`devenv env`, used by a client container on the host network) and from the
 //! network (`${svc.url}` in another service's env, used inside it), the seeds,
 //! a marker written, `down` + `up -d` keeps it, `seed --reset` drops it and
-//! re-applies the seeds, `down -v` leaves nothing. For Postgres 18+ also the
+//! re-applies the seeds, `snapshot save` + `restore` (and, for the presets
+//! that keep snapshots inside the server, `reset`) drop a marker written
+//! after, `down -v` leaves nothing. For Postgres 18+ also the
 //! data mount (`/var/lib/postgresql`, never `…/data`).
 //!
 //! Every case is `#[ignore]`d: it pulls ~5 GB, and devenv's own CI has no
@@ -275,6 +277,18 @@ fn run_case(case: Case) {
 
     env.ok(&["seed", "--reset", "--yes", "db"]);
     assert_eq!(env.count(&case), case.seeded, "{}: seed --reset drops the marker and re-seeds", case.name);
+
+    env.ok(&["snapshot", "save", "base"]);
+    env.client(&format!("{}{}", case.prelude, case.mark));
+    env.ok(&["snapshot", "restore", "base"]);
+    assert_eq!(env.count(&case), case.seeded, "{}: snapshot restore drops the marker", case.name);
+    // Postgres, ClickHouse and Redis keep the seeded snapshot inside the server.
+    if matches!(case.preset, "postgres" | "clickhouse" | "redis") {
+        env.client(&format!("{}{}", case.prelude, case.mark));
+        env.ok(&["reset", "db"]);
+        assert_eq!(env.count(&case), case.seeded, "{}: reset drops the marker", case.name);
+    }
+    env.ok(&["snapshot", "rm", "base"]);
 
     env.ok(&["down", "-v", "-t", "1"]);
     for kind in ["container", "network", "volume"] {

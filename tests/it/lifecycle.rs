@@ -491,3 +491,20 @@ fn up_trace_prints_each_services_phases() {
     assert!(num(api, 3) >= num(cache, 6), "api started before cache was ready: {}", r.stderr);
     assert!(rows.last().is_some_and(|l| l[0] == "(whole"), "{}", r.stderr);
 }
+
+/// `run --trace` prints the same table once the command ran and the
+/// environment is torn down; the command's exit code is still the run's.
+#[test]
+fn run_trace_prints_the_table_and_keeps_the_commands_exit_code() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = format!("name: {{project}}\nservices:\n  cache:\n    image: {REDIS}\n    health: {{tcp: 6379}}\n");
+    let p = Project::new("runtrace", &yaml);
+    let r = p.run(&["run", "--trace", "--", "sh", "-c", "exit 3"]);
+    r.code(3).stderr_has("trace: ms since devenv began");
+    let rows: Vec<Vec<&str>> = r.stderr.lines().skip_while(|l| !l.starts_with("trace:")).skip(1).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows.first().map(|r| r[0]), Some("service"), "{}", r.stderr);
+    assert!(rows.iter().any(|row| row[0] == "cache" && row.len() > 6 && row[6].parse::<i64>().is_ok()), "a ready time for cache:\n{}", r.stderr);
+    assert!(p.docker_objects("container").is_empty(), "run tore down");
+}
