@@ -447,11 +447,13 @@ async fn save_templates(c: &Client, key: &str, id: &str) -> Result<(), SeedError
     Ok(())
 }
 
-/// Make sure save `id` has a ready copy of each of its templates (and
-/// nothing else has one): the next restore of it is then renames only.
+/// Make sure save `id` has a ready copy of each of its templates: the
+/// next restore of it is then renames only. Every save keeps its own spare
+/// (switching between two snapshots never waits for a copy); `Prune` drops
+/// those of saves that are gone, this drops incomplete ones.
 async fn prepare_spares(c: &Client, id: &str) -> Result<(), SeedError> {
     let all = marked(c).await?;
-    for m in all.iter().filter(|m| m.name.contains(OLD_MARK) || m.name.contains(SPARE_MARK) && m.spare_of().is_none_or(|(i, _)| i != id)) {
+    for m in all.iter().filter(|m| m.name.contains(OLD_MARK) || m.name.contains(SPARE_MARK) && m.spare_of().is_none()) {
         drop_marked(c, m).await?;
     }
     for t in all.iter().filter(|m| m.template_of().is_some_and(|(i, _)| i == id)) {
@@ -459,7 +461,8 @@ async fn prepare_spares(c: &Client, id: &str) -> Result<(), SeedError> {
         if all.iter().any(|m| m.spare_of() == Some((id, db))) {
             continue;
         }
-        let spare = quote_ident(&marked_name(db, SPARE_MARK, ""));
+        let key = id.rsplit_once('@').map_or(id, |(k, _)| k);
+        let spare = quote_ident(&marked_name(db, SPARE_MARK, &format!("_{key}")));
         exec(c, &format!("DROP DATABASE IF EXISTS {spare}")).await?;
         let strategy = copy_strategy(c, t.size).await?;
         exec(c, &format!("CREATE DATABASE {spare} OWNER {} TEMPLATE {}{strategy}", quote_ident(&t.owner), quote_ident(&t.name))).await?;
