@@ -79,6 +79,12 @@ pub async fn run(global: &Global, args: UpArgs, ui: &Ui) -> Result<u8, Error> {
     if args.fresh {
         fresh(&session, &args.services, ui).await?;
     }
+    // The spares of seeded snapshots just kept inside a server: made by a detached devenv.
+    let mut next = Vec::new();
+    for s in &report.prepare {
+        next.push(session.next_ready(&crate::engine::snapshot::seeded_name(s), std::slice::from_ref(s)).await?);
+    }
+    super::prepare::after(&lock, &session.plan().project, next, ui).await?;
     drop(lock);
     if args.watch {
         // Up, then watch: Ctrl-C stops watching only; the services keep running.

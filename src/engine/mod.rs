@@ -124,6 +124,10 @@ pub struct UpReport {
     /// Container ids per service after `up`.
     pub containers: BTreeMap<String, String>,
     pub changed: bool,
+    /// Services whose seeded snapshot was just kept inside the server: the
+    /// spare that makes their next `reset` renames only is not made yet
+    /// (`up` hands that to a detached devenv; else the first reset makes it).
+    pub prepare: Vec<String>,
 }
 
 /// One environment being brought up: `up`, `up_until` (interrupt → rollback),
@@ -259,9 +263,12 @@ impl Session {
             images: Default::default(),
             first_failure: Default::default(),
             lead: service::StartGate::new(schedule::lead(&self.plan, &changes.services)),
+            kept: Default::default(),
         });
-        let outcome = schedule::run_services(run, &changes.services, &snapshot.containers).await?;
-        Ok(self.done(changes.services, outcome.containers, work, outcome.seeded, started_at))
+        let outcome = schedule::run_services(run.clone(), &changes.services, &snapshot.containers).await?;
+        let mut report = self.done(changes.services, outcome.containers, work, outcome.seeded, started_at);
+        report.prepare = run.kept.lock().map(|k| k.clone()).unwrap_or_default();
+        Ok(report)
     }
 
     /// Orphans: reported, and removed when asked.
@@ -296,11 +303,11 @@ impl Session {
     fn done(&self, steps: Vec<Step>, containers: BTreeMap<String, String>, n: usize, seeded: usize, started_at: Instant) -> UpReport {
         if n == 0 && seeded == 0 {
             self.ui.done("nothing to do: everything is up to date", started_at.elapsed());
-            return UpReport { steps, containers, changed: false };
+            return UpReport { steps, containers, changed: false, prepare: Vec::new() };
         }
         let seeds = if seeded > 0 { format!(", {seeded} seed entr{} applied", if seeded == 1 { "y" } else { "ies" }) } else { String::new() };
         let plural = if n == 1 { "" } else { "s" };
         self.ui.done(format!("{n} service{plural} changed{seeds}; environment `{}` is ready", self.plan.project), started_at.elapsed());
-        UpReport { steps, containers, changed: true }
+        UpReport { steps, containers, changed: true, prepare: Vec::new() }
     }
 }

@@ -94,6 +94,9 @@ pub(super) struct Run {
     /// The service whose Docker start call goes first (others that are
     /// ready to start wait until it returned); `None`: all at once.
     pub lead: StartGate,
+    /// Services whose seeded snapshot was kept inside the server in this run
+    /// (their next restore is not prepared yet: `UpReport::prepare`).
+    pub kept: std::sync::Mutex<Vec<String>>,
 }
 
 /// Opens the start gate when the lead's task ends (a no-op for the others).
@@ -313,8 +316,16 @@ impl ServiceRun {
         }
         let t0 = Instant::now();
         let report = seeding::run(docker, id, &self.svc, seeding::Mode::Pending, ui).await?;
-        if snapshot::first_seeding(&self.svc, &report) && snapshot::keep_seeded(docker, plan, &self.svc, id, t0.elapsed(), ui).await {
-            self.wait_ready(id, Instant::now()).await?;
+        if snapshot::first_seeding(&self.svc, &report) {
+            let kept = snapshot::keep_seeded(docker, plan, &self.svc, id, t0.elapsed(), ui).await;
+            if kept.in_server
+                && let Ok(mut k) = self.run.kept.lock()
+            {
+                k.push(self.svc.name.clone());
+            }
+            if kept.restarted {
+                self.wait_ready(id, Instant::now()).await?;
+            }
         }
         Ok(report.applied)
     }

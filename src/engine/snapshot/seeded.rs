@@ -70,28 +70,38 @@ pub fn fill_pays(manifest: &HashMap<String, String>) -> bool {
     matches!((ms(COPY_MS), ms(SEED_MS)), (Some(copy), Some(seed)) if copy < seed)
 }
 
+/// What keeping a seeded snapshot did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Kept {
+    /// The container was stopped and started again (probe it again).
+    pub restarted: bool,
+    /// A copy was kept inside the server; the spare for its first restore is
+    /// not made yet (`NextReady` via `Session::next_ready`).
+    pub in_server: bool,
+}
+
 /// After the first seeding of `svc` (container `id`, ready, dependents not
-/// started yet): keep its seeded snapshot. Returns whether the container was
-/// stopped and started again (it must be probed again). Best effort: a
-/// failure is a warning; the service is running either way.
-pub async fn keep_seeded(docker: &Docker, plan: &Plan, svc: &ResolvedService, id: &str, took: Duration, ui: &Ui) -> bool {
-    let mut restarted = false;
+/// started yet): keep its seeded snapshot. Best effort: a failure is a
+/// warning; the service is running either way.
+pub async fn keep_seeded(docker: &Docker, plan: &Plan, svc: &ResolvedService, id: &str, took: Duration, ui: &Ui) -> Kept {
+    let mut kept = Kept::default();
     let t0 = Instant::now();
-    match try_keep(docker, plan, svc, id, took, &mut restarted).await {
+    match try_keep(docker, plan, svc, id, took, &mut kept).await {
         Ok(None) => {}
         Ok(Some(what)) => ui.info(format!("{}: kept its seeded snapshot ({what}, {} ms) — `devenv reset {}` goes back to it", svc.name, t0.elapsed().as_millis(), svc.name)),
         Err(e) => {
-            if restarted {
+            if kept.restarted {
                 let _ = docker.start(id, &svc.name).await;
             }
+            kept.in_server = false;
             ui.warn(format!("{}: no seeded snapshot kept: {e}", svc.name));
         }
     }
-    restarted
+    kept
 }
 
 /// What was kept (`template databases`, `volume copy`), or None when nothing is worth it.
-async fn try_keep(docker: &Docker, plan: &Plan, svc: &ResolvedService, id: &str, took: Duration, restarted: &mut bool) -> Result<Option<String>, Error> {
+async fn try_keep(docker: &Docker, plan: &Plan, svc: &ResolvedService, id: &str, took: Duration, kept: &mut Kept) -> Result<Option<String>, Error> {
     let project = &plan.project;
     let name = seeded_name(&svc.name);
     remove_volumes(docker, project, &name).await?;
@@ -107,7 +117,7 @@ async fn try_keep(docker: &Docker, plan: &Plan, svc: &ResolvedService, id: &str,
     let ledger = docker.read_file(id, &seeding::ledger_path(svc)).await?;
     let (mut size, t0) = (0, Instant::now());
     if !parts.is_empty() {
-        *restarted = true;
+        kept.restarted = true;
         // Smaller and faster to load; the copy is as consistent without it.
         let _ = seeding::in_server(docker, id, svc, InServer::BeforeCopy).await;
         docker.stop(id, svc.stop_grace_period).await?;
@@ -140,9 +150,8 @@ async fn try_keep(docker: &Docker, plan: &Plan, svc: &ResolvedService, id: &str,
         labels.insert(format!("{LEDGER}{}", svc.name), String::from_utf8_lossy(&l).into_owned());
     }
     docker.create_labelled_volume(&manifest_volume(project, &name), labels).await?;
-    if in_server {
-        seeding::in_server(docker, id, svc, InServer::Prepare { id: &save_id }).await?;
-    }
+    // Its spare (what makes the first restore renames only) is made after `up`.
+    kept.in_server = in_server;
     let what = match (in_server, parts.is_empty()) {
         (true, true) => "inside the server".to_string(),
         (true, false) => "inside the server, and a volume copy".to_string(),
