@@ -1,7 +1,7 @@
 //! `devenv snapshot save|ls|restore|rm|export|import`: copies of the project's data volumes
 //! (see `engine::snapshot` for what a snapshot holds and how it is made).
 //!
-//! `save` and `restore` hold the project's lock (one devenv per project at a
+//! `save`, `restore`, `rm` and `import` hold the project's lock (one devenv per project at a
 //! time). Ctrl-C while copies run: a copy is never stopped half-way (it runs in the
 //! engine); devenv says so, waits for it, brings the services back and exits
 //! 130. A second Ctrl-C stops waiting: the copy still completes in the engine,
@@ -84,7 +84,10 @@ pub async fn run(global: &Global, args: SnapshotArgs, ui: &Ui) -> Result<u8, Err
     let docker = Docker::connect().await?;
     match args.action {
         Action::Ls { json } => ls(&docker, &plan.project, json).await,
-        Action::Rm { name } => rm(&docker, &plan.project, &name, ui).await,
+        Action::Rm { name } => {
+            let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
+            rm(&super::snapshot_session(docker, plan, ui), &name, ui).await
+        }
         Action::Export { name, output } => export(&docker, &plan, &name, &output, ui).await,
         Action::Import { file, name, force, from_project } => {
             let _lock = crate::engine::lock_project_until(&plan.project, ui, interrupted()).await?;
@@ -166,9 +169,10 @@ fn row(s: &SnapshotInfo) -> [String; 4] {
     [s.name.clone(), services, size(s.size_kib), age(&s.created_at)]
 }
 
-async fn rm(docker: &Docker, project: &str, name: &str, ui: &Ui) -> Result<u8, Error> {
-    let all = snapshot::list(docker, project).await?;
-    let removed = snapshot::remove_volumes(docker, project, name).await?;
+async fn rm(session: &crate::engine::Session, name: &str, ui: &Ui) -> Result<u8, Error> {
+    let project = &session.plan().project;
+    let all = session.snapshots().await?;
+    let removed = session.snapshot_rm(name).await?;
     if removed == 0 {
         let have: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
         return Err(Error::Usage {

@@ -163,6 +163,22 @@ impl Session {
         list(self.docker(), &self.plan().project).await
     }
 
+    /// Remove snapshot `name` (complete or not; how many volumes went), then
+    /// drop the in-server copies of saves that no longer exist from the
+    /// running servers (best effort: else the next save or restore does).
+    pub async fn snapshot_rm(&self, name: &str) -> Result<usize, Error> {
+        let project = &self.plan().project;
+        let removed = remove_volumes(self.docker(), project, name).await?;
+        if removed > 0 {
+            let keep = ids(self.docker(), project).await?;
+            let services: Vec<String> = self.plan().services.keys().cloned().collect();
+            if let Err(e) = self.in_server_each(&services, InServer::Prune { keep: &keep }).await {
+                self.ui.warn(format!("{e}; it is dropped at the next save or restore"));
+            }
+        }
+        Ok(removed)
+    }
+
     /// Save `name` (which must not exist) for `services` (all with data when empty).
     pub async fn snapshot_save(&self, name: &str, services: &[String]) -> Result<SnapshotInfo, Error> {
         let (info, next) = self.save_deferred(name, services).await?;

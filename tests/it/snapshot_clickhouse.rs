@@ -87,6 +87,12 @@ fn a_clickhouse_restore_swaps_the_tables_back_inside_the_server() {
     ch(&p, "INSERT INTO default.plain VALUES (5)");
     dv(&p, &["snapshot", "restore", "base"]).ok();
     assert_eq!(state(&p), saved);
+
+    // `snapshot rm` drops the save's database from the running server at once.
+    let own = || ch(&p, "SELECT groupArray(name) FROM system.databases WHERE substring(name, 1, 9) = '__devenv_'");
+    assert!(own().contains("'__devenv_snap_base'"));
+    dv(&p, &["snapshot", "rm", "base"]).ok();
+    assert!(!own().contains("'__devenv_snap_base'"), "{}", own());
 }
 
 /// The running container of `service`.

@@ -91,4 +91,11 @@ fn a_redis_restore_swaps_database_0_back_without_a_restart() {
     assert_eq!(redis(&p, &["GET", "k1"]), "v1");
     assert_eq!(redis(&p, &["-n", "3", "EXISTS", "other"]), "0");
     assert_ne!(started(&p), at, "the volume path restarts the server");
+
+    // `snapshot rm` drops its copies from the running server at once.
+    redis(&p, &["-n", "3", "DEL", "other"]);
+    assert!(redis(&p, &["-n", "15", "HGETALL", "__devenv:snapshots"]).contains("base@"));
+    dv(&p, &["snapshot", "rm", "base"]).ok();
+    let registry = redis(&p, &["-n", "15", "HGETALL", "__devenv:snapshots"]);
+    assert!(!registry.contains("base@"), "{registry}");
 }
