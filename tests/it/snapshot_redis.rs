@@ -99,3 +99,24 @@ fn a_redis_restore_swaps_database_0_back_without_a_restart() {
     let registry = redis(&p, &["-n", "15", "HGETALL", "__devenv:snapshots"]);
     assert!(!registry.contains("base@"), "{registry}");
 }
+
+/// Scripts refused (EVAL renamed away, as hardened configs do): no copy in
+/// the server, and the snapshot is still saved and restored — by the volume.
+#[test]
+fn a_redis_that_refuses_scripts_is_snapshotted_by_its_volume() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = "name: {project}\nservices:\n  cache:\n    preset: redis\n    persist: true\n    command: [redis-server, --appendonly, \"yes\", --rename-command, EVAL, \"\"]\n";
+    let p = Project::new("snap-redis-noeval", yaml);
+    let _snaps = Snapshots::of(&p);
+    dv(&p, &["up", "-d"]).ok();
+    redis(&p, &["SET", "k", "saved"]);
+    dv(&p, &["snapshot", "save", "plain"]).ok();
+    assert_eq!(redis(&p, &["-n", "15", "HGETALL", "__devenv:snapshots"]), "", "no template registered");
+    let at = started(&p);
+    redis(&p, &["SET", "k", "changed"]);
+    dv(&p, &["snapshot", "restore", "plain"]).ok();
+    assert_eq!(redis(&p, &["GET", "k"]), "saved");
+    assert_ne!(started(&p), at, "restored by the volume copy");
+}

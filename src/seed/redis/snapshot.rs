@@ -20,7 +20,8 @@
 //! loaded at every start). So this path is taken only where it is safe and
 //! bounded: keys in database 0 only, `maxmemory` off (an evicted key would
 //! silently go missing from a template), the server under `MAX_MEMORY`,
-//! `CONFIG` and COPY known (Redis 6.2+); anything else answers `Ok(false)`
+//! not a cluster node, `CONFIG`, scripts and COPY allowed (Redis 6.2+);
+//! anything else answers `Ok(false)`
 //! and the engine copies the volume instead.
 //!
 //! Owns: the in-server layout and its commands. Must not: touch Docker, decide
@@ -135,7 +136,12 @@ impl Server {
             },
             _ => 0,
         };
-        if databases < 4 {
+        // A cluster node has database 0 only (SELECT is refused).
+        let cluster = match conn.call(&bytes(&["INFO", "cluster"])).await? {
+            Reply::Bulk(Some(b)) => String::from_utf8_lossy(&b).contains("cluster_enabled:1"),
+            _ => false,
+        };
+        if databases < 4 || cluster {
             return Ok(None);
         }
         Ok(Some(Server { conn, registry: databases - 1 }))
@@ -230,9 +236,11 @@ impl Server {
         let d = db.to_string();
         let keys = match self.conn.call(&bytes(&["EVAL", COPY_ALL, "0", "0", &d])).await? {
             Reply::Integer(n) => u64::try_from(n).unwrap_or(0),
-            // COPY unknown (before 6.2), scripting off: not this path.
-            Reply::Error(e) if e.contains("unknown command") || e.contains("NOSCRIPT") || e.contains("not allowed") => {
+            // COPY unknown (before 6.2), scripting off or not allowed to this
+            // user, out of memory: not this path (the volume copy is made).
+            Reply::Error(_) => {
                 self.flush(db).await?;
+                self.set_entry(db, None).await?;
                 return Ok(false);
             }
             other => return Err(SeedError::new(format!("redis at {}: copying database 0 failed: {other:?}", self.conn.addr))),
