@@ -231,3 +231,30 @@ fn the_example_suite_resets_between_tests() {
     let left = Command::new("docker").args(["ps", "-aq", "--filter", &format!("label=dev.devenv.project={project}")]).output().expect("docker");
     assert!(left.stdout.is_empty(), "down removed the containers");
 }
+
+/// Seeding that takes 10 s or more gets a volume copy in its seeded
+/// snapshot; a new volume (after `down -v`) is then filled from it instead of
+/// seeding again — the seeded rows back, nothing added since, no seed re-run.
+#[test]
+fn a_new_volume_is_filled_from_the_seeded_snapshot_instead_of_seeding() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = "name: {project}\nservices:\n  db:\n    preset: postgres\n    env: {POSTGRES_DB: shop}\n    seed:\n      - sql: seed.sql\n      - exec: [sh, -c, \"sleep 10\"]\n";
+    let p = Project::new("reset-fill", yaml);
+    let _snaps = Snapshots::of(&p);
+    p.write("seed.sql", "CREATE TABLE items (id int PRIMARY KEY, name text);\nINSERT INTO items VALUES (1, 'a'), (2, 'b');\n");
+    dv(&p, &["up", "-d"]).ok().stderr_has(" seeding ").stderr_has("kept its seeded snapshot (inside the server, and a volume copy");
+    let seeded = digest(&p);
+    sql(&p, "INSERT INTO items VALUES (3, 'after the seeding')");
+
+    dv(&p, &["down", "-v"]).ok();
+    let t0 = std::time::Instant::now();
+    let up = dv(&p, &["up", "-d"]);
+    up.ok().stderr_has("new volume filled from its seeded snapshot");
+    assert!(!up.stderr.contains(" seeding "), "the seeds ran again:\n{}", up.stderr);
+    assert!(t0.elapsed() < Duration::from_secs(10), "no 10 s seeding: {:?}", t0.elapsed());
+    assert_eq!(digest(&p), seeded, "the seeded rows, nothing added since");
+    dv(&p, &["reset", "db"]).ok();
+    assert_eq!(digest(&p), seeded);
+}

@@ -166,7 +166,9 @@ async fn try_keep(docker: &Docker, plan: &Plan, svc: &ResolvedService, id: &str,
 /// was stopped and started again: probe it again; the ledger came with the
 /// data, so seeding then finds nothing to do).
 pub async fn fill_from_seeded(docker: &Docker, plan: &Plan, svc: &ResolvedService, id: &str, ui: &Ui) -> Result<bool, Error> {
-    if svc.seeds.is_empty() || !seeding::read_ledger(docker, id, svc).await?.entries.is_empty() {
+    // Without a preset's data directory the ledger is not in the volume: a
+    // filled volume would then be seeded again on top.
+    if svc.seeds.is_empty() || svc.data_dir.is_none() || !seeding::read_ledger(docker, id, svc).await?.entries.is_empty() {
         return Ok(false);
     }
     let name = seeded_name(&svc.name);
