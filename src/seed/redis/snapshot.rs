@@ -169,12 +169,17 @@ impl Server {
         }
     }
 
-    async fn entries(&mut self) -> Result<BTreeMap<u32, Entry>, SeedError> {
-        let r = self.registry.to_string();
-        self.must(&["SELECT", &r]).await?;
-        let reply = self.must(&["HGETALL", REGISTRY]).await?;
+    /// One command in database `db`; the connection is back on database 0 after.
+    async fn in_db(&mut self, db: u32, args: &[&str]) -> Result<Reply, SeedError> {
+        let d = db.to_string();
+        self.must(&["SELECT", &d]).await?;
+        let reply = self.must(args).await;
         self.must(&["SELECT", "0"]).await?;
-        let Reply::Array(Some(items)) = reply else { return Ok(BTreeMap::new()) };
+        reply
+    }
+
+    async fn entries(&mut self) -> Result<BTreeMap<u32, Entry>, SeedError> {
+        let Reply::Array(Some(items)) = self.in_db(self.registry, &["HGETALL", REGISTRY]).await? else { return Ok(BTreeMap::new()) };
         let text = |r: &Reply| match r {
             Reply::Bulk(Some(b)) => String::from_utf8_lossy(b).into_owned(),
             _ => String::new(),
@@ -183,31 +188,24 @@ impl Server {
     }
 
     async fn set_entry(&mut self, db: u32, entry: Option<&Entry>) -> Result<(), SeedError> {
-        let (r, d) = (self.registry.to_string(), db.to_string());
-        self.must(&["SELECT", &r]).await?;
-        match entry {
-            Some(e) => self.must(&["HSET", REGISTRY, &d, &e.text()]).await?,
-            None => self.must(&["HDEL", REGISTRY, &d]).await?,
+        let d = db.to_string();
+        let text = entry.map(Entry::text);
+        let args = match &text {
+            Some(t) => vec!["HSET", REGISTRY, &d, t],
+            None => vec!["HDEL", REGISTRY, &d],
         };
-        self.must(&["SELECT", "0"]).await.map(drop)
+        self.in_db(self.registry, &args).await.map(drop)
     }
 
     async fn flush(&mut self, db: u32) -> Result<(), SeedError> {
-        let d = db.to_string();
-        self.must(&["SELECT", &d]).await?;
-        self.must(&["FLUSHDB", "ASYNC"]).await?;
-        self.must(&["SELECT", "0"]).await.map(drop)
+        self.in_db(db, &["FLUSHDB", "ASYNC"]).await.map(drop)
     }
 
     async fn dbsize(&mut self, db: u32) -> Result<u64, SeedError> {
-        let d = db.to_string();
-        self.must(&["SELECT", &d]).await?;
-        let n = match self.must(&["DBSIZE"]).await? {
-            Reply::Integer(n) => u64::try_from(n).unwrap_or(0),
-            _ => 0,
-        };
-        self.must(&["SELECT", "0"]).await?;
-        Ok(n)
+        match self.in_db(db, &["DBSIZE"]).await? {
+            Reply::Integer(n) => Ok(u64::try_from(n).unwrap_or(0)),
+            _ => Ok(0),
+        }
     }
 
     /// Whether the server's state is what this path can copy: keys in
