@@ -321,7 +321,7 @@ impl Session {
     }
 
     /// The running container of `service`, if any.
-    async fn running(&self, service: &str) -> Result<Option<String>, Error> {
+    pub(super) async fn running(&self, service: &str) -> Result<Option<String>, Error> {
         Ok(self.running_all().await?.remove(service))
     }
 

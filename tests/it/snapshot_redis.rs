@@ -84,7 +84,19 @@ fn a_redis_restore_swaps_database_0_back_without_a_restart() {
     assert_eq!(redis(&p, &["DBSIZE"]), "2002");
     assert_eq!(started(&p), at, "reset without a restart");
 
-    // Keys in another database: not this path's to copy; the volume is.
+    // A FLUSHALL empties the copies too: `reset` seeds again (and keeps a new seeded snapshot).
+    redis(&p, &["FLUSHALL"]);
+    dv(&p, &["reset", "cache"]).ok().stderr_has("seeding it again instead");
+    assert_eq!(redis(&p, &["DBSIZE"]), "2002");
+    redis(&p, &["SET", "k1", "changed"]);
+    let again = dv(&p, &["reset", "cache"]);
+    again.ok();
+    assert!(!again.stderr.contains("seeding it again"), "the new seeded snapshot is used:\n{}", again.stderr);
+    assert_eq!(redis(&p, &["GET", "k1"]), "v1");
+    assert_eq!(started(&p), at, "no restart");
+
+    // Keys in another database: not this path's to copy; the volume is (`base`'s
+    // volume copy also holds its in-server copies, lost to the FLUSHALL above).
     redis(&p, &["-n", "3", "SET", "other", "1"]);
     redis(&p, &["SET", "k1", "changed"]);
     dv(&p, &["snapshot", "restore", "base"]).ok();

@@ -227,10 +227,45 @@ impl Session {
         }
         let mut next = Vec::new();
         for s in &targets {
-            next.push(self.restore_deferred(&self.plan().project, &seeded_name(s), std::slice::from_ref(s)).await?.1);
+            next.extend(self.restore_seeded(s).await?);
         }
         self.rerun_jobs_on(&targets).await?;
         Ok((targets, next))
+    }
+
+    /// Restore `service`'s seeded snapshot. One held only inside a server
+    /// that no longer has it (a Redis `FLUSHALL`, templates dropped by hand)
+    /// is not lost to the user: the service is seeded again — what the
+    /// snapshot held — and a new seeded snapshot is kept.
+    async fn restore_seeded(&self, service: &str) -> Result<Option<NextReady>, Error> {
+        let project = &self.plan().project;
+        let name = seeded_name(service);
+        match self.restore_deferred(project, &name, &[service.to_string()]).await {
+            Ok((_, next)) => Ok(Some(next)),
+            Err(Error::Usage { message, .. }) if find(self.docker(), project, &name).await.is_ok_and(|(_, saved, _)| saved.is_empty()) => {
+                self.ui.warn(format!("{service}: {message}; seeding it again instead"));
+                self.reseed(service).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Empty what `service`'s seeds made, apply them all again, keep a new
+    /// seeded snapshot (the service ready again afterwards).
+    async fn reseed(&self, service: &str) -> Result<(), Error> {
+        let (Some(svc), Some(id)) = (self.plan().services.get(service), self.running(service).await?) else {
+            return Err(Error::Usage { message: format!("service `{service}` is not running"), hint: Some(format!("start it with `devenv up -d {service}`")) });
+        };
+        seeding::reset(self.docker(), &id, svc).await?;
+        let t0 = Instant::now();
+        seeding::run(self.docker(), &id, svc, seeding::Mode::All, &self.ui).await?;
+        if keep_seeded(self.docker(), self.plan(), svc, &id, t0.elapsed(), &self.ui).await.restarted {
+            // Stopped for the volume copy and started again: probed like `up` does.
+            self.docker().stop(&id, svc.stop_grace_period).await?;
+            self.up(&[service.to_string()]).await?;
+        }
+        Ok(())
     }
 
     /// `up --fresh`: like `reset`, for the services of `services` (all when
@@ -241,7 +276,9 @@ impl Session {
         let seeded: Vec<String> = self.plan().services.values().filter(|s| !s.seeds.is_empty() && (services.is_empty() || services.contains(&s.name))).map(|s| s.name.clone()).collect();
         let (kept, missing): (Vec<String>, Vec<String>) = seeded.into_iter().partition(|s| all.iter().any(|i| i.name == seeded_name(s)));
         for s in &kept {
-            self.snapshot_restore(&seeded_name(s), std::slice::from_ref(s)).await?;
+            if let Some(next) = self.restore_seeded(s).await? {
+                next.run().await?;
+            }
         }
         if !kept.is_empty() {
             self.rerun_jobs_on(&kept).await?;
