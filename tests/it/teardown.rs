@@ -20,8 +20,9 @@ struct Ev {
     signal: String,
 }
 
-/// `docker events` for one project's containers, from a moment before the
-/// action on (the engine replays what happened since then).
+/// `docker events` for one project's containers, from the moment before the
+/// action on (the engine replays what happened since then, so nothing is
+/// missed while the subscription starts).
 struct Events {
     child: Child,
     rx: Receiver<String>,
@@ -29,10 +30,14 @@ struct Events {
 
 impl Events {
     fn since_now(p: &Project) -> Events {
-        let since = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs_f64() - 1.0;
+        // Exactly now (the engine shares this clock): an earlier look-back
+        // would replay the events of the previous action, such as the
+        // destroys of a `down` that ended a moment ago.
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
+        let since = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
         let format = r#"{{.Action}}|{{index .Actor.Attributes "dev.devenv.service"}}|{{index .Actor.Attributes "exitCode"}}|{{index .Actor.Attributes "signal"}}"#;
         let mut child = Command::new("docker")
-            .args(["events", "--since", &format!("{since:.3}"), "--filter", "type=container"])
+            .args(["events", "--since", &since, "--filter", "type=container"])
             .args(["--filter", &format!("label=dev.devenv.project={}", p.name), "--format", format])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
