@@ -51,6 +51,10 @@ pub enum Error {
     Service { message: String, logs: Vec<String>, hint: Option<String> },
     #[error("{message}")]
     Seed { message: String, hint: Option<String> },
+    /// A server refused an in-server snapshot operation (save, restore,
+    /// reset); what it did before was undone or never done (exit 1).
+    #[error("{message}")]
+    Snapshot { message: String, hint: Option<String> },
     /// `down`/`gc`/`run`'s teardown removed all it could; `left` names each
     /// object that remains and why (exit 1).
     #[error("{message}")]
@@ -71,7 +75,7 @@ impl Error {
             Error::Service { .. } => exit::SERVICE,
             Error::Seed { .. } => exit::SEED,
             Error::Interrupted => exit::INTERRUPTED,
-            Error::Incomplete { .. } | Error::Other(_) => exit::FAILURE,
+            Error::Incomplete { .. } | Error::Snapshot { .. } | Error::Other(_) => exit::FAILURE,
         }
     }
 
@@ -84,6 +88,7 @@ impl Error {
             | Error::Image { hint, .. }
             | Error::Service { hint, .. }
             | Error::Seed { hint, .. }
+            | Error::Snapshot { hint, .. }
             | Error::Incomplete { hint, .. } => hint.clone(),
             Error::Docker(d) => docker_hint(d),
             Error::Interrupted => None,
@@ -111,6 +116,7 @@ impl Error {
             Error::Image { .. } => Some("README.md#image-map"),
             Error::Service { .. } => Some("README.md#reference"),
             Error::Seed { .. } => Some("README.md#seed-data"),
+            Error::Snapshot { .. } => Some("README.md#snapshots"),
             Error::Interrupted | Error::Incomplete { .. } => Some("README.md#exit-codes"),
             Error::Other(_) => None,
         }
@@ -219,6 +225,7 @@ mod tests {
             Error::Image { message: String::new(), detail: vec![], hint: None },
             Error::Service { message: String::new(), logs: vec![], hint: None },
             Error::Seed { message: String::new(), hint: None },
+            Error::Snapshot { message: String::new(), hint: None },
             Error::Interrupted,
             Error::Incomplete { message: String::new(), left: vec![], hint: None },
         ];

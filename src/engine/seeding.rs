@@ -286,7 +286,7 @@ pub async fn in_server(docker: &Docker, id: &str, svc: &ResolvedService, op: see
     let addr = target_addr(docker, id, svc).await?;
     let t = conn.target(addr, &http);
     let Some(work) = conn.kind.preset().in_server(&t, op) else { return Ok(None) };
-    work.await.map(Some).map_err(|e| Error::Other(format!("`{}`: snapshot inside the server failed: {}", svc.name, e.message)))
+    work.await.map(Some).map_err(|e| Error::Snapshot { message: format!("`{}`: snapshot inside the server failed: {}", svc.name, e.message), hint: e.hint })
 }
 
 /// The `run: once` jobs that depend on `services`, directly or through other

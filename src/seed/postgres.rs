@@ -389,20 +389,43 @@ async fn marked(c: &Client) -> Result<Vec<Marked>, SeedError> {
 /// Run `statement` once no other session is connected to `db` (terminating
 /// them; one that connects again in between is terminated on the next try).
 async fn without_sessions(c: &Client, db: &str, statement: &str) -> Result<(), SeedError> {
-    let mut attempt = 0;
+    without_sessions_in(c, &[db.to_string()], statement, statement).await
+}
+
+/// `without_sessions` for several databases at once; `what` names the
+/// statement in an error.
+async fn without_sessions_in(c: &Client, dbs: &[String], statement: &str, what: &str) -> Result<(), SeedError> {
+    refuse_prepared(c, dbs, what).await?;
+    // The server itself waits up to 5 s for sessions to leave before it
+    // says "in use"; a client that keeps reconnecting gets a few of those.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", &[&db])
+        c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()", &[&dbs])
             .await
-            .map_err(|e| sql_error(&format!("terminating the sessions of `{db}`"), e))?;
+            .map_err(|e| sql_error(&format!("terminating the sessions of `{}`", dbs.join("`, `")), e))?;
         match c.batch_execute(statement).await {
             Ok(()) => return Ok(()),
-            Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && attempt < 100 => {
-                attempt += 1;
+            Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && std::time::Instant::now() < deadline => {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
-            Err(e) => return Err(sql_error(statement, e)),
+            Err(e) => return Err(sql_error(what, e)),
         }
     }
+}
+
+/// A prepared transaction keeps its database in use until someone commits
+/// or rolls it back, and no terminate ends it: say so at once instead of
+/// waiting for it.
+async fn refuse_prepared(c: &Client, dbs: &[String], what: &str) -> Result<(), SeedError> {
+    let rows = c
+        .query("SELECT database, gid FROM pg_prepared_xacts WHERE database = ANY($1) ORDER BY database, gid", &[&dbs])
+        .await
+        .map_err(|e| sql_error("listing prepared transactions", e))?;
+    let Some(first) = rows.first() else { return Ok(()) };
+    let (db, gid): (String, String) = (first.get(0), first.get(1));
+    let gid = quote_literal(&gid);
+    Err(SeedError::new(format!("{what} failed: database `{db}` holds a prepared transaction ({gid}{}), which keeps it in use", if rows.len() > 1 { format!(" and {} more", rows.len() - 1) } else { String::new() }))
+        .with_hint(format!("end it in database `{db}` with COMMIT PREPARED {gid} or ROLLBACK PREPARED {gid}, then run the command again")))
 }
 
 /// Drop one of devenv's databases (a template stops being one first).
@@ -496,31 +519,38 @@ async fn restore_templates(c: &Client, id: &str) -> Result<bool, SeedError> {
         };
         ready.push((db.to_string(), name));
     }
-    // The swap: renames only (the replaced databases are dropped later).
-    for (db, name) in &ready {
-        if current.iter().any(|(d, _)| d == db) {
-            move_aside(c, db).await?;
-        }
-        exec(c, &format!("ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} WITH ALLOW_CONNECTIONS true; COMMENT ON DATABASE {} IS NULL", quote_ident(name), quote_ident(db), quote_ident(db), quote_ident(db))).await?;
-    }
-    for (db, _) in current.iter().filter(|(d, _)| !ready.iter().any(|(r, _)| r == d)) {
-        move_aside(c, db).await?;
-    }
+    swap(c, &current, &ready).await?;
     Ok(true)
 }
 
-/// Rename `db` to `<db>__devenv_old` (its sessions terminated), for a later drop.
-async fn move_aside(c: &Client, db: &str) -> Result<(), SeedError> {
-    let old = marked_name(db, OLD_MARK, "");
-    without_sessions(c, &old, &format!("DROP DATABASE IF EXISTS {}", quote_ident(&old))).await?;
-    without_sessions(c, db, &format!("ALTER DATABASE {} RENAME TO {}", quote_ident(db), quote_ident(&old))).await
+/// Put the `ready` copies in place of their databases and move every other
+/// current database aside (to `<db>__devenv_old`, dropped later): renames
+/// only, all in one transaction (a simple query of several statements is
+/// one), so a devenv killed at any moment leaves every database old or every
+/// one new, never a mix of the two.
+async fn swap(c: &Client, current: &[(String, String)], ready: &[(String, String)]) -> Result<(), SeedError> {
+    let existing: Vec<String> = current.iter().map(|(d, _)| d.clone()).filter(|d| ready.iter().any(|(r, _)| r == d)).collect();
+    let gone: Vec<String> = current.iter().map(|(d, _)| d.clone()).filter(|d| !existing.contains(d)).collect();
+    let mut statements = Vec::new();
+    for db in existing.iter().chain(&gone) {
+        let old = marked_name(db, OLD_MARK, "");
+        without_sessions(c, &old, &format!("DROP DATABASE IF EXISTS {}", quote_ident(&old))).await?;
+        statements.push(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(db), quote_ident(&old)));
+    }
+    for (db, name) in ready {
+        let q = quote_ident(db);
+        statements.push(format!("ALTER DATABASE {} RENAME TO {q}; ALTER DATABASE {q} WITH ALLOW_CONNECTIONS true; COMMENT ON DATABASE {q} IS NULL", quote_ident(name)));
+    }
+    let touched: Vec<String> = current.iter().map(|(d, _)| d.clone()).collect();
+    without_sessions_in(c, &touched, &statements.join("; "), "putting the snapshot's databases in place (nothing was changed)").await
 }
 
 async fn prune_templates(c: &Client, keep: &[String]) -> Result<(), SeedError> {
     for m in marked(c).await? {
         let kept = m.template_of().or(m.spare_of()).is_some_and(|(id, _)| keep.iter().any(|k| k == id));
-        // A swap cut short (devenv killed between two renames): the database
-        // moved aside goes back, so it is the old state whole.
+        // A swap cut short between two renames (only an earlier devenv did
+        // them one by one; `swap` is one transaction): the database moved
+        // aside goes back, so it is the old state whole.
         if let Some(db) = m.name.strip_suffix(OLD_MARK) {
             let missing = c.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db]).await.map_err(|e| sql_error("listing databases", e))?.is_none();
             if missing {

@@ -165,6 +165,42 @@ fn up_fresh_starts_from_the_seeded_state_and_ctrl_c_never_leaves_a_mix() {
     assert_eq!(digest(&p), seeded);
 }
 
+/// The swap of a Postgres reset is one transaction over every database:
+/// when one database cannot be renamed (a prepared transaction holds it,
+/// which no `pg_terminate_backend` ends), none is swapped — neither the held
+/// one nor the other — and `reset` says why; once it is released, `reset`
+/// puts both back. Held once in each database, so whichever the swap takes
+/// first, a database swapped before the failure would show.
+#[test]
+fn a_postgres_reset_that_cannot_swap_one_database_swaps_none() {
+    if !docker_ready() {
+        return;
+    }
+    let yaml = STACK.replace("    env: {POSTGRES_DB: shop}\n", "    env: {POSTGRES_DB: shop}\n    command: [postgres, -c, max_prepared_transactions=4]\n");
+    let p = Project::new("reset-held", &yaml);
+    let _snaps = Snapshots::of(&p);
+    seed_files(&p);
+    dv(&p, &["up", "-d"]).ok();
+    let seeded = digest(&p);
+    let marker = || psql(&p, "postgres", "SELECT to_regclass('marker') IS NOT NULL");
+    for held in ["postgres", "shop"] {
+        sql(&p, "DELETE FROM items WHERE id > 100");
+        let old = digest(&p);
+        psql(&p, "postgres", "CREATE TABLE IF NOT EXISTS marker (x int)");
+        let prepare = ["exec", "-T", "db", "--", "psql", "-U", "devenv", "-d", held, "-c", "BEGIN", "-c", "CREATE TABLE held (x int)", "-c", "PREPARE TRANSACTION 'hold'"];
+        dv(&p, &prepare).ok();
+        let r = dv(&p, &["reset"]);
+        r.code(1).stderr_has("nothing was changed").stderr_has("prepared transaction").stderr_has("ROLLBACK PREPARED 'hold'").stderr_has("see: README.md#snapshots");
+        assert_eq!(digest(&p), old, "`shop` kept its rows with `{held}` held");
+        assert_eq!(marker(), "t", "`postgres` was not swapped either with `{held}` held");
+        assert_eq!(user_databases(&p), "postgres,shop");
+        psql(&p, held, "ROLLBACK PREPARED 'hold'");
+        dv(&p, &["reset"]).ok();
+        assert_eq!(digest(&p), seeded);
+        assert_eq!(marker(), "f", "`postgres` is the seeded one again");
+    }
+}
+
 #[test]
 fn run_snapshot_restores_before_the_command_and_two_parallel_runs_do_not_interfere() {
     if !docker_ready() {
