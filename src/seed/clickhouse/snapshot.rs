@@ -9,9 +9,15 @@
 //! databases, which copy is which table), written last: a database without
 //! a complete manifest is no save and is dropped at the next prune.
 //! A restore builds every table again in `__devenv_stage` (hard links
-//! again; nothing of the current state touched), then swaps with one
-//! `RENAME TABLE`: the current tables into `__devenv_old`, the staged ones
-//! into their places. `Prepare` drops what the swap moved aside.
+//! again; nothing of the current state touched) and writes the swap's plan
+//! there (the save's manifest plus where each current table goes aside),
+//! then swaps with one `RENAME TABLE`: the current tables into
+//! `__devenv_old` (`a0`…`aN`), the staged ones into their places, the plan
+//! last. A plan still in the stage is a swap cut short (the server refused
+//! a rename half-way, or stopped inside the statement): every table goes
+//! back where the plan says it was, so the state is the old one whole —
+//! at once when the statement fails, else at the next operation.
+//! `Prepare` drops what the swap moved aside.
 //!
 //! Only plain MergeTree-family tables take this path: when the user's
 //! databases hold anything else (views, Log/Memory tables, dictionaries,
@@ -83,6 +89,8 @@ struct Manifest {
     databases: Vec<String>,
     /// (database, table, slot in the save's database).
     tables: Vec<(String, String, String)>,
+    /// A swap's plan only: (database, table, slot in `__devenv_old`).
+    aside: Vec<(String, String, String)>,
 }
 
 impl Manifest {
@@ -91,6 +99,7 @@ impl Manifest {
         let mut out = vec![row("id", "", "", &self.id)];
         out.extend(self.databases.iter().map(|d| row("db", d, "", "")));
         out.extend(self.tables.iter().map(|(d, n, s)| row("table", d, n, s)));
+        out.extend(self.aside.iter().map(|(d, n, s)| row("aside", d, n, s)));
         out
     }
 
@@ -101,6 +110,7 @@ impl Manifest {
                 "id" => m.id = r.slot,
                 "db" => m.databases.push(r.db),
                 "table" => m.tables.push((r.db, r.name, r.slot)),
+                "aside" => m.aside.push((r.db, r.name, r.slot)),
                 _ => {}
             }
         }
@@ -133,16 +143,11 @@ fn snap_db(key: &str) -> String {
     out
 }
 
-/// A moved-aside table's name in `__devenv_old`: its database and name, in
-/// hex, so the interrupted swap can be undone from the name alone.
-fn aside_name(db: &str, table: &str) -> String {
-    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
-    format!("x{}_{}", hex(db), hex(table))
-}
-
+/// An earlier devenv's moved-aside table name (`x<hex db>_<hex table>`):
+/// its place.
 fn from_aside(name: &str) -> Option<(String, String)> {
     let unhex = |s: &str| -> Option<String> {
-        if s.len() % 2 != 0 {
+        if !s.len().is_multiple_of(2) {
             return None;
         }
         let bytes: Option<Vec<u8>> = (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect();
@@ -253,7 +258,7 @@ impl<'a, 't> Server<'a, 't> {
         self.drop_database(&db).await?;
         self.exec(&format!("CREATE DATABASE {}", quote_ident(&db))).await?;
         let parts = self.partitions(&users()).await?;
-        let mut manifest = Manifest { id: id.to_string(), databases, tables: Vec::new() };
+        let mut manifest = Manifest { id: id.to_string(), databases, ..Manifest::default() };
         for (i, table) in tables.into_iter().enumerate() {
             let slot = format!("t{i}");
             let key = (table.database, table.name);
@@ -276,6 +281,10 @@ impl<'a, 't> Server<'a, 't> {
         self.exec(&body).await.map(drop)
     }
 
+    async fn read_manifest(&self, db: &str) -> Result<Manifest, SeedError> {
+        Ok(Manifest::from_rows(self.rows(&format!("SELECT kind, db, name, slot FROM {}", qualified(db, MANIFEST))).await?))
+    }
+
     /// Every save database, with its manifest (`None`: incomplete).
     async fn saves(&self) -> Result<Vec<(String, Option<Manifest>)>, SeedError> {
         let dbs = self.databases(&saves_filter()).await?;
@@ -289,7 +298,7 @@ impl<'a, 't> Server<'a, 't> {
         let mut out = Vec::new();
         for (db, _) in dbs {
             let manifest = match complete.contains(&db) {
-                true => Some(Manifest::from_rows(self.rows(&format!("SELECT kind, db, name, slot FROM {}", qualified(&db, MANIFEST))).await?)),
+                true => Some(self.read_manifest(&db).await?),
                 false => None,
             };
             out.push((db, manifest.filter(|m| !m.id.is_empty())));
@@ -309,12 +318,34 @@ impl<'a, 't> Server<'a, 't> {
         self.clear_swap().await
     }
 
-    /// A swap cut short (the server stopped inside the `RENAME`): the staged
-    /// tables are still staged; every moved-aside table whose place is free
-    /// goes back, so the state is the old one.
+    /// A swap cut short: its plan is still in the stage. Staged tables the
+    /// swap had already put in place go back to the stage, then every table
+    /// moved aside goes back to its place (one `RENAME`): the old state
+    /// whole. Repeatable: it acts on what it finds.
     async fn undo_swap(&self) -> Result<(), SeedError> {
-        let staged = self.tables(&only(STAGE)).await?;
-        if staged.is_empty() {
+        let staged: BTreeSet<String> = self.tables(&only(STAGE)).await?.into_iter().map(|t| t.name).collect();
+        if !staged.contains(MANIFEST) {
+            return self.undo_unplanned(!staged.is_empty()).await;
+        }
+        let plan = self.read_manifest(STAGE).await?;
+        let aside: BTreeSet<String> = self.tables(&only(OLD)).await?.into_iter().map(|t| t.name).collect();
+        let placed = plan.tables.iter().filter(|(_, _, slot)| !staged.contains(slot)).map(|(db, name, slot)| format!("{} TO {}", qualified(db, name), qualified(STAGE, slot)));
+        let moved = plan.aside.iter().filter(|(_, _, slot)| aside.contains(slot)).map(|(db, name, slot)| format!("{} TO {}", qualified(OLD, slot), qualified(db, name)));
+        let back: Vec<String> = placed.chain(moved).collect();
+        for db in plan.aside.iter().map(|(db, _, _)| db).collect::<BTreeSet<_>>() {
+            self.exec(&format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(db))).await?;
+        }
+        if !back.is_empty() {
+            self.exec(&format!("RENAME TABLE {}", back.join(", "))).await?;
+        }
+        Ok(())
+    }
+
+    /// What an earlier devenv (before swaps had a plan) left when cut short:
+    /// its moved-aside tables named their place (`x<hex db>_<hex table>`);
+    /// each whose place is free goes back.
+    async fn undo_unplanned(&self, staged: bool) -> Result<(), SeedError> {
+        if !staged {
             return Ok(());
         }
         let present: BTreeSet<(String, String)> = self.tables(&users()).await?.into_iter().map(|t| (t.database, t.name)).collect();
@@ -342,7 +373,9 @@ impl<'a, 't> Server<'a, 't> {
         let Some((snap, manifest)) = self.saves().await?.into_iter().find_map(|(db, m)| m.filter(|m| m.id == id).map(|m| (db, m))) else {
             return Ok(false);
         };
-        let Some((current_dbs, current)) = self.shareable_state().await? else { return Ok(false) };
+        if self.shareable_state().await?.is_none() {
+            return Ok(false);
+        }
         // Stage: every saved table built again (hard links), nothing of the current state touched.
         self.clear_swap().await?;
         self.exec(&format!("CREATE DATABASE {}", quote_ident(STAGE))).await?;
@@ -351,17 +384,29 @@ impl<'a, 't> Server<'a, 't> {
         for (_, _, slot) in &manifest.tables {
             self.copy_table(&qualified(&snap, slot), &qualified(STAGE, slot), parts.get(&(snap.clone(), slot.clone()))).await?;
         }
-        for db in manifest.databases.iter().filter(|d| !current_dbs.contains(d)) {
+        for db in &manifest.databases {
             self.exec(&format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(db))).await?;
         }
-        // The swap: one statement.
-        let aside = current.iter().map(|t| format!("{} TO {}", qualified(&t.database, &t.name), qualified(OLD, &aside_name(&t.database, &t.name))));
-        let into = manifest.tables.iter().map(|(db, name, slot)| format!("{} TO {}", qualified(STAGE, slot), qualified(db, name)));
-        let renames: Vec<String> = aside.chain(into).collect();
-        if !renames.is_empty() {
-            self.exec(&format!("RENAME TABLE {}", renames.join(", "))).await?;
+        // What is there now, read just before the swap, and the plan.
+        let Some((current_dbs, current)) = self.shareable_state().await? else {
+            self.clear_swap().await?;
+            return Ok(false);
+        };
+        let aside = current.into_iter().enumerate().map(|(i, t)| (t.database, t.name, format!("a{i}"))).collect();
+        let plan = Manifest { aside, ..manifest };
+        self.write_manifest(STAGE, &plan).await?;
+        // The swap: one statement, the plan moved out of the stage last.
+        let aside = plan.aside.iter().map(|(db, name, slot)| format!("{} TO {}", qualified(db, name), qualified(OLD, slot)));
+        let into = plan.tables.iter().map(|(db, name, slot)| format!("{} TO {}", qualified(STAGE, slot), qualified(db, name)));
+        let done = format!("{} TO {}", qualified(STAGE, MANIFEST), qualified(OLD, MANIFEST));
+        let renames: Vec<String> = aside.chain(into).chain([done]).collect();
+        if let Err(e) = self.exec(&format!("RENAME TABLE {}", renames.join(", "))).await {
+            return Err(match self.undo_swap().await {
+                Ok(()) => SeedError::new(format!("{} — undone: every table is as it was", e.message)),
+                Err(u) => SeedError::new(format!("{} — and undoing it failed too ({}); the next reset or restore undoes it", e.message, u.message)),
+            });
         }
-        for db in current_dbs.iter().filter(|d| !manifest.databases.contains(d) && d.as_str() != "default") {
+        for db in current_dbs.iter().filter(|d| !plan.databases.contains(d) && d.as_str() != "default") {
             self.drop_database(db).await?;
         }
         Ok(true)
@@ -369,8 +414,12 @@ impl<'a, 't> Server<'a, 't> {
 }
 
 /// A statement's first line, for error messages (an INSERT carries its data).
-fn short(statement: &str) -> &str {
-    statement.lines().next().unwrap_or("")
+fn short(statement: &str) -> String {
+    let line = statement.lines().next().unwrap_or("");
+    match line.char_indices().nth(160) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -385,8 +434,13 @@ mod tests {
         assert!(snap_db("x").starts_with(MARK));
     }
 
+    fn aside_name(db: &str, table: &str) -> String {
+        let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+        format!("x{}_{}", hex(db), hex(table))
+    }
+
     #[test]
-    fn a_moved_aside_table_names_its_place() {
+    fn an_earlier_moved_aside_table_names_its_place() {
         let n = aside_name("my db", "ev_ents`");
         assert!(n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{n}");
         assert_eq!(from_aside(&n), Some(("my db".into(), "ev_ents`".into())));
@@ -396,7 +450,12 @@ mod tests {
 
     #[test]
     fn the_manifest_reads_back_what_was_written() {
-        let m = Manifest { id: "base@1".into(), databases: vec!["default".into(), "app".into()], tables: vec![("app".into(), "events".into(), "t0".into())] };
+        let m = Manifest {
+            id: "base@1".into(),
+            databases: vec!["default".into(), "app".into()],
+            tables: vec![("app".into(), "events".into(), "t0".into())],
+            aside: vec![("app".into(), "old".into(), "a0".into())],
+        };
         assert_eq!(Manifest::from_rows(m.rows()), m);
         assert_eq!(Manifest::from_rows(Vec::new()).id, "", "no id row: incomplete");
     }
