@@ -148,9 +148,11 @@ fn plain_down_is_graceful_in_reverse_dependency_order_and_each_wave_in_parallel(
     if !docker_ready() {
         return;
     }
-    // `web` (the app: exits 0 on SIGTERM) depends on two services that ignore SIGTERM.
+    // `web` (the app: exits 0 on SIGTERM) depends on two services that ignore
+    // SIGTERM. Ready once it says it listens: its handler is set by then (a
+    // SIGTERM before that is ignored by a PID 1 without one, as under load).
     let deaf = format!("    image: {APP}\n    command: [sleep, infinity]\n    stop_grace_period: 2s\n");
-    let yaml = format!("name: {{project}}\nservices:\n  web:\n    image: {APP}\n    depends_on: [s1, s2]\n  s1:\n{deaf}  s2:\n{deaf}");
+    let yaml = format!("name: {{project}}\nservices:\n  web:\n    image: {APP}\n    depends_on: [s1, s2]\n    health: {{log: listening}}\n  s1:\n{deaf}  s2:\n{deaf}");
     let p = Project::new("tddown", &yaml);
     p.run(&["up", "-d"]).ok();
     let events = Events::since_now(&p);
