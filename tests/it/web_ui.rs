@@ -237,12 +237,19 @@ services:
 
 /// `devenv ui --no-open` for `p`, and the URL it printed.
 fn serve(p: &Project) -> (Served, String) {
-    let mut child = p.cmd(&["ui", "--no-open"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn devenv ui");
+    // Its log is kept beside the project (`ui_log`), for a failure's message.
+    let log = std::fs::File::create(p.dir.path().join("ui.log")).expect("ui log");
+    let mut child = p.cmd(&["ui", "--no-open"]).stdout(Stdio::piped()).stderr(log).spawn().expect("spawn devenv ui");
     let stdout = child.stdout.take().expect("stdout");
     let served = Served(child);
     let mut url = String::new();
     BufReader::new(stdout).read_line(&mut url).expect("read the URL");
     (served, url.trim().to_string())
+}
+
+/// What `devenv ui` (started by `serve`) wrote to standard error so far.
+fn ui_log(p: &Project) -> String {
+    std::fs::read_to_string(p.dir.path().join("ui.log")).unwrap_or_default()
 }
 
 /// `devenv watch` in the background (another terminal, as far as the page knows), once it watches.
@@ -318,7 +325,7 @@ services:
         .output()
         .expect("run node");
     let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && so.contains("PASS"), "actions browser test failed\nstdout:\n{so}\nstderr:\n{se}");
+    assert!(out.status.success() && so.contains("PASS"), "actions browser test failed\nstdout:\n{so}\nstderr:\n{se}\ndevenv ui's log:\n{}", ui_log(&p));
     for check in ["seed status: 2 of 2 applied", "last sync of the watch", "reset: reset db", "re-seed: re-seeded db", "asked for confirmation", "rebuild: rebuilt api", "says why on its card", "contrast", "400 px"] {
         assert!(so.contains(check), "no `{check}` in:\n{so}");
     }
