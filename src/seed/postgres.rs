@@ -529,10 +529,9 @@ async fn restore_templates(c: &Client, id: &str) -> Result<bool, SeedError> {
 /// one), so a devenv killed at any moment leaves every database old or every
 /// one new, never a mix of the two.
 async fn swap(c: &Client, current: &[(String, String)], ready: &[(String, String)]) -> Result<(), SeedError> {
-    let existing: Vec<String> = current.iter().map(|(d, _)| d.clone()).filter(|d| ready.iter().any(|(r, _)| r == d)).collect();
-    let gone: Vec<String> = current.iter().map(|(d, _)| d.clone()).filter(|d| !existing.contains(d)).collect();
+    let current: Vec<String> = current.iter().map(|(d, _)| d.clone()).collect();
     let mut statements = Vec::new();
-    for db in existing.iter().chain(&gone) {
+    for db in &current {
         let old = marked_name(db, OLD_MARK, "");
         without_sessions(c, &old, &format!("DROP DATABASE IF EXISTS {}", quote_ident(&old))).await?;
         statements.push(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(db), quote_ident(&old)));
@@ -541,8 +540,7 @@ async fn swap(c: &Client, current: &[(String, String)], ready: &[(String, String
         let q = quote_ident(db);
         statements.push(format!("ALTER DATABASE {} RENAME TO {q}; ALTER DATABASE {q} WITH ALLOW_CONNECTIONS true; COMMENT ON DATABASE {q} IS NULL", quote_ident(name)));
     }
-    let touched: Vec<String> = current.iter().map(|(d, _)| d.clone()).collect();
-    without_sessions_in(c, &touched, &statements.join("; "), "putting the snapshot's databases in place (nothing was changed)").await
+    without_sessions_in(c, &current, &statements.join("; "), "putting the snapshot's databases in place (nothing was changed)").await
 }
 
 async fn prune_templates(c: &Client, keep: &[String]) -> Result<(), SeedError> {

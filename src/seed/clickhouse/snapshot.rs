@@ -324,17 +324,20 @@ impl<'a, 't> Server<'a, 't> {
     /// whole. Repeatable: it acts on what it finds.
     async fn undo_swap(&self) -> Result<(), SeedError> {
         let staged: BTreeSet<String> = self.tables(&only(STAGE)).await?.into_iter().map(|t| t.name).collect();
+        if staged.is_empty() {
+            return Ok(());
+        }
         if !staged.contains(MANIFEST) {
-            return self.undo_unplanned(!staged.is_empty()).await;
+            return self.undo_unplanned().await;
         }
         let plan = self.read_manifest(STAGE).await?;
         let aside: BTreeSet<String> = self.tables(&only(OLD)).await?.into_iter().map(|t| t.name).collect();
-        let placed = plan.tables.iter().filter(|(_, _, slot)| !staged.contains(slot)).map(|(db, name, slot)| format!("{} TO {}", qualified(db, name), qualified(STAGE, slot)));
-        let moved = plan.aside.iter().filter(|(_, _, slot)| aside.contains(slot)).map(|(db, name, slot)| format!("{} TO {}", qualified(OLD, slot), qualified(db, name)));
-        let back: Vec<String> = placed.chain(moved).collect();
-        for db in plan.aside.iter().map(|(db, _, _)| db).collect::<BTreeSet<_>>() {
+        let moved: Vec<&(String, String, String)> = plan.aside.iter().filter(|(_, _, slot)| aside.contains(slot)).collect();
+        for db in moved.iter().map(|(db, _, _)| db).collect::<BTreeSet<_>>() {
             self.exec(&format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(db))).await?;
         }
+        let placed = plan.tables.iter().filter(|(_, _, slot)| !staged.contains(slot)).map(|(db, name, slot)| format!("{} TO {}", qualified(db, name), qualified(STAGE, slot)));
+        let back: Vec<String> = placed.chain(moved.iter().map(|(db, name, slot)| format!("{} TO {}", qualified(OLD, slot), qualified(db, name)))).collect();
         if !back.is_empty() {
             self.exec(&format!("RENAME TABLE {}", back.join(", "))).await?;
         }
@@ -344,10 +347,7 @@ impl<'a, 't> Server<'a, 't> {
     /// What an earlier devenv (before swaps had a plan) left when cut short:
     /// its moved-aside tables named their place (`x<hex db>_<hex table>`);
     /// each whose place is free goes back.
-    async fn undo_unplanned(&self, staged: bool) -> Result<(), SeedError> {
-        if !staged {
-            return Ok(());
-        }
+    async fn undo_unplanned(&self) -> Result<(), SeedError> {
         let present: BTreeSet<(String, String)> = self.tables(&users()).await?.into_iter().map(|t| (t.database, t.name)).collect();
         let mut back = Vec::new();
         for aside in self.tables(&only(OLD)).await? {
@@ -373,10 +373,8 @@ impl<'a, 't> Server<'a, 't> {
         let Some((snap, manifest)) = self.saves().await?.into_iter().find_map(|(db, m)| m.filter(|m| m.id == id).map(|m| (db, m))) else {
             return Ok(false);
         };
-        if self.shareable_state().await?.is_none() {
-            return Ok(false);
-        }
-        // Stage: every saved table built again (hard links), nothing of the current state touched.
+        // Stage: every saved table built again (hard links), nothing of the
+        // current state touched; whether this path applies is read once, after.
         self.clear_swap().await?;
         self.exec(&format!("CREATE DATABASE {}", quote_ident(STAGE))).await?;
         self.exec(&format!("CREATE DATABASE {}", quote_ident(OLD))).await?;
@@ -384,14 +382,14 @@ impl<'a, 't> Server<'a, 't> {
         for (_, _, slot) in &manifest.tables {
             self.copy_table(&qualified(&snap, slot), &qualified(STAGE, slot), parts.get(&(snap.clone(), slot.clone()))).await?;
         }
-        for db in &manifest.databases {
-            self.exec(&format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(db))).await?;
-        }
         // What is there now, read just before the swap, and the plan.
         let Some((current_dbs, current)) = self.shareable_state().await? else {
             self.clear_swap().await?;
             return Ok(false);
         };
+        for db in manifest.databases.iter().filter(|d| !current_dbs.contains(d)) {
+            self.exec(&format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(db))).await?;
+        }
         let aside = current.into_iter().enumerate().map(|(i, t)| (t.database, t.name, format!("a{i}"))).collect();
         let plan = Manifest { aside, ..manifest };
         self.write_manifest(STAGE, &plan).await?;
